@@ -1,0 +1,39 @@
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/log.ts';
+import type { ClusterConfig, ClustersFile } from '../config/clusters.ts';
+import type { JobProducer } from '../jobs/producer.ts';
+import type { JobTracker } from '../jobs/tracker.ts';
+import type { ChatMessage, Notifier } from '../slack/notifier.ts';
+
+/** What a subcommand handler may use. Everything is passed in; nothing is global. */
+export interface BotServices {
+  clusters: ClustersFile;
+  producer: JobProducer;
+  tracker: JobTracker;
+  notifier: Notifier;
+  audit: AuditLog;
+  logger: Logger;
+  /** Posts the final result now if the job already finished (closes the enqueue/post race). */
+  finishIfDone: (jobId: string) => Promise<unknown>;
+}
+
+export interface Invocation {
+  userId: string;
+  channelId: string;
+  /** The raw text after `/cws`, for the audit log. */
+  text: string;
+  /** Replies privately to the invoking user (response_url), for problems found after the ack. */
+  respond: (msg: ChatMessage) => Promise<void>;
+}
+
+export interface CommandReply {
+  /** The ack's body (shown only to the user). Absent: an empty ack. */
+  ack?: ChatMessage;
+  /** Work that happens after the ack (posting to the channel). Never awaited by the ack. */
+  after?: () => Promise<void>;
+}
+
+export function findCluster(services: BotServices, name: string): { name: string; config: ClusterConfig } | undefined {
+  const config = services.clusters.clusters[name];
+  return config ? { name, config } : undefined;
+}

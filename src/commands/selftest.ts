@@ -1,0 +1,93 @@
+import { authorise } from '../access/policy.ts';
+import { EnqueueError } from '../jobs/producer.ts';
+import { renderQueued } from '../slack/blocks/selftest.ts';
+import { renderProblem } from '../slack/blocks/usage.ts';
+import type { Command } from './grammar.ts';
+import { type BotServices, type CommandReply, type Invocation, findCluster } from './context.ts';
+
+export interface SelftestRequest {
+  cluster: string;
+  node?: string;
+}
+
+/**
+ * `/cws selftest <cluster> [--node N]` and the Re-run button: authorise, enqueue (or attach to
+ * the running job), then — after the ack — post the message that will show the result.
+ */
+export async function selftest(services: BotServices, inv: Invocation, cmd: Extract<Command, { name: 'selftest' }> | SelftestRequest): Promise<CommandReply> {
+  const cluster = findCluster(services, cmd.cluster);
+  const audit = (outcome: 'queued' | 'attached' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
+    services.audit
+      .append({ user: inv.userId, channel: inv.channelId, command: `selftest ${inv.text}`.trim(), cluster: cmd.cluster, outcome, ...extra })
+      .catch((err) => services.logger.warn({ err }, 'audit append failed'));
+
+  if (!cluster) {
+    await audit('invalid', { detail: 'unknown cluster' });
+    const known = Object.keys(services.clusters.clusters).slice(0, 20).map((n) => `\`${n}\``).join(', ');
+    return { ack: renderProblem(`Unknown cluster \`${cmd.cluster}\`.`, `Configured clusters: ${known}. See \`/cws clusters\`.`) };
+  }
+  const decision = authorise(cluster, inv.userId, 'run');
+  if (!decision.allowed) {
+    await audit('denied');
+    return { ack: renderProblem(`Not allowed: ${decision.reason}`) };
+  }
+
+  let enqueued: { jobId: string; attached: boolean };
+  try {
+    enqueued = await services.producer.enqueueSelftest({
+      kind: 'selftest',
+      cluster: cluster.name,
+      ...(cmd.node ? { node: cmd.node } : {}),
+      requestedBy: inv.userId,
+      requestedAt: new Date().toISOString(),
+      agentTimeoutMs: cluster.config.selftest.timeoutMs,
+    });
+    await services.tracker.saveRecord({
+      jobId: enqueued.jobId,
+      kind: 'selftest',
+      cluster: cluster.name,
+      ...(cmd.node ? { node: cmd.node } : {}),
+      requestedBy: inv.userId,
+      channel: inv.channelId,
+    });
+  } catch (err) {
+    services.logger.error({ err, cluster: cluster.name }, 'enqueue failed');
+    await audit('error', { detail: 'enqueue failed' });
+    const why = err instanceof EnqueueError ? err.message : 'the job queue (Redis) is unreachable';
+    return {
+      ack: renderProblem(
+        `Could not queue the self-test on \`${cluster.name}\`: ${why}.`,
+        'Nothing was started. Try again in a minute; if it keeps failing, the bot’s Redis (`REDIS_URL`) needs a look.',
+      ),
+    };
+  }
+
+  const record = await services.tracker.getRecord(enqueued.jobId);
+  const ctx = {
+    jobId: enqueued.jobId,
+    cluster: cluster.name,
+    requestedBy: record?.requestedBy ?? inv.userId,
+    ...(cmd.node ? { node: cmd.node } : {}),
+  };
+  return {
+    after: async () => {
+      await audit(enqueued.attached ? 'attached' : 'queued', { jobId: enqueued.jobId });
+      let posted: { channel: string; ts: string };
+      try {
+        posted = await services.notifier.post(inv.channelId, renderQueued(ctx, enqueued.attached ? enqueued.jobId : undefined));
+      } catch (err) {
+        const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
+        services.logger.warn({ err, channel: inv.channelId }, 'could not post the queued message');
+        await inv.respond(
+          renderProblem(
+            `The self-test on \`${cluster.name}\` is running (job ${enqueued.jobId}), but I cannot post in this channel (${code}).`,
+            'Invite me with `/invite @cws` or run the command in a channel I am a member of.',
+          ),
+        );
+        return;
+      }
+      await services.tracker.addMessage(enqueued.jobId, posted);
+      await services.finishIfDone(enqueued.jobId);
+    },
+  };
+}

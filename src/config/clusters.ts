@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './env.ts';
+
+export const CLUSTER_NAME_RE = /^[a-z0-9][a-z0-9-_.]{0,62}$/;
+export const ClusterName = z.string().regex(CLUSTER_NAME_RE, 'cluster names are lowercase letters, digits, "-", "_" or "." (at most 63)');
+
+/** Slack user IDs (U…/W…). An absent list means everyone in the workspace; an empty list means nobody. */
+const SlackUserList = z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user ID such as U012ABCDEF'));
+
+const Access = z
+  .object({ run: SlackUserList.optional(), remediate: SlackUserList.optional(), approve: SlackUserList.optional() })
+  .strict()
+  .default({});
+
+const SelftestSettings = z
+  .object({
+    /** Which binary runs `runtime self-test`; since Agent 7.77 the docs point to system-probe. */
+    binary: z.enum(['security-agent', 'system-probe']).default('security-agent'),
+    timeoutMs: z.number().int().min(1000).max(15 * 60_000).default(60_000),
+    /** After the self-test, read the "Self Tests" block of `security-agent status` to name failing tests. */
+    readStatus: z.boolean().default(true),
+  })
+  .strict()
+  .default({ binary: 'security-agent', timeoutMs: 60_000, readStatus: true });
+
+const Common = {
+  incidentChannel: z.string().regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel ID such as C0123456789').optional(),
+  access: Access,
+  selftest: SelftestSettings,
+};
+
+export const KubernetesCluster = z
+  .object({
+    kind: z.literal('kubernetes'),
+    context: z.string().min(1).optional(),
+    kubeconfig: z.string().min(1).optional(),
+    namespace: z.string().default('datadog'),
+    selector: z.string().default('app.kubernetes.io/component=agent'),
+    daemonSet: z.string().default('datadog-agent'),
+    containers: z
+      .object({ securityAgent: z.string().default('security-agent'), systemProbe: z.string().default('system-probe') })
+      .strict()
+      .default({ securityAgent: 'security-agent', systemProbe: 'system-probe' }),
+    concurrency: z.number().int().min(1).max(5000).default(500),
+    ...Common,
+  })
+  .strict();
+
+export const DockerCluster = z
+  .object({
+    kind: z.literal('docker'),
+    /** Unix socket path of the engine, or a DOCKER_HOST-style URL (unix://, tcp://, http://). */
+    socket: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    container: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a container name or ID').default('datadog-agent'),
+    ...Common,
+  })
+  .strict();
+
+export const HostCluster = z
+  .object({
+    kind: z.literal('host'),
+    binary: z.string().startsWith('/', 'must be an absolute path').default('/opt/datadog-agent/embedded/bin/security-agent'),
+    sudo: z.boolean().default(false),
+    ...Common,
+  })
+  .strict();
+
+export const ClusterConfig = z.discriminatedUnion('kind', [KubernetesCluster, DockerCluster, HostCluster]);
+export type ClusterConfig = z.infer<typeof ClusterConfig>;
+export type KubernetesClusterConfig = z.infer<typeof KubernetesCluster>;
+export type DockerClusterConfig = z.infer<typeof DockerCluster>;
+export type HostClusterConfig = z.infer<typeof HostCluster>;
+
+export const ClustersFile = z
+  .object({
+    clusters: z.record(ClusterName, ClusterConfig).refine((c) => Object.keys(c).length > 0, 'at least one cluster is required'),
+  })
+  .strict();
+export type ClustersFile = z.infer<typeof ClustersFile>;
+
+export function parseClustersFile(text: string, origin = 'CWS_CONFIG'): ClustersFile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${origin}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
+  }
+  const parsed = ClustersFile.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : '(top level)';
+    throw new ConfigError(`${origin}: ${where}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export function loadClustersFile(path: string): ClustersFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`CWS_CONFIG: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseClustersFile(text, `CWS_CONFIG (${path})`);
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { Job, Queue, type ConnectionOptions } from 'bullmq';
+import { type JobPolicy, jobOptions, queueName, selftestDedupeId } from './queues.ts';
+import { SelftestJobData } from './schemas.ts';
+
+export class EnqueueError extends Error {
+  override name = 'EnqueueError';
+}
+
+/** The bot's producer: one BullMQ queue per cluster, created on first use. */
+export class JobProducer {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    private readonly policy: JobPolicy,
+    private readonly enqueueTimeoutMs = 2000,
+  ) {}
+
+  queue(cluster: string): Queue {
+    let q = this.queues.get(cluster);
+    if (!q) {
+      q = new Queue(queueName(cluster), { connection: this.connection });
+      q.on('error', () => {}); // connection errors surface on the calls below
+      this.queues.set(cluster, q);
+    }
+    return q;
+  }
+
+  /**
+   * Enqueue a self-test, or attach to the one already running for the same cluster and node
+   * (BullMQ deduplication: the id is free again once that job completes or fails).
+   */
+  async enqueueSelftest(data: SelftestJobData): Promise<{ jobId: string; attached: boolean }> {
+    const payload = SelftestJobData.parse(data);
+    const jobId = `st-${randomUUID()}`;
+    const add = this.queue(payload.cluster).add('selftest', payload, jobOptions(this.policy, jobId, selftestDedupeId(payload.cluster, payload.node)));
+    const job = await withTimeout(add, this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
+    const id = job.id ?? jobId;
+    return { jobId: id, attached: id !== jobId };
+  }
+
+  async getJob(cluster: string, jobId: string): Promise<Job | undefined> {
+    return (await Job.fromId(this.queue(cluster), jobId)) ?? undefined;
+  }
+
+  async workerCount(cluster: string): Promise<number> {
+    return (await withTimeout(this.queue(cluster).getWorkers(), this.enqueueTimeoutMs, 'Redis did not answer')).length;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}
+
+export async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new EnqueueError(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { ClusterName } from '../config/clusters.ts';
+
+/**
+ * Every payload that crosses Redis between the bot and the workers.
+ * Workers never see Slack identifiers beyond the requester (for audit); they return plain results.
+ */
+export const SelftestJobData = z.object({
+  kind: z.literal('selftest'),
+  cluster: ClusterName,
+  node: z.string().optional(),
+  requestedBy: z.string(),
+  requestedAt: z.string(),
+  /** Per-agent exec timeout. */
+  agentTimeoutMs: z.number().int().positive(),
+});
+export type SelftestJobData = z.infer<typeof SelftestJobData>;
+
+export const AgentStatus = z.enum(['ok', 'failed', 'error', 'timeout']);
+export type AgentStatus = z.infer<typeof AgentStatus>;
+
+export const AgentResult = z.object({
+  node: z.string(),
+  pod: z.string(),
+  status: AgentStatus,
+  failedTests: z.array(z.string()),
+  message: z.string(),
+  durationMs: z.number().nonnegative(),
+});
+export type AgentResult = z.infer<typeof AgentResult>;
+
+export const SelftestResult = z.object({
+  kind: z.literal('selftest'),
+  cluster: ClusterName,
+  target: z.enum(['kubernetes', 'docker', 'host']),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  results: z.array(AgentResult),
+});
+export type SelftestResult = z.infer<typeof SelftestResult>;
+
+export const SelftestProgress = z.object({
+  total: z.number().int().nonnegative(),
+  done: z.number().int().nonnegative(),
+  failing: z.number().int().nonnegative(),
+  phase: z.enum(['listing', 'running']),
+});
+export type SelftestProgress = z.infer<typeof SelftestProgress>;
+
+/** A job that failed as a whole (after its attempts): what the bot shows the user. */
+export const JobFailure = z.object({
+  code: z.string(),
+  message: z.string(),
+  hint: z.string().optional(),
+});
+export type JobFailure = z.infer<typeof JobFailure>;
+
+/** The `cws_selftest_result` message metadata (DESIGN.md contract). */
+export const SelftestMetadataPayload = z.object({
+  jobId: z.string(),
+  cluster: z.string(),
+  total: z.number().int(),
+  ok: z.number().int(),
+  failed: z.number().int(),
+  error: z.string().optional(),
+  results: z.array(
+    z.object({
+      node: z.string(),
+      pod: z.string(),
+      status: AgentStatus,
+      failedTests: z.array(z.string()),
+      message: z.string(),
+    }),
+  ),
+});
+export type SelftestMetadataPayload = z.infer<typeof SelftestMetadataPayload>;
+
+/** Where the bot keeps the Slack side of a job (never sent to workers). */
+export const TrackedMessage = z.object({ channel: z.string(), ts: z.string() });
+export type TrackedMessage = z.infer<typeof TrackedMessage>;
+
+export const JobRecord = z.object({
+  jobId: z.string(),
+  kind: z.literal('selftest'),
+  cluster: ClusterName,
+  node: z.string().optional(),
+  requestedBy: z.string(),
+  channel: z.string(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;

@@ -1,0 +1,70 @@
+import type { Redis } from 'ioredis';
+import { JobRecord, TrackedMessage } from './schemas.ts';
+
+const RECORD_TTL_S = 7 * 24 * 3600;
+const k = {
+  record: (jobId: string) => `cws:job:${jobId}`,
+  messages: (jobId: string) => `cws:job:${jobId}:messages`,
+  final: (jobId: string, ts: string) => `cws:job:${jobId}:final:${ts}`,
+  open: 'cws:jobs:open',
+};
+
+/**
+ * The bot's side of a job, kept in Redis so any bot replica (or a restarted bot) can finish it:
+ * who asked, which Slack messages show it, and a per-message claim so the final result is
+ * posted exactly once however many replicas see the completion event.
+ */
+export class JobTracker {
+  constructor(private readonly redis: Redis) {}
+
+  async saveRecord(record: JobRecord): Promise<void> {
+    await this.redis.set(k.record(record.jobId), JSON.stringify(JobRecord.parse(record)), 'EX', RECORD_TTL_S, 'NX');
+  }
+
+  async getRecord(jobId: string): Promise<JobRecord | undefined> {
+    const raw = await this.redis.get(k.record(jobId));
+    if (!raw) return undefined;
+    const parsed = JobRecord.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  async addMessage(jobId: string, msg: TrackedMessage): Promise<void> {
+    await this.redis
+      .multi()
+      .rpush(k.messages(jobId), JSON.stringify(TrackedMessage.parse(msg)))
+      .expire(k.messages(jobId), RECORD_TTL_S)
+      .sadd(k.open, jobId)
+      .exec();
+  }
+
+  async messages(jobId: string): Promise<TrackedMessage[]> {
+    const raw = await this.redis.lrange(k.messages(jobId), 0, -1);
+    return raw.flatMap((r) => {
+      const p = TrackedMessage.safeParse(JSON.parse(r));
+      return p.success ? [p.data] : [];
+    });
+  }
+
+  /** True for exactly one caller per (job, message). */
+  async claimFinal(jobId: string, ts: string): Promise<boolean> {
+    return (await this.redis.set(k.final(jobId, ts), '1', 'EX', RECORD_TTL_S, 'NX')) === 'OK';
+  }
+
+  /** Give a claim back when posting failed, so a later reconcile can try again. */
+  async releaseFinal(jobId: string, ts: string): Promise<void> {
+    await this.redis.del(k.final(jobId, ts));
+  }
+
+  async openJobs(): Promise<string[]> {
+    return this.redis.smembers(k.open);
+  }
+
+  /** Marks the job done; true for the one caller that closed it. */
+  async close(jobId: string): Promise<boolean> {
+    return (await this.redis.srem(k.open, jobId)) === 1;
+  }
+
+  async isFinal(jobId: string, ts: string): Promise<boolean> {
+    return (await this.redis.exists(k.final(jobId, ts))) === 1;
+  }
+}

@@ -1,0 +1,66 @@
+import { Redis } from 'ioredis';
+import { loadClustersFile } from './config/clusters.ts';
+import { ConfigError, parseEnv } from './config/env.ts';
+import { blockingOptions } from './jobs/redis.ts';
+import { createLogger } from './observability/logger.ts';
+import { createBot } from './slack/app.ts';
+import { startWorkers } from '../workers/main.ts';
+
+/** `npm run bot`, `npm run worker`, `npm start` (both in one process). */
+async function main(role: 'bot' | 'worker' | 'all'): Promise<void> {
+  const env = parseEnv(process.env, role);
+  const clusters = loadClustersFile(env.CWS_CONFIG);
+  const logger = createLogger(env.LOG_LEVEL);
+
+  // Fail early and clearly when Redis is not there.
+  const probe = new Redis({ ...blockingOptions(env.REDIS_URL), lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    throw new ConfigError(`REDIS_URL: cannot reach Redis (${(err as Error).message})`);
+  } finally {
+    probe.disconnect();
+  }
+
+  const stops: (() => Promise<void>)[] = [];
+  if (role === 'worker' || role === 'all') {
+    const workers = await startWorkers({ clusters, serve: env.WORKER_CLUSTERS, connection: blockingOptions(env.REDIS_URL), logger: logger.child({ role: 'worker' }) });
+    stops.push(() => workers.close());
+  }
+  if (role === 'bot' || role === 'all') {
+    const bot = createBot({
+      botToken: env.SLACK_BOT_TOKEN!,
+      ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
+      ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
+      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+      redisUrl: env.REDIS_URL,
+      clusters,
+      logger: logger.child({ role: 'bot' }),
+    });
+    const port = await bot.start(env.PORT);
+    logger.info(port === undefined ? 'bot connected to Slack (Socket Mode)' : `bot listening on :${port} (POST /slack/events)`);
+    stops.unshift(() => bot.stop());
+  }
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    for (const stop of stops) await stop().catch((err) => logger.warn({ err }, 'shutdown step failed'));
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+const role = (process.argv[2] ?? 'all') as 'bot' | 'worker' | 'all';
+if (!['bot', 'worker', 'all'].includes(role)) {
+  console.error(`usage: tsx src/main.ts [bot|worker|all] (got "${role}")`);
+  process.exit(2);
+}
+main(role).catch((err) => {
+  if (err instanceof ConfigError) {
+    console.error(`cws: configuration error: ${err.message}`);
+    process.exit(78);
+  }
+  console.error('cws: failed to start:', err);
+  process.exit(1);
+});

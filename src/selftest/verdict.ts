@@ -1,0 +1,64 @@
+import type { AgentStatus } from '../jobs/schemas.ts';
+
+/**
+ * Turns the output of `security-agent runtime self-test` (or `system-probe runtime self-test`)
+ * into a verdict. The real CLI prints `Runtime self test: OK` or `Runtime self test: error: …`
+ * and exits 0 in both cases; only client-side failures (system-probe unreachable) exit non-zero.
+ * So the verdict comes from the output, never from the exit code alone. Strings: see
+ * test/fixtures/selftest/SOURCES.md.
+ */
+export interface SelftestVerdict {
+  status: Exclude<AgentStatus, 'timeout'>;
+  failedTests: string[];
+  message: string;
+}
+
+const RESULT_LINE = /^\s*Runtime self test:\s*(.*?)\s*$/;
+const TEST_ID = /\b((?:datadog_agent_cws_self_test_rule|self_test)_[a-z0-9_]+)\b/g;
+
+/** Server-side messages that mean "the self-test could not run", not "a test failed". */
+const COULD_NOT_RUN = [
+  /self-tests? (?:is|are) disabled/i,
+  /not supported/i,
+  /already running/i,
+  /runtime security is disabled|module is disabled|not enabled/i,
+];
+
+export function parseSelftestOutput(out: { stdout: string; stderr: string; exitCode: number }): SelftestVerdict {
+  const lines = `${out.stdout}\n${out.stderr}`.split(/\r?\n/);
+  let result: string | undefined;
+  for (const line of lines) {
+    const m = RESULT_LINE.exec(line);
+    if (m) result = m[1]!;
+  }
+
+  if (result !== undefined) {
+    if (/^OK\b/i.test(result)) return { status: 'ok', failedTests: [], message: 'Runtime self test: OK' };
+    const detail = result.replace(/^error:\s*/i, '');
+    const failedTests = uniq([...detail.matchAll(TEST_ID)].map((m) => m[1]!));
+    if (COULD_NOT_RUN.some((re) => re.test(detail)) && failedTests.length === 0)
+      return { status: 'error', failedTests: [], message: `self-test could not run: ${detail}` };
+    return { status: 'failed', failedTests, message: detail || 'self-test reported an error' };
+  }
+
+  const text = `${out.stderr}\n${out.stdout}`;
+  const errorLine = lines.map((l) => l.trim()).find((l) => /^Error:/.test(l));
+  if (/executable file not found|no such file or directory.*security-agent|not found in \$PATH|command not found/i.test(text) || out.exitCode === 127)
+    return { status: 'error', failedTests: [], message: `agent binary not found (${firstLine(errorLine ?? text)})` };
+  if (/unable to create a runtime security client instance/i.test(text))
+    return { status: 'error', failedTests: [], message: `system-probe unreachable: ${firstLine(errorLine ?? text)}` };
+  if (/rpc error: code = (Unavailable|DeadlineExceeded)/.test(text))
+    return { status: 'error', failedTests: [], message: `system-probe unreachable: ${firstLine(errorLine ?? text)}` };
+  if (/unknown command|unknown flag/i.test(text))
+    return { status: 'error', failedTests: [], message: `this agent version has no runtime self-test (${firstLine(errorLine ?? text)})` };
+  if (errorLine) return { status: 'error', failedTests: [], message: errorLine };
+  if (out.exitCode !== 0)
+    return { status: 'error', failedTests: [], message: `exited with code ${out.exitCode}: ${firstLine(text) || 'no output'}` };
+  return { status: 'error', failedTests: [], message: `no self-test result in the output: ${firstLine(text) || 'no output'}` };
+}
+
+const firstLine = (s: string) => {
+  const line = s.split(/\r?\n/).map((l) => l.trim()).find(Boolean) ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+};
+const uniq = <T>(xs: T[]) => [...new Set(xs)];

@@ -1,0 +1,123 @@
+import { App } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { RedisAuditLog } from '../audit/log.ts';
+import type { BotServices } from '../commands/context.ts';
+import type { ClustersFile } from '../config/clusters.ts';
+import { JobProducer } from '../jobs/producer.ts';
+import { DEFAULT_JOB_POLICY, type JobPolicy } from '../jobs/queues.ts';
+import { blockingOptions, fastFailOptions } from '../jobs/redis.ts';
+import { JobTracker } from '../jobs/tracker.ts';
+import { boltLogger } from '../observability/logger.ts';
+import { register as registerCws } from './listeners/commands/cws.ts';
+import { register as registerRerun } from './listeners/actions/selftest-rerun.ts';
+import { Notifier, type NotifierOptions } from './notifier.ts';
+import { SelftestUpdates } from './selftest-updates.ts';
+
+export interface BotOptions {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  slackApiUrl?: string;
+  redisUrl: string;
+  clusters: ClustersFile;
+  logger: Logger;
+  jobPolicy?: JobPolicy;
+  notifier?: NotifierOptions;
+  reconcileIntervalMs?: number;
+}
+
+export interface Bot {
+  app: App;
+  services: BotServices;
+  notifier: Notifier;
+  /** Starts HTTP on `port` (0 = any free port) or Socket Mode; resolves with the bound port in HTTP mode. */
+  start(port: number): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+/** Wires Bolt, the queue producer, the notifier and the result relay. Holds no cluster credentials. */
+export function createBot(o: BotOptions): Bot {
+  const redis = new Redis(fastFailOptions(o.redisUrl));
+  redis.on('error', (err) => o.logger.warn({ err: err.message }, 'redis (bot) error'));
+  const producer = new JobProducer(fastFailOptions(o.redisUrl), o.jobPolicy ?? DEFAULT_JOB_POLICY);
+  const tracker = new JobTracker(redis);
+  const audit = new RedisAuditLog(redis);
+  const web = new WebClient(o.botToken, {
+    ...(o.slackApiUrl ? { slackApiUrl: o.slackApiUrl } : {}),
+    rejectRateLimitedCalls: true, // the notifier waits out Retry-After itself, coalescing meanwhile
+    retryConfig: { retries: 0 },
+    logger: boltLogger(o.logger.child({ component: 'web-api' })) as never,
+  });
+  const notifier = new Notifier(web as never, { ...o.notifier, logger: o.logger.child({ component: 'notifier' }) });
+  const updates = new SelftestUpdates({
+    connection: blockingOptions(o.redisUrl),
+    clusters: Object.keys(o.clusters.clusters),
+    producer,
+    tracker,
+    notifier,
+    audit,
+    logger: o.logger.child({ component: 'updates' }),
+    ...(o.reconcileIntervalMs ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),
+  });
+  const services: BotServices = {
+    clusters: o.clusters,
+    producer,
+    tracker,
+    notifier,
+    audit,
+    logger: o.logger,
+    finishIfDone: (jobId) => updates.finish(jobId),
+  };
+
+  const socketMode = Boolean(o.appToken);
+  const app = new App({
+    token: o.botToken,
+    ...(socketMode ? { socketMode: true, appToken: o.appToken } : { signingSecret: o.signingSecret! }),
+    ...(o.slackApiUrl ? { clientOptions: { slackApiUrl: o.slackApiUrl } } : {}),
+    logger: boltLogger(o.logger.child({ component: 'bolt' })) as never,
+    ...(socketMode
+      ? {}
+      : {
+          customRoutes: [
+            {
+              path: '/healthz',
+              method: ['GET'],
+              handler: (_req, res) => {
+                const ok = redis.status === 'ready';
+                res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+                res.end(ok ? 'ok\n' : `redis ${redis.status}\n`);
+              },
+            },
+          ],
+        }),
+  });
+  app.error(async (err) => {
+    o.logger.error({ err }, 'bolt error');
+  });
+  registerCws(app, services);
+  registerRerun(app, services);
+
+  return {
+    app,
+    services,
+    notifier,
+    async start(port) {
+      await updates.start();
+      if (socketMode) {
+        await app.start();
+        return undefined;
+      }
+      const server = (await app.start(port)) as unknown as { address(): { port: number } | string | null };
+      const addr = server.address();
+      return typeof addr === 'object' && addr ? addr.port : port;
+    },
+    async stop() {
+      await app.stop().catch(() => {});
+      await updates.close();
+      await producer.close();
+      redis.disconnect();
+    },
+  };
+}

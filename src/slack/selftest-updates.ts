@@ -1,0 +1,128 @@
+import { QueueEvents, type ConnectionOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/log.ts';
+import type { JobProducer } from '../jobs/producer.ts';
+import { queueName } from '../jobs/queues.ts';
+import { JobFailure, type JobRecord, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
+import type { JobTracker } from '../jobs/tracker.ts';
+import { summarise } from '../selftest/summary.ts';
+import { type SelftestContext, renderJobFailure, renderProgress, renderResult } from './blocks/selftest.ts';
+import type { ChatMessage, Notifier } from './notifier.ts';
+
+export interface SelftestUpdatesDeps {
+  connection: ConnectionOptions;
+  clusters: string[];
+  producer: JobProducer;
+  tracker: JobTracker;
+  notifier: Notifier;
+  audit: AuditLog;
+  logger: Logger;
+  /** How often to look for jobs whose completion event was missed (bot restarts, reconnects). */
+  reconcileIntervalMs?: number;
+}
+
+export function parseFailure(reason: string | undefined): JobFailure {
+  if (reason) {
+    try {
+      const p = JobFailure.safeParse(JSON.parse(reason));
+      if (p.success) return p.data;
+    } catch {
+      /* plain text reason */
+    }
+  }
+  return { code: 'error', message: reason || 'the job failed without a reason', hint: 'Check the worker logs, then re-run.' };
+}
+
+const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}) });
+
+/**
+ * Relays job progress and results from BullMQ to the Slack messages that show them.
+ * Progress edits are coalesced by the notifier; the final edit is claimed in Redis per
+ * message, so it is posted exactly once across bot replicas, restarts and reconciles.
+ */
+export class SelftestUpdates {
+  private readonly events: QueueEvents[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly d: SelftestUpdatesDeps) {}
+
+  async start(): Promise<void> {
+    for (const cluster of this.d.clusters) {
+      const ev = new QueueEvents(queueName(cluster), { connection: this.d.connection });
+      ev.on('error', (err) => this.d.logger.warn({ err, cluster }, 'queue events error'));
+      ev.on('progress', ({ jobId, data }) => void this.onProgress(jobId, data).catch((err) => this.d.logger.warn({ err, jobId }, 'progress relay failed')));
+      ev.on('completed', ({ jobId }) => void this.finish(jobId).catch((err) => this.d.logger.warn({ err, jobId }, 'result relay failed')));
+      ev.on('failed', ({ jobId }) => void this.finish(jobId).catch((err) => this.d.logger.warn({ err, jobId }, 'failure relay failed')));
+      this.events.push(ev);
+    }
+    await Promise.all(this.events.map((e) => e.waitUntilReady()));
+    await this.reconcile();
+    const every = this.d.reconcileIntervalMs ?? 30_000;
+    this.timer = setInterval(() => void this.reconcile().catch((err) => this.d.logger.warn({ err }, 'reconcile failed')), every);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all(this.events.map((e) => e.close()));
+  }
+
+  private async onProgress(jobId: string, data: unknown): Promise<void> {
+    const progress = SelftestProgress.safeParse(data);
+    if (!progress.success) return;
+    const record = await this.d.tracker.getRecord(jobId);
+    if (!record) return;
+    const message = renderProgress(context(record), progress.data);
+    for (const m of await this.d.tracker.messages(jobId)) {
+      if (await this.d.tracker.isFinal(jobId, m.ts)) continue;
+      void this.d.notifier.update(m.channel, m.ts, message).catch(() => {});
+    }
+  }
+
+  /** Posts the final message if the job has finished. Safe to call any number of times. */
+  async finish(jobId: string): Promise<boolean> {
+    const record = await this.d.tracker.getRecord(jobId);
+    if (!record) return false;
+    const job = await this.d.producer.getJob(record.cluster, jobId);
+    let message: ChatMessage;
+    let outcome: 'ok' | 'failed' | 'error';
+    if (!job) {
+      message = renderJobFailure(context(record), { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Re-run the self-test.' });
+      outcome = 'error';
+    } else {
+      const state = await job.getState();
+      if (state === 'completed') {
+        const parsed = SelftestResult.safeParse(job.returnvalue);
+        if (parsed.success) {
+          message = renderResult(context(record), parsed.data);
+          outcome = summarise(parsed.data.results).notOk === 0 ? 'ok' : 'failed';
+        } else {
+          message = renderJobFailure(context(record), { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' });
+          outcome = 'error';
+        }
+      } else if (state === 'failed') {
+        message = renderJobFailure(context(record), parseFailure(job.failedReason));
+        outcome = 'error';
+      } else return false;
+    }
+    let allPosted = true;
+    for (const m of await this.d.tracker.messages(jobId)) {
+      if (!(await this.d.tracker.claimFinal(jobId, m.ts))) continue;
+      try {
+        await this.d.notifier.update(m.channel, m.ts, message, { final: true });
+      } catch (err) {
+        allPosted = false;
+        await this.d.tracker.releaseFinal(jobId, m.ts);
+        this.d.logger.warn({ err, jobId, channel: m.channel }, 'could not post the final result; will retry');
+      }
+    }
+    if (allPosted && (await this.d.tracker.close(jobId))) {
+      await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command: 'selftest', cluster: record.cluster, jobId, outcome });
+    }
+    return true;
+  }
+
+  async reconcile(): Promise<void> {
+    for (const jobId of await this.d.tracker.openJobs()) await this.finish(jobId);
+  }
+}

@@ -1,0 +1,54 @@
+import type { ConnectionOptions, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { ConfigError } from '../src/config/env.ts';
+import type { ClustersFile } from '../src/config/clusters.ts';
+import { createTarget, UnsupportedTargetError } from './targets/index.ts';
+import { createClusterWorker } from './worker.ts';
+
+export interface WorkerProcess {
+  clusters: string[];
+  close(): Promise<void>;
+}
+
+/** Starts one BullMQ worker per served cluster (`WORKER_CLUSTERS`, or every configured cluster). */
+export async function startWorkers(opts: {
+  clusters: ClustersFile;
+  serve?: string[];
+  connection: ConnectionOptions;
+  logger: Logger;
+  jobTimeoutMs?: number;
+}): Promise<WorkerProcess> {
+  const names = opts.serve ?? Object.keys(opts.clusters.clusters);
+  for (const n of names) {
+    if (!opts.clusters.clusters[n]) throw new ConfigError(`WORKER_CLUSTERS: unknown cluster "${n}" (not in CWS_CONFIG)`);
+  }
+  const workers: Worker[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  const served: string[] = [];
+  for (const name of names) {
+    const config = opts.clusters.clusters[name]!;
+    let target;
+    try {
+      target = createTarget(name, config);
+    } catch (err) {
+      if (err instanceof UnsupportedTargetError && !opts.serve) {
+        opts.logger.warn(err.message);
+        continue;
+      }
+      throw err instanceof UnsupportedTargetError ? new ConfigError(`WORKER_CLUSTERS: ${err.message}`) : err;
+    }
+    const worker = createClusterWorker({ name, config, target, connection: opts.connection, logger: opts.logger, jobTimeoutMs: opts.jobTimeoutMs });
+    workers.push(worker);
+    if (target.close) closers.push(() => target.close!());
+    served.push(name);
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  opts.logger.info({ clusters: served }, 'worker ready');
+  return {
+    clusters: served,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(closers.map((c) => c()));
+    },
+  };
+}

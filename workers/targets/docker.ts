@@ -1,0 +1,108 @@
+import Docker from 'dockerode';
+import type { DockerClusterConfig } from '../../src/config/clusters.ts';
+import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
+import { CappedSink } from './output.ts';
+import type { AgentRef, AgentTarget, ExecOptions, ExecResult } from './types.ts';
+
+/** Connection options for dockerode from a socket path or a DOCKER_HOST-style URL. */
+export function dockerConnection(cfg: Pick<DockerClusterConfig, 'socket' | 'host'>, env = process.env): Docker.DockerOptions {
+  const spec = cfg.host ?? cfg.socket ?? env.DOCKER_HOST ?? '/var/run/docker.sock';
+  if (spec.startsWith('/')) return { socketPath: spec };
+  const url = new URL(spec);
+  if (url.protocol === 'unix:') return { socketPath: url.pathname };
+  if (url.protocol === 'tcp:' || url.protocol === 'http:')
+    return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
+  if (url.protocol === 'https:') return { host: url.hostname, port: Number(url.port || 2376), protocol: 'https' };
+  throw new Error(`unsupported Docker endpoint ${spec}`);
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
+
+export class DockerTarget implements AgentTarget {
+  readonly kind = 'docker' as const;
+  readonly description: string;
+  private readonly docker: Docker;
+  private engineName?: string;
+
+  constructor(private readonly cfg: DockerClusterConfig, docker?: Docker) {
+    const conn = dockerConnection(cfg);
+    this.docker = docker ?? new Docker(conn);
+    this.description = conn.socketPath ? `Docker engine at unix://${conn.socketPath}` : `Docker engine at ${conn.host}:${conn.port}`;
+  }
+
+  private unreachable(err: unknown): AgentUnreachableError {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return new AgentUnreachableError(
+      `${this.description} is unreachable (${code})`,
+      'Check that dockerd is running and that the worker can open its socket.',
+    );
+  }
+
+  private isUnreachable(err: unknown): boolean {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== undefined && UNREACHABLE_CODES.has(code);
+  }
+
+  async listAgents(filter?: { node?: string }): Promise<AgentRef[]> {
+    let name: string;
+    try {
+      name = this.engineName ??= (await this.docker.info()).Name as string;
+    } catch (err) {
+      throw this.isUnreachable(err) ? this.unreachable(err) : err;
+    }
+    if (filter?.node && filter.node !== name) return [];
+    const ref: AgentRef = { node: name, pod: this.cfg.container };
+    try {
+      const info = await this.docker.getContainer(this.cfg.container).inspect();
+      if (!info.State.Running) ref.unavailable = `container ${this.cfg.container} is ${info.State.Status}, not running`;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404)
+        ref.unavailable = `container ${this.cfg.container} not found on ${this.description}`;
+      else if (this.isUnreachable(err)) throw this.unreachable(err);
+      else throw err;
+    }
+    return [ref];
+  }
+
+  async exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    const container = this.docker.getContainer(agent.pod);
+    let exec: Docker.Exec;
+    try {
+      exec = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false });
+    } catch (err) {
+      if (this.isUnreachable(err)) throw this.unreachable(err);
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 404) throw new AgentNotFoundError(`container ${agent.pod} not found on ${this.description}`);
+      if (status === 409) throw new AgentNotFoundError(`container ${agent.pod} is not running on ${this.description}`);
+      throw new ExecFailedError(`docker exec into ${agent.pod} failed: ${(err as Error).message}`);
+    }
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const out = new CappedSink();
+    const err = new CappedSink();
+    this.docker.modem.demuxStream(stream, out, err);
+
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stream.destroy();
+        // The Engine API cannot kill an exec'd process; it ends with the container or by itself.
+        reject(new ExecTimeoutError(opts.timeoutMs, `container ${agent.pod} (${agent.node})`));
+      }, opts.timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', (e: Error) => {
+        clearTimeout(timer);
+        reject(this.isUnreachable(e) ? this.unreachable(e) : new ExecFailedError(`docker exec stream failed: ${e.message}`));
+      });
+    });
+    const inspected = await exec.inspect();
+    if (inspected.Running) {
+      // The stream closed before the process: treat as a broken session, not a result.
+      throw new ExecFailedError(`docker exec session into ${agent.pod} closed before the command finished`);
+    }
+    return { stdout: out.text(), stderr: err.text(), exitCode: inspected.ExitCode ?? -1 };
+  }
+}

@@ -1,0 +1,20 @@
+import type { ClusterConfig } from '../../src/config/clusters.ts';
+import { DockerTarget } from './docker.ts';
+import { HostTarget } from './host.ts';
+import type { AgentTarget } from './types.ts';
+
+export class UnsupportedTargetError extends Error {
+  override name = 'UnsupportedTargetError';
+}
+
+/** Builds the driver for a cluster's kind. */
+export function createTarget(name: string, cfg: ClusterConfig): AgentTarget {
+  switch (cfg.kind) {
+    case 'docker':
+      return new DockerTarget(cfg);
+    case 'host':
+      return new HostTarget(cfg);
+    case 'kubernetes':
+      throw new UnsupportedTargetError(`cluster ${name}: the Kubernetes driver is not available in this version yet`);
+  }
+}
