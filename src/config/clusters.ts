@@ -92,7 +92,9 @@ export function parseClustersFile(text: string, origin = 'CWS_CONFIG'): Clusters
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length ? issue.path.join('.') : '(top level)';
-    throw new ConfigError(`${origin}: ${where}: ${issue.message}`);
+    // zod reports a bad record key as "Invalid key"; the reason is one level down.
+    const nested = (issue as { issues?: { message: string }[] }).issues?.[0]?.message;
+    throw new ConfigError(`${origin}: ${where}: ${nested ?? issue.message}`);
   }
   return parsed.data;
 }

@@ -54,7 +54,7 @@ async function execIn(docker: Docker, container: string, cmd: string[], waitMs =
   return { stdout, stderr, exitCode: info.ExitCode, running: info.Running };
 }
 
-describe.runIf(runIt)('private docker + fake security-agent', () => {
+describe.runIf(runIt)('private docker + fake security-agent', { timeout: 60_000 }, () => {
   let daemon: PrivateDocker | undefined;
   let docker: Docker;
   let image: string;

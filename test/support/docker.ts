@@ -132,7 +132,9 @@ export async function startPrivateDocker(): Promise<PrivateDocker> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cwsd-'));
   const socketPath = path.join(dir, 'docker.sock');
   const logFile = path.join(dir, 'dockerd.log');
-  await writeFile(path.join(dir, 'daemon.json'), '{}\n'); // ignore any host /etc/docker/daemon.json
+  // Own config file: ignores any host /etc/docker/daemon.json, and keeps the trust key
+  // out of /etc/docker/key.json (shared and racy between parallel daemons; no CLI flag for it).
+  await writeFile(path.join(dir, 'daemon.json'), JSON.stringify({ 'deprecated-key-path': `${dir}/key.json` }) + '\n');
 
   const log = createWriteStream(logFile);
   await new Promise((r) => log.once('open', r));
@@ -148,7 +150,6 @@ export async function startPrivateDocker(): Promise<PrivateDocker> {
       `--exec-root=${dir}/exec`,
       `--pidfile=${dir}/docker.pid`,
       `--config-file=${dir}/daemon.json`,
-      `--deprecated-key-path=${dir}/key.json`, // else it writes /etc/docker/key.json (shared, racy)
       '--shutdown-timeout=2',
     ],
     { stdio: ['ignore', log, log] },

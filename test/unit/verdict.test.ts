@@ -1,0 +1,91 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { combineWithStatus, parseSelftestStatus } from '../../src/selftest/status.ts';
+import { parseSelftestOutput } from '../../src/selftest/verdict.ts';
+
+const dir = join(import.meta.dirname, '../fixtures/selftest');
+interface Fixture {
+  exitCode: number;
+  expect: { status: string; failedTests: string[]; messageContains?: string };
+  source: string;
+}
+const load = (name: string) => ({
+  stdout: readFileSync(join(dir, `${name}.stdout`), 'utf8'),
+  stderr: readFileSync(join(dir, `${name}.stderr`), 'utf8'),
+  meta: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Fixture,
+});
+const cases = readdirSync(dir)
+  .filter((f) => f.endsWith('.json') && !f.startsWith('status-'))
+  .map((f) => f.replace(/\.json$/, ''));
+
+describe('parseSelftestOutput against outputs of the real agent (test/fixtures/selftest/SOURCES.md)', () => {
+  it('has fixtures', () => expect(cases.length).toBeGreaterThanOrEqual(10));
+
+  it.each(cases)('%s', (name) => {
+    const { stdout, stderr, meta } = load(name);
+    const v = parseSelftestOutput({ stdout, stderr, exitCode: meta.exitCode });
+    expect(v.status).toBe(meta.expect.status);
+    expect(v.failedTests).toEqual(meta.expect.failedTests);
+    if (meta.expect.messageContains) expect(v.message).toContain(meta.expect.messageContains);
+  });
+});
+
+describe('parseSelftestOutput edge cases', () => {
+  it('never trusts exit code 0 alone', () => {
+    expect(parseSelftestOutput({ stdout: 'Runtime self test: error: self-tests are disabled\n', stderr: '', exitCode: 0 }).status).toBe('error');
+    expect(parseSelftestOutput({ stdout: '', stderr: '', exitCode: 0 })).toMatchObject({ status: 'error', message: /no self-test result/ });
+  });
+  it('names failing rule IDs when an older agent lists them', () => {
+    const v = parseSelftestOutput({
+      stdout: 'Runtime self test: error: failed to receive expected event: [datadog_agent_cws_self_test_rule_open datadog_agent_cws_self_test_rule_chmod]\n',
+      stderr: '',
+      exitCode: 0,
+    });
+    expect(v).toMatchObject({ status: 'failed', failedTests: ['datadog_agent_cws_self_test_rule_open', 'datadog_agent_cws_self_test_rule_chmod'] });
+  });
+  it('the last result line wins over earlier log lines', () => {
+    const v = parseSelftestOutput({ stdout: 'Runtime self test: error: a\nINFO something\nRuntime self test: OK\n', stderr: '', exitCode: 0 });
+    expect(v.status).toBe('ok');
+  });
+  it('reports a missing binary (docker/kubectl exec of an image without security-agent)', () => {
+    const v = parseSelftestOutput({
+      stdout: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "security-agent": executable file not found in $PATH: unknown\r\n',
+      stderr: '',
+      exitCode: 126,
+    });
+    expect(v).toMatchObject({ status: 'error', message: /agent binary not found/ });
+  });
+  it('reports an agent without the runtime subcommand', () => {
+    const v = parseSelftestOutput({ stdout: '', stderr: 'Error: unknown command "runtime" for "security-agent"\n', exitCode: 1 });
+    expect(v).toMatchObject({ status: 'error', message: /no runtime self-test/ });
+  });
+  it('reports sudo refusing to run without a password', () => {
+    const v = parseSelftestOutput({ stdout: '', stderr: 'sudo: a password is required\n', exitCode: 1 });
+    expect(v).toMatchObject({ status: 'error', message: /exited with code 1: sudo: a password is required/ });
+  });
+});
+
+describe('the "Self Tests" block of security-agent status', () => {
+  it('parses failed and succeeded tests', () => {
+    const s = parseSelftestStatus(readFileSync(join(dir, 'status-failed.stdout'), 'utf8'));
+    expect(s).toEqual({
+      lastExecution: '14 Mar 25 10:02 UTC',
+      succeeded: ['datadog_agent_cws_self_test_rule_open'],
+      failed: ['datadog_agent_cws_self_test_rule_chmod', 'datadog_agent_cws_self_test_rule_chown'],
+    });
+  });
+  it('parses "none"', () => {
+    const s = parseSelftestStatus(readFileSync(join(dir, 'status-ok.stdout'), 'utf8'));
+    expect(s?.failed).toEqual([]);
+    expect(s?.succeeded.length).toBeGreaterThan(0);
+  });
+  it('is undefined without the block', () => expect(parseSelftestStatus('Agent (v7.50.3)\n')).toBeUndefined());
+  it('turns a triggered OK into failed with the tests named', () => {
+    const ok = parseSelftestOutput({ stdout: 'Runtime self test: OK\n', stderr: '', exitCode: 0 });
+    const v = combineWithStatus(ok, { lastExecution: 'x', succeeded: [], failed: ['datadog_agent_cws_self_test_rule_chmod'] });
+    expect(v).toMatchObject({ status: 'failed', failedTests: ['datadog_agent_cws_self_test_rule_chmod'], message: /status reports failing/ });
+    expect(combineWithStatus(ok, undefined)).toBe(ok);
+    expect(combineWithStatus(ok, { succeeded: ['a'], failed: [] })).toBe(ok);
+  });
+});
