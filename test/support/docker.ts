@@ -7,7 +7,7 @@
 // test processes can each run one at the same time without sharing state.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { constants as fsc, createWriteStream } from 'node:fs';
-import { access, chmod, copyFile, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,21 +71,35 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Processes left behind under `dir` (containerd, shims, container processes whose root is a vfs layer). */
+/**
+ * Processes left behind by a dockerd that did not shut down cleanly: those whose command line
+ * names `dir` (containerd, containerd-shim-runc-v2 -address <dir>/...) plus all their
+ * descendants (the container processes, which live in their own mount/pid namespaces).
+ */
 async function pidsUsing(dir: string): Promise<number[]> {
-  const pids: number[] = [];
+  const children = new Map<number, number[]>();
+  const seeds: number[] = [];
   for (const ent of await readdir('/proc')) {
     const pid = Number(ent);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-      const root = await readlink(`/proc/${pid}/root`).catch(() => '');
-      if (cmdline.includes(dir) || root.startsWith(dir)) pids.push(pid);
+      if (cmdline.includes(dir)) seeds.push(pid);
     } catch {
       /* process went away */
     }
   }
-  return pids;
+  const found = new Set<number>();
+  const queue = [...seeds];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    if (found.has(pid)) continue;
+    found.add(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return [...found];
 }
 
 /** Mount points at or below `dir`, deepest first. */
@@ -156,10 +170,15 @@ export async function startPrivateDocker(): Promise<PrivateDocker> {
   );
   let spawnError: Error | undefined;
   child.once('error', (e) => (spawnError = e));
+  // If the test process dies without calling stop(), dockerd would outlive it: ask it to shut
+  // down (it stops its containers and containerd itself). The temp dir is left behind then.
+  const onExit = () => child.kill('SIGTERM');
+  process.once('exit', onExit);
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
+      process.removeListener('exit', onExit);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         if (!(await waitExit(child, 10_000))) {

@@ -1,0 +1,81 @@
+/**
+ * The whole product in one test process: a private Redis, the Slack emulator, the real bot
+ * (Bolt over HTTP, signed requests) and the real worker (BullMQ), wired as in production.
+ */
+import pino from 'pino';
+import { parseClustersFile } from '../../src/config/clusters.ts';
+import type { JobPolicy } from '../../src/jobs/queues.ts';
+import { blockingOptions } from '../../src/jobs/redis.ts';
+import { type Bot, createBot } from '../../src/slack/app.ts';
+import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
+import { type PrivateRedis, startRedis } from './redis.ts';
+import { SlackEmulator } from './slack-emulator.ts';
+import { SlackSigner } from './slack-signer.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+export const BOT_TOKEN = 'xoxb-test-token';
+
+export interface Harness {
+  redis: PrivateRedis;
+  emu: SlackEmulator;
+  bot: Bot;
+  worker?: WorkerProcess;
+  signer: SlackSigner;
+  port: number;
+  startWorker(): Promise<WorkerProcess>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  clustersYaml: string;
+  jobPolicy?: Partial<JobPolicy>;
+  minIntervalMs?: number;
+  withWorker?: boolean;
+  redis?: PrivateRedis;
+  logLevel?: string;
+}
+
+export async function startHarness(o: HarnessOptions): Promise<Harness> {
+  const redis = o.redis ?? (await startRedis());
+  const emu = await SlackEmulator.start({ token: BOT_TOKEN });
+  const clusters = parseClustersFile(o.clustersYaml, 'test config');
+  const logger = pino({ level: o.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const bot = createBot({
+    botToken: BOT_TOKEN,
+    signingSecret: SIGNING_SECRET,
+    slackApiUrl: emu.url,
+    redisUrl: redis.url,
+    clusters,
+    logger,
+    jobPolicy: { attempts: 2, backoffMs: 200, jobTimeoutMs: 60_000, ...o.jobPolicy },
+    notifier: { minIntervalMs: o.minIntervalMs ?? 1000, baseBackoffMs: 50 },
+    reconcileIntervalMs: 2_000,
+  });
+  const port = (await bot.start(0))!;
+  const signer = new SlackSigner({ secret: SIGNING_SECRET, url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('').replace(/\/$/, '') });
+  const h: Harness = {
+    redis,
+    emu,
+    bot,
+    signer,
+    port,
+    async startWorker() {
+      const w = await startWorkers({ clusters, connection: blockingOptions(redis.url), logger });
+      h.worker ??= w;
+      return w;
+    },
+    async close() {
+      await h.worker?.close();
+      await bot.stop();
+      await emu.close();
+      if (!o.redis) await redis.stop();
+    },
+  };
+  if (o.withWorker !== false) await h.startWorker();
+  return h;
+}
+
+/** The final self-test message in a channel: the one carrying `cws_selftest_result` metadata. */
+export function finalSelftest(emu: SlackEmulator, channel: string) {
+  return emu.messages(channel).find((m) => m.metadata?.event_type === 'cws_selftest_result');
+}
