@@ -123,7 +123,7 @@ describe('/cws selftest on a host agent', () => {
       ['selftest', /cluster name is required/],
       ['selftest Prod!', /not a valid cluster name/],
       ['bogus', /unknown subcommand/i],
-      ['selftest nope', /Unknown cluster `nope`/],
+      ['selftest nope', /Unknown cluster `?nope/],
       ['flare host-ok 12x', /digits only/],
     ] as const) {
       const { res } = await run(text);
