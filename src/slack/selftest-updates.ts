@@ -83,14 +83,16 @@ export class SelftestUpdates {
   async finish(jobId: string): Promise<boolean> {
     const record = await this.d.tracker.getRecord(jobId);
     if (!record) return false;
-    const job = await this.d.producer.getJob(record.cluster, jobId);
+    // State first, then the job: a job read before its state turned 'completed' has no return value yet.
+    const state = await this.d.producer.queue(record.cluster).getJobState(jobId);
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+    const job = state === 'unknown' ? undefined : await this.d.producer.getJob(record.cluster, jobId);
     let message: ChatMessage;
     let outcome: 'ok' | 'failed' | 'error';
     if (!job) {
       message = renderJobFailure(context(record), { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Re-run the self-test.' });
       outcome = 'error';
     } else {
-      const state = await job.getState();
       if (state === 'completed') {
         const parsed = SelftestResult.safeParse(job.returnvalue);
         if (parsed.success) {
@@ -100,10 +102,10 @@ export class SelftestUpdates {
           message = renderJobFailure(context(record), { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' });
           outcome = 'error';
         }
-      } else if (state === 'failed') {
+      } else {
         message = renderJobFailure(context(record), parseFailure(job.failedReason));
         outcome = 'error';
-      } else return false;
+      }
     }
     let allPosted = true;
     for (const m of await this.d.tracker.messages(jobId)) {
