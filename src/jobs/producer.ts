@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, type ConnectionOptions } from 'bullmq';
+import { once } from 'node:events';
+import { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { type JobPolicy, jobOptions, queueName, selftestDedupeId } from './queues.ts';
 import { SelftestJobData } from './schemas.ts';
 
@@ -11,8 +13,12 @@ export class EnqueueError extends Error {
 export class JobProducer {
   private readonly queues = new Map<string, Queue>();
 
+  /**
+   * `connection` is one ioredis client shared by every queue of the bot, created with
+   * fast-fail options so a Redis outage turns into a clear answer instead of a hung command.
+   */
   constructor(
-    private readonly connection: ConnectionOptions,
+    private readonly connection: Redis,
     private readonly policy: JobPolicy,
     private readonly enqueueTimeoutMs = 2000,
   ) {}
@@ -46,6 +52,11 @@ export class JobProducer {
 
   async workerCount(cluster: string): Promise<number> {
     return (await withTimeout(this.queue(cluster).getWorkers(), this.enqueueTimeoutMs, 'Redis did not answer')).length;
+  }
+
+  /** Resolves when every queue connection is ready again (after a Redis restart, say). */
+  async ready(): Promise<void> {
+    if (this.connection.status !== 'ready') await once(this.connection, 'ready');
   }
 
   async close(): Promise<void> {

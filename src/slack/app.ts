@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { App } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
@@ -35,13 +36,15 @@ export interface Bot {
   /** Starts HTTP on `port` (0 = any free port) or Socket Mode; resolves with the bound port in HTTP mode. */
   start(port: number): Promise<number | undefined>;
   stop(): Promise<void>;
+  /** Resolves once the bot's Redis connections are ready (used after outages and by tests). */
+  redisReady(): Promise<void>;
 }
 
 /** Wires Bolt, the queue producer, the notifier and the result relay. Holds no cluster credentials. */
 export function createBot(o: BotOptions): Bot {
   const redis = new Redis(fastFailOptions(o.redisUrl));
   redis.on('error', (err) => o.logger.warn({ err: err.message }, 'redis (bot) error'));
-  const producer = new JobProducer(fastFailOptions(o.redisUrl), o.jobPolicy ?? DEFAULT_JOB_POLICY);
+  const producer = new JobProducer(redis, o.jobPolicy ?? DEFAULT_JOB_POLICY);
   const tracker = new JobTracker(redis);
   const audit = new RedisAuditLog(redis);
   const web = new WebClient(o.botToken, {
@@ -112,6 +115,10 @@ export function createBot(o: BotOptions): Bot {
       const server = (await app.start(port)) as unknown as { address(): { port: number } | string | null };
       const addr = server.address();
       return typeof addr === 'object' && addr ? addr.port : port;
+    },
+    async redisReady() {
+      if (redis.status !== 'ready') await once(redis, 'ready');
+      await producer.ready();
     },
     async stop() {
       await app.stop().catch(() => {});

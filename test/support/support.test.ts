@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { App, LogLevel } from '@slack/bolt';
 import { ErrorCode, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -278,6 +279,67 @@ describe('SlackSigner', () => {
       expect(seen[3]?.headers['x-slack-signature']).toBe('v0=bad');
       expect(seen[3]?.body).toBe('a=1');
     });
+  });
+});
+
+describe('SlackSigner + SlackEmulator against a real Bolt app', () => {
+  const secret = 'bolt-secret';
+  let emu: SlackEmulator;
+  let app: App;
+  let signer: SlackSigner;
+
+  beforeAll(async () => {
+    emu = await SlackEmulator.start({ token: TOKEN });
+    app = new App({
+      token: TOKEN,
+      signingSecret: secret,
+      clientOptions: { slackApiUrl: emu.url, retryConfig: { retries: 0 } },
+      logLevel: LogLevel.ERROR,
+    });
+    app.command('/cws', async ({ ack, respond, say, command }) => {
+      await ack();
+      await respond({ text: `got: ${command.text}` });
+      await say({ text: 'posted', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: command.text } }] });
+    });
+    app.action('approve', async ({ ack, body, respond }) => {
+      await ack();
+      const value = body.type === 'block_actions' && body.actions[0]?.type === 'button' ? body.actions[0].value : '?';
+      await respond({ text: `approved ${value}` });
+    });
+    app.view('cb', async ({ ack, view }) => {
+      await ack({ response_action: 'errors', errors: { b: `bad ${view.state.values.b?.a?.value}` } });
+    });
+    const server = (await app.start(0)) as http.Server;
+    const { port } = server.address() as AddressInfo;
+    signer = new SlackSigner({ secret, url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('') });
+  });
+  afterAll(async () => {
+    await app.stop();
+    await emu.close();
+  });
+
+  it('delivers a signed slash command; respond() and say() reach the emulator', async () => {
+    const res = await signer.command('run a & b=c');
+    expect(res.status).toBe(200);
+    const reply = await emu.waitFor((e) => e.callsTo('response_url')[0]);
+    expect(reply.args).toMatchObject({ id: 'cmd-1', text: 'got: run a & b=c' });
+    const msg = await emu.waitFor((e) => e.messages('C0001')[0]);
+    expect(msg).toMatchObject({ text: 'posted', user: 'UBOT' });
+  });
+
+  it('delivers block_actions and view_submission payloads', async () => {
+    expect((await signer.action({ actionId: 'approve', value: 'v1' })).status).toBe(200);
+    const reply = await emu.waitFor((e) => e.callsTo('response_url').find((c) => c.args.id === 'action-2'));
+    expect(reply.args.text).toBe('approved v1');
+    const sub = await signer.viewSubmission({ callbackId: 'cb', values: { b: { a: { type: 'plain_text_input', value: 'x' } } } });
+    expect(JSON.parse(sub.body)).toEqual({ response_action: 'errors', errors: { b: 'bad x' } });
+  });
+
+  it('is rejected by Bolt when the signature is wrong or stale', async () => {
+    const body = 'command=%2Fcws&text=x';
+    const now = Math.floor(Date.now() / 1000);
+    expect((await signer.raw(body, { ...signSlackRequest('wrong', body, now) })).status).toBe(401);
+    expect((await signer.raw(body, { ...signSlackRequest(secret, body, now - 600) })).status).toBe(401);
   });
 });
 
