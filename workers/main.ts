@@ -1,9 +1,9 @@
-import type { ConnectionOptions, Worker } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { ConfigError } from '../src/config/env.ts';
 import type { ClustersFile } from '../src/config/clusters.ts';
 import { createTarget, UnsupportedTargetError } from './targets/index.ts';
-import { createClusterWorker } from './worker.ts';
+import { type ClusterWorker, createClusterWorker } from './worker.ts';
 
 export interface WorkerProcess {
   clusters: string[];
@@ -14,15 +14,16 @@ export interface WorkerProcess {
 export async function startWorkers(opts: {
   clusters: ClustersFile;
   serve?: string[];
-  connection: ConnectionOptions;
+  connection: ConnectionOptions & object;
   logger: Logger;
-  jobTimeoutMs?: number;
+  lockDurationMs?: number;
+  concurrency?: number;
 }): Promise<WorkerProcess> {
   const names = opts.serve ?? Object.keys(opts.clusters.clusters);
   for (const n of names) {
     if (!opts.clusters.clusters[n]) throw new ConfigError(`WORKER_CLUSTERS: unknown cluster "${n}" (not in CWS_CONFIG)`);
   }
-  const workers: Worker[] = [];
+  const workers: ClusterWorker[] = [];
   const closers: (() => Promise<void>)[] = [];
   const served: string[] = [];
   for (const name of names) {
@@ -37,12 +38,20 @@ export async function startWorkers(opts: {
       }
       throw err instanceof UnsupportedTargetError ? new ConfigError(`WORKER_CLUSTERS: ${err.message}`) : err;
     }
-    const worker = createClusterWorker({ name, config, target, connection: opts.connection, logger: opts.logger, jobTimeoutMs: opts.jobTimeoutMs });
+    const worker = createClusterWorker({
+      name,
+      config,
+      target,
+      connection: opts.connection,
+      logger: opts.logger,
+      ...(opts.lockDurationMs ? { lockDurationMs: opts.lockDurationMs } : {}),
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    });
     workers.push(worker);
     if (target.close) closers.push(() => target.close!());
     served.push(name);
   }
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  await Promise.all(workers.map((w) => w.worker.waitUntilReady()));
   opts.logger.info({ clusters: served }, 'worker ready');
   return {
     clusters: served,

@@ -1,90 +1,95 @@
-import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../src/config/clusters.ts';
 import { queueName } from '../src/jobs/queues.ts';
-import { type JobFailure, SelftestJobData, type SelftestProgress, type SelftestResult } from '../src/jobs/schemas.ts';
-import { runSelftest } from './jobs/selftest.ts';
-import { TargetError, formatSeconds } from './targets/errors.ts';
+import type { JobFailure } from '../src/jobs/schemas.ts';
+import { FanoutProgress } from './jobs/progress.ts';
+import { processRestartAgent } from './jobs/restart-agent.ts';
+import { type FanoutDeps, processSelftestAgent, processSelftestParent } from './jobs/selftest-fanout.ts';
+import { TargetError } from './targets/errors.ts';
 import type { AgentTarget } from './targets/types.ts';
 
 export interface ClusterWorkerOptions {
   name: string;
   config: ClusterConfig;
   target: AgentTarget;
-  connection: ConnectionOptions;
+  connection: ConnectionOptions & object;
   logger: Logger;
-  /** Jobs of this cluster run at once on this worker (each fans out to its agents). */
-  jobConcurrency?: number;
-  /** Whole-job timeout; per-agent timeouts come with the job. */
-  jobTimeoutMs?: number;
-  /** Minimum interval between progress events (BullMQ writes each to Redis). */
+  /** Jobs at once on this worker; each agent of a fanned-out self-test is one job. */
+  concurrency?: number;
+  /** How long a job's lock lives without renewal: after a crash, its jobs move on after this. */
+  lockDurationMs?: number;
   progressIntervalMs?: number;
 }
 
-/** Thrown with a JSON body the bot parses into a JobFailure (what failed, where, what to do). */
+/** A job failure the bot can show: JSON with what failed, where and what to do. */
 export function failureMessage(f: JobFailure): string {
   return JSON.stringify(f);
 }
 
-export class JobTimeoutError extends Error {
-  override name = 'JobTimeoutError';
+export interface ClusterWorker {
+  worker: Worker;
+  close(): Promise<void>;
 }
 
-export function createClusterWorker(o: ClusterWorkerOptions): Worker {
-  const jobTimeoutMs = o.jobTimeoutMs ?? 10 * 60_000;
-  const processor = async (job: Job): Promise<SelftestResult> => {
-    const parsed = SelftestJobData.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(failureMessage({ code: 'bad_job', message: `job ${job.id} has an invalid payload: ${parsed.error.issues[0]?.message}` }));
-    }
-    const data = parsed.data;
-    const log = o.logger.child({ jobId: job.id, cluster: o.name, attempt: job.attemptsMade + 1 });
-    log.info({ node: data.node }, 'self-test started');
-    let last = 0;
-    let pending: SelftestProgress | undefined;
-    const report = async (p: SelftestProgress) => {
-      const now = Date.now();
-      pending = p;
-      if (now - last < (o.progressIntervalMs ?? 250) && p.done !== p.total) return;
-      last = now;
-      pending = undefined;
-      await job.updateProgress(p);
-    };
-    const binary = o.config.selftest.binary;
-    const concurrency = o.config.kind === 'kubernetes' ? o.config.concurrency : 1;
-    let timer: NodeJS.Timeout | undefined;
+export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
+  const queue = new Queue(queueName(o.name), { connection: o.connection });
+  const redis = new Redis({ ...(o.connection as object), maxRetriesPerRequest: null });
+  redis.on('error', () => {});
+  const progress = new FanoutProgress(redis, queue, o.progressIntervalMs ?? 250);
+  const deps: FanoutDeps = {
+    cluster: o.name,
+    target: o.target,
+    queue,
+    progress,
+    binary: o.config.selftest.binary,
+    readStatus: o.config.selftest.readStatus,
+  };
+
+  const processor = async (job: Job, token?: string): Promise<unknown> => {
+    const log = o.logger.child({ jobId: job.id, job: job.name, cluster: o.name, attempt: job.attemptsMade + 1 });
     try {
-      const result = await Promise.race([
-        runSelftest(data, { target: o.target, binary, concurrency, report, readStatus: o.config.selftest.readStatus }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new JobTimeoutError(`the whole self-test took longer than ${formatSeconds(jobTimeoutMs)}`)), jobTimeoutMs);
-        }),
-      ]);
-      if (pending) await job.updateProgress(pending);
-      log.info({ agents: result.results.length }, 'self-test finished');
-      return result;
+      switch (job.name) {
+        case 'selftest':
+          return await processSelftestParent(job, token, deps);
+        case 'selftest-agent':
+          return await processSelftestAgent(job, deps);
+        case 'restart-agent':
+          return await processRestartAgent(job, o.target);
+        default:
+          throw new UnrecoverableError(failureMessage({ code: 'unknown_job', message: `this worker does not know jobs named "${job.name}"`, hint: 'Run the same version of bot and workers.' }));
+      }
     } catch (err) {
-      log.warn({ err }, 'self-test failed');
+      if (err instanceof WaitingChildrenError || err instanceof UnrecoverableError) throw err;
+      log.warn({ err }, 'job failed');
       if (err instanceof TargetError) {
         const msg = failureMessage({ code: err.name, message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
         if (err.transient) throw new Error(msg);
         throw new UnrecoverableError(msg);
       }
-      if (err instanceof JobTimeoutError)
-        throw new UnrecoverableError(failureMessage({ code: 'job_timeout', message: err.message, hint: 'Re-run with --node to narrow it down.' }));
+      if ((err as Error).name === 'ZodError') throw new UnrecoverableError(failureMessage({ code: 'bad_job', message: `job ${job.id} has an invalid payload`, hint: 'Run the same version of bot and workers.' }));
       throw new Error(failureMessage({ code: 'internal', message: `the worker failed: ${(err as Error).message}`, hint: 'Check the worker logs.' }));
-    } finally {
-      clearTimeout(timer);
     }
   };
 
+  const concurrency = o.concurrency ?? (o.config.kind === 'kubernetes' ? o.config.concurrency : 8);
   const worker = new Worker(queueName(o.name), processor, {
     connection: o.connection,
-    concurrency: o.jobConcurrency ?? 4,
+    concurrency,
     name: `cws-worker:${o.name}`,
-    lockDuration: 30_000,
+    lockDuration: o.lockDurationMs ?? 30_000,
+    stalledInterval: Math.max(1000, Math.floor((o.lockDurationMs ?? 30_000) / 2)),
     maxStalledCount: 2,
   });
   worker.on('error', (err) => o.logger.error({ err, cluster: o.name }, 'worker error'));
-  return worker;
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      progress.close();
+      await queue.close();
+      redis.disconnect();
+    },
+  };
 }

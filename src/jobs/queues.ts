@@ -1,4 +1,5 @@
 /** Queue naming and job options shared by the bot (producer) and the workers (consumers). */
+import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 
 export const queueName = (cluster: string) => `cws.${cluster}`;
@@ -24,4 +25,11 @@ export function jobOptions(policy: JobPolicy, jobId: string, dedupeId?: string):
   };
 }
 
-export const selftestDedupeId = (cluster: string, node?: string) => `selftest:${cluster}:${node ?? '*'}`;
+export function selftestDedupeId(cluster: string, node?: string, nodes?: string[]): string {
+  if (node) return `selftest:${cluster}:${node}`;
+  if (nodes?.length) return `selftest:${cluster}:[${createHash('sha1').update([...nodes].sort().join(',')).digest('hex')}]`;
+  return `selftest:${cluster}:*`;
+}
+
+/** Deterministic child IDs make re-adding children after a parent crash a no-op. */
+export const agentJobId = (parentId: string, node: string, pod: string) => `${parentId}.${node}.${pod}`;

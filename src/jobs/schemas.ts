@@ -9,12 +9,51 @@ export const SelftestJobData = z.object({
   kind: z.literal('selftest'),
   cluster: ClusterName,
   node: z.string().optional(),
+  /** Only these nodes ("Re-run failed"). */
+  nodes: z.array(z.string()).max(5000).optional(),
   requestedBy: z.string(),
   requestedAt: z.string(),
   /** Per-agent exec timeout. */
   agentTimeoutMs: z.number().int().positive(),
+  /** Set by the worker: the parent lists agents, fans out one child per agent, then collects. */
+  step: z.enum(['list', 'wait']).optional(),
+  total: z.number().int().nonnegative().optional(),
+  startedAt: z.string().optional(),
 });
 export type SelftestJobData = z.infer<typeof SelftestJobData>;
+
+export const AgentRefSchema = z.object({ node: z.string(), pod: z.string(), unavailable: z.string().optional() });
+
+/** One unit of a fanned-out self-test: one agent. Runs on any replica serving the cluster. */
+export const SelftestAgentJobData = z.object({
+  kind: z.literal('selftest-agent'),
+  cluster: ClusterName,
+  parentId: z.string(),
+  total: z.number().int().nonnegative(),
+  agent: AgentRefSchema,
+  agentTimeoutMs: z.number().int().positive(),
+});
+export type SelftestAgentJobData = z.infer<typeof SelftestAgentJobData>;
+
+/** "Restart agent on <node>": delete that agent pod; the DaemonSet brings a new one up. */
+export const RestartAgentJobData = z.object({
+  kind: z.literal('restart-agent'),
+  cluster: ClusterName,
+  node: z.string(),
+  requestedBy: z.string(),
+  requestedAt: z.string(),
+});
+export type RestartAgentJobData = z.infer<typeof RestartAgentJobData>;
+
+export const RestartAgentResult = z.object({
+  kind: z.literal('restart-agent'),
+  cluster: ClusterName,
+  node: z.string(),
+  before: z.object({ pod: z.string().nullable() }),
+  after: z.object({ pod: z.string().nullable() }),
+  status: z.enum(['restarted', 'no_agent']),
+});
+export type RestartAgentResult = z.infer<typeof RestartAgentResult>;
 
 export const AgentStatus = z.enum(['ok', 'failed', 'error', 'timeout']);
 export type AgentStatus = z.infer<typeof AgentStatus>;
@@ -81,9 +120,10 @@ export type TrackedMessage = z.infer<typeof TrackedMessage>;
 
 export const JobRecord = z.object({
   jobId: z.string(),
-  kind: z.literal('selftest'),
+  kind: z.enum(['selftest', 'restart-agent']),
   cluster: ClusterName,
   node: z.string().optional(),
+  nodes: z.array(z.string()).optional(),
   requestedBy: z.string(),
   channel: z.string(),
 });

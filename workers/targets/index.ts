@@ -1,6 +1,7 @@
 import type { ClusterConfig } from '../../src/config/clusters.ts';
 import { DockerTarget } from './docker.ts';
 import { HostTarget } from './host.ts';
+import { KubernetesTarget } from './kubernetes.ts';
 import type { AgentTarget } from './types.ts';
 
 export class UnsupportedTargetError extends Error {
@@ -15,6 +16,6 @@ export function createTarget(name: string, cfg: ClusterConfig): AgentTarget {
     case 'host':
       return new HostTarget(cfg);
     case 'kubernetes':
-      throw new UnsupportedTargetError(`cluster ${name}: the Kubernetes driver is not available in this version yet`);
+      return new KubernetesTarget(cfg);
   }
 }

@@ -29,5 +29,7 @@ export interface AgentTarget {
   readonly description: string;
   listAgents(filter?: { node?: string }): Promise<AgentRef[]>;
   exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult>;
+  /** Restart the agent on a node (Kubernetes: delete the pod). Absent where the bot cannot do it. */
+  restartAgent?(node: string): Promise<{ deleted: string | null }>;
   close?(): Promise<void>;
 }

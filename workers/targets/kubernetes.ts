@@ -1,0 +1,164 @@
+import { CoreV1Api, Exec, KubeConfig, type V1Pod, type V1Status } from '@kubernetes/client-node';
+import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
+import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
+import { CappedSink } from './output.ts';
+import type { AgentRef, AgentTarget, ExecOptions, ExecResult } from './types.ts';
+
+const TRANSIENT_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/** kubeconfig context (or in-cluster config when no context and no kubeconfig is given). */
+export function loadKubeConfig(cfg: Pick<KubernetesClusterConfig, 'kubeconfig' | 'context'>): KubeConfig {
+  const kc = new KubeConfig();
+  if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
+  else kc.loadFromDefault();
+  if (cfg.context) {
+    if (!kc.getContextObject(cfg.context)) throw new AgentNotFoundError(`kubeconfig has no context "${cfg.context}"`, 'Check the cluster\'s `context` setting and KUBECONFIG.');
+    kc.setCurrentContext(cfg.context);
+  }
+  return kc;
+}
+
+/** Exit code from the exec status channel (`v4`/`v5.channel.k8s.io`, channel 3). */
+export function exitCodeFromStatus(status: V1Status): { exitCode: number } | { error: string } {
+  if (status.status === 'Success') return { exitCode: 0 };
+  if (status.reason === 'NonZeroExitCode') {
+    const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+    const code = Number(cause?.message);
+    if (Number.isInteger(code)) return { exitCode: code };
+  }
+  return { error: status.message ?? status.reason ?? 'exec failed' };
+}
+
+/**
+ * The agent DaemonSet's pods, reached through the API server: list with the label selector,
+ * exec over WebSocket in the `security-agent` (or `system-probe`) container.
+ */
+export class KubernetesTarget implements AgentTarget {
+  readonly kind = 'kubernetes' as const;
+  readonly description: string;
+  private readonly core: CoreV1Api;
+  private readonly execApi: Exec;
+
+  constructor(
+    private readonly cfg: KubernetesClusterConfig,
+    kc: KubeConfig = loadKubeConfig(cfg),
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.execApi = new Exec(kc);
+    this.description = `Kubernetes API at ${kc.getCurrentCluster()?.server ?? 'in-cluster'} (namespace ${cfg.namespace})`;
+  }
+
+  /** Turns client errors into named errors: API unreachable is transient, the rest says what to fix. */
+  private apiError(err: unknown, what: string): Error {
+    const e = err as { code?: number | string; body?: unknown; message?: string; cause?: { code?: string } };
+    const netCode = typeof e.code === 'string' ? e.code : e.cause?.code;
+    if (netCode && TRANSIENT_NET.has(netCode)) return new AgentUnreachableError(`${this.description} is unreachable (${netCode}) while ${what}`, 'Check the API server address and the worker\'s network.');
+    const status = typeof e.code === 'number' ? e.code : undefined;
+    if (status === 429 || (status !== undefined && status >= 500))
+      return new AgentUnreachableError(`the API server answered ${status} while ${what}`, 'The worker retries; if it persists, check the API server.');
+    if (status === 401 || status === 403)
+      return new ExecFailedError(`the API server refused ${what} (${status})`, `Grant the worker's ServiceAccount list on pods and get+create on pods/exec in namespace ${this.cfg.namespace}.`);
+    if (status === 404) return new AgentNotFoundError(`not found while ${what}`);
+    return new ExecFailedError(`${what} failed: ${e.message ?? String(err)}`);
+  }
+
+  async listAgents(filter?: { node?: string }): Promise<AgentRef[]> {
+    const pods: V1Pod[] = [];
+    let cont: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.core.listNamespacedPod({
+          namespace: this.cfg.namespace,
+          labelSelector: this.cfg.selector,
+          ...(filter?.node ? { fieldSelector: `spec.nodeName=${filter.node}` } : {}),
+          limit: 500,
+          ...(cont ? { _continue: cont } : {}),
+        });
+      } catch (err) {
+        throw this.apiError(err, `listing agent pods (${this.cfg.selector}) in ${this.cfg.namespace}`);
+      }
+      pods.push(...page.items);
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    return pods.map((p) => this.toAgent(p));
+  }
+
+  private toAgent(pod: V1Pod): AgentRef {
+    const name = pod.metadata?.name ?? '?';
+    const ref: AgentRef = { node: pod.spec?.nodeName ?? '(unscheduled)', pod: name };
+    const container = this.cfg.containers.securityAgent;
+    const phase = pod.status?.phase ?? 'Unknown';
+    if (pod.metadata?.deletionTimestamp) ref.unavailable = `pod ${name} is terminating`;
+    else if (!pod.spec?.containers.some((c) => c.name === container)) ref.unavailable = `container ${container} not found in pod ${name}`;
+    else if (phase !== 'Running') ref.unavailable = `pod ${name} is ${phase}, not running`;
+    else {
+      const cs = pod.status?.containerStatuses?.find((c) => c.name === container);
+      if (cs && !cs.ready) {
+        const why = cs.state?.waiting?.reason ?? (cs.state?.terminated ? `terminated: ${cs.state.terminated.reason ?? 'exited'}` : 'not ready');
+        ref.unavailable = `container ${container} in pod ${name} is not ready (${why})`;
+      }
+    }
+    return ref;
+  }
+
+  async exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    const container = opts.container === 'systemProbe' ? this.cfg.containers.systemProbe : this.cfg.containers.securityAgent;
+    const out = new CappedSink();
+    const err = new CappedSink();
+    let status: V1Status | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let socket: Awaited<ReturnType<Exec['exec']>> | undefined;
+    const where = `pod ${agent.pod} on ${agent.node}`;
+    try {
+      return await new Promise<ExecResult>((resolve, reject) => {
+        timer = setTimeout(() => {
+          socket?.terminate();
+          reject(new ExecTimeoutError(opts.timeoutMs, where));
+        }, opts.timeoutMs);
+        this.execApi
+          .exec(this.cfg.namespace, agent.pod, container, argv, out, err, null, false, (s) => {
+            status = s;
+          })
+          .then((ws) => {
+            socket = ws;
+            ws.on('close', () => {
+              if (!status) return reject(new ExecFailedError(`exec session into ${where} closed without an exit status`));
+              const r = exitCodeFromStatus(status);
+              if ('error' in r) return reject(new ExecFailedError(`exec in ${container} of ${where} failed: ${r.error}`));
+              resolve({ stdout: out.text(), stderr: err.text(), exitCode: r.exitCode });
+            });
+          })
+          .catch((e: Error & { code?: string }) => reject(this.execError(e, container, agent)));
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private execError(e: Error & { code?: string }, container: string, agent: AgentRef): Error {
+    const m = /Unexpected server response: (\d+)/.exec(e.message ?? '');
+    const status = m ? Number(m[1]) : undefined;
+    const where = `pod ${agent.pod} on ${agent.node}`;
+    if (status === 404) return new AgentNotFoundError(`pod ${agent.pod} no longer exists (node ${agent.node})`, 'The DaemonSet may have replaced it; re-run the self-test.');
+    if (status === 400) return new AgentNotFoundError(`cannot exec into container ${container} of ${where} (400: container missing or not running)`);
+    if (status === 401 || status === 403)
+      return new ExecFailedError(`exec into ${where} refused (${status})`, `Grant the worker get and create on pods/exec in namespace ${this.cfg.namespace}.`);
+    if (status !== undefined && (status === 429 || status >= 500)) return new AgentUnreachableError(`the API server answered ${status} to exec into ${where}`);
+    if (e.code && TRANSIENT_NET.has(e.code)) return new AgentUnreachableError(`${this.description} is unreachable (${e.code})`);
+    return new ExecFailedError(`exec into ${where} failed: ${e.message}`);
+  }
+
+  /** Deletes the agent pod on `node`; the DaemonSet controller starts a new one there. */
+  async restartAgent(node: string): Promise<{ deleted: string | null }> {
+    const agents = await this.listAgents({ node });
+    const pod = agents[0]?.pod;
+    if (!pod) return { deleted: null };
+    try {
+      await this.core.deleteNamespacedPod({ name: pod, namespace: this.cfg.namespace });
+    } catch (err) {
+      throw this.apiError(err, `deleting pod ${pod}`);
+    }
+    return { deleted: pod };
+  }
+}
