@@ -8,6 +8,8 @@ import { type BotServices, type CommandReply, type Invocation, findCluster } fro
 export interface SelftestRequest {
   cluster: string;
   node?: string;
+  /** Only these nodes (the "Re-run failed" button). */
+  nodes?: string[];
 }
 
 /**
@@ -38,6 +40,7 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
       kind: 'selftest',
       cluster: cluster.name,
       ...(cmd.node ? { node: cmd.node } : {}),
+      ...('nodes' in cmd && cmd.nodes ? { nodes: cmd.nodes } : {}),
       requestedBy: inv.userId,
       requestedAt: new Date().toISOString(),
       agentTimeoutMs: cluster.config.selftest.timeoutMs,
@@ -47,6 +50,7 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
       kind: 'selftest',
       cluster: cluster.name,
       ...(cmd.node ? { node: cmd.node } : {}),
+      ...('nodes' in cmd && cmd.nodes ? { nodes: cmd.nodes } : {}),
       requestedBy: inv.userId,
       channel: inv.channelId,
     });
@@ -68,6 +72,7 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
     cluster: cluster.name,
     requestedBy: record?.requestedBy ?? inv.userId,
     ...(cmd.node ? { node: cmd.node } : {}),
+    ...(record?.nodes ? { nodes: record.nodes } : {}),
   };
   return {
     after: async () => {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type JobPolicy, jobOptions, queueName, selftestDedupeId } from './queues.ts';
-import { SelftestJobData } from './schemas.ts';
+import { RestartAgentJobData, SelftestJobData } from './schemas.ts';
 
 export class EnqueueError extends Error {
   override name = 'EnqueueError';
@@ -40,10 +40,19 @@ export class JobProducer {
   async enqueueSelftest(data: SelftestJobData): Promise<{ jobId: string; attached: boolean }> {
     const payload = SelftestJobData.parse(data);
     const jobId = `st-${randomUUID()}`;
-    const add = this.queue(payload.cluster).add('selftest', payload, jobOptions(this.policy, jobId, selftestDedupeId(payload.cluster, payload.node)));
+    const add = this.queue(payload.cluster).add('selftest', payload, jobOptions(this.policy, jobId, selftestDedupeId(payload.cluster, payload.node, payload.nodes)));
     const job = await withTimeout(add, this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
     const id = job.id ?? jobId;
     return { jobId: id, attached: id !== jobId };
+  }
+
+  async enqueueRestart(data: RestartAgentJobData): Promise<string> {
+    const payload = RestartAgentJobData.parse(data);
+    const jobId = `rs-${randomUUID()}`;
+    // Not retried: deleting a pod twice would restart a healthy replacement.
+    const opts = { ...jobOptions(this.policy, jobId), attempts: 1 };
+    await withTimeout(this.queue(payload.cluster).add('restart-agent', payload, opts), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
+    return jobId;
   }
 
   async getJob(cluster: string, jobId: string): Promise<Job | undefined> {

@@ -1,10 +1,16 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { JobRecord, TrackedMessage } from './schemas.ts';
+
+export const JobOutcome = z.object({ failedNodes: z.array(z.string()), target: z.enum(['kubernetes', 'docker', 'host']) });
+export type JobOutcome = z.infer<typeof JobOutcome>;
 
 const RECORD_TTL_S = 7 * 24 * 3600;
 const k = {
   record: (jobId: string) => `cws:job:${jobId}`,
   messages: (jobId: string) => `cws:job:${jobId}:messages`,
+  outcome: (jobId: string) => `cws:job:${jobId}:outcome`,
+  once: (scope: string) => `cws:once:${scope}`,
   final: (jobId: string, ts: string) => `cws:job:${jobId}:final:${ts}`,
   open: 'cws:jobs:open',
 };
@@ -53,6 +59,27 @@ export class JobTracker {
   /** Give a claim back when posting failed, so a later reconcile can try again. */
   async releaseFinal(jobId: string, ts: string): Promise<void> {
     await this.redis.del(k.final(jobId, ts));
+  }
+
+  /** What the buttons of a finished self-test may act on (failing nodes, target kind). */
+  async saveOutcome(jobId: string, outcome: JobOutcome): Promise<void> {
+    await this.redis.set(k.outcome(jobId), JSON.stringify(JobOutcome.parse(outcome)), 'EX', RECORD_TTL_S);
+  }
+
+  async getOutcome(jobId: string): Promise<JobOutcome | undefined> {
+    const raw = await this.redis.get(k.outcome(jobId));
+    const p = raw ? JobOutcome.safeParse(JSON.parse(raw)) : undefined;
+    return p?.success ? p.data : undefined;
+  }
+
+  /**
+   * Idempotency for clicks: true for the first caller of `scope` within `ttlS`; later callers
+   * (double clicks, Slack retries, other replicas) get the holder's value back instead.
+   */
+  async once(scope: string, holder: string, ttlS = 600): Promise<{ first: true } | { first: false; holder: string }> {
+    const ok = await this.redis.set(k.once(scope), holder, 'EX', ttlS, 'NX');
+    if (ok === 'OK') return { first: true };
+    return { first: false, holder: (await this.redis.get(k.once(scope))) ?? 'someone' };
   }
 
   async openJobs(): Promise<string[]> {

@@ -12,9 +12,12 @@ import { blockingOptions, fastFailOptions } from '../jobs/redis.ts';
 import { JobTracker } from '../jobs/tracker.ts';
 import { boltLogger } from '../observability/logger.ts';
 import { register as registerCws } from './listeners/commands/cws.ts';
+import { register as registerFlare } from './listeners/actions/selftest-flare.ts';
 import { register as registerRerun } from './listeners/actions/selftest-rerun.ts';
+import { register as registerRerunFailed } from './listeners/actions/selftest-rerun-failed.ts';
+import { register as registerRestart } from './listeners/actions/selftest-restart.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
-import { SelftestUpdates } from './selftest-updates.ts';
+import { JobUpdates } from './job-updates.ts';
 
 export interface BotOptions {
   botToken: string;
@@ -54,7 +57,7 @@ export function createBot(o: BotOptions): Bot {
     logger: boltLogger(o.logger.child({ component: 'web-api' })) as never,
   });
   const notifier = new Notifier(web as never, { ...o.notifier, logger: o.logger.child({ component: 'notifier' }) });
-  const updates = new SelftestUpdates({
+  const updates = new JobUpdates({
     connection: blockingOptions(o.redisUrl),
     clusters: Object.keys(o.clusters.clusters),
     producer,
@@ -101,6 +104,9 @@ export function createBot(o: BotOptions): Bot {
   });
   registerCws(app, services);
   registerRerun(app, services);
+  registerRerunFailed(app, services);
+  registerFlare(app, services);
+  registerRestart(app, services);
 
   return {
     app,

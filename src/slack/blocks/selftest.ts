@@ -7,6 +7,18 @@ import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
 /** Pure Block Kit builders for the self-test: result in, message out. */
 
 export const SELFTEST_RERUN_ACTION = 'selftest_rerun';
+export const SELFTEST_RERUN_FAILED_ACTION = 'selftest_rerun_failed';
+export const SELFTEST_FLARE_ACTION = 'selftest_flare';
+export const SELFTEST_RESTART_ACTION = 'selftest_restart';
+/** Per-node buttons are offered for the first few failing nodes only. */
+export const NODE_BUTTONS = 3;
+
+/** Button values carry only lookup keys; the bot re-checks them against what it stored. */
+export const nodeActionValue = (jobId: string, node: string) => `${jobId}|${node}`;
+export function parseNodeActionValue(value: string): { jobId: string; node: string } | undefined {
+  const m = /^(st-[0-9a-f-]{36})\|([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/.exec(value);
+  return m ? { jobId: m[1]!, node: m[2]! } : undefined;
+}
 export const SELFTEST_METADATA_EVENT = 'cws_selftest_result';
 const MAX_FAILURES_LISTED = 20;
 
@@ -17,10 +29,13 @@ export interface SelftestContext {
   jobId: string;
   cluster: string;
   node?: string;
+  /** A re-run of the failing nodes only. */
+  nodes?: string[];
   requestedBy: string;
 }
 
-const scope = (c: SelftestContext) => (c.node ? `\`${c.cluster}\` (node \`${c.node}\`)` : `\`${c.cluster}\``);
+const scope = (c: SelftestContext) =>
+  c.node ? `\`${c.cluster}\` (node \`${c.node}\`)` : c.nodes ? `\`${c.cluster}\` (${c.nodes.length} previously failing node${c.nodes.length > 1 ? 's' : ''})` : `\`${c.cluster}\``;
 const header = (c: SelftestContext): KnownBlock => ({
   type: 'header',
   text: { type: 'plain_text', text: clip(`CWS self-test · ${c.cluster}${c.node ? ` · ${c.node}` : ''}`, LIMITS.headerText) },
@@ -107,10 +122,7 @@ export function renderResult(c: SelftestContext, result: SelftestResult): ChatMe
       elements: [{ type: 'mrkdwn', text: `${ICON.ok} ${oks.length} OK: ${names}${oks.length > 15 ? `, +${oks.length - 15} more` : ''}` }],
     });
   }
-  blocks.push({
-    type: 'actions',
-    elements: [{ type: 'button', action_id: SELFTEST_RERUN_ACTION, text: { type: 'plain_text', text: 'Re-run' }, value: c.jobId }],
-  });
+  blocks.push(...resultActions(c, result, failures));
   blocks.push(footer(c, [result.target, `took ${(tookMs / 1000).toFixed(1)} s`]));
 
   return {
@@ -118,6 +130,37 @@ export function renderResult(c: SelftestContext, result: SelftestResult): ChatMe
     blocks,
     metadata: { event_type: SELFTEST_METADATA_EVENT, event_payload: selftestMetadata(c.jobId, c.cluster, result) },
   };
+}
+
+function button(action_id: string, text: string, value: string, extra: Record<string, unknown> = {}) {
+  return { type: 'button' as const, action_id, text: { type: 'plain_text' as const, text: clip(text, LIMITS.buttonText) }, value, ...extra };
+}
+
+function resultActions(c: SelftestContext, result: SelftestResult, failures: AgentResult[]): KnownBlock[] {
+  const main = [button(SELFTEST_RERUN_ACTION, 'Re-run', c.jobId)];
+  const failedNodes = [...new Set(failures.map((f) => f.node))];
+  if (failedNodes.length && failedNodes.length < result.results.length) main.unshift(button(SELFTEST_RERUN_FAILED_ACTION, `Re-run failed (${failedNodes.length})`, c.jobId, { style: 'primary' }));
+  const blocks: KnownBlock[] = [{ type: 'actions', block_id: 'selftest_actions', elements: main }];
+  const perNode = failedNodes.slice(0, NODE_BUTTONS).flatMap((node) => {
+    const value = nodeActionValue(c.jobId, node);
+    const els = [button(SELFTEST_FLARE_ACTION, `Flare from ${node}`, value)];
+    if (result.target === 'kubernetes')
+      els.push(
+        button(SELFTEST_RESTART_ACTION, `Restart agent on ${node}`, value, {
+          style: 'danger',
+          confirm: {
+            title: { type: 'plain_text', text: 'Restart the agent?' },
+            text: { type: 'mrkdwn', text: clip(`This deletes the Datadog agent pod on *${escapeMrkdwn(node)}* in \`${c.cluster}\`. The DaemonSet starts a new one; the node has no agent until it is ready.`, 300) },
+            confirm: { type: 'plain_text', text: 'Restart' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+            style: 'danger',
+          },
+        }),
+      );
+    return els;
+  });
+  if (perNode.length) blocks.push({ type: 'actions', block_id: 'selftest_node_actions', elements: perNode });
+  return blocks;
 }
 
 export function renderJobFailure(c: SelftestContext, failure: JobFailure): ChatMessage {

@@ -25,7 +25,7 @@ export function register(app: App, services: BotServices): void {
     const reply = await selftest(
       services,
       { userId: body.user.id, channelId, text: `${record.cluster}${record.node ? ` --node ${record.node}` : ''} (re-run of ${jobId})`, respond: say },
-      { cluster: record.cluster, ...(record.node ? { node: record.node } : {}) },
+      { cluster: record.cluster, ...(record.node ? { node: record.node } : {}), ...(record.nodes ? { nodes: record.nodes } : {}) },
     );
     if (reply.ack) await say(reply.ack);
     if (reply.after) await reply.after();

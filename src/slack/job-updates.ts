@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
 import type { JobProducer } from '../jobs/producer.ts';
 import { queueName } from '../jobs/queues.ts';
-import { JobFailure, type JobRecord, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
+import { JobFailure, type JobRecord, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
+import { renderRestartFailure, renderRestartResult, type RestartContext } from './blocks/restart.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
 import { summarise } from '../selftest/summary.ts';
 import { type SelftestContext, renderJobFailure, renderProgress, renderResult } from './blocks/selftest.ts';
 import type { ChatMessage, Notifier } from './notifier.ts';
 
-export interface SelftestUpdatesDeps {
+export interface JobUpdatesDeps {
   connection: ConnectionOptions;
   clusters: string[];
   producer: JobProducer;
@@ -33,18 +34,20 @@ export function parseFailure(reason: string | undefined): JobFailure {
   return { code: 'error', message: reason || 'the job failed without a reason', hint: 'Check the worker logs, then re-run.' };
 }
 
-const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}) });
+const restartContext = (r: JobRecord): RestartContext => ({ jobId: r.jobId, cluster: r.cluster, node: r.node ?? '?', requestedBy: r.requestedBy });
+const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) });
 
 /**
- * Relays job progress and results from BullMQ to the Slack messages that show them.
+ * Relays job progress and results (self-tests, agent restarts) from BullMQ to the Slack
+ * messages that show them.
  * Progress edits are coalesced by the notifier; the final edit is claimed in Redis per
  * message, so it is posted exactly once across bot replicas, restarts and reconciles.
  */
-export class SelftestUpdates {
+export class JobUpdates {
   private readonly events: QueueEvents[] = [];
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly d: SelftestUpdatesDeps) {}
+  constructor(private readonly d: JobUpdatesDeps) {}
 
   async start(): Promise<void> {
     for (const cluster of this.d.clusters) {
@@ -71,7 +74,7 @@ export class SelftestUpdates {
     const progress = SelftestProgress.safeParse(data);
     if (!progress.success) return;
     const record = await this.d.tracker.getRecord(jobId);
-    if (!record) return;
+    if (!record || record.kind !== 'selftest') return;
     const message = renderProgress(context(record), progress.data);
     for (const m of await this.d.tracker.messages(jobId)) {
       if (await this.d.tracker.isFinal(jobId, m.ts)) continue;
@@ -90,22 +93,31 @@ export class SelftestUpdates {
     let message: ChatMessage;
     let outcome: 'ok' | 'failed' | 'error';
     if (!job) {
-      message = renderJobFailure(context(record), { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Re-run the self-test.' });
+      const failure = { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' };
+      message = record.kind === 'selftest' ? renderJobFailure(context(record), failure) : renderRestartFailure(restartContext(record), failure);
       outcome = 'error';
-    } else {
-      if (state === 'completed') {
-        const parsed = SelftestResult.safeParse(job.returnvalue);
-        if (parsed.success) {
-          message = renderResult(context(record), parsed.data);
-          outcome = summarise(parsed.data.results).notOk === 0 ? 'ok' : 'failed';
-        } else {
-          message = renderJobFailure(context(record), { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' });
-          outcome = 'error';
-        }
+    } else if (state === 'failed') {
+      const failure = parseFailure(job.failedReason);
+      message = record.kind === 'selftest' ? renderJobFailure(context(record), failure) : renderRestartFailure(restartContext(record), failure);
+      outcome = 'error';
+    } else if (record.kind === 'selftest') {
+      const parsed = SelftestResult.safeParse(job.returnvalue);
+      if (parsed.success) {
+        message = renderResult(context(record), parsed.data);
+        const s = summarise(parsed.data.results);
+        outcome = s.notOk === 0 ? 'ok' : 'failed';
+        const failedNodes = [...new Set(s.sorted.filter((r) => r.status !== 'ok').map((r) => r.node))];
+        await this.d.tracker.saveOutcome(jobId, { failedNodes, target: parsed.data.target });
       } else {
-        message = renderJobFailure(context(record), parseFailure(job.failedReason));
+        message = renderJobFailure(context(record), { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' });
         outcome = 'error';
       }
+    } else {
+      const parsed = RestartAgentResult.safeParse(job.returnvalue);
+      message = parsed.success
+        ? renderRestartResult(restartContext(record), parsed.data)
+        : renderRestartFailure(restartContext(record), { code: 'bad_result', message: 'the worker returned a result this bot cannot read' });
+      outcome = parsed.success ? 'ok' : 'error';
     }
     let allPosted = true;
     for (const m of await this.d.tracker.messages(jobId)) {
@@ -119,7 +131,7 @@ export class SelftestUpdates {
       }
     }
     if (allPosted && (await this.d.tracker.close(jobId))) {
-      await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command: 'selftest', cluster: record.cluster, jobId, outcome });
+      await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command: record.kind, cluster: record.cluster, jobId, outcome });
     }
     return true;
   }
