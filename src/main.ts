@@ -25,7 +25,14 @@ async function main(role: 'bot' | 'worker' | 'all'): Promise<void> {
 
   const stops: (() => Promise<void>)[] = [];
   if (role === 'worker' || role === 'all') {
-    const workers = await startWorkers({ clusters, serve: env.WORKER_CLUSTERS, connection: blockingOptions(env.REDIS_URL), logger: logger.child({ role: 'worker' }) });
+    const workers = await startWorkers({
+      clusters,
+      serve: env.WORKER_CLUSTERS,
+      connection: blockingOptions(env.REDIS_URL),
+      logger: logger.child({ role: 'worker' }),
+      lockDurationMs: env.WORKER_LOCK_MS,
+      ...(env.WORKER_CONCURRENCY ? { concurrency: env.WORKER_CONCURRENCY } : {}),
+    });
     stops.push(() => workers.close());
   }
   if (role === 'bot' || role === 'all') {

@@ -13,6 +13,10 @@ export const EnvSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined)),
+  /** Lock of a running job; after a worker crash its jobs move to another replica once it lapses. */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Overrides the per-cluster concurrency (jobs at once per worker; one agent = one job). */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(5000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof EnvSchema>;

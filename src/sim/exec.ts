@@ -1,0 +1,92 @@
+/**
+ * The agent commands the simulator answers over exec, driven by the fleet spec:
+ *   security-agent runtime self-test   (container security-agent)
+ *   system-probe runtime self-test     (container system-probe)
+ *   security-agent status              (container security-agent)
+ * Each binary is registered only in its own container, so running one in the wrong container
+ * fails as a missing binary would (real agent images carry both binaries in every container;
+ * the stricter simulator catches a worker that picks the wrong one). Other subcommands of
+ * these binaries answer as the agent's cobra CLI does: "Error: unknown command …", exit 255.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { agentVersionOf, renderAgentStatus } from './agent-status-text.ts';
+import type { ExecContext, ExecRegistry } from './exec-registry.ts';
+
+const BIN_DIR = '/opt/datadog-agent/embedded/bin';
+const EXIT_CLI_ERROR = 255; // the agents' main does os.Exit(-1) on a command error
+
+/** Resolves after `ms`, or rejects with an AbortError when the session ends first (no timer left behind). */
+export async function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms > 0) await sleep(ms, undefined, { signal });
+  else signal.throwIfAborted();
+}
+
+/** Never resolves; rejects when the session ends. */
+export function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+export async function runSelftest(ctx: ExecContext): Promise<number> {
+  const b = ctx.state.selftestFor(ctx.node);
+  if (b.hang) await untilAborted(ctx.signal);
+  await delay(b.latencyMs, ctx.signal);
+  ctx.state.recordSelftestRun(ctx.node);
+  if (b.stdout) ctx.stdout.write(b.stdout);
+  if (b.stderr) ctx.stderr.write(b.stderr);
+  return b.exitCode;
+}
+
+export function runStatus(ctx: ExecContext): number {
+  const b = ctx.state.selftestFor(ctx.node);
+  const now = new Date();
+  const startedAt = ctx.pod.status.startTime ? new Date(ctx.pod.status.startTime) : now;
+  const image = ctx.pod.spec.containers.find((c) => c.name === ctx.container)?.image ?? ctx.state.fleet.agent.image;
+  ctx.stdout.write(
+    renderAgentStatus({
+      agentVersion: agentVersionOf(image),
+      now,
+      startedAt,
+      lastSelftest: ctx.state.lastSelftestRun(ctx.node) ?? startedAt,
+      failedTests: b.failedTests,
+      eventsReceived: Math.max(0, Math.floor((now.getTime() - startedAt.getTime()) / 1000)),
+    }),
+  );
+  return 0;
+}
+
+/** What cobra says for a subcommand the binary does not have. */
+function unknownCommand(binary: string, known: Record<string, string[]>) {
+  return (ctx: ExecContext): number => {
+    const args = ctx.argv.slice(1);
+    if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
+      ctx.stdout.write(`Usage:\n  ${binary} [command]\n\nAvailable Commands:\n${Object.keys(known).map((c) => `  ${c}`).join('\n')}\n`);
+      return 0;
+    }
+    const group = args[0]!;
+    const subs = known[group];
+    if (subs && subs.length > 0 && args[1] !== undefined && !args[1].startsWith('-')) {
+      ctx.stderr.write(`Error: unknown command "${args[1]}" for "${binary} ${group}"\n`);
+    } else if (subs && subs.length > 0) {
+      ctx.stdout.write(`Usage:\n  ${binary} ${group} [command]\n\nAvailable Commands:\n${subs.map((c) => `  ${c}`).join('\n')}\n`);
+      return 0;
+    } else {
+      ctx.stderr.write(`Error: unknown command "${group}" for "${binary}"\n`);
+    }
+    return EXIT_CLI_ERROR;
+  };
+}
+
+export function registerAgentCommands(registry: ExecRegistry): void {
+  const securityAgent = { containers: ['security-agent'], paths: [`${BIN_DIR}/security-agent`] };
+  const systemProbe = { containers: ['system-probe'], paths: [`${BIN_DIR}/system-probe`] };
+
+  registry.register({ ...securityAgent, argv: ['security-agent'], handler: unknownCommand('security-agent', { runtime: ['self-test'], status: [] }) });
+  registry.register({ ...securityAgent, argv: ['security-agent', 'runtime', 'self-test'], handler: runSelftest });
+  registry.register({ ...securityAgent, argv: ['security-agent', 'status'], handler: runStatus });
+
+  registry.register({ ...systemProbe, argv: ['system-probe'], handler: unknownCommand('system-probe', { runtime: ['self-test'] }) });
+  registry.register({ ...systemProbe, argv: ['system-probe', 'runtime', 'self-test'], handler: runSelftest });
+}

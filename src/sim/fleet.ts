@@ -1,0 +1,233 @@
+/**
+ * The fleet spec: the simulator's input (DESIGN.md, "Fleet spec"). Every field but `name` is
+ * optional; an absent one means the plain case. Unknown keys are errors that name the key path.
+ *
+ * Sections that later work gives behaviour to (`cni`, `tc`, `flare`) are validated here and
+ * carried through unchanged; `nodeSpec()` resolves a node's effective settings.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+export const DEFAULT_AGENT_IMAGE = 'gcr.io/datadoghq/agent:7.50.3';
+export const SELFTEST_OK_STDOUT = 'Runtime self test: OK\n';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// Kubernetes label keys: optional DNS-subdomain prefix and a name part; values may be empty.
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+const IFACE = /^[A-Za-z0-9_.:@-]{1,15}$/;
+
+const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(DNS_LABEL, { error: 'must be a lowercase RFC 1123 label (a-z, 0-9 and "-", starting and ending alphanumeric)' });
+const nodeName = z
+  .string()
+  .max(253)
+  .regex(DNS_SUBDOMAIN, { error: 'must be a lowercase RFC 1123 subdomain (a Kubernetes node name)' });
+const labels = z.record(
+  z.string().regex(LABEL_KEY, { error: 'not a valid label key' }),
+  z.string().regex(LABEL_VALUE, { error: 'not a valid label value (63 characters of [A-Za-z0-9_.-])' }),
+);
+/** YAML turns `3` and `true` into numbers and booleans; environment values are strings. */
+const scalarString = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const ms = z.int().min(0).max(3_600_000);
+
+const containerSpec = z.strictObject({
+  env: z.record(z.string().regex(ENV_NAME, { error: 'not a valid environment variable name' }), scalarString).default(() => ({})),
+});
+
+const agentSpec = z.strictObject({
+  daemonSet: dnsLabel.default('datadog-agent'),
+  image: z.string().min(1).default(DEFAULT_AGENT_IMAGE),
+  labels: labels.default(() => ({ 'app.kubernetes.io/component': 'agent' })),
+  /** none | helm (labels + meta.helm.sh annotations) | operator (ownerReference to a DatadogAgent) */
+  managedBy: z.enum(['none', 'helm', 'operator']).default('none'),
+  /** Given containers replace the default pair (so a fleet can lack one, to test that error). */
+  containers: z
+    .record(dnsLabel, containerSpec)
+    .refine((c) => Object.keys(c).length > 0, { error: 'at least one container is needed' })
+    .default(() => ({ 'security-agent': { env: {} }, 'system-probe': { env: {} } })),
+  systemProbeYaml: z.string().optional(),
+});
+
+const cniSpec = z
+  .strictObject({
+    daemonSet: dnsLabel.default('cilium'),
+    namespace: dnsLabel.default('kube-system'),
+    image: z.string().min(1).default('quay.io/cilium/cilium:v1.9.5'),
+    labels: labels.optional(),
+  })
+  .transform((c) => ({ ...c, labels: c.labels ?? { 'k8s-app': c.daemonSet } }));
+
+const selftestFields = {
+  stdout: z.string(),
+  stderr: z.string(),
+  exitCode: z.int().min(0).max(255),
+  latencyMs: ms,
+  /** true: the command never finishes until the client closes the session. */
+  hang: z.boolean(),
+  /** What `security-agent status` lists under "Self Tests" → "Failed" (modern agents print OK). */
+  failedTests: z.array(z.string().min(1)),
+};
+const selftestSpec = z.strictObject({
+  stdout: selftestFields.stdout.default(SELFTEST_OK_STDOUT),
+  stderr: selftestFields.stderr.default(''),
+  exitCode: selftestFields.exitCode.default(0),
+  latencyMs: selftestFields.latencyMs.default(0),
+  hang: selftestFields.hang.default(false),
+  failedTests: selftestFields.failedTests.default(() => []),
+});
+const selftestOverride = z.strictObject(selftestFields).partial();
+
+const flareFields = {
+  upload: z.enum(['ok', 'forbidden', 'error']),
+  latencyMs: ms,
+  hang: z.boolean(),
+  files: z.union([z.literal('default'), z.array(z.string().min(1))]),
+  /** A path inside the archive whose content keeps a token (for the secret review). */
+  secretIn: z.string().min(1).nullable(),
+};
+const flareSpec = z.strictObject({
+  upload: flareFields.upload.default('ok'),
+  latencyMs: flareFields.latencyMs.default(0),
+  hang: flareFields.hang.default(false),
+  files: flareFields.files.default('default'),
+  secretIn: flareFields.secretIn.default(null),
+});
+const flareOverride = z.strictObject(flareFields).partial();
+
+/** Per pod-facing interface: what `tc filter show dev IFACE ingress` prints. */
+const tcSpec = z.record(z.string().regex(IFACE, { error: 'not a valid interface name' }), z.string());
+
+const nodeOverride = z.strictObject({
+  ready: z.boolean().optional(),
+  selftest: selftestOverride.optional(),
+  tc: tcSpec.optional(),
+  flare: flareOverride.optional(),
+});
+
+const nodesSpec = z
+  .strictObject({
+    count: z.int().min(1).max(10_000).optional(),
+    names: z.array(nodeName).min(1).max(10_000).optional(),
+    selftest: selftestSpec.prefault({}),
+    tc: tcSpec.default(() => ({})),
+    flare: flareSpec.prefault({}),
+    overrides: z.record(z.string(), nodeOverride).default(() => ({})),
+  })
+  .transform((n, ctx) => {
+    const names = n.names ?? Array.from({ length: n.count ?? 3 }, (_, i) => `node-${i + 1}`);
+    if (n.names && n.count !== undefined && n.count !== n.names.length) {
+      ctx.addIssue({ code: 'custom', path: ['count'], message: `is ${n.count} but names lists ${n.names.length} nodes (give one of them)` });
+    }
+    const seen = new Set<string>();
+    for (const [i, name] of names.entries()) {
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['names', i], message: `duplicate node name "${name}"` });
+      seen.add(name);
+    }
+    for (const key of Object.keys(n.overrides)) {
+      if (!seen.has(key)) {
+        const range = names.length > 3 ? `${names[0]} … ${names[names.length - 1]}` : names.join(', ');
+        ctx.addIssue({ code: 'custom', path: ['overrides', key], message: `no such node (nodes are ${range})` });
+      }
+    }
+    return { selftest: n.selftest, tc: n.tc, flare: n.flare, overrides: n.overrides, names, count: names.length };
+  });
+
+export const fleetSchema = z.strictObject({
+  /** Also the kubeconfig context name. */
+  name: dnsLabel,
+  namespace: dnsLabel.default('datadog'),
+  agent: agentSpec.prefault({}),
+  cni: cniSpec.optional(),
+  nodes: nodesSpec.prefault({}),
+});
+
+export type Fleet = z.output<typeof fleetSchema>;
+export type SelftestBehaviour = z.output<typeof selftestSpec>;
+export type FlareBehaviour = z.output<typeof flareSpec>;
+export type NodeOverride = z.output<typeof nodeOverride>;
+
+/** A bad fleet file: every problem, each line prefixed with the file it came from. */
+export class FleetError extends Error {
+  constructor(
+    readonly origin: string,
+    readonly problems: string[],
+  ) {
+    super(problems.map((p) => `${origin}: ${p}`).join('\n'));
+    this.name = 'FleetError';
+  }
+}
+
+export async function loadFleet(path: string): Promise<Fleet> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FleetError(path, [`cannot read the fleet file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+  return parseFleet(text, path);
+}
+
+export function parseFleet(text: string, origin: string): Fleet {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new FleetError(origin, doc.errors.map((e) => `invalid YAML: ${e.message.split('\n')[0]?.replace(/:$/, '')}`));
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new FleetError(origin, ['expected a mapping with at least `name:`']);
+  }
+  const result = fleetSchema.safeParse(raw);
+  if (!result.success) throw new FleetError(origin, result.error.issues.flatMap(describeIssue));
+  return result.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${keyPath([...issue.path, key])}: unknown key`);
+  }
+  const where = issue.path.length > 0 ? keyPath(issue.path) : '(top level)';
+  return [`${where}: ${issue.message}`];
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => {
+    if (typeof part === 'number') return `${acc}[${part}]`;
+    return acc === '' ? String(part) : `${acc}.${String(part)}`;
+  }, '');
+}
+
+/** A node's effective settings: fleet-wide values, then that node's override field by field. */
+export interface NodeSpec {
+  name: string;
+  ready: boolean;
+  selftest: SelftestBehaviour;
+  /** The node's interfaces: an override's map replaces the fleet-wide one (interfaces differ per node). */
+  tc: Record<string, string>;
+  flare: FlareBehaviour;
+}
+
+export function nodeSpec(fleet: Fleet, node: string): NodeSpec {
+  const o = fleet.nodes.overrides[node] ?? {};
+  return {
+    name: node,
+    ready: o.ready ?? true,
+    selftest: mergeDefined(fleet.nodes.selftest, o.selftest),
+    tc: o.tc ?? fleet.nodes.tc,
+    flare: mergeDefined(fleet.nodes.flare, o.flare),
+  };
+}
+
+/** `base` with every defined field of `patch` on top. */
+export function mergeDefined<T extends object>(base: T, patch: Partial<T> | undefined): T {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(patch ?? {})) {
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,267 @@
+/**
+ * The simulated cluster in memory: what the API serves, the controllers' reactions to writes,
+ * and the per-node behaviour the exec commands read.
+ *
+ * Controllers act synchronously, inside the write: when `deletePod` returns, the DaemonSet
+ * already has its replacement pod (new name, same node); when `patchDaemonSet` returns with a
+ * new template, every pod has been recreated from it (all at once, not in maxUnavailable
+ * steps) unless the update strategy is OnDelete. So a client never waits for them.
+ *
+ * Getters return copies: mutate through the methods, not through returned objects.
+ */
+import {
+  buildAgentDaemonSet,
+  buildCniDaemonSet,
+  buildNamespaces,
+  buildNode,
+  buildSystemProbeConfigMap,
+  type ContainerRuntime,
+  isNodeReady,
+  setNodeReadiness,
+} from './build-cluster.ts';
+import { buildPod, daemonSetStatus, ownedBy, setPodNodeReadiness } from './daemonset-controller.ts';
+import { prepareDaemonSetUpdate } from './daemonset-update.ts';
+import { badRequest, invalid, notFound } from './errors.ts';
+import { ExecRegistry } from './exec-registry.ts';
+import { type FieldSelector, matchesFields } from './field-selector.ts';
+import { type Fleet, mergeDefined, type NodeSpec, nodeSpec, type SelftestBehaviour } from './fleet.ts';
+import type { ConfigMap, DaemonSet, KObject, Namespace, Node, Pod } from './k8s-types.ts';
+import { type LabelSelector, matchesLabels, parseLabelSelector } from './label-selector.ts';
+import { type Mint, systemMint, timestamp } from './meta.ts';
+import { applyPatch, PatchDecodeError, type PatchContentType, PatchError } from './patch.ts';
+import { metaFields, nodeFields, podFields } from './resource-fields.ts';
+
+export interface ClusterStateOptions {
+  /** Decides node info and exec start-failure wording; default containerd. */
+  runtime?: ContainerRuntime;
+  mint?: Mint;
+}
+
+type Selector = string | LabelSelector | undefined;
+
+const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+
+export class ClusterState {
+  readonly fleet: Fleet;
+  readonly runtime: ContainerRuntime;
+  /** Commands exec can run; agent commands are registered by `registerAgentCommands`. */
+  readonly exec = new ExecRegistry();
+  private readonly mint: Mint;
+  private rv = 1000;
+  private readonly namespaces = new Map<string, Namespace>();
+  private readonly nodes = new Map<string, Node>();
+  private readonly pods = new Map<string, Pod>();
+  private readonly daemonSets = new Map<string, DaemonSet>();
+  private readonly configMaps = new Map<string, ConfigMap>();
+  private readonly selftestOverrides = new Map<string, Partial<SelftestBehaviour>>();
+  private readonly selftestRuns = new Map<string, Date>();
+  private readonly podIpSeq = new Map<string, number>();
+
+  constructor(fleet: Fleet, opts: ClusterStateOptions = {}) {
+    this.fleet = fleet;
+    this.runtime = opts.runtime ?? 'containerd';
+    this.mint = opts.mint ?? systemMint;
+    for (const ns of buildNamespaces(fleet, this.mint)) this.store(this.namespaces, ns);
+    fleet.nodes.names.forEach((name, i) => {
+      this.store(this.nodes, buildNode(name, i, nodeSpec(fleet, name).ready, this.runtime, this.mint));
+    });
+    const cm = buildSystemProbeConfigMap(fleet, this.mint);
+    if (cm) this.store(this.configMaps, cm);
+    const sets = [buildAgentDaemonSet(fleet, this.mint), ...(fleet.cni ? [buildCniDaemonSet(fleet.cni, this.mint)] : [])];
+    for (const ds of sets) {
+      this.store(this.daemonSets, ds);
+      this.reconcile(ds);
+    }
+  }
+
+  /** The latest resourceVersion handed out (lists report it). */
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────────────────
+
+  listNamespaces(selector?: Selector): Namespace[] {
+    return select([...this.namespaces.values()], undefined, selector, undefined, metaFields);
+  }
+  getNamespace(name: string): Namespace | undefined {
+    return copy(this.namespaces.get(key(undefined, name)));
+  }
+  listNodes(selector?: Selector, fields?: FieldSelector): Node[] {
+    return select([...this.nodes.values()], undefined, selector, fields, nodeFields);
+  }
+  getNode(name: string): Node | undefined {
+    return copy(this.nodes.get(key(undefined, name)));
+  }
+  /** Pods in `namespace` (all namespaces when undefined), by label and field selector. */
+  listPods(namespace?: string, selector?: Selector, fields?: FieldSelector): Pod[] {
+    return select([...this.pods.values()], namespace, selector, fields, podFields);
+  }
+  getPod(namespace: string, name: string): Pod | undefined {
+    return copy(this.pods.get(key(namespace, name)));
+  }
+  listDaemonSets(namespace?: string, selector?: Selector, fields?: FieldSelector): DaemonSet[] {
+    return select([...this.daemonSets.values()], namespace, selector, fields, metaFields);
+  }
+  getDaemonSet(namespace: string, name: string): DaemonSet | undefined {
+    return copy(this.daemonSets.get(key(namespace, name)));
+  }
+  listConfigMaps(namespace?: string, selector?: Selector, fields?: FieldSelector): ConfigMap[] {
+    return select([...this.configMaps.values()], namespace, selector, fields, metaFields);
+  }
+  getConfigMap(namespace: string, name: string): ConfigMap | undefined {
+    return copy(this.configMaps.get(key(namespace, name)));
+  }
+  /** The agent DaemonSet's pod on `node`, if any. */
+  agentPod(node: string): Pod | undefined {
+    const ds = this.daemonSets.get(key(this.fleet.namespace, this.fleet.agent.daemonSet));
+    return copy([...this.pods.values()].find((p) => p.spec.nodeName === node && ds !== undefined && ownedBy(p, ds)));
+  }
+
+  // ── writes ───────────────────────────────────────────────────────────────────────────
+
+  /** Deletes a pod (immediately, as with a zero grace period); its DaemonSet replaces it at once. */
+  deletePod(namespace: string, name: string): Pod {
+    const pod = this.pods.get(key(namespace, name));
+    if (!pod) throw notFound({ group: '', resource: 'pods' }, name);
+    this.pods.delete(key(namespace, name));
+    this.rv++;
+    const deleted = structuredClone(pod);
+    deleted.metadata.deletionTimestamp = timestamp(this.mint.now());
+    deleted.metadata.resourceVersion = String(this.rv);
+    const owner = [...this.daemonSets.values()].find((ds) => ownedBy(pod, ds));
+    if (owner) this.reconcile(owner);
+    return deleted;
+  }
+
+  /** PATCH of a DaemonSet in one of the three patch formats; ApiError on a bad or invalid patch. */
+  patchDaemonSet(namespace: string, name: string, type: PatchContentType, body: string): DaemonSet {
+    const old = this.daemonSets.get(key(namespace, name));
+    if (!old) throw notFound({ group: 'apps', resource: 'daemonsets' }, name);
+    let patched;
+    try {
+      patched = applyPatch(structuredClone(old) as never, type, body);
+    } catch (err) {
+      if (err instanceof PatchDecodeError) throw badRequest(err.message);
+      if (err instanceof PatchError) throw invalid('DaemonSet', 'apps', name, [{ field: '<patch>', message: err.message }]);
+      throw err;
+    }
+    const { next, templateChanged } = prepareDaemonSetUpdate(old, patched);
+    this.store(this.daemonSets, next);
+    if (templateChanged && next.spec.updateStrategy?.type !== 'OnDelete') {
+      for (const pod of this.podsOf(next)) this.pods.delete(key(pod.metadata.namespace, pod.metadata.name));
+    }
+    this.reconcile(next);
+    return structuredClone(this.daemonSets.get(key(namespace, name))!);
+  }
+
+  /** Takes a node's kubelet away (false) or brings it back (true). */
+  setNodeReady(node: string, ready: boolean): void {
+    const n = this.nodes.get(key(undefined, node));
+    if (!n) throw notFound({ group: '', resource: 'nodes' }, node);
+    setNodeReadiness(n, ready, this.mint.now());
+    this.store(this.nodes, n);
+    for (const pod of this.pods.values()) {
+      if (pod.spec.nodeName !== node) continue;
+      if (ready && pod.status.phase === 'Pending') {
+        this.pods.delete(key(pod.metadata.namespace, pod.metadata.name));
+        continue;
+      }
+      setPodNodeReadiness(pod, ready, this.mint.now());
+      this.store(this.pods, pod);
+    }
+    for (const ds of this.daemonSets.values()) this.reconcile(ds);
+  }
+
+  // ── behaviour ────────────────────────────────────────────────────────────────────────
+
+  /** Changes a node's self-test behaviour from now on (fields given replace the current ones). */
+  setSelftest(node: string, behaviour: Partial<SelftestBehaviour>): void {
+    if (!this.nodes.has(key(undefined, node))) throw notFound({ group: '', resource: 'nodes' }, node);
+    this.selftestOverrides.set(node, { ...this.selftestOverrides.get(node), ...behaviour });
+  }
+
+  /** A node's effective settings: the fleet spec, then any run-time changes. */
+  nodeSpec(node: string): NodeSpec {
+    const spec = nodeSpec(this.fleet, node);
+    const n = this.nodes.get(key(undefined, node));
+    return { ...spec, ready: n ? isNodeReady(n) : spec.ready, selftest: mergeDefined(spec.selftest, this.selftestOverrides.get(node)) };
+  }
+
+  selftestFor(node: string): SelftestBehaviour {
+    return this.nodeSpec(node).selftest;
+  }
+
+  recordSelftestRun(node: string, at: Date = this.mint.now()): void {
+    this.selftestRuns.set(node, at);
+  }
+
+  /** When the self-tests last ran on `node` (agents run them at start, so at least the pod's start). */
+  lastSelftestRun(node: string): Date | undefined {
+    const run = this.selftestRuns.get(node);
+    if (run) return run;
+    const started = this.agentPod(node)?.status.startTime;
+    return started ? new Date(started) : undefined;
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────────────
+
+  private podsOf(ds: DaemonSet): Pod[] {
+    return [...this.pods.values()].filter((p) => ownedBy(p, ds));
+  }
+
+  /** The DaemonSet controller: one pod per node, then the status counts. */
+  private reconcile(ds: DaemonSet): void {
+    const pods = this.podsOf(ds);
+    for (const node of this.nodes.values()) {
+      if (pods.some((p) => p.spec.nodeName === node.metadata.name)) continue;
+      this.store(this.pods, buildPod({ ds, node, name: this.podName(ds), podIP: this.nextPodIP(node), runtime: this.runtime, mint: this.mint }));
+    }
+    const status = daemonSetStatus(ds, this.podsOf(ds), [...this.nodes.values()]);
+    const current = this.daemonSets.get(key(ds.metadata.namespace, ds.metadata.name)) ?? ds;
+    if (JSON.stringify(current.status) !== JSON.stringify(status)) {
+      current.status = status;
+      this.store(this.daemonSets, current);
+    }
+  }
+
+  private podName(ds: DaemonSet): string {
+    for (;;) {
+      const name = `${ds.metadata.name}-${this.mint.suffix()}`;
+      if (!this.pods.has(key(ds.metadata.namespace, name))) return name;
+    }
+  }
+
+  private nextPodIP(node: Node): string {
+    const cidr = node.spec.podCIDR ?? '10.64.0.0/24';
+    const n = (this.podIpSeq.get(node.metadata.name) ?? 0) + 1;
+    this.podIpSeq.set(node.metadata.name, n);
+    return cidr.replace(/\.0\/24$/, `.${2 + ((n - 1) % 250)}`);
+  }
+
+  private store<T extends KObject>(map: Map<string, T>, obj: T): void {
+    this.rv++;
+    obj.metadata.resourceVersion = String(this.rv);
+    map.set(key(obj.metadata.namespace, obj.metadata.name), obj);
+  }
+}
+
+function copy<T>(o: T | undefined): T | undefined {
+  return o === undefined ? undefined : structuredClone(o);
+}
+
+function select<T extends KObject>(
+  objs: T[],
+  namespace: string | undefined,
+  selector: Selector,
+  fields: FieldSelector | undefined,
+  fieldsOf: (o: T) => Record<string, string>,
+): T[] {
+  const labels = typeof selector === 'string' ? parseLabelSelector(selector) : (selector ?? []);
+  return objs
+    .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
+    .filter((o) => matchesLabels(labels, o.metadata.labels))
+    .filter((o) => !fields || matchesFields(fields, fieldsOf(o as never)))
+    .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name))
+    .map((o) => structuredClone(o));
+}
