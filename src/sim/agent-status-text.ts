@@ -35,7 +35,8 @@ function statusDate(d: Date): string {
 
 /** The image tag as the agent reports its version (`7.50.3-jmx` → `7.50.3`). */
 export function agentVersionOf(image: string): string {
-  const tag = /:([^/:@]+)(@|$)/.exec(image)?.[1];
+  const name = image.split('@')[0]!;
+  const tag = /:([^/:]+)$/.exec(name)?.[1];
   if (!tag) return 'unknown';
   return tag.replace(/-(jmx|fips|full|servercore.*)$/, '');
 }

@@ -5,7 +5,7 @@
  * Sections that later work gives behaviour to (`cni`, `tc`, `flare`) are validated here and
  * carried through unchanged; `nodeSpec()` resolves a node's effective settings.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 
@@ -163,10 +163,11 @@ export class FleetError extends Error {
   }
 }
 
-export async function loadFleet(path: string): Promise<Fleet> {
+/** Reads and validates a fleet file (synchronously: it is small and read once at start). */
+export function loadFleet(path: string): Fleet {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new FleetError(path, [`cannot read the fleet file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }

@@ -30,6 +30,7 @@ import { type LabelSelector, matchesLabels, parseLabelSelector } from './label-s
 import { type Mint, systemMint, timestamp } from './meta.ts';
 import { applyPatch, PatchDecodeError, type PatchContentType, PatchError } from './patch.ts';
 import { metaFields, nodeFields, podFields } from './resource-fields.ts';
+import { deepEqual } from './strategic-merge.ts';
 
 export interface ClusterStateOptions {
   /** Decides node info and exec start-failure wording; default containerd. */
@@ -62,9 +63,9 @@ export class ClusterState {
     this.runtime = opts.runtime ?? 'containerd';
     this.mint = opts.mint ?? systemMint;
     for (const ns of buildNamespaces(fleet, this.mint)) this.store(this.namespaces, ns);
-    fleet.nodes.names.forEach((name, i) => {
-      this.store(this.nodes, buildNode(name, i, nodeSpec(fleet, name).ready, this.runtime, this.mint));
-    });
+    // Every node starts Ready and gets its pods; then the `ready: false` ones lose their kubelet,
+    // so their agent pods are the ones that were running there (Running, not ready), not Pending.
+    fleet.nodes.names.forEach((name, i) => this.store(this.nodes, buildNode(name, i, true, this.runtime, this.mint)));
     const cm = buildSystemProbeConfigMap(fleet, this.mint);
     if (cm) this.store(this.configMaps, cm);
     const sets = [buildAgentDaemonSet(fleet, this.mint), ...(fleet.cni ? [buildCniDaemonSet(fleet.cni, this.mint)] : [])];
@@ -72,6 +73,7 @@ export class ClusterState {
       this.store(this.daemonSets, ds);
       this.reconcile(ds);
     }
+    for (const name of fleet.nodes.names) if (!nodeSpec(fleet, name).ready) this.setNodeReady(name, false);
   }
 
   /** The latest resourceVersion handed out (lists report it). */
@@ -81,8 +83,8 @@ export class ClusterState {
 
   // ── reads ────────────────────────────────────────────────────────────────────────────
 
-  listNamespaces(selector?: Selector): Namespace[] {
-    return select([...this.namespaces.values()], undefined, selector, undefined, metaFields);
+  listNamespaces(selector?: Selector, fields?: FieldSelector): Namespace[] {
+    return select([...this.namespaces.values()], undefined, selector, fields, (n) => ({ ...metaFields(n), 'status.phase': n.status.phase }));
   }
   getNamespace(name: string): Namespace | undefined {
     return copy(this.namespaces.get(key(undefined, name)));
@@ -147,6 +149,7 @@ export class ClusterState {
       throw err;
     }
     const { next, templateChanged } = prepareDaemonSetUpdate(old, patched);
+    if (deepEqual(next, old)) return structuredClone(old); // a no-op patch writes nothing (same resourceVersion)
     this.store(this.daemonSets, next);
     if (templateChanged && next.spec.updateStrategy?.type !== 'OnDelete') {
       for (const pod of this.podsOf(next)) this.pods.delete(key(pod.metadata.namespace, pod.metadata.name));

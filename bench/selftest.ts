@@ -1,0 +1,88 @@
+/**
+ * Cluster self-test at scale: N agents whose self-test takes `latencyMs`, on the Kubernetes
+ * API simulator (a separate process, so the RSS measured here is the bot + worker alone).
+ * Compared in the same run with the ideal ceil(N/concurrency) × latency and with a
+ * sequential one-pod-at-a-time loop over the same simulator (measured on a sample of pods,
+ * extrapolated to N — running it on all N would take N × latency).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseClustersFile, type KubernetesClusterConfig } from '../src/config/clusters.ts';
+import { finalSelftest, startHarness } from '../test/support/harness.ts';
+import { KubernetesTarget } from '../workers/targets/kubernetes.ts';
+
+export interface SelftestBench {
+  agents: number;
+  latencyMs: number;
+  concurrency: number;
+  wallMs: number;
+  idealMs: number;
+  sequentialPerPodMs: number;
+  sequentialSample: number;
+  slackChatCalls: number;
+  peakRssMb: number;
+  ok: number;
+}
+
+async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{ stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/main.ts', '--fleet', fleetPath, '--kubeconfig', kubeconfig], {
+    cwd: join(import.meta.dirname, '..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/kubeconfig: /.test(out)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited (${code}): ${out}`)));
+  });
+  return { stop: () => child.kill('SIGTERM') };
+}
+
+export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10): Promise<SelftestBench> {
+  const dir = mkdtempSync(join(tmpdir(), 'cws-bench-'));
+  const fleetPath = join(dir, 'fleet.yaml');
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(fleetPath, `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`);
+  const sim = await startSimProcess(fleetPath, kubeconfig);
+  const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k }\n`;
+  const cfg = parseClustersFile(yaml).clusters['bench-k'] as KubernetesClusterConfig;
+  const h = await startHarness({ clustersYaml: yaml, minIntervalMs: 1000 });
+  try {
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const t0 = performance.now();
+    await h.signer.command('selftest bench-k', { channelId: 'CBENCHK' });
+    const final = await h.emu.waitFor((e) => finalSelftest(e, 'CBENCHK'), { timeoutMs: 600_000, pollMs: 20 });
+    const wallMs = performance.now() - t0;
+    clearInterval(sampler);
+    const slackChatCalls = h.emu.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === 'CBENCHK').length;
+
+    // Sequential baseline: the same exec, one pod after the other, as a kubectl loop would.
+    const target = new KubernetesTarget(cfg);
+    const pods = (await target.listAgents()).slice(0, sequentialSample);
+    const s0 = performance.now();
+    for (const pod of pods) await target.exec(pod, ['security-agent', 'runtime', 'self-test'], { timeoutMs: 60_000 });
+    const sequentialPerPodMs = (performance.now() - s0) / pods.length;
+
+    return {
+      agents,
+      latencyMs,
+      concurrency: cfg.concurrency,
+      wallMs,
+      idealMs: Math.ceil(agents / cfg.concurrency) * latencyMs,
+      sequentialPerPodMs,
+      sequentialSample: pods.length,
+      slackChatCalls,
+      peakRssMb: peak / 1024 / 1024,
+      ok: Number(final.metadata!.event_payload.ok),
+    };
+  } finally {
+    await h.close();
+    sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
