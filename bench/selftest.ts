@@ -23,6 +23,9 @@ export interface SelftestBench {
   sequentialSample: number;
   slackChatCalls: number;
   peakRssMb: number;
+  /** RSS with everything loaded and connected, before the job: the modules' own footprint. */
+  idleRssMb: number;
+  readStatus: boolean;
   ok: number;
 }
 
@@ -42,17 +45,18 @@ async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{
   return { stop: () => child.kill('SIGTERM') };
 }
 
-export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10): Promise<SelftestBench> {
+export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10, readStatus = true): Promise<SelftestBench> {
   const dir = mkdtempSync(join(tmpdir(), 'cws-bench-'));
   const fleetPath = join(dir, 'fleet.yaml');
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(fleetPath, `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`);
   const sim = await startSimProcess(fleetPath, kubeconfig);
-  const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k }\n`;
+  const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k, selftest: { readStatus: ${readStatus} } }\n`;
   const cfg = parseClustersFile(yaml).clusters['bench-k'] as KubernetesClusterConfig;
   const h = await startHarness({ clustersYaml: yaml, minIntervalMs: 1000 });
   try {
-    let peak = process.memoryUsage().rss;
+    const idleRss = process.memoryUsage().rss;
+    let peak = idleRss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
     const t0 = performance.now();
     await h.signer.command('selftest bench-k', { channelId: 'CBENCHK' });
@@ -78,6 +82,8 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
       sequentialSample: pods.length,
       slackChatCalls,
       peakRssMb: peak / 1024 / 1024,
+      idleRssMb: idleRss / 1024 / 1024,
+      readStatus,
       ok: Number(final.metadata!.event_payload.ok),
     };
   } finally {

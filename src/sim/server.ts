@@ -78,7 +78,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (path === '/version') return get(versionInfo());
     if (path === '/api') return get(coreVersions(serverAddress));
     if (path === '/apis') return get(groupList());
-    const segs = path.split('/').slice(1).map(decodeURIComponent);
+    let segs: string[];
+    try {
+      segs = path.split('/').slice(1).map(decodeURIComponent);
+    } catch {
+      throw badRequest(`malformed path: ${path}`);
+    }
     if (segs[0] === 'api' && segs[1] === 'v1' && segs.length === 2) return get(resourceList('', 'v1'));
     if (segs[0] === 'apis' && segs.length === 2) return get(group(segs[1]!));
     if (segs[0] === 'apis' && segs.length === 3) return get(resourceList(segs[1]!, segs[2]!));

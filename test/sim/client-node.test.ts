@@ -242,4 +242,32 @@ describe('other fleets', () => {
       await other.close();
     }
   });
+
+  it('cri-dockerd nodes: a missing binary prints the OCI error and exits 126', async () => {
+    const other = await startSimulator({ fleet: parseFleet('name: docker\nnodes: { count: 1 }', 'docker'), runtime: 'cri-dockerd' });
+    try {
+      const okc = new KubeConfig();
+      okc.loadFromString(other.kubeconfig);
+      const pod = other.state.agentPod('node-1')!;
+      expect(other.state.getNode('node-1')!.status.nodeInfo.containerRuntimeVersion).toMatch(/^docker:\/\//);
+      const r = await execCollect(okc, NS, pod.metadata.name, 'security-agent', ['bash']);
+      expect(r.stdout).toBe('OCI runtime exec failed: exec failed: unable to start container process: exec: "bash": executable file not found in $PATH: unknown\r\n');
+      expect(r.status).toMatchObject({ reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '126' }] } });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('close() ends hanging sessions and frees the port', async () => {
+    const other = await startSimulator({ fleet: parseFleet('name: hang\nnodes: { count: 1, selftest: { hang: true } }', 'hang') });
+    const okc = new KubeConfig();
+    okc.loadFromString(other.kubeconfig);
+    const ws = await new Exec(okc).exec(NS, other.state.agentPod('node-1')!.metadata.name, 'security-agent', SELFTEST, new Collect(), new Collect(), null, false);
+    const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
+    await until(() => other.activeExecs() === 1, 2_000, 'the session to start');
+    await within(other.close(), 5_000, 'close()');
+    await within(closed, 2_000, 'the client to see the socket close');
+    expect(other.activeExecs()).toBe(0);
+    await expect(okc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NS })).rejects.toThrow(/ECONNREFUSED/);
+  });
 });

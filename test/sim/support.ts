@@ -36,7 +36,7 @@ export interface ExecOutcome {
 }
 
 /** client-node's Exec, waited for until the server closes the session (bounded). */
-export async function execCollect(kc: KubeConfig, ns: string, pod: string, container: string, argv: string[], opts: { stdin?: Readable; timeoutMs?: number } = {}): Promise<ExecOutcome> {
+export async function execCollect(kc: KubeConfig, ns: string, pod: string, container: string, argv: string[], opts: { stdin?: Readable; timeoutMs?: number; upgradeTimeoutMs?: number } = {}): Promise<ExecOutcome> {
   const stdout = new Collect();
   const stderr = new Collect();
   let status: V1Status | undefined;
@@ -44,7 +44,7 @@ export async function execCollect(kc: KubeConfig, ns: string, pod: string, conta
     new Exec(kc).exec(ns, pod, container, argv, stdout, stderr, opts.stdin ?? null, false, (s) => {
       status = s;
     }),
-    5_000,
+    opts.upgradeTimeoutMs ?? 5_000,
     `exec upgrade into ${pod}`,
   );
   await within(new Promise<void>((resolve) => ws.on('close', () => resolve())), opts.timeoutMs ?? 10_000, `exec ${argv.join(' ')} in ${pod}`);

@@ -1,4 +1,9 @@
+import https from 'node:https';
+import tls from 'node:tls';
 import { CoreV1Api, Exec, KubeConfig, type V1Pod, type V1Status } from '@kubernetes/client-node';
+// Not re-exported by the package index (1.4); the package has no `exports` map, so the file is public.
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WebSocket from 'ws';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
@@ -16,6 +21,32 @@ export function loadKubeConfig(cfg: Pick<KubernetesClusterConfig, 'kubeconfig' |
     kc.setCurrentContext(cfg.context);
   }
   return kc;
+}
+
+/**
+ * client-node builds a new https.Agent (and so a new TLS context, and a full handshake) for every
+ * exec. With hundreds of execs at once that dominates the cost, so one agent with one secure
+ * context is shared: same CA, client certificate and verification, plus TLS session resumption.
+ */
+export function sharedTlsSocketFactory(): (uri: string, protocols: string[], opts: WebSocket.ClientOptions) => WebSocket {
+  let shared: https.Agent | undefined;
+  return (uri, protocols, opts) => {
+    const perCall = opts.agent as (https.Agent & { options?: https.AgentOptions }) | undefined;
+    if (uri.startsWith('wss:') && perCall?.options) {
+      if (!shared) {
+        const o = perCall.options;
+        shared = new https.Agent({
+          secureContext: tls.createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase }),
+          ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
+          ...(o.servername ? { servername: o.servername } : {}),
+          maxCachedSessions: 1000,
+        });
+      }
+      perCall.destroy();
+      return new WebSocket(uri, protocols, { ...opts, agent: shared });
+    }
+    return new WebSocket(uri, protocols, opts);
+  };
 }
 
 /** Exit code from the exec status channel (`v4`/`v5.channel.k8s.io`, channel 3). */
@@ -44,7 +75,7 @@ export class KubernetesTarget implements AgentTarget {
     kc: KubeConfig = loadKubeConfig(cfg),
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
-    this.execApi = new Exec(kc);
+    this.execApi = new Exec(kc, new WebSocketHandler(kc, sharedTlsSocketFactory() as never));
     this.description = `Kubernetes API at ${kc.getCurrentCluster()?.server ?? 'in-cluster'} (namespace ${cfg.namespace})`;
   }
 
