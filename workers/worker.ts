@@ -1,9 +1,10 @@
 import { type ConnectionOptions, type Job, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../src/config/clusters.ts';
 import { queueName } from '../src/jobs/queues.ts';
-import type { JobFailure } from '../src/jobs/schemas.ts';
+import { type JobFailure, ListAgentsJobData } from '../src/jobs/schemas.ts';
+import { processFlare } from './jobs/flare.ts';
 import { FanoutProgress } from './jobs/progress.ts';
 import { processRestartAgent } from './jobs/restart-agent.ts';
 import { type FanoutDeps, processSelftestAgent, processSelftestParent } from './jobs/selftest-fanout.ts';
@@ -38,6 +39,7 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   const redis = new Redis({ ...(o.connection as object), maxRetriesPerRequest: null });
   redis.on('error', () => {});
   const progress = new FanoutProgress(redis, queue, o.progressIntervalMs ?? 250);
+  const shutdown = new AbortController();
   const deps: FanoutDeps = {
     cluster: o.name,
     target: o.target,
@@ -57,6 +59,19 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
           return await processSelftestAgent(job, deps);
         case 'restart-agent':
           return await processRestartAgent(job, o.target);
+        case 'list-agents': {
+          const data = ListAgentsJobData.parse(job.data);
+          return { kind: 'list-agents', cluster: data.cluster, agents: await o.target.listAgents() };
+        }
+        case 'flare':
+          return await processFlare(job, {
+            target: o.target,
+            redis: o.connection as RedisOptions,
+            buildTimeoutMs: o.config.flare.buildTimeoutMs,
+            uploadTimeoutMs: o.config.flare.uploadTimeoutMs,
+            failure: (code, message, hint) => failureMessage({ code, message, ...(hint ? { hint } : {}) }),
+            shutdown: shutdown.signal,
+          });
         default:
           throw new UnrecoverableError(failureMessage({ code: 'unknown_job', message: `this worker does not know jobs named "${job.name}"`, hint: 'Run the same version of bot and workers.' }));
       }
@@ -86,6 +101,7 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   return {
     worker,
     async close() {
+      shutdown.abort(); // open flare reviews answer "no" instead of holding the shutdown
       await worker.close();
       progress.close();
       await queue.close();

@@ -13,8 +13,16 @@ export interface BotServices {
   notifier: Notifier;
   audit: AuditLog;
   logger: Logger;
+  /** The few Slack calls beyond posting messages. */
+  slack: SlackExtras;
   /** Posts the final result now if the job already finished (closes the enqueue/post race). */
   finishIfDone: (jobId: string) => Promise<unknown>;
+}
+
+export interface SlackExtras {
+  /** The user's profile email (needs users:read.email), or undefined. */
+  userEmail(userId: string): Promise<string | undefined>;
+  openView(triggerId: string, view: Record<string, unknown>): Promise<void>;
 }
 
 export interface Invocation {
@@ -24,6 +32,8 @@ export interface Invocation {
   text: string;
   /** Replies privately to the invoking user (response_url), for problems found after the ack. */
   respond: (msg: ChatMessage) => Promise<void>;
+  /** From the slash command or the click: opening a modal must happen within 3 s of it. */
+  triggerId?: string;
 }
 
 export interface CommandReply {

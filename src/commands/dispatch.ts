@@ -2,6 +2,7 @@ import { renderProblem, renderUsage } from '../slack/blocks/usage.ts';
 import { clusters } from './clusters.ts';
 import type { BotServices, CommandReply, Invocation } from './context.ts';
 import { parseCommand } from './grammar.ts';
+import { flare } from './flare.ts';
 import { help } from './help.ts';
 import { selftest } from './selftest.ts';
 
@@ -23,6 +24,7 @@ export async function dispatch(services: BotServices, inv: Invocation): Promise<
     case 'selftest':
       return selftest(services, inv, cmd);
     case 'flare':
+      return flare(services, inv, cmd);
     case 'netcheck':
       return {
         ack: renderProblem(`\`/cws ${cmd.name}\` is not available in this version of the bot yet.`, 'Use `/cws selftest` meanwhile; see `/cws help`.'),

@@ -25,7 +25,18 @@ const SelftestSettings = z
   .strict()
   .default({ binary: 'security-agent', timeoutMs: 60_000, readStatus: true });
 
+const FlareSettings = z
+  .object({
+    /** A review not answered within this is void: the agent is told "no". */
+    reviewTtlMs: z.number().int().min(1000).max(24 * 3600_000).default(30 * 60_000),
+    buildTimeoutMs: z.number().int().min(1000).max(3600_000).default(5 * 60_000),
+    uploadTimeoutMs: z.number().int().min(1000).max(3600_000).default(10 * 60_000),
+  })
+  .strict()
+  .default({ reviewTtlMs: 30 * 60_000, buildTimeoutMs: 5 * 60_000, uploadTimeoutMs: 10 * 60_000 });
+
 const Common = {
+  flare: FlareSettings,
   incidentChannel: z.string().regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel ID such as C0123456789').optional(),
   access: Access,
   selftest: SelftestSettings,

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type JobPolicy, jobOptions, queueName, selftestDedupeId } from './queues.ts';
-import { RestartAgentJobData, SelftestJobData } from './schemas.ts';
+import { FlareJobData, ListAgentsJobData, RestartAgentJobData, SelftestJobData } from './schemas.ts';
 
 export class EnqueueError extends Error {
   override name = 'EnqueueError';
@@ -52,6 +52,22 @@ export class JobProducer {
     // Not retried: deleting a pod twice would restart a healthy replacement.
     const opts = { ...jobOptions(this.policy, jobId), attempts: 1 };
     await withTimeout(this.queue(payload.cluster).add('restart-agent', payload, opts), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
+    return jobId;
+  }
+
+  async enqueueFlare(data: FlareJobData): Promise<string> {
+    const payload = FlareJobData.parse(data);
+    const jobId = `fl-${randomUUID()}`;
+    // Never retried: a second run would build a second archive; a crash ends as "session lost".
+    const opts = { ...jobOptions(this.policy, jobId), attempts: 1 };
+    await withTimeout(this.queue(payload.cluster).add('flare', payload, opts), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
+    return jobId;
+  }
+
+  async enqueueListAgents(data: ListAgentsJobData): Promise<string> {
+    const payload = ListAgentsJobData.parse(data);
+    const jobId = `la-${randomUUID()}`;
+    await withTimeout(this.queue(payload.cluster).add('list-agents', payload, jobOptions(this.policy, jobId)), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
     return jobId;
   }
 

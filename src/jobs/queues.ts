@@ -33,3 +33,6 @@ export function selftestDedupeId(cluster: string, node?: string, nodes?: string[
 
 /** Deterministic child IDs make re-adding children after a parent crash a no-op. */
 export const agentJobId = (parentId: string, node: string, pod: string) => `${parentId}.${node}.${pod}`;
+
+/** The Slack decision on a flare review ('send' | 'cancel'), read by the worker holding the session. */
+export const flareDecisionKey = (jobId: string) => `cws:flare:${jobId}:decision`;

@@ -120,11 +120,85 @@ export type TrackedMessage = z.infer<typeof TrackedMessage>;
 
 export const JobRecord = z.object({
   jobId: z.string(),
-  kind: z.enum(['selftest', 'restart-agent']),
+  kind: z.enum(['selftest', 'restart-agent', 'flare', 'list-agents']),
   cluster: ClusterName,
   node: z.string().optional(),
   nodes: z.array(z.string()).optional(),
   requestedBy: z.string(),
   channel: z.string(),
+  caseId: z.string().optional(),
+  email: z.string().optional(),
+  expiresAt: z.string().optional(),
+  /** list-agents: the pending flare request waiting for a node. */
+  requestId: z.string().optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
+
+/** `/cws flare`: build on the agent, review in Slack, then send or cancel (DESIGN.md "Flare"). */
+export const FlareJobData = z.object({
+  kind: z.literal('flare'),
+  cluster: ClusterName,
+  node: z.string().optional(),
+  caseId: z.string().regex(/^[0-9]{1,12}$/).optional(),
+  email: z.email(),
+  requestedBy: z.string(),
+  requestedAt: z.string(),
+  /** After this the review is void: the worker answers "no" to the agent's prompt. */
+  expiresAt: z.string(),
+  /** Set once the review is posted: a re-run of this job after a crash must not build again. */
+  reviewStarted: z.boolean().optional(),
+  archivePath: z.string().optional(),
+});
+export type FlareJobData = z.infer<typeof FlareJobData>;
+
+export const SecretFindingSchema = z.object({ file: z.string(), line: z.number().int(), kind: z.string(), preview: z.string() });
+
+export const FlareArchive = z.object({ path: z.string(), name: z.string(), bytes: z.number().int().nonnegative(), files: z.number().int().nonnegative() });
+
+export const FlareProgress = z.object({
+  stage: z.enum(['building', 'review', 'sending']),
+  node: z.string().optional(),
+  pod: z.string().optional(),
+  archive: FlareArchive.optional(),
+  fileList: z.array(z.object({ label: z.string(), bytes: z.number() })).optional(),
+  findings: z.array(SecretFindingSchema).optional(),
+  skipped: z.array(z.string()).optional(),
+  expiresAt: z.string().optional(),
+});
+export type FlareProgress = z.infer<typeof FlareProgress>;
+
+export const FlareResult = z.object({
+  kind: z.literal('flare'),
+  cluster: ClusterName,
+  node: z.string(),
+  pod: z.string(),
+  stage: z.enum(['sent', 'cancelled', 'failed']),
+  /** Why it ended that way: the user cancelled, the review expired, the upload failed… */
+  reason: z.enum(['sent', 'cancelled', 'expired', 'upload_failed', 'build_failed', 'session_lost']),
+  archive: FlareArchive.optional(),
+  /** What the agent printed at the end (the upload's answer or its error). */
+  agentOutput: z.string(),
+  caseId: z.string().optional(),
+  archiveRemoved: z.boolean().optional(),
+});
+export type FlareResult = z.infer<typeof FlareResult>;
+
+/** Lists a cluster's agents for the bot (which has no cluster access), e.g. for a node picker. */
+export const ListAgentsJobData = z.object({ kind: z.literal('list-agents'), cluster: ClusterName, requestedBy: z.string() });
+export type ListAgentsJobData = z.infer<typeof ListAgentsJobData>;
+export const ListAgentsResult = z.object({ kind: z.literal('list-agents'), cluster: ClusterName, agents: z.array(AgentRefSchema) });
+export type ListAgentsResult = z.infer<typeof ListAgentsResult>;
+
+/** A `/cws flare` waiting for its node (picker) or email (modal); buttons carry only its ID. */
+export const FlareRequest = z.object({
+  id: z.string(),
+  cluster: ClusterName,
+  node: z.string().optional(),
+  caseId: z.string().optional(),
+  email: z.string().optional(),
+  userId: z.string(),
+  channelId: z.string(),
+  /** Nodes offered by the picker: the choice must be one of them. */
+  nodes: z.array(z.string()).optional(),
+});
+export type FlareRequest = z.infer<typeof FlareRequest>;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { JobRecord, TrackedMessage } from './schemas.ts';
+import { FlareRequest, JobRecord, TrackedMessage } from './schemas.ts';
 
 export const JobOutcome = z.object({ failedNodes: z.array(z.string()), target: z.enum(['kubernetes', 'docker', 'host']) });
 export type JobOutcome = z.infer<typeof JobOutcome>;
@@ -80,6 +80,22 @@ export class JobTracker {
     const ok = await this.redis.set(k.once(scope), holder, 'EX', ttlS, 'NX');
     if (ok === 'OK') return { first: true };
     return { first: false, holder: (await this.redis.get(k.once(scope))) ?? 'someone' };
+  }
+
+  async saveFlareRequest(req: FlareRequest, ttlS = 15 * 60): Promise<void> {
+    await this.redis.set(`cws:flare-request:${req.id}`, JSON.stringify(FlareRequest.parse(req)), 'EX', ttlS);
+  }
+
+  async getFlareRequest(id: string): Promise<FlareRequest | undefined> {
+    if (!/^fr-[0-9a-f-]{36}$/.test(id)) return undefined;
+    const raw = await this.redis.get(`cws:flare-request:${id}`);
+    const p = raw ? FlareRequest.safeParse(JSON.parse(raw)) : undefined;
+    return p?.success ? p.data : undefined;
+  }
+
+  /** Hands a decision to the worker blocked on `key` (BLPOP); kept a day for a worker that re-reads it. */
+  async pushDecision(key: string, value: string): Promise<void> {
+    await this.redis.multi().rpush(key, value).expire(key, 24 * 3600).exec();
   }
 
   async openJobs(): Promise<string[]> {

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { FLARE_FILE_NAMES } from './flare-archive.ts';
 
 export const DEFAULT_AGENT_IMAGE = 'gcr.io/datadoghq/agent:7.50.3';
 export const SELFTEST_OK_STDOUT = 'Runtime self test: OK\n';
@@ -84,12 +85,26 @@ const selftestSpec = z.strictObject({
 const selftestOverride = z.strictObject(selftestFields).partial();
 
 const flareFields = {
+  /** What the simulated Datadog intake answers: ok (case id), forbidden (HTTP 403), error (`{"error": …}`). */
   upload: z.enum(['ok', 'forbidden', 'error']),
+  /** How long the upload takes, once confirmed. */
   latencyMs: ms,
+  /** true: the upload never finishes until the client closes the session. */
   hang: z.boolean(),
-  files: z.union([z.literal('default'), z.array(z.string().min(1))]),
-  /** A path inside the archive whose content keeps a token (for the secret review). */
-  secretIn: z.string().min(1).nullable(),
+  /** Which files the archive holds; only the agent's default set exists so far. */
+  files: z.unknown().transform((v, ctx) => {
+    if (v === 'default') return 'default' as const;
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not supported (only "default" is)` });
+    return z.NEVER;
+  }),
+  /** A path inside the archive (relative to `<hostname>/`) whose content keeps an unscrubbed API key and app key. */
+  secretIn: z
+    .string()
+    .min(1)
+    .refine((p) => (FLARE_FILE_NAMES as readonly string[]).includes(p), {
+      error: (issue) => `"${String(issue.input)}" is not a file of the flare archive (one of: ${FLARE_FILE_NAMES.join(', ')})`,
+    })
+    .nullable(),
 };
 const flareSpec = z.strictObject({
   upload: flareFields.upload.default('ok'),

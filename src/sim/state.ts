@@ -24,11 +24,12 @@ import { prepareDaemonSetUpdate } from './daemonset-update.ts';
 import { badRequest, invalid, notFound } from './errors.ts';
 import { ExecRegistry } from './exec-registry.ts';
 import { type FieldSelector, matchesFields } from './field-selector.ts';
-import { type Fleet, mergeDefined, type NodeSpec, nodeSpec, type SelftestBehaviour } from './fleet.ts';
+import { type FlareBehaviour, type Fleet, mergeDefined, type NodeSpec, nodeSpec, type SelftestBehaviour } from './fleet.ts';
 import type { ConfigMap, DaemonSet, KObject, Namespace, Node, Pod } from './k8s-types.ts';
 import { type LabelSelector, matchesLabels, parseLabelSelector } from './label-selector.ts';
 import { type Mint, systemMint, timestamp } from './meta.ts';
 import { applyPatch, PatchDecodeError, type PatchContentType, PatchError } from './patch.ts';
+import { type PodFilesystem, PodFilesystems } from './pod-fs.ts';
 import { metaFields, nodeFields, podFields } from './resource-fields.ts';
 import { deepEqual } from './strategic-merge.ts';
 
@@ -39,6 +40,23 @@ export interface ClusterStateOptions {
 }
 
 type Selector = string | LabelSelector | undefined;
+
+/** One `security-agent flare` upload attempt, as the simulated Datadog intake saw it. */
+export interface FlareUpload {
+  node: string;
+  pod: string;
+  /** The archive's path in the container. */
+  path: string;
+  caseId: string;
+  email: string;
+  outcome: 'ok' | 'forbidden' | 'error';
+  /** The case id the intake answered with (outcome ok). */
+  responseCaseId?: number;
+  /** The bytes sent: the file at `path` when the upload read it. */
+  archive: Uint8Array;
+  sha256: string;
+  at: Date;
+}
 
 const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
 
@@ -56,6 +74,10 @@ export class ClusterState {
   private readonly configMaps = new Map<string, ConfigMap>();
   private readonly selftestOverrides = new Map<string, Partial<SelftestBehaviour>>();
   private readonly selftestRuns = new Map<string, Date>();
+  private readonly flareOverrides = new Map<string, Partial<FlareBehaviour>>();
+  private readonly uploads: FlareUpload[] = [];
+  /** Each container's writable files (what exec'd commands leave, e.g. the flare archive in /tmp). */
+  private readonly filesystems = new PodFilesystems();
   private readonly podIpSeq = new Map<string, number>();
 
   constructor(fleet: Fleet, opts: ClusterStateOptions = {}) {
@@ -127,6 +149,7 @@ export class ClusterState {
     const pod = this.pods.get(key(namespace, name));
     if (!pod) throw notFound({ group: '', resource: 'pods' }, name);
     this.pods.delete(key(namespace, name));
+    this.filesystems.drop(pod.metadata.uid);
     this.rv++;
     const deleted = structuredClone(pod);
     deleted.metadata.deletionTimestamp = timestamp(this.mint.now());
@@ -152,7 +175,10 @@ export class ClusterState {
     if (deepEqual(next, old)) return structuredClone(old); // a no-op patch writes nothing (same resourceVersion)
     this.store(this.daemonSets, next);
     if (templateChanged && next.spec.updateStrategy?.type !== 'OnDelete') {
-      for (const pod of this.podsOf(next)) this.pods.delete(key(pod.metadata.namespace, pod.metadata.name));
+      for (const pod of this.podsOf(next)) {
+        this.pods.delete(key(pod.metadata.namespace, pod.metadata.name));
+        this.filesystems.drop(pod.metadata.uid);
+      }
     }
     this.reconcile(next);
     return structuredClone(this.daemonSets.get(key(namespace, name))!);
@@ -168,6 +194,7 @@ export class ClusterState {
       if (pod.spec.nodeName !== node) continue;
       if (ready && pod.status.phase === 'Pending') {
         this.pods.delete(key(pod.metadata.namespace, pod.metadata.name));
+        this.filesystems.drop(pod.metadata.uid);
         continue;
       }
       setPodNodeReadiness(pod, ready, this.mint.now());
@@ -184,11 +211,55 @@ export class ClusterState {
     this.selftestOverrides.set(node, { ...this.selftestOverrides.get(node), ...behaviour });
   }
 
+  /** Changes a node's flare behaviour from now on (fields given replace the current ones). */
+  setFlare(node: string, behaviour: Partial<FlareBehaviour>): void {
+    if (!this.nodes.has(key(undefined, node))) throw notFound({ group: '', resource: 'nodes' }, node);
+    this.flareOverrides.set(node, { ...this.flareOverrides.get(node), ...behaviour });
+  }
+
   /** A node's effective settings: the fleet spec, then any run-time changes. */
   nodeSpec(node: string): NodeSpec {
     const spec = nodeSpec(this.fleet, node);
     const n = this.nodes.get(key(undefined, node));
-    return { ...spec, ready: n ? isNodeReady(n) : spec.ready, selftest: mergeDefined(spec.selftest, this.selftestOverrides.get(node)) };
+    return {
+      ...spec,
+      ready: n ? isNodeReady(n) : spec.ready,
+      selftest: mergeDefined(spec.selftest, this.selftestOverrides.get(node)),
+      flare: mergeDefined(spec.flare, this.flareOverrides.get(node)),
+    };
+  }
+
+  flareFor(node: string): FlareBehaviour {
+    return this.nodeSpec(node).flare;
+  }
+
+  /**
+   * A container's writable files, by pod (namespace/name, or the pod's uid with `byUid`). Empty
+   * for a new pod; gone with a deleted one (undefined: no such pod).
+   *   state.podFiles('datadog', pod).list('/tmp')  →  ['/tmp/datadog-agent-…-info.zip']
+   */
+  podFiles(namespace: string, pod: string, container = 'security-agent'): PodFilesystem | undefined {
+    const p = this.pods.get(key(namespace, pod));
+    return p ? this.filesystems.of(p.metadata.uid, container) : undefined;
+  }
+
+  /** The filesystem of a pod by uid (exec handlers hold the pod object they started with). */
+  podFilesByUid(uid: string, container: string): PodFilesystem {
+    return this.filesystems.of(uid, container);
+  }
+
+  recordFlareUpload(upload: FlareUpload): void {
+    this.uploads.push(upload);
+  }
+
+  /** Every flare upload attempt so far (on `node` only, when given), oldest first. */
+  flareUploads(node?: string): FlareUpload[] {
+    return this.uploads.filter((u) => node === undefined || u.node === node);
+  }
+
+  /** The simulator's clock (the Mint's). */
+  now(): Date {
+    return this.mint.now();
   }
 
   selftestFor(node: string): SelftestBehaviour {

@@ -12,7 +12,10 @@ import { blockingOptions, fastFailOptions } from '../jobs/redis.ts';
 import { JobTracker } from '../jobs/tracker.ts';
 import { boltLogger } from '../observability/logger.ts';
 import { register as registerCws } from './listeners/commands/cws.ts';
+import { register as registerFlareDecision } from './listeners/actions/flare-decision.ts';
+import { register as registerFlarePickNode } from './listeners/actions/flare-pick-node.ts';
 import { register as registerFlare } from './listeners/actions/selftest-flare.ts';
+import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
 import { register as registerRerun } from './listeners/actions/selftest-rerun.ts';
 import { register as registerRerunFailed } from './listeners/actions/selftest-rerun-failed.ts';
 import { register as registerRestart } from './listeners/actions/selftest-restart.ts';
@@ -75,6 +78,15 @@ export function createBot(o: BotOptions): Bot {
     audit,
     logger: o.logger,
     finishIfDone: (jobId) => updates.finish(jobId),
+    slack: {
+      async userEmail(userId) {
+        const r = (await web.users.info({ user: userId })) as { user?: { profile?: { email?: string } } };
+        return r.user?.profile?.email;
+      },
+      async openView(triggerId, view) {
+        await web.views.open({ trigger_id: triggerId, view: view as never });
+      },
+    },
   };
 
   const socketMode = Boolean(o.appToken);
@@ -107,6 +119,9 @@ export function createBot(o: BotOptions): Bot {
   registerRerunFailed(app, services);
   registerFlare(app, services);
   registerRestart(app, services);
+  registerFlareDecision(app, services);
+  registerFlarePickNode(app, services);
+  registerFlareEmail(app, services);
 
   return {
     app,

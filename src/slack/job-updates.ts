@@ -1,9 +1,11 @@
-import { QueueEvents, type ConnectionOptions } from 'bullmq';
+import { type ConnectionOptions, type Job, QueueEvents } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
 import type { JobProducer } from '../jobs/producer.ts';
 import { queueName } from '../jobs/queues.ts';
-import { JobFailure, type JobRecord, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
+import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
+import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareResult } from './blocks/flare.ts';
+import { renderNodePicker } from './blocks/flare-inputs.ts';
 import { renderRestartFailure, renderRestartResult, type RestartContext } from './blocks/restart.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
 import { summarise } from '../selftest/summary.ts';
@@ -35,6 +37,14 @@ export function parseFailure(reason: string | undefined): JobFailure {
 }
 
 const restartContext = (r: JobRecord): RestartContext => ({ jobId: r.jobId, cluster: r.cluster, node: r.node ?? '?', requestedBy: r.requestedBy });
+const flareContext = (r: JobRecord): FlareContext => ({
+  jobId: r.jobId,
+  cluster: r.cluster,
+  requestedBy: r.requestedBy,
+  ...(r.node ? { node: r.node } : {}),
+  ...(r.caseId ? { caseId: r.caseId } : {}),
+  ...(r.email ? { email: r.email } : {}),
+});
 const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) });
 
 /**
@@ -71,11 +81,18 @@ export class JobUpdates {
   }
 
   private async onProgress(jobId: string, data: unknown): Promise<void> {
-    const progress = SelftestProgress.safeParse(data);
-    if (!progress.success) return;
     const record = await this.d.tracker.getRecord(jobId);
-    if (!record || record.kind !== 'selftest') return;
-    const message = renderProgress(context(record), progress.data);
+    if (!record) return;
+    let message: ChatMessage;
+    if (record.kind === 'selftest') {
+      const progress = SelftestProgress.safeParse(data);
+      if (!progress.success) return;
+      message = renderProgress(context(record), progress.data);
+    } else if (record.kind === 'flare') {
+      const progress = FlareProgress.safeParse(data);
+      if (!progress.success) return;
+      message = renderFlareProgress(flareContext(record), progress.data);
+    } else return;
     for (const m of await this.d.tracker.messages(jobId)) {
       if (await this.d.tracker.isFinal(jobId, m.ts)) continue;
       void this.d.notifier.update(m.channel, m.ts, message).catch(() => {});
@@ -90,35 +107,9 @@ export class JobUpdates {
     const state = await this.d.producer.queue(record.cluster).getJobState(jobId);
     if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
     const job = state === 'unknown' ? undefined : await this.d.producer.getJob(record.cluster, jobId);
-    let message: ChatMessage;
-    let outcome: 'ok' | 'failed' | 'error';
-    if (!job) {
-      const failure = { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' };
-      message = record.kind === 'selftest' ? renderJobFailure(context(record), failure) : renderRestartFailure(restartContext(record), failure);
-      outcome = 'error';
-    } else if (state === 'failed') {
-      const failure = parseFailure(job.failedReason);
-      message = record.kind === 'selftest' ? renderJobFailure(context(record), failure) : renderRestartFailure(restartContext(record), failure);
-      outcome = 'error';
-    } else if (record.kind === 'selftest') {
-      const parsed = SelftestResult.safeParse(job.returnvalue);
-      if (parsed.success) {
-        message = renderResult(context(record), parsed.data);
-        const s = summarise(parsed.data.results);
-        outcome = s.notOk === 0 ? 'ok' : 'failed';
-        const failedNodes = [...new Set(s.sorted.filter((r) => r.status !== 'ok').map((r) => r.node))];
-        await this.d.tracker.saveOutcome(jobId, { failedNodes, target: parsed.data.target });
-      } else {
-        message = renderJobFailure(context(record), { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' });
-        outcome = 'error';
-      }
-    } else {
-      const parsed = RestartAgentResult.safeParse(job.returnvalue);
-      message = parsed.success
-        ? renderRestartResult(restartContext(record), parsed.data)
-        : renderRestartFailure(restartContext(record), { code: 'bad_result', message: 'the worker returned a result this bot cannot read' });
-      outcome = parsed.success ? 'ok' : 'error';
-    }
+    const rendered = await this.renderFinal(record, state, job);
+    if (!rendered) return true;
+    const { message, outcome } = rendered;
     let allPosted = true;
     for (const m of await this.d.tracker.messages(jobId)) {
       if (!(await this.d.tracker.claimFinal(jobId, m.ts))) continue;
@@ -134,6 +125,55 @@ export class JobUpdates {
       await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command: record.kind, cluster: record.cluster, jobId, outcome });
     }
     return true;
+  }
+
+  /** The final message of a finished job, by kind; undefined when it was answered another way. */
+  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<{ message: ChatMessage; outcome: 'ok' | 'failed' | 'error' } | undefined> {
+    const jobId = record.jobId;
+    const failure: JobFailure | undefined = !job
+      ? { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' }
+      : state === 'failed'
+        ? parseFailure(job.failedReason)
+        : undefined;
+    const unreadable = { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' };
+    switch (record.kind) {
+      case 'selftest': {
+        if (failure) return { message: renderJobFailure(context(record), failure), outcome: 'error' };
+        const parsed = SelftestResult.safeParse(job!.returnvalue);
+        if (!parsed.success) return { message: renderJobFailure(context(record), unreadable), outcome: 'error' };
+        const s = summarise(parsed.data.results);
+        const failedNodes = [...new Set(s.sorted.filter((r) => r.status !== 'ok').map((r) => r.node))];
+        await this.d.tracker.saveOutcome(jobId, { failedNodes, target: parsed.data.target });
+        return { message: renderResult(context(record), parsed.data), outcome: s.notOk === 0 ? 'ok' : 'failed' };
+      }
+      case 'restart-agent': {
+        if (failure) return { message: renderRestartFailure(restartContext(record), failure), outcome: 'error' };
+        const parsed = RestartAgentResult.safeParse(job!.returnvalue);
+        return parsed.success
+          ? { message: renderRestartResult(restartContext(record), parsed.data), outcome: 'ok' }
+          : { message: renderRestartFailure(restartContext(record), unreadable), outcome: 'error' };
+      }
+      case 'flare': {
+        if (failure) return { message: renderFlareFailure(flareContext(record), failure), outcome: 'error' };
+        const parsed = FlareResult.safeParse(job!.returnvalue);
+        if (!parsed.success) return { message: renderFlareFailure(flareContext(record), unreadable), outcome: 'error' };
+        return { message: renderFlareResult(flareContext(record), parsed.data), outcome: parsed.data.stage === 'sent' ? 'ok' : parsed.data.stage === 'cancelled' ? 'ok' : 'failed' };
+      }
+      case 'list-agents': {
+        // Answered privately with a node picker (or the reason there is none), not by editing a message.
+        const req = record.requestId ? await this.d.tracker.getFlareRequest(record.requestId) : undefined;
+        if (req && (await this.d.tracker.claimFinal(jobId, 'picker'))) {
+          const parsed = failure ? undefined : ListAgentsResult.safeParse(job!.returnvalue);
+          const msg = parsed?.success
+            ? renderNodePicker(req, parsed.data.agents)
+            : { text: `Could not list the agents of ${record.cluster}: ${failure?.message ?? 'unreadable result'}` };
+          if (parsed?.success) await this.d.tracker.saveFlareRequest({ ...req, nodes: parsed.data.agents.filter((a) => !a.unavailable).map((a) => a.node) });
+          await this.d.notifier.postEphemeral(record.channel, record.requestedBy, msg).catch((err) => this.d.logger.warn({ err }, 'could not post the node picker'));
+        }
+        await this.d.tracker.close(jobId);
+        return undefined;
+      }
+    }
   }
 
   async reconcile(): Promise<void> {

@@ -3,6 +3,7 @@
  * BullMQ → worker → dockerode exec in a container of the fake agent image → Slack emulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DockerClusterConfig, parseClustersFile } from '../../src/config/clusters.ts';
 import { DockerTarget } from '../../workers/targets/docker.ts';
 import { buildFakeAgentImage, dockerAvailable, type PrivateDocker, runAgentContainer, startPrivateDocker } from '../support/docker.ts';
 import { finalSelftest, type Harness, startHarness } from '../support/harness.ts';
@@ -48,7 +49,8 @@ clusters:
   }, 60_000);
 
   it('DockerTarget demuxes stdout/stderr and reads the exit code from exec inspect', async () => {
-    const t = new DockerTarget({ kind: 'docker', socket: docker.socketPath, container: 'agent-unreachable', access: {}, selftest: { binary: 'security-agent', timeoutMs: 5000, readStatus: true } });
+    const cfg = parseClustersFile(`clusters:\n  d: { kind: docker, socket: ${docker.socketPath}, container: agent-unreachable }\n`).clusters.d as DockerClusterConfig;
+    const t = new DockerTarget(cfg);
     const [agent] = await t.listAgents();
     const r = await t.exec(agent!, ['security-agent', 'runtime', 'self-test'], { timeoutMs: 5000 });
     expect(r.exitCode).toBe(255);

@@ -13,11 +13,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { FLARE_FIXTURE_IMAGE_DIR, writeFlareFixtures } from './fake-agent/flare-fixtures.ts';
 
 const execFileP = promisify(execFile);
 
 export const FAKE_AGENT_SCRIPT = fileURLToPath(new URL('./fake-agent/security-agent', import.meta.url));
 export const AGENT_PATH_ENV = 'PATH=/opt/datadog-agent/embedded/bin:/usr/bin:/bin';
+export { FLARE_FIXTURE_IMAGE_DIR } from './fake-agent/flare-fixtures.ts';
 
 export interface PrivateDocker {
   socketPath: string;
@@ -217,9 +219,14 @@ export async function startPrivateDocker(): Promise<PrivateDocker> {
 const BUSYBOX_APPLETS = [
   'sh', 'sleep', 'cat', 'echo', 'tail', 'head', 'rm', 'ls', 'mkdir', 'printf', 'test', '[',
   'env', 'true', 'false', 'grep', 'ps', 'kill', 'id', 'touch', 'cp', 'mv', 'ln', 'chmod', 'wc',
+  // used by `security-agent flare` and by tests that inspect its archive
+  'unzip', 'date', 'hostname', 'dirname', 'basename', 'sed', 'awk', 'stat', 'find', 'uname', 'tr', 'cut',
 ];
 
-/** Import a tiny busybox rootfs carrying the fake security-agent; returns the image reference. */
+/**
+ * Import a tiny busybox rootfs carrying the fake security-agent and its flare archives
+ * (FLARE_FIXTURE_IMAGE_DIR); returns the image reference.
+ */
 export async function buildFakeAgentImage(socketPath: string, tag = 'cws-fake-agent:test'): Promise<string> {
   const busybox = await which('busybox');
   if (!busybox) throw new Error('busybox not found on PATH');
@@ -241,6 +248,7 @@ export async function buildFakeAgentImage(socketPath: string, tag = 'cws-fake-ag
     await copyFile(FAKE_AGENT_SCRIPT, path.join(agentDir, 'security-agent'));
     await chmod(path.join(agentDir, 'security-agent'), 0o755);
     await symlink('/opt/datadog-agent/embedded/bin/security-agent', path.join(root, 'usr/bin/security-agent'));
+    await writeFlareFixtures(path.join(root, FLARE_FIXTURE_IMAGE_DIR));
 
     const tar = spawn('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', '-', '.'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -270,17 +278,21 @@ export async function buildFakeAgentImage(socketPath: string, tag = 'cws-fake-ag
   }
 }
 
-/** Create and start a long-running container of the fake-agent image (no network). */
+/**
+ * Create and start a long-running container of the fake-agent image (no network).
+ * `selftest` sets FAKE_SELFTEST and `flare` sets FAKE_FLARE (both default to "ok"); the files
+ * /etc/fake-agent/selftest and /etc/fake-agent/flare override them in a running container.
+ */
 export async function runAgentContainer(
   socketPath: string,
-  opts: { name: string; image: string; selftest?: string },
+  opts: { name: string; image: string; selftest?: string; flare?: string },
 ): Promise<void> {
   const docker = new Docker({ socketPath });
   const container = await docker.createContainer({
     name: opts.name,
     Image: opts.image,
     Cmd: ['/bin/sleep', '2147483647'],
-    Env: [AGENT_PATH_ENV, `FAKE_SELFTEST=${opts.selftest ?? 'ok'}`],
+    Env: [AGENT_PATH_ENV, `FAKE_SELFTEST=${opts.selftest ?? 'ok'}`, `FAKE_FLARE=${opts.flare ?? 'ok'}`],
     // sleep as PID 1 ignores SIGTERM; SIGKILL keeps `docker stop` and daemon shutdown instant.
     StopSignal: 'SIGKILL',
     HostConfig: { NetworkMode: 'none' },

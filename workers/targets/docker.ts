@@ -1,8 +1,10 @@
+import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import type { DockerClusterConfig } from '../../src/config/clusters.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
-import type { AgentRef, AgentTarget, ExecOptions, ExecResult } from './types.ts';
+import { SessionCore } from './session.ts';
+import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
 /** Connection options for dockerode from a socket path or a DOCKER_HOST-style URL. */
 export function dockerConnection(cfg: Pick<DockerClusterConfig, 'socket' | 'host'>, env = process.env): Docker.DockerOptions {
@@ -64,11 +66,10 @@ export class DockerTarget implements AgentTarget {
     return [ref];
   }
 
-  async exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
+  private async createExec(agent: AgentRef, argv: string[], stdin: boolean): Promise<Docker.Exec> {
     const container = this.docker.getContainer(agent.pod);
-    let exec: Docker.Exec;
     try {
-      exec = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false });
+      return await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, AttachStdin: stdin, Tty: false });
     } catch (err) {
       if (this.isUnreachable(err)) throw this.unreachable(err);
       const status = (err as { statusCode?: number }).statusCode;
@@ -76,8 +77,12 @@ export class DockerTarget implements AgentTarget {
       if (status === 409) throw new AgentNotFoundError(`container ${agent.pod} is not running on ${this.description}`);
       throw new ExecFailedError(`docker exec into ${agent.pod} failed: ${(err as Error).message}`);
     }
+  }
+
+  async exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    const exec = await this.createExec(agent, argv, false);
     const stream = await exec.start({ hijack: true, stdin: false });
-    const out = new CappedSink();
+    const out = new CappedSink(opts.maxBytes);
     const err = new CappedSink();
     this.docker.modem.demuxStream(stream, out, err);
 
@@ -103,6 +108,38 @@ export class DockerTarget implements AgentTarget {
       // The stream closed before the process: treat as a broken session, not a result.
       throw new ExecFailedError(`docker exec session into ${agent.pod} closed before the command finished`);
     }
-    return { stdout: out.text(), stderr: err.text(), exitCode: inspected.ExitCode ?? -1 };
+    return { stdout: out.text(), stderr: err.text(), exitCode: inspected.ExitCode ?? -1, ...(opts.binary ? { stdoutBytes: out.bytes() } : {}) };
+  }
+
+  async openSession(agent: AgentRef, argv: string[]): Promise<ExecSession> {
+    const exec = await this.createExec(agent, argv, true);
+    const stream = await exec.start({ hijack: true, stdin: true });
+    const session = new SessionCore(
+      {
+        write: (t) => void stream.write(t),
+        // Half-close: the engine closes the process's stdin, as `docker exec -i` does on EOF.
+        endStdin: () => void stream.end(),
+        close: () => {
+          stream.end();
+          setTimeout(() => stream.destroy(), 5000).unref();
+        },
+      },
+      `container ${agent.pod} (${agent.node})`,
+    );
+    const sink = (push: (c: Buffer) => void) => new Writable({ write: (c: Buffer, _e, cb) => (push(c), cb()) });
+    this.docker.modem.demuxStream(stream, sink((c) => session.pushStdout(c)), sink((c) => session.pushStderr(c)));
+    let ended = false;
+    const onEnd = () => {
+      if (ended) return;
+      ended = true;
+      exec.inspect().then(
+        (i) => session.finish(i.ExitCode ?? -1),
+        (e: Error) => session.fail(new ExecFailedError(`docker exec inspect failed: ${e.message}`)),
+      );
+    };
+    stream.once('end', onEnd);
+    stream.once('close', onEnd);
+    stream.once('error', (e: Error) => session.fail(this.isUnreachable(e) ? this.unreachable(e) : new ExecFailedError(`docker exec stream failed: ${e.message}`)));
+    return session;
   }
 }

@@ -1,11 +1,14 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { HostClusterConfig } from '../../src/config/clusters.ts';
 import { AgentNotFoundError, ExecFailedError, ExecTimeoutError } from './errors.ts';
-import type { AgentRef, AgentTarget, ExecOptions, ExecResult } from './types.ts';
+import { SessionCore } from './session.ts';
+import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
 const MAX_OUTPUT = 1024 * 1024;
+/** Where `security-agent flare` writes its archive (TMPDIR, usually /tmp). */
+const FLARE_ARCHIVE_RE = /^\/[A-Za-z0-9._\/-]*\/datadog-agent-[A-Za-z0-9._-]+\.zip$/;
 
 /**
  * The agent installed on the worker's own machine. argv[0] names the agent binary
@@ -30,6 +33,16 @@ export class HostTarget implements AgentTarget {
   resolve(argv: string[]): { file: string; args: string[] } {
     const [program, ...args] = argv;
     if (!program) throw new ExecFailedError('empty command');
+    // Reading and removing a flare archive: fixed programs, and only paths the agent's flare writes.
+    if (program === 'cat' || program === 'rm') {
+      const path = args.at(-1) ?? '';
+      const flags = args.slice(0, -1);
+      const okFlags = program === 'cat' ? flags.length === 0 : flags.length === 1 && flags[0] === '-f';
+      if (!okFlags || !FLARE_ARCHIVE_RE.test(path) || path.includes('..'))
+        throw new ExecFailedError(`refusing to run ${program} ${args.join(' ')}: only the flare archive may be read or removed`);
+      const file = program === 'cat' ? '/bin/cat' : '/bin/rm';
+      return this.cfg.sudo ? { file: 'sudo', args: ['-n', '--', file, ...args] } : { file, args };
+    }
     const known = new Set(['security-agent', 'system-probe', basename(this.cfg.binary)]);
     if (!known.has(program)) throw new ExecFailedError(`refusing to run ${program}: only the agent binaries may run on the host`);
     const path = program === basename(this.cfg.binary) ? this.cfg.binary : join(dirname(this.cfg.binary), program);
@@ -42,9 +55,11 @@ export class HostTarget implements AgentTarget {
       execFile(
         file,
         args,
-        { timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, encoding: 'utf8', windowsHide: true },
-        (error, stdout, stderr) => {
-          if (!error) return resolve({ stdout, stderr, exitCode: 0 });
+        { timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: opts.maxBytes ?? MAX_OUTPUT, encoding: 'buffer', windowsHide: true },
+        (error, stdoutBytes, stderrBytes) => {
+          const stdout = stdoutBytes.toString('utf8');
+          const stderr = stderrBytes.toString('utf8');
+          if (!error) return resolve({ stdout, stderr, exitCode: 0, ...(opts.binary ? { stdoutBytes } : {}) });
           const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: string | number };
           if (e.code === 'ENOENT')
             return reject(new AgentNotFoundError(`${file === 'sudo' ? 'sudo' : file} not found on ${agent.node}`, 'Check the cluster\'s `binary` setting.'));
@@ -54,11 +69,36 @@ export class HostTarget implements AgentTarget {
             return reject(new ExecTimeoutError(opts.timeoutMs, `${agent.node}`));
           if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
             return resolve({ stdout: `${stdout}\n[output truncated]\n`, stderr, exitCode: -1 });
-          if (typeof e.code === 'number') return resolve({ stdout, stderr, exitCode: e.code });
+          if (typeof e.code === 'number') return resolve({ stdout, stderr, exitCode: e.code, ...(opts.binary ? { stdoutBytes } : {}) });
           if (e.signal) return resolve({ stdout, stderr: `${stderr}\nkilled by ${e.signal}`, exitCode: 128 });
           reject(new ExecFailedError(`running ${file} on ${agent.node} failed: ${e.message}`));
         },
       );
     });
+  }
+
+  async openSession(agent: AgentRef, argv: string[]): Promise<ExecSession> {
+    const { file, args } = this.resolve(argv);
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    const session = new SessionCore(
+      {
+        write: (t) => void child.stdin.write(t),
+        endStdin: () => void child.stdin.end(),
+        close: () => {
+          child.stdin.end();
+          // The agent sees EOF at its prompt and aborts; make sure nothing lingers.
+          setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 5000).unref();
+        },
+      },
+      agent.node,
+    );
+    child.stdin.on('error', () => {}); // EPIPE when the command has already ended
+    child.stdout.on('data', (c: Buffer) => session.pushStdout(c));
+    child.stderr.on('data', (c: Buffer) => session.pushStderr(c));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      session.fail(err.code === 'ENOENT' ? new AgentNotFoundError(`${file} not found on ${agent.node}`) : new ExecFailedError(`running ${file} failed: ${err.message}`)),
+    );
+    child.once('close', (code, signal) => session.finish(code ?? (signal ? 128 : -1)));
+    return session;
   }
 }

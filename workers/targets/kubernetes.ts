@@ -3,11 +3,13 @@ import tls from 'node:tls';
 import { CoreV1Api, Exec, KubeConfig, type V1Pod, type V1Status } from '@kubernetes/client-node';
 // Not re-exported by the package index (1.4); the package has no `exports` map, so the file is public.
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import { PassThrough, Writable } from 'node:stream';
 import WebSocket from 'ws';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
-import type { AgentRef, AgentTarget, ExecOptions, ExecResult } from './types.ts';
+import { SessionCore } from './session.ts';
+import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
 const TRANSIENT_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
@@ -135,7 +137,7 @@ export class KubernetesTarget implements AgentTarget {
 
   async exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
     const container = opts.container === 'systemProbe' ? this.cfg.containers.systemProbe : this.cfg.containers.securityAgent;
-    const out = new CappedSink();
+    const out = new CappedSink(opts.maxBytes);
     const err = new CappedSink();
     let status: V1Status | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -157,7 +159,7 @@ export class KubernetesTarget implements AgentTarget {
               if (!status) return reject(new ExecFailedError(`exec session into ${where} closed without an exit status`));
               const r = exitCodeFromStatus(status);
               if ('error' in r) return reject(new ExecFailedError(`exec in ${container} of ${where} failed: ${r.error}`));
-              resolve({ stdout: out.text(), stderr: err.text(), exitCode: r.exitCode });
+              resolve({ stdout: out.text(), stderr: err.text(), exitCode: r.exitCode, ...(opts.binary ? { stdoutBytes: out.bytes() } : {}) });
             });
           })
           .catch((e: Error & { code?: string }) => reject(this.execError(e, container, agent)));
@@ -178,6 +180,40 @@ export class KubernetesTarget implements AgentTarget {
     if (status !== undefined && (status === 429 || status >= 500)) return new AgentUnreachableError(`the API server answered ${status} to exec into ${where}`);
     if (e.code && TRANSIENT_NET.has(e.code)) return new AgentUnreachableError(`${this.description} is unreachable (${e.code})`);
     return new ExecFailedError(`exec into ${where} failed: ${e.message}`);
+  }
+
+  async openSession(agent: AgentRef, argv: string[], opts: { container?: 'securityAgent' | 'systemProbe' } = {}): Promise<ExecSession> {
+    const container = opts.container === 'systemProbe' ? this.cfg.containers.systemProbe : this.cfg.containers.securityAgent;
+    const stdin = new PassThrough();
+    let socket: WebSocket | undefined;
+    const session = new SessionCore(
+      {
+        write: (t) => void stdin.write(t),
+        // client-node turns the end of stdin into the v5 close signal for channel 0.
+        endStdin: () => void stdin.end(),
+        close: () => {
+          stdin.end();
+          socket?.close();
+        },
+      },
+      `pod ${agent.pod} on ${agent.node}`,
+    );
+    const sink = (push: (c: Buffer) => void) => new Writable({ write: (c: Buffer, _e, cb) => (push(c), cb()) });
+    let status: V1Status | undefined;
+    try {
+      socket = (await this.execApi.exec(this.cfg.namespace, agent.pod, container, argv, sink((c) => session.pushStdout(c)), sink((c) => session.pushStderr(c)), stdin, false, (s) => {
+        status = s;
+      })) as unknown as WebSocket;
+    } catch (e) {
+      throw this.execError(e as Error & { code?: string }, container, agent);
+    }
+    socket.on('close', () => {
+      if (!status) return session.fail(new ExecFailedError(`exec session into pod ${agent.pod} closed without an exit status`));
+      const r = exitCodeFromStatus(status);
+      if ('error' in r) session.fail(new ExecFailedError(`exec in ${container} of pod ${agent.pod} failed: ${r.error}`));
+      else session.finish(r.exitCode);
+    });
+    return session;
   }
 
   /** Deletes the agent pod on `node`; the DaemonSet controller starts a new one there. */

@@ -21,4 +21,7 @@ export class CappedSink extends Writable {
   text(): string {
     return Buffer.concat(this.chunks).toString('utf8') + (this.truncated ? '\n[output truncated]\n' : '');
   }
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
 }

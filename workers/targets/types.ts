@@ -6,12 +6,31 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** stdout as bytes, when asked for with `binary` (e.g. `cat` of an archive). */
+  stdoutBytes?: Buffer;
 }
 
 export interface ExecOptions {
   timeoutMs: number;
   /** Which container of the agent (Kubernetes); ignored where there is only one. */
   container?: 'securityAgent' | 'systemProbe';
+  /** Keep stdout as bytes (binary-safe), up to `maxBytes` (default 1 MiB). */
+  binary?: boolean;
+  maxBytes?: number;
+}
+
+/** A running command with stdin open: for programs that prompt (the flare's confirmation). */
+export interface ExecSession {
+  /** Resolves with the first match of `re` in stdout+stderr, or null if the command ended first. */
+  waitForOutput(re: RegExp, timeoutMs: number): Promise<RegExpExecArray | null>;
+  output(): { stdout: string; stderr: string };
+  write(text: string): void;
+  /** Closes stdin: a prompt reading a line sees EOF. */
+  endStdin(): void;
+  /** Resolves when the command ends; ExecTimeoutError (and the session closed) after `timeoutMs`. */
+  result(timeoutMs: number): Promise<ExecResult>;
+  /** Ends the session; the command sees EOF on stdin and its output is no longer read. */
+  close(): void;
 }
 
 export interface AgentRef {
@@ -29,6 +48,8 @@ export interface AgentTarget {
   readonly description: string;
   listAgents(filter?: { node?: string }): Promise<AgentRef[]>;
   exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult>;
+  /** Starts a command with stdin open (flare). */
+  openSession?(agent: AgentRef, argv: string[], opts: { container?: 'securityAgent' | 'systemProbe' }): Promise<ExecSession>;
   /** Restart the agent on a node (Kubernetes: delete the pod). Absent where the bot cannot do it. */
   restartAgent?(node: string): Promise<{ deleted: string | null }>;
   close?(): Promise<void>;

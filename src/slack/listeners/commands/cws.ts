@@ -13,6 +13,7 @@ export function register(app: App, services: BotServices, command = '/cws'): voi
       userId: body.user_id,
       channelId: body.channel_id,
       text: body.text ?? '',
+      triggerId: body.trigger_id,
       respond: async (m: { text: string; blocks?: unknown[] }) => {
         await respond({ response_type: 'ephemeral', text: m.text, ...(m.blocks ? { blocks: m.blocks as never } : {}) });
       },

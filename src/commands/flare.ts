@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { authorise } from '../access/policy.ts';
+import type { FlareRequest } from '../jobs/schemas.ts';
+import { renderFlareQueued } from '../slack/blocks/flare.ts';
+import { renderFlareEmailModal } from '../slack/blocks/flare-inputs.ts';
+import { renderProblem, renderUsage } from '../slack/blocks/usage.ts';
+import { type BotServices, type CommandReply, findCluster, type Invocation } from './context.ts';
+
+export interface FlareCommand {
+  cluster: string;
+  node?: string;
+  caseId?: string;
+  email?: string;
+}
+
+const EMAIL_RE = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+export const isEmail = (s: string) => EMAIL_RE.test(s);
+
+/**
+ * `/cws flare <cluster> [--node N] [CASE_ID] [--email E]`. Missing pieces are asked for rather
+ * than refused: a node picker on Kubernetes, an email modal when there is no case ID. Each step
+ * re-enters here with the pending request (kept in Redis, referenced by ID only).
+ */
+export async function flare(services: BotServices, inv: Invocation, cmd: FlareCommand, requestId?: string): Promise<CommandReply> {
+  const cluster = findCluster(services, cmd.cluster);
+  const audit = (outcome: 'queued' | 'denied' | 'invalid' | 'error' | 'answered', extra: { jobId?: string; detail?: string } = {}) =>
+    services.audit
+      .append({ user: inv.userId, channel: inv.channelId, command: `flare ${cmd.cluster}${cmd.node ? ` --node ${cmd.node}` : ''}${cmd.caseId ? ` ${cmd.caseId}` : ''}`, cluster: cmd.cluster, outcome, ...extra })
+      .catch((err) => services.logger.warn({ err }, 'audit append failed'));
+  if (!cluster) {
+    await audit('invalid', { detail: 'unknown cluster' });
+    return { ack: renderProblem(`Unknown cluster \`${cmd.cluster}\`.`, 'See `/cws clusters`.') };
+  }
+  const decision = authorise(cluster, inv.userId, 'run');
+  if (!decision.allowed) {
+    await audit('denied');
+    return { ack: renderProblem(`Not allowed: ${decision.reason}`) };
+  }
+  const req: FlareRequest = { ...cmd, id: requestId ?? `fr-${randomUUID()}`, cluster: cluster.name, userId: inv.userId, channelId: inv.channelId };
+
+  // 1. A node, on Kubernetes: ask a worker for the agent nodes, then offer a picker.
+  if (cluster.config.kind === 'kubernetes' && !req.node) {
+    try {
+      const jobId = await services.producer.enqueueListAgents({ kind: 'list-agents', cluster: cluster.name, requestedBy: inv.userId });
+      await services.tracker.saveFlareRequest(req);
+      await services.tracker.saveRecord({ jobId, kind: 'list-agents', cluster: cluster.name, requestedBy: inv.userId, channel: inv.channelId, requestId: req.id });
+      await audit('answered', { jobId, detail: 'node picker' });
+      return {
+        ack: renderUsage(`:mag: A flare on \`${cluster.name}\` needs a node. Looking up its agents… pick one in the menu that follows.`),
+        after: async () => {
+          await services.tracker.addMessage(jobId, { channel: inv.channelId, ts: `ephemeral:${inv.userId}` });
+          await services.finishIfDone(jobId);
+        },
+      };
+    } catch {
+      return { ack: renderProblem('Could not look up the agent nodes: the job queue (Redis) is unreachable.', `Give the node directly: \`/cws flare ${cluster.name} --node NODE …\``) };
+    }
+  }
+
+  // 2. An email: given, or the profile's when there is a case ID, or asked for in a modal.
+  if (!req.email) {
+    const profile = await services.slack.userEmail(inv.userId).catch(() => undefined);
+    if (req.caseId && profile) req.email = profile;
+    else {
+      if (!inv.triggerId) return { ack: renderProblem('A flare without a case ID opens a new support case and needs an email.', `Add \`--email you@example.com\`.`) };
+      await services.tracker.saveFlareRequest(req);
+      try {
+        await services.slack.openView(inv.triggerId, renderFlareEmailModal(req, profile));
+      } catch (err) {
+        services.logger.warn({ err }, 'views.open failed');
+        return { ack: renderProblem('Could not open the email form.', `Add \`--email you@example.com\` to the command instead.`) };
+      }
+      await audit('answered', { detail: 'email modal' });
+      return {};
+    }
+  }
+  return enqueueFlare(services, inv, cluster.name, req, audit);
+}
+
+async function enqueueFlare(
+  services: BotServices,
+  inv: Invocation,
+  clusterName: string,
+  req: FlareRequest,
+  audit: (o: 'queued' | 'error', e?: { jobId?: string; detail?: string }) => Promise<unknown>,
+): Promise<CommandReply> {
+  const cfg = services.clusters.clusters[clusterName]!;
+  const expiresAt = new Date(Date.now() + cfg.flare.reviewTtlMs).toISOString();
+  let jobId: string;
+  try {
+    jobId = await services.producer.enqueueFlare({
+      kind: 'flare',
+      cluster: clusterName,
+      ...(req.node ? { node: req.node } : {}),
+      ...(req.caseId ? { caseId: req.caseId } : {}),
+      email: req.email!,
+      requestedBy: inv.userId,
+      requestedAt: new Date().toISOString(),
+      expiresAt,
+    });
+    await services.tracker.saveRecord({
+      jobId,
+      kind: 'flare',
+      cluster: clusterName,
+      ...(req.node ? { node: req.node } : {}),
+      ...(req.caseId ? { caseId: req.caseId } : {}),
+      email: req.email!,
+      expiresAt,
+      requestedBy: inv.userId,
+      channel: inv.channelId,
+    });
+  } catch (err) {
+    services.logger.error({ err }, 'enqueue flare failed');
+    await audit('error', { detail: 'enqueue failed' });
+    return { ack: renderProblem(`Could not queue the flare on \`${clusterName}\`: the job queue (Redis) is unreachable.`, 'Nothing was started. Try again in a minute.') };
+  }
+  await audit('queued', { jobId });
+  const ctx = { jobId, cluster: clusterName, requestedBy: inv.userId, ...(req.node ? { node: req.node } : {}), ...(req.caseId ? { caseId: req.caseId } : {}), email: req.email! };
+  return {
+    after: async () => {
+      let posted;
+      try {
+        posted = await services.notifier.post(inv.channelId, renderFlareQueued(ctx));
+      } catch (err) {
+        const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
+        await inv.respond(renderProblem(`The flare is being built (job ${jobId}), but I cannot post in this channel (${code}), so its review could not be shown.`, 'Invite me with `/invite @cws`; the review expires by itself and nothing is sent without it.'));
+        return;
+      }
+      await services.tracker.addMessage(jobId, posted);
+      await services.finishIfDone(jobId);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { KnownBlock } from '@slack/types';
+import type { FlareRequest } from '../../jobs/schemas.ts';
+import type { ChatMessage } from '../notifier.ts';
+import { clip, escapeMrkdwn } from './text.ts';
+
+export const FLARE_EMAIL_VIEW = 'flare_email';
+export const FLARE_PICK_NODE_ACTION = 'flare_pick_node';
+
+/** The modal asking for the email a new support case is opened with. */
+export function renderFlareEmailModal(req: FlareRequest, profileEmail?: string): Record<string, unknown> {
+  return {
+    type: 'modal',
+    callback_id: FLARE_EMAIL_VIEW,
+    private_metadata: req.id,
+    title: { type: 'plain_text', text: 'Flare for support' },
+    submit: { type: 'plain_text', text: 'Build flare' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: clip(`Without a case ID the flare opens a new Datadog support case for this email. Node: *${escapeMrkdwn(req.node ?? '(the only agent)')}* in \`${req.cluster}\`. You will review the archive before anything is sent.`, 3000) },
+      },
+      {
+        type: 'input',
+        block_id: 'email',
+        label: { type: 'plain_text', text: 'Email (your Datadog login)' },
+        element: { type: 'email_text_input', action_id: 'value', ...(profileEmail ? { initial_value: profileEmail } : {}) },
+      },
+      {
+        type: 'input',
+        block_id: 'case',
+        optional: true,
+        label: { type: 'plain_text', text: 'Case ID (if you have one)' },
+        element: { type: 'plain_text_input', action_id: 'value', placeholder: { type: 'plain_text', text: 'digits only' } },
+      },
+    ],
+  };
+}
+
+/** The ephemeral node picker offered when `--node` is missing on Kubernetes. */
+export function renderNodePicker(req: FlareRequest, agents: { node: string; unavailable?: string }[]): ChatMessage {
+  const usable = agents.filter((a) => !a.unavailable).map((a) => a.node).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (!usable.length) return { text: `No running agent found in ${req.cluster}.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:grey_question: No running agent found in \`${req.cluster}\`, so there is nothing to build a flare on.` } }] };
+  const blocks: KnownBlock[] = [
+    {
+      type: 'section',
+      block_id: `flare_pick:${req.id}`,
+      text: { type: 'mrkdwn', text: `Which node of \`${req.cluster}\` should the flare come from? (${usable.length} agent${usable.length > 1 ? 's' : ''})` },
+      accessory: {
+        type: 'static_select',
+        action_id: FLARE_PICK_NODE_ACTION,
+        placeholder: { type: 'plain_text', text: 'Pick a node' },
+        // Slack allows 100 options; beyond that, give the node with --node.
+        options: usable.slice(0, 100).map((n) => ({ text: { type: 'plain_text', text: clip(n, 75) }, value: `${req.id}|${n}` })),
+      },
+    },
+  ];
+  if (usable.length > 100) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Showing 100 of ${usable.length}; for another node use \`/cws flare ${req.cluster} --node NODE\`.` }] });
+  return { text: `Pick a node of ${req.cluster} for the flare`, blocks };
+}

@@ -1,0 +1,175 @@
+/**
+ * The flare's review-before-upload, end to end on host agents: signed `/cws flare` and signed
+ * button clicks → bot → worker holding the agent's prompt open → fake `security-agent flare`
+ * (the real CLI's strings and prompts) → Slack emulator.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HostAgent, prepareHostAgent } from '../support/host-agent.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+
+// The fake agent (like the real one) writes archives to $TMPDIR; keep them in a private folder.
+const archives = mkdtempSync(join(tmpdir(), 'cws-flare-archives-'));
+process.env.TMPDIR = archives;
+
+let h: Harness;
+const agents: HostAgent[] = [];
+let n = 0;
+const ch = () => `CFLARE${String(++n).padStart(4, '0')}`;
+
+type Payload = Record<string, unknown> & { stage: string; archive: { name: string; bytes: number; files: number } | null };
+const flareMsgs = (c: string) => h.emu.messages(c).filter((m) => m.metadata?.event_type === 'cws_flare_result');
+const stage = (c: string, s: string) => () => flareMsgs(c).find((m) => (m.metadata!.event_payload as Payload).stage === s);
+const review = (c: string) => h.emu.waitFor(stage(c, 'review'), { timeoutMs: 20_000 });
+
+beforeAll(async () => {
+  const mk = async (flare: string) => {
+    const a = await prepareHostAgent({ flare });
+    agents.push(a);
+    return a.binary;
+  };
+  const yaml = `
+clusters:
+  fl-ok: { kind: host, binary: ${await mk('ok')}, access: { remediate: [UREMEDY1] } }
+  fl-secret: { kind: host, binary: ${await mk('secret')} }
+  fl-forbidden: { kind: host, binary: ${await mk('forbidden')} }
+  fl-hang: { kind: host, binary: ${await mk('hang')}, flare: { uploadTimeoutMs: 1500 } }
+  fl-expiring: { kind: host, binary: ${await mk('ok')}, flare: { reviewTtlMs: 1500 } }
+`;
+  h = await startHarness({ clustersYaml: yaml, minIntervalMs: 100 });
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+  for (const a of agents) a.cleanup();
+  rmSync(archives, { recursive: true, force: true });
+});
+
+describe('/cws flare on a host agent', () => {
+  it('builds, shows a review, and sends exactly that archive when the requester clicks Send', async () => {
+    const c = ch();
+    const res = await h.signer.command('flare fl-ok 1234567 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    expect(res.status).toBe(200);
+    const r = await review(c);
+    const p = r.metadata!.event_payload as Payload;
+    expect(p).toMatchObject({ cluster: 'fl-ok', caseId: '1234567', stage: 'review', findings: 0 });
+    expect(p.archive!.name).toMatch(/^datadog-agent-.*\.zip$/);
+    expect(p.archive!.files).toBeGreaterThanOrEqual(10);
+    const text = JSON.stringify(r.blocks);
+    expect(text).toContain('security-agent-status.log');
+    expect(text).toContain('nothing that looks like a key');
+    expect(readdirSync(archives).filter((f) => f.endsWith('.zip'))).toHaveLength(1); // on the agent, not copied anywhere
+
+    await h.signer.action({ actionId: 'flare_send', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    const sent = await h.emu.waitFor(stage(c, 'sent'), { timeoutMs: 20_000 });
+    expect(sent.ts).toBe(r.ts); // updated in place
+    expect(sent.metadata!.event_payload).toMatchObject({ stage: 'sent', caseId: '1234567', archive: p.archive });
+    expect(JSON.stringify(sent.blocks)).toContain('Your logs were successfully uploaded');
+  });
+
+  it('Cancel aborts at the prompt and removes the archive; a later Send does nothing', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-ok 42 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const jobId = String(r.metadata!.event_payload.jobId);
+    await h.signer.action({ actionId: 'flare_cancel', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    const done = await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
+    expect(JSON.stringify(done.blocks)).toContain('removed from the node');
+    const name = (r.metadata!.event_payload as Payload).archive!.name;
+    expect(readdirSync(archives)).not.toContain(name);
+    await h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /already (cancelled|sent)/.test(String(x.args.text))));
+  });
+
+  it('refuses Send from someone who is neither the requester nor a remediator; a remediator may', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-ok 77 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const jobId = String(r.metadata!.event_payload.jobId);
+    await h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'USTRANGER', channelId: c, messageTs: r.ts });
+    await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /Not allowed: only <@UASKER01>/.test(String(x.args.text))));
+    await h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'UREMEDY1', channelId: c, messageTs: r.ts });
+    await h.emu.waitFor(stage(c, 'sent'), { timeoutMs: 20_000 });
+  });
+
+  it('a double click and a Slack retry upload once', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-ok 88 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const jobId = String(r.metadata!.event_payload.jobId);
+    await Promise.all([1, 2, 3].map(() => h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts })));
+    await h.emu.waitFor(stage(c, 'sent'), { timeoutMs: 20_000 });
+    expect(h.emu.callsTo('response_url').filter((x) => /already sent/.test(String(x.args.text))).length).toBeGreaterThanOrEqual(1);
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(h.redis.url);
+    const audits = await redis.xrange('cws:audit', '-', '+');
+    redis.disconnect();
+    const sends = audits.filter(([, f]) => f.includes('flare send') && f.includes(jobId) && f.includes('queued'));
+    expect(sends).toHaveLength(1);
+  });
+
+  it('shows a secret left in the archive, masked', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-secret 99 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    expect(r.metadata!.event_payload).toMatchObject({ findings: 1 });
+    const text = JSON.stringify(r.blocks);
+    expect(text).toMatch(/possible secret/);
+    expect(text).toContain('etc/datadog.yaml');
+    expect(text).not.toContain('4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99');
+  });
+
+  it('an upload failure ends as failed with the agent’s error', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-forbidden 55 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    await h.signer.action({ actionId: 'flare_send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    const failed = await h.emu.waitFor(stage(c, 'failed'), { timeoutMs: 20_000 });
+    expect(failed.metadata!.event_payload).toMatchObject({ reason: 'upload_failed' });
+    expect(JSON.stringify(failed.blocks)).toContain('403 Forbidden');
+  });
+
+  it('a hanging upload times out', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-hang 66 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    await h.signer.action({ actionId: 'flare_send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    const failed = await h.emu.waitFor(stage(c, 'failed'), { timeoutMs: 20_000 });
+    expect(JSON.stringify(failed.blocks)).toMatch(/did not finish within 1\.5 s/);
+  });
+
+  it('an unanswered review expires: the agent is told no, Send then does nothing', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-expiring 11 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const done = await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
+    expect(done.metadata!.event_payload).toMatchObject({ reason: 'expired' });
+    await h.signer.action({ actionId: 'flare_send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /already expired/.test(String(x.args.text))));
+  });
+
+  it('without a case ID or email, asks for the email in a modal, then builds', async () => {
+    const c = ch();
+    h.emu.users.set('UASKER01', { id: 'UASKER01', name: 'asker', email: 'asker@example.com' });
+    const res = await h.signer.command('flare fl-ok', { channelId: c, userId: 'UASKER01' });
+    expect(res.status).toBe(200);
+    const opened = await h.emu.waitFor((e) => e.callsTo('views.open').at(-1));
+    const view = opened.args.view as { callback_id: string; private_metadata: string; blocks: { element?: { initial_value?: string } }[] };
+    expect(view.callback_id).toBe('flare_email');
+    expect(JSON.stringify(view.blocks)).toContain('asker@example.com'); // prefilled from the profile
+    const bad = await h.signer.viewSubmission({ callbackId: 'flare_email', privateMetadata: view.private_metadata, userId: 'UASKER01', values: { email: { value: { type: 'email_text_input', value: 'nope' } }, case: { value: { type: 'plain_text_input', value: '' } } } });
+    expect(JSON.parse(bad.body)).toMatchObject({ response_action: 'errors', errors: { email: expect.stringMatching(/email address/) } });
+    await h.signer.viewSubmission({ callbackId: 'flare_email', privateMetadata: view.private_metadata, userId: 'UASKER01', values: { email: { value: { type: 'email_text_input', value: 'asker@example.com' } }, case: { value: { type: 'plain_text_input', value: '' } } } });
+    const r = await review(c);
+    expect(r.metadata!.event_payload).toMatchObject({ caseId: null, stage: 'review' });
+    expect(JSON.stringify(r.blocks)).toContain('new case for asker@example.com');
+  });
+
+  it('invalid input is refused with a usage message', async () => {
+    const { res } = { res: await h.signer.command('flare fl-ok 12ab', { channelId: ch(), userId: 'UASKER01' }) };
+    expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/digits only/) });
+    expect(existsSync(archives)).toBe(true);
+  });
+});
