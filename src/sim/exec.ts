@@ -3,6 +3,8 @@
  *   security-agent runtime self-test   (container security-agent)
  *   system-probe runtime self-test     (container system-probe)
  *   security-agent status              (container security-agent)
+ *   security-agent flare               (container security-agent; flare.ts)
+ *   cat, rm, ls                        (container security-agent, over the container's files; coreutils.ts)
  * Each binary is registered only in its own container, so running one in the wrong container
  * fails as a missing binary would (real agent images carry both binaries in every container;
  * the stricter simulator catches a worker that picks the wrong one). Other subcommands of
@@ -10,7 +12,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentVersionOf, renderAgentStatus } from './agent-status-text.ts';
+import { runCat, runLs, runRm } from './coreutils.ts';
 import type { ExecContext, ExecRegistry } from './exec-registry.ts';
+import { registerFlareCommand } from './flare.ts';
 
 const BIN_DIR = '/opt/datadog-agent/embedded/bin';
 const EXIT_CLI_ERROR = 255; // the agents' main does os.Exit(-1) on a command error
@@ -39,21 +43,23 @@ export async function runSelftest(ctx: ExecContext): Promise<number> {
   return b.exitCode;
 }
 
-export function runStatus(ctx: ExecContext): number {
+/** What `security-agent status` prints in this pod at `now`. */
+export function agentStatusText(ctx: ExecContext, now: Date): string {
   const b = ctx.state.selftestFor(ctx.node);
-  const now = new Date();
   const startedAt = ctx.pod.status.startTime ? new Date(ctx.pod.status.startTime) : now;
   const image = ctx.pod.spec.containers.find((c) => c.name === ctx.container)?.image ?? ctx.state.fleet.agent.image;
-  ctx.stdout.write(
-    renderAgentStatus({
-      agentVersion: agentVersionOf(image),
-      now,
-      startedAt,
-      lastSelftest: ctx.state.lastSelftestRun(ctx.node) ?? startedAt,
-      failedTests: b.failedTests,
-      eventsReceived: Math.max(0, Math.floor((now.getTime() - startedAt.getTime()) / 1000)),
-    }),
-  );
+  return renderAgentStatus({
+    agentVersion: agentVersionOf(image),
+    now,
+    startedAt,
+    lastSelftest: ctx.state.lastSelftestRun(ctx.node) ?? startedAt,
+    failedTests: b.failedTests,
+    eventsReceived: Math.max(0, Math.floor((now.getTime() - startedAt.getTime()) / 1000)),
+  });
+}
+
+export function runStatus(ctx: ExecContext): number {
+  ctx.stdout.write(agentStatusText(ctx, new Date()));
   return 0;
 }
 
@@ -83,9 +89,13 @@ export function registerAgentCommands(registry: ExecRegistry): void {
   const securityAgent = { containers: ['security-agent'], paths: [`${BIN_DIR}/security-agent`] };
   const systemProbe = { containers: ['system-probe'], paths: [`${BIN_DIR}/system-probe`] };
 
-  registry.register({ ...securityAgent, argv: ['security-agent'], handler: unknownCommand('security-agent', { runtime: ['self-test'], status: [] }) });
+  registry.register({ ...securityAgent, argv: ['security-agent'], handler: unknownCommand('security-agent', { flare: [], runtime: ['self-test'], status: [] }) });
   registry.register({ ...securityAgent, argv: ['security-agent', 'runtime', 'self-test'], handler: runSelftest });
   registry.register({ ...securityAgent, argv: ['security-agent', 'status'], handler: runStatus });
+  registerFlareCommand(registry, securityAgent, { statusText: agentStatusText, delay, untilAborted });
+  registry.register({ containers: ['security-agent'], paths: ['/bin/cat', '/usr/bin/cat'], argv: ['cat'], handler: runCat });
+  registry.register({ containers: ['security-agent'], paths: ['/bin/rm', '/usr/bin/rm'], argv: ['rm'], handler: runRm });
+  registry.register({ containers: ['security-agent'], paths: ['/bin/ls', '/usr/bin/ls'], argv: ['ls'], handler: runLs });
 
   registry.register({ ...systemProbe, argv: ['system-probe'], handler: unknownCommand('system-probe', { runtime: ['self-test'] }) });
   registry.register({ ...systemProbe, argv: ['system-probe', 'runtime', 'self-test'], handler: runSelftest });

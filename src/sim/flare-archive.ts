@@ -248,7 +248,7 @@ function permissionsLog(): string {
     ['/proc/kallsyms', '-r--r--r--'],
     ['/proc/1/mountinfo', '-r--r--r--'],
   ];
-  return header + '-'.repeat(header.length - 1) + '\n' + rows.map(([p, m]) => row(p, m, 'root', 'root', '')).join('');
+  return header + '-'.repeat(header.length) + '\n' + rows.map(([p, m]) => row(p, m, 'root', 'root', '')).join('');
 }
 
 function securityAgentLog(input: FlareInput): string {

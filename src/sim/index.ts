@@ -20,7 +20,8 @@ import { generateServingTls } from './tls.ts';
 
 export type { Fleet } from './fleet.ts';
 export { FleetError, loadFleet, parseFleet } from './fleet.ts';
-export { ClusterState } from './state.ts';
+export { ClusterState, type FlareUpload } from './state.ts';
+export type { PodFile, PodFilesystem } from './pod-fs.ts';
 export type { ExecCommand, ExecContext, ExecHandler } from './exec-registry.ts';
 
 export interface SimulatorOptions {

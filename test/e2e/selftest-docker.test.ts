@@ -27,6 +27,7 @@ suite('/cws selftest on Docker agents (real dockerd)', () => {
         runAgentContainer(docker.socketPath, { name: `agent-${mode}`, image, selftest: mode }),
       ),
     );
+    await runAgentContainer(docker.socketPath, { name: 'agent-flare-secret', image, flare: 'secret' });
     const s = docker.socketPath;
     h = await startHarness({
       clustersYaml: `
@@ -38,6 +39,7 @@ clusters:
   docker-hang: { kind: docker, socket: ${s}, container: agent-hang, selftest: { timeoutMs: 1000 } }
   docker-missing: { kind: docker, socket: ${s}, container: datadog-agent }
   docker-dead: { kind: docker, socket: ${s}.gone, container: datadog-agent }
+  docker-flare: { kind: docker, socket: ${s}, container: agent-flare-secret }
 `,
       jobPolicy: { attempts: 2, backoffMs: 100 },
     });
@@ -113,5 +115,24 @@ clusters:
     const final = await h.emu.waitFor((e) => finalSelftest(e, c), { timeoutMs: 20_000 });
     expect(final.metadata!.event_payload).toMatchObject({ total: 0, error: expect.stringMatching(/Docker engine at unix:\/\/.*\.gone is unreachable \(ENOENT\)/) });
     expect(JSON.stringify(final.blocks)).toContain('Check that dockerd is running');
+  });
+
+  it('flare: review (with the secret the scrubber missed), then Send uploads that archive; Cancel removes it', async () => {
+    const stageOf = (c: string, stage: string) => (e: typeof h.emu) => e.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && m.metadata.event_payload.stage === stage);
+    const c = ch();
+    await h.signer.command('flare docker-flare 1234567 --email ops@example.com', { channelId: c, userId: 'UDOCK001' });
+    const review = await h.emu.waitFor(stageOf(c, 'review'), { timeoutMs: 30_000 });
+    expect(review.metadata!.event_payload).toMatchObject({ node: expect.any(String), caseId: '1234567', findings: 1 });
+    expect(JSON.stringify(review.blocks)).not.toContain('4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99');
+    await h.signer.action({ actionId: 'flare_send', value: String(review.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c, messageTs: review.ts });
+    const sent = await h.emu.waitFor(stageOf(c, 'sent'), { timeoutMs: 30_000 });
+    expect(sent.metadata!.event_payload).toMatchObject({ caseId: '1234567', archive: review.metadata!.event_payload.archive });
+
+    const c2 = ch();
+    await h.signer.command('flare docker-flare 7654321 --email ops@example.com', { channelId: c2, userId: 'UDOCK001' });
+    const review2 = await h.emu.waitFor(stageOf(c2, 'review'), { timeoutMs: 30_000 });
+    await h.signer.action({ actionId: 'flare_cancel', value: String(review2.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c2, messageTs: review2.ts });
+    const cancelled = await h.emu.waitFor(stageOf(c2, 'cancelled'), { timeoutMs: 30_000 });
+    expect(JSON.stringify(cancelled.blocks)).toContain('removed from the node');
   });
 });

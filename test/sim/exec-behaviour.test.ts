@@ -120,7 +120,10 @@ describe('agent commands in the exec registry', () => {
     expect(state.exec.resolve('security-agent', ['/opt/datadog-agent/embedded/bin/security-agent', 'runtime', 'self-test'])).toBeDefined();
     expect(state.exec.resolve('system-probe', ['system-probe', 'runtime', 'self-test'])).toBeDefined();
     expect(state.exec.resolve('system-probe', ARGV)).toBeUndefined();
-    expect(state.exec.resolve('security-agent', ['ls'])).toBeUndefined();
+    expect(state.exec.resolve('security-agent', ['tcpdump'])).toBeUndefined();
+    expect(state.exec.resolve('security-agent', ['security-agent', 'flare', '-e', 'a@b.co'])).toBeDefined();
+    expect(state.exec.resolve('system-probe', ['security-agent', 'flare'])).toBeUndefined();
+    expect(state.exec.resolve('system-probe', ['cat', '/tmp/x'])).toBeUndefined();
   });
 
   it('self-test and status follow the node’s behaviour; status parses with the bot’s own parser', async () => {

@@ -97,9 +97,9 @@ describe.skipIf(!newest)('kubectl (newest found) against the simulator', () => {
   });
 
   it('exec errors: unknown binary, unknown container, missing pod', async () => {
-    const ls = await kubectl(k, ['exec', podOn('node-1'), '-c', 'security-agent', '--', 'ls']);
+    const ls = await kubectl(k, ['exec', podOn('node-1'), '-c', 'security-agent', '--', 'tcpdump']);
     expect(ls.code).toBe(1);
-    expect(ls.stderr).toMatch(/exec: "ls": executable file not found in \$PATH: unknown\n$/);
+    expect(ls.stderr).toMatch(/exec: "tcpdump": executable file not found in \$PATH: unknown\n$/);
     const c = await kubectl(k, ['exec', podOn('node-1'), '-c', 'agent', '--', 'ls']);
     expect(c.stderr).toContain(`container agent is not valid for pod ${podOn('node-1')}`);
     const p = await kubectl(k, ['exec', 'datadog-agent-zzzzz', '-c', 'security-agent', '--', 'ls']);

@@ -32,7 +32,9 @@ export function renderFlareQueued(c: FlareContext): ChatMessage {
   return { text: `Flare on ${c.cluster}${c.node ? ` (${c.node})` : ''} queued…`, blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: ':hourglass_flowing_sand: Flare queued…' } }, footer(c)] };
 }
 
-export function renderFlareProgress(c: FlareContext, p: FlareProgress): ChatMessage {
+export function renderFlareProgress(ctx: FlareContext, p: FlareProgress): ChatMessage {
+  // Docker and host flares learn their node from the worker.
+  const c = { ...ctx, ...(ctx.node ? {} : p.node ? { node: p.node } : {}) };
   if (p.stage === 'review' && p.archive) return renderFlareReview(c, p);
   const line = p.stage === 'building' ? `Building the flare on ${code(p.pod ?? p.node ?? '?')} (nothing is sent before you review it)…` : `Sending ${code(p.archive?.name ?? 'the archive')} to Datadog support…`;
   return { text: line.replace(/`/g, ''), blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${line}` } }, footer(c)] };
