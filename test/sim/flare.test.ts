@@ -300,6 +300,23 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
     expect(sim.state.flareUploads().length).toBe(before);
   });
 
+  it('exec without stdin: both prompts read EOF — an empty email, then the abort (exit 0)', async () => {
+    const r = await execCollect(kc, NS, podOn('node-1'), 'security-agent', ['security-agent', 'flare', '4242']);
+    expect(r.stdout).toMatch(/^Please enter your email: \nAsking the Security Agent to build the flare archive\.\n(\S+) is going to be uploaded to Datadog\nAre you sure you want to upload a flare\? \[y\/N\]\nAborting\. \(You can still use \1\)\n$/);
+    expect(r.stderr).toBe('');
+    expect(r.status).toEqual({ metadata: {}, status: 'Success' });
+  });
+
+  it('cat, rm and ls answer as coreutils for what is not there', async () => {
+    const pod = podOn('node-1');
+    expect(await execCollect(kc, NS, pod, 'security-agent', ['cat', '/tmp'])).toMatchObject({ stderr: 'cat: /tmp: Is a directory\n' });
+    expect(await execCollect(kc, NS, pod, 'security-agent', ['rm'])).toMatchObject({ stderr: "rm: missing operand\nTry 'rm --help' for more information.\n" });
+    expect(await execCollect(kc, NS, pod, 'security-agent', ['rm', '/tmp'])).toMatchObject({ stderr: "rm: cannot remove '/tmp': Is a directory\n" });
+    const ls = await execCollect(kc, NS, pod, 'security-agent', ['ls', '-l', '/tmp/nope.zip']);
+    expect(ls.stderr).toBe("ls: cannot access '/tmp/nope.zip': No such file or directory\n");
+    expect(ls.status?.message).toMatch(/exit code 2$/);
+  });
+
   it('-s uploads without asking', async () => {
     const f = await openFlare('node-1', ['555', '-e', 'ops@example.com', '-s']);
     await f.done();
