@@ -22,7 +22,14 @@ export const SelftestJobData = z.object({
 });
 export type SelftestJobData = z.infer<typeof SelftestJobData>;
 
-export const AgentRefSchema = z.object({ node: z.string(), pod: z.string(), unavailable: z.string().optional() });
+export const AgentRefSchema = z.object({
+  node: z.string(),
+  pod: z.string(),
+  unavailable: z.string().optional(),
+  phase: z.string().optional(),
+  ready: z.boolean().optional(),
+  image: z.string().optional(),
+});
 
 /** One unit of a fanned-out self-test: one agent. Runs on any replica serving the cluster. */
 export const SelftestAgentJobData = z.object({

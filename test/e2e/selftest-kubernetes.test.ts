@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KubernetesClusterConfig, parseClustersFile } from '../../src/config/clusters.ts';
 import { loadFleet } from '../../src/sim/fleet.ts';
+import { KubernetesTarget } from '../../workers/targets/kubernetes.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { finalSelftest, type Harness, startHarness } from '../support/harness.ts';
 
@@ -45,6 +47,17 @@ afterAll(async () => {
 });
 
 const rows = (m: { metadata?: { event_payload: Record<string, unknown> } }) => m.metadata!.event_payload.results as Row[];
+
+describe('KubernetesTarget against the simulator', () => {
+  it('lists agent pods with node, pod, phase, readiness and image; not-ready pods are marked, not exec\'d', async () => {
+    const cfg = parseClustersFile(`clusters:\n  t: { kind: kubernetes, kubeconfig: ${join(dir, 'kubeconfig')}, context: ${sim.contextName} }\n`).clusters.t as KubernetesClusterConfig;
+    const agents = await new KubernetesTarget(cfg).listAgents();
+    expect(agents).toHaveLength(20);
+    expect(agents.find((a) => a.node === 'node-1')).toMatchObject({ phase: 'Running', ready: true, image: 'gcr.io/datadoghq/agent:7.50.3', pod: expect.stringMatching(/^datadog-agent-/) });
+    expect(agents.find((a) => a.node === 'node-12')).toMatchObject({ ready: false, unavailable: expect.stringMatching(/not ready/) });
+    expect(await new KubernetesTarget(cfg).listAgents({ node: 'node-3' })).toHaveLength(1);
+  });
+});
 
 describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
   let resultTs = '';

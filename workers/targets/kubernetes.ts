@@ -119,9 +119,17 @@ export class KubernetesTarget implements AgentTarget {
 
   private toAgent(pod: V1Pod): AgentRef {
     const name = pod.metadata?.name ?? '?';
-    const ref: AgentRef = { node: pod.spec?.nodeName ?? '(unscheduled)', pod: name };
     const container = this.cfg.containers.securityAgent;
     const phase = pod.status?.phase ?? 'Unknown';
+    const spec = pod.spec?.containers.find((c) => c.name === container);
+    const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+    const ref: AgentRef = {
+      node: pod.spec?.nodeName ?? '(unscheduled)',
+      pod: name,
+      phase,
+      ready: status?.ready ?? false,
+      ...(spec?.image ? { image: spec.image } : {}),
+    };
     if (pod.metadata?.deletionTimestamp) ref.unavailable = `pod ${name} is terminating`;
     else if (!pod.spec?.containers.some((c) => c.name === container)) ref.unavailable = `container ${container} not found in pod ${name}`;
     else if (phase !== 'Running') ref.unavailable = `pod ${name} is ${phase}, not running`;

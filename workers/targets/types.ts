@@ -40,6 +40,11 @@ export interface AgentRef {
   pod: string;
   /** When set, the agent cannot be exec'd and this says why (not running, not ready, missing). */
   unavailable?: string;
+  /** Kubernetes pod phase (Running, Pending…) and readiness of the security-agent container. */
+  phase?: string;
+  ready?: boolean;
+  /** The agent image (e.g. gcr.io/datadoghq/agent:7.50.3). */
+  image?: string;
 }
 
 export interface AgentTarget {
