@@ -78,6 +78,13 @@ describe('/cws flare on Kubernetes', () => {
     await h.signer.action({ actionId: 'flare_send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFK1', messageTs: review.ts });
     const sent = await h.emu.waitFor(stageOf('CFK1', 'sent'), { timeoutMs: 20_000 });
     expect(sent.metadata!.event_payload).toMatchObject({ node: 'node-2', caseId: '1234567' });
+    // What the agent uploaded is the archive that was reviewed (same name and size).
+    const uploads = sim.state.flareUploads('node-2');
+    expect(uploads).toHaveLength(1);
+    const archive = review.metadata!.event_payload.archive as { name: string; bytes: number };
+    expect(uploads[0]!.path.endsWith(archive.name)).toBe(true);
+    expect(uploads[0]!.caseId).toBe('1234567');
+    expect(uploads[0]!.archive.length).toBe(archive.bytes);
   });
 
   it('a worker killed during the review: the agent aborts, nothing is sent, the channel is told', async () => {
@@ -96,6 +103,7 @@ describe('/cws flare on Kubernetes', () => {
     expect(failed.ts).toBe(review.ts);
     expect(failed.metadata!.event_payload).toMatchObject({ reason: 'session_lost' });
     expect(JSON.stringify(failed.blocks)).toContain('nothing was sent');
+    expect(sim.state.flareUploads('node-3')).toHaveLength(0);
     await h.signer.action({ actionId: 'flare_send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFK2', messageTs: review.ts });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /already failed/.test(String(c.args.text))));
   });
