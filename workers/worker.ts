@@ -5,6 +5,8 @@ import type { ClusterConfig } from '../src/config/clusters.ts';
 import { queueName } from '../src/jobs/queues.ts';
 import { type JobFailure, ListAgentsJobData } from '../src/jobs/schemas.ts';
 import { processFlare } from './jobs/flare.ts';
+import { processNetcheck } from './jobs/netcheck.ts';
+import type { ClusterInspector } from './targets/kubernetes-inspect.ts';
 import { FanoutProgress } from './jobs/progress.ts';
 import { processRestartAgent } from './jobs/restart-agent.ts';
 import { type FanoutDeps, processSelftestAgent, processSelftestParent } from './jobs/selftest-fanout.ts';
@@ -59,6 +61,12 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
           return await processSelftestAgent(job, deps);
         case 'restart-agent':
           return await processRestartAgent(job, o.target);
+        case 'netcheck': {
+          const inspector = (o.target as { inspector?: ClusterInspector }).inspector;
+          if (o.config.kind !== 'kubernetes' || !inspector)
+            throw new UnrecoverableError(failureMessage({ code: 'unsupported', message: `netcheck inspects Kubernetes clusters (CNI plugins); ${o.name} is a ${o.config.kind} cluster`, hint: 'On a Docker or host agent, check system-probe.yaml by hand: see the CWS troubleshooting guide.' }));
+          return await processNetcheck(job, { cluster: o.name, config: o.config, target: o.target, inspector });
+        }
         case 'list-agents': {
           const data = ListAgentsJobData.parse(job.data);
           return { kind: 'list-agents', cluster: data.cluster, agents: await o.target.listAgents() };

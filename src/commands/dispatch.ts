@@ -4,6 +4,7 @@ import type { BotServices, CommandReply, Invocation } from './context.ts';
 import { parseCommand } from './grammar.ts';
 import { flare } from './flare.ts';
 import { help } from './help.ts';
+import { netcheck } from './netcheck.ts';
 import { selftest } from './selftest.ts';
 
 /** Parses the text of `/cws …` and routes it. Bad input never reaches a handler. */
@@ -26,9 +27,7 @@ export async function dispatch(services: BotServices, inv: Invocation): Promise<
     case 'flare':
       return flare(services, inv, cmd);
     case 'netcheck':
-      return {
-        ack: renderProblem(`\`/cws ${cmd.name}\` is not available in this version of the bot yet.`, 'Use `/cws selftest` meanwhile; see `/cws help`.'),
-      };
+      return netcheck(services, inv, cmd);
   }
 }
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type JobPolicy, jobOptions, queueName, selftestDedupeId } from './queues.ts';
-import { FlareJobData, ListAgentsJobData, RestartAgentJobData, SelftestJobData } from './schemas.ts';
+import { FlareJobData, ListAgentsJobData, NetcheckJobData, RestartAgentJobData, SelftestJobData } from './schemas.ts';
 
 export class EnqueueError extends Error {
   override name = 'EnqueueError';
@@ -62,6 +62,18 @@ export class JobProducer {
     const opts = { ...jobOptions(this.policy, jobId), attempts: 1 };
     await withTimeout(this.queue(payload.cluster).add('flare', payload, opts), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
     return jobId;
+  }
+
+  /** One netcheck per cluster at a time: a second request attaches to the running one. */
+  async enqueueNetcheck(data: NetcheckJobData): Promise<{ jobId: string; attached: boolean }> {
+    const payload = NetcheckJobData.parse(data);
+    const jobId = `nc-${randomUUID()}`;
+    const job = await withTimeout(
+      this.queue(payload.cluster).add('netcheck', payload, jobOptions(this.policy, jobId, `netcheck:${payload.cluster}`)),
+      this.enqueueTimeoutMs,
+      `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`,
+    );
+    return { jobId: job.id ?? jobId, attached: (job.id ?? jobId) !== jobId };
   }
 
   async enqueueListAgents(data: ListAgentsJobData): Promise<string> {

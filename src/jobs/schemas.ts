@@ -127,7 +127,7 @@ export type TrackedMessage = z.infer<typeof TrackedMessage>;
 
 export const JobRecord = z.object({
   jobId: z.string(),
-  kind: z.enum(['selftest', 'restart-agent', 'flare', 'list-agents']),
+  kind: z.enum(['selftest', 'restart-agent', 'flare', 'list-agents', 'netcheck']),
   cluster: ClusterName,
   node: z.string().optional(),
   nodes: z.array(z.string()).optional(),
@@ -209,3 +209,25 @@ export const FlareRequest = z.object({
   nodes: z.array(z.string()).optional(),
 });
 export type FlareRequest = z.infer<typeof FlareRequest>;
+
+/** `/cws netcheck`: facts gathered by the worker, the decision, and how each fact was obtained. */
+export const NetcheckJobData = z.object({ kind: z.literal('netcheck'), cluster: ClusterName, requestedBy: z.string(), requestedAt: z.string() });
+export type NetcheckJobData = z.infer<typeof NetcheckJobData>;
+
+const ConfigValueSchema = z.object({ value: z.union([z.boolean(), z.number()]).nullable(), origin: z.string(), note: z.string().optional() });
+export const NetcheckResult = z.object({
+  kind: z.literal('netcheck'),
+  cluster: ClusterName,
+  verdict: z.enum(['ok', 'action_required', 'broken', 'unknown']),
+  findings: z.array(z.object({ code: z.string(), severity: z.enum(['info', 'warning', 'critical']), node: z.string().optional(), message: z.string() })),
+  remediations: z.array(z.enum(['set_classifier_priority', 'disable_network_detections', 'disable_cws', 'upgrade_agent'])),
+  suggestedPriority: z.number().int().optional(),
+  agent: z.object({ version: z.string().nullable(), image: z.string().nullable(), daemonSet: z.string(), managedBy: z.enum(['none', 'helm', 'operator']) }),
+  cni: z.object({ status: z.enum(['detected', 'none', 'unknown']), vendor: z.string().nullable(), version: z.string().nullable(), daemonSet: z.string().nullable(), detail: z.string() }),
+  config: z.object({ cwsEnabled: ConfigValueSchema, networkEnabled: ConfigValueSchema, classifierPriority: ConfigValueSchema }),
+  /** Per node: the vendor's ingress classifier priorities seen on pod-facing interfaces, or why unknown. */
+  nodes: z.array(z.object({ node: z.string(), priorities: z.array(z.number()), interfaces: z.number().int(), error: z.string().optional() })),
+  /** How each fact was obtained (API object, exec, default…). */
+  how: z.array(z.string()),
+});
+export type NetcheckResult = z.infer<typeof NetcheckResult>;

@@ -16,6 +16,10 @@ export const RUNTIME_VERSION: Record<ContainerRuntime, string> = {
 };
 export const SYSTEM_PROBE_CONFIG_KEY = 'system-probe.yaml';
 export const SYSTEM_PROBE_CONFIG_PATH = '/etc/datadog-agent/system-probe.yaml';
+/** Where the chart mounts the host's /proc (`procdir`) in system-probe. */
+export const HOST_PROC_PATH = '/host/proc';
+/** The chart's default `agents.containers.systemProbe.securityContext.capabilities.add`. */
+export const SYSTEM_PROBE_CAPABILITIES = ['SYS_ADMIN', 'SYS_RESOURCE', 'SYS_PTRACE', 'NET_ADMIN', 'NET_BROADCAST', 'NET_RAW', 'IPC_LOCK', 'CHOWN', 'DAC_READ_SEARCH'] as const;
 
 export function systemProbeConfigMapName(daemonSet: string): string {
   return `${daemonSet}-system-probe-config`;
@@ -149,11 +153,21 @@ export function buildAgentDaemonSet(fleet: Fleet, mint: Mint): DaemonSet {
       terminationMessagePath: '/dev/termination-log',
       terminationMessagePolicy: 'File',
     };
-    if (cname === 'system-probe' && configMap) {
-      c.volumeMounts = [{ name: 'sysprobe-config', mountPath: SYSTEM_PROBE_CONFIG_PATH, subPath: SYSTEM_PROBE_CONFIG_KEY }];
+    const configMount = { name: 'sysprobe-config', mountPath: SYSTEM_PROBE_CONFIG_PATH, subPath: SYSTEM_PROBE_CONFIG_KEY, readOnly: true };
+    if (cname === 'system-probe') {
+      // The Helm chart's system-probe: the host's /proc at /host/proc, and its default capabilities.
+      c.securityContext = { capabilities: { add: [...SYSTEM_PROBE_CAPABILITIES] }, privileged: false };
+      c.volumeMounts = [...(configMap ? [configMount] : []), { name: 'procdir', mountPath: HOST_PROC_PATH, readOnly: true }];
+    } else if (cname === 'security-agent' && configMap) {
+      c.volumeMounts = [configMount]; // the chart mounts system-probe.yaml here too when CWS is on
     }
     return c;
   });
+  const hasSystemProbe = containers.some((c) => c.name === 'system-probe');
+  const volumes = [
+    ...(configMap ? [{ name: 'sysprobe-config', configMap: { name: configMap, defaultMode: 420 } }] : []),
+    ...(hasSystemProbe ? [{ name: 'procdir', hostPath: { path: '/proc', type: '' } }] : []),
+  ];
 
   const labels: Record<string, string> = { ...fleet.agent.labels };
   const annotations: Record<string, string> = { 'deprecated.daemonset.template.generation': '1' };
@@ -193,7 +207,8 @@ export function buildAgentDaemonSet(fleet: Fleet, mint: Mint): DaemonSet {
         metadata: { labels: templateLabels, name },
         spec: {
           containers,
-          ...(configMap ? { volumes: [{ name: 'sysprobe-config', configMap: { name: configMap, defaultMode: 420 } }] } : {}),
+          ...(volumes.length > 0 ? { volumes } : {}),
+          hostPID: true, // the chart's default (datadog.useHostPID: true)
           serviceAccountName: name,
           dnsPolicy: 'ClusterFirst',
           restartPolicy: 'Always',

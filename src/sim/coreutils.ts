@@ -2,12 +2,14 @@
  * `cat`, `rm` and `ls` over a container's in-memory files (pod-fs.ts), with GNU coreutils'
  * messages and exit codes (the agent images are Ubuntu-based). Only what reading, reviewing and
  * removing a flare archive needs:
- *   cat FILE…        bytes as they are (binary-safe), `-` or nothing = stdin; a missing file:
+ *   cat FILE…        bytes as they are (binary-safe), `-` or nothing = stdin; also what the
+ *                    container mounts and its procfs show (container-files.ts); a missing file:
  *                    "cat: F: No such file or directory", exit 1 (the other files still print)
  *   rm [-f] [-r] F…  a missing file: "rm: cannot remove 'F': No such file or directory", exit 1;
  *                    silent with -f; a directory without -r: "…: Is a directory"
  *   ls [-l] [-a] P…  one name a line; -l long format; a missing path: exit 2
  */
+import { mountedEntry } from './container-files.ts';
 import type { ExecContext } from './exec-registry.ts';
 import { type PodFile, type PodFilesystem, normalizePath } from './pod-fs.ts';
 
@@ -69,10 +71,16 @@ export async function runCat(ctx: ExecContext): Promise<number> {
       for await (const chunk of ctx.stdin) writeBytes(ctx, chunk as Buffer);
       continue;
     }
-    const kind = fs.kind(name);
+    const mounted = mountedEntry(ctx, name);
+    if (mounted?.kind === 'file') {
+      writeBytes(ctx, mounted.data);
+      continue;
+    }
+    // The pod's own files are not there once nsenter moved to the host's mount namespace.
+    const kind = mounted ? mounted.kind : ctx.namespaces?.mnt === 'host' ? undefined : fs.kind(name);
     if (kind === 'file') writeBytes(ctx, fs.read(name)!.data);
     else {
-      ctx.stderr.write(`cat: ${name}: ${kind === 'dir' ? 'Is a directory' : 'No such file or directory'}\n`);
+      ctx.stderr.write(`cat: ${name}: ${kind === 'dir' ? 'Is a directory' : kind === 'ns' ? 'Invalid argument' : 'No such file or directory'}\n`);
       code = 1;
     }
   }

@@ -15,6 +15,16 @@ export interface ExecOutput {
   write(chunk: string | Uint8Array): void;
 }
 
+/**
+ * The namespaces a command runs in when `nsenter` moved it (netns-tools.ts); absent = the
+ * container's own. `net: 'host'` is the node's network namespace; `mnt: 'host'` the node's
+ * filesystem (no container mounts, the host's /proc).
+ */
+export interface ExecNamespaces {
+  readonly net?: 'host' | 'pod';
+  readonly mnt?: 'host' | 'container';
+}
+
 export interface ExecContext {
   readonly pod: Pod;
   readonly node: string;
@@ -27,6 +37,8 @@ export interface ExecContext {
   /** Aborted when the client closes the session: stop, and leave nothing running. */
   readonly signal: AbortSignal;
   readonly state: ClusterState;
+  /** Set by `nsenter` for the command it runs; undefined = the container's own namespaces. */
+  readonly namespaces?: ExecNamespaces;
 }
 
 /** Resolves to the exit code (0–255). */

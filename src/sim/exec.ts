@@ -5,6 +5,9 @@
  *   security-agent status              (container security-agent)
  *   security-agent flare               (container security-agent; flare.ts)
  *   cat, rm, ls                        (container security-agent, over the container's files; coreutils.ts)
+ *   cat, tc, nsenter                   (security-agent and system-probe: the image's Ubuntu tools; what they
+ *                                       show depends on the container's mounts, capabilities and network
+ *                                       namespace — container-files.ts, net-tools.ts)
  * Each binary is registered only in its own container, so running one in the wrong container
  * fails as a missing binary would (real agent images carry both binaries in every container;
  * the stricter simulator catches a worker that picks the wrong one). Other subcommands of
@@ -15,8 +18,11 @@ import { agentVersionOf, renderAgentStatus } from './agent-status-text.ts';
 import { runCat, runLs, runRm } from './coreutils.ts';
 import type { ExecContext, ExecRegistry } from './exec-registry.ts';
 import { registerFlareCommand } from './flare.ts';
+import { runNsenter, runTc } from './net-tools.ts';
 
 const BIN_DIR = '/opt/datadog-agent/embedded/bin';
+/** Containers running the agent image, whose OS tools (cat, tc, nsenter) are the same in each. */
+const AGENT_IMAGE_CONTAINERS = ['security-agent', 'system-probe'];
 const EXIT_CLI_ERROR = 255; // the agents' main does os.Exit(-1) on a command error
 
 /** Resolves after `ms`, or rejects with an AbortError when the session ends first (no timer left behind). */
@@ -93,7 +99,9 @@ export function registerAgentCommands(registry: ExecRegistry): void {
   registry.register({ ...securityAgent, argv: ['security-agent', 'runtime', 'self-test'], handler: runSelftest });
   registry.register({ ...securityAgent, argv: ['security-agent', 'status'], handler: runStatus });
   registerFlareCommand(registry, securityAgent, { statusText: agentStatusText, delay, untilAborted });
-  registry.register({ containers: ['security-agent'], paths: ['/bin/cat', '/usr/bin/cat'], argv: ['cat'], handler: runCat });
+  registry.register({ containers: AGENT_IMAGE_CONTAINERS, paths: ['/bin/cat', '/usr/bin/cat'], argv: ['cat'], handler: runCat });
+  registry.register({ containers: AGENT_IMAGE_CONTAINERS, paths: ['/sbin/tc', '/usr/sbin/tc'], argv: ['tc'], handler: runTc });
+  registry.register({ containers: AGENT_IMAGE_CONTAINERS, paths: ['/usr/bin/nsenter', '/bin/nsenter'], argv: ['nsenter'], handler: runNsenter });
   registry.register({ containers: ['security-agent'], paths: ['/bin/rm', '/usr/bin/rm'], argv: ['rm'], handler: runRm });
   registry.register({ containers: ['security-agent'], paths: ['/bin/ls', '/usr/bin/ls'], argv: ['ls'], handler: runLs });
 

@@ -26,6 +26,7 @@ import { ExecRegistry } from './exec-registry.ts';
 import { type FieldSelector, matchesFields } from './field-selector.ts';
 import { type FlareBehaviour, type Fleet, mergeDefined, type NodeSpec, nodeSpec, type SelftestBehaviour } from './fleet.ts';
 import type { ConfigMap, DaemonSet, KObject, Namespace, Node, Pod } from './k8s-types.ts';
+import { hostInterfaces } from './host-net.ts';
 import { type LabelSelector, matchesLabels, parseLabelSelector } from './label-selector.ts';
 import { type Mint, systemMint, timestamp } from './meta.ts';
 import { applyPatch, PatchDecodeError, type PatchContentType, PatchError } from './patch.ts';
@@ -75,6 +76,8 @@ export class ClusterState {
   private readonly selftestOverrides = new Map<string, Partial<SelftestBehaviour>>();
   private readonly selftestRuns = new Map<string, Date>();
   private readonly flareOverrides = new Map<string, Partial<FlareBehaviour>>();
+  private readonly tcOverrides = new Map<string, Record<string, string>>();
+  private agentClassifiers = false;
   private readonly uploads: FlareUpload[] = [];
   /** Each container's writable files (what exec'd commands leave, e.g. the flare archive in /tmp). */
   private readonly filesystems = new PodFilesystems();
@@ -217,6 +220,35 @@ export class ClusterState {
     this.flareOverrides.set(node, { ...this.flareOverrides.get(node), ...behaviour });
   }
 
+  /**
+   * Replaces a node's pod-facing interfaces and what `tc filter show dev IFACE ingress` prints
+   * on each, from now on (as the fleet spec's `tc` map; e.g. after a CNI upgrade).
+   */
+  setTc(node: string, tc: Record<string, string>): void {
+    if (!this.nodes.has(key(undefined, node))) throw notFound({ group: '', resource: 'nodes' }, node);
+    this.tcOverrides.set(node, { ...tc });
+  }
+
+  /**
+   * Models the Datadog agent's own tc classifiers (off by default: `tc filter show` prints the
+   * fleet spec's text and nothing else). On: each agent pod's system-probe adds its
+   * `classifier_ingress_…`/`classifier_egress_…` filters on the node's pod-facing interfaces, at
+   * the priority its env/system-probe.yaml resolve to (host-net.ts `agentNetworkConfig`), so an
+   * env patch of DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY shows in the new pods.
+   */
+  setAgentClassifiers(enabled: boolean): void {
+    this.agentClassifiers = enabled;
+  }
+
+  agentClassifiersModelled(): boolean {
+    return this.agentClassifiers;
+  }
+
+  /** The node's host network namespace interfaces, as /proc/net/dev lists them (host-net.ts). */
+  hostInterfaces(node: string): string[] {
+    return hostInterfaces(this.fleet.cni, this.nodeSpec(node).tc);
+  }
+
   /** A node's effective settings: the fleet spec, then any run-time changes. */
   nodeSpec(node: string): NodeSpec {
     const spec = nodeSpec(this.fleet, node);
@@ -225,6 +257,7 @@ export class ClusterState {
       ...spec,
       ready: n ? isNodeReady(n) : spec.ready,
       selftest: mergeDefined(spec.selftest, this.selftestOverrides.get(node)),
+      tc: { ...(this.tcOverrides.get(node) ?? spec.tc) },
       flare: mergeDefined(spec.flare, this.flareOverrides.get(node)),
     };
   }

@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
 import type { JobProducer } from '../jobs/producer.ts';
 import { queueName } from '../jobs/queues.ts';
-import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
+import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, NetcheckResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
 import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareResult } from './blocks/flare.ts';
 import { renderNodePicker } from './blocks/flare-inputs.ts';
+import { renderNetcheckFailure, renderNetcheckResult } from './blocks/netcheck.ts';
 import { renderRestartFailure, renderRestartResult, type RestartContext } from './blocks/restart.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
 import { summarise } from '../selftest/summary.ts';
@@ -158,6 +159,13 @@ export class JobUpdates {
         const parsed = FlareResult.safeParse(job!.returnvalue);
         if (!parsed.success) return { message: renderFlareFailure(flareContext(record), unreadable), outcome: 'error' };
         return { message: renderFlareResult(flareContext(record), parsed.data), outcome: parsed.data.stage === 'sent' ? 'ok' : parsed.data.stage === 'cancelled' ? 'ok' : 'failed' };
+      }
+      case 'netcheck': {
+        const c = { jobId: record.jobId, cluster: record.cluster, requestedBy: record.requestedBy };
+        if (failure) return { message: renderNetcheckFailure(c, failure), outcome: 'error' };
+        const parsed = NetcheckResult.safeParse(job!.returnvalue);
+        if (!parsed.success) return { message: renderNetcheckFailure(c, unreadable), outcome: 'error' };
+        return { message: renderNetcheckResult(c, parsed.data), outcome: parsed.data.verdict === 'ok' ? 'ok' : parsed.data.verdict === 'unknown' ? 'error' : 'failed' };
       }
       case 'list-agents': {
         // Answered privately with a node picker (or the reason there is none), not by editing a message.

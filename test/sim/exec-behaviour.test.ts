@@ -123,7 +123,13 @@ describe('agent commands in the exec registry', () => {
     expect(state.exec.resolve('security-agent', ['tcpdump'])).toBeUndefined();
     expect(state.exec.resolve('security-agent', ['security-agent', 'flare', '-e', 'a@b.co'])).toBeDefined();
     expect(state.exec.resolve('system-probe', ['security-agent', 'flare'])).toBeUndefined();
-    expect(state.exec.resolve('system-probe', ['cat', '/tmp/x'])).toBeUndefined();
+    expect(state.exec.resolve('system-probe', ['ls', '/tmp'])).toBeUndefined();
+    // the image's OS tools are in both containers (what they can see differs: netfacts.test.ts)
+    for (const c of ['security-agent', 'system-probe']) {
+      expect(state.exec.resolve(c, ['cat', '/tmp/x'])).toBeDefined();
+      expect(state.exec.resolve(c, ['tc', 'filter', 'show'])).toBeDefined();
+      expect(state.exec.resolve(c, ['/usr/bin/nsenter', '--net=/host/proc/1/ns/net', 'tc'])).toBeDefined();
+    }
   });
 
   it('self-test and status follow the node’s behaviour; status parses with the bot’s own parser', async () => {

@@ -1,0 +1,49 @@
+import { authorise } from '../access/policy.ts';
+import { renderNetcheckQueued } from '../slack/blocks/netcheck.ts';
+import { renderProblem } from '../slack/blocks/usage.ts';
+import { type BotServices, type CommandReply, findCluster, type Invocation } from './context.ts';
+
+/** `/cws netcheck <cluster>`: enqueue the fact gathering, post the message that shows the verdict. */
+export async function netcheck(services: BotServices, inv: Invocation, cmd: { cluster: string }): Promise<CommandReply> {
+  const cluster = findCluster(services, cmd.cluster);
+  const audit = (outcome: 'queued' | 'attached' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
+    services.audit
+      .append({ user: inv.userId, channel: inv.channelId, command: `netcheck ${cmd.cluster}`, cluster: cmd.cluster, outcome, ...extra })
+      .catch((err) => services.logger.warn({ err }, 'audit append failed'));
+  if (!cluster) {
+    await audit('invalid', { detail: 'unknown cluster' });
+    return { ack: renderProblem(`Unknown cluster \`${cmd.cluster}\`.`, 'See `/cws clusters`.') };
+  }
+  const decision = authorise(cluster, inv.userId, 'run');
+  if (!decision.allowed) {
+    await audit('denied');
+    return { ack: renderProblem(`Not allowed: ${decision.reason}`) };
+  }
+  if (cluster.config.kind !== 'kubernetes')
+    return { ack: renderProblem(`\`/cws netcheck\` inspects Kubernetes clusters (their CNI plugin); \`${cluster.name}\` is a ${cluster.config.kind} cluster.`, 'On a Docker or host agent, check `runtime_security_config.network` in system-probe.yaml as the CWS troubleshooting guide describes.') };
+  let enq: { jobId: string; attached: boolean };
+  try {
+    enq = await services.producer.enqueueNetcheck({ kind: 'netcheck', cluster: cluster.name, requestedBy: inv.userId, requestedAt: new Date().toISOString() });
+    await services.tracker.saveRecord({ jobId: enq.jobId, kind: 'netcheck', cluster: cluster.name, requestedBy: inv.userId, channel: inv.channelId });
+  } catch {
+    await audit('error', { detail: 'enqueue failed' });
+    return { ack: renderProblem(`Could not queue the netcheck of \`${cluster.name}\`: the job queue (Redis) is unreachable.`, 'Nothing was started. Try again in a minute.') };
+  }
+  const record = await services.tracker.getRecord(enq.jobId);
+  const ctx = { jobId: enq.jobId, cluster: cluster.name, requestedBy: record?.requestedBy ?? inv.userId };
+  return {
+    after: async () => {
+      await audit(enq.attached ? 'attached' : 'queued', { jobId: enq.jobId });
+      let posted;
+      try {
+        posted = await services.notifier.post(inv.channelId, renderNetcheckQueued(ctx, enq.attached ? enq.jobId : undefined));
+      } catch (err) {
+        const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
+        await inv.respond(renderProblem(`The netcheck of \`${cluster.name}\` is running (job ${enq.jobId}), but I cannot post in this channel (${code}).`, 'Invite me with `/invite @cws`.'));
+        return;
+      }
+      await services.tracker.addMessage(enq.jobId, posted);
+      await services.finishIfDone(enq.jobId);
+    },
+  };
+}
