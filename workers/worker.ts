@@ -6,7 +6,8 @@ import { queueName } from '../src/jobs/queues.ts';
 import { type JobFailure, ListAgentsJobData } from '../src/jobs/schemas.ts';
 import { processFlare } from './jobs/flare.ts';
 import { processNetcheck } from './jobs/netcheck.ts';
-import type { ClusterInspector } from './targets/kubernetes-inspect.ts';
+import type { ClusterInspector, DaemonSetPatcher } from './targets/kubernetes-inspect.ts';
+import { processRemediate } from './jobs/remediate.ts';
 import { FanoutProgress } from './jobs/progress.ts';
 import { processRestartAgent } from './jobs/restart-agent.ts';
 import { type FanoutDeps, processSelftestAgent, processSelftestParent } from './jobs/selftest-fanout.ts';
@@ -66,6 +67,12 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
           if (o.config.kind !== 'kubernetes' || !inspector)
             throw new UnrecoverableError(failureMessage({ code: 'unsupported', message: `netcheck inspects Kubernetes clusters (CNI plugins); ${o.name} is a ${o.config.kind} cluster`, hint: 'On a Docker or host agent, check system-probe.yaml by hand: see the CWS troubleshooting guide.' }));
           return await processNetcheck(job, { cluster: o.name, config: o.config, target: o.target, inspector });
+        }
+        case 'remediate': {
+          const t = o.target as { inspector?: ClusterInspector; patcher?: DaemonSetPatcher };
+          if (o.config.kind !== 'kubernetes' || !t.inspector || !t.patcher)
+            throw new UnrecoverableError(failureMessage({ code: 'unsupported', message: `the bot changes agent configuration on Kubernetes only; ${o.name} is a ${o.config.kind} cluster`, hint: 'Apply the setting shown in the report to system-probe.yaml on the host.' }));
+          return await processRemediate(job, { config: o.config, inspector: t.inspector, patcher: t.patcher });
         }
         case 'list-agents': {
           const data = ListAgentsJobData.parse(job.data);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type JobPolicy, jobOptions, queueName, selftestDedupeId } from './queues.ts';
-import { FlareJobData, ListAgentsJobData, NetcheckJobData, RestartAgentJobData, SelftestJobData } from './schemas.ts';
+import { FlareJobData, ListAgentsJobData, NetcheckJobData, RemediateJobData, RestartAgentJobData, SelftestJobData } from './schemas.ts';
 
 export class EnqueueError extends Error {
   override name = 'EnqueueError';
@@ -74,6 +74,14 @@ export class JobProducer {
       `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`,
     );
     return { jobId: job.id ?? jobId, attached: (job.id ?? jobId) !== jobId };
+  }
+
+  async enqueueRemediate(data: RemediateJobData): Promise<string> {
+    const payload = RemediateJobData.parse(data);
+    const jobId = `rm-${randomUUID()}`;
+    const opts = { ...jobOptions(this.policy, jobId), attempts: 1 };
+    await withTimeout(this.queue(payload.cluster).add('remediate', payload, opts), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
+    return jobId;
   }
 
   async enqueueListAgents(data: ListAgentsJobData): Promise<string> {

@@ -127,7 +127,7 @@ export type TrackedMessage = z.infer<typeof TrackedMessage>;
 
 export const JobRecord = z.object({
   jobId: z.string(),
-  kind: z.enum(['selftest', 'restart-agent', 'flare', 'list-agents', 'netcheck']),
+  kind: z.enum(['selftest', 'restart-agent', 'flare', 'list-agents', 'netcheck', 'remediate']),
   cluster: ClusterName,
   node: z.string().optional(),
   nodes: z.array(z.string()).optional(),
@@ -138,6 +138,10 @@ export const JobRecord = z.object({
   expiresAt: z.string().optional(),
   /** list-agents: the pending flare request waiting for a node. */
   requestId: z.string().optional(),
+  /** remediate: what was done, and the netcheck or remediation it came from. */
+  action: z.string().optional(),
+  origin: z.string().optional(),
+  threadTs: z.string().optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 
@@ -231,3 +235,34 @@ export const NetcheckResult = z.object({
   how: z.array(z.string()),
 });
 export type NetcheckResult = z.infer<typeof NetcheckResult>;
+
+/** Env values of the agent containers touched by a remediation: container → var → value (null = absent). */
+export const EnvSnapshot = z.record(z.string(), z.record(z.string(), z.string().nullable()));
+export type EnvSnapshot = z.infer<typeof EnvSnapshot>;
+
+export const RemediationAction = z.enum(['set_classifier_priority', 'disable_network_detections', 'disable_cws', 'revert']);
+export type RemediationAction = z.infer<typeof RemediationAction>;
+
+/** A change to the agent DaemonSet, or the revert of one (restores `restore`). */
+export const RemediateJobData = z.object({
+  kind: z.literal('remediate'),
+  cluster: ClusterName,
+  action: RemediationAction,
+  priority: z.number().int().min(1).max(1000).optional(),
+  restore: EnvSnapshot.optional(),
+  requestedBy: z.string(),
+  requestedAt: z.string(),
+});
+export type RemediateJobData = z.infer<typeof RemediateJobData>;
+
+export const RemediateResult = z.object({
+  kind: z.literal('remediate'),
+  cluster: ClusterName,
+  action: RemediationAction,
+  daemonSet: z.string(),
+  before: EnvSnapshot,
+  after: EnvSnapshot,
+  status: z.enum(['applied', 'no_change']),
+  rollout: z.object({ generation: z.number(), observedGeneration: z.number(), desired: z.number(), updated: z.number(), ready: z.number(), complete: z.boolean() }),
+});
+export type RemediateResult = z.infer<typeof RemediateResult>;

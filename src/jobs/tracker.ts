@@ -98,6 +98,16 @@ export class JobTracker {
     await this.redis.multi().rpush(key, value).expire(key, 24 * 3600).exec();
   }
 
+  /** Small JSON facts about a finished job that its buttons act on (validated by the caller). */
+  async saveFacts(jobId: string, facts: unknown): Promise<void> {
+    await this.redis.set(`cws:job:${jobId}:facts`, JSON.stringify(facts), 'EX', RECORD_TTL_S);
+  }
+
+  async getFacts(jobId: string): Promise<unknown> {
+    const raw = await this.redis.get(`cws:job:${jobId}:facts`);
+    return raw ? JSON.parse(raw) : undefined;
+  }
+
   async openJobs(): Promise<string[]> {
     return this.redis.smembers(k.open);
   }

@@ -14,6 +14,7 @@ import { boltLogger } from '../observability/logger.ts';
 import { register as registerCws } from './listeners/commands/cws.ts';
 import { register as registerFlareDecision } from './listeners/actions/flare-decision.ts';
 import { register as registerFlarePickNode } from './listeners/actions/flare-pick-node.ts';
+import { register as registerRemediation } from './listeners/actions/remediation.ts';
 import { register as registerFlare } from './listeners/actions/selftest-flare.ts';
 import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
 import { register as registerRerun } from './listeners/actions/selftest-rerun.ts';
@@ -68,6 +69,7 @@ export function createBot(o: BotOptions): Bot {
     notifier,
     audit,
     logger: o.logger.child({ component: 'updates' }),
+    incidentChannel: (cluster) => o.clusters.clusters[cluster]?.incidentChannel,
     ...(o.reconcileIntervalMs ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),
   });
   const services: BotServices = {
@@ -122,6 +124,7 @@ export function createBot(o: BotOptions): Bot {
   registerFlareDecision(app, services);
   registerFlarePickNode(app, services);
   registerFlareEmail(app, services);
+  registerRemediation(app, services);
 
   return {
     app,

@@ -3,10 +3,11 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
 import type { JobProducer } from '../jobs/producer.ts';
 import { queueName } from '../jobs/queues.ts';
-import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, NetcheckResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
+import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, NetcheckResult, RemediateResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
 import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareResult } from './blocks/flare.ts';
 import { renderNodePicker } from './blocks/flare-inputs.ts';
 import { renderNetcheckFailure, renderNetcheckResult } from './blocks/netcheck.ts';
+import { renderRemediationFailure, renderRemediationResult } from './blocks/remediation.ts';
 import { renderRestartFailure, renderRestartResult, type RestartContext } from './blocks/restart.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
 import { summarise } from '../selftest/summary.ts';
@@ -21,6 +22,8 @@ export interface JobUpdatesDeps {
   notifier: Notifier;
   audit: AuditLog;
   logger: Logger;
+  /** The cluster's incident channel, where changes are announced. */
+  incidentChannel?: (cluster: string) => string | undefined;
   /** How often to look for jobs whose completion event was missed (bot restarts, reconnects). */
   reconcileIntervalMs?: number;
 }
@@ -165,7 +168,21 @@ export class JobUpdates {
         if (failure) return { message: renderNetcheckFailure(c, failure), outcome: 'error' };
         const parsed = NetcheckResult.safeParse(job!.returnvalue);
         if (!parsed.success) return { message: renderNetcheckFailure(c, unreadable), outcome: 'error' };
+        await this.d.tracker.saveFacts(jobId, { kind: 'netcheck', verdict: parsed.data.verdict, remediations: parsed.data.remediations, ...(parsed.data.suggestedPriority !== undefined ? { suggestedPriority: parsed.data.suggestedPriority } : {}) });
         return { message: renderNetcheckResult(c, parsed.data), outcome: parsed.data.verdict === 'ok' ? 'ok' : parsed.data.verdict === 'unknown' ? 'error' : 'failed' };
+      }
+      case 'remediate': {
+        const c = { jobId, cluster: record.cluster, action: record.action ?? '?', requestedBy: record.requestedBy };
+        if (failure) return { message: renderRemediationFailure(c, failure), outcome: 'error' };
+        const parsed = RemediateResult.safeParse(job!.returnvalue);
+        if (!parsed.success) return { message: renderRemediationFailure(c, unreadable), outcome: 'error' };
+        await this.d.tracker.saveFacts(jobId, { kind: 'remediation', action: parsed.data.action, status: parsed.data.status, before: parsed.data.before });
+        const message = renderRemediationResult(c, parsed.data);
+        // Every change is announced in the cluster's incident channel too.
+        const incident = this.d.incidentChannel?.(record.cluster);
+        if (incident && incident !== record.channel && (await this.d.tracker.claimFinal(jobId, `incident:${incident}`)))
+          await this.d.notifier.post(incident, message).catch((err) => this.d.logger.warn({ err, incident }, 'could not announce in the incident channel'));
+        return { message, outcome: 'ok' };
       }
       case 'list-agents': {
         // Answered privately with a node picker (or the reason there is none), not by editing a message.

@@ -12,6 +12,9 @@ import { type Harness, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-netcheck-'));
 const sims: Simulator[] = [];
+const simOf = (name: string) => sims.find((s) => s.contextName === name)!;
+const spEnv = (name: string) =>
+  simOf(name).state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers.find((c: { name: string }) => c.name === 'system-probe')!.env ?? [];
 let h: Harness;
 
 const cilium = (version: string) => `cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v${version}", labels: { k8s-app: cilium } }`;
@@ -22,7 +25,7 @@ const agent = (image: string, spEnv = '', extra = '') =>
   `agent:\n  image: "${image}"\n${extra}  containers:\n    security-agent: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }\n    system-probe: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true"${spEnv} } }\n`;
 const FLEETS: Record<string, string> = {
   'nc-race': `name: nc-race\n${agent('gcr.io/datadoghq/agent:7.39.1')}${cilium('1.9.5')}\nnodes:\n  count: 3\n${tc(1)}\n`,
-  'nc-prio1': `name: nc-prio1\n${agent('gcr.io/datadoghq/agent:7.50.3')}${cilium('1.14.5')}\nnodes:\n  count: 3\n${tc(1)}\n`,
+  'nc-prio1': `name: nc-prio1\n${agent('gcr.io/datadoghq/agent:7.50.3', '', '  managedBy: helm\n')}${cilium('1.14.5')}\nnodes:\n  count: 3\n${tc(1)}\n`,
   'nc-prio3': `name: nc-prio3\n${agent('gcr.io/datadoghq/agent:7.50.3-jmx')}${cilium('1.14.5')}\nnodes:\n  count: 3\n${tc(3)}\n`,
   'nc-prio3-fixed': `name: nc-prio3-fixed\n${agent('gcr.io/datadoghq/agent:7.50.3', ', DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: "2"')}${cilium('1.14.5')}\nnodes:\n  count: 2\n${tc(3)}\n`,
   'nc-off': `name: nc-off\n${agent('gcr.io/datadoghq/agent:7.50.3', ', DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: "false"', '  managedBy: helm\n')}${cilium('1.9.5')}\nnodes:\n  count: 2\n${tc(1)}\n`,
@@ -35,7 +38,7 @@ beforeAll(async () => {
     sims.push(sim);
     const kc = join(dir, `${name}.kubeconfig`);
     await sim.writeKubeconfig(kc);
-    yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName} }\n`;
+    yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName}, access: { remediate: [UFIXER01] } }\n`;
   }
   yaml += '  nc-docker: { kind: docker, socket: /nonexistent.sock }\n';
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 100 });
@@ -47,8 +50,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function netcheck(cluster: string) {
-  const c = `CNC${cluster.replace(/[^a-z0-9]/g, '').toUpperCase()}`;
+async function netcheck(cluster: string, suffix = '') {
+  const c = `CNC${cluster.replace(/[^a-z0-9]/g, '').toUpperCase()}${suffix}`;
   await h.signer.command(`netcheck ${cluster}`, { channelId: c, userId: 'UNETCHK1' });
   const m = await h.emu.waitFor((e) => e.messages(c).find((x) => x.metadata?.event_type === 'cws_netcheck_result'), { timeoutMs: 30_000 });
   return { m, p: m.metadata!.event_payload as { verdict: string; findings: { code: string; severity: string }[]; remediations: string[]; agentVersion: string; cni: { vendor: string; version: string }; suggestedPriority?: number } };
@@ -96,5 +99,57 @@ describe('/cws netcheck on simulated clusters', () => {
   it('refuses non-Kubernetes clusters with a clear message', async () => {
     const res = await h.signer.command('netcheck nc-docker', { channelId: 'CNCD', userId: 'UNETCHK1' });
     expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/inspects Kubernetes clusters/) });
+  });
+
+  it('Set classifier_priority: refused without access.remediate, applied once with before/after, then Revert restores it', async () => {
+    const { m, p } = await netcheck('nc-prio3');
+    const c = m.channel;
+    const buttons = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[]).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
+    const set = buttons.find((b) => b.text.text === 'Set classifier_priority to 2')!;
+    expect(set).toBeDefined();
+    await h.signer.action({ actionId: set.action_id, value: set.value, userId: 'UNETCHK1', channelId: c, messageTs: m.ts });
+    await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /Not allowed.*access\.remediate/.test(String(x.args.text))));
+    // A forged action that the report did not offer is refused too.
+    await h.signer.action({ actionId: set.action_id, value: set.value.replace('set_classifier_priority', 'disable_network_detections'), userId: 'UFIXER01', channelId: c, messageTs: m.ts });
+    await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /did not offer this change/.test(String(x.args.text))));
+
+    await Promise.all([1, 2].map(() => h.signer.action({ actionId: set.action_id, value: set.value, userId: 'UFIXER01', channelId: c, messageTs: m.ts })));
+    const done = await h.emu.waitFor((e) => e.messages(c).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
+    expect(done.metadata!.event_payload).toMatchObject({
+      action: 'set_classifier_priority',
+      by: 'UFIXER01',
+      status: 'applied',
+      before: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: null } },
+      after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '2' } },
+      rollout: { complete: true },
+    });
+    expect(spEnv('nc-prio3')).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY', value: '2' });
+    expect(spEnv('nc-prio3')).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' });
+    await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /already requested/.test(String(x.args.text))));
+    expect(h.emu.messages(c).filter((x) => x.thread_ts === m.ts)).toHaveLength(1);
+
+    // The netcheck now says OK.
+    const again = await netcheck('nc-prio3', 'B');
+    void p;
+    expect(again.p.verdict).toBe('ok');
+
+    const revert = (done.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.action_id === 'remediation_revert')!;
+    await h.signer.action({ actionId: revert.action_id, value: revert.value, userId: 'UFIXER01', channelId: c, messageTs: done.ts, message: { type: 'message', ts: done.ts, thread_ts: m.ts, text: done.text, blocks: done.blocks } });
+    const reverted = await h.emu.waitFor((e) => e.messages(c).find((x) => x.thread_ts === m.ts && x.metadata?.event_payload.action === 'revert'), { timeoutMs: 30_000 });
+    expect(reverted.metadata!.event_payload).toMatchObject({ status: 'applied', after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: null } } });
+    expect(spEnv('nc-prio3').some((e: { name: string }) => e.name === 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY')).toBe(false);
+  });
+
+  it('a Helm-managed DaemonSet: the report says Helm will revert a patch, shows the values, offers "Patch anyway"', async () => {
+    const { m } = await netcheck('nc-prio1');
+    const text = JSON.stringify(m.blocks);
+    expect(text).toContain('datadog.securityAgent.runtime.network.enabled: false');
+    expect(text).toContain('managed by Helm');
+    expect(text).toContain('Patch anyway: Disable network detections');
+    const button = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.text.text === 'Patch anyway: Disable network detections')!;
+    await h.signer.action({ actionId: button.action_id, value: button.value, userId: 'UFIXER01', channelId: m.channel, messageTs: m.ts });
+    const done = await h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
+    expect(done.metadata!.event_payload).toMatchObject({ action: 'disable_network_detections', after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'false' } } });
+    expect(spEnv('nc-prio1')).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' });
   });
 });

@@ -56,3 +56,26 @@ export class KubernetesInspector implements ClusterInspector {
     }
   }
 }
+
+/** Writes to the agent DaemonSet (RBAC: patch daemonsets in the agent namespace). */
+export class DaemonSetPatcher {
+  private readonly apps: AppsV1Api;
+  constructor(
+    private readonly cfg: KubernetesClusterConfig,
+    kc: KubeConfig,
+  ) {
+    this.apps = kc.makeApiClient(AppsV1Api);
+  }
+
+  /** RFC 6902 patch, guarded by `test` ops so a concurrent change fails instead of being overwritten. */
+  async jsonPatch(ops: object[]): Promise<V1DaemonSet> {
+    try {
+      return await this.apps.patchNamespacedDaemonSet({ name: this.cfg.daemonSet, namespace: this.cfg.namespace, body: ops });
+    } catch (err) {
+      const status = (err as { code?: number }).code;
+      if (status === 403) throw new ExecFailedError(`the API server refused to patch DaemonSet ${this.cfg.namespace}/${this.cfg.daemonSet} (403)`, 'Grant the worker patch on daemonsets in the agent namespace.');
+      if (status === 422 || status === 409) throw new ExecFailedError(`DaemonSet ${this.cfg.namespace}/${this.cfg.daemonSet} changed while it was being patched (${status}); nothing was changed`, 'Run the netcheck again.');
+      throw new ExecFailedError(`patching DaemonSet ${this.cfg.namespace}/${this.cfg.daemonSet} failed: ${(err as Error).message}`);
+    }
+  }
+}

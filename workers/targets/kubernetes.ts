@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
-import { KubernetesInspector } from './kubernetes-inspect.ts';
+import { DaemonSetPatcher, KubernetesInspector } from './kubernetes-inspect.ts';
 import { SessionCore } from './session.ts';
 import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
@@ -74,6 +74,7 @@ export class KubernetesTarget implements AgentTarget {
   private readonly execApi: Exec;
   /** Read access to the agent DaemonSet, kube-system DaemonSets and ConfigMaps (netcheck). */
   readonly inspector: KubernetesInspector;
+  readonly patcher: DaemonSetPatcher;
 
   constructor(
     private readonly cfg: KubernetesClusterConfig,
@@ -81,6 +82,7 @@ export class KubernetesTarget implements AgentTarget {
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.inspector = new KubernetesInspector(cfg, kc);
+    this.patcher = new DaemonSetPatcher(cfg, kc);
     this.execApi = new Exec(kc, new WebSocketHandler(kc, sharedTlsSocketFactory() as never));
     this.description = `Kubernetes API at ${kc.getCurrentCluster()?.server ?? 'in-cluster'} (namespace ${cfg.namespace})`;
   }

@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobFailure, NetcheckResult } from '../../jobs/schemas.ts';
 import type { ChatMessage } from '../notifier.ts';
+import { NETCHECK_REMEDIATE_ACTION } from './remediation.ts';
 import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
 
 export const NETCHECK_METADATA_EVENT = 'cws_netcheck_result';
@@ -62,6 +63,45 @@ function remediationText(r: NetcheckResult): string[] {
   return out;
 }
 
+/** The actions the report offers as buttons (upgrading is advice only). */
+export function offeredActions(r: Pick<NetcheckResult, 'remediations' | 'suggestedPriority' | 'verdict'>): ('set_classifier_priority' | 'disable_network_detections' | 'disable_cws')[] {
+  const out: ('set_classifier_priority' | 'disable_network_detections' | 'disable_cws')[] = [];
+  if (r.remediations.includes('set_classifier_priority') && r.suggestedPriority !== undefined) out.push('set_classifier_priority');
+  if (r.remediations.includes('disable_network_detections')) out.push('disable_network_detections');
+  // The last resort of the seed's "disabling Workload Protection", offered when detections are broken.
+  if (r.remediations.includes('disable_cws') || r.verdict === 'broken') out.push('disable_cws');
+  return out;
+}
+
+function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
+  const managed = r.agent.managedBy !== 'none';
+  const prefix = managed ? 'Patch anyway: ' : '';
+  const warn = managed ? ` The DaemonSet is managed by ${r.agent.managedBy === 'helm' ? 'Helm' : 'the Datadog Operator'}, which will revert a direct patch.` : '';
+  return offeredActions(r).map((action) => {
+    const label = action === 'set_classifier_priority' ? `Set classifier_priority to ${r.suggestedPriority}` : action === 'disable_network_detections' ? 'Disable network detections' : 'Disable CWS';
+    const what =
+      action === 'set_classifier_priority'
+        ? `sets DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=${r.suggestedPriority} on system-probe`
+        : action === 'disable_network_detections'
+          ? 'sets DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false on system-probe'
+          : 'sets DD_RUNTIME_SECURITY_CONFIG_ENABLED=false on system-probe and security-agent';
+    return {
+      type: 'button' as const,
+      action_id: NETCHECK_REMEDIATE_ACTION,
+      text: { type: 'plain_text' as const, text: clip(`${prefix}${label}`, 75) },
+      value: `${c.jobId}|${action}`,
+      ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),
+      confirm: {
+        title: { type: 'plain_text' as const, text: clip(`${label}?`, 100) },
+        text: { type: 'mrkdwn' as const, text: clip(`This patches DaemonSet ${r.agent.daemonSet} in \`${c.cluster}\`: it ${what}, and the agent pods restart. A Revert button restores the recorded values.${warn}`, 300) },
+        confirm: { type: 'plain_text' as const, text: managed ? 'Patch anyway' : 'Apply' },
+        deny: { type: 'plain_text' as const, text: 'Cancel' },
+        ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),
+      },
+    };
+  });
+}
+
 export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): ChatMessage {
   const blocks: KnownBlock[] = [header(c), { type: 'section', text: { type: 'mrkdwn', text: VERDICT[r.verdict] } }];
   const cni = r.cni.status === 'detected' ? `${escapeMrkdwn(r.cni.vendor ?? '?')} ${r.cni.version ?? '(version unknown)'} (DaemonSet ${code(r.cni.daemonSet ?? '?', 40)})` : `${r.cni.status}: ${escapeMrkdwn(clip(r.cni.detail, 150))}`;
@@ -83,6 +123,8 @@ export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): Cha
   }
   const todo = remediationText(r);
   if (todo.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*What to do*\n${todo.join('\n')}`, LIMITS.sectionText) } });
+  const buttons = remediationButtons(c, r);
+  if (buttons.length) blocks.push({ type: 'actions', block_id: 'netcheck_remediations', elements: buttons });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(`How the facts were obtained: ${r.how.map(escapeMrkdwn).join('; ')}`, 2900) }] });
   blocks.push(footer(c));
   return {
