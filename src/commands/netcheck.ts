@@ -20,7 +20,14 @@ export async function netcheck(services: BotServices, inv: Invocation, cmd: { cl
     return { ack: renderProblem(`Not allowed: ${decision.reason}`) };
   }
   if (cluster.config.kind !== 'kubernetes')
-    return { ack: renderProblem(`\`/cws netcheck\` inspects Kubernetes clusters (their CNI plugin); \`${cluster.name}\` is a ${cluster.config.kind} cluster.`, 'On a Docker or host agent, check `runtime_security_config.network` in system-probe.yaml as the CWS troubleshooting guide describes.') };
+    return {
+      ack: renderProblem(
+        `\`/cws netcheck\` inspects Kubernetes clusters (their CNI plugin); \`${cluster.name}\` is a ${cluster.config.kind} cluster, which the bot does not reconfigure.`,
+        cluster.config.kind === 'docker'
+          ? 'If a network plugin on that host conflicts with CWS network detections, disable them with the container env `DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false` (or set `DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY` below the plugin’s tc priority), then recreate the container.'
+          : 'If a network plugin on that host conflicts with CWS network detections, add to `/etc/datadog-agent/system-probe.yaml`:\n```runtime_security_config:\n  network:\n    enabled: false```\n(or `classifier_priority: N` below the plugin’s tc priority), then restart the agent.',
+      ),
+    };
   let enq: { jobId: string; attached: boolean };
   try {
     enq = await services.producer.enqueueNetcheck({ kind: 'netcheck', cluster: cluster.name, requestedBy: inv.userId, requestedAt: new Date().toISOString() });

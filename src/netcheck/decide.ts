@@ -145,6 +145,8 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
       e.summarise = (where) => evaluate(p, action, cwsPref, who, where, knob);
       evals.push({ node: n.node, e });
     }
+    // Nothing observed on any node (no pod-facing interface): fall back to what is known of the vendor.
+    if (evals.length === 0) evals.push({ e: fromTable(cni, vendor, cwsFromConfig, 'no pod-facing interface to observe on any node') });
   }
 
   // Aggregate: one finding when all nodes agree, per-node findings when they differ
@@ -160,6 +162,7 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
   } else {
     for (const x of evals) findings.push({ ...x.e.finding, ...(x.node ? { node: x.node } : {}) });
   }
+
   for (const x of evals) {
     verdicts.push(x.e.verdict);
     if (x.e.remediation) remediations.add(x.e.remediation);

@@ -28,6 +28,7 @@ const FLEETS: Record<string, string> = {
   'nc-prio1': `name: nc-prio1\n${agent('gcr.io/datadoghq/agent:7.50.3', '', '  managedBy: helm\n')}${cilium('1.14.5')}\nnodes:\n  count: 3\n${tc(1)}\n`,
   'nc-prio3': `name: nc-prio3\n${agent('gcr.io/datadoghq/agent:7.50.3-jmx')}${cilium('1.14.5')}\nnodes:\n  count: 3\n${tc(3)}\n`,
   'nc-prio3-fixed': `name: nc-prio3-fixed\n${agent('gcr.io/datadoghq/agent:7.50.3', ', DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: "2"')}${cilium('1.14.5')}\nnodes:\n  count: 2\n${tc(3)}\n`,
+  'nc-nocni': `name: nc-nocni\n${agent('gcr.io/datadoghq/agent:7.50.3')}nodes:\n  count: 2\n`,
   'nc-off': `name: nc-off\n${agent('gcr.io/datadoghq/agent:7.50.3', ', DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: "false"', '  managedBy: helm\n')}${cilium('1.9.5')}\nnodes:\n  count: 2\n${tc(1)}\n`,
 };
 
@@ -98,7 +99,7 @@ describe('/cws netcheck on simulated clusters', () => {
 
   it('refuses non-Kubernetes clusters with a clear message', async () => {
     const res = await h.signer.command('netcheck nc-docker', { channelId: 'CNCD', userId: 'UNETCHK1' });
-    expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/inspects Kubernetes clusters/) });
+    expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/inspects Kubernetes clusters.*DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false/s) });
   });
 
   it('Set classifier_priority: refused without access.remediate, applied once with before/after, then Revert restores it', async () => {
@@ -151,5 +152,27 @@ describe('/cws netcheck on simulated clusters', () => {
     const done = await h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
     expect(done.metadata!.event_payload).toMatchObject({ action: 'disable_network_detections', after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'false' } } });
     expect(spEnv('nc-prio1')).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' });
+  });
+
+  it('no recognisable CNI DaemonSet in kube-system: unknown, never guessed', async () => {
+    const { p } = await netcheck('nc-nocni');
+    expect(p.verdict).toBe('unknown');
+    expect(p.findings.map((f) => f.code)).toContain('unknown_cni');
+    expect(p.remediations).toEqual([]);
+  });
+
+  it('Disable CWS patches both system-probe and security-agent', async () => {
+    const { m } = await netcheck('nc-race', 'X');
+    const button = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.text.text === 'Disable CWS')!;
+    await h.signer.action({ actionId: button.action_id, value: button.value, userId: 'UFIXER01', channelId: m.channel, messageTs: m.ts });
+    const done = await h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
+    expect(done.metadata!.event_payload).toMatchObject({
+      action: 'disable_cws',
+      before: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' }, 'security-agent': { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' } },
+      after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'false' }, 'security-agent': { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'false' } },
+    });
+    const containers = simOf('nc-race').state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers;
+    for (const name of ['system-probe', 'security-agent'])
+      expect(containers.find((c: { name: string }) => c.name === name)!.env).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'false' });
   });
 });

@@ -262,3 +262,16 @@ describe('decide: contract', () => {
     }
   });
 });
+
+describe('nodes with no pod-facing interface', () => {
+  it('fall back to what is known of the vendor: an unknown CNI stays unknown', async () => {
+    const { decide } = await import('../../src/netcheck/decide.ts');
+    const { effectiveCwsConfig } = await import('../../src/netcheck/config.ts');
+    const { v } = await import('../../src/netcheck/version.ts');
+    const agentVersion = v('7.50.3');
+    const config = effectiveCwsConfig({ agentVersion, systemProbeEnv: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' }] });
+    const d = decide({ agentVersion, config, cni: { status: 'unknown', reason: 'no known CNI DaemonSet' }, nodes: [{ node: 'n1', interfaces: [] }] });
+    expect(d.verdict).toBe('unknown');
+    expect(d.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['no_pod_interfaces', 'unknown_cni']));
+  });
+});
