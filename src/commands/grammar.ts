@@ -24,7 +24,7 @@ export const SUMMARY: Record<Command['name'], string> = {
   clusters: 'list the configured clusters and whether a worker serves them',
   selftest: 'run `security-agent runtime self-test` on every agent of a cluster',
   flare: 'build a support flare on an agent, review it, then send it',
-  netcheck: 'check CWS network detections against the cluster’s CNI plugin',
+  netcheck: 'check CWS network detections against the cluster’s CNI plugin, and fix what it finds',
 };
 
 const NODE_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
