@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { authorise } from '../access/policy.ts';
+import { renderProblem } from '../slack/blocks/usage.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { ClusterConfig, ClustersFile } from '../config/clusters.ts';
 import type { JobProducer } from '../jobs/producer.ts';
@@ -46,4 +48,30 @@ export interface CommandReply {
 export function findCluster(services: BotServices, name: string): { name: string; config: ClusterConfig } | undefined {
   const config = services.clusters.clusters[name];
   return config ? { name, config } : undefined;
+}
+
+type AuditFn = (outcome: 'denied' | 'invalid', extra?: { detail?: string }) => Promise<unknown>;
+
+/**
+ * The preamble of every cluster command: the cluster must be configured and the user allowed.
+ * Returns the cluster, or the ephemeral reply that says what is wrong (and audits it).
+ */
+export async function clusterFor(
+  services: BotServices,
+  inv: Invocation,
+  name: string,
+  audit: AuditFn,
+): Promise<{ cluster: { name: string; config: ClusterConfig } } | { reply: CommandReply }> {
+  const cluster = findCluster(services, name);
+  if (!cluster) {
+    await audit('invalid', { detail: 'unknown cluster' });
+    const known = Object.keys(services.clusters.clusters).slice(0, 20).map((n) => `\`${n}\``).join(', ');
+    return { reply: { ack: renderProblem(`Unknown cluster \`${name}\`.`, `Configured clusters: ${known}. See \`/cws clusters\`.`) } };
+  }
+  const decision = authorise(cluster, inv.userId, 'run');
+  if (!decision.allowed) {
+    await audit('denied');
+    return { reply: { ack: renderProblem(`Not allowed: ${decision.reason}`) } };
+  }
+  return { cluster };
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { authorise } from '../access/policy.ts';
 import type { FlareRequest } from '../jobs/schemas.ts';
 import { renderFlareQueued } from '../slack/blocks/flare.ts';
 import { renderFlareEmailModal } from '../slack/blocks/flare-inputs.ts';
 import { renderProblem, renderUsage } from '../slack/blocks/usage.ts';
-import { type BotServices, type CommandReply, findCluster, type Invocation } from './context.ts';
+import { type BotServices, clusterFor, type CommandReply, type Invocation } from './context.ts';
 
 export interface FlareCommand {
   cluster: string;
@@ -22,20 +21,13 @@ export const isEmail = (s: string) => EMAIL_RE.test(s);
  * re-enters here with the pending request (kept in Redis, referenced by ID only).
  */
 export async function flare(services: BotServices, inv: Invocation, cmd: FlareCommand, requestId?: string): Promise<CommandReply> {
-  const cluster = findCluster(services, cmd.cluster);
   const audit = (outcome: 'queued' | 'denied' | 'invalid' | 'error' | 'answered', extra: { jobId?: string; detail?: string } = {}) =>
     services.audit
       .append({ user: inv.userId, channel: inv.channelId, command: `flare ${cmd.cluster}${cmd.node ? ` --node ${cmd.node}` : ''}${cmd.caseId ? ` ${cmd.caseId}` : ''}`, cluster: cmd.cluster, outcome, ...extra })
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
-  if (!cluster) {
-    await audit('invalid', { detail: 'unknown cluster' });
-    return { ack: renderProblem(`Unknown cluster \`${cmd.cluster}\`.`, 'See `/cws clusters`.') };
-  }
-  const decision = authorise(cluster, inv.userId, 'run');
-  if (!decision.allowed) {
-    await audit('denied');
-    return { ack: renderProblem(`Not allowed: ${decision.reason}`) };
-  }
+  const found = await clusterFor(services, inv, cmd.cluster, audit);
+  if ('reply' in found) return found.reply;
+  const { cluster } = found;
   const req: FlareRequest = { ...cmd, id: requestId ?? `fr-${randomUUID()}`, cluster: cluster.name, userId: inv.userId, channelId: inv.channelId };
 
   // 1. A node, on Kubernetes: ask a worker for the agent nodes, then offer a picker.

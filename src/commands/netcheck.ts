@@ -1,24 +1,16 @@
-import { authorise } from '../access/policy.ts';
 import { renderNetcheckQueued } from '../slack/blocks/netcheck.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
-import { type BotServices, type CommandReply, findCluster, type Invocation } from './context.ts';
+import { type BotServices, clusterFor, type CommandReply, type Invocation } from './context.ts';
 
 /** `/cws netcheck <cluster>`: enqueue the fact gathering, post the message that shows the verdict. */
 export async function netcheck(services: BotServices, inv: Invocation, cmd: { cluster: string }): Promise<CommandReply> {
-  const cluster = findCluster(services, cmd.cluster);
   const audit = (outcome: 'queued' | 'attached' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
     services.audit
       .append({ user: inv.userId, channel: inv.channelId, command: `netcheck ${cmd.cluster}`, cluster: cmd.cluster, outcome, ...extra })
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
-  if (!cluster) {
-    await audit('invalid', { detail: 'unknown cluster' });
-    return { ack: renderProblem(`Unknown cluster \`${cmd.cluster}\`.`, 'See `/cws clusters`.') };
-  }
-  const decision = authorise(cluster, inv.userId, 'run');
-  if (!decision.allowed) {
-    await audit('denied');
-    return { ack: renderProblem(`Not allowed: ${decision.reason}`) };
-  }
+  const found = await clusterFor(services, inv, cmd.cluster, audit);
+  if ('reply' in found) return found.reply;
+  const { cluster } = found;
   if (cluster.config.kind !== 'kubernetes')
     return {
       ack: renderProblem(

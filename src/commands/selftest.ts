@@ -1,9 +1,8 @@
-import { authorise } from '../access/policy.ts';
 import { EnqueueError } from '../jobs/producer.ts';
 import { renderQueued } from '../slack/blocks/selftest.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { Command } from './grammar.ts';
-import { type BotServices, type CommandReply, type Invocation, findCluster } from './context.ts';
+import { type BotServices, clusterFor, type CommandReply, type Invocation } from './context.ts';
 
 export interface SelftestRequest {
   cluster: string;
@@ -17,22 +16,14 @@ export interface SelftestRequest {
  * the running job), then — after the ack — post the message that will show the result.
  */
 export async function selftest(services: BotServices, inv: Invocation, cmd: Extract<Command, { name: 'selftest' }> | SelftestRequest): Promise<CommandReply> {
-  const cluster = findCluster(services, cmd.cluster);
   const audit = (outcome: 'queued' | 'attached' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
     services.audit
       .append({ user: inv.userId, channel: inv.channelId, command: `selftest ${inv.text}`.trim(), cluster: cmd.cluster, outcome, ...extra })
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
 
-  if (!cluster) {
-    await audit('invalid', { detail: 'unknown cluster' });
-    const known = Object.keys(services.clusters.clusters).slice(0, 20).map((n) => `\`${n}\``).join(', ');
-    return { ack: renderProblem(`Unknown cluster \`${cmd.cluster}\`.`, `Configured clusters: ${known}. See \`/cws clusters\`.`) };
-  }
-  const decision = authorise(cluster, inv.userId, 'run');
-  if (!decision.allowed) {
-    await audit('denied');
-    return { ack: renderProblem(`Not allowed: ${decision.reason}`) };
-  }
+  const found = await clusterFor(services, inv, cmd.cluster, audit);
+  if ('reply' in found) return found.reply;
+  const { cluster } = found;
 
   let enqueued: { jobId: string; attached: boolean };
   try {

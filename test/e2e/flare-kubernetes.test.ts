@@ -3,7 +3,7 @@
  * review, Send; and the promise kept when the worker holding the session is killed: the
  * agent sees its prompt's input end and aborts, nothing is sent.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,8 @@ import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { type PrivateRedis, startRedis } from '../support/redis.ts';
+import { startWorkerProcess } from '../support/worker-process.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'cws-flare-k8s-'));
 let sim: Simulator;
 let redis: PrivateRedis;
@@ -24,22 +24,6 @@ let worker: ChildProcess;
 const stageOf = (c: string, stage: string) => (e: Harness['emu']) =>
   e.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && m.metadata.event_payload.stage === stage);
 
-function startWorkerProcess(configPath: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redis.url, CWS_CONFIG: configPath, WORKER_LOCK_MS: '2000', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('worker ready')) resolve(child);
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${out}`)));
-  });
-}
 
 beforeAll(async () => {
   sim = await startSimulator({ fleet: parseFleet('name: flare-k\nnodes:\n  count: 3\n', 'flare fleet') });
@@ -92,13 +76,13 @@ describe('/cws flare on Kubernetes', () => {
     await h.worker!.close();
     h.worker = undefined;
     const configPath = join(dir, 'cws.yaml');
-    worker = await startWorkerProcess(configPath);
+    worker = await startWorkerProcess({ redisUrl: redis.url, configPath });
     await h.signer.command('flare flare-k --node node-3 555 --email ops@example.com', { channelId: 'CFK2', userId: 'UFK00001' });
     const review = await h.emu.waitFor(stageOf('CFK2', 'review'), { timeoutMs: 20_000 });
     worker.kill('SIGKILL');
     await once(worker, 'exit');
     // Another replica takes the job over once its lock lapses, and must not build or send again.
-    worker = await startWorkerProcess(configPath);
+    worker = await startWorkerProcess({ redisUrl: redis.url, configPath });
     const failed = await h.emu.waitFor(stageOf('CFK2', 'failed'), { timeoutMs: 30_000 });
     expect(failed.ts).toBe(review.ts);
     expect(failed.metadata!.event_payload).toMatchObject({ reason: 'session_lost' });

@@ -3,7 +3,7 @@
  * fan-out. The self-test still completes on the other replica, every agent is accounted for,
  * and the channel gets exactly one final result.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,8 @@ import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { finalSelftest, type Harness, startHarness } from '../support/harness.ts';
 import { type PrivateRedis, startRedis } from '../support/redis.ts';
+import { startWorkerProcess } from '../support/worker-process.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
 const NODES = 40;
 const dir = mkdtempSync(join(tmpdir(), 'cws-crash-'));
 let sim: Simulator;
@@ -22,24 +22,6 @@ let redis: PrivateRedis;
 let h: Harness;
 const workers: ChildProcess[] = [];
 
-function startWorkerProcess(name: string, configPath: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redis.url, CWS_CONFIG: configPath, WORKER_LOCK_MS: '2000', LOG_LEVEL: 'info', WORKER_NAME: name },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('worker ready')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`worker ${name} exited (${code}) before it was ready:\n${out}`)));
-  });
-}
 
 beforeAll(async () => {
   sim = await startSimulator({
@@ -51,7 +33,7 @@ beforeAll(async () => {
   const configPath = join(dir, 'cws.yaml');
   writeFileSync(configPath, yaml);
   redis = await startRedis();
-  await Promise.all([startWorkerProcess('w1', configPath), startWorkerProcess('w2', configPath)]);
+  for (const w of await Promise.all([1, 2].map(() => startWorkerProcess({ redisUrl: redis.url, configPath })))) workers.push(w);
   h = await startHarness({ clustersYaml: yaml, redis, withWorker: false, minIntervalMs: 100 });
 }, 90_000);
 
