@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { JobProducer } from '../jobs/producer.ts';
 import { queueName } from '../jobs/queues.ts';
 import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, NetcheckResult, RemediateResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
+import { parseFailure } from '../jobs/failure.ts';
 import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareResult } from './blocks/flare.ts';
 import { renderNodePicker } from './blocks/flare-inputs.ts';
 import { renderNetcheckFailure, renderNetcheckResult } from './blocks/netcheck.ts';
@@ -28,17 +29,6 @@ export interface JobUpdatesDeps {
   reconcileIntervalMs?: number;
 }
 
-export function parseFailure(reason: string | undefined): JobFailure {
-  if (reason) {
-    try {
-      const p = JobFailure.safeParse(JSON.parse(reason));
-      if (p.success) return p.data;
-    } catch {
-      /* plain text reason */
-    }
-  }
-  return { code: 'error', message: reason || 'the job failed without a reason', hint: 'Check the worker logs, then re-run.' };
-}
 
 const restartContext = (r: JobRecord): RestartContext => ({ jobId: r.jobId, cluster: r.cluster, node: r.node ?? '?', requestedBy: r.requestedBy });
 const flareContext = (r: JobRecord): FlareContext => ({
