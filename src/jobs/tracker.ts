@@ -108,6 +108,13 @@ export class JobTracker {
     return raw ? JSON.parse(raw) : undefined;
   }
 
+  /** Records the digest of the progress shown for a job; false when it is the one already shown. */
+  async markShown(jobId: string, digest: string): Promise<boolean> {
+    const prev = await this.redis.getset(`cws:job:${jobId}:shown`, digest);
+    await this.redis.expire(`cws:job:${jobId}:shown`, RECORD_TTL_S);
+    return prev !== digest;
+  }
+
   async openJobs(): Promise<string[]> {
     return this.redis.smembers(k.open);
   }

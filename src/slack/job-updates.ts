@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type ConnectionOptions, type Job, QueueEvents } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/log.ts';
@@ -87,8 +88,11 @@ export class JobUpdates {
       if (!progress.success) return;
       message = renderFlareProgress(flareContext(record), progress.data);
     } else return;
+    // Skip what was already shown (reconcile replays the current progress of running jobs).
+    const digest = createHash('sha1').update(JSON.stringify(message)).digest('hex');
+    if (!(await this.d.tracker.markShown(jobId, digest))) return;
     for (const m of await this.d.tracker.messages(jobId)) {
-      if (await this.d.tracker.isFinal(jobId, m.ts)) continue;
+      if (m.ts.startsWith('ephemeral:') || (await this.d.tracker.isFinal(jobId, m.ts))) continue;
       void this.d.notifier.update(m.channel, m.ts, message).catch(() => {});
     }
   }
@@ -191,7 +195,16 @@ export class JobUpdates {
     }
   }
 
+  /**
+   * Finishes jobs whose completion event was missed, and shows the current progress of running
+   * ones (a flare review published while the bot was down must still appear).
+   */
   async reconcile(): Promise<void> {
-    for (const jobId of await this.d.tracker.openJobs()) await this.finish(jobId);
+    for (const jobId of await this.d.tracker.openJobs()) {
+      if (await this.finish(jobId)) continue;
+      const record = await this.d.tracker.getRecord(jobId);
+      const job = record ? await this.d.producer.getJob(record.cluster, jobId) : undefined;
+      if (job?.progress && typeof job.progress === 'object') await this.onProgress(jobId, job.progress);
+    }
   }
 }
