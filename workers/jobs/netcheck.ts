@@ -11,10 +11,14 @@ import type { ClusterInspector } from '../targets/kubernetes-inspect.ts';
 import type { AgentRef, AgentTarget } from '../targets/types.ts';
 
 /**
- * How the tc facts are reached: the chart runs the agent pod with hostPID and mounts the host's
- * /proc at /host/proc in system-probe (see src/sim/NETFACTS-SOURCES.md), so the host's interface
- * list is /host/proc/1/net/dev and `nsenter --net=/host/proc/1/ns/net` enters the host network
- * namespace, where the pod-facing veths and their clsact filters live.
+ * How the tc facts are reached. DataDog/helm-charts `charts/datadog`: the agent pod runs with
+ * `hostPID: true` (`datadog.useHostPID`, default true; `hostNetwork` is off by default), and
+ * `_container-system-probe.yaml` mounts the host's /proc (volume `procdir`) read-only at
+ * /host/proc and grants SYS_ADMIN and NET_ADMIN (the chart's seccomp profile allows setns).
+ * DataDog/datadog-agent `Dockerfiles/agent/Dockerfile` installs iproute2 (`tc`); `nsenter` comes
+ * with util-linux in the Ubuntu base. So the host's interface list is /host/proc/1/net/dev, and
+ * `nsenter --net=/host/proc/1/ns/net` enters the host network namespace, where the pod-facing
+ * veths and their clsact filters live.
  */
 export const NET_DEV = ['cat', '/host/proc/1/net/dev'];
 export const tcShow = (iface: string) => ['nsenter', '--net=/host/proc/1/ns/net', 'tc', 'filter', 'show', 'dev', iface, 'ingress'];

@@ -57,7 +57,8 @@ function remediationText(r: NetcheckResult): string[] {
     if (code === 'disable_network_detections')
       out.push(`• *Disable network detections*: ${op ? 'DatadogAgent `features.cws.network.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.network.enabled: false`' : 'env `DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false` on system-probe'}.`);
     if (code === 'upgrade_agent') out.push('• *Upgrade the agent* to 7.39.2 or later (the Cilium race is fixed there).');
-    if (code === 'disable_cws') out.push(`• *Disable CWS*: ${helm ? '`datadog.securityAgent.runtime.enabled: false`' : '`DD_RUNTIME_SECURITY_CONFIG_ENABLED=false` on both system-probe and security-agent'}.`);
+    if (code === 'disable_cws')
+      out.push(`• *Disable CWS*: ${op ? 'DatadogAgent `features.cws.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.enabled: false`' : '`DD_RUNTIME_SECURITY_CONFIG_ENABLED=false` on both system-probe and security-agent'}.`);
   }
   if (out.length && (helm || op)) out.push(`_The agent DaemonSet is managed by ${helm ? 'Helm' : 'the Datadog Operator'}: change it there, a direct patch would be reverted._`);
   return out;
