@@ -45,6 +45,8 @@ export interface Bot {
   stop(): Promise<void>;
   /** Resolves once the bot's Redis connections are ready (used after outages and by tests). */
   redisReady(): Promise<void>;
+  /** Runs the periodic catch-up now: finishes missed results, replays the progress of running jobs. */
+  reconcile(): Promise<void>;
 }
 
 /** Wires Bolt, the queue producer, the notifier and the result relay. Holds no cluster credentials. */
@@ -140,6 +142,7 @@ export function createBot(o: BotOptions): Bot {
       const addr = server.address();
       return typeof addr === 'object' && addr ? addr.port : port;
     },
+    reconcile: () => updates.reconcile(),
     async redisReady() {
       if (redis.status !== 'ready') await once(redis, 'ready');
       await producer.ready();

@@ -167,6 +167,27 @@ describe('/cws flare on a host agent', () => {
     expect(JSON.stringify(r.blocks)).toContain('new case for asker@example.com');
   });
 
+  it('a review the bot did not see (restart, lost event) is shown by the catch-up, once', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-ok 31 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const jobId = String(r.metadata!.event_payload.jobId);
+    // Forget that it was shown and blank the message, as if the progress event had been missed.
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(h.redis.url);
+    await redis.del(`cws:job:${jobId}:shown`);
+    redis.disconnect();
+    const before = h.emu.message(c, r.ts)!.updates;
+    await h.bot.reconcile();
+    await h.emu.waitFor((e) => (e.message(c, r.ts)!.updates > before ? true : undefined));
+    const after = h.emu.message(c, r.ts)!.updates;
+    expect(h.emu.message(c, r.ts)!.metadata!.event_payload).toMatchObject({ stage: 'review', jobId });
+    await h.bot.reconcile(); // nothing new to show: no edit
+    await h.signer.action({ actionId: 'flare_cancel', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
+    expect(h.emu.callsTo('chat.update').filter((x) => x.args.ts === r.ts && x.status === 200).length).toBe(after + 1);
+  });
+
   it('invalid input is refused with a usage message', async () => {
     const { res } = { res: await h.signer.command('flare fl-ok 12ab', { channelId: ch(), userId: 'UASKER01' }) };
     expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/digits only/) });
