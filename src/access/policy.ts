@@ -7,12 +7,18 @@ export type AccessDecision = { allowed: true } | { allowed: false; reason: strin
  * Per-cluster access. An absent list means everyone in the workspace (an explicit choice in the
  * config); an empty list means nobody. `remediate` implies `run`.
  */
-export function authorise(cluster: { name: string; config: ClusterConfig }, userId: string, permission: Permission): AccessDecision {
+export function authorise(
+  cluster: { name: string; config: ClusterConfig },
+  userId: string,
+  permission: Permission,
+  /** The user groups (S…) of the lists that the user belongs to, resolved by the caller. */
+  userGroups: ReadonlySet<string> = new Set(),
+): AccessDecision {
   const access = cluster.config.access;
   const lists = permission === 'run' ? [access.run, access.remediate] : [access[permission]];
   const primary = lists[0];
   if (primary === undefined) return { allowed: true };
-  if (lists.some((l) => l?.includes(userId))) return { allowed: true };
+  if (lists.some((l) => l?.some((id) => id === userId || userGroups.has(id)))) return { allowed: true };
   const who = primary.length === 0 ? 'nobody is' : 'you are not';
   return {
     allowed: false,
@@ -21,3 +27,9 @@ export function authorise(cluster: { name: string; config: ClusterConfig }, user
 }
 
 const verb = (p: Permission) => (p === 'run' ? 'run commands' : p === 'remediate' ? 'change agents' : 'approve changes');
+
+/** The user group IDs named in a cluster's access lists (to resolve before `authorise`). */
+export function groupsIn(config: ClusterConfig): string[] {
+  const a = config.access;
+  return [...new Set([...(a.run ?? []), ...(a.remediate ?? []), ...(a.approve ?? [])].filter((id) => id.startsWith('S')))];
+}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { authorise } from '../access/policy.ts';
+import { authorise, groupsIn, type Permission } from '../access/policy.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { ClusterConfig, ClustersFile } from '../config/clusters.ts';
@@ -25,6 +25,8 @@ export interface SlackExtras {
   /** The user's profile email (needs users:read.email), or undefined. */
   userEmail(userId: string): Promise<string | undefined>;
   openView(triggerId: string, view: Record<string, unknown>): Promise<void>;
+  /** Which of `groupIds` (S…) the user belongs to. */
+  groupsOf(userId: string, groupIds: string[]): Promise<Set<string>>;
 }
 
 export interface Invocation {
@@ -68,10 +70,17 @@ export async function clusterFor(
     const known = Object.keys(services.clusters.clusters).slice(0, 20).map((n) => `\`${n}\``).join(', ');
     return { reply: { ack: renderProblem(`Unknown cluster \`${name}\`.`, `Configured clusters: ${known}. See \`/cws clusters\`.`) } };
   }
-  const decision = authorise(cluster, inv.userId, 'run');
+  const decision = await allowed(services, cluster, inv.userId, 'run');
   if (!decision.allowed) {
     await audit('denied');
     return { reply: { ack: renderProblem(`Not allowed: ${decision.reason}`) } };
   }
   return { cluster };
+}
+
+/** `authorise`, with the user's membership of the user groups named in the lists resolved first. */
+export async function allowed(services: BotServices, cluster: { name: string; config: ClusterConfig }, userId: string, permission: Permission) {
+  const groups = groupsIn(cluster.config);
+  const mine = groups.length ? await services.slack.groupsOf(userId, groups).catch(() => new Set<string>()) : new Set<string>();
+  return authorise(cluster, userId, permission, mine);
 }

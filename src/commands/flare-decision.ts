@@ -1,9 +1,8 @@
-import { authorise } from '../access/policy.ts';
 import { flareDecisionKey } from '../jobs/queues.ts';
 import { FlareProgress, FlareResult } from '../jobs/schemas.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { ChatMessage } from '../slack/notifier.ts';
-import { type BotServices, findCluster, type Invocation } from './context.ts';
+import { allowed, type BotServices, findCluster, type Invocation } from './context.ts';
 
 const JOB_ID_RE = /^fl-[0-9a-f-]{36}$/;
 
@@ -21,7 +20,7 @@ export async function decideFlare(services: BotServices, inv: Invocation, jobId:
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
   const cluster = findCluster(services, record.cluster);
   const isRequester = inv.userId === record.requestedBy;
-  if (!cluster || (!isRequester && !authorise(cluster, inv.userId, 'remediate').allowed) || (cluster.config.access.remediate === undefined && !isRequester)) {
+  if (!cluster || (!isRequester && !(await allowed(services, cluster, inv.userId, 'remediate')).allowed)) {
     await audit('denied');
     return renderProblem(`Not allowed: only <@${record.requestedBy}> (who asked for this flare) or a remediator of \`${record.cluster}\` (\`access.remediate\`) can ${decision} it.`);
   }

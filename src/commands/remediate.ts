@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { authorise } from '../access/policy.ts';
 import { EnvSnapshot } from '../jobs/schemas.ts';
 import { offeredActions } from '../slack/blocks/netcheck.ts';
 import { renderRemediationQueued } from '../slack/blocks/remediation.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { ChatMessage } from '../slack/notifier.ts';
-import { type BotServices, findCluster, type Invocation } from './context.ts';
+import { allowed, type BotServices, findCluster, type Invocation } from './context.ts';
 
 /** What a finished netcheck lets its buttons do (stored by the bot, never taken from the button). */
 export const NetcheckFacts = z.object({
@@ -50,7 +49,7 @@ export async function remediate(services: BotServices, inv: Invocation, req: { s
   }
   const cluster = findCluster(services, record.cluster);
   if (!cluster) return renderProblem(`Cluster \`${record.cluster}\` is no longer configured.`);
-  const decision = authorise(cluster, inv.userId, 'remediate');
+  const decision = await allowed(services, cluster, inv.userId, 'remediate');
   if (!decision.allowed) {
     await audit('denied');
     return renderProblem(`Not allowed: ${decision.reason}`);

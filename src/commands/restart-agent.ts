@@ -1,8 +1,7 @@
-import { authorise } from '../access/policy.ts';
 import { renderRestartQueued } from '../slack/blocks/restart.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { ChatMessage } from '../slack/notifier.ts';
-import { type BotServices, findCluster, type Invocation } from './context.ts';
+import { allowed, type BotServices, findCluster, type Invocation } from './context.ts';
 
 export interface RestartRequest {
   /** The self-test whose result offered the button. */
@@ -35,7 +34,7 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
   }
   const cluster = findCluster(services, record.cluster);
   if (!cluster) return renderProblem(`Cluster \`${record.cluster}\` is no longer configured.`);
-  const decision = authorise(cluster, inv.userId, 'remediate');
+  const decision = await allowed(services, cluster, inv.userId, 'remediate');
   if (!decision.allowed) {
     await audit('denied', { cluster: cluster.name });
     return renderProblem(`Not allowed: ${decision.reason}`);

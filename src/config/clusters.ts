@@ -6,8 +6,11 @@ import { ConfigError } from './env.ts';
 export const CLUSTER_NAME_RE = /^[a-z0-9][a-z0-9-_.]{0,62}$/;
 export const ClusterName = z.string().regex(CLUSTER_NAME_RE, 'cluster names are lowercase letters, digits, "-", "_" or "." (at most 63)');
 
-/** Slack user IDs (U…/W…). An absent list means everyone in the workspace; an empty list means nobody. */
-const SlackUserList = z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user ID such as U012ABCDEF'));
+/**
+ * Slack user IDs (U…/W…) and user group IDs (S…, resolved with usergroups.users.list). An absent
+ * list means everyone in the workspace; an empty list means nobody.
+ */
+const SlackUserList = z.array(z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user ID such as U012ABCDEF or a user group ID such as S012ABCDEF'));
 
 const Access = z
   .object({ run: SlackUserList.optional(), remediate: SlackUserList.optional(), approve: SlackUserList.optional() })

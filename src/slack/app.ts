@@ -74,6 +74,16 @@ export function createBot(o: BotOptions): Bot {
     incidentChannel: (cluster) => o.clusters.clusters[cluster]?.incidentChannel,
     ...(o.reconcileIntervalMs ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),
   });
+  // User group members (usergroups:read), cached a minute per group.
+  const groupCache = new Map<string, { at: number; members: Set<string> }>();
+  const groupMembers = async (id: string): Promise<Set<string>> => {
+    const hit = groupCache.get(id);
+    if (hit && Date.now() - hit.at < 60_000) return hit.members;
+    const r = (await web.usergroups.users.list({ usergroup: id })) as { users?: string[] };
+    const members = new Set(r.users ?? []);
+    groupCache.set(id, { at: Date.now(), members });
+    return members;
+  };
   const services: BotServices = {
     clusters: o.clusters,
     producer,
@@ -89,6 +99,11 @@ export function createBot(o: BotOptions): Bot {
       },
       async openView(triggerId, view) {
         await web.views.open({ trigger_id: triggerId, view: view as never });
+      },
+      async groupsOf(userId, groupIds) {
+        const mine = new Set<string>();
+        for (const id of groupIds) if ((await groupMembers(id)).has(userId)) mine.add(id);
+        return mine;
       },
     },
   };

@@ -35,6 +35,7 @@ clusters:
   host-missing: { kind: host, binary: /nonexistent/opt/datadog-agent/embedded/bin/security-agent }
   host-private: { kind: host, binary: ${agentDir('ok')}, access: { run: [UALLOWED1] } }
   host-nobody: { kind: host, binary: ${agentDir('ok')}, access: { run: [] } }
+  host-group: { kind: host, binary: ${agentDir('ok')}, access: { run: [S0ONCALL1] } }
 `;
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 200 });
 }, 60_000);
@@ -116,6 +117,15 @@ describe('/cws selftest on a host agent', () => {
     }
     const { ch } = await run('selftest host-private', { userId: 'UALLOWED1' });
     await h.emu.waitFor((e) => finalSelftest(e, ch));
+  });
+
+  it('access lists may name a Slack user group: its members may run, others may not', async () => {
+    h.emu.usergroups.set('S0ONCALL1', ['UONCALL01']);
+    const denied = await run('selftest host-group', { userId: 'UOUTSIDE1' });
+    expect(denied.res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/Not allowed/) });
+    const { ch } = await run('selftest host-group', { userId: 'UONCALL01' });
+    await h.emu.waitFor((e) => finalSelftest(e, ch));
+    expect(h.emu.callsTo('usergroups.users.list').length).toBe(1); // cached
   });
 
   it('bad input gets an ephemeral usage message, never an error page', async () => {

@@ -190,6 +190,8 @@ export class SlackEmulator extends EventEmitter {
   /** Every request received, in order (including faulted and failed ones). */
   calls: RecordedCall[] = [];
   /** Users known to users.info. */
+  /** User group ID → member user IDs, for usergroups.users.list. */
+  readonly usergroups = new Map<string, string[]>();
   users = new Map<string, SlackUser>();
   /** Modals opened with views.open (keyed by view id). */
   views = new Map<string, SlackView>();
@@ -533,6 +535,10 @@ export class SlackEmulator extends EventEmitter {
         return this.viewsUpdate(args);
       case 'users.info':
         return this.usersInfo(args);
+      case 'usergroups.users.list': {
+        const members = this.usergroups.get(str(args.usergroup) ?? '');
+        return members ? ok({ users: [...members] }) : fail('no_such_subteam');
+      }
       case 'conversations.info':
         return this.conversationsInfo(args);
       case 'reactions.add':

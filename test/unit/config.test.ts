@@ -76,6 +76,11 @@ clusters:
 `).clusters;
   const cl = (name: string) => ({ name, config: c[name]! });
   it('absent list = everyone', () => expect(authorise(cl('open'), 'U9ZZZ', 'run')).toEqual({ allowed: true }));
+  it('a user group in the list admits its members (membership resolved by the caller)', () => {
+    const g = parseClustersFile('clusters:\n  g: { kind: docker, access: { run: [S0TEAM01] } }\n').clusters.g!;
+    expect(authorise({ name: 'g', config: g }, 'U1AAA', 'run').allowed).toBe(false);
+    expect(authorise({ name: 'g', config: g }, 'U1AAA', 'run', new Set(['S0TEAM01'])).allowed).toBe(true);
+  });
   it('empty list = nobody', () => expect(authorise(cl('closed'), 'U1AAA', 'run')).toMatchObject({ allowed: false, reason: /nobody is allowed/ }));
   it('listed users only; remediators may also run', () => {
     expect(authorise(cl('listed'), 'U1AAA', 'run').allowed).toBe(true);
