@@ -34,61 +34,53 @@ export class JobProducer {
   }
 
   /**
-   * Enqueue a self-test, or attach to the one already running for the same cluster and node
-   * (BullMQ deduplication: the id is free again once that job completes or fails).
+   * Adds one job with a fresh ID (`<prefix>-<uuid>`), within the enqueue timeout. With a
+   * deduplication ID, a job already running for it is returned instead ("attached").
    */
-  async enqueueSelftest(data: SelftestJobData): Promise<{ jobId: string; attached: boolean }> {
-    const payload = SelftestJobData.parse(data);
-    const jobId = `st-${randomUUID()}`;
-    const add = this.queue(payload.cluster).add('selftest', payload, jobOptions(this.policy, jobId, selftestDedupeId(payload.cluster, payload.node, payload.nodes)));
-    const job = await withTimeout(add, this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
+  private async add(cluster: string, name: string, prefix: string, payload: object, opts: { dedupeId?: string; retried?: boolean } = {}): Promise<{ jobId: string; attached: boolean }> {
+    const jobId = `${prefix}-${randomUUID()}`;
+    const options = { ...jobOptions(this.policy, jobId, opts.dedupeId), ...(opts.retried === false ? { attempts: 1 } : {}) };
+    const job = await withTimeout(this.queue(cluster).add(name, payload, options), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
     const id = job.id ?? jobId;
     return { jobId: id, attached: id !== jobId };
   }
 
-  async enqueueRestart(data: RestartAgentJobData): Promise<string> {
-    const payload = RestartAgentJobData.parse(data);
-    const jobId = `rs-${randomUUID()}`;
-    // Not retried: deleting a pod twice would restart a healthy replacement.
-    const opts = { ...jobOptions(this.policy, jobId), attempts: 1 };
-    await withTimeout(this.queue(payload.cluster).add('restart-agent', payload, opts), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
-    return jobId;
+  /**
+   * Enqueue a self-test, or attach to the one already running for the same cluster and node
+   * (BullMQ deduplication: the id is free again once that job completes or fails).
+   */
+  async enqueueSelftest(data: SelftestJobData): Promise<{ jobId: string; attached: boolean }> {
+    const p = SelftestJobData.parse(data);
+    return this.add(p.cluster, 'selftest', 'st', p, { dedupeId: selftestDedupeId(p.cluster, p.node, p.nodes) });
   }
 
+  /** Not retried: deleting a pod twice would restart a healthy replacement. */
+  async enqueueRestart(data: RestartAgentJobData): Promise<string> {
+    const p = RestartAgentJobData.parse(data);
+    return (await this.add(p.cluster, 'restart-agent', 'rs', p, { retried: false })).jobId;
+  }
+
+  /** Never retried: a second run would build a second archive; a crash ends as "session lost". */
   async enqueueFlare(data: FlareJobData): Promise<string> {
-    const payload = FlareJobData.parse(data);
-    const jobId = `fl-${randomUUID()}`;
-    // Never retried: a second run would build a second archive; a crash ends as "session lost".
-    const opts = { ...jobOptions(this.policy, jobId), attempts: 1 };
-    await withTimeout(this.queue(payload.cluster).add('flare', payload, opts), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
-    return jobId;
+    const p = FlareJobData.parse(data);
+    return (await this.add(p.cluster, 'flare', 'fl', p, { retried: false })).jobId;
   }
 
   /** One netcheck per cluster at a time: a second request attaches to the running one. */
   async enqueueNetcheck(data: NetcheckJobData): Promise<{ jobId: string; attached: boolean }> {
-    const payload = NetcheckJobData.parse(data);
-    const jobId = `nc-${randomUUID()}`;
-    const job = await withTimeout(
-      this.queue(payload.cluster).add('netcheck', payload, jobOptions(this.policy, jobId, `netcheck:${payload.cluster}`)),
-      this.enqueueTimeoutMs,
-      `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`,
-    );
-    return { jobId: job.id ?? jobId, attached: (job.id ?? jobId) !== jobId };
+    const p = NetcheckJobData.parse(data);
+    return this.add(p.cluster, 'netcheck', 'nc', p, { dedupeId: `netcheck:${p.cluster}` });
   }
 
+  /** Not retried: a patch is reported with its exact before/after, once. */
   async enqueueRemediate(data: RemediateJobData): Promise<string> {
-    const payload = RemediateJobData.parse(data);
-    const jobId = `rm-${randomUUID()}`;
-    const opts = { ...jobOptions(this.policy, jobId), attempts: 1 };
-    await withTimeout(this.queue(payload.cluster).add('remediate', payload, opts), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
-    return jobId;
+    const p = RemediateJobData.parse(data);
+    return (await this.add(p.cluster, 'remediate', 'rm', p, { retried: false })).jobId;
   }
 
   async enqueueListAgents(data: ListAgentsJobData): Promise<string> {
-    const payload = ListAgentsJobData.parse(data);
-    const jobId = `la-${randomUUID()}`;
-    await withTimeout(this.queue(payload.cluster).add('list-agents', payload, jobOptions(this.policy, jobId)), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
-    return jobId;
+    const p = ListAgentsJobData.parse(data);
+    return (await this.add(p.cluster, 'list-agents', 'la', p)).jobId;
   }
 
   async getJob(cluster: string, jobId: string): Promise<Job | undefined> {
