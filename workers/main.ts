@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { ConfigError } from '../src/config/env.ts';
 import type { ClustersFile } from '../src/config/clusters.ts';
-import { createTarget, UnsupportedTargetError } from './targets/index.ts';
+import { createTarget } from './targets/index.ts';
 import { type ClusterWorker, createClusterWorker } from './worker.ts';
 
 export interface WorkerProcess {
@@ -32,11 +32,8 @@ export async function startWorkers(opts: {
     try {
       target = createTarget(name, config);
     } catch (err) {
-      if (err instanceof UnsupportedTargetError && !opts.serve) {
-        opts.logger.warn(err.message);
-        continue;
-      }
-      throw err instanceof UnsupportedTargetError ? new ConfigError(`WORKER_CLUSTERS: ${err.message}`) : err;
+      // e.g. a kubeconfig that cannot be read or has no such context: one clear line at start.
+      throw new ConfigError(`CWS_CONFIG: cluster ${name}: ${(err as Error).message}`);
     }
     const worker = createClusterWorker({
       name,

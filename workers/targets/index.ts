@@ -4,10 +4,6 @@ import { HostTarget } from './host.ts';
 import { KubernetesTarget } from './kubernetes.ts';
 import type { AgentTarget } from './types.ts';
 
-export class UnsupportedTargetError extends Error {
-  override name = 'UnsupportedTargetError';
-}
-
 /** Builds the driver for a cluster's kind. */
 export function createTarget(name: string, cfg: ClusterConfig): AgentTarget {
   switch (cfg.kind) {
