@@ -1,4 +1,4 @@
-import { renderProblem, renderUsage } from '../slack/blocks/usage.ts';
+import { renderUsage } from '../slack/blocks/usage.ts';
 import { clusters } from './clusters.ts';
 import type { BotServices, CommandReply, Invocation } from './context.ts';
 import { parseCommand } from './grammar.ts';

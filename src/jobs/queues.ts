@@ -5,14 +5,16 @@ import type { JobsOptions } from 'bullmq';
 export const queueName = (cluster: string) => `cws.${cluster}`;
 export const QUEUE_PREFIX = 'bull';
 
+/** Retries of a job's transient failures; time limits are per unit of work (exec, build, upload). */
 export interface JobPolicy {
   attempts: number;
   backoffMs: number;
-  /** Whole-job timeout enforced by the worker (BullMQ has none of its own). */
-  jobTimeoutMs: number;
 }
 
-export const DEFAULT_JOB_POLICY: JobPolicy = { attempts: 3, backoffMs: 2_000, jobTimeoutMs: 10 * 60_000 };
+export const DEFAULT_JOB_POLICY: JobPolicy = { attempts: 3, backoffMs: 2_000 };
+
+/** Self-test job IDs as the producer makes them; a button value is checked against this. */
+export const SELFTEST_JOB_ID_RE = /^st-[0-9a-f-]{36}$/;
 
 export function jobOptions(policy: JobPolicy, jobId: string, dedupeId?: string): JobsOptions {
   return {

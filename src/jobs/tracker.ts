@@ -9,7 +9,6 @@ const RECORD_TTL_S = 7 * 24 * 3600;
 const k = {
   record: (jobId: string) => `cws:job:${jobId}`,
   messages: (jobId: string) => `cws:job:${jobId}:messages`,
-  outcome: (jobId: string) => `cws:job:${jobId}:outcome`,
   once: (scope: string) => `cws:once:${scope}`,
   final: (jobId: string, ts: string) => `cws:job:${jobId}:final:${ts}`,
   open: 'cws:jobs:open',
@@ -63,13 +62,12 @@ export class JobTracker {
 
   /** What the buttons of a finished self-test may act on (failing nodes, target kind). */
   async saveOutcome(jobId: string, outcome: JobOutcome): Promise<void> {
-    await this.redis.set(k.outcome(jobId), JSON.stringify(JobOutcome.parse(outcome)), 'EX', RECORD_TTL_S);
+    await this.saveFacts(jobId, JobOutcome.parse(outcome));
   }
 
   async getOutcome(jobId: string): Promise<JobOutcome | undefined> {
-    const raw = await this.redis.get(k.outcome(jobId));
-    const p = raw ? JobOutcome.safeParse(JSON.parse(raw)) : undefined;
-    return p?.success ? p.data : undefined;
+    const p = JobOutcome.safeParse(await this.getFacts(jobId));
+    return p.success ? p.data : undefined;
   }
 
   /**

@@ -47,7 +47,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     redisUrl: redis.url,
     clusters,
     logger,
-    jobPolicy: { attempts: 2, backoffMs: 200, jobTimeoutMs: 60_000, ...o.jobPolicy },
+    jobPolicy: { attempts: 2, backoffMs: 200, ...o.jobPolicy },
     notifier: { minIntervalMs: o.minIntervalMs ?? 1000, baseBackoffMs: 50 },
     reconcileIntervalMs: 2_000,
   });

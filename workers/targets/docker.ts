@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import type { DockerClusterConfig } from '../../src/config/clusters.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
-import { SessionCore } from './session.ts';
+import { pushSink, SessionCore } from './session.ts';
 import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
 /** Connection options for dockerode from a socket path or a DOCKER_HOST-style URL. */
@@ -126,8 +125,7 @@ export class DockerTarget implements AgentTarget {
       },
       `container ${agent.pod} (${agent.node})`,
     );
-    const sink = (push: (c: Buffer) => void) => new Writable({ write: (c: Buffer, _e, cb) => (push(c), cb()) });
-    this.docker.modem.demuxStream(stream, sink((c) => session.pushStdout(c)), sink((c) => session.pushStderr(c)));
+    this.docker.modem.demuxStream(stream, pushSink((c) => session.pushStdout(c)), pushSink((c) => session.pushStderr(c)));
     let ended = false;
     const onEnd = () => {
       if (ended) return;

@@ -3,13 +3,13 @@ import tls from 'node:tls';
 import { CoreV1Api, Exec, KubeConfig, type V1Pod, type V1Status } from '@kubernetes/client-node';
 // Not re-exported by the package index (1.4); the package has no `exports` map, so the file is public.
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import WebSocket from 'ws';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
 import { DaemonSetPatcher, KubernetesInspector } from './kubernetes-inspect.ts';
-import { SessionCore } from './session.ts';
+import { pushSink, SessionCore } from './session.ts';
 import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
 const TRANSIENT_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
@@ -212,10 +212,9 @@ export class KubernetesTarget implements AgentTarget {
       },
       `pod ${agent.pod} on ${agent.node}`,
     );
-    const sink = (push: (c: Buffer) => void) => new Writable({ write: (c: Buffer, _e, cb) => (push(c), cb()) });
     let status: V1Status | undefined;
     try {
-      socket = (await this.execApi.exec(this.cfg.namespace, agent.pod, container, argv, sink((c) => session.pushStdout(c)), sink((c) => session.pushStderr(c)), stdin, false, (s) => {
+      socket = (await this.execApi.exec(this.cfg.namespace, agent.pod, container, argv, pushSink((c) => session.pushStdout(c)), pushSink((c) => session.pushStderr(c)), stdin, false, (s) => {
         status = s;
       })) as unknown as WebSocket;
     } catch (e) {

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
 import type { ExecResult, ExecSession } from './types.ts';
@@ -99,3 +100,6 @@ export class SessionCore implements ExecSession {
     this.io.close();
   }
 }
+
+/** A Writable that hands each chunk to `push` (a session's stdout or stderr). */
+export const pushSink = (push: (c: Buffer) => void) => new Writable({ write: (c: Buffer, _e, cb) => (push(c), cb()) });

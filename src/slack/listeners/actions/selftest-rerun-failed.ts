@@ -2,10 +2,10 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import type { BotServices } from '../../../commands/context.ts';
 import { selftest } from '../../../commands/selftest.ts';
 import { SELFTEST_RERUN_FAILED_ACTION } from '../../blocks/selftest.ts';
+import { SELFTEST_JOB_ID_RE } from '../../../jobs/queues.ts';
 import { renderProblem } from '../../blocks/usage.ts';
 import { ephemeral } from './respond.ts';
 
-const JOB_ID_RE = /^st-[0-9a-f-]{36}$/;
 
 /** "Re-run failed": the failing nodes come from the stored outcome, never from the button. */
 export function register(app: App, services: BotServices): void {
@@ -13,7 +13,7 @@ export function register(app: App, services: BotServices): void {
     await ack();
     const say = ephemeral(respond);
     const jobId = action.value ?? '';
-    const [record, outcome] = JOB_ID_RE.test(jobId) ? await Promise.all([services.tracker.getRecord(jobId), services.tracker.getOutcome(jobId)]) : [];
+    const [record, outcome] = SELFTEST_JOB_ID_RE.test(jobId) ? await Promise.all([services.tracker.getRecord(jobId), services.tracker.getOutcome(jobId)]) : [];
     if (!record || !outcome) return say(renderProblem('This result is too old to re-run from the button.', 'Run `/cws selftest <cluster>` again.'));
     if (!outcome.failedNodes.length) return say(renderProblem('Nothing failed in that self-test.'));
     const reply = await selftest(

@@ -2,9 +2,10 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import type { BotServices } from '../../../commands/context.ts';
 import { selftest } from '../../../commands/selftest.ts';
 import { SELFTEST_RERUN_ACTION } from '../../blocks/selftest.ts';
+import { SELFTEST_JOB_ID_RE } from '../../../jobs/queues.ts';
 import { renderProblem } from '../../blocks/usage.ts';
+import { ephemeral } from './respond.ts';
 
-const JOB_ID_RE = /^st-[0-9a-f-]{36}$/;
 
 /**
  * "Re-run": the button's value is only a lookup key. Cluster and node come from the job
@@ -13,10 +14,9 @@ const JOB_ID_RE = /^st-[0-9a-f-]{36}$/;
 export function register(app: App, services: BotServices): void {
   app.action<BlockButtonAction>(SELFTEST_RERUN_ACTION, async ({ ack, body, action, respond }) => {
     await ack();
-    const say = (m: { text: string; blocks?: unknown[] }) =>
-      respond({ response_type: 'ephemeral', replace_original: false, text: m.text, ...(m.blocks ? { blocks: m.blocks as never } : {}) }).then(() => undefined);
+    const say = ephemeral(respond);
     const jobId = action.value ?? '';
-    const record = JOB_ID_RE.test(jobId) ? await services.tracker.getRecord(jobId) : undefined;
+    const record = SELFTEST_JOB_ID_RE.test(jobId) ? await services.tracker.getRecord(jobId) : undefined;
     if (!record) {
       await say(renderProblem('This result is too old to re-run from the button.', 'Run `/cws selftest <cluster>` again.'));
       return;
