@@ -1,16 +1,18 @@
 /**
  * Cluster self-test at scale: N agents whose self-test takes `latencyMs`, on the Kubernetes
- * API simulator (a separate process, so the RSS measured here is the bot + worker alone).
+ * API simulator. As deployed, the simulator, the worker and the bot (with the Slack emulator)
+ * are three processes; the worker's RSS is read from its /proc status (VmRSS, VmHWM).
  * Compared in the same run with the ideal ceil(N/concurrency) × latency and with a
  * sequential one-pod-at-a-time loop over the same simulator (measured on a sample of pods,
  * extrapolated to N — running it on all N would take N × latency).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseClustersFile, type KubernetesClusterConfig } from '../src/config/clusters.ts';
 import { finalSelftest, startHarness } from '../test/support/harness.ts';
+import { startWorkerProcess } from '../test/support/worker-process.ts';
 import { KubernetesTarget } from '../workers/targets/kubernetes.ts';
 
 export interface SelftestBench {
@@ -23,14 +25,16 @@ export interface SelftestBench {
   sequentialSample: number;
   slackChatCalls: number;
   peakRssMb: number;
-  /** RSS with everything loaded and connected, before the job: the modules' own footprint. */
+  /** Worker RSS with everything loaded and connected, before the job: the modules' own footprint. */
   idleRssMb: number;
+  /** The bot process (bot + Slack emulator + this script), for comparison. */
+  botPeakRssMb: number;
   readStatus: boolean;
   ok: number;
 }
 
 async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{ stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/main.ts', '--fleet', fleetPath, '--kubeconfig', kubeconfig], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/sim/main.ts', '--fleet', fleetPath, '--kubeconfig', kubeconfig], {
     cwd: join(import.meta.dirname, '..'),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -53,16 +57,20 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
   const sim = await startSimProcess(fleetPath, kubeconfig);
   const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k, selftest: { readStatus: ${readStatus} } }\n`;
   const cfg = parseClustersFile(yaml).clusters['bench-k'] as KubernetesClusterConfig;
-  const h = await startHarness({ clustersYaml: yaml, minIntervalMs: 1000 });
+  const configPath = join(dir, 'clusters.yaml');
+  writeFileSync(configPath, yaml);
+  const h = await startHarness({ clustersYaml: yaml, minIntervalMs: 1000, withWorker: false });
+  const worker = await startWorkerProcess({ redisUrl: h.redis.url, configPath, lockMs: 30_000 });
   try {
-    const idleRss = process.memoryUsage().rss;
-    let peak = idleRss;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const idleRss = procStatusKb(worker.pid!, 'VmRSS') * 1024;
+    let botPeak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (botPeak = Math.max(botPeak, process.memoryUsage().rss)), 50);
     const t0 = performance.now();
     await h.signer.command('selftest bench-k', { channelId: 'CBENCHK' });
     const final = await h.emu.waitFor((e) => finalSelftest(e, 'CBENCHK'), { timeoutMs: 600_000, pollMs: 20 });
     const wallMs = performance.now() - t0;
     clearInterval(sampler);
+    const peak = procStatusKb(worker.pid!, 'VmHWM') * 1024;
     const slackChatCalls = h.emu.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === 'CBENCHK').length;
 
     // Sequential baseline: the same exec, one pod after the other, as a kubectl loop would.
@@ -83,12 +91,22 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
       slackChatCalls,
       peakRssMb: peak / 1024 / 1024,
       idleRssMb: idleRss / 1024 / 1024,
+      botPeakRssMb: botPeak / 1024 / 1024,
       readStatus,
       ok: Number(final.metadata!.event_payload.ok),
     };
   } finally {
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
     await h.close();
     sim.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A field of /proc/PID/status in kB (VmRSS: now; VmHWM: the peak since the process started). */
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]);
 }

@@ -24,6 +24,12 @@ export interface ChatApi {
 export interface NotifierOptions {
   /** At most one edit per message per interval (Slack: about 1/s). */
   minIntervalMs?: number;
+  /**
+   * Spacing before a message's final edit. Shorter than `minIntervalMs`: it happens once per
+   * message, `chat.update` tolerates short bursts (Tier 3), and a 429 is waited out anyway, so
+   * the result need not queue behind the last progress edit for a whole interval.
+   */
+  finalMinIntervalMs?: number;
   /** Retries for 5xx and network errors (429s are always waited out, up to `maxRateLimitWaits`). */
   maxRetries?: number;
   maxRateLimitWaits?: number;
@@ -45,6 +51,7 @@ interface MessageState {
   pending?: Pending;
   inflight: boolean;
   timer?: NodeJS.Timeout;
+  timerDueAt: number;
   closed: boolean;
 }
 
@@ -58,6 +65,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class Notifier {
   private readonly states = new Map<string, MessageState>();
   private readonly minIntervalMs: number;
+  private readonly finalMinIntervalMs: number;
   private readonly maxRetries: number;
   private readonly maxRateLimitWaits: number;
   private readonly baseBackoffMs: number;
@@ -70,6 +78,7 @@ export class Notifier {
     private readonly opts: NotifierOptions = {},
   ) {
     this.minIntervalMs = opts.minIntervalMs ?? 1000;
+    this.finalMinIntervalMs = Math.min(this.minIntervalMs, opts.finalMinIntervalMs ?? 200);
     this.maxRetries = opts.maxRetries ?? 4;
     this.maxRateLimitWaits = opts.maxRateLimitWaits ?? 10;
     this.baseBackoffMs = opts.baseBackoffMs ?? 500;
@@ -81,7 +90,7 @@ export class Notifier {
     this.stats.posts++;
     const ts = res.ts!;
     const ch = res.channel ?? channel;
-    this.states.set(key(ch, ts), { channel: ch, ts, lastSentAt: this.now(), inflight: false, closed: false });
+    this.states.set(key(ch, ts), { channel: ch, ts, lastSentAt: this.now(), inflight: false, closed: false, timerDueAt: 0 });
     return { channel: ch, ts };
   }
 
@@ -97,7 +106,7 @@ export class Notifier {
     const k = key(channel, ts);
     let state = this.states.get(k);
     if (!state) {
-      state = { channel, ts, lastSentAt: 0, inflight: false, closed: false };
+      state = { channel, ts, lastSentAt: 0, inflight: false, closed: false, timerDueAt: 0 };
       this.states.set(k, state);
     }
     if (state.closed) return Promise.resolve();
@@ -122,8 +131,15 @@ export class Notifier {
   }
 
   private schedule(k: string, state: MessageState): void {
-    if (state.inflight || state.timer) return;
-    const delay = Math.max(0, state.lastSentAt + this.minIntervalMs - this.now());
+    if (state.inflight) return;
+    const interval = state.pending?.final ? this.finalMinIntervalMs : this.minIntervalMs;
+    const delay = Math.max(0, state.lastSentAt + interval - this.now());
+    if (state.timer) {
+      // A final edit may move a waiting intermediate one forward, never back.
+      if (!state.pending?.final || state.timerDueAt <= this.now() + delay) return;
+      clearTimeout(state.timer);
+    }
+    state.timerDueAt = this.now() + delay;
     state.timer = setTimeout(() => {
       state.timer = undefined;
       void this.flush(k, state);

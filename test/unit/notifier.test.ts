@@ -64,6 +64,27 @@ describe('Notifier', () => {
     expect(updates[0]!.args.metadata).toEqual({ event_type: 'x', event_payload: {} });
   });
 
+  it('sends the final edit a short spacing after the last progress edit, not a whole interval', async () => {
+    const { api, calls } = fakeApi();
+    const n = new Notifier(api, { minIntervalMs: 1000, finalMinIntervalMs: 200 });
+    const { ts } = await n.post('C1', { text: 'queued' });
+    await vi.advanceTimersByTimeAsync(1000);
+    void n.update('C1', ts, { text: 'progress' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.filter((c) => c.method === 'update')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(50);
+    void n.update('C1', ts, { text: 'more progress' });
+    await vi.advanceTimersByTimeAsync(50);
+    void n.update('C1', ts, { text: 'done' }, { final: true });
+    await vi.advanceTimersByTimeAsync(99);
+    expect(calls.filter((c) => c.method === 'update')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    const updates = calls.filter((c) => c.method === 'update');
+    expect(updates.map((u) => u.args.text)).toEqual(['progress', 'done']);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(calls.filter((c) => c.method === 'update')).toHaveLength(2);
+  });
+
   it('spaces edits of the same message by the interval, not edits of different messages', async () => {
     const { api, calls } = fakeApi();
     const n = new Notifier(api, { minIntervalMs: 1000 });
