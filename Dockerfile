@@ -6,6 +6,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY src ./src
 COPY workers ./workers
+COPY scripts ./scripts
 COPY tsconfig.json cws.example.yaml ./
+# Processes run the bundle (plain JavaScript): see scripts/build.mjs for why.
+RUN node scripts/build.mjs
 USER node
-CMD ["node", "--import", "tsx", "src/main.ts", "bot"]
+CMD ["node", "dist/main.js", "bot"]

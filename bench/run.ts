@@ -17,6 +17,11 @@ function runSection(section: string): Promise<void> {
 async function main() {
   const section = process.argv[2];
   if (!section) {
+    // The worker and the simulator run as `npm run worker` / `npm run sim` do: from the bundle.
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build exited with ${code}`))));
+    });
     for (const s of ['ack', 'selftest', 'selftest-no-status']) await runSection(s);
     return;
   }

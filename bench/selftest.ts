@@ -33,8 +33,11 @@ export interface SelftestBench {
   ok: number;
 }
 
+/** As `npm run worker` and manifests/worker.yaml start it: a 4 MB semi-space keeps the young generation (and the peak RSS) small. */
+const WORKER_NODE_ARGS = '--max-semi-space-size=4';
+
 async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{ stop: () => void }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/sim/main.ts', '--fleet', fleetPath, '--kubeconfig', kubeconfig], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/sim.js', '--fleet', fleetPath, '--kubeconfig', kubeconfig], {
     cwd: join(import.meta.dirname, '..'),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -60,7 +63,7 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
   const configPath = join(dir, 'clusters.yaml');
   writeFileSync(configPath, yaml);
   const h = await startHarness({ clustersYaml: yaml, minIntervalMs: 1000, withWorker: false });
-  const worker = await startWorkerProcess({ redisUrl: h.redis.url, configPath, lockMs: 30_000 });
+  const worker = await startWorkerProcess({ redisUrl: h.redis.url, configPath, lockMs: 30_000, built: true, nodeArgs: (process.env.BENCH_WORKER_NODE_ARGS ?? WORKER_NODE_ARGS).split(' ').filter(Boolean) });
   try {
     const idleRss = procStatusKb(worker.pid!, 'VmRSS') * 1024;
     let botPeak = process.memoryUsage().rss;

@@ -3,8 +3,6 @@ import { loadClustersFile } from './config/clusters.ts';
 import { ConfigError, parseEnv } from './config/env.ts';
 import { blockingOptions } from './jobs/redis.ts';
 import { createLogger } from './observability/logger.ts';
-import { createBot } from './slack/app.ts';
-import { startWorkers } from '../workers/main.ts';
 
 /** `npm run bot`, `npm run worker`, `npm start` (both in one process). */
 async function main(role: 'bot' | 'worker' | 'all'): Promise<void> {
@@ -24,7 +22,10 @@ async function main(role: 'bot' | 'worker' | 'all'): Promise<void> {
   }
 
   const stops: (() => Promise<void>)[] = [];
+  // Each role loads only its own modules: a worker never loads Bolt, a bot never loads the
+  // cluster clients (which also keeps the worker's memory within its budget).
   if (role === 'worker' || role === 'all') {
+    const { startWorkers } = await import('../workers/main.ts');
     const workers = await startWorkers({
       clusters,
       serve: env.WORKER_CLUSTERS,
@@ -36,6 +37,7 @@ async function main(role: 'bot' | 'worker' | 'all'): Promise<void> {
     stops.push(() => workers.close());
   }
   if (role === 'bot' || role === 'all') {
+    const { createBot } = await import('./slack/app.ts');
     const bot = createBot({
       botToken: env.SLACK_BOT_TOKEN!,
       ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),

@@ -30,7 +30,7 @@ export async function startWorkers(opts: {
     const config = opts.clusters.clusters[name]!;
     let target;
     try {
-      target = createTarget(name, config);
+      target = await createTarget(name, config);
     } catch (err) {
       // e.g. a kubeconfig that cannot be read or has no such context: one clear line at start.
       throw new ConfigError(`CWS_CONFIG: cluster ${name}: ${(err as Error).message}`);

@@ -3,9 +3,13 @@ import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '../..');
 
-/** A real worker process (`src/main.ts worker`), resolved once it says it is ready. */
-export function startWorkerProcess(opts: { redisUrl: string; configPath: string; lockMs?: number; env?: NodeJS.ProcessEnv }): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+/**
+ * A real worker process, resolved once it says it is ready: `src/main.ts worker` under tsx, or
+ * with `built` a bundle (`dist/main.js` as `npm run worker` runs it; build it first).
+ */
+export function startWorkerProcess(opts: { redisUrl: string; configPath: string; lockMs?: number; env?: NodeJS.ProcessEnv; built?: boolean | string; nodeArgs?: string[] }): Promise<ChildProcess> {
+  const args = [...(opts.nodeArgs ?? []), ...(opts.built ? [typeof opts.built === 'string' ? opts.built : 'dist/main.js', 'worker'] : ['--import', 'tsx', 'src/main.ts', 'worker'])];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, REDIS_URL: opts.redisUrl, CWS_CONFIG: opts.configPath, WORKER_LOCK_MS: String(opts.lockMs ?? 2000), LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

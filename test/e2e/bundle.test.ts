@@ -1,0 +1,88 @@
+/**
+ * The bundle that `npm start`, `npm run worker` and `npm run sim` run (scripts/build.mjs):
+ * built here into its own folder, then the simulator and a worker run from it as processes
+ * and a cluster self-test goes through them end to end (enqueued by the operator CLI).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivateRedis, startRedis } from '../support/redis.ts';
+import { startWorkerProcess } from '../support/worker-process.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const OUT = `.tmp/dist-test-${process.pid}`;
+const dir = mkdtempSync(join(tmpdir(), 'cws-bundle-'));
+const children: ChildProcess[] = [];
+let redis: PrivateRedis;
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function startSim(fleet: string, kubeconfig: string): Promise<void> {
+  const child = spawn(process.execPath, [join(OUT, 'sim.js'), '--fleet', fleet, '--kubeconfig', kubeconfig], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/kubeconfig: .*\n/.test(out)) resolve();
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`bundled simulator exited (${code}):\n${out}`)));
+  });
+}
+
+beforeAll(async () => {
+  const built = await run(['scripts/build.mjs', '--outdir', OUT]);
+  expect(built.stderr).toBe('');
+  expect(built.code).toBe(0);
+  redis = await startRedis();
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await redis?.stop();
+  rmSync(join(ROOT, OUT), { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the bundle (npm start / npm run worker / npm run sim)', () => {
+  it('runs the simulator and a worker from plain JavaScript, and a cluster self-test goes through them', async () => {
+    const kubeconfig = join(dir, 'small.kubeconfig');
+    await startSim('test/fixtures/fleets/small.yaml', kubeconfig);
+    const configPath = join(dir, 'cws.yaml');
+    writeFileSync(configPath, `clusters:\n  small: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: small }\n`);
+    children.push(await startWorkerProcess({ redisUrl: redis.url, configPath, built: join(OUT, 'main.js'), nodeArgs: ['--max-semi-space-size=4'] }));
+
+    const r = await run([join(ROOT, 'bin/cws.mjs'), 'selftest', 'small', '--json'], { REDIS_URL: redis.url, CWS_CONFIG: configPath });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ cluster: 'small', total: 3, ok: 3, failed: 0 });
+  });
+
+  it('loads Bolt, client-node and dockerode only when a role or a cluster kind needs them', () => {
+    // The entry and the chunks it imports statically are what every process loads at start.
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(join(ROOT, OUT, file), 'utf8');
+      for (const m of code.matchAll(/^import\s(?:[^'"]*?\sfrom\s)?["']([^"']+)["'];?$/gm)) {
+        const spec = m[1]!;
+        if (spec.startsWith('./')) visit(spec.slice(2));
+        else packages.add(spec);
+      }
+    };
+    visit('main.js');
+    expect(packages).toContain('ioredis');
+    for (const heavy of ['@slack/bolt', '@slack/web-api', '@kubernetes/client-node', 'dockerode', 'bullmq']) expect(packages).not.toContain(heavy);
+  });
+});
