@@ -59,7 +59,7 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
     await startSim('test/fixtures/fleets/small.yaml', kubeconfig);
     const configPath = join(dir, 'cws.yaml');
     writeFileSync(configPath, `clusters:\n  small: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: small }\n`);
-    children.push(await startWorkerProcess({ redisUrl: redis.url, configPath, built: join(OUT, 'main.js'), nodeArgs: ['--max-semi-space-size=4'] }));
+    children.push(await startWorkerProcess({ redisUrl: redis.url, configPath, built: join(OUT, 'main.js'), nodeArgs: ['--max-semi-space-size=4', '--max-old-space-size=192'] }));
 
     const r = await run([join(ROOT, 'bin/cws.mjs'), 'selftest', 'small', '--json'], { REDIS_URL: redis.url, CWS_CONFIG: configPath });
     expect(r.stderr).toBe('');
