@@ -1,0 +1,1019 @@
+/**
+ * Slack Web API emulator: the Web API the sandbox bot talks to (`npm start` without Slack
+ * credentials), and the one the tests drive the bot against.
+ *
+ * A plain `node:http` server on 127.0.0.1 (random port) that speaks the subset of the Slack Web API the
+ * project uses, parses requests exactly the way `@slack/web-api` sends them, keeps the resulting
+ * workspace state (messages, views, reactions) and records every call. State changes are also
+ * emitted as events (`message_posted`, `message_updated`, `message_deleted`, `view_opened`,
+ * `view_updated`, `view_closed`), which is what the sandbox page is fed from.
+ *
+ * response_url: `responseUrl(id)` only records what is posted to it (tests assert on the calls);
+ * `registerResponseUrl(context)` gives a URL that also acts on the workspace as Slack does — a new
+ * ephemeral (default) or in_channel message, `replace_original`, `delete_original` — usable 5
+ * times within 30 minutes.
+ *
+ *   const emu = await SlackEmulator.start({ token: 'xoxb-test' });
+ *   const client = new WebClient('xoxb-test', { slackApiUrl: emu.url, retryConfig: { retries: 0 } });
+ *   ...
+ *   const msg = await emu.waitFor((e) => e.messages('C1').find((m) => m.updates > 0));
+ *   await emu.close();
+ *
+ * Wire format notes (how @slack/web-api 8 sends requests):
+ *  - always `POST <slackApiUrl><method>` with `Authorization: Bearer <token>`; a per-call `token` argument is
+ *    sent BOTH as the header and as a `token` form field;
+ *  - body is `application/x-www-form-urlencoded` (node:querystring): objects/arrays (blocks, metadata, view,
+ *    attachments...) are JSON strings, numbers/booleans arrive as strings ("true", "42"), undefined/null are
+ *    omitted. The emulator JSON-decodes the object/array fields; scalars are recorded as received (strings).
+ *  - `application/json` bodies are accepted too (token then only in the header).
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedCall {
+  method: string;
+  args: Record<string, unknown>;
+  token?: string;
+  /** Date.now() when the request was received. */
+  at: number;
+  /** HTTP status the emulator answered with (200 also for `{ok:false}` answers). */
+  status: number;
+}
+
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  text?: string;
+  blocks?: unknown[];
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
+  thread_ts?: string;
+  /** Poster ('UBOT') for normal messages; the recipient for ephemeral messages. */
+  user?: string;
+  /** Number of successful chat.update calls applied to this message. */
+  updates: number;
+  ephemeral?: boolean;
+  /** Reaction names added with reactions.add, in order. */
+  reactions?: string[];
+}
+
+export interface SlackView {
+  id: string;
+  hash: string;
+  trigger_id?: string;
+  external_id?: string;
+  view: Record<string, unknown>;
+  updates: number;
+}
+
+export type SlackFault =
+  | { status: 429; retryAfterSec: number }
+  | { status: 500 | 502 | 503 }
+  | { latencyMs: number };
+
+export interface SlackUser {
+  id: string;
+  name: string;
+  email?: string;
+}
+
+/** Who and where a registered response_url answers: the invoking user, the channel, and the message it came from. */
+export interface ResponseContext {
+  channel: string;
+  user: string;
+  /** The message holding the element that was used (for replace_original / delete_original). */
+  original?: { ts: string };
+}
+
+/** A response_url body, or a slash command's synchronous ack body (same shape, same effect). */
+export interface ResponseBody {
+  text?: unknown;
+  blocks?: unknown;
+  response_type?: unknown;
+  replace_original?: unknown;
+  delete_original?: unknown;
+  thread_ts?: unknown;
+  metadata?: unknown;
+}
+
+export interface SlackEmulatorEvents {
+  call: [call: RecordedCall];
+  message_posted: [message: SlackMessage];
+  message_updated: [message: SlackMessage];
+  message_deleted: [message: SlackMessage];
+  view_opened: [view: SlackView];
+  view_updated: [view: SlackView];
+  view_closed: [view: SlackView];
+}
+
+export interface SlackEmulatorOptions {
+  /** Bot token every call must carry (none: any token is accepted). */
+  token?: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /**
+   * Like Slack, views.open accepts only a trigger_id from `issueTriggerId()`, within 3 s of it.
+   * Off by default: tests make up their trigger ids.
+   */
+  strictTriggers?: boolean;
+  /**
+   * 'fixed' (default): message timestamps count up from 1700000000.000100, for reproducible tests.
+   * 'wall': they follow the wall clock (still strictly increasing), as the sandbox page shows times.
+   */
+  clock?: 'fixed' | 'wall';
+}
+
+interface RegisteredResponseUrl extends ResponseContext {
+  uses: number;
+  expiresAt: number;
+}
+
+/** Slack: a trigger_id is good for 3 seconds. */
+const TRIGGER_TTL_MS = 3_000;
+/** Slack: "up to 5 times within 30 minutes". */
+const RESPONSE_URL_USES = 5;
+const RESPONSE_URL_TTL_MS = 30 * 60_000;
+
+interface PendingFault {
+  method: string;
+  fault: SlackFault;
+  remaining: number;
+}
+
+type Answer = { status: number; body: Record<string, unknown> };
+
+export const BOT_USER_ID = 'UBOT';
+export const BOT_ID = 'BBOT';
+export const TEAM_ID = 'T0001';
+export const TEAM_NAME = 'test';
+export const NOT_MEMBER_CHANNEL = 'CNOTMEMBER';
+
+/** Slack limits enforced by the emulator. */
+export const LIMITS = {
+  maxBlocks: 50,
+  maxModalBlocks: 100,
+  maxTextChars: 40_000,
+  maxSectionTextChars: 3_000,
+  maxHeaderTextChars: 150,
+} as const;
+
+/** Form fields that are always plain strings, even if they happen to look like JSON. */
+const STRING_FIELDS = new Set([
+  'text',
+  'markdown_text',
+  'channel',
+  'ts',
+  'thread_ts',
+  'timestamp',
+  'user',
+  'name',
+  'token',
+  'trigger_id',
+  'view_id',
+  'external_id',
+  'hash',
+  'username',
+  'icon_emoji',
+  'icon_url',
+  'private_metadata',
+  'callback_id',
+]);
+
+const REASON: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+
+function decodeField(key: string, value: string): unknown {
+  // @slack/web-api JSON-encodes every object/array argument (blocks, metadata, view, attachments, ...).
+  if (STRING_FIELDS.has(key)) return value;
+  if (value.startsWith('{') || value.startsWith('[')) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      // Not JSON after all: pass through as a string; handlers report format errors (e.g. invalid_blocks_format).
+      return value;
+    }
+  }
+  return value;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function clip(v: unknown, max = 300): string {
+  let s: string;
+  try {
+    s = typeof v === 'string' ? v : JSON.stringify(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > max ? `${s.slice(0, max)}…(${s.length} chars)` : s;
+}
+
+function ok(body: Record<string, unknown> = {}): Answer {
+  return { status: 200, body: { ok: true, ...body } };
+}
+
+function fail(error: string, extra: Record<string, unknown> = {}): Answer {
+  return { status: 200, body: { ok: false, error, ...extra } };
+}
+
+/** Returns an error code if the blocks violate Slack's limits, else undefined. */
+function validateBlocks(blocks: unknown, maxBlocks: number): string | undefined {
+  if (blocks === undefined) return undefined;
+  if (!Array.isArray(blocks)) return 'invalid_blocks_format';
+  if (blocks.length > maxBlocks) return 'invalid_blocks';
+  for (const b of blocks) {
+    if (!isRecord(b) || typeof b.type !== 'string') return 'invalid_blocks';
+    const text = isRecord(b.text) ? b.text.text : undefined;
+    if (b.type === 'section' && typeof text === 'string' && text.length > LIMITS.maxSectionTextChars) {
+      return 'invalid_blocks';
+    }
+    if (b.type === 'header' && typeof text === 'string' && text.length > LIMITS.maxHeaderTextChars) {
+      return 'invalid_blocks';
+    }
+  }
+  return undefined;
+}
+
+function validateMetadata(metadata: unknown): string | undefined {
+  if (metadata === undefined) return undefined;
+  if (!isRecord(metadata) || typeof metadata.event_type !== 'string' || !isRecord(metadata.event_payload)) {
+    return 'invalid_metadata_format';
+  }
+  return undefined;
+}
+
+export class SlackEmulator extends EventEmitter {
+  /** Base URL of the Web API, e.g. `http://127.0.0.1:PORT/api/` — pass as `slackApiUrl`. */
+  readonly url: string;
+  /** Every request received, in order (including faulted and failed ones). */
+  calls: RecordedCall[] = [];
+  /** Users known to users.info. */
+  /** User group ID → member user IDs, for usergroups.users.list. */
+  readonly usergroups = new Map<string, string[]>();
+  users = new Map<string, SlackUser>();
+  /** Modals opened with views.open (keyed by view id), in opening order: the last one is on top. */
+  views = new Map<string, SlackView>();
+  /** Channel ID → name (without `#`), for conversations.info and the sandbox page. */
+  readonly channels = new Map<string, string>();
+
+  private readonly server: http.Server;
+  private readonly origin: string;
+  private readonly token: string | undefined;
+  private readonly store = new Map<string, SlackMessage>();
+  private faults: PendingFault[] = [];
+  private tsMicros = 1_700_000_000_000_000n;
+  private readonly wallClock: boolean;
+  private viewSeq = 0;
+  private readonly responseUrls = new Map<string, RegisteredResponseUrl>();
+  private responseSeq = 0;
+  private readonly strictTriggers: boolean;
+  /** Issued trigger ids: when they expire, whether views.open used them already. */
+  private readonly triggers = new Map<string, { expiresAt: number; used: boolean }>();
+  private triggerSeq = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly closeHooks = new Set<(err: Error) => void>();
+  private closed = false;
+
+  private constructor(server: http.Server, origin: string, token: string | undefined, opts: SlackEmulatorOptions) {
+    super();
+    this.server = server;
+    this.origin = origin;
+    this.url = `${origin}/api/`;
+    this.token = token;
+    this.wallClock = opts.clock === 'wall';
+    this.strictTriggers = opts.strictTriggers === true;
+  }
+
+  static async start(opts: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
+    let emu: SlackEmulator | undefined;
+    const server = http.createServer((req, res) => {
+      if (!emu) {
+        res.writeHead(503).end('starting');
+        return;
+      }
+      emu.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) {
+          // The message only: the stack stays in this process (it is product code now).
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`emulator error: ${err instanceof Error ? err.message : String(err)}`);
+        } else {
+          res.destroy();
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port, address, family } = server.address() as AddressInfo;
+    const host = family === 'IPv6' ? `[${address}]` : address;
+    emu = new SlackEmulator(server, `http://${host}:${port}`, opts.token, opts);
+    return emu;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  callsTo(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Current state of every (non-deleted) message, in posting order; optionally only one channel's. */
+  messages(channel?: string): SlackMessage[] {
+    const all = [...this.store.values()];
+    return channel === undefined ? all : all.filter((m) => m.channel === channel);
+  }
+
+  message(channel: string, ts: string): SlackMessage | undefined {
+    return this.store.get(key(channel, ts));
+  }
+
+  /** URL usable as a Slack `response_url`; POSTs to it are recorded as `response_url` calls with `args.id`. */
+  responseUrl(id: string): string {
+    return `${this.origin}/response/${encodeURIComponent(id)}`;
+  }
+
+  /**
+   * A response_url that acts as Slack's does for this user, channel and message (see the file
+   * header); posts are recorded as `response_url` calls too.
+   */
+  registerResponseUrl(context: ResponseContext): string {
+    const now = Date.now();
+    for (const [id, r] of this.responseUrls) if (r.expiresAt + RESPONSE_URL_TTL_MS < now) this.responseUrls.delete(id);
+    this.responseSeq += 1;
+    // Unguessable, like Slack's: whoever holds it can post as the app to this user.
+    const id = `r${this.responseSeq}-${randomBytes(12).toString('hex')}`;
+    this.responseUrls.set(id, { ...context, uses: 0, expiresAt: now + RESPONSE_URL_TTL_MS });
+    return this.responseUrl(id);
+  }
+
+  /**
+   * What Slack does with a message body answered to a user: a slash command's synchronous ack
+   * body, or a post to a response_url. Returns an error code, or undefined when applied.
+   */
+  applyResponse(context: ResponseContext, body: ResponseBody): string | undefined {
+    const original = context.original ? this.store.get(key(context.channel, context.original.ts)) : undefined;
+    if (body.delete_original === true || body.delete_original === 'true') {
+      if (!original) return 'message_not_found';
+      this.removeMessage(original);
+      return undefined;
+    }
+    const args: Record<string, unknown> = { ...body };
+    const err = this.checkContent(args, true);
+    if (err) return err;
+    if (body.replace_original === true || body.replace_original === 'true') {
+      if (!original) return 'message_not_found';
+      // Replacing keeps the message where it is (same ts, same visibility): new text and blocks.
+      original.text = str(args.text) ?? '';
+      if (Array.isArray(args.blocks)) original.blocks = args.blocks;
+      else delete original.blocks;
+      original.updates += 1;
+      this.emit('message_updated', original);
+      return undefined;
+    }
+    const inChannel = body.response_type === 'in_channel';
+    const msg: SlackMessage = inChannel
+      ? { channel: context.channel, ts: this.nextTs(), user: BOT_USER_ID, updates: 0 }
+      : { channel: context.channel, ts: this.nextTs(), user: context.user, updates: 0, ephemeral: true };
+    applyContent(msg, args);
+    const threadTs = str(args.thread_ts);
+    if (threadTs) msg.thread_ts = threadTs;
+    this.storeMessage(msg);
+    return undefined;
+  }
+
+  /** A trigger_id as Slack puts in a command or interaction payload: good for one views.open within 3 s. */
+  issueTriggerId(): string {
+    this.triggerSeq += 1;
+    const now = Date.now();
+    // Forget the long-expired ones (kept a while so a late use still says "expired").
+    for (const [id, t] of this.triggers) if (t.expiresAt + 60_000 < now) this.triggers.delete(id);
+    const id = `${this.triggerSeq}.${now}.${randomBytes(8).toString('hex')}`;
+    this.triggers.set(id, { expiresAt: now + TRIGGER_TTL_MS, used: false });
+    return id;
+  }
+
+  /** Closes a view as the user's client does (Cancel, ×, Escape, or a submission that closes it). */
+  closeView(id: string): SlackView | undefined {
+    const view = this.views.get(id);
+    if (!view) return undefined;
+    this.views.delete(id);
+    this.emit('view_closed', view);
+    return view;
+  }
+
+  /** Replaces a view's content (a submission answered with `response_action: update`). */
+  replaceView(id: string, view: Record<string, unknown>): SlackView | undefined {
+    const stored = this.views.get(id);
+    if (!stored) return undefined;
+    stored.view = view;
+    stored.updates += 1;
+    stored.hash = `${Date.now()}.${this.viewSeq}.${stored.updates}`;
+    this.emit('view_updated', stored);
+    return stored;
+  }
+
+  /** Opens a view on top of the others (views.open, or a submission answered with `response_action: push`). */
+  openView(view: Record<string, unknown>, triggerId?: string): SlackView {
+    this.viewSeq += 1;
+    const id = `V${String(this.viewSeq).padStart(8, '0')}`;
+    const stored: SlackView = { id, hash: `${Date.now()}.${this.viewSeq}`, view, updates: 0 };
+    if (triggerId !== undefined) stored.trigger_id = triggerId;
+    const externalId = str(view.external_id);
+    if (externalId) stored.external_id = externalId;
+    this.views.set(id, stored);
+    this.emit('view_opened', stored);
+    return stored;
+  }
+
+  /** A view as Slack sends it in payloads and API answers. */
+  wireView(v: SlackView): Record<string, unknown> {
+    return {
+      type: 'modal',
+      blocks: [],
+      private_metadata: '',
+      callback_id: '',
+      ...v.view,
+      id: v.id,
+      team_id: TEAM_ID,
+      hash: v.hash,
+      state: { values: {} },
+      previous_view_id: null,
+      root_view_id: v.id,
+      app_id: 'A0001',
+      bot_id: BOT_ID,
+    };
+  }
+
+  /** A message as Slack sends it in payloads and API answers. */
+  wireMessage(m: SlackMessage): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      type: 'message',
+      user: m.ephemeral ? BOT_USER_ID : m.user,
+      bot_id: BOT_ID,
+      team: TEAM_ID,
+      ts: m.ts,
+      text: m.text ?? '',
+    };
+    if (m.blocks) out.blocks = m.blocks;
+    if (m.metadata) out.metadata = m.metadata;
+    if (m.thread_ts) out.thread_ts = m.thread_ts;
+    if (m.updates > 0) out.edited = { user: BOT_USER_ID, ts: m.ts };
+    return out;
+  }
+
+  /** Forget calls, messages, views and pending faults (users and channels are kept). */
+  reset(): void {
+    this.calls = [];
+    this.store.clear();
+    this.views.clear();
+    this.faults = [];
+    this.responseUrls.clear();
+  }
+
+  // ---------------------------------------------------------------- fault injection
+
+  /**
+   * The next `count` calls to `method` ('*' = any method, including `response_url` posts) get `fault`.
+   * Faults are consumed in the order they were registered. 429/5xx faults do not change state;
+   * a latency fault delays the answer, then the call is processed normally.
+   */
+  failNext(method: string, fault: SlackFault, count = 1): void {
+    if (count > 0) this.faults.push({ method, fault, remaining: count });
+  }
+
+  private takeFault(method: string): SlackFault | undefined {
+    const f = this.faults.find((p) => p.remaining > 0 && (p.method === method || p.method === '*'));
+    if (!f) return undefined;
+    f.remaining -= 1;
+    if (f.remaining <= 0) this.faults = this.faults.filter((p) => p !== f);
+    return f.fault;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  override on<E extends keyof SlackEmulatorEvents>(event: E, listener: (...args: SlackEmulatorEvents[E]) => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+
+  override off<E extends keyof SlackEmulatorEvents>(event: E, listener: (...args: SlackEmulatorEvents[E]) => void): this;
+  override off(event: string | symbol, listener: (...args: any[]) => void): this;
+  override off(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.off(event, listener);
+  }
+
+  override emit<E extends keyof SlackEmulatorEvents>(event: E, ...args: SlackEmulatorEvents[E]): boolean;
+  override emit(event: string | symbol, ...args: any[]): boolean;
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    return super.emit(event, ...args);
+  }
+
+  /**
+   * Resolves with the predicate's value as soon as it is neither `undefined`, `null` nor `false`.
+   * The predicate is evaluated immediately, after every recorded call, and every `pollMs` (default 50 ms,
+   * for predicates that also look at state outside the emulator). A throwing predicate counts as "not yet".
+   * Rejects after `timeoutMs` (default 10 s) with a dump of the calls and messages.
+   */
+  waitFor<T>(
+    predicate: (emu: SlackEmulator) => T | undefined | false | null,
+    opts: { timeoutMs?: number; pollMs?: number } = {},
+  ): Promise<T> {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const pollMs = opts.pollMs ?? 50;
+    const stack = new Error('waitFor timed out').stack;
+    return new Promise<T>((resolve, reject) => {
+      let lastError: unknown;
+      let done = false;
+      const check = (): void => {
+        if (done) return;
+        try {
+          const v = predicate(this);
+          lastError = undefined;
+          if (v !== undefined && v !== null && v !== false) finish(undefined, v as T);
+        } catch (err) {
+          lastError = err;
+        }
+      };
+      const onCall = (): void => check();
+      const onClose = (err: Error): void => finish(err);
+      const finish = (err: Error | undefined, value?: T): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timeout);
+        clearInterval(poll);
+        this.off('call', onCall);
+        this.closeHooks.delete(onClose);
+        if (err) reject(err);
+        else resolve(value as T);
+      };
+      const timeout = setTimeout(() => {
+        check();
+        if (done) return;
+        const why =
+          lastError === undefined
+            ? ''
+            : `\nlast predicate error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+        const err = new Error(`SlackEmulator.waitFor: condition not met within ${timeoutMs} ms${why}\n${this.dump()}`);
+        if (stack) err.stack = `${err.message}\n${stack.split('\n').slice(1).join('\n')}`;
+        finish(err);
+      }, timeoutMs);
+      const poll = setInterval(check, pollMs);
+      this.on('call', onCall);
+      this.closeHooks.add(onClose);
+      check();
+    });
+  }
+
+  /** Human-readable summary of recorded calls and current messages (used in waitFor timeouts). */
+  dump(maxCalls = 40): string {
+    const lines: string[] = [];
+    const calls = this.calls.slice(-maxCalls);
+    lines.push(`recorded calls (${this.calls.length}${this.calls.length > maxCalls ? `, last ${maxCalls}` : ''}):`);
+    if (calls.length === 0) lines.push('  (none)');
+    for (const c of calls) lines.push(`  [${c.status}] ${c.method} ${clip(c.args)}`);
+    const msgs = this.messages();
+    lines.push(`messages (${msgs.length}):`);
+    if (msgs.length === 0) lines.push('  (none)');
+    for (const m of msgs) {
+      const flags = [m.ephemeral ? 'ephemeral' : '', m.updates ? `updates=${m.updates}` : '', m.thread_ts ? `thread=${m.thread_ts}` : '']
+        .filter(Boolean)
+        .join(' ');
+      const content = m.text !== undefined ? clip(m.text, 160) : m.blocks ? `${m.blocks.length} blocks` : '';
+      lines.push(`  ${m.channel} ${m.ts}${flags ? ` (${flags})` : ''}: ${content}`);
+    }
+    return lines.join('\n');
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const hook of [...this.closeHooks]) hook(new Error('SlackEmulator closed while waiting'));
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ---------------------------------------------------------------- HTTP handling
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const at = Date.now();
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? '/', this.origin);
+
+    const responseMatch = /^\/response\/(.+)$/.exec(url.pathname);
+    if (responseMatch) {
+      await this.handleResponseUrl(decodeURIComponent(responseMatch[1] ?? ''), req, res, raw, at);
+      return;
+    }
+    const apiMatch = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
+    if (!apiMatch) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${url.pathname}`);
+      return;
+    }
+    const method = apiMatch[1] ?? '';
+
+    const { args, formToken, parseError } = parseArgs(req, raw, url);
+    const headerToken = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+    const token = headerToken ?? formToken;
+    const record = (status: number): void => {
+      const call: RecordedCall = { method, args, at, status };
+      if (token !== undefined) call.token = token;
+      this.calls.push(call);
+      this.emit('call', call);
+    };
+
+    const fault = this.takeFault(method);
+    if (fault && 'latencyMs' in fault) {
+      await this.sleep(fault.latencyMs);
+      if (this.closed) {
+        res.destroy();
+        return;
+      }
+    } else if (fault) {
+      this.sendFault(res, fault, record);
+      return;
+    }
+
+    let answer: Answer;
+    if (parseError) answer = fail(parseError);
+    else if (this.token !== undefined && token === undefined) answer = fail('not_authed');
+    else if (this.token !== undefined && token !== this.token) answer = fail('invalid_auth');
+    else answer = this.dispatch(method, args);
+
+    record(answer.status);
+    res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(answer.body));
+  }
+
+  private async handleResponseUrl(
+    id: string,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    raw: string,
+    at: number,
+  ): Promise<void> {
+    let args: Record<string, unknown>;
+    let isObject = false;
+    try {
+      const parsed: unknown = raw.length ? JSON.parse(raw) : {};
+      isObject = isRecord(parsed);
+      args = isRecord(parsed) ? { ...parsed, id } : { body: parsed, id };
+    } catch {
+      args = { raw, id };
+    }
+    const record = (status: number): void => {
+      const call: RecordedCall = { method: 'response_url', args, at, status };
+      this.calls.push(call);
+      this.emit('call', call);
+    };
+    const fault = this.takeFault('response_url');
+    if (fault && 'latencyMs' in fault) {
+      await this.sleep(fault.latencyMs);
+      if (this.closed) {
+        res.destroy();
+        return;
+      }
+    } else if (fault) {
+      this.sendFault(res, fault, record);
+      return;
+    }
+    if (req.method !== 'POST') {
+      record(405);
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('method not allowed');
+      return;
+    }
+    const registered = this.responseUrls.get(id);
+    const error = registered ? this.useResponseUrl(registered, isObject ? args : undefined) : undefined;
+    // Applied before it is recorded, so a waitFor that sees the call also sees its effect.
+    const status = error === undefined ? 200 : error === 'used_url' || error === 'expired_url' ? 404 : 400;
+    record(status);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(error === undefined ? { ok: true } : { ok: false, error }));
+  }
+
+  /** `body` is undefined when the request was not a JSON object. */
+  private useResponseUrl(r: RegisteredResponseUrl, body: Record<string, unknown> | undefined): string | undefined {
+    if (Date.now() > r.expiresAt) return 'expired_url';
+    if (r.uses >= RESPONSE_URL_USES) return 'used_url';
+    r.uses += 1;
+    if (!body) return 'invalid_payload';
+    return this.applyResponse(r, body);
+  }
+
+  private sendFault(res: http.ServerResponse, fault: SlackFault, record: (status: number) => void): void {
+    if ('retryAfterSec' in fault) {
+      record(429);
+      res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(fault.retryAfterSec) });
+      res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+    } else if ('status' in fault) {
+      record(fault.status);
+      res.writeHead(fault.status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${fault.status} ${REASON[fault.status] ?? 'Error'} (injected by SlackEmulator)`);
+    }
+  }
+
+  /** Delay used by latency faults; resolves early (and the handler bails out) when the emulator closes. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.timers.delete(t);
+        this.closeHooks.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.timers.add(t);
+      this.closeHooks.add(done);
+    });
+  }
+
+  // ---------------------------------------------------------------- methods
+
+  private dispatch(method: string, args: Record<string, unknown>): Answer {
+    switch (method) {
+      case 'auth.test':
+        return ok({
+          url: `https://${TEAM_NAME}.slack.com/`,
+          team: TEAM_NAME,
+          user: 'bot',
+          team_id: TEAM_ID,
+          user_id: BOT_USER_ID,
+          bot_id: BOT_ID,
+          is_enterprise_install: false,
+        });
+      case 'chat.postMessage':
+        return this.postMessage(args);
+      case 'chat.update':
+        return this.update(args);
+      case 'chat.postEphemeral':
+        return this.postEphemeral(args);
+      case 'chat.delete':
+        return this.deleteMessage(args);
+      case 'views.open':
+        return this.viewsOpen(args);
+      case 'views.update':
+        return this.viewsUpdate(args);
+      case 'users.info':
+        return this.usersInfo(args);
+      case 'usergroups.users.list': {
+        const members = this.usergroups.get(str(args.usergroup) ?? '');
+        return members ? ok({ users: [...members] }) : fail('no_such_subteam');
+      }
+      case 'conversations.info':
+        return this.conversationsInfo(args);
+      case 'reactions.add':
+        return this.reactionsAdd(args);
+      default:
+        return fail('unknown_method');
+    }
+  }
+
+  private nextTs(): string {
+    this.tsMicros += 100n;
+    if (this.wallClock) {
+      const now = BigInt(Date.now()) * 1000n;
+      if (now > this.tsMicros) this.tsMicros = now;
+    }
+    const s = this.tsMicros / 1_000_000n;
+    const us = this.tsMicros % 1_000_000n;
+    return `${s}.${us.toString().padStart(6, '0')}`;
+  }
+
+  /** Shared validation for posted/updated content. */
+  private checkContent(args: Record<string, unknown>, requireContent: boolean): string | undefined {
+    const text = str(args.text);
+    const blocksErr = validateBlocks(args.blocks, LIMITS.maxBlocks);
+    if (blocksErr) return blocksErr;
+    if (text !== undefined && text.length > LIMITS.maxTextChars) return 'msg_too_long';
+    const metaErr = validateMetadata(args.metadata);
+    if (metaErr) return metaErr;
+    if (requireContent) {
+      const hasBlocks = Array.isArray(args.blocks) && args.blocks.length > 0;
+      const hasAttachments = Array.isArray(args.attachments) && args.attachments.length > 0;
+      if (!text && !hasBlocks && !hasAttachments) return 'no_text';
+    }
+    return undefined;
+  }
+
+  private checkChannel(args: Record<string, unknown>): { channel: string } | { error: string } {
+    const channel = str(args.channel);
+    if (!channel) return { error: 'channel_not_found' };
+    if (channel === NOT_MEMBER_CHANNEL) return { error: 'not_in_channel' };
+    return { channel };
+  }
+
+  /** Stores a new message and tells the listeners. */
+  private storeMessage(msg: SlackMessage): void {
+    this.store.set(key(msg.channel, msg.ts), msg);
+    this.emit('message_posted', msg);
+  }
+
+  private removeMessage(msg: SlackMessage): void {
+    this.store.delete(key(msg.channel, msg.ts));
+    this.emit('message_deleted', msg);
+  }
+
+  private postMessage(args: Record<string, unknown>): Answer {
+    const ch = this.checkChannel(args);
+    if ('error' in ch) return fail(ch.error);
+    const err = this.checkContent(args, true);
+    if (err) return fail(err);
+    const msg: SlackMessage = { channel: ch.channel, ts: this.nextTs(), user: BOT_USER_ID, updates: 0 };
+    applyContent(msg, args);
+    const threadTs = str(args.thread_ts);
+    if (threadTs) msg.thread_ts = threadTs;
+    this.storeMessage(msg);
+    return ok({ channel: msg.channel, ts: msg.ts, message: this.wireMessage(msg) });
+  }
+
+  private update(args: Record<string, unknown>): Answer {
+    const channel = str(args.channel);
+    if (!channel) return fail('channel_not_found');
+    const ts = str(args.ts);
+    const msg = ts ? this.store.get(key(channel, ts)) : undefined;
+    if (!msg || msg.ephemeral) return fail('message_not_found');
+    const err = this.checkContent(args, false);
+    if (err) return fail(err);
+    applyContent(msg, args);
+    msg.updates += 1;
+    this.emit('message_updated', msg);
+    return ok({ channel, ts: msg.ts, text: msg.text ?? '', message: this.wireMessage(msg) });
+  }
+
+  private postEphemeral(args: Record<string, unknown>): Answer {
+    const ch = this.checkChannel(args);
+    if ('error' in ch) return fail(ch.error);
+    const user = str(args.user);
+    if (!user) return fail('user_not_found');
+    const err = this.checkContent(args, true);
+    if (err) return fail(err);
+    const msg: SlackMessage = { channel: ch.channel, ts: this.nextTs(), user, updates: 0, ephemeral: true };
+    applyContent(msg, args);
+    const threadTs = str(args.thread_ts);
+    if (threadTs) msg.thread_ts = threadTs;
+    this.storeMessage(msg);
+    return ok({ message_ts: msg.ts });
+  }
+
+  private deleteMessage(args: Record<string, unknown>): Answer {
+    const channel = str(args.channel);
+    if (!channel) return fail('channel_not_found');
+    const ts = str(args.ts);
+    const msg = ts ? this.store.get(key(channel, ts)) : undefined;
+    if (!msg || msg.ephemeral) return fail('message_not_found');
+    this.removeMessage(msg);
+    return ok({ channel, ts });
+  }
+
+  private viewsOpen(args: Record<string, unknown>): Answer {
+    const triggerId = str(args.trigger_id);
+    if (!triggerId) return fail('invalid_trigger_id');
+    if (this.strictTriggers) {
+      const trigger = this.triggers.get(triggerId);
+      if (!trigger) return fail('invalid_trigger_id');
+      if (trigger.used) return fail('trigger_exchanged');
+      if (Date.now() > trigger.expiresAt) return fail('expired_trigger_id');
+      trigger.used = true;
+    }
+    const view = args.view;
+    if (!isRecord(view)) return fail('invalid_arguments');
+    const blocksErr = validateBlocks(view.blocks, LIMITS.maxModalBlocks);
+    if (blocksErr) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${blocksErr} [json-pointer:/view/blocks]`] } });
+    return ok({ view: this.wireView(this.openView(view, triggerId)) });
+  }
+
+  private viewsUpdate(args: Record<string, unknown>): Answer {
+    const viewId = str(args.view_id);
+    const externalId = str(args.external_id);
+    if (!viewId && !externalId) return fail('invalid_arguments');
+    const view = args.view;
+    if (!isRecord(view)) return fail('invalid_arguments');
+    const stored = viewId
+      ? this.views.get(viewId)
+      : [...this.views.values()].find((v) => v.external_id === externalId);
+    if (!stored) return fail('not_found');
+    const hash = str(args.hash);
+    if (hash !== undefined && hash !== stored.hash) return fail('hash_conflict');
+    const blocksErr = validateBlocks(view.blocks, LIMITS.maxModalBlocks);
+    if (blocksErr) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${blocksErr} [json-pointer:/view/blocks]`] } });
+    return ok({ view: this.wireView(this.replaceView(stored.id, view)!) });
+  }
+
+  private usersInfo(args: Record<string, unknown>): Answer {
+    const id = str(args.user);
+    const u = id ? this.users.get(id) : undefined;
+    if (!u) return fail('user_not_found');
+    const profile: Record<string, unknown> = { real_name: u.name, display_name: u.name };
+    if (u.email !== undefined) profile.email = u.email;
+    return ok({
+      user: { id: u.id, team_id: TEAM_ID, name: u.name, real_name: u.name, deleted: false, is_bot: false, profile },
+    });
+  }
+
+  private conversationsInfo(args: Record<string, unknown>): Answer {
+    const channel = str(args.channel);
+    if (!channel) return fail('channel_not_found');
+    const isIm = channel.startsWith('D');
+    return ok({
+      channel: {
+        id: channel,
+        name: isIm ? undefined : (this.channels.get(channel) ?? channel.toLowerCase()),
+        is_channel: channel.startsWith('C'),
+        is_group: channel.startsWith('G'),
+        is_im: isIm,
+        is_private: !channel.startsWith('C'),
+        is_archived: false,
+        is_member: channel !== NOT_MEMBER_CHANNEL,
+        context_team_id: TEAM_ID,
+      },
+    });
+  }
+
+  private reactionsAdd(args: Record<string, unknown>): Answer {
+    const channel = str(args.channel);
+    if (!channel) return fail('channel_not_found');
+    if (channel === NOT_MEMBER_CHANNEL) return fail('not_in_channel');
+    const name = str(args.name);
+    if (!name) return fail('invalid_name');
+    const ts = str(args.timestamp);
+    const msg = ts ? this.store.get(key(channel, ts)) : undefined;
+    if (!msg || msg.ephemeral) return fail('message_not_found');
+    msg.reactions ??= [];
+    if (msg.reactions.includes(name)) return fail('already_reacted');
+    msg.reactions.push(name);
+    return ok();
+  }
+}
+
+function key(channel: string, ts: string): string {
+  return `${channel}\u0000${ts}`;
+}
+
+function applyContent(msg: SlackMessage, args: Record<string, unknown>): void {
+  const text = str(args.text);
+  if (text !== undefined) msg.text = text;
+  if (Array.isArray(args.blocks)) msg.blocks = args.blocks;
+  if (isRecord(args.metadata)) msg.metadata = args.metadata as SlackMessage['metadata'];
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseArgs(
+  req: http.IncomingMessage,
+  raw: string,
+  url: URL,
+): { args: Record<string, unknown>; formToken?: string; parseError?: string } {
+  const args: Record<string, unknown> = {};
+  let formToken: string | undefined;
+  const take = (params: URLSearchParams): void => {
+    for (const [k, v] of params) {
+      if (k === 'token') formToken = v;
+      else args[k] = decodeField(k, v);
+    }
+  };
+  take(url.searchParams);
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (raw.length === 0) return { args, ...(formToken !== undefined ? { formToken } : {}) };
+  if (contentType === 'application/json') {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (!isRecord(parsed)) return { args, parseError: 'invalid_json' };
+      for (const [k, v] of Object.entries(parsed)) {
+        if (k === 'token' && typeof v === 'string') formToken = v;
+        else args[k] = v;
+      }
+    } catch {
+      return { args, parseError: 'invalid_json' };
+    }
+  } else if (contentType === 'application/x-www-form-urlencoded' || contentType === '') {
+    take(new URLSearchParams(raw));
+  } else {
+    return { args, parseError: 'invalid_form_data' };
+  }
+  return formToken !== undefined ? { args, formToken } : { args };
+}
