@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import { loadClustersFile } from './config/clusters.ts';
 import { ConfigError, parseEnv } from './config/env.ts';
-import { blockingOptions } from './jobs/redis.ts';
+import { assertRedisReachable, blockingOptions } from './jobs/redis.ts';
 import { createLogger } from './observability/logger.ts';
+import { sandboxRequested } from './sandbox/mode.ts';
 
 /** `npm run bot`, `npm run worker`, `npm start` (both in one process). */
 async function main(role: 'bot' | 'worker' | 'all'): Promise<void> {
@@ -11,15 +11,7 @@ async function main(role: 'bot' | 'worker' | 'all'): Promise<void> {
   const logger = createLogger(env.LOG_LEVEL);
 
   // Fail early and clearly when Redis is not there.
-  const probe = new Redis({ ...blockingOptions(env.REDIS_URL), lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-  } catch (err) {
-    throw new ConfigError(`REDIS_URL: cannot reach Redis (${(err as Error).message})`);
-  } finally {
-    probe.disconnect();
-  }
+  await assertRedisReachable(env.REDIS_URL);
 
   const stops: (() => Promise<void>)[] = [];
   // Each role loads only its own modules: a worker never loads Bolt, a bot never loads the
@@ -65,7 +57,10 @@ if (!['bot', 'worker', 'all'].includes(role)) {
   console.error(`usage: tsx src/main.ts [bot|worker|all] (got "${role}")`);
   process.exit(2);
 }
-main(role).catch((err) => {
+// `npm start` without Slack credentials (or with SANDBOX=1): the local sandbox, loaded only then.
+const sandbox = role === 'all' && sandboxRequested(process.env);
+const run = sandbox ? import('./sandbox/start.ts').then((m) => m.runSandbox(process.env)) : main(role);
+run.catch((err) => {
   if (err instanceof ConfigError) {
     console.error(`cws: configuration error: ${err.message}`);
     process.exit(78);

@@ -18,6 +18,11 @@ export const EnvSchema = z.object({
   /** Overrides the per-cluster concurrency (jobs at once per worker; one agent = one job). */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(5000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `npm start`: 1 runs the local sandbox even with Slack credentials set, 0 never does. */
+  SANDBOX: z.enum(['0', '1'], { message: 'must be 0 (run against Slack) or 1 (run the local sandbox)' }).optional(),
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Loopback by default: the sandbox has no authentication and can patch the configured clusters. */
+  SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -40,8 +40,11 @@ export interface Bot {
   app: App;
   services: BotServices;
   notifier: Notifier;
-  /** Starts HTTP on `port` (0 = any free port) or Socket Mode; resolves with the bound port in HTTP mode. */
-  start(port: number): Promise<number | undefined>;
+  /**
+   * Starts HTTP on `port` (0 = any free port; all interfaces, or only `host` when given) or Socket
+   * Mode; resolves with the bound port in HTTP mode.
+   */
+  start(port: number | { port: number; host: string }): Promise<number | undefined>;
   stop(): Promise<void>;
   /** Resolves once the bot's Redis connections are ready (used after outages and by tests). */
   redisReady(): Promise<void>;
@@ -155,7 +158,7 @@ export function createBot(o: BotOptions): Bot {
       }
       const server = (await app.start(port)) as unknown as { address(): { port: number } | string | null };
       const addr = server.address();
-      return typeof addr === 'object' && addr ? addr.port : port;
+      return typeof addr === 'object' && addr ? addr.port : typeof port === 'number' ? port : port.port;
     },
     reconcile: () => updates.reconcile(),
     async redisReady() {

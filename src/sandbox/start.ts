@@ -1,0 +1,223 @@
+/**
+ * `npm start` without Slack credentials: the whole product on one machine, no Slack needed.
+ *
+ *   redis-server (private, unless REDIS_URL)  ←  bot (Bolt, HTTP on a loopback port)  →  Web API emulator
+ *                                             ←  worker  →  Kubernetes API simulator (demo fleet) + configured clusters
+ *   browser  →  sandbox server (page + JSON/SSE)  →  signed requests to the bot's /slack/events
+ *
+ * The bot and the worker are the production ones (createBot, startWorkers); only Slack is
+ * replaced, by the emulator (Web API) and the sandbox client (what Slack sends to the app).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ClustersFile, KubernetesCluster, loadClustersFile } from '../config/clusters.ts';
+import { ConfigError, parseEnv } from '../config/env.ts';
+import { assertRedisReachable, blockingOptions } from '../jobs/redis.ts';
+import { createLogger } from '../observability/logger.ts';
+import { FleetError, loadFleet } from '../sim/fleet.ts';
+import { type Simulator, startSimulator } from '../sim/index.ts';
+import { type Bot, createBot } from '../slack/app.ts';
+import { startWorkers } from '../../workers/main.ts';
+import { SandboxClient } from './client.ts';
+import { demoFleetPath } from './paths.ts';
+import { startPrivateRedis } from './redis.ts';
+import { type SandboxServer, startSandboxServer } from './server.ts';
+import { SlackSigner } from './signer.ts';
+import { SlackEmulator } from './slack-api.ts';
+
+export const DEMO_CLUSTER = 'demo';
+export const SANDBOX_USER = { id: 'U0SANDBOX', name: 'you' } as const;
+export const SANDBOX_CHANNEL = { id: 'C0SANDBOX', name: 'cws-sandbox' } as const;
+/** users.info gives it, so the flare's email modal comes prefilled as it would from a Slack profile. */
+const SANDBOX_EMAIL = 'you@example.com';
+
+export interface SandboxOptions {
+  logger: Logger;
+  /** Clusters from CWS_CONFIG, served beside the demo one. */
+  configured?: ClustersFile['clusters'];
+  /** A running Redis; without it a private redis-server is started (and stopped). */
+  redisUrl?: string;
+  /** Of the page; defaults 127.0.0.1 and 3000 (0 = a free port). */
+  host?: string;
+  port?: number;
+  /** WORKER_CLUSTERS: the demo cluster is always served. */
+  workerClusters?: string[];
+  lockDurationMs?: number;
+  concurrency?: number;
+  /** Default src/sandbox/demo-fleet.yaml. */
+  fleetPath?: string;
+}
+
+export interface Sandbox {
+  /** The page, e.g. http://127.0.0.1:3000/ */
+  url: string;
+  clusters: ClustersFile;
+  redisUrl: string;
+  sim: Simulator;
+  emu: SlackEmulator;
+  bot: Bot;
+  server: SandboxServer;
+  /** Stops everything it started, last started first. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
+  const stops: { what: string; stop: () => Promise<void> }[] = [];
+  let stopped: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      for (const s of stops.reverse()) await s.stop().catch((err: unknown) => o.logger.warn({ err, step: s.what }, 'sandbox: stopping failed'));
+    })());
+  try {
+    const redisUrl = await redis(o, stops);
+    const dir = await mkdtemp(join(tmpdir(), 'cws-sandbox-'));
+    stops.push({ what: 'temp dir', stop: () => rm(dir, { recursive: true, force: true }) });
+
+    const sim = await startSimulator({ fleet: demoFleet(o.fleetPath ?? demoFleetPath()) });
+    stops.push({ what: 'simulator', stop: () => sim.close() });
+    const kubeconfig = join(dir, `${DEMO_CLUSTER}.kubeconfig`);
+    await sim.writeKubeconfig(kubeconfig);
+    const clusters = withDemoCluster(o.configured ?? {}, kubeconfig, sim.contextName);
+
+    const botToken = `xoxb-sandbox-${randomBytes(12).toString('hex')}`;
+    const emu = await SlackEmulator.start({ token: botToken, clock: 'wall', strictTriggers: true });
+    stops.push({ what: 'emulator', stop: () => emu.close() });
+    emu.users.set(SANDBOX_USER.id, { ...SANDBOX_USER, email: SANDBOX_EMAIL });
+    emu.channels.set(SANDBOX_CHANNEL.id, SANDBOX_CHANNEL.name);
+
+    const workers = await startWorkers({
+      clusters,
+      ...(o.workerClusters ? { serve: [...new Set([...o.workerClusters, DEMO_CLUSTER])] } : {}),
+      connection: blockingOptions(redisUrl),
+      logger: o.logger.child({ role: 'worker' }),
+      ...(o.lockDurationMs ? { lockDurationMs: o.lockDurationMs } : {}),
+      ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+    });
+    stops.push({ what: 'worker', stop: () => workers.close() });
+
+    // A fresh secret per run, known only to the bot and the sandbox client.
+    const signingSecret = randomBytes(32).toString('hex');
+    const bot = createBot({ botToken, signingSecret, slackApiUrl: emu.url, redisUrl, clusters, logger: o.logger.child({ role: 'bot' }) });
+    const botPort = (await bot.start({ port: 0, host: '127.0.0.1' }))!;
+    stops.push({ what: 'bot', stop: () => bot.stop() });
+
+    const signer = new SlackSigner({ secret: signingSecret, url: `http://127.0.0.1:${botPort}/slack/events` });
+    const client = new SandboxClient({ emu, signer, user: SANDBOX_USER, logger: o.logger.child({ component: 'sandbox-client' }) });
+    const server = await listen(() => startSandboxServer({ client, emu, logger: o.logger.child({ component: 'sandbox' }), host: o.host ?? '127.0.0.1', port: o.port ?? 3000 }), o);
+    stops.push({ what: 'sandbox server', stop: () => server.close() });
+
+    return { url: server.url, clusters, redisUrl, sim, emu, bot, server, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** The private redis-server, or the given REDIS_URL once it answers. */
+async function redis(o: SandboxOptions, stops: { what: string; stop: () => Promise<void> }[]): Promise<string> {
+  if (o.redisUrl) {
+    await assertRedisReachable(o.redisUrl);
+    return o.redisUrl;
+  }
+  const r = await startPrivateRedis();
+  stops.push({ what: 'redis-server', stop: () => r.stop() });
+  return r.url;
+}
+
+function demoFleet(path: string) {
+  try {
+    return loadFleet(path);
+  } catch (err) {
+    if (err instanceof FleetError) throw new ConfigError(`demo fleet: ${err.message.split('\n')[0]}`);
+    throw err;
+  }
+}
+
+/** The configured clusters, then the simulated `demo` one (a configured `demo` would be ambiguous). */
+export function withDemoCluster(configured: ClustersFile['clusters'], kubeconfig: string, context: string): ClustersFile {
+  if (configured[DEMO_CLUSTER]) throw new ConfigError(`CWS_CONFIG: cluster "${DEMO_CLUSTER}" is the sandbox's simulated cluster; rename yours (or run with SANDBOX=0)`);
+  const demo = KubernetesCluster.parse({ kind: 'kubernetes', kubeconfig, context });
+  return ClustersFile.parse({ clusters: { ...configured, [DEMO_CLUSTER]: demo } });
+}
+
+async function listen(start: () => Promise<SandboxServer>, o: SandboxOptions): Promise<SandboxServer> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ConfigError(`SANDBOX_PORT: port ${o.port ?? 3000} on ${o.host ?? '127.0.0.1'} is in use (set SANDBOX_PORT to another port)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ConfigError(`SANDBOX_HOST: cannot listen on ${o.host} (${code})`);
+    throw err;
+  }
+}
+
+// ------------------------------------------------------------------------------------ npm start
+
+/** `npm start` in sandbox mode: start, print the banner, stop cleanly on Ctrl-C / SIGTERM. */
+export async function runSandbox(source: Record<string, string | undefined>): Promise<void> {
+  // The Slack variables are not needed here; they are still validated when set.
+  const env = parseEnv(source, 'worker');
+  // The banner is the interface; JSON logs only from warnings on unless LOG_LEVEL says otherwise.
+  const logger = createLogger(source.LOG_LEVEL ? env.LOG_LEVEL : 'warn');
+  const sandbox = await startSandbox({
+    logger,
+    configured: configuredClusters(env.CWS_CONFIG, source.CWS_CONFIG !== undefined && source.CWS_CONFIG !== ''),
+    ...(source.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    host: env.SANDBOX_HOST,
+    port: env.SANDBOX_PORT,
+    ...(env.WORKER_CLUSTERS ? { workerClusters: env.WORKER_CLUSTERS } : {}),
+    lockDurationMs: env.WORKER_LOCK_MS,
+    ...(env.WORKER_CONCURRENCY ? { concurrency: env.WORKER_CONCURRENCY } : {}),
+  });
+  process.stdout.write(banner(sandbox, env.SANDBOX_HOST, Boolean(source.REDIS_URL)));
+  stopOnSignals(() => sandbox.stop());
+}
+
+/** CWS_CONFIG when it exists; the default cws.yaml may be absent (a fresh checkout), a named file may not. */
+function configuredClusters(path: string, named: boolean): ClustersFile['clusters'] {
+  if (!named && !existsSync(path)) return {};
+  return loadClustersFile(path).clusters;
+}
+
+function banner(s: Sandbox, host: string, externalRedis: boolean): string {
+  const others = Object.entries(s.clusters.clusters).filter(([name]) => name !== DEMO_CLUSTER);
+  const lines = [
+    '',
+    'cws sandbox: no Slack credentials, so Slack is simulated on this machine.',
+    '',
+    `  Open ${s.url} and type /cws selftest ${DEMO_CLUSTER}  (or /cws netcheck ${DEMO_CLUSTER}, /cws help)`,
+    '',
+    `  ${DEMO_CLUSTER}: SIMULATED Kubernetes cluster (5 nodes, Agent 7.39.1, Cilium 1.9) — nothing real is touched`,
+    ...others.map(([name, c]) => `  ${name}: ${c.kind} (from CWS_CONFIG) — real: commands and buttons act on it`),
+    `  Redis: ${externalRedis ? s.redisUrl : 'private redis-server, no persistence'}`,
+    ...(isLoopbackHost(host) ? [] : [`  WARNING: listening on ${host}: anyone who can reach it can run commands (no authentication).`]),
+    '',
+    '  Ctrl-C stops everything. With SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) set, npm start runs against Slack.',
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** First signal: stop in order, then exit 0. A second one: exit now (the redis child is killed on exit). */
+function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stderr.write(`cws sandbox: ${signal}, stopping…\n`);
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

@@ -1,0 +1,131 @@
+/**
+ * The sandbox in a real browser: the same stack `npm start` runs without Slack credentials
+ * (private redis-server, simulator with the demo fleet, Web API emulator, bot, worker, sandbox
+ * server), driven through the page with Debian's chromium (playwright-core). Asserts on what
+ * the page renders and, for the remediation, on the simulator's DaemonSet.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_CLUSTER, type Sandbox, startSandbox } from '../../src/sandbox/start.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
+const NETWORK_ENV = 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED';
+
+let sandbox: Sandbox;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  // Not a skip: CI installs chromium (.ci/run), and a browser test that silently does not run proves nothing.
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (sudo apt-get install chromium); .ci/run installs it in CI`);
+  sandbox = await startSandbox({
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    port: 0,
+    ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.setDefaultTimeout(20_000);
+  // Script errors and CSP violations land here; the page must have none.
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+  await page.goto(sandbox.url);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+});
+
+const daemonSetEnv = () =>
+  sandbox.sim.state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers.find((c: { name: string }) => c.name === 'system-probe')!.env ?? [];
+
+/** Types a slash command in the composer, as a user does, and waits until it was accepted. */
+async function slash(command: string): Promise<void> {
+  const composer = page.getByTestId('composer');
+  await composer.fill(command);
+  await composer.press('Enter');
+  // The page clears the composer once the sandbox accepted the command, or shows why not.
+  const error = page.getByTestId('composer-error');
+  await expect.poll(async () => ((await error.isVisible()) ? `error: ${await error.textContent()}` : composer.inputValue()), { timeout: 10_000 }).toBe('');
+}
+
+/** The message (article) holding `text`, once it is rendered. */
+async function message(text: string | RegExp): Promise<Locator> {
+  const m = page.locator('article.msg', { hasText: text }).last();
+  await m.waitFor({ state: 'visible' });
+  return m;
+}
+
+async function clickAndConfirm(button: Locator, confirmLabel: string): Promise<void> {
+  await button.click();
+  const dialog = page.getByTestId('confirm-dialog');
+  await dialog.waitFor({ state: 'visible' });
+  const ok = dialog.getByRole('button', { name: confirmLabel, exact: true });
+  await ok.click();
+  await dialog.waitFor({ state: 'hidden' });
+}
+
+describe('sandbox page (chromium)', () => {
+  it('shows the sandbox channel and who you are', async () => {
+    await page.getByRole('heading', { name: '# cws-sandbox' }).waitFor();
+    expect(await page.locator('#me').textContent()).toBe('Signed in as you');
+    expect(await page.locator('.banner').textContent()).toMatch(/simulated/);
+  });
+
+  it('/cws selftest demo: the final message names the failing node; Re-run failed re-checks it', async () => {
+    await slash(`/cws selftest ${DEMO_CLUSTER}`);
+    // The final result is the one with buttons; progress edits of the same message come before.
+    const rerunFailed = page.getByRole('button', { name: 'Re-run failed (1)' });
+    await rerunFailed.waitFor();
+    const result = page.locator('article.msg', { has: rerunFailed });
+    const text = (await result.textContent()) ?? '';
+    expect(text).toContain('4/5 agents OK');
+    expect(text).toMatch(/node-3\s*datadog-agent-[a-z0-9]{5}\s*— failed/);
+    expect(text).toContain('failed to receive expected event');
+    expect(await result.locator('.msg-edited').count()).toBe(1);
+
+    await rerunFailed.click();
+    const rerun = await message('0/1 agents OK');
+    expect(await rerun.textContent()).toMatch(/node-3\s*datadog-agent-[a-z0-9]{5}\s*— failed/);
+    expect(await page.locator('article.msg', { hasText: 'CWS self-test · demo' }).count()).toBe(2);
+  }, 60_000);
+
+  it('/cws netcheck demo: Disable network detections patches the DaemonSet; Revert restores it', async () => {
+    expect(daemonSetEnv().some((e: { name: string }) => e.name === NETWORK_ENV)).toBe(false);
+    await slash(`/cws netcheck ${DEMO_CLUSTER}`);
+    const disable = page.getByRole('button', { name: 'Disable network detections', exact: true });
+    await disable.waitFor();
+    const report = page.locator('article.msg', { has: disable });
+    expect(await report.textContent()).toMatch(/Broken/);
+    expect(await report.textContent()).toMatch(/cilium 1\.9\.5/);
+    expect(await report.textContent()).toContain('7.39.1');
+
+    await clickAndConfirm(disable, 'Apply');
+    const applied = await message(/Disable network detections on demo by @you[\s\S]*Rollout complete/);
+    expect(await applied.textContent()).toContain(`${NETWORK_ENV}: unset → false`);
+    expect(await applied.getAttribute('class')).toContain('msg-reply');
+    expect(daemonSetEnv()).toContainEqual({ name: NETWORK_ENV, value: 'false' });
+
+    await clickAndConfirm(applied.getByRole('button', { name: 'Revert', exact: true }), 'Revert');
+    const reverted = await message(/Revert on demo by @you[\s\S]*Rollout complete/);
+    expect(await reverted.textContent()).toContain(`${NETWORK_ENV}: false → unset`);
+    expect(daemonSetEnv().some((e: { name: string }) => e.name === NETWORK_ENV)).toBe(false);
+    expect(daemonSetEnv()).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' });
+  }, 60_000);
+
+  it('the page had no script errors; a screenshot of it is kept', async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-final.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,320 @@
+/**
+ * The sandbox server's protocol and its Slack side, without a browser or the real bot: a
+ * stand-in app checks the signature of what the sandbox sends and answers what each test
+ * needs, so payload shapes, ack bodies, response_url, views and the HTTP edge cases are
+ * pinned down one by one (the browser test drives the real bot end to end).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SandboxClient } from '../../src/sandbox/client.ts';
+import { type SandboxServer, startSandboxServer } from '../../src/sandbox/server.ts';
+import { SlackSigner } from '../../src/sandbox/signer.ts';
+import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
+
+const SECRET = 'sandbox-test-secret';
+const TOKEN = 'xoxb-sandbox-test';
+const CHANNEL = 'C0SANDBOX';
+const ME = { id: 'U0SANDBOX', name: 'you' };
+
+interface Received {
+  form: URLSearchParams;
+  payload?: Record<string, any>;
+}
+type Answer = { status?: number; body?: unknown; delayMs?: number };
+
+let emu: SlackEmulator;
+let sandbox: SandboxServer;
+let app: http.Server;
+let received: Received[] = [];
+let answer: (r: Received) => Answer = () => ({});
+
+/** A stand-in for the bot: verifies Slack's signature exactly as Bolt does, then answers. */
+function startApp(): Promise<http.Server> {
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const ts = String(req.headers['x-slack-request-timestamp']);
+    const expected = Buffer.from(`v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${raw}`).digest('hex')}`);
+    const got = Buffer.from(String(req.headers['x-slack-signature']));
+    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded' || got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      res.writeHead(401).end();
+      return;
+    }
+    const form = new URLSearchParams(raw);
+    const r: Received = { form, ...(form.has('payload') ? { payload: JSON.parse(form.get('payload')!) } : {}) };
+    received.push(r);
+    const a = answer(r);
+    if (a.delayMs) await new Promise((resolve) => setTimeout(resolve, a.delayMs));
+    if (a.body === undefined) res.writeHead(a.status ?? 200).end();
+    else res.writeHead(a.status ?? 200, { 'content-type': typeof a.body === 'string' ? 'text/plain' : 'application/json' }).end(typeof a.body === 'string' ? a.body : JSON.stringify(a.body));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+beforeAll(async () => {
+  emu = await SlackEmulator.start({ token: TOKEN, clock: 'wall', strictTriggers: true });
+  emu.users.set(ME.id, { ...ME });
+  emu.channels.set(CHANNEL, 'cws-sandbox');
+  app = await startApp();
+  const signer = new SlackSigner({ secret: SECRET, url: `http://127.0.0.1:${(app.address() as AddressInfo).port}/slack/events` });
+  const client = new SandboxClient({ emu, signer, user: ME, logger: pino({ level: 'silent' }), ackTimeoutMs: 500 });
+  sandbox = await startSandboxServer({ client, emu, logger: pino({ level: 'silent' }), port: 0, maxBodyBytes: 4096 });
+});
+
+afterAll(async () => {
+  await sandbox?.close();
+  await emu?.close();
+  await new Promise((resolve) => app?.close(resolve));
+});
+
+afterEach(() => {
+  received = [];
+  answer = () => ({});
+});
+
+const url = (path: string) => new URL(path, sandbox.url).toString();
+const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+  const res = await fetch(url(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as Record<string, any> };
+};
+const state = async () => (await (await fetch(url('/api/state'))).json()) as { channels: unknown[]; me: unknown; messages: { channel: string; ts: string; html: string }[]; views: { id: string; html: string }[] };
+
+/** What the bot would post with its token. */
+async function api(method: string, args: Record<string, unknown>): Promise<Record<string, any>> {
+  const res = await fetch(`${emu.url}${method}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(args) });
+  return (await res.json()) as Record<string, any>;
+}
+
+describe('page and HTTP edge cases', () => {
+  it('serves the page with a strict CSP, and only the page', async () => {
+    const index = await fetch(url('/'));
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await index.text()).toContain('<script type="module" src="app.js">');
+    expect((await fetch(url('/app.js'))).headers.get('content-type')).toMatch(/javascript/);
+    expect((await fetch(url('/style.css'))).headers.get('content-type')).toMatch(/css/);
+    expect((await fetch(url('/../package.json'))).status).toBe(404);
+    expect((await fetch(url('/api/nope'))).status).toBe(404);
+    expect((await fetch(url('/api/state'), { method: 'POST' })).status).toBe(405);
+  });
+
+  it('says what is wrong with a request, never with a stack trace', async () => {
+    const bad = await post('/api/command', '{"channel":');
+    expect(bad).toEqual({ status: 400, json: { ok: false, error: 'the body is not valid JSON' } });
+    expect(await post('/api/command', { channel: 'nope', text: 'help' })).toMatchObject({ status: 400, json: { ok: false, error: expect.stringMatching(/^invalid request: channel: /) } });
+    expect(await post('/api/action', { channel: CHANNEL, action: { type: 'button', action_id: 'a', block_id: 'b' } })).toMatchObject({ status: 400, json: { error: expect.stringContaining('give view_id, or channel and ts') } });
+    expect((await post('/api/command', { channel: CHANNEL, text: 'x'.repeat(5000) })).status).toBe(413);
+    expect((await post('/api/command', '{}', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await post('/api/command', {}, { origin: 'http://evil.example' })).status).toBe(403);
+    // fetch will not set Host: a DNS-rebound page would reach us with its own name in it.
+    const rebound = await new Promise<number>((resolve, reject) =>
+      http.get({ host: '127.0.0.1', port: sandbox.port, path: '/api/state', headers: { host: `evil.example:${sandbox.port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject),
+    );
+    expect(rebound).toBe(421);
+    expect(received).toEqual([]);
+  });
+
+  it('an unknown channel is refused before anything reaches the bot', async () => {
+    expect(await post('/api/command', { channel: 'C0OTHER', text: 'help' })).toMatchObject({ json: { ok: false, error: expect.stringContaining('no channel C0OTHER') } });
+    expect(received).toEqual([]);
+  });
+});
+
+describe('slash commands', () => {
+  it('sends a signed command as Slack does; the ack body shows as an ephemeral message to me', async () => {
+    answer = () => ({ body: { response_type: 'ephemeral', text: 'usage: /cws help' } });
+    expect(await post('/api/command', { channel: CHANNEL, text: 'bogus' })).toEqual({ status: 200, json: { ok: true } });
+    const f = received[0]!.form;
+    expect(Object.fromEntries(f)).toMatchObject({ command: '/cws', text: 'bogus', user_id: ME.id, user_name: 'you', channel_id: CHANNEL, channel_name: 'cws-sandbox', team_id: 'T0001' });
+    expect(f.get('response_url')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/response\//);
+    expect(f.get('trigger_id')).toMatch(/^\d+\.\d+\.[0-9a-f]+$/);
+    const shown = (await state()).messages.at(-1)!;
+    expect(shown).toMatchObject({ channel: CHANNEL });
+    expect(shown.html).toContain('usage: /cws help');
+    expect(shown.html).toContain('Only visible to you');
+  });
+
+  it('a plain-text ack is a message too; an empty ack shows nothing', async () => {
+    const before = (await state()).messages.length;
+    answer = () => ({ body: 'plain words' });
+    await post('/api/command', { channel: CHANNEL, text: 'x' });
+    answer = () => ({});
+    await post('/api/command', { channel: CHANNEL, text: 'y' });
+    const after = (await state()).messages;
+    expect(after).toHaveLength(before + 1);
+    expect(after.at(-1)!.html).toContain('plain words');
+  });
+
+  it('the response_url posts ephemeral (default) or in_channel messages, 5 times at most', async () => {
+    await post('/api/command', { channel: CHANNEL, text: 'later' });
+    const responseUrl = received[0]!.form.get('response_url')!;
+    const send = async (body: unknown) => (await fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+    expect(await send({ text: 'only you see this' })).toBe(200);
+    expect(await send({ response_type: 'in_channel', text: 'everyone sees this' })).toBe(200);
+    const [eph, pub] = emu.messages(CHANNEL).slice(-2);
+    expect(eph).toMatchObject({ ephemeral: true, user: ME.id, text: 'only you see this' });
+    expect(pub).toMatchObject({ user: 'UBOT', text: 'everyone sees this' });
+    expect(pub!.ephemeral).toBeUndefined();
+    expect(await send({})).toBe(400); // no_text, as chat.postMessage would say
+    for (let i = 0; i < 2; i++) expect(await send({ text: `n${i}` })).toBe(200);
+    expect(await send({ text: 'sixth' })).toBe(404);
+  });
+
+  it('a bot that does not answer within the ack timeout gets Slack\'s operation_timeout', async () => {
+    answer = () => ({ delayMs: 1000 });
+    expect(await post('/api/command', { channel: CHANNEL, text: 'slow' })).toMatchObject({ status: 502, json: { ok: false, error: expect.stringContaining('operation_timeout') } });
+    answer = () => ({ status: 500 });
+    expect(await post('/api/command', { channel: CHANNEL, text: 'broken' })).toMatchObject({ status: 502, json: { ok: false, error: expect.stringContaining('HTTP 500') } });
+  });
+});
+
+describe('messages, actions and events', () => {
+  const blocks = [
+    { type: 'section', text: { type: 'mrkdwn', text: 'Run it? <@U0SANDBOX>' } },
+    {
+      type: 'actions',
+      block_id: 'acts',
+      elements: [
+        { type: 'button', action_id: 'go', text: { type: 'plain_text', text: 'Go' }, value: 'job-1', style: 'primary' },
+        { type: 'static_select', action_id: 'pick', placeholder: { type: 'plain_text', text: 'Pick' }, options: [{ text: { type: 'plain_text', text: 'Node A' }, value: 'a' }] },
+      ],
+    },
+  ];
+
+  it('streams what the bot posts, edits and deletes', async () => {
+    const ctl = new AbortController();
+    const res = await fetch(url('/api/events'), { signal: ctl.signal });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (re: RegExp) => {
+      while (!re.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    };
+    const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'hello', blocks });
+    await until(/event: message\ndata: .*"ts":"\d+\.\d+".*\n\n/);
+    expect(text).toContain('@you'); // <@U0SANDBOX> shown with the user's name, as Slack does
+    await api('chat.update', { channel: CHANNEL, ts: posted.ts, text: 'edited' });
+    await until(/\(edited\)/);
+    await api('chat.delete', { channel: CHANNEL, ts: posted.ts });
+    await until(/event: message_deleted\ndata: \{"channel":"C0SANDBOX","ts":"[\d.]+"\}/);
+    await api('chat.postEphemeral', { channel: CHANNEL, user: 'USOMEONE', text: 'not for me' });
+    await api('chat.postMessage', { channel: 'C0INCIDENTS', text: 'elsewhere' });
+    await until(/elsewhere/);
+    expect(text).not.toContain('not for me');
+    ctl.abort();
+    expect((await state()).channels).toEqual([
+      { id: CHANNEL, name: 'cws-sandbox' },
+      { id: 'C0INCIDENTS', name: 'C0INCIDENTS' },
+    ]);
+  });
+
+  it('a click sends block_actions built from the stored message, not from what the page claims', async () => {
+    const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'pick', blocks });
+    const res = await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'go', block_id: 'acts', value: 'forged' } });
+    expect(res).toEqual({ status: 200, json: { ok: true } });
+    const p = received[0]!.payload!;
+    expect(p).toMatchObject({
+      type: 'block_actions',
+      user: { id: ME.id, name: 'you' },
+      container: { type: 'message', message_ts: posted.ts, channel_id: CHANNEL, is_ephemeral: false },
+      channel: { id: CHANNEL, name: 'cws-sandbox' },
+      message: { ts: posted.ts, text: 'pick', blocks: [{ block_id: 'block_0' }, { block_id: 'acts' }] },
+      actions: [{ type: 'button', action_id: 'go', block_id: 'acts', value: 'job-1', style: 'primary', text: { type: 'plain_text', text: 'Go' } }],
+    });
+    expect(p.response_url).toMatch(/\/response\//);
+    expect(p.trigger_id).toBeTruthy();
+
+    // replace_original through the action's response_url edits that message in place.
+    await fetch(p.response_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replace_original: true, text: 'done' }) });
+    expect(emu.message(CHANNEL, posted.ts)).toMatchObject({ text: 'done', updates: 1 });
+    expect(emu.message(CHANNEL, posted.ts)!.blocks).toBeUndefined();
+  });
+
+  it('a menu pick carries the option and its state; options and elements not offered are refused', async () => {
+    const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'pick', blocks });
+    const pick = (value: string) => post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'static_select', action_id: 'pick', block_id: 'acts', selected_option: { value } } });
+    expect((await pick('a')).json).toEqual({ ok: true });
+    expect(received[0]!.payload).toMatchObject({
+      actions: [{ type: 'static_select', selected_option: { value: 'a', text: { text: 'Node A' } } }],
+      state: { values: { acts: { pick: { type: 'static_select', selected_option: { value: 'a' } } } } },
+    });
+    expect((await pick('zzz')).json).toMatchObject({ ok: false, error: expect.stringContaining('not in the menu') });
+    expect((await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'nope', block_id: 'acts' } })).status).toBe(409);
+    expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'go', block_id: 'acts' } })).status).toBe(409);
+    expect(received).toHaveLength(1);
+  });
+
+  it('an action on an ephemeral message: no message in the payload; delete_original removes it', async () => {
+    const eph = await api('chat.postEphemeral', { channel: CHANNEL, user: ME.id, text: 'menu', blocks });
+    await post('/api/action', { channel: CHANNEL, ts: eph.message_ts, action: { type: 'button', action_id: 'go', block_id: 'acts' } });
+    const p = received[0]!.payload!;
+    expect(p.container).toMatchObject({ is_ephemeral: true, message_ts: eph.message_ts });
+    expect(p.message).toBeUndefined();
+    await fetch(p.response_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delete_original: true }) });
+    expect(emu.message(CHANNEL, eph.message_ts)).toBeUndefined();
+  });
+});
+
+describe('modals', () => {
+  const modal = (extra: Record<string, unknown> = {}) => ({
+    type: 'modal',
+    callback_id: 'ask_email',
+    private_metadata: 'req-1',
+    title: { type: 'plain_text', text: 'Email' },
+    submit: { type: 'plain_text', text: 'Go' },
+    blocks: [{ type: 'input', block_id: 'email', label: { type: 'plain_text', text: 'Email' }, element: { type: 'email_text_input', action_id: 'value' } }],
+    ...extra,
+  });
+
+  /** A command whose trigger_id the bot uses to open `view`, as the flare command does. */
+  async function openModal(view: Record<string, unknown>): Promise<string> {
+    await post('/api/command', { channel: CHANNEL, text: 'flare' });
+    const opened = await api('views.open', { trigger_id: received.at(-1)!.form.get('trigger_id'), view });
+    expect(opened.ok).toBe(true);
+    return opened.view.id as string;
+  }
+
+  it('views.open needs a fresh trigger_id, once', async () => {
+    expect((await api('views.open', { trigger_id: '1.2.made-up', view: modal() })).error).toBe('invalid_trigger_id');
+    await post('/api/command', { channel: CHANNEL, text: 'flare' });
+    const trigger = received.at(-1)!.form.get('trigger_id');
+    expect((await api('views.open', { trigger_id: trigger, view: modal() })).ok).toBe(true);
+    expect((await api('views.open', { trigger_id: trigger, view: modal() })).error).toBe('trigger_exchanged');
+    for (const id of [...emu.views.keys()]) emu.closeView(id);
+  });
+
+  it('submit: errors stay on the form; update replaces it; an empty answer closes it', async () => {
+    const id = await openModal(modal());
+    expect((await state()).views.map((v) => v.id)).toEqual([id]);
+    const values = { email: { value: { type: 'email_text_input', value: 'nope' } } };
+    answer = () => ({ body: { response_action: 'errors', errors: { email: 'Enter an email address' } } });
+    expect(await post('/api/view/submit', { view_id: id, values })).toEqual({ status: 200, json: { ok: false, error: 'The form has errors.', errors: { email: 'Enter an email address' } } });
+    expect(received.at(-1)!.payload).toMatchObject({ type: 'view_submission', user: { id: ME.id }, view: { id, callback_id: 'ask_email', private_metadata: 'req-1', state: { values } } });
+
+    answer = () => ({ body: { response_action: 'update', view: modal({ title: { type: 'plain_text', text: 'Step 2' } }) } });
+    expect((await post('/api/view/submit', { view_id: id, values })).json).toEqual({ ok: true });
+    expect((await state()).views[0]!.html).toContain('Step 2');
+
+    answer = () => ({});
+    expect((await post('/api/view/submit', { view_id: id, values })).json).toEqual({ ok: true });
+    expect((await state()).views).toEqual([]);
+    expect((await post('/api/view/submit', { view_id: id, values })).status).toBe(409);
+  });
+
+  it('close: the bot hears view_closed only when the view asked for it', async () => {
+    const quiet = await openModal(modal());
+    expect((await post('/api/view/close', { view_id: quiet })).json).toEqual({ ok: true });
+    expect(received.filter((r) => r.payload?.type === 'view_closed')).toEqual([]);
+    const loud = await openModal(modal({ notify_on_close: true }));
+    expect((await post('/api/view/close', { view_id: loud })).json).toEqual({ ok: true });
+    expect(received.at(-1)!.payload).toMatchObject({ type: 'view_closed', view: { id: loud, callback_id: 'ask_email' }, is_cleared: false });
+    expect(emu.views.size).toBe(0);
+  });
+});
