@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubernetesClusterConfig, parseClustersFile } from '../../src/config/clusters.ts';
 import { loadFleet } from '../../src/sim/fleet.ts';
+import { FLARE_EMAIL_VIEW } from '../../src/slack/blocks/flare-inputs.ts';
 import { KubernetesTarget } from '../../workers/targets/kubernetes.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { finalSelftest, type Harness, startHarness } from '../support/harness.ts';
@@ -131,8 +132,9 @@ describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
     expect(h.emu.messages(c1).filter((m) => m.thread_ts === resultTs)).toHaveLength(1);
   });
 
-  it('Flare from node says it is coming and how to do it by hand', async () => {
+  it('Flare from node starts the reviewed flare for that node: the email modal opens', async () => {
     await h.signer.action({ actionId: 'selftest_flare', value: `${jobId}|node-7`, userId: 'UTESTER1', channelId: c1, messageTs: resultTs });
-    await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /coming soon.*kubectl exec -it -n datadog/s.test(String(c.args.text))));
+    const view = await h.emu.waitFor((e) => [...e.views.values()].find((v) => JSON.stringify(v.view.blocks).includes('node-7')));
+    expect(view.view).toMatchObject({ type: 'modal', callback_id: FLARE_EMAIL_VIEW });
   });
 });
