@@ -124,6 +124,11 @@ export interface SlackEmulatorOptions {
    * 'wall': they follow the wall clock (still strictly increasing), as the sandbox page shows times.
    */
   clock?: 'fixed' | 'wall';
+  /**
+   * Socket Mode: `apps.connections.open`, called with this app-level token (`xapp-…`), answers
+   * with `url()`, the WebSocket a Socket Mode server listens on.
+   */
+  socketMode?: { appToken: string; url: () => string };
 }
 
 interface RegisteredResponseUrl extends ResponseContext {
@@ -277,6 +282,7 @@ export class SlackEmulator extends EventEmitter {
   private readonly responseUrls = new Map<string, RegisteredResponseUrl>();
   private responseSeq = 0;
   private readonly strictTriggers: boolean;
+  private readonly socketMode: SlackEmulatorOptions['socketMode'];
   /** Issued trigger ids: when they expire, whether views.open used them already. */
   private readonly triggers = new Map<string, { expiresAt: number; used: boolean }>();
   private triggerSeq = 0;
@@ -292,6 +298,7 @@ export class SlackEmulator extends EventEmitter {
     this.token = token;
     this.wallClock = opts.clock === 'wall';
     this.strictTriggers = opts.strictTriggers === true;
+    this.socketMode = opts.socketMode;
   }
 
   static async start(opts: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
@@ -655,6 +662,7 @@ export class SlackEmulator extends EventEmitter {
 
     let answer: Answer;
     if (parseError) answer = fail(parseError);
+    else if (method === 'apps.connections.open') answer = this.connectionsOpen(token);
     else if (this.token !== undefined && token === undefined) answer = fail('not_authed');
     else if (this.token !== undefined && token !== this.token) answer = fail('invalid_auth');
     else answer = this.dispatch(method, args);
@@ -784,6 +792,14 @@ export class SlackEmulator extends EventEmitter {
       default:
         return fail('unknown_method');
     }
+  }
+
+  /** Takes only the app-level token (a bot token gets `not_allowed_token_type`, as from Slack). */
+  private connectionsOpen(token: string | undefined): Answer {
+    if (!this.socketMode) return fail('not_allowed_token_type');
+    if (token === undefined) return fail('not_authed');
+    if (token !== this.socketMode.appToken) return fail(token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type');
+    return ok({ url: this.socketMode.url() });
   }
 
   private nextTs(): string {
