@@ -30,6 +30,8 @@ export interface SelftestBench {
   /** The bot process (bot + Slack emulator + this script), for comparison. */
   botPeakRssMb: number;
   readStatus: boolean;
+  /** Worker processes sharing the cluster's queue (the concurrency is split between them). */
+  replicas: number;
   ok: number;
 }
 
@@ -56,7 +58,7 @@ async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{
   return { stop: () => child.kill('SIGTERM') };
 }
 
-export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10, readStatus = true): Promise<SelftestBench> {
+export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10, readStatus = true, replicas = 1): Promise<SelftestBench> {
   const dir = mkdtempSync(join(tmpdir(), 'cws-bench-'));
   const fleetPath = join(dir, 'fleet.yaml');
   const kubeconfig = join(dir, 'kubeconfig');
@@ -67,9 +69,21 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
   const configPath = join(dir, 'clusters.yaml');
   writeFileSync(configPath, yaml);
   const h = await startHarness({ clustersYaml: yaml, minIntervalMs: 1000, withWorker: false });
-  const worker = await startWorkerProcess({ redisUrl: h.redis.url, configPath, lockMs: 30_000, built: true, nodeArgs: (process.env.BENCH_WORKER_NODE_ARGS ?? WORKER_NODE_ARGS).split(' ').filter(Boolean) });
+  // Replicas split the default concurrency, so the ideal (and the total in flight) stays the same.
+  const workers = await Promise.all(
+    Array.from({ length: replicas }, () =>
+      startWorkerProcess({
+        redisUrl: h.redis.url,
+        configPath,
+        lockMs: 30_000,
+        built: true,
+        nodeArgs: (process.env.BENCH_WORKER_NODE_ARGS ?? WORKER_NODE_ARGS).split(' ').filter(Boolean),
+        env: { WORKER_CONCURRENCY: String(Math.ceil(cfg.concurrency / replicas)) },
+      }),
+    ),
+  );
   try {
-    const idleRss = procStatusKb(worker.pid!, 'VmRSS') * 1024;
+    const idleRss = Math.max(...workers.map((w) => procStatusKb(w.pid!, 'VmRSS'))) * 1024;
     let botPeak = process.memoryUsage().rss;
     const sampler = setInterval(() => (botPeak = Math.max(botPeak, process.memoryUsage().rss)), 50);
     const t0 = performance.now();
@@ -77,7 +91,7 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
     const final = await h.emu.waitFor((e) => finalSelftest(e, 'CBENCHK'), { timeoutMs: 600_000, pollMs: 20 });
     const wallMs = performance.now() - t0;
     clearInterval(sampler);
-    const peak = procStatusKb(worker.pid!, 'VmHWM') * 1024;
+    const peak = Math.max(...workers.map((w) => procStatusKb(w.pid!, 'VmHWM'))) * 1024;
     const slackChatCalls = h.emu.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === 'CBENCHK').length;
 
     // Sequential baseline: the same exec, one pod after the other, as a kubectl loop would.
@@ -100,11 +114,11 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
       idleRssMb: idleRss / 1024 / 1024,
       botPeakRssMb: botPeak / 1024 / 1024,
       readStatus,
+      replicas,
       ok: Number(final.metadata!.event_payload.ok),
     };
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
+    await Promise.all(workers.map((w) => new Promise((r) => (w.once('exit', r), w.kill('SIGTERM')))));
     await h.close();
     sim.stop();
     rmSync(dir, { recursive: true, force: true });
