@@ -7,7 +7,12 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SlackSigner } from '../../src/sandbox/signer.ts';
+import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
+import { finalSelftest } from '../support/harness.ts';
+import { prepareHostAgent } from '../support/host-agent.ts';
 import { type PrivateRedis, startRedis } from '../support/redis.ts';
 import { startWorkerProcess } from '../support/worker-process.ts';
 
@@ -67,6 +72,36 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ cluster: 'small', total: 3, ok: 3, failed: 0 });
   });
 
+  it('npm start with Slack credentials runs bot and worker against Slack, and serves no sandbox', async () => {
+    const agent = await prepareHostAgent({ selftest: 'ok' });
+    const emu = await SlackEmulator.start({ token: 'xoxb-bundle' });
+    try {
+      const configPath = join(dir, 'real.yaml');
+      writeFileSync(configPath, `clusters:\n  real-host: { kind: host, binary: ${agent.binary} }\n`);
+      const [port, sandboxPort] = [await freePort(), await freePort()];
+      const env = { ...process.env, SLACK_BOT_TOKEN: 'xoxb-bundle', SLACK_SIGNING_SECRET: 'bundle-secret', SLACK_API_URL: emu.url, PORT: String(port), SANDBOX_PORT: String(sandboxPort), REDIS_URL: redis.url, CWS_CONFIG: configPath, LOG_LEVEL: 'info' };
+      const child = spawn(process.execPath, [join(OUT, 'main.js'), 'all'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const check = (d: Buffer) => ((out += d.toString()), /bot listening on :\d+/.test(out) && resolve());
+        child.stdout!.on('data', check);
+        child.stderr!.on('data', check);
+        child.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${out}`)));
+      });
+      const signer = new SlackSigner({ secret: 'bundle-secret', url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('').replace(/\/$/, '') });
+      expect((await signer.command('selftest real-host', { channelId: 'CBUNDLE1' })).status).toBe(200);
+      const final = await emu.waitFor((e) => finalSelftest(e, 'CBUNDLE1'));
+      expect(final.metadata?.event_payload).toMatchObject({ cluster: 'real-host', ok: 1 });
+      await expect(fetch(`http://127.0.0.1:${sandboxPort}/`)).rejects.toThrow(); // nothing listens there
+      child.kill('SIGTERM');
+      expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+    } finally {
+      await emu.close();
+      agent.cleanup();
+    }
+  });
+
   it('loads Bolt, client-node and dockerode only when a role or a cluster kind needs them', () => {
     // The entry and the chunks it imports statically are what every process loads at start.
     const seen = new Set<string>();
@@ -86,3 +121,12 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
     for (const heavy of ['@slack/bolt', '@slack/web-api', '@kubernetes/client-node', 'dockerode', 'bullmq']) expect(packages).not.toContain(heavy);
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
