@@ -1,7 +1,8 @@
 /**
- * The sandbox's own Redis: a `redis-server` child on a free loopback port, with no persistence
- * (no RDB, no AOF, a throw-away directory), stopped with the sandbox. Only used when REDIS_URL
- * is not set.
+ * A private `redis-server` child on a free loopback port, in a throw-away directory, stopped
+ * with its owner: the sandbox's Redis when REDIS_URL is not set (no persistence), and every test
+ * file's (`persistence: 'aof'` with `appendfsync always`, so what was written before kill()
+ * survives restart() on the same port and directory).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -13,7 +14,19 @@ import { ConfigError } from '../config/env.ts';
 
 export interface PrivateRedis {
   url: string;
+  port: number;
+  /** Graceful shutdown (SIGTERM: no RDB save), then removes the directory. Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL, as in a crash. The directory is kept for restart(). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and directory (stopping it gracefully first if it runs). */
+  restart(): Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  binary?: string;
+  /** 'none' (default): no RDB, no AOF. 'aof': append-only file, fsync on every write. */
+  persistence?: 'none' | 'aof';
 }
 
 /** The one line `npm start` prints when there is no Redis to use. */
@@ -25,21 +38,23 @@ export class RedisNotInstalledError extends ConfigError {
 
 const READY = 'Ready to accept connections';
 const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 5;
 
 class PortTakenError extends Error {}
 
-export async function startPrivateRedis(binary = 'redis-server'): Promise<PrivateRedis> {
-  const dir = await mkdtemp(join(tmpdir(), 'cws-sandbox-redis-'));
-  let child: ChildProcess | undefined;
+export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+  const binary = opts.binary ?? 'redis-server';
+  const persistence = opts.persistence ?? 'none';
+  const dir = await mkdtemp(join(tmpdir(), 'cws-redis-'));
+  let current: ChildProcess | undefined;
   let port = 0;
   try {
     // The free port may be taken again before redis binds it: try another.
-    for (let attempt = 1; !child; attempt++) {
+    for (let attempt = 1; !current; attempt++) {
       port = await freeLoopbackPort();
       try {
-        child = await spawnRedis(binary, port, dir);
+        current = await spawnRedis(binary, port, dir, persistence);
       } catch (err) {
         if (!(err instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw err;
       }
@@ -48,28 +63,55 @@ export async function startPrivateRedis(binary = 'redis-server'): Promise<Privat
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  const running = child;
   // If this process exits without stop() (an uncaught error, process.exit), the child goes too.
   const onExit = () => {
-    running.kill('SIGKILL');
+    current?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
   let stopped = false;
+  const halt = async (signal: NodeJS.Signals) => {
+    const c = current;
+    current = undefined;
+    if (c) await terminate(c, signal);
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     async stop() {
       if (stopped) return;
       stopped = true;
       process.off('exit', onExit);
-      await terminate(running);
+      await halt('SIGTERM');
       await rm(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      if (stopped) throw new Error('PrivateRedis.kill(): already stopped');
+      await halt('SIGKILL');
+    },
+    async restart() {
+      if (stopped) throw new Error('PrivateRedis.restart(): already stopped (its directory is gone)');
+      await halt('SIGTERM');
+      // The port was ours a moment ago; if something else took it we cannot move (clients hold the URL).
+      let lastErr: unknown;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        try {
+          current = await spawnRedis(binary, port, dir, persistence);
+          return;
+        } catch (err) {
+          lastErr = err;
+          if (!(err instanceof PortTakenError)) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      throw new Error(`PrivateRedis.restart(): port ${port} stayed in use`, { cause: lastErr });
     },
   };
 }
 
-function spawnRedis(binary: string, port: number, dir: string): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+function spawnRedis(binary: string, port: number, dir: string, persistence: 'none' | 'aof'): Promise<ChildProcess> {
+  const durability = persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir, '--daemonize', 'no'];
   return new Promise((resolve, reject) => {
     // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop Redis last,
     // after the bot and the worker let go of it (else they log connection errors on the way out).
@@ -93,17 +135,18 @@ function spawnRedis(binary: string, port: number, dir: string): Promise<ChildPro
     child.stderr?.on('data', onData);
     child.once('error', (err: NodeJS.ErrnoException) => settle(err.code === 'ENOENT' ? new RedisNotInstalledError() : new Error(`cannot start redis-server: ${err.message}`)));
     child.once('exit', (code, signal) => {
-      const why = `redis-server exited before it was ready (code ${code}, signal ${signal}): ${output.trim().split('\n').slice(-3).join(' | ')}`;
+      const why = `redis-server exited before it was ready on port ${port} (code ${code}, signal ${signal}): ${output.trim().split('\n').slice(-3).join(' | ')}`;
       settle(/Address already in use/i.test(output) ? new PortTakenError(why) : new Error(why));
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      settle(new Error(`redis-server was not ready within ${START_TIMEOUT_MS / 1000} s`));
+      settle(new Error(`redis-server was not ready within ${START_TIMEOUT_MS / 1000} s on port ${port}`));
     }, START_TIMEOUT_MS);
   });
 }
 
-function terminate(child: ChildProcess): Promise<void> {
+/** Sends `signal` and waits for the process to exit (SIGKILL after STOP_TIMEOUT_MS). */
+function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
@@ -111,10 +154,11 @@ function terminate(child: ChildProcess): Promise<void> {
       clearTimeout(force);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }
 
+/** Asks the kernel for a free loopback port (it may be taken again before it is bound; callers retry). */
 export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
