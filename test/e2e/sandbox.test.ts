@@ -20,8 +20,13 @@ let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
+// As the Docker tests: on a machine without chromium the browser test is skipped with the reason
+// printed; in CI (CI=true, where .ci/run installs chromium) it must run, and fails without it.
+const runBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
+if (!runBrowser) console.warn(`[sandbox] browser test skipped: ${CHROMIUM} is missing (sudo apt-get install chromium; .ci/run installs it)`);
+
 beforeAll(async () => {
-  // Not a skip: CI installs chromium (.ci/run), and a browser test that silently does not run proves nothing.
+  if (!runBrowser) return;
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (sudo apt-get install chromium); .ci/run installs it in CI`);
   sandbox = await startSandbox({
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
@@ -75,7 +80,7 @@ async function clickAndConfirm(button: Locator, confirmLabel: string): Promise<v
   await dialog.waitFor({ state: 'hidden' });
 }
 
-describe('sandbox page (chromium)', () => {
+describe.runIf(runBrowser)('sandbox page (chromium)', () => {
   it('shows the sandbox channel and who you are', async () => {
     await page.getByRole('heading', { name: '# cws-sandbox' }).waitFor();
     expect(await page.locator('#me').textContent()).toBe('Signed in as you');
