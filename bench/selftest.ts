@@ -1,17 +1,22 @@
 /**
  * Cluster self-test at scale: N agents whose self-test takes `latencyMs`, on the Kubernetes
- * API simulator. As deployed, the simulator, the worker and the bot (with the Slack emulator)
- * are three processes; the worker's RSS is read from its /proc status (VmRSS, VmHWM).
+ * API simulator, in its own process. Either the worker(s) run as `npm run worker` runs them and
+ * the bot (with the Slack emulator) runs here, or bot and worker run in one process as
+ * `npm start` runs them; the measured process's RSS is read from /proc (VmRSS, VmHWM).
  * Compared in the same run with the ideal ceil(N/concurrency) × latency and with a
  * sequential one-pod-at-a-time loop over the same simulator (measured on a sample of pods,
  * extrapolated to N — running it on all N would take N × latency).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseClustersFile, type KubernetesClusterConfig } from '../src/config/clusters.ts';
-import { finalSelftest, startHarness } from '../test/support/harness.ts';
+import { freeLoopbackPort } from '../src/sandbox/redis.ts';
+import { SlackSigner } from '../src/sandbox/signer.ts';
+import { SlackEmulator } from '../src/sandbox/slack-api.ts';
+import { BOT_TOKEN, finalSelftest, SIGNING_SECRET, startHarness } from '../test/support/harness.ts';
+import { startRedis } from '../test/support/redis.ts';
 import { startWorkerProcess } from '../test/support/worker-process.ts';
 import { KubernetesTarget } from '../workers/targets/kubernetes.ts';
 
@@ -25,22 +30,32 @@ export interface SelftestBench {
   sequentialSample: number;
   slackChatCalls: number;
   peakRssMb: number;
-  /** Worker RSS with everything loaded and connected, before the job: the modules' own footprint. */
+  /** Measured process's RSS with everything loaded and connected, before the job: the modules' own footprint. */
   idleRssMb: number;
-  /** The bot process (bot + Slack emulator + this script), for comparison. */
-  botPeakRssMb: number;
+  /** This script's process (with the workers layout: the bot and the Slack emulator), for comparison. */
+  benchPeakRssMb: number;
   readStatus: boolean;
-  /** Worker processes sharing the cluster's queue (the concurrency is split between them). */
-  replicas: number;
+  layout: BenchLayout;
   ok: number;
 }
 
+const ROOT = join(import.meta.dirname, '..');
+
 /**
- * As `npm run worker` and manifests/worker.yaml start it: a 4 MB semi-space keeps the young
- * generation small, and a 192 MB old space makes V8 collect before it grows the heap past it
- * (without it, garbage from the burst of exec sessions lifts the peak RSS by some 40 MB).
+ * The node flags of an npm script that runs the bundle, read from package.json so the bench
+ * measures exactly what `npm run worker` (and manifests/worker.yaml) or `npm start` run: a 4 MB
+ * semi-space keeps the young generation small, and a 192 MB old space makes V8 collect the
+ * burst's garbage before it grows the heap (without them the peak RSS is some 40-60 MB higher).
  */
-const WORKER_NODE_ARGS = '--max-semi-space-size=4 --max-old-space-size=192';
+function nodeFlagsOf(script: 'worker' | 'start'): string[] {
+  const line = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[script] ?? '';
+  const m = / node ((?:--[\w-]+=?\S* )*)dist\/main\.js/.exec(line);
+  if (!m) throw new Error(`package.json scripts.${script} does not run dist/main.js: ${line}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+const WORKER_NODE_ARGS = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? nodeFlagsOf('worker');
+const START_NODE_ARGS = process.env.BENCH_START_NODE_ARGS?.split(' ').filter(Boolean) ?? nodeFlagsOf('start');
+
 
 async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{ stop: () => void }> {
   const child = spawn(process.execPath, [...(process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/sim.js', '--fleet', fleetPath, '--kubeconfig', kubeconfig], {
@@ -58,16 +73,22 @@ async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{
   return { stop: () => child.kill('SIGTERM') };
 }
 
-export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10, readStatus = true, replicas = 1): Promise<SelftestBench> {
-  const dir = mkdtempSync(join(tmpdir(), 'cws-bench-'));
-  const fleetPath = join(dir, 'fleet.yaml');
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(fleetPath, `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`);
-  const sim = await startSimProcess(fleetPath, kubeconfig);
-  const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k, selftest: { readStatus: ${readStatus} } }\n`;
-  const cfg = parseClustersFile(yaml).clusters['bench-k'] as KubernetesClusterConfig;
-  const configPath = join(dir, 'clusters.yaml');
-  writeFileSync(configPath, yaml);
+/** Which processes run the bot and the worker in the measured run. */
+export type BenchLayout =
+  /** The bot (with the Slack emulator) in this process; `replicas` worker processes as `npm run worker` runs them. */
+  | { kind: 'workers'; replicas: number }
+  /** Bot and worker in one process, as `npm start` runs them against Slack (here the emulator). */
+  | { kind: 'all-in-one' };
+
+interface Stack {
+  emu: SlackEmulator;
+  signer: SlackSigner;
+  /** The processes whose RSS is the figure (the largest one is reported). */
+  measured: ChildProcess[];
+  close(): Promise<void>;
+}
+
+async function workersStack(yaml: string, configPath: string, concurrency: number, replicas: number): Promise<Stack> {
   const h = await startHarness({ clustersYaml: yaml, minIntervalMs: 1000, withWorker: false });
   // Replicas split the default concurrency, so the ideal (and the total in flight) stays the same.
   const workers = await Promise.all(
@@ -77,22 +98,75 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
         configPath,
         lockMs: 30_000,
         built: true,
-        nodeArgs: (process.env.BENCH_WORKER_NODE_ARGS ?? WORKER_NODE_ARGS).split(' ').filter(Boolean),
-        env: { WORKER_CONCURRENCY: String(Math.ceil(cfg.concurrency / replicas)) },
+        nodeArgs: WORKER_NODE_ARGS,
+        env: { WORKER_CONCURRENCY: String(Math.ceil(concurrency / replicas)) },
       }),
     ),
   );
+  return {
+    emu: h.emu,
+    signer: h.signer,
+    measured: workers,
+    async close() {
+      await Promise.all(workers.map(stopChild));
+      await h.close();
+    },
+  };
+}
+
+async function allInOneStack(configPath: string): Promise<Stack> {
+  const redis = await startRedis();
+  const emu = await SlackEmulator.start({ token: BOT_TOKEN });
+  const port = await freeLoopbackPort();
+  const child = spawn(process.execPath, [...START_NODE_ARGS, 'dist/main.js', 'all'], {
+    cwd: ROOT,
+    env: { ...process.env, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: emu.url, PORT: String(port), REDIS_URL: redis.url, CWS_CONFIG: configPath, WORKER_LOCK_MS: '30000', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  // Ready when the bot answers on its port (it starts after the worker).
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode})`);
+    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (i > 600) throw new Error('npm start did not come up within 30 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    emu,
+    signer: new SlackSigner({ secret: SIGNING_SECRET, url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('').replace(/\/$/, '') }),
+    measured: [child],
+    async close() {
+      await stopChild(child);
+      await emu.close();
+      await redis.stop();
+    },
+  };
+}
+
+const stopChild = (c: ChildProcess) => new Promise<unknown>((r) => (c.exitCode !== null ? r(c.exitCode) : (c.once('exit', r), c.kill('SIGTERM'))));
+
+export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10, readStatus = true, layout: BenchLayout = { kind: 'workers', replicas: 1 }): Promise<SelftestBench> {
+  const dir = mkdtempSync(join(tmpdir(), 'cws-bench-'));
+  const fleetPath = join(dir, 'fleet.yaml');
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(fleetPath, `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`);
+  const sim = await startSimProcess(fleetPath, kubeconfig);
+  const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k, selftest: { readStatus: ${readStatus} } }\n`;
+  const cfg = parseClustersFile(yaml).clusters['bench-k'] as KubernetesClusterConfig;
+  const configPath = join(dir, 'clusters.yaml');
+  writeFileSync(configPath, yaml);
+  const stack = layout.kind === 'workers' ? await workersStack(yaml, configPath, cfg.concurrency, layout.replicas) : await allInOneStack(configPath);
   try {
-    const idleRss = Math.max(...workers.map((w) => procStatusKb(w.pid!, 'VmRSS'))) * 1024;
-    let botPeak = process.memoryUsage().rss;
-    const sampler = setInterval(() => (botPeak = Math.max(botPeak, process.memoryUsage().rss)), 50);
+    const idleRss = Math.max(...stack.measured.map((w) => procStatusKb(w.pid!, 'VmRSS'))) * 1024;
+    let benchPeak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (benchPeak = Math.max(benchPeak, process.memoryUsage().rss)), 50);
     const t0 = performance.now();
-    await h.signer.command('selftest bench-k', { channelId: 'CBENCHK' });
-    const final = await h.emu.waitFor((e) => finalSelftest(e, 'CBENCHK'), { timeoutMs: 600_000, pollMs: 20 });
+    await stack.signer.command('selftest bench-k', { channelId: 'CBENCHK' });
+    const final = await stack.emu.waitFor((e) => finalSelftest(e, 'CBENCHK'), { timeoutMs: 600_000, pollMs: 20 });
     const wallMs = performance.now() - t0;
     clearInterval(sampler);
-    const peak = Math.max(...workers.map((w) => procStatusKb(w.pid!, 'VmHWM'))) * 1024;
-    const slackChatCalls = h.emu.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === 'CBENCHK').length;
+    const peak = Math.max(...stack.measured.map((w) => procStatusKb(w.pid!, 'VmHWM'))) * 1024;
+    const slackChatCalls = stack.emu.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === 'CBENCHK').length;
 
     // Sequential baseline: the same exec, one pod after the other, as a kubectl loop would.
     const target = new KubernetesTarget(cfg);
@@ -112,14 +186,13 @@ export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialS
       slackChatCalls,
       peakRssMb: peak / 1024 / 1024,
       idleRssMb: idleRss / 1024 / 1024,
-      botPeakRssMb: botPeak / 1024 / 1024,
+      benchPeakRssMb: benchPeak / 1024 / 1024,
       readStatus,
-      replicas,
+      layout,
       ok: Number(final.metadata!.event_payload.ok),
     };
   } finally {
-    await Promise.all(workers.map((w) => new Promise((r) => (w.once('exit', r), w.kill('SIGTERM')))));
-    await h.close();
+    await stack.close();
     sim.stop();
     rmSync(dir, { recursive: true, force: true });
   }
