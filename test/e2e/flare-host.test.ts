@@ -76,7 +76,7 @@ describe('/cws flare on a host agent', () => {
     const jobId = String(r.metadata!.event_payload.jobId);
     await h.signer.action({ actionId: 'flare_cancel', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
     const done = await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
-    expect(JSON.stringify(done.blocks)).toContain('removed from the node');
+    expect(JSON.stringify(done.blocks)).toContain('Then the bot removed the archive from the node.');
     const name = (r.metadata!.event_payload as Payload).archive!.name;
     expect(readdirSync(archives)).not.toContain(name);
     await h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });

@@ -133,6 +133,6 @@ clusters:
     const review2 = await h.emu.waitFor(stageOf(c2, 'review'), { timeoutMs: 30_000 });
     await h.signer.action({ actionId: 'flare_cancel', value: String(review2.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c2, messageTs: review2.ts });
     const cancelled = await h.emu.waitFor(stageOf(c2, 'cancelled'), { timeoutMs: 30_000 });
-    expect(JSON.stringify(cancelled.blocks)).toContain('removed from the node');
+    expect(JSON.stringify(cancelled.blocks)).toContain('Then the bot removed the archive from the node.');
   });
 });

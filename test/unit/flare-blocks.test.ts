@@ -41,6 +41,13 @@ describe('flare Block Kit', () => {
     expect(JSON.stringify(renderFlareResult(ctx, { ...base, stage: 'failed', reason: 'session_lost' }).blocks)).toContain('nothing was sent');
   });
 
+  it('a cancelled flare quotes the agent before saying the archive was then removed', () => {
+    const base = { kind: 'flare' as const, cluster: 'c', node: 'n', pod: 'p', archive };
+    const text = JSON.stringify(renderFlareResult(ctx, { ...base, stage: 'cancelled', reason: 'cancelled', archiveRemoved: true, agentOutput: 'Aborting. (You can still use /tmp/x.zip)' }).blocks);
+    expect(text.indexOf('Aborting.')).toBeGreaterThan(-1);
+    expect(text.indexOf('Then the bot removed the archive from the node.')).toBeGreaterThan(text.indexOf('Aborting.'));
+  });
+
   it('node picker: only running agents, sorted, at most 100 options', () => {
     const req = { id: 'fr-1', cluster: 'c', userId: 'U1', channelId: 'C1' };
     const agents = Array.from({ length: 120 }, (_, i) => ({ node: `node-${i + 1}` })).concat([{ node: 'node-0', unavailable: 'not ready' } as never]);

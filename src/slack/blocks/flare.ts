@@ -106,8 +106,9 @@ export function renderFlareResult(c: FlareContext, r: FlareResult): ChatMessage 
   const icon = r.stage === 'sent' ? ':white_check_mark:' : r.stage === 'cancelled' ? ':no_entry_sign:' : ':warning:';
   const lines = [`${icon} *Flare ${REASON[r.reason]}.*`];
   if (r.archive) lines.push(`Archive ${code(r.archive.name, 80)} (${human(r.archive.bytes)}, ${r.archive.files} files) from ${escapeMrkdwn(r.node)}.`);
-  if (r.stage === 'cancelled') lines.push(r.archiveRemoved ? 'The archive was removed from the node.' : r.archive ? `The archive could not be removed; it is still at ${code(r.archive.path, 120)} on the node.` : '');
   if (r.agentOutput) lines.push(`Agent: ${code(r.agentOutput, 600)}`);
+  // After the agent's own last words ("Aborting. (You can still use …)"), which predate the removal.
+  if (r.stage === 'cancelled') lines.push(r.archiveRemoved ? 'Then the bot removed the archive from the node.' : r.archive ? `The archive could not be removed; it is still at ${code(r.archive.path, 120)} on the node.` : '');
   if (r.stage === 'failed' && r.reason === 'upload_failed') lines.push('Check the agent’s API key and its access to the Datadog intake, then build the flare again.');
   return {
     text: `Flare ${r.stage}: ${r.archive?.name ?? r.node}`,
