@@ -1,4 +1,10 @@
-/** `npm run bench`: every figure is measured in this run, with its baseline from the same run. */
+/**
+ * `npm run bench`: every figure is measured in this run, with its baseline from the same run.
+ * `npm run bench -- SECTION` runs one section (ack, tls-floor, selftest, selftest-no-status,
+ * selftest-2-replicas, selftest-all-in-one). Knobs for investigating, not for the figures:
+ * BENCH_AGENTS, BENCH_LATENCY_MS, BENCH_REPLICAS, and node flags for the processes it starts
+ * (BENCH_WORKER_NODE_ARGS, BENCH_START_NODE_ARGS, BENCH_SIM_NODE_ARGS, e.g. `--cpu-prof`).
+ */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { benchAck } from './ack.ts';
