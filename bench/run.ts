@@ -16,19 +16,22 @@ const f = (n: number) => `${n.toFixed(1)} ms`;
 /** Each section runs in a fresh process, so RSS and CPU figures do not carry over between them. */
 function runSection(section: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), section], { stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), section], { stdio: 'inherit', env: { ...process.env, BENCH_BUILT: '1' } });
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench section ${section} exited with ${code}`))));
   });
 }
 
 async function main() {
   const section = process.argv[2];
-  if (!section) {
-    // The worker and the simulator run as `npm run worker` / `npm run sim` do: from the bundle.
+  // The worker and the simulator run as `npm run worker` / `npm run sim` do: from the bundle,
+  // built once per run (the sections run by a whole run are told it is built).
+  if (process.env.BENCH_BUILT !== '1') {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit', cwd: fileURLToPath(new URL('..', import.meta.url)) });
       child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build exited with ${code}`))));
     });
+  }
+  if (!section) {
     for (const s of ['ack', 'tls-floor', 'selftest', 'selftest-no-status', 'selftest-2-replicas', 'selftest-all-in-one']) await runSection(s);
     return;
   }
