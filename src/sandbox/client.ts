@@ -20,6 +20,7 @@ import {
 } from './payloads.ts';
 import type { ResponseBody, SlackEmulator, SlackMessage, SlackView } from './slack-api.ts';
 import type { SlackSigner } from './signer.ts';
+import { isRecord, type Json } from './json.ts';
 
 export type Outcome = { ok: true } | { ok: false; error: string; errors?: Record<string, string>; conflict?: boolean };
 
@@ -41,7 +42,6 @@ export interface ActionInput {
   action: PageAction;
 }
 
-type Json = Record<string, unknown>;
 type Origin = { error: string } | { blocks: unknown; payloadOrigin: Parameters<typeof blockActionsPayload>[0]['origin'] };
 
 export class SandboxClient {
@@ -202,8 +202,4 @@ function parseJsonObject(body: string): Json | undefined {
 
 function stringValues(o: Json): Record<string, string> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
-}
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

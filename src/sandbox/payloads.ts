@@ -7,6 +7,7 @@
  */
 import { defaultActionId, defaultBlockId } from './render/blocks.ts';
 import { TEAM_ID, TEAM_NAME } from './slack-api.ts';
+import { asArray, asString, isRecord, type Json } from './json.ts';
 
 export const APP_ID = 'A0001';
 /** Slack still sends the legacy verification token; Bolt ignores it (it checks the signature). */
@@ -21,8 +22,6 @@ export interface ChannelRef {
   id: string;
   name: string;
 }
-
-type Json = Record<string, unknown>;
 
 const team = () => ({ id: TEAM_ID, domain: TEAM_NAME });
 const userObject = (u: SandboxUser) => ({ id: u.id, username: u.name, name: u.name, team_id: TEAM_ID });
@@ -179,16 +178,4 @@ export function withBlockIds(blocks: unknown): unknown {
 
 export function actionTs(now = Date.now()): string {
   return (now / 1000).toFixed(6);
-}
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function asString(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-function asArray(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
 }

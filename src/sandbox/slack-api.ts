@@ -31,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isRecord } from './json.ts';
 
 export interface RecordedCall {
   method: string;
@@ -207,10 +208,6 @@ function str(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return undefined;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function clip(v: unknown, max = 300): string {
@@ -648,17 +645,7 @@ export class SlackEmulator extends EventEmitter {
       this.emit('call', call);
     };
 
-    const fault = this.takeFault(method);
-    if (fault && 'latencyMs' in fault) {
-      await this.sleep(fault.latencyMs);
-      if (this.closed) {
-        res.destroy();
-        return;
-      }
-    } else if (fault) {
-      this.sendFault(res, fault, record);
-      return;
-    }
+    if (await this.applyFault(method, res, record)) return;
 
     let answer: Answer;
     if (parseError) answer = fail(parseError);
@@ -670,6 +657,23 @@ export class SlackEmulator extends EventEmitter {
     record(answer.status);
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(answer.body));
+  }
+
+  /**
+   * A fault queued with failNext() for this method: latency delays the answer; an HTTP fault is
+   * sent here. True when the request is answered (or dropped because the emulator closed).
+   */
+  private async applyFault(method: string, res: http.ServerResponse, record: (status: number) => void): Promise<boolean> {
+    const fault = this.takeFault(method);
+    if (!fault) return false;
+    if ('latencyMs' in fault) {
+      await this.sleep(fault.latencyMs);
+      if (!this.closed) return false;
+      res.destroy();
+      return true;
+    }
+    this.sendFault(res, fault, record);
+    return true;
   }
 
   private async handleResponseUrl(
@@ -693,17 +697,7 @@ export class SlackEmulator extends EventEmitter {
       this.calls.push(call);
       this.emit('call', call);
     };
-    const fault = this.takeFault('response_url');
-    if (fault && 'latencyMs' in fault) {
-      await this.sleep(fault.latencyMs);
-      if (this.closed) {
-        res.destroy();
-        return;
-      }
-    } else if (fault) {
-      this.sendFault(res, fault, record);
-      return;
-    }
+    if (await this.applyFault('response_url', res, record)) return;
     if (req.method !== 'POST') {
       record(405);
       res.writeHead(405, { 'content-type': 'text/plain' }).end('method not allowed');

@@ -13,6 +13,7 @@
  *   `data-required`; each input block has an empty `[data-error-for=<block_id>]` slot.
  */
 import { escapeHtml, mrkdwnToHtml, plainToHtml, replaceEmoji } from './mrkdwn.ts';
+import { asArray, asString, isRecord, type Json } from '../json.ts';
 
 export type Surface = 'message' | 'modal';
 
@@ -129,8 +130,6 @@ export function renderModal(view: SandboxView): string {
 
 // ---------------------------------------------------------------------------------------------
 // Blocks
-
-type Json = Record<string, unknown>;
 
 interface BlockCtx {
   blockId: string;
@@ -403,18 +402,6 @@ function renderReactions(reactions: unknown): string {
 
 // ---------------------------------------------------------------------------------------------
 // Small shape helpers
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function asString(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-function asArray(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
 
 function isTextObject(v: unknown): v is { type: 'mrkdwn' | 'plain_text'; text: string } {
   return isRecord(v) && (v.type === 'mrkdwn' || v.type === 'plain_text') && typeof v.text === 'string';
