@@ -18,7 +18,7 @@ import { ClustersFile, KubernetesCluster, loadClustersFile } from '../config/clu
 import { ConfigError, parseEnv } from '../config/env.ts';
 import { assertRedisReachable, blockingOptions } from '../jobs/redis.ts';
 import { createLogger } from '../observability/logger.ts';
-import { FleetError, loadFleet } from '../sim/fleet.ts';
+import { type Fleet, FleetError, loadFleet } from '../sim/fleet.ts';
 import { type Simulator, startSimulator } from '../sim/index.ts';
 import { type Bot, createBot } from '../slack/app.ts';
 import { startWorkers } from '../../workers/main.ts';
@@ -57,6 +57,8 @@ export interface Sandbox {
   url: string;
   clusters: ClustersFile;
   redisUrl: string;
+  /** The demo cluster's fleet spec, as the simulator serves it. */
+  fleet: Fleet;
   sim: Simulator;
   emu: SlackEmulator;
   bot: Bot;
@@ -77,7 +79,8 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     const dir = await mkdtemp(join(tmpdir(), 'cws-sandbox-'));
     stops.push({ what: 'temp dir', stop: () => rm(dir, { recursive: true, force: true }) });
 
-    const sim = await startSimulator({ fleet: demoFleet(o.fleetPath ?? demoFleetPath()) });
+    const fleet = demoFleet(o.fleetPath ?? demoFleetPath());
+    const sim = await startSimulator({ fleet });
     stops.push({ what: 'simulator', stop: () => sim.close() });
     const kubeconfig = join(dir, `${DEMO_CLUSTER}.kubeconfig`);
     await sim.writeKubeconfig(kubeconfig);
@@ -110,7 +113,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     const server = await listen(() => startSandboxServer({ client, emu, logger: o.logger.child({ component: 'sandbox' }), host: o.host ?? '127.0.0.1', port: o.port ?? 3000 }), o);
     stops.push({ what: 'sandbox server', stop: () => server.close() });
 
-    return { url: server.url, clusters, redisUrl, sim, emu, bot, server, stop: stopAll };
+    return { url: server.url, clusters, redisUrl, fleet, sim, emu, bot, server, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -191,7 +194,7 @@ function banner(s: Sandbox, host: string, externalRedis: boolean): string {
     '',
     `  Open ${s.url} and type /cws selftest ${DEMO_CLUSTER}  (or /cws netcheck ${DEMO_CLUSTER}, /cws help)`,
     '',
-    `  ${DEMO_CLUSTER}: SIMULATED Kubernetes cluster (5 nodes, Agent 7.39.1, Cilium 1.9) — nothing real is touched`,
+    `  ${DEMO_CLUSTER}: SIMULATED Kubernetes cluster (${describeFleet(s.fleet)}) — nothing real is touched`,
     ...others.map(([name, c]) => `  ${name}: ${c.kind} (from CWS_CONFIG) — real: commands and buttons act on it`),
     `  Redis: ${externalRedis ? s.redisUrl : 'private redis-server, no persistence'}`,
     ...(isLoopbackHost(host) ? [] : [`  WARNING: listening on ${host}: anyone who can reach it can run commands (no authentication).`]),
@@ -200,6 +203,12 @@ function banner(s: Sandbox, host: string, externalRedis: boolean): string {
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** "5 nodes, agent 7.39.1, cilium v1.9.5", read from the fleet so the banner follows its file. */
+function describeFleet(f: Fleet): string {
+  const tag = (image: string) => image.slice(image.lastIndexOf(':') + 1);
+  return [`${f.nodes.count} nodes`, `agent ${tag(f.agent.image)}`, ...(f.cni ? [`${f.cni.daemonSet} ${tag(f.cni.image)}`] : [])].join(', ');
 }
 
 function isLoopbackHost(host: string): boolean {

@@ -7,8 +7,8 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../src/sandbox/redis.ts';
 import { SlackSigner } from '../../src/sandbox/signer.ts';
 import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
 import { finalSelftest } from '../support/harness.ts';
@@ -78,7 +78,7 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
     try {
       const configPath = join(dir, 'real.yaml');
       writeFileSync(configPath, `clusters:\n  real-host: { kind: host, binary: ${agent.binary} }\n`);
-      const [port, sandboxPort] = [await freePort(), await freePort()];
+      const [port, sandboxPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
       const env = { ...process.env, SLACK_BOT_TOKEN: 'xoxb-bundle', SLACK_SIGNING_SECRET: 'bundle-secret', SLACK_API_URL: emu.url, PORT: String(port), SANDBOX_PORT: String(sandboxPort), REDIS_URL: redis.url, CWS_CONFIG: configPath, LOG_LEVEL: 'info' };
       const child = spawn(process.execPath, [join(OUT, 'main.js'), 'all'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
@@ -121,12 +121,3 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
     for (const heavy of ['@slack/bolt', '@slack/web-api', '@kubernetes/client-node', 'dockerode', 'bullmq']) expect(packages).not.toContain(heavy);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
