@@ -11,15 +11,9 @@ import { DEFAULT_JOB_POLICY, type JobPolicy } from '../jobs/queues.ts';
 import { blockingOptions, fastFailOptions } from '../jobs/redis.ts';
 import { JobTracker } from '../jobs/tracker.ts';
 import { boltLogger } from '../observability/logger.ts';
+import { register as registerActions } from './listeners/actions/index.ts';
 import { register as registerCws } from './listeners/commands/cws.ts';
-import { register as registerFlareDecision } from './listeners/actions/flare-decision.ts';
-import { register as registerFlarePickNode } from './listeners/actions/flare-pick-node.ts';
-import { register as registerRemediation } from './listeners/actions/remediation.ts';
-import { register as registerFlare } from './listeners/actions/selftest-flare.ts';
 import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
-import { register as registerRerun } from './listeners/actions/selftest-rerun.ts';
-import { register as registerRerunFailed } from './listeners/actions/selftest-rerun-failed.ts';
-import { register as registerRestart } from './listeners/actions/selftest-restart.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
 import { JobUpdates } from './job-updates.ts';
 
@@ -137,14 +131,8 @@ export function createBot(o: BotOptions): Bot {
     o.logger.error({ err }, 'bolt error');
   });
   registerCws(app, services);
-  registerRerun(app, services);
-  registerRerunFailed(app, services);
-  registerFlare(app, services);
-  registerRestart(app, services);
-  registerFlareDecision(app, services);
-  registerFlarePickNode(app, services);
+  registerActions(app, services);
   registerFlareEmail(app, services);
-  registerRemediation(app, services);
 
   return {
     app,

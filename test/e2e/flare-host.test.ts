@@ -62,7 +62,7 @@ describe('/cws flare on a host agent', () => {
     expect(text).toContain('nothing that looks like a key');
     expect(readdirSync(archives).filter((f) => f.endsWith('.zip'))).toHaveLength(1); // on the agent, not copied anywhere
 
-    await h.signer.action({ actionId: 'flare_send', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.send', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
     const sent = await h.emu.waitFor(stage(c, 'sent'), { timeoutMs: 20_000 });
     expect(sent.ts).toBe(r.ts); // updated in place
     expect(sent.metadata!.event_payload).toMatchObject({ stage: 'sent', caseId: '1234567', archive: p.archive });
@@ -74,12 +74,12 @@ describe('/cws flare on a host agent', () => {
     await h.signer.command('flare fl-ok 42 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
     const r = await review(c);
     const jobId = String(r.metadata!.event_payload.jobId);
-    await h.signer.action({ actionId: 'flare_cancel', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.cancel', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
     const done = await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
     expect(JSON.stringify(done.blocks)).toContain('Then the bot removed the archive from the node.');
     const name = (r.metadata!.event_payload as Payload).archive!.name;
     expect(readdirSync(archives)).not.toContain(name);
-    await h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.send', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /already (cancelled|sent)/.test(String(x.args.text))));
   });
 
@@ -88,9 +88,9 @@ describe('/cws flare on a host agent', () => {
     await h.signer.command('flare fl-ok 77 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
     const r = await review(c);
     const jobId = String(r.metadata!.event_payload.jobId);
-    await h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'USTRANGER', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.send', value: jobId, userId: 'USTRANGER', channelId: c, messageTs: r.ts });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /Not allowed: only <@UASKER01>/.test(String(x.args.text))));
-    await h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'UREMEDY1', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.send', value: jobId, userId: 'UREMEDY1', channelId: c, messageTs: r.ts });
     await h.emu.waitFor(stage(c, 'sent'), { timeoutMs: 20_000 });
   });
 
@@ -99,7 +99,7 @@ describe('/cws flare on a host agent', () => {
     await h.signer.command('flare fl-ok 88 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
     const r = await review(c);
     const jobId = String(r.metadata!.event_payload.jobId);
-    await Promise.all([1, 2, 3].map(() => h.signer.action({ actionId: 'flare_send', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts })));
+    await Promise.all([1, 2, 3].map(() => h.signer.action({ actionId: 'flare.send', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts })));
     await h.emu.waitFor(stage(c, 'sent'), { timeoutMs: 20_000 });
     expect(h.emu.callsTo('response_url').filter((x) => /already sent/.test(String(x.args.text))).length).toBeGreaterThanOrEqual(1);
     const { Redis } = await import('ioredis');
@@ -125,7 +125,7 @@ describe('/cws flare on a host agent', () => {
     const c = ch();
     await h.signer.command('flare fl-forbidden 55 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
     const r = await review(c);
-    await h.signer.action({ actionId: 'flare_send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
     const failed = await h.emu.waitFor(stage(c, 'failed'), { timeoutMs: 20_000 });
     expect(failed.metadata!.event_payload).toMatchObject({ reason: 'upload_failed' });
     expect(JSON.stringify(failed.blocks)).toContain('403 Forbidden');
@@ -135,7 +135,7 @@ describe('/cws flare on a host agent', () => {
     const c = ch();
     await h.signer.command('flare fl-hang 66 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
     const r = await review(c);
-    await h.signer.action({ actionId: 'flare_send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
     const failed = await h.emu.waitFor(stage(c, 'failed'), { timeoutMs: 20_000 });
     expect(JSON.stringify(failed.blocks)).toMatch(/did not finish within 1\.5 s/);
   });
@@ -146,7 +146,7 @@ describe('/cws flare on a host agent', () => {
     const r = await review(c);
     const done = await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
     expect(done.metadata!.event_payload).toMatchObject({ reason: 'expired' });
-    await h.signer.action({ actionId: 'flare_send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /already expired/.test(String(x.args.text))));
   });
 
@@ -183,7 +183,7 @@ describe('/cws flare on a host agent', () => {
     const after = h.emu.message(c, r.ts)!.updates;
     expect(h.emu.message(c, r.ts)!.metadata!.event_payload).toMatchObject({ stage: 'review', jobId });
     await h.bot.reconcile(); // nothing new to show: no edit
-    await h.signer.action({ actionId: 'flare_cancel', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.signer.action({ actionId: 'flare.cancel', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
     await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
     expect(h.emu.callsTo('chat.update').filter((x) => x.args.ts === r.ts && x.status === 200).length).toBe(after + 1);
   });

@@ -49,17 +49,17 @@ describe('/cws flare on Kubernetes', () => {
   it('offers a node picker when --node is missing, then builds on the picked node and sends', async () => {
     const res = await h.signer.command('flare flare-k 1234567 --email ops@example.com', { channelId: 'CFK1', userId: 'UFK00001' });
     expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/needs a node/) });
-    const picker = await h.emu.waitFor((e) => e.callsTo('chat.postEphemeral').find((c) => c.args.user === 'UFK00001' && JSON.stringify(c.args.blocks).includes('flare_pick_node')));
+    const picker = await h.emu.waitFor((e) => e.callsTo('chat.postEphemeral').find((c) => c.args.user === 'UFK00001' && JSON.stringify(c.args.blocks).includes('flare.pick_node')));
     const options = (picker.args.blocks as { accessory: { options: { value: string; text: { text: string } }[] } }[])[0]!.accessory.options;
     expect(options.map((o) => o.text.text)).toEqual(['node-1', 'node-2', 'node-3']);
     // A forged choice is refused; the offered one goes on.
     const forged = options[0]!.value.replace('node-1', 'node-99');
-    await h.signer.action({ actionId: 'flare_pick_node', selectedOption: { value: forged }, userId: 'UFK00001', channelId: 'CFK1' });
+    await h.signer.action({ actionId: 'flare.pick_node', selectedOption: { value: forged }, userId: 'UFK00001', channelId: 'CFK1' });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /not one of the nodes offered/.test(String(c.args.text))));
-    await h.signer.action({ actionId: 'flare_pick_node', selectedOption: { value: options[1]!.value }, userId: 'UFK00001', channelId: 'CFK1' });
+    await h.signer.action({ actionId: 'flare.pick_node', selectedOption: { value: options[1]!.value }, userId: 'UFK00001', channelId: 'CFK1' });
     const review = await h.emu.waitFor(stageOf('CFK1', 'review'), { timeoutMs: 20_000 });
     expect(review.metadata!.event_payload).toMatchObject({ node: 'node-2', caseId: '1234567', findings: 0 });
-    await h.signer.action({ actionId: 'flare_send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFK1', messageTs: review.ts });
+    await h.signer.action({ actionId: 'flare.send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFK1', messageTs: review.ts });
     const sent = await h.emu.waitFor(stageOf('CFK1', 'sent'), { timeoutMs: 20_000 });
     expect(sent.metadata!.event_payload).toMatchObject({ node: 'node-2', caseId: '1234567' });
     // What the agent uploaded is the archive that was reviewed (same name and size).
@@ -88,7 +88,7 @@ describe('/cws flare on Kubernetes', () => {
     expect(failed.metadata!.event_payload).toMatchObject({ reason: 'session_lost' });
     expect(JSON.stringify(failed.blocks)).toContain('nothing was sent');
     expect(sim.state.flareUploads('node-3')).toHaveLength(0);
-    await h.signer.action({ actionId: 'flare_send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFK2', messageTs: review.ts });
+    await h.signer.action({ actionId: 'flare.send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFK2', messageTs: review.ts });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /already failed/.test(String(c.args.text))));
   });
 });

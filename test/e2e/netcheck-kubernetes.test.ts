@@ -134,7 +134,7 @@ describe('/cws netcheck on simulated clusters', () => {
     void p;
     expect(again.p.verdict).toBe('ok');
 
-    const revert = (done.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.action_id === 'remediation_revert')!;
+    const revert = (done.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.action_id === 'remediation.revert')!;
     await h.signer.action({ actionId: revert.action_id, value: revert.value, userId: 'UFIXER01', channelId: c, messageTs: done.ts, message: { type: 'message', ts: done.ts, thread_ts: m.ts, text: done.text, blocks: done.blocks } });
     const reverted = await h.emu.waitFor((e) => e.messages(c).find((x) => x.thread_ts === m.ts && x.metadata?.event_payload.action === 'revert'), { timeoutMs: 30_000 });
     expect(reverted.metadata!.event_payload).toMatchObject({ status: 'applied', after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: null } } });

@@ -124,14 +124,14 @@ clusters:
     const review = await h.emu.waitFor(stageOf(c, 'review'), { timeoutMs: 30_000 });
     expect(review.metadata!.event_payload).toMatchObject({ node: expect.any(String), caseId: '1234567', findings: 1 });
     expect(JSON.stringify(review.blocks)).not.toContain('4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99');
-    await h.signer.action({ actionId: 'flare_send', value: String(review.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c, messageTs: review.ts });
+    await h.signer.action({ actionId: 'flare.send', value: String(review.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c, messageTs: review.ts });
     const sent = await h.emu.waitFor(stageOf(c, 'sent'), { timeoutMs: 30_000 });
     expect(sent.metadata!.event_payload).toMatchObject({ caseId: '1234567', archive: review.metadata!.event_payload.archive });
 
     const c2 = ch();
     await h.signer.command('flare docker-flare 7654321 --email ops@example.com', { channelId: c2, userId: 'UDOCK001' });
     const review2 = await h.emu.waitFor(stageOf(c2, 'review'), { timeoutMs: 30_000 });
-    await h.signer.action({ actionId: 'flare_cancel', value: String(review2.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c2, messageTs: review2.ts });
+    await h.signer.action({ actionId: 'flare.cancel', value: String(review2.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c2, messageTs: review2.ts });
     const cancelled = await h.emu.waitFor(stageOf(c2, 'cancelled'), { timeoutMs: 30_000 });
     expect(JSON.stringify(cancelled.blocks)).toContain('Then the bot removed the archive from the node.');
   });

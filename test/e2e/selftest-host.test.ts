@@ -174,14 +174,14 @@ describe('/cws selftest on a host agent', () => {
     const final = await h.emu.waitFor((e) => finalSelftest(e, ch));
     const jobId = String(final.metadata!.event_payload.jobId);
     // Someone without access clicks it: refused.
-    const denied = await h.signer.action({ actionId: 'selftest_rerun', value: jobId, userId: 'UINTRUDER', channelId: ch, messageTs: final.ts });
+    const denied = await h.signer.action({ actionId: 'selftest.rerun', value: jobId, userId: 'UINTRUDER', channelId: ch, messageTs: final.ts });
     expect(denied.status).toBe(200);
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => String(c.args.text).includes('Not allowed')));
     // A forged value does not reach any cluster.
-    await h.signer.action({ actionId: 'selftest_rerun', value: 'st-../../etc', userId: 'UALLOWED1', channelId: ch, messageTs: final.ts });
+    await h.signer.action({ actionId: 'selftest.rerun', value: 'st-../../etc', userId: 'UALLOWED1', channelId: ch, messageTs: final.ts });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => String(c.args.text).includes('too old to re-run')));
     // The allowed user re-runs: a new message with a new job.
-    await h.signer.action({ actionId: 'selftest_rerun', value: jobId, userId: 'UALLOWED1', channelId: ch, messageTs: final.ts });
+    await h.signer.action({ actionId: 'selftest.rerun', value: jobId, userId: 'UALLOWED1', channelId: ch, messageTs: final.ts });
     const second = await h.emu.waitFor((e) => e.messages(ch).filter((m) => m.metadata?.event_type === 'cws_selftest_result').length === 2 || undefined);
     expect(second).toBe(true);
     const jobIds = h.emu.messages(ch).map((m) => m.metadata?.event_payload.jobId);

@@ -100,7 +100,7 @@ describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
   });
 
   it('Re-run failed runs only the failing nodes', async () => {
-    await h.signer.action({ actionId: 'selftest_rerun_failed', value: jobId, userId: 'UTESTER1', channelId: c1, messageTs: resultTs });
+    await h.signer.action({ actionId: 'selftest.rerun_failed', value: jobId, userId: 'UTESTER1', channelId: c1, messageTs: resultTs });
     const second = await h.emu.waitFor((e) => e.messages(c1).find((m) => m.ts !== resultTs && m.metadata?.event_type === 'cws_selftest_result'), { timeoutMs: 30_000 });
     expect(second.metadata!.event_payload).toMatchObject({ total: 5, ok: 0, failed: 5 });
     expect(rows(second).map((r) => r.node).sort()).toEqual(['node-10', 'node-12', 'node-7', 'node-8', 'node-9']);
@@ -110,17 +110,17 @@ describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
     const value = `${jobId}|node-7`;
     const podBefore = sim.state.listPods('datadog').find((p) => p.spec?.nodeName === 'node-7')!.metadata!.name!;
 
-    await h.signer.action({ actionId: 'selftest_restart', value, userId: 'UTESTER1', channelId: c1, messageTs: resultTs });
+    await h.signer.action({ actionId: 'selftest.restart:0', value, userId: 'UTESTER1', channelId: c1, messageTs: resultTs });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /Not allowed.*access\.remediate/.test(String(c.args.text))));
 
     // A node that was not failing cannot be restarted from this result, even by a remediator.
-    await h.signer.action({ actionId: 'selftest_restart', value: `${jobId}|node-1`, userId: 'UFIXER01', channelId: c1, messageTs: resultTs });
+    await h.signer.action({ actionId: 'selftest.restart:0', value: `${jobId}|node-1`, userId: 'UFIXER01', channelId: c1, messageTs: resultTs });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /was not failing/.test(String(c.args.text))));
 
     // Double click: two requests, one restart.
     await Promise.all([
-      h.signer.action({ actionId: 'selftest_restart', value, userId: 'UFIXER01', channelId: c1, messageTs: resultTs }),
-      h.signer.action({ actionId: 'selftest_restart', value, userId: 'UFIXER01', channelId: c1, messageTs: resultTs }),
+      h.signer.action({ actionId: 'selftest.restart:0', value, userId: 'UFIXER01', channelId: c1, messageTs: resultTs }),
+      h.signer.action({ actionId: 'selftest.restart:0', value, userId: 'UFIXER01', channelId: c1, messageTs: resultTs }),
     ]);
     const reply = await h.emu.waitFor((e) => e.messages(c1).find((m) => m.thread_ts === resultTs && m.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 40_000 });
     expect(reply.metadata!.event_payload).toMatchObject({ cluster: 'sim-a', action: 'restart_agent', node: 'node-7', by: 'UFIXER01', status: 'restarted', before: { pod: podBefore } });
@@ -133,7 +133,7 @@ describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
   });
 
   it('Flare from node starts the reviewed flare for that node: the email modal opens', async () => {
-    await h.signer.action({ actionId: 'selftest_flare', value: `${jobId}|node-7`, userId: 'UTESTER1', channelId: c1, messageTs: resultTs });
+    await h.signer.action({ actionId: 'selftest.flare:0', value: `${jobId}|node-7`, userId: 'UTESTER1', channelId: c1, messageTs: resultTs });
     const view = await h.emu.waitFor((e) => [...e.views.values()].find((v) => JSON.stringify(v.view.blocks).includes('node-7')));
     expect(view.view).toMatchObject({ type: 'modal', callback_id: FLARE_EMAIL_VIEW });
   });

@@ -21,7 +21,7 @@ describe('flare Block Kit', () => {
     expect(text).toContain('2.0 KiB, 14 files');
     expect(text).toContain('1 possible secret');
     const actions = m.blocks!.find((b) => b.type === 'actions') as unknown as { elements: Record<string, any>[] };
-    expect(actions.elements.map((e) => e.action_id)).toEqual(['flare_send', 'flare_cancel']);
+    expect(actions.elements.map((e) => e.action_id)).toEqual(['flare.send', 'flare.cancel']);
     expect(actions.elements[0]).toMatchObject({ style: 'primary', value: 'fl-1', confirm: { confirm: { text: 'Send' }, style: 'danger' } });
     expect(m.metadata).toEqual({
       event_type: 'cws_flare_result',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentResult, SelftestResult } from '../../src/jobs/schemas.ts';
-import { parseNodeActionValue, renderJobFailure, renderProgress, renderQueued, renderResult, SELFTEST_RERUN_ACTION } from '../../src/slack/blocks/selftest.ts';
+import { parseNodeActionValue, renderJobFailure, renderProgress, renderQueued, renderResult } from '../../src/slack/blocks/selftest.ts';
 
 const ctx = { jobId: 'st-1', cluster: 'cluster-a', requestedBy: 'U1' };
 const agent = (node: string, status: AgentResult['status'], extra: Partial<AgentResult> = {}): AgentResult => ({
@@ -39,11 +39,11 @@ describe('self-test Block Kit', () => {
     expect(text).toContain('timed out after 60 s');
     expect(text).toContain('Next steps');
     const buttons = m.blocks!.filter((b) => b.type === 'actions').flatMap((b) => (b as { elements: { action_id: string; value: string }[] }).elements);
-    expect(buttons.find((b) => b.action_id === SELFTEST_RERUN_ACTION)).toMatchObject({ value: 'st-1' });
-    expect(buttons.find((b) => b.action_id === 'selftest_rerun_failed')).toMatchObject({ value: 'st-1', text: { text: 'Re-run failed (3)' } });
+    expect(buttons.find((b) => b.action_id === 'selftest.rerun')).toMatchObject({ value: 'st-1' });
+    expect(buttons.find((b) => b.action_id === 'selftest.rerun_failed')).toMatchObject({ value: 'st-1', text: { text: 'Re-run failed (3)' } });
     // Docker: flare buttons for the first failing nodes, no pod restart.
-    expect(buttons.filter((b) => b.action_id === 'selftest_flare').map((b) => b.value)).toEqual(['st-1|node-2', 'st-1|node-4', 'st-1|node-3']);
-    expect(buttons.some((b) => b.action_id === 'selftest_restart')).toBe(false);
+    expect(buttons.filter((b) => b.action_id.startsWith('selftest.flare:')).map((b) => b.value)).toEqual(['st-1|node-2', 'st-1|node-4', 'st-1|node-3']);
+    expect(buttons.some((b) => b.action_id.startsWith('selftest.restart'))).toBe(false);
     expect(m.metadata).toMatchObject({
       event_type: 'cws_selftest_result',
       event_payload: { jobId: 'st-1', cluster: 'cluster-a', total: 4, ok: 1, failed: 3 },
@@ -55,7 +55,7 @@ describe('self-test Block Kit', () => {
   it('offers a confirmed restart per failing node on Kubernetes; values parse back', () => {
     const m = renderResult({ ...ctx, jobId: 'st-00000000-0000-4000-8000-000000000000' }, { ...result([agent('node-1', 'ok'), agent('node-7', 'failed')]), target: 'kubernetes' });
     const buttons = m.blocks!.filter((b) => b.type === 'actions').flatMap((b) => (b as unknown as { elements: Record<string, unknown>[] }).elements);
-    const restart = buttons.find((b) => b.action_id === 'selftest_restart')!;
+    const restart = buttons.find((b) => b.action_id === 'selftest.restart:0')!;
     expect(restart).toMatchObject({ style: 'danger', text: { text: 'Restart agent on node-7' }, confirm: { confirm: { text: 'Restart' } } });
     expect(parseNodeActionValue(String(restart.value))).toEqual({ jobId: 'st-00000000-0000-4000-8000-000000000000', node: 'node-7' });
     expect(parseNodeActionValue('st-00000000-0000-4000-8000-000000000000|node-7;rm')).toBeUndefined();

@@ -1,10 +1,10 @@
 import type { KnownBlock } from '@slack/types';
 import type { FlareRequest } from '../../jobs/schemas.ts';
+import { ACTIONS } from '../actions.ts';
 import type { ChatMessage } from '../notifier.ts';
 import { clip, escapeMrkdwn } from './text.ts';
 
 export const FLARE_EMAIL_VIEW = 'flare_email';
-export const FLARE_PICK_NODE_ACTION = 'flare_pick_node';
 
 /** The modal asking for the email a new support case is opened with. */
 export function renderFlareEmailModal(req: FlareRequest, profileEmail?: string): Record<string, unknown> {
@@ -48,7 +48,7 @@ export function renderNodePicker(req: FlareRequest, agents: { node: string; unav
       text: { type: 'mrkdwn', text: `Which node of \`${req.cluster}\` should the flare come from? (${usable.length} agent${usable.length > 1 ? 's' : ''})` },
       accessory: {
         type: 'static_select',
-        action_id: FLARE_PICK_NODE_ACTION,
+        action_id: ACTIONS.flarePickNode.id(),
         placeholder: { type: 'plain_text', text: 'Pick a node' },
         // Slack allows 100 options; beyond that, give the node with --node.
         options: usable.slice(0, 100).map((n) => ({ text: { type: 'plain_text', text: clip(n, 75) }, value: `${req.id}|${n}` })),

@@ -1,10 +1,9 @@
 import type { KnownBlock } from '@slack/types';
 import type { FlareProgress, FlareResult, JobFailure } from '../../jobs/schemas.ts';
+import { ACTIONS } from '../actions.ts';
 import type { ChatMessage } from '../notifier.ts';
 import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
 
-export const FLARE_SEND_ACTION = 'flare_send';
-export const FLARE_CANCEL_ACTION = 'flare_cancel';
 export const FLARE_METADATA_EVENT = 'cws_flare_result';
 
 export interface FlareContext {
@@ -71,7 +70,7 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
     elements: [
       {
         type: 'button',
-        action_id: FLARE_SEND_ACTION,
+        action_id: ACTIONS.flareSend.id(),
         style: 'primary',
         text: { type: 'plain_text', text: 'Send to Datadog support' },
         value: c.jobId,
@@ -83,7 +82,7 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
           ...(findings.length ? { style: 'danger' as const } : {}),
         },
       },
-      { type: 'button', action_id: FLARE_CANCEL_ACTION, text: { type: 'plain_text', text: 'Cancel' }, value: c.jobId },
+      { type: 'button', action_id: ACTIONS.flareCancel.id(), text: { type: 'plain_text', text: 'Cancel' }, value: c.jobId },
     ],
   });
   blocks.push({

@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { JobFailure, NetcheckResult } from '../../jobs/schemas.ts';
 import type { ChatMessage } from '../notifier.ts';
-import { NETCHECK_REMEDIATE_ACTION } from './remediation.ts';
+import { ACTIONS } from '../actions.ts';
 import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
 
 export const NETCHECK_METADATA_EVENT = 'cws_netcheck_result';
@@ -78,7 +78,7 @@ function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
   const managed = r.agent.managedBy !== 'none';
   const prefix = managed ? 'Patch anyway: ' : '';
   const warn = managed ? ` The DaemonSet is managed by ${r.agent.managedBy === 'helm' ? 'Helm' : 'the Datadog Operator'}, which will revert a direct patch.` : '';
-  return offeredActions(r).map((action) => {
+  return offeredActions(r).map((action, i) => {
     const label = action === 'set_classifier_priority' ? `Set classifier_priority to ${r.suggestedPriority}` : action === 'disable_network_detections' ? 'Disable network detections' : 'Disable CWS';
     const what =
       action === 'set_classifier_priority'
@@ -88,7 +88,7 @@ function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
           : 'sets DD_RUNTIME_SECURITY_CONFIG_ENABLED=false on system-probe and security-agent';
     return {
       type: 'button' as const,
-      action_id: NETCHECK_REMEDIATE_ACTION,
+      action_id: ACTIONS.netcheckRemediate.id(i),
       text: { type: 'plain_text' as const, text: clip(`${prefix}${label}`, 75) },
       value: `${c.jobId}|${action}`,
       ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),

@@ -1,11 +1,10 @@
 import type { KnownBlock } from '@slack/types';
 import type { EnvSnapshot, JobFailure, RemediateResult } from '../../jobs/schemas.ts';
 import type { ChatMessage } from '../notifier.ts';
+import { ACTIONS } from '../actions.ts';
 import { REMEDIATION_METADATA_EVENT } from './restart.ts';
 import { clip, code, escapeMrkdwn } from './text.ts';
 
-export const NETCHECK_REMEDIATE_ACTION = 'netcheck_remediate';
-export const REMEDIATION_REVERT_ACTION = 'remediation_revert';
 
 export interface RemediationContext {
   jobId: string;
@@ -48,7 +47,7 @@ export function renderRemediationResult(c: RemediationContext, r: RemediateResul
       elements: [
         {
           type: 'button',
-          action_id: REMEDIATION_REVERT_ACTION,
+          action_id: ACTIONS.remediationRevert.id(),
           text: { type: 'plain_text', text: 'Revert' },
           value: c.jobId,
           confirm: {
