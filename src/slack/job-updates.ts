@@ -13,7 +13,7 @@ import { renderRemediationFailure, renderRemediationResult } from './blocks/reme
 import { renderRestartFailure, renderRestartResult, type RestartContext } from './blocks/restart.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
 import { summarise } from '../selftest/summary.ts';
-import { type SelftestContext, renderJobFailure, renderProgress, renderResult } from './blocks/selftest.ts';
+import { needsFailureDetails, renderFailureDetails, type SelftestContext, renderJobFailure, renderProgress, renderResult } from './blocks/selftest.ts';
 import type { ChatMessage, Notifier } from './notifier.ts';
 
 export interface JobUpdatesDeps {
@@ -107,12 +107,13 @@ export class JobUpdates {
     const job = state === 'unknown' ? undefined : await this.d.producer.getJob(record.cluster, jobId);
     const rendered = await this.renderFinal(record, state, job);
     if (!rendered) return true;
-    const { message, outcome } = rendered;
+    const { message, outcome, thread } = rendered;
     let allPosted = true;
     for (const m of await this.d.tracker.messages(jobId)) {
       if (!(await this.d.tracker.claimFinal(jobId, m.ts))) continue;
       try {
         await this.d.notifier.update(m.channel, m.ts, message, { final: true });
+        if (thread?.length && !m.ts.startsWith('ephemeral:')) await this.postThread(jobId, m, thread);
       } catch (err) {
         allPosted = false;
         await this.d.tracker.releaseFinal(jobId, m.ts);
@@ -125,8 +126,21 @@ export class JobUpdates {
     return true;
   }
 
+  /** Replies in the result's thread (the full list a large result could not show), each posted once. */
+  private async postThread(jobId: string, m: { channel: string; ts: string }, thread: ChatMessage[]): Promise<void> {
+    for (const [i, reply] of thread.entries()) {
+      if (!(await this.d.tracker.claimFinal(jobId, `thread:${m.ts}:${i}`))) continue;
+      try {
+        await this.d.notifier.post(m.channel, reply, { thread_ts: m.ts });
+      } catch (err) {
+        await this.d.tracker.releaseFinal(jobId, `thread:${m.ts}:${i}`);
+        this.d.logger.warn({ err, jobId, channel: m.channel }, 'could not post the full list in the thread');
+      }
+    }
+  }
+
   /** The final message of a finished job, by kind; undefined when it was answered another way. */
-  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<{ message: ChatMessage; outcome: 'ok' | 'failed' | 'error' } | undefined> {
+  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<{ message: ChatMessage; outcome: 'ok' | 'failed' | 'error'; thread?: ChatMessage[] } | undefined> {
     const jobId = record.jobId;
     const failure: JobFailure | undefined = !job
       ? { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' }
@@ -142,7 +156,8 @@ export class JobUpdates {
         const s = summarise(parsed.data.results);
         const failedNodes = [...new Set(s.sorted.filter((r) => r.status !== 'ok').map((r) => r.node))];
         await this.d.tracker.saveOutcome(jobId, { failedNodes, target: parsed.data.target });
-        return { message: renderResult(context(record), parsed.data), outcome: s.notOk === 0 ? 'ok' : 'failed' };
+        const thread = needsFailureDetails(parsed.data) ? renderFailureDetails(context(record), parsed.data) : undefined;
+        return { message: renderResult(context(record), parsed.data), outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };
       }
       case 'restart-agent': {
         if (failure) return { message: renderRestartFailure(restartContext(record), failure), outcome: 'error' };
