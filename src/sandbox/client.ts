@@ -99,8 +99,13 @@ export class SandboxClient {
   async action(input: ActionInput): Promise<Outcome> {
     const origin = input.view_id ? this.viewOrigin(input.view_id) : this.messageOrigin(input.channel, input.ts ?? '');
     if ('error' in origin) return { ok: false, error: origin.error, conflict: true };
-    const found = findElement(origin.blocks, input.action.block_id, input.action.action_id);
-    if (!found) return { ok: false, error: 'That element is no longer there (the message or view changed).', conflict: true };
+    // The element at the position the page clicked, checked against the type and ids it showed.
+    const found = findElement(origin.blocks, input.action);
+    if ('error' in found) {
+      this.logger.info({ position: input.action.position, reason: found.error }, 'a click on an element that is no longer there');
+      const what = input.view_id ? 'view' : 'message';
+      return { ok: false, error: `That ${input.action.type === 'button' ? 'button' : 'menu'} is no longer there: the ${what} changed since the page showed it (${found.error}). Nothing was sent.`, conflict: true };
+    }
     const built = actionPayload(found, input.action, actionTs());
     if ('error' in built) return { ok: false, error: `Invalid action: ${built.error}.` };
     const payload = blockActionsPayload({ user: this.user, triggerId: this.emu.issueTriggerId(), action: built.action, stateValue: built.stateValue, origin: origin.payloadOrigin });

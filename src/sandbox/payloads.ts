@@ -1,11 +1,12 @@
 /**
  * What Slack sends to an app's Request URL, built from the emulator's state: slash command
  * fields, and the `block_actions`, `view_submission` and `view_closed` interaction payloads.
- * Shapes follow Slack's documented payloads (and what Bolt reads from them); only the fields the
- * page cannot know (element text, options, message, view) come from the stored message or view,
- * so a click can only send what the bot really offered.
+ * Shapes follow Slack's documented payloads (and what Bolt reads from them). A click names the
+ * element by its position in the stored message or view; everything the payload says of it (ids,
+ * value, text, style, options) comes from the element at that position, so a click can only send
+ * what the bot really offered, and exactly the element clicked, as Slack does.
  */
-import { defaultActionId, defaultBlockId } from './render/blocks.ts';
+import { defaultBlockId, type ElementPosition, elementActionId } from './render/blocks.ts';
 import { TEAM_ID, TEAM_NAME } from './slack-api.ts';
 import { asArray, asString, isRecord, type Json } from './json.ts';
 
@@ -45,11 +46,16 @@ export function slashCommandFields(o: { user: SandboxUser; channel: ChannelRef; 
   };
 }
 
-/** What the page says was used: which element, and for a select the option picked. */
+/**
+ * What the page says was used: the element at `position` in the stored message or view (and, for
+ * a menu, the option picked). The type and ids it names are only checked against that element, so
+ * a page showing an older version of the message is refused instead of clicking something else.
+ */
 export interface PageAction {
   type: 'button' | 'static_select' | 'overflow';
   action_id: string;
   block_id: string;
+  position: ElementPosition;
   selected_option?: { value: string } | undefined;
 }
 
@@ -60,43 +66,66 @@ export interface FoundElement {
 }
 
 /**
- * The interactive element a block_id/action_id pair names, with the renderer's defaults for
- * blocks and elements that have no id (Slack invents them; ours must match what the page shows).
+ * The interactive element at the page's position, if it is still the one the page showed: a
+ * button, select or overflow of that type with those ids (the renderer's defaults for blocks and
+ * elements that have none, as Slack invents them). Never another element with the same ids: two
+ * buttons of one block are told apart by where they are.
  */
-export function findElement(blocks: unknown, blockId: string, actionId: string): FoundElement | undefined {
-  if (!Array.isArray(blocks)) return undefined;
-  for (const [i, block] of blocks.entries()) {
-    if (!isRecord(block)) continue;
-    const bid = asString(block.block_id) || defaultBlockId(i);
-    if (bid !== blockId) continue;
-    const candidates = block.type === 'actions' ? asArray(block.elements) : block.type === 'section' && block.accessory !== undefined ? [block.accessory] : [];
-    for (const [j, el] of candidates.entries()) {
-      if (!isRecord(el)) continue;
-      const aid = asString(el.action_id) || defaultActionId(j);
-      if (aid === actionId) return { element: el, blockId: bid, actionId: aid };
-    }
+export function findElement(blocks: unknown, page: Pick<PageAction, 'type' | 'action_id' | 'block_id' | 'position'>): FoundElement | { error: string } {
+  const { block: i, element: at } = page.position;
+  const block = Array.isArray(blocks) ? (blocks[i] as unknown) : undefined;
+  if (!isRecord(block)) return { error: `there is no block ${i}` };
+  const blockId = asString(block.block_id) || defaultBlockId(i);
+  if (blockId !== page.block_id) return { error: `block ${i} is now "${clip(blockId)}", not "${clip(page.block_id)}"` };
+  let el: unknown;
+  if (at === 'accessory') {
+    if (block.type !== 'section') return { error: `block ${i} is not a section` };
+    el = block.accessory;
+  } else {
+    if (block.type !== 'actions') return { error: `block ${i} is not an actions block` };
+    el = asArray(block.elements)[at];
   }
-  return undefined;
+  const where = at === 'accessory' ? `the accessory of block ${i}` : `element ${at} of block ${i}`;
+  if (!isRecord(el)) return { error: `${where} is not there` };
+  if (el.type !== page.type) return { error: `${where} is ${article(String(el.type))}, not ${article(page.type)}` };
+  const actionId = elementActionId(el, at);
+  if (actionId !== page.action_id) return { error: `${where} is now "${clip(actionId)}", not "${clip(page.action_id)}"` };
+  return { element: el, blockId, actionId };
 }
 
-/** The `actions[0]` of a block_actions payload, or why the page's action does not fit the element. */
+const article = (type: string) => `${/^[aeiou]/i.test(type) ? 'an' : 'a'} ${type}`;
+const clip = (s: string) => (s.length > 60 ? `${s.slice(0, 60)}…` : s);
+
+/**
+ * The `actions[0]` of a block_actions payload, built from the element alone (as Slack does: a
+ * button's `{type, block_id, action_id, text, value, style?, action_ts}`), or why the page's
+ * pick does not fit the element.
+ */
 export function actionPayload(found: FoundElement, page: PageAction, actionTs: string): { action: Json; stateValue?: Json } | { error: string } {
   const el = found.element;
-  if (el.type !== page.type) return { error: `that element is a ${String(el.type)}, not a ${page.type}` };
-  const base = { type: page.type, action_id: found.actionId, block_id: found.blockId, action_ts: actionTs };
+  if (el.type !== page.type) return { error: `that element is ${article(String(el.type))}, not ${article(page.type)}` };
+  const base = { type: page.type, block_id: found.blockId, action_id: found.actionId };
   if (page.type === 'button') {
-    const action: Json = { ...base, text: { emoji: true, ...(isRecord(el.text) ? el.text : {}) } };
+    const action: Json = { ...base, text: plainText(el.text) };
     for (const k of ['value', 'style', 'url'] as const) if (typeof el[k] === 'string') action[k] = el[k];
+    action.action_ts = actionTs;
     return { action };
   }
   const picked = page.selected_option?.value;
   const option = picked === undefined ? undefined : optionsOf(el).find((o) => o.value === picked);
   if (!option) return { error: 'that option is not in the menu' };
-  const selected = { text: { emoji: true, ...(isRecord(option.text) ? option.text : {}) }, value: option.value };
+  const selected = { text: plainText(option.text), value: option.value };
   const action: Json = { ...base, selected_option: selected };
-  if (page.type === 'static_select' && isRecord(el.placeholder)) action.placeholder = { emoji: true, ...el.placeholder };
+  if (page.type === 'static_select' && isRecord(el.placeholder)) action.placeholder = plainText(el.placeholder);
+  action.action_ts = actionTs;
   // Slack also reports the menu's new state under state.values (selects are stateful, overflows are not).
   return page.type === 'static_select' ? { action, stateValue: { type: 'static_select', selected_option: selected } } : { action };
+}
+
+/** A plain_text object as Slack echoes it: `emoji` defaults to true. */
+function plainText(t: unknown): Json {
+  const o = isRecord(t) ? t : {};
+  return { type: 'plain_text', text: asString(o.text) ?? '', emoji: typeof o.emoji === 'boolean' ? o.emoji : true };
 }
 
 function optionsOf(el: Json): { value: string; text: unknown }[] {

@@ -4,7 +4,8 @@
  *   GET  /api/state        channels, me, visible messages and open views, rendered to HTML
  *   GET  /api/events       SSE: message, message_deleted, view, view_closed
  *   POST /api/command      {channel, text}                       → signed slash command
- *   POST /api/action       {channel, ts?, view_id?, action}      → signed block_actions
+ *   POST /api/action       {channel, ts?, view_id?, action}      → signed block_actions for the element at
+ *                                                                   action.position (block, element|accessory)
  *   POST /api/view/submit  {view_id, values}                     → signed view_submission
  *   POST /api/view/close   {view_id}                             → view_closed if notify_on_close
  *
@@ -70,11 +71,17 @@ const ActionBody = z
     channel: z.union([ChannelId, z.literal('')]),
     ts: z.string().max(40).optional(),
     view_id: ViewId.optional(),
+    // The element clicked, by its position in the stored message or view (Slack's limits: 100
+    // blocks in a view, 25 elements in an actions block); its type and ids are what the page
+    // showed, checked against that element. Its value, text and style come from the stored one.
     action: z.object({
       type: z.enum(['button', 'static_select', 'overflow']),
       action_id: Id,
       block_id: Id,
-      value: z.string().max(2000).optional(),
+      position: z.object({
+        block: z.number().int().min(0).max(99),
+        element: z.union([z.number().int().min(0).max(24), z.literal('accessory')]),
+      }),
       selected_option: z.object({ value: z.string().max(2000) }).optional(),
     }),
   })

@@ -71,6 +71,20 @@ async function message(text: string | RegExp): Promise<Locator> {
   return m;
 }
 
+/**
+ * What the page posts to /api/action for a click on `button`: the element by its position in the
+ * message (and the type and ids it showed), nothing taken from anywhere else.
+ */
+async function expectPostsItsPosition(button: Locator, click: () => Promise<void>): Promise<Record<string, any>> {
+  const shown = JSON.parse((await button.getAttribute('data-action')) ?? 'null') as Record<string, any>;
+  expect(shown).toMatchObject({ type: 'button', position: { block: expect.any(Number) } });
+  const request = page.waitForRequest((r) => r.url().endsWith('/api/action') && r.method() === 'POST');
+  await click();
+  const body = JSON.parse((await request).postData() ?? '{}') as Record<string, any>;
+  expect(body.action).toEqual(shown);
+  return shown;
+}
+
 async function clickAndConfirm(button: Locator, confirmLabel: string): Promise<void> {
   await button.click();
   const dialog = page.getByTestId('confirm-dialog');
@@ -99,7 +113,7 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     expect(text).toContain('failed to receive expected event');
     expect(await result.locator('.msg-edited').count()).toBe(1);
 
-    await rerunFailed.click();
+    await expectPostsItsPosition(rerunFailed, () => rerunFailed.click());
     const rerun = await message('0/1 agents OK');
     expect(await rerun.textContent()).toMatch(/node-3\s*datadog-agent-[a-z0-9]{5}\s*— failed/);
     expect(await page.locator('article.msg', { hasText: 'CWS self-test · demo' }).count()).toBe(2);
@@ -115,7 +129,8 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     expect(await report.textContent()).toMatch(/cilium 1\.9\.5/);
     expect(await report.textContent()).toContain('7.39.1');
 
-    await clickAndConfirm(disable, 'Apply');
+    // The report offers several fixes in one actions block: the click names this button by its position.
+    await expectPostsItsPosition(disable, () => clickAndConfirm(disable, 'Apply'));
     const applied = await message(/Disable network detections on demo by @you[\s\S]*Rollout complete/);
     expect(await applied.textContent()).toContain(`${NETWORK_ENV}: unset → false`);
     expect(await applied.getAttribute('class')).toContain('msg-reply');

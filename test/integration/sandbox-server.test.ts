@@ -106,7 +106,11 @@ describe('page and HTTP edge cases', () => {
     const bad = await post('/api/command', '{"channel":');
     expect(bad).toEqual({ status: 400, json: { ok: false, error: 'the body is not valid JSON' } });
     expect(await post('/api/command', { channel: 'nope', text: 'help' })).toMatchObject({ status: 400, json: { ok: false, error: expect.stringMatching(/^invalid request: channel: /) } });
-    expect(await post('/api/action', { channel: CHANNEL, action: { type: 'button', action_id: 'a', block_id: 'b' } })).toMatchObject({ status: 400, json: { error: expect.stringContaining('give view_id, or channel and ts') } });
+    expect(await post('/api/action', { channel: CHANNEL, action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: 0, element: 0 } } })).toMatchObject({ status: 400, json: { error: expect.stringContaining('give view_id, or channel and ts') } });
+    // A click names the element by its position; ids alone (an older page) are refused, plainly.
+    expect(await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b' } })).toMatchObject({ status: 400, json: { ok: false, error: expect.stringMatching(/^invalid request: action\.position: /) } });
+    expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: 0, element: 25 } } })).status).toBe(400);
+    expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: -1, element: 'accessory' } } })).status).toBe(400);
     expect((await post('/api/command', { channel: CHANNEL, text: 'x'.repeat(5000) })).status).toBe(413);
     expect((await post('/api/command', '{}', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post('/api/command', {}, { origin: 'http://evil.example' })).status).toBe(403);
@@ -187,6 +191,8 @@ describe('messages, actions and events', () => {
       ],
     },
   ];
+  const GO = { block: 1, element: 0 };
+  const PICK = { block: 1, element: 1 };
 
   it('streams what the bot posts, edits and deletes', async () => {
     const ctl = new AbortController();
@@ -217,7 +223,7 @@ describe('messages, actions and events', () => {
 
   it('a click sends block_actions built from the stored message, not from what the page claims', async () => {
     const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'pick', blocks });
-    const res = await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'go', block_id: 'acts', value: 'forged' } });
+    const res = await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'go', block_id: 'acts', position: GO, value: 'forged' } });
     expect(res).toEqual({ status: 200, json: { ok: true } });
     const p = received[0]!.payload!;
     expect(p).toMatchObject({
@@ -226,8 +232,9 @@ describe('messages, actions and events', () => {
       container: { type: 'message', message_ts: posted.ts, channel_id: CHANNEL, is_ephemeral: false },
       channel: { id: CHANNEL, name: 'cws-sandbox' },
       message: { ts: posted.ts, text: 'pick', blocks: [{ block_id: 'block_0' }, { block_id: 'acts' }] },
-      actions: [{ type: 'button', action_id: 'go', block_id: 'acts', value: 'job-1', style: 'primary', text: { type: 'plain_text', text: 'Go' } }],
     });
+    // Exactly what Slack sends for a button of an actions block.
+    expect(p.actions).toEqual([{ type: 'button', block_id: 'acts', action_id: 'go', text: { type: 'plain_text', text: 'Go', emoji: true }, value: 'job-1', style: 'primary', action_ts: expect.stringMatching(/^\d+\.\d{6}$/) }]);
     expect(p.response_url).toMatch(/\/response\//);
     expect(p.trigger_id).toBeTruthy();
 
@@ -239,21 +246,90 @@ describe('messages, actions and events', () => {
 
   it('a menu pick carries the option and its state; options and elements not offered are refused', async () => {
     const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'pick', blocks });
-    const pick = (value: string) => post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'static_select', action_id: 'pick', block_id: 'acts', selected_option: { value } } });
+    const pick = (value: string) => post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'static_select', action_id: 'pick', block_id: 'acts', position: PICK, selected_option: { value } } });
     expect((await pick('a')).json).toEqual({ ok: true });
     expect(received[0]!.payload).toMatchObject({
       actions: [{ type: 'static_select', selected_option: { value: 'a', text: { text: 'Node A' } } }],
       state: { values: { acts: { pick: { type: 'static_select', selected_option: { value: 'a' } } } } },
     });
     expect((await pick('zzz')).json).toMatchObject({ ok: false, error: expect.stringContaining('not in the menu') });
-    expect((await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'nope', block_id: 'acts' } })).status).toBe(409);
-    expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'go', block_id: 'acts' } })).status).toBe(409);
+    expect((await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'nope', block_id: 'acts', position: GO } })).status).toBe(409);
+    expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'go', block_id: 'acts', position: GO } })).status).toBe(409);
     expect(received).toHaveLength(1);
+  });
+
+  /** The `data-action` of every interactive element of a rendered message or view, in page order. */
+  const pageActions = (html: string) =>
+    [...html.matchAll(/\sdata-action="([^"]*)"/g)].map((m) => JSON.parse(m[1]!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) as Record<string, unknown>);
+  const restartBlocks = (nodes: string[]) => [
+    { type: 'section', block_id: 'summary', text: { type: 'mrkdwn', text: `${nodes.length} agents failed` }, accessory: { type: 'button', action_id: 'selftest.rerun_failed', text: { type: 'plain_text', text: 'Re-run failed' }, value: 'st-1' } },
+    {
+      type: 'actions',
+      block_id: 'fixes',
+      elements: nodes.map((n, i) => ({ type: 'button', action_id: `selftest.restart:${n}`, text: { type: 'plain_text', text: `Restart agent on ${n}` }, value: `st-1|${n}`, ...(i === 1 ? { style: 'danger' } : {}) })),
+    },
+  ];
+
+  it('two buttons of one block: the page names each by its position, and the click sends that element', async () => {
+    const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'selftest', blocks: restartBlocks(['node-7', 'node-8']) });
+    expect(posted.ok).toBe(true);
+    const html = (await state()).messages.find((m) => m.ts === posted.ts)!.html;
+    const shown = pageActions(html);
+    expect(shown).toEqual([
+      { type: 'button', action_id: 'selftest.rerun_failed', block_id: 'summary', position: { block: 0, element: 'accessory' } },
+      { type: 'button', action_id: 'selftest.restart:node-7', block_id: 'fixes', position: { block: 1, element: 0 } },
+      { type: 'button', action_id: 'selftest.restart:node-8', block_id: 'fixes', position: { block: 1, element: 1 } },
+    ]);
+
+    // What the page posts for "Restart agent on node-8": its data-action as is.
+    expect((await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: shown[2] })).json).toEqual({ ok: true });
+    const p = received[0]!.payload!;
+    expect(p.actions).toEqual([
+      { type: 'button', block_id: 'fixes', action_id: 'selftest.restart:node-8', text: { type: 'plain_text', text: 'Restart agent on node-8', emoji: true }, value: 'st-1|node-8', style: 'danger', action_ts: expect.stringMatching(/^\d+\.\d{6}$/) },
+    ]);
+    expect(p.container).toEqual({ type: 'message', message_ts: posted.ts, channel_id: CHANNEL, is_ephemeral: false });
+    expect(p.message).toMatchObject({ ts: posted.ts });
+    expect(Number(p.actions[0].action_ts)).toBeGreaterThanOrEqual(Number(posted.ts));
+
+    // The first of the block, and the section's accessory, each send their own.
+    await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: shown[1] });
+    await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: shown[0] });
+    expect(received.slice(1).map((r) => [r.payload!.actions[0].action_id, r.payload!.actions[0].value, r.payload!.actions[0].block_id])).toEqual([
+      ['selftest.restart:node-7', 'st-1|node-7', 'fixes'],
+      ['selftest.rerun_failed', 'st-1', 'summary'],
+    ]);
+    expect(received[1]!.payload!.actions[0].style).toBeUndefined();
+  });
+
+  it('a click from a stale page (the element at that position changed) is refused with a plain message, and nothing reaches the bot', async () => {
+    const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'selftest', blocks: restartBlocks(['node-7', 'node-8']) });
+    const shown = pageActions((await state()).messages.find((m) => m.ts === posted.ts)!.html);
+    // The bot edits the message: node-8's button moves first, node-7's second.
+    expect((await api('chat.update', { channel: CHANNEL, ts: posted.ts, text: 'selftest', blocks: restartBlocks(['node-8', 'node-7']) })).ok).toBe(true);
+    const refused = await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: shown[2] });
+    expect(refused).toMatchObject({ status: 409, json: { ok: false, error: expect.stringMatching(/^That button is no longer there: the message changed since the page showed it \(element 1 of block 1 is now "selftest\.restart:node-7", not "selftest\.restart:node-8"\)\. Nothing was sent\.$/) } });
+    const at = (position: unknown, extra: Record<string, unknown> = {}) => post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { ...shown[2], position, ...extra } });
+    for (const [res, reason] of [
+      [await at({ block: 1, element: 2 }), 'element 2 of block 1 is not there'],
+      [await at({ block: 7, element: 0 }), 'there is no block 7'],
+      [await at({ block: 0, element: 0 }), 'block 0 is now "summary", not "fixes"'],
+      [await at({ block: 1, element: 'accessory' }), 'block 1 is not a section'],
+      [await at({ block: 1, element: 0 }, { type: 'overflow' }), 'element 0 of block 1 is a button, not an overflow'],
+    ] as const) {
+      expect(res.status).toBe(409);
+      expect(res.json.error).toContain(reason);
+      expect(res.json.error).not.toMatch(/\n\s+at /);
+    }
+    expect(received).toEqual([]);
+    // The page, refreshed, shows the new positions: clicking node-8 now sends node-8.
+    const fresh = pageActions((await state()).messages.find((m) => m.ts === posted.ts)!.html);
+    expect((await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: fresh[1] })).json).toEqual({ ok: true });
+    expect(received[0]!.payload!.actions[0]).toMatchObject({ action_id: 'selftest.restart:node-8', value: 'st-1|node-8' });
   });
 
   it('an action on an ephemeral message: no message in the payload; delete_original removes it', async () => {
     const eph = await api('chat.postEphemeral', { channel: CHANNEL, user: ME.id, text: 'menu', blocks });
-    await post('/api/action', { channel: CHANNEL, ts: eph.message_ts, action: { type: 'button', action_id: 'go', block_id: 'acts' } });
+    await post('/api/action', { channel: CHANNEL, ts: eph.message_ts, action: { type: 'button', action_id: 'go', block_id: 'acts', position: GO } });
     const p = received[0]!.payload!;
     expect(p.container).toMatchObject({ is_ephemeral: true, message_ts: eph.message_ts });
     expect(p.message).toBeUndefined();
@@ -306,6 +382,25 @@ describe('modals', () => {
     expect((await post('/api/view/submit', { view_id: id, values })).json).toEqual({ ok: true });
     expect((await state()).views).toEqual([]);
     expect((await post('/api/view/submit', { view_id: id, values })).status).toBe(409);
+  });
+
+  it('a button of a modal: the element at its position, with the view as container', async () => {
+    const id = await openModal(
+      modal({
+        blocks: [
+          { type: 'input', block_id: 'email', label: { type: 'plain_text', text: 'Email' }, element: { type: 'email_text_input', action_id: 'value' } },
+          { type: 'actions', block_id: 'which', elements: [{ type: 'button', action_id: 'use_mine', text: { type: 'plain_text', text: 'Mine' }, value: 'me' }, { type: 'button', action_id: 'use_team', text: { type: 'plain_text', text: 'Team :busts_in_silhouette:', emoji: false }, value: 'team' }] },
+        ],
+      }),
+    );
+    const res = await post('/api/action', { channel: '', view_id: id, action: { type: 'button', action_id: 'use_team', block_id: 'which', position: { block: 1, element: 1 } } });
+    expect(res.json).toEqual({ ok: true });
+    const p = received.at(-1)!.payload!;
+    expect(p.container).toEqual({ type: 'view', view_id: id });
+    expect(p.view).toMatchObject({ id, callback_id: 'ask_email' });
+    expect(p.actions).toEqual([{ type: 'button', block_id: 'which', action_id: 'use_team', text: { type: 'plain_text', text: 'Team :busts_in_silhouette:', emoji: false }, value: 'team', action_ts: expect.any(String) }]);
+    expect((await post('/api/action', { channel: '', view_id: id, action: { type: 'button', action_id: 'use_team', block_id: 'which', position: { block: 1, element: 0 } } })).json).toMatchObject({ ok: false, error: expect.stringContaining('the view changed') });
+    emu.closeView(id);
   });
 
   it('close: the bot hears view_closed only when the view asked for it', async () => {

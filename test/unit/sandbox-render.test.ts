@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { actionPayload, findElement, type PageAction } from '../../src/sandbox/payloads.ts';
 import { defaultBlockId, renderBlocks, renderMessage, renderModal } from '../../src/sandbox/render/blocks.ts';
 import { escapeHtml, mrkdwnToHtml, plainToHtml } from '../../src/sandbox/render/mrkdwn.ts';
 
@@ -176,10 +177,11 @@ describe('renderBlocks', () => {
       { type: 'actions', block_id: 'acts', elements: [{ type: 'button', action_id: 'a1', text: { type: 'plain_text', text: 'One' } }, { type: 'button', text: { type: 'plain_text', text: 'Two' } }] },
     ];
     const html = renderBlocks(blocks, message);
+    // No value: the server takes it from the stored element at that position, not from the page.
     expect(jsonAttrs(html, 'data-action')).toEqual([
-      { type: 'button', action_id: 'acc', block_id: defaultBlockId(0), value: 'v"1' },
-      { type: 'button', action_id: 'a1', block_id: 'acts' },
-      { type: 'button', action_id: 'action_1', block_id: 'acts' },
+      { type: 'button', action_id: 'acc', block_id: defaultBlockId(0), position: { block: 0, element: 'accessory' } },
+      { type: 'button', action_id: 'a1', block_id: 'acts', position: { block: 1, element: 0 } },
+      { type: 'button', action_id: 'action_1', block_id: 'acts', position: { block: 1, element: 1 } },
     ]);
     expect(renderBlocks(blocks, message)).toBe(html);
   });
@@ -218,7 +220,7 @@ describe('renderBlocks', () => {
     expect(html).toMatch(/class="btn" data-action="[^"]*" data-url="https:\/\/docs.test\/a\?b=1&amp;c=2">Docs/);
     expect(attrs(html, 'data-url')).toEqual(['https://docs.test/a?b=1&c=2']);
     expect(jsonAttrs(html, 'data-confirm')).toEqual([{ title: 'Disable CWS?', text: 'Patches <code>demo</code> &lt;script&gt;', confirm: 'Apply', deny: 'Cancel', style: 'danger' }]);
-    expect(jsonAttrs(html, 'data-action')[1]).toEqual({ type: 'button', action_id: 'd', block_id: 'b', value: 'job|disable_cws' });
+    expect(jsonAttrs(html, 'data-action')[1]).toEqual({ type: 'button', action_id: 'd', block_id: 'b', position: { block: 0, element: 1 } });
   });
 
   it('fills in a partial confirm with defaults', () => {
@@ -248,7 +250,7 @@ describe('renderBlocks', () => {
       message,
     );
     expect(html).toContain('<select class="select select-static" aria-label="Pick a node" data-action=');
-    expect(jsonAttrs(html, 'data-action')).toEqual([{ type: 'static_select', action_id: 'node', block_id: 'pick' }]);
+    expect(jsonAttrs(html, 'data-action')).toEqual([{ type: 'static_select', action_id: 'node', block_id: 'pick', position: { block: 0, element: 'accessory' } }]);
     expect(html).toContain('<option value="" disabled hidden>Pick a node</option>');
     expect(html).toContain('<optgroup label="Linux"><option value="r|n1" data-text="n1 &lt;a&gt;">n1 &lt;a&gt;</option><option value="r|n2" data-text="n2" selected>n2</option></optgroup>');
     expect(html).toContain('<optgroup label="Windows"><option value="r|w1" data-text="w1">w1</option></optgroup>');
@@ -263,7 +265,7 @@ describe('renderBlocks', () => {
   it('renders overflow menus as selects', () => {
     const html = renderBlocks([{ type: 'actions', block_id: 'o', elements: [{ type: 'overflow', action_id: 'more', options: [{ text: { type: 'plain_text', text: 'Re-run' }, value: 'rerun' }] }] }], message);
     expect(html).toContain('aria-label="More actions"');
-    expect(jsonAttrs(html, 'data-action')).toEqual([{ type: 'overflow', action_id: 'more', block_id: 'o' }]);
+    expect(jsonAttrs(html, 'data-action')).toEqual([{ type: 'overflow', action_id: 'more', block_id: 'o', position: { block: 0, element: 0 } }]);
     expect(html).toContain('<option value="rerun" data-text="Re-run">Re-run</option>');
   });
 
@@ -468,5 +470,52 @@ describe('renderModal', () => {
     expect(html).toContain('data-view-id="V&quot;&gt;&lt;x"');
     expect(html).toContain('aria-labelledby="vV___x-title"');
     expect(renderModal({ id: 'V', view: null as unknown as Record<string, unknown> })).toContain('class="modal"');
+  });
+});
+
+describe('a click, from the rendered page to the block_actions action', () => {
+  /** What the page sends for the n-th interactive element, then what the server builds from the blocks. */
+  function click(blocks: unknown[], n: number, pick?: string) {
+    const page = jsonAttrs(renderBlocks(blocks, { surface: 'message' }), 'data-action')[n] as unknown as PageAction;
+    const found = findElement(blocks, { ...page, ...(pick ? { selected_option: { value: pick } } : {}) });
+    if ('error' in found) throw new Error(found.error);
+    return actionPayload(found, { ...page, ...(pick ? { selected_option: { value: pick } } : {}) }, '1712345678.000200');
+  }
+  const button = (actionId: string, text: string, value: string, extra: Record<string, unknown> = {}) => ({ type: 'button', action_id: actionId, text: { type: 'plain_text', text }, value, ...extra });
+
+  it('two buttons at different positions of one block (ids different): the second sends the second, as Slack does', () => {
+    const blocks = [{ type: 'actions', block_id: 'fixes', elements: [button('netcheck.fix:disable_cws', 'Disable CWS', 'j1|disable_cws', { style: 'danger' }), button('netcheck.fix:disable_network', 'Disable network detections', 'j1|disable_network')] }];
+    expect(click(blocks, 1)).toEqual({
+      action: { type: 'button', block_id: 'fixes', action_id: 'netcheck.fix:disable_network', text: { type: 'plain_text', text: 'Disable network detections', emoji: true }, value: 'j1|disable_network', action_ts: '1712345678.000200' },
+    });
+    expect(click(blocks, 0)).toMatchObject({ action: { action_id: 'netcheck.fix:disable_cws', value: 'j1|disable_cws', style: 'danger' } });
+  });
+
+  it('two elements with the same ids at different positions (a message Slack would refuse): still the one clicked', () => {
+    const blocks = [
+      { type: 'section', block_id: 'n7', text: { type: 'mrkdwn', text: 'node-7' }, accessory: button('selftest_flare', 'Flare from node-7', 'st|node-7') },
+      { type: 'actions', block_id: 'acts', elements: [button('selftest_restart', 'Restart agent on node-7', 'st|node-7'), button('selftest_restart', 'Restart agent on node-8', 'st|node-8')] },
+    ];
+    expect(click(blocks, 2)).toMatchObject({ action: { action_id: 'selftest_restart', value: 'st|node-8', text: { text: 'Restart agent on node-8' } } });
+    expect(click(blocks, 1)).toMatchObject({ action: { value: 'st|node-7' } });
+    expect(click(blocks, 0)).toMatchObject({ action: { block_id: 'n7', action_id: 'selftest_flare', value: 'st|node-7' } });
+  });
+
+  it('menus: the option picked in the menu at that position, and its state', () => {
+    const options = (p: string) => [1, 2].map((i) => ({ text: { type: 'plain_text', text: `${p} ${i}` }, value: `${p}${i}` }));
+    const blocks = [{ type: 'actions', block_id: 'm', elements: [{ type: 'static_select', action_id: 's', options: options('a') }, { type: 'overflow', action_id: 'o', options: options('b') }] }];
+    expect(click(blocks, 1, 'b2')).toEqual({ action: { type: 'overflow', block_id: 'm', action_id: 'o', selected_option: { text: { type: 'plain_text', text: 'b 2', emoji: true }, value: 'b2' }, action_ts: '1712345678.000200' } });
+    expect(click(blocks, 0, 'a1')).toMatchObject({ action: { type: 'static_select', selected_option: { value: 'a1' } }, stateValue: { type: 'static_select', selected_option: { value: 'a1' } } });
+    expect(click(blocks, 1, 'a1')).toEqual({ error: 'that option is not in the menu' });
+  });
+
+  it('a position that no longer holds what the page showed is refused, with the reason', () => {
+    const before = [{ type: 'actions', block_id: 'acts', elements: [button('a', 'A', '1'), button('b', 'B', '2')] }];
+    const page = jsonAttrs(renderBlocks(before, { surface: 'message' }), 'data-action')[1] as unknown as PageAction;
+    expect(findElement([{ type: 'actions', block_id: 'acts', elements: [button('b', 'B', '2'), button('a', 'A', '1')] }], page)).toEqual({ error: 'element 1 of block 0 is now "a", not "b"' });
+    expect(findElement([{ type: 'actions', block_id: 'acts', elements: [button('a', 'A', '1')] }], page)).toEqual({ error: 'element 1 of block 0 is not there' });
+    expect(findElement([{ type: 'actions', block_id: 'other', elements: before[0]!.elements }], page)).toEqual({ error: 'block 0 is now "other", not "acts"' });
+    expect(findElement([{ type: 'section', block_id: 'acts', text: { type: 'mrkdwn', text: 'x' } }], page)).toEqual({ error: 'block 0 is not an actions block' });
+    expect(findElement('junk', page)).toEqual({ error: 'there is no block 0' });
   });
 });

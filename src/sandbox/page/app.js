@@ -324,6 +324,19 @@ function originOf(el) {
   return { channel: msg?.getAttribute('data-channel') ?? state.current ?? '', ts: msg?.getAttribute('data-ts') ?? '' };
 }
 
+/**
+ * The action the element's `data-action` describes: its type and ids as shown, and its position
+ * (`{block, element}`, element an index or "accessory") in the message or view. The server acts on
+ * the element at that position, with that element's own value; the page sends no value of its own.
+ */
+function actionOf(el) {
+  const data = parseData(el.dataset.action);
+  if (!data) return null;
+  const p = data.position;
+  if (!p || !Number.isInteger(p.block) || !(Number.isInteger(p.element) || p.element === 'accessory')) return null;
+  return { type: String(data.type), action_id: String(data.action_id), block_id: String(data.block_id), position: { block: p.block, element: p.element } };
+}
+
 /** The element stays disabled while its request is in flight. */
 async function sendAction(el, action) {
   clearError();
@@ -334,8 +347,8 @@ async function sendAction(el, action) {
 }
 
 async function onButton(btn) {
-  const action = parseData(btn.dataset.action);
-  if (!action) return;
+  const action = actionOf(btn);
+  if (!action) return showError('This button cannot be used: reload the page.');
   const confirm = parseData(btn.dataset.confirm);
   if (confirm && !(await askConfirm(confirm))) return;
   // As in Slack, a url button opens its link and still sends the action.
@@ -344,16 +357,16 @@ async function onButton(btn) {
 }
 
 async function onSelect(select) {
-  const action = parseData(select.dataset.action);
+  const action = actionOf(select);
   const option = select.selectedOptions[0];
-  if (!action || !option || !option.value) return;
+  if (!action) return showError('This menu cannot be used: reload the page.');
+  if (!option || !option.value) return;
   const confirm = parseData(select.dataset.confirm);
   const reset = () => {
     select.selectedIndex = 0;
   };
   if (confirm && !(await askConfirm(confirm))) return reset();
-  action.selected_option = { value: option.value, text: { type: 'plain_text', text: option.dataset.text ?? option.textContent ?? '' } };
-  await sendAction(select, action);
+  await sendAction(select, { ...action, selected_option: { value: option.value } });
   // An overflow menu is a menu, not a choice: it goes back to "⋯".
   if (action.type === 'overflow') reset();
 }

@@ -4,7 +4,11 @@
  * up on the page instead of being hidden.
  *
  * Hooks the page relies on:
- * - interactive elements carry `data-action` = JSON `{type, action_id, block_id, value?}`;
+ * - interactive elements carry `data-action` = JSON `{type, action_id, block_id, position}`, where
+ *   `position` is where the element sits in the message's or view's blocks: `{block, element}` with
+ *   `element` the index in an actions block or `"accessory"` for a section's accessory. The server
+ *   resolves a click by that position (two buttons of one block may share ids in a faulty message;
+ *   their positions never coincide) and sends the element's own value, text and style, not the page's;
  * - elements with a confirm object carry `data-confirm` = JSON `{title, text, confirm, deny, style}`
  *   where `text` is rendered HTML (already safe) and the other fields are plain strings;
  * - url buttons carry `data-url` (http/https only);
@@ -41,12 +45,18 @@ export interface SandboxView {
   view: Record<string, unknown>;
 }
 
+/** Where an interactive element sits: its block's index, and its index in an actions block or `accessory`. */
+export interface ElementPosition {
+  block: number;
+  element: number | 'accessory';
+}
+
 /** What `data-action` holds; the page adds `selected_option` for selects. */
 export interface ActionData {
   type: string;
   action_id: string;
   block_id: string;
-  value?: string;
+  position: ElementPosition;
 }
 
 /** What `data-confirm` holds. */
@@ -69,6 +79,11 @@ export function defaultBlockId(index: number): string {
 
 export function defaultActionId(elementIndex: number): string {
   return `action_${elementIndex}`;
+}
+
+/** The action_id of an element at `at` (an index in an actions block, or `accessory`), Slack's default if it has none. */
+export function elementActionId(el: Json, at: number | 'accessory'): string {
+  return asString(el.action_id) || defaultActionId(at === 'accessory' ? 0 : at);
 }
 
 export function renderBlocks(blocks: unknown[], where: RenderWhere): string {
@@ -171,7 +186,7 @@ function renderSection(block: Json, ctx: BlockCtx): string {
   const text = isTextObject(block.text) ? `<div class="section-text">${textToHtml(block.text)}</div>` : '';
   const fields = asArray(block.fields).filter(isTextObject);
   const fieldsHtml = fields.length ? `<div class="section-fields">${fields.map((f) => `<div class="section-field">${textToHtml(f)}</div>`).join('')}</div>` : '';
-  const accessory = block.accessory === undefined ? '' : `<div class="section-accessory">${renderElement(block.accessory, ctx, 0, 'accessory')}</div>`;
+  const accessory = block.accessory === undefined ? '' : `<div class="section-accessory">${renderElement(block.accessory, ctx, 'accessory')}</div>`;
   if (!text && !fieldsHtml && !accessory) return note('malformed section: no text, fields or accessory');
   return `<div class="blk blk-section"${blockIdAttr(ctx)}><div class="section-main">${text}${fieldsHtml}</div>${accessory}</div>`;
 }
@@ -190,7 +205,7 @@ function renderContext(block: Json, ctx: BlockCtx): string {
 function renderActions(block: Json, ctx: BlockCtx): string {
   const elements = asArray(block.elements);
   if (!elements.length) return note('malformed actions: no elements');
-  return `<div class="blk blk-actions"${blockIdAttr(ctx)}>${elements.map((el, i) => renderElement(el, ctx, i, 'actions')).join('')}</div>`;
+  return `<div class="blk blk-actions"${blockIdAttr(ctx)}>${elements.map((el, i) => renderElement(el, ctx, i)).join('')}</div>`;
 }
 
 function renderInputBlock(block: Json, ctx: BlockCtx): string {
@@ -245,16 +260,18 @@ function richTextSection(section: Json): string {
 // ---------------------------------------------------------------------------------------------
 // Interactive elements
 
-function renderElement(el: unknown, ctx: BlockCtx, elementIndex: number, where: 'accessory' | 'actions'): string {
+/** `at` is the element's index in its actions block, or `accessory`. */
+function renderElement(el: unknown, ctx: BlockCtx, at: number | 'accessory'): string {
+  const where = at === 'accessory' ? 'accessory' : 'actions';
   if (!isRecord(el)) return note(`malformed ${where} element: not an object`);
-  const actionId = asString(el.action_id) || defaultActionId(elementIndex);
+  const action = (type: string): ActionData => ({ type, action_id: elementActionId(el, at), block_id: ctx.blockId, position: { block: ctx.index, element: at } });
   switch (el.type) {
     case 'button':
-      return renderButton(el, ctx, actionId);
+      return renderButton(el, action('button'));
     case 'static_select':
-      return renderActionSelect(el, ctx, actionId, 'static_select');
+      return renderActionSelect(el, action('static_select'), 'static_select');
     case 'overflow':
-      return renderActionSelect(el, ctx, actionId, 'overflow');
+      return renderActionSelect(el, action('overflow'), 'overflow');
     case 'image':
       return where === 'accessory' ? `<span class="ctx-img">[${plainToHtml(asString(el.alt_text) ?? 'image')}]</span>` : note('unsupported element: image');
     default:
@@ -262,11 +279,9 @@ function renderElement(el: unknown, ctx: BlockCtx, elementIndex: number, where: 
   }
 }
 
-function renderButton(el: Json, ctx: BlockCtx, actionId: string): string {
+function renderButton(el: Json, action: ActionData): string {
   const label = textOf(el.text);
   if (label === undefined) return note('malformed button: no text');
-  const value = asString(el.value);
-  const action: ActionData = { type: 'button', action_id: actionId, block_id: ctx.blockId, ...(value !== undefined ? { value } : {}) };
   const style = el.style === 'primary' || el.style === 'danger' ? ` btn-${el.style}` : '';
   const url = asString(el.url);
   const confirm = confirmData(el.confirm);
@@ -281,8 +296,7 @@ function renderButton(el: Json, ctx: BlockCtx, actionId: string): string {
 }
 
 /** A select in a message (or an actions block of a modal): the page sends its action on change. */
-function renderActionSelect(el: Json, ctx: BlockCtx, actionId: string, type: 'static_select' | 'overflow'): string {
-  const action: ActionData = { type, action_id: actionId, block_id: ctx.blockId };
+function renderActionSelect(el: Json, action: ActionData, type: 'static_select' | 'overflow'): string {
   const confirm = confirmData(el.confirm);
   const placeholder = type === 'overflow' ? '⋯' : (textOf(el.placeholder) ?? 'Select an option');
   const label = type === 'overflow' ? 'More actions' : placeholder;
