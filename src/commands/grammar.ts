@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { CLUSTER_NAME_RE } from '../config/clusters.ts';
 
 /** The `/cws` grammar: one pure parser shared by the Slack command and (later) the operator CLI. */
@@ -54,100 +53,118 @@ export function usageAll(): string {
     .join('\n');
 }
 
-function checkCluster(name: Command['name'], value: string | undefined): string | ParseResult {
-  if (!value) return fail(name, 'a cluster name is required.');
-  if (!CLUSTER_NAME_RE.test(value))
-    return fail(name, `\`${clip(value)}\` is not a valid cluster name (lowercase letters, digits, "-", "_", ".", at most 63).`);
-  return value;
-}
-
-function checkNode(name: Command['name'], value: string | undefined): string | undefined | ParseResult {
-  if (value === undefined) return undefined;
-  if (!NODE_RE.test(value)) return fail(name, `\`${clip(value)}\` is not a valid node name.`);
-  return value;
-}
-
 const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s).replace(/`/g, "'");
 
-export function parseCommand(text: string): ParseResult {
-  const tokens = tokenize(text);
-  const [sub, ...rest] = tokens;
-  if (!sub) return { ok: true, command: { name: 'help' } };
-  const name = sub.toLowerCase();
-  if (!isSubcommand(name)) return fail(undefined, `unknown subcommand \`${clip(sub)}\`.`);
+/**
+ * The most text a slash command carries: Slack's limit for a slash command's text (the figure of
+ * issue 14). The CLI and the sandbox can send more; the grammar answers it with a usage message.
+ */
+export const MAX_COMMAND_TEXT = 4000;
+/** No argument of the grammar is longer (a node name is at most 253, an email address 254). */
+export const MAX_TOKEN = 255;
 
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    return fail(name, describeArgError(err as Error));
-  }
-  const { values, positionals } = parsed;
-  const allowed = ALLOWED_OPTIONS[name];
-  for (const key of Object.keys(values)) {
-    if (!allowed.includes(key as keyof typeof OPTIONS)) return fail(name, `\`--${key}\` is not an option of \`${name}\`.`);
-  }
-
-  switch (name) {
-    case 'help': {
-      if (positionals.length > 1) return fail(name, 'help takes at most one subcommand.');
-      return { ok: true, command: positionals[0] ? { name, topic: positionals[0].toLowerCase() } : { name } };
-    }
-    case 'clusters':
-      if (positionals.length) return fail(name, '`clusters` takes no arguments.');
-      return { ok: true, command: { name } };
-    case 'netcheck': {
-      const cluster = checkCluster(name, positionals[0]);
-      if (typeof cluster !== 'string') return cluster;
-      if (positionals.length > 1) return fail(name, `unexpected argument \`${clip(positionals[1]!)}\`.`);
-      return { ok: true, command: { name, cluster } };
-    }
-    case 'selftest': {
-      const cluster = checkCluster(name, positionals[0]);
-      if (typeof cluster !== 'string') return cluster;
-      if (positionals.length > 1) return fail(name, `unexpected argument \`${clip(positionals[1]!)}\`.`);
-      const node = checkNode(name, values.node);
-      if (typeof node === 'object') return node;
-      return { ok: true, command: node ? { name, cluster, node } : { name, cluster } };
-    }
-    case 'flare': {
-      const cluster = checkCluster(name, positionals[0]);
-      if (typeof cluster !== 'string') return cluster;
-      const node = checkNode(name, values.node);
-      if (typeof node === 'object') return node;
-      if (positionals.length > 2) return fail(name, `unexpected argument \`${clip(positionals[2]!)}\`.`);
-      const caseId = positionals[1];
-      if (caseId !== undefined && !CASE_ID_RE.test(caseId))
-        return fail(name, `case ID \`${clip(caseId)}\` must be digits only (e.g. 1234567).`);
-      const email = values.email;
-      if (email !== undefined && !EMAIL_RE.test(email)) return fail(name, `\`${clip(email)}\` is not an email address.`);
-      const command: Command = { name, cluster };
-      if (node) command.node = node;
-      if (caseId) command.caseId = caseId;
-      if (email) command.email = email;
-      return { ok: true, command };
-    }
-  }
-}
-
-const OPTIONS = {
-  node: { type: 'string' },
-  email: { type: 'string' },
-} as const;
-
-const ALLOWED_OPTIONS: Record<Command['name'], (keyof typeof OPTIONS)[]> = {
+/** Options that take a value, and the subcommands that accept each. */
+const OPTIONS = ['node', 'email'] as const;
+type OptionName = (typeof OPTIONS)[number];
+const ALLOWED_OPTIONS: Record<Command['name'], readonly OptionName[]> = {
   help: [],
   clusters: [],
   selftest: ['node'],
   flare: ['node', 'email'],
   netcheck: [],
 };
+const isOption = (s: string): s is OptionName => (OPTIONS as readonly string[]).includes(s);
 
-function describeArgError(err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  const m = /'(-{1,2}[^' ]+)/.exec(err.message);
-  const opt = m?.[1] ?? 'option';
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option \`${clip(opt)}\`.`;
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `option \`${clip(opt)}\` needs a value.`;
-  return 'could not read the arguments.';
+/** What the positional arguments of each subcommand are, in order. */
+const POSITIONALS: Record<Command['name'], readonly ('topic' | 'cluster' | 'caseId')[]> = {
+  help: ['topic'],
+  clusters: [],
+  selftest: ['cluster'],
+  flare: ['cluster', 'caseId'],
+  netcheck: ['cluster'],
+};
+
+/**
+ * Reads the arguments left to right and stops at the first one that is wrong, so the answer is
+ * about that one. An option that takes a value takes the next token whatever it looks like
+ * (`--node "; rm -rf /"` is a bad node name, not an unknown option `-r`), then checks it; an option
+ * given twice is refused rather than the last one silently winning. `--` ends the options.
+ */
+export function parseCommand(text: string): ParseResult {
+  const tokens = tokenize(text);
+  const [sub, ...rest] = tokens;
+  if (!sub) return { ok: true, command: { name: 'help' } };
+  const name = sub.toLowerCase();
+  const known = isSubcommand(name) ? name : undefined;
+  if (text.length > MAX_COMMAND_TEXT) return fail(known, `that command is ${text.length} characters long; Slack allows at most ${MAX_COMMAND_TEXT}.`);
+  const long = tokens.find((t) => t.length > MAX_TOKEN);
+  if (long !== undefined) return fail(known, `\`${clip(long)}\` is too long (${long.length} characters; an argument is at most ${MAX_TOKEN}).`);
+  if (!known) return fail(undefined, `unknown subcommand \`${clip(sub)}\`.`);
+
+  const options: Partial<Record<OptionName, string>> = {};
+  const args: { topic?: string; cluster?: string; caseId?: string } = {};
+  let positional = 0;
+  let optionsEnded = false;
+  for (let i = 0; i < rest.length; i++) {
+    const token = rest[i]!;
+    if (!optionsEnded && token === '--') {
+      optionsEnded = true;
+      continue;
+    }
+    if (!optionsEnded && token.length > 1 && token.startsWith('-')) {
+      const eq = token.indexOf('=');
+      const flag = eq < 0 ? token : token.slice(0, eq);
+      const key = flag.replace(/^--?/, '');
+      if (!flag.startsWith('--') || !isOption(key)) return fail(known, `unknown option \`${clip(flag)}\`.`);
+      if (!ALLOWED_OPTIONS[known].includes(key)) return fail(known, `\`--${key}\` is not an option of \`${known}\`.`);
+      if (options[key] !== undefined) return fail(known, `\`--${key}\` given twice.`);
+      const value = eq < 0 ? rest[++i] : token.slice(eq + 1);
+      if (value === undefined || value === '') return fail(known, `option \`--${key}\` needs a value.`);
+      const bad = checkOption(key, value);
+      if (bad) return fail(known, bad);
+      options[key] = value;
+      continue;
+    }
+    const slot = POSITIONALS[known][positional++];
+    if (slot === undefined) return fail(known, known === 'clusters' ? '`clusters` takes no arguments.' : known === 'help' ? 'help takes at most one subcommand.' : `unexpected argument \`${clip(token)}\`.`);
+    const bad = slot === 'topic' ? undefined : slot === 'cluster' ? checkCluster(token) : checkCaseId(token);
+    if (bad) return fail(known, bad);
+    args[slot] = slot === 'topic' ? token.toLowerCase() : token;
+  }
+
+  switch (known) {
+    case 'help':
+      return { ok: true, command: args.topic ? { name: known, topic: args.topic } : { name: known } };
+    case 'clusters':
+      return { ok: true, command: { name: known } };
+    case 'netcheck':
+    case 'selftest':
+    case 'flare': {
+      if (!args.cluster) return fail(known, 'a cluster name is required.');
+      if (known === 'netcheck') return { ok: true, command: { name: known, cluster: args.cluster } };
+      if (known === 'selftest') return { ok: true, command: options.node ? { name: known, cluster: args.cluster, node: options.node } : { name: known, cluster: args.cluster } };
+      const command: Command = { name: known, cluster: args.cluster };
+      if (options.node) command.node = options.node;
+      if (args.caseId) command.caseId = args.caseId;
+      if (options.email) command.email = options.email;
+      return { ok: true, command };
+    }
+  }
+}
+
+function checkCluster(value: string): string | undefined {
+  return CLUSTER_NAME_RE.test(value) ? undefined : `\`${clip(value)}\` is not a valid cluster name (lowercase letters, digits, "-", "_", ".", at most 63).`;
+}
+
+function checkCaseId(value: string): string | undefined {
+  return CASE_ID_RE.test(value) ? undefined : `case ID \`${clip(value)}\` must be digits only (e.g. 1234567).`;
+}
+
+function checkOption(key: OptionName, value: string): string | undefined {
+  switch (key) {
+    case 'node':
+      return NODE_RE.test(value) ? undefined : `\`${clip(value)}\` is not a valid node name (lowercase letters, digits, "-", ".").`;
+    case 'email':
+      return EMAIL_RE.test(value) ? undefined : `\`${clip(value)}\` is not an email address.`;
+  }
 }

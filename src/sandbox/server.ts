@@ -64,7 +64,13 @@ const ChannelId = z.string().regex(/^[CDG][A-Z0-9]{1,30}$/, 'must be a channel I
 const ViewId = z.string().regex(/^V[A-Z0-9]{1,30}$/, 'must be a view ID');
 const Id = z.string().min(1).max(255);
 
-const CommandBody = z.object({ channel: ChannelId, text: z.string().max(4000) });
+/**
+ * The text goes to the bot as typed, even past the 4000 characters of a slash command: the bot's
+ * grammar answers an over-long command with its usage message (what the user needs), where a
+ * validation error here would only say "Too big". The bound below only caps what the page may post.
+ */
+const MAX_COMMAND_TEXT = 40_000;
+const CommandBody = z.object({ channel: ChannelId, text: z.string().max(MAX_COMMAND_TEXT, `a command is at most ${MAX_COMMAND_TEXT} characters here`) });
 const ActionBody = z
   .object({
     // For an element of a modal the page sends the current channel, possibly empty.

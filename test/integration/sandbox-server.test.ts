@@ -62,7 +62,7 @@ beforeAll(async () => {
   app = await startApp();
   const signer = new SlackSigner({ secret: SECRET, url: `http://127.0.0.1:${(app.address() as AddressInfo).port}/slack/events` });
   const client = new SandboxClient({ emu, signer, user: ME, logger: pino({ level: 'silent' }), ackTimeoutMs: 500 });
-  sandbox = await startSandboxServer({ client, emu, logger: pino({ level: 'silent' }), port: 0, maxBodyBytes: 4096 });
+  sandbox = await startSandboxServer({ client, emu, logger: pino({ level: 'silent' }), port: 0, maxBodyBytes: 8192 });
 });
 
 afterAll(async () => {
@@ -111,7 +111,7 @@ describe('page and HTTP edge cases', () => {
     expect(await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b' } })).toMatchObject({ status: 400, json: { ok: false, error: expect.stringMatching(/^invalid request: action\.position: /) } });
     expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: 0, element: 25 } } })).status).toBe(400);
     expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: -1, element: 'accessory' } } })).status).toBe(400);
-    expect((await post('/api/command', { channel: CHANNEL, text: 'x'.repeat(5000) })).status).toBe(413);
+    expect((await post('/api/command', { channel: CHANNEL, text: 'x'.repeat(9000) })).status).toBe(413);
     expect((await post('/api/command', '{}', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post('/api/command', {}, { origin: 'http://evil.example' })).status).toBe(403);
     // fetch will not set Host: a DNS-rebound page would reach us with its own name in it.
@@ -143,6 +143,16 @@ describe('slash commands', () => {
     expect(shown).toMatchObject({ channel: CHANNEL });
     expect(shown.html).toContain('usage: /cws help');
     expect(shown.html).toContain('Only visible to you');
+  });
+
+  it('a command longer than Slack\'s 4000 characters reaches the bot as typed, so its grammar answers with the usage', async () => {
+    const text = `selftest ${'a'.repeat(5000)}`;
+    answer = (r) => ({ body: { response_type: 'ephemeral', text: `Usage: /cws selftest <cluster> (got ${r.form.get('text')!.length} characters)` } });
+    const res = await post('/api/command', { channel: CHANNEL, text });
+    expect(res).toEqual({ status: 200, json: { ok: true } });
+    expect(received[0]!.form.get('text')).toBe(text);
+    expect((await state()).messages.at(-1)!.html).toContain('Usage: /cws selftest &lt;cluster&gt; (got 5009 characters)');
+    expect(JSON.stringify(res.json)).not.toMatch(/too big|<=/i);
   });
 
   it('a plain-text ack is a message too; an empty ack shows nothing', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand, tokenize } from '../../src/commands/grammar.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_COMMAND_TEXT, MAX_TOKEN, parseCommand, tokenize, USAGE } from '../../src/commands/grammar.ts';
 
 describe('parseCommand', () => {
   it.each([
@@ -16,6 +18,8 @@ describe('parseCommand', () => {
     ['flare cluster-a --node n1 1234567', { name: 'flare', cluster: 'cluster-a', node: 'n1', caseId: '1234567' }],
     ['flare cluster-a --email a.b+c@example.co.uk', { name: 'flare', cluster: 'cluster-a', email: 'a.b+c@example.co.uk' }],
     ['flare cluster-a --email <mailto:ops@example.com|ops@example.com>', { name: 'flare', cluster: 'cluster-a', email: 'ops@example.com' }],
+    ['flare cluster-a 1234567 --email=ops@example.com --node n1', { name: 'flare', cluster: 'cluster-a', node: 'n1', caseId: '1234567', email: 'ops@example.com' }],
+    ['selftest -- cluster-a', { name: 'selftest', cluster: 'cluster-a' }],
   ])('accepts %j', (text, command) => {
     expect(parseCommand(text)).toEqual({ ok: true, command });
   });
@@ -26,7 +30,9 @@ describe('parseCommand', () => {
     ['selftest Cluster-A', /not a valid cluster name/, /selftest/],
     ['selftest -a', /unknown option `-a`/, /selftest/],
     ['selftest a;rm', /not a valid cluster name/, /selftest/],
-    ['selftest a;rm -rf /', /unknown option `-r`/, /selftest/],
+    // Arguments are read left to right; the first wrong one is the one the answer is about.
+    ['selftest a;rm -rf /', /`a;rm` is not a valid cluster name/, /selftest/],
+    ['selftest cluster-a -rf /', /unknown option `-rf`/, /selftest/],
     ['selftest $(whoami)', /not a valid cluster name/, /selftest/],
     [`selftest ${'a'.repeat(64)}`, /not a valid cluster name/, /selftest/],
     ['selftest cluster-a extra', /unexpected argument `extra`/, /selftest/],
@@ -57,5 +63,54 @@ describe('parseCommand', () => {
 
   it('tokenize unwraps Slack escapes and splits on any whitespace', () => {
     expect(tokenize(' a\tb\n <mailto:x@y.z|x@y.z> ')).toEqual(['a', 'b', 'x@y.z']);
+  });
+
+  const rejected = (text: string) => {
+    const r = parseCommand(text);
+    if (r.ok) throw new Error(`accepted: ${JSON.stringify(r.command)}`);
+    return r;
+  };
+
+  it('an option takes the next token as its value, however odd, then checks it', () => {
+    // `/cws selftest demo --node "; rm -rf /"`: Slack sends the quotes as typed.
+    for (const text of ['selftest demo --node "; rm -rf /"', 'flare demo --node "; rm -rf /"']) {
+      const r = rejected(text);
+      expect(r.error).toBe('`";` is not a valid node name (lowercase letters, digits, "-", ".").');
+      expect(r.error).not.toMatch(/unknown option/i);
+    }
+    expect(rejected('selftest demo --node -rf').error).toMatch(/^`-rf` is not a valid node name/);
+    expect(rejected('selftest demo --node --email').error).toMatch(/^`--email` is not a valid node name/);
+    expect(rejected('flare demo --email "; rm -rf /"').error).toBe('`";` is not an email address.');
+    expect(parseCommand('flare demo --email -x@y.co')).toEqual({ ok: true, command: { name: 'flare', cluster: 'demo', email: '-x@y.co' } });
+    expect(rejected('flare demo --email=').error).toBe('option `--email` needs a value.');
+  });
+
+  it('an option given twice is refused, not the last one silently kept', () => {
+    expect(rejected('selftest demo --node node-1 --node node-2')).toEqual({ ok: false, error: '`--node` given twice.', usage: 'Usage: `/cws selftest <cluster> [--node NODE]`' });
+    expect(rejected('flare demo --email a@b.co --email=c@d.co').error).toBe('`--email` given twice.');
+    expect(rejected('flare demo --node=n1 --node n1').error).toBe('`--node` given twice.');
+  });
+
+  it(`a text over ${MAX_COMMAND_TEXT} characters, or an over-long argument, gets a usage message, not a validation text`, () => {
+    const huge = rejected(`selftest ${'a'.repeat(5000)}`);
+    expect(huge).toEqual({ ok: false, error: `that command is 5009 characters long; Slack allows at most ${MAX_COMMAND_TEXT}.`, usage: 'Usage: `/cws selftest <cluster> [--node NODE]`' });
+    expect(rejected(`flare demo --node ${'n'.repeat(4995)}`).usage).toMatch(/\/cws flare/);
+    // An unknown subcommand: the list of all of them.
+    expect(rejected('x'.repeat(5000)).usage).toMatch(/selftest[\s\S]*netcheck/);
+    const token = rejected(`netcheck demo --x ${'y'.repeat(300)}`);
+    expect(token.error).toBe(`\`${'y'.repeat(40)}…\` is too long (300 characters; an argument is at most ${MAX_TOKEN}).`);
+    expect(token.usage).toBe('Usage: `/cws netcheck <cluster>`');
+    for (const r of [huge, token]) expect(`${r.error} ${r.usage}`).not.toMatch(/too big|<=|expected string/i);
+    expect(parseCommand(`selftest demo --node ${'n'.repeat(253)}`).ok).toBe(true);
+  });
+});
+
+describe('manifest.json', () => {
+  const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '../../manifest.json'), 'utf8')) as { features: { slash_commands: { command: string; usage_hint: string }[] } };
+  const cws = manifest.features.slash_commands.find((c) => c.command === '/cws')!;
+
+  it('the usage_hint of /cws names every subcommand of the grammar, and stays short', () => {
+    for (const sub of Object.keys(USAGE)) expect(cws.usage_hint).toMatch(new RegExp(`(^|[^a-z])${sub}([^a-z]|$)`));
+    expect(cws.usage_hint.length).toBeLessThanOrEqual(100);
   });
 });
