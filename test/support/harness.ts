@@ -9,7 +9,7 @@ import { blockingOptions } from '../../src/jobs/redis.ts';
 import { type Bot, createBot } from '../../src/slack/app.ts';
 import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
 import { type PrivateRedis, startRedis } from './redis.ts';
-import { SlackEmulator } from './slack-emulator.ts';
+import { type SlackMessage, SlackEmulator } from './slack-emulator.ts';
 import { SlackSigner } from './slack-signer.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -78,4 +78,25 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
 /** The final self-test message in a channel: the one carrying `cws_selftest_result` metadata. */
 export function finalSelftest(emu: SlackEmulator, channel: string) {
   return emu.messages(channel).find((m) => m.metadata?.event_type === 'cws_selftest_result');
+}
+
+/** A button of a stored message, found by its text, with the ids Slack would send when it is clicked. */
+export function buttonIn(m: SlackMessage, text: string | RegExp): { blockId: string; actionId: string; value: string } {
+  for (const block of (m.blocks ?? []) as { type: string; block_id?: string; elements?: { type: string; action_id: string; value?: string; text?: { text: string } }[] }[]) {
+    if (block.type !== 'actions') continue;
+    for (const el of block.elements ?? []) {
+      const label = el.text?.text ?? '';
+      if (el.type === 'button' && (typeof text === 'string' ? label === text : text.test(label))) return { blockId: block.block_id ?? '', actionId: el.action_id, value: el.value ?? '' };
+    }
+  }
+  throw new Error(`no button ${String(text)} in message ${m.ts}`);
+}
+
+/**
+ * Clicks a button of a message as Slack does: the payload carries that element's block_id,
+ * action_id and value, and the message it is in.
+ */
+export function click(h: Harness, m: SlackMessage, text: string | RegExp, userId: string) {
+  const b = buttonIn(m, text);
+  return h.signer.action({ ...b, userId, channelId: m.channel, messageTs: m.ts, message: h.emu.wireMessage(m) });
 }
