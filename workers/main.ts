@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { ConfigError } from '../src/config/env.ts';
-import type { ClustersFile } from '../src/config/clusters.ts';
+import { type ClustersFile, clusterNamed } from '../src/config/clusters.ts';
 import { createTarget } from './targets/index.ts';
 import { type ClusterWorker, createClusterWorker } from './worker.ts';
 
@@ -21,7 +21,7 @@ export async function startWorkers(opts: {
 }): Promise<WorkerProcess> {
   const names = opts.serve ?? Object.keys(opts.clusters.clusters);
   for (const n of names) {
-    if (!opts.clusters.clusters[n]) throw new ConfigError(`WORKER_CLUSTERS: unknown cluster "${n}" (not in CWS_CONFIG)`);
+    if (!clusterNamed(opts.clusters, n)) throw new ConfigError(`WORKER_CLUSTERS: unknown cluster "${n}" (not in CWS_CONFIG)`);
   }
   const workers: ClusterWorker[] = [];
   const closers: (() => Promise<void>)[] = [];

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { authorise } from '../access/policy.ts';
 import { RedisAuditLog } from '../audit/log.ts';
 import { parseCommand, usageAll } from '../commands/grammar.ts';
-import { loadClustersFile } from '../config/clusters.ts';
+import { clusterNamed, loadClustersFile } from '../config/clusters.ts';
 import { ConfigError, parseEnv } from '../config/env.ts';
 import { JobProducer } from '../jobs/producer.ts';
 import { DEFAULT_JOB_POLICY, queueName } from '../jobs/queues.ts';
@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write('cws: the flare is reviewed in Slack before it is sent; run /cws flare there.\n');
       return EXIT.error;
     }
-    const config = clusters.clusters[cmd.cluster];
+    const config = clusterNamed(clusters, cmd.cluster);
     if (!config) {
       process.stderr.write(`cws: unknown cluster "${cmd.cluster}" (configured: ${Object.keys(clusters.clusters).join(', ')})\n`);
       return EXIT.error;

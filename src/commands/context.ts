@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { authorise, groupsIn, type Permission } from '../access/policy.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { AuditLog } from '../audit/log.ts';
-import type { ClusterConfig, ClustersFile } from '../config/clusters.ts';
+import { type ClusterConfig, type ClustersFile, clusterNamed } from '../config/clusters.ts';
 import type { JobProducer } from '../jobs/producer.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
 import type { ChatMessage, Notifier } from '../slack/notifier.ts';
@@ -48,7 +48,7 @@ export interface CommandReply {
 }
 
 export function findCluster(services: BotServices, name: string): { name: string; config: ClusterConfig } | undefined {
-  const config = services.clusters.clusters[name];
+  const config = clusterNamed(services.clusters, name);
   return config ? { name, config } : undefined;
 }
 

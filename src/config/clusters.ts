@@ -122,3 +122,8 @@ export function loadClustersFile(path: string): ClustersFile {
   }
   return parseClustersFile(text, `CWS_CONFIG (${path})`);
 }
+
+/** A configured cluster by name; `constructor`, `__proto__` and other inherited names are not clusters. */
+export function clusterNamed(file: ClustersFile, name: string): ClusterConfig | undefined {
+  return Object.hasOwn(file.clusters, name) ? file.clusters[name] : undefined;
+}

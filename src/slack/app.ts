@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { App } from '@slack/bolt';
+import { App, HTTPReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -16,6 +16,7 @@ import { register as registerCws } from './listeners/commands/cws.ts';
 import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
 import { JobUpdates } from './job-updates.ts';
+import { guardSlackRequests, RedisSeenRequests } from './http-guard.ts';
 
 export interface BotOptions {
   botToken: string;
@@ -106,26 +107,38 @@ export function createBot(o: BotOptions): Bot {
   };
 
   const socketMode = Boolean(o.appToken);
+  const boltLog = boltLogger(o.logger.child({ component: 'bolt' })) as never;
+  const receiver = socketMode
+    ? undefined
+    : new HTTPReceiver({
+        signingSecret: o.signingSecret!,
+        logger: boltLog,
+        customRoutes: [
+          {
+            path: '/healthz',
+            method: ['GET'],
+            handler: (_req, res) => {
+              const ok = redis.status === 'ready';
+              res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+              res.end(ok ? 'ok\n' : `redis ${redis.status}\n`);
+            },
+          },
+        ],
+      });
+  if (receiver) {
+    // Every request to /slack/events is checked before Bolt sees it (src/slack/http-guard.ts).
+    const guardLog = o.logger.child({ component: 'http-guard' });
+    receiver.requestListener = guardSlackRequests(receiver.requestListener, {
+      signingSecret: o.signingSecret!,
+      seen: new RedisSeenRequests(redis),
+      log: (reason, status) => guardLog.info({ status, reason }, 'slack request answered by the guard'),
+    });
+  }
   const app = new App({
     token: o.botToken,
-    ...(socketMode ? { socketMode: true, appToken: o.appToken } : { signingSecret: o.signingSecret! }),
+    ...(socketMode ? { socketMode: true, appToken: o.appToken } : { receiver: receiver! }),
     ...(o.slackApiUrl ? { clientOptions: { slackApiUrl: o.slackApiUrl } } : {}),
-    logger: boltLogger(o.logger.child({ component: 'bolt' })) as never,
-    ...(socketMode
-      ? {}
-      : {
-          customRoutes: [
-            {
-              path: '/healthz',
-              method: ['GET'],
-              handler: (_req, res) => {
-                const ok = redis.status === 'ready';
-                res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-                res.end(ok ? 'ok\n' : `redis ${redis.status}\n`);
-              },
-            },
-          ],
-        }),
+    logger: boltLog,
   });
   app.error(async (err) => {
     o.logger.error({ err }, 'bolt error');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../src/sandbox/redis.ts';
-import { SlackSigner } from '../../src/sandbox/signer.ts';
+import { SlackSigner, signSlackRequest } from '../../src/sandbox/signer.ts';
 import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
 import { finalSelftest } from '../support/harness.ts';
 import { prepareHostAgent } from '../support/host-agent.ts';
@@ -90,9 +90,35 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
         child.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${out}`)));
       });
       const signer = new SlackSigner({ secret: 'bundle-secret', url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('').replace(/\/$/, '') });
+      // Malformed bodies, validly signed or not: each answered with a 4xx, and the process stays up.
+      const now = () => Math.floor(Date.now() / 1000);
+      const send = (body: string, type = 'application/x-www-form-urlencoded', ts = now()) => signer.raw(body, { ...signSlackRequest('bundle-secret', body, ts), 'content-type': type });
+      const hostile: [string, string | undefined, number][] = [
+        ['payload=null', undefined, 400],
+        ['null', 'application/json', 400],
+        ['payload=%7B', undefined, 400],
+        ['payload=%5B%5D', undefined, 400],
+        ['{"a":1}', 'application/json', 400],
+        ['text=hi', undefined, 400],
+        ['x'.repeat(2 * 1024 * 1024), undefined, 413],
+      ];
+      for (const [body, type, status] of hostile) expect((await send(body, type)).status, body.slice(0, 40)).toBe(status);
+      // Signed five minutes and more in the future, or unsigned: refused.
+      expect((await send('command=%2Fcws&text=help', undefined, now() + 400)).status).toBe(401);
+      expect((await signer.raw('command=%2Fcws&text=help', {})).status).toBe(401);
+      // A replay of the same signed command runs once; a Slack retry is acknowledged, not run.
+      const body = new URLSearchParams({ command: '/cws', text: 'selftest real-host', channel_id: 'CBUNDLE2', user_id: 'U0REPLAY', response_url: emu.responseUrl('replay'), trigger_id: '1.2.3' }).toString();
+      const headers = { ...signSlackRequest('bundle-secret', body), 'content-type': 'application/x-www-form-urlencoded' };
+      expect((await signer.raw(body, headers)).status).toBe(200);
+      expect((await signer.raw(body, headers)).status).toBe(200);
+      expect((await signer.raw(body, { ...headers, 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })).status).toBe(200);
+      await emu.waitFor((e) => finalSelftest(e, 'CBUNDLE2'));
+
       expect((await signer.command('selftest real-host', { channelId: 'CBUNDLE1' })).status).toBe(200);
       const final = await emu.waitFor((e) => finalSelftest(e, 'CBUNDLE1'));
       expect(final.metadata?.event_payload).toMatchObject({ cluster: 'real-host', ok: 1 });
+      expect(emu.messages('CBUNDLE2').filter((m) => m.metadata?.event_type === 'cws_selftest_result')).toHaveLength(1);
+      expect(child.exitCode).toBeNull();
       await expect(fetch(`http://127.0.0.1:${sandboxPort}/`)).rejects.toThrow(); // nothing listens there
       child.kill('SIGTERM');
       expect(await new Promise((r) => child.once('exit', r))).toBe(0);

@@ -89,3 +89,12 @@ clusters:
     expect(authorise(cl('listed'), 'U1AAA', 'remediate').allowed).toBe(false);
   });
 });
+
+describe('clusterNamed', () => {
+  it('finds configured clusters only: inherited names are not clusters', async () => {
+    const { parseClustersFile, clusterNamed } = await import('../../src/config/clusters.ts');
+    const file = parseClustersFile('clusters:\n  a: { kind: host }\n');
+    expect(clusterNamed(file, 'a')).toMatchObject({ kind: 'host' });
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) expect(clusterNamed(file, name)).toBeUndefined();
+  });
+});

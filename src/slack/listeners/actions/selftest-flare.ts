@@ -1,3 +1,4 @@
+import { clusterNamed } from '../../../config/clusters.ts';
 import { flare } from '../../../commands/flare.ts';
 import { parseNodeActionValue } from '../../blocks/selftest.ts';
 import { renderProblem } from '../../blocks/usage.ts';
@@ -15,7 +16,7 @@ export const handleSelftestFlare: ActionHandler = async ({ ack, body, action, re
   if (!parsed || !record || !body.channel?.id) return say(renderProblem('This result is too old to act on.'));
   if (outcome && !outcome.failedNodes.includes(parsed.node)) return say(renderProblem(`\`${parsed.node}\` was not failing in that self-test.`));
   // Only a Kubernetes cluster has several agents to choose from; the others have one.
-  const node = services.clusters.clusters[record.cluster]?.kind === 'kubernetes' ? { node: parsed.node } : {};
+  const node = clusterNamed(services.clusters, record.cluster)?.kind === 'kubernetes' ? { node: parsed.node } : {};
   const reply = await flare(
     services,
     { userId: body.user.id, channelId: body.channel.id, text: '', respond: say, ...(body.trigger_id ? { triggerId: body.trigger_id } : {}) },
