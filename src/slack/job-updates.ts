@@ -14,7 +14,7 @@ import { renderRestartFailure, renderRestartResult, type RestartContext } from '
 import type { JobTracker } from '../jobs/tracker.ts';
 import { summarise } from '../selftest/summary.ts';
 import { needsFailureDetails, renderFailureDetails, type SelftestContext, renderJobFailure, renderProgress, renderResult } from './blocks/selftest.ts';
-import type { ChatMessage, Notifier } from './notifier.ts';
+import { CHANNEL_ERRORS, CONTENT_ERRORS, type ChatMessage, type FallbackOptions, GONE_ERRORS, type Notifier, refusalOf } from './notifier.ts';
 
 export interface JobUpdatesDeps {
   connection: ConnectionOptions;
@@ -40,6 +40,12 @@ const flareContext = (r: JobRecord): FlareContext => ({
   ...(r.caseId ? { caseId: r.caseId } : {}),
   ...(r.email ? { email: r.email } : {}),
 });
+/**
+ * Where a result Slack refused to show can still be read. There is no `/cws status` or
+ * `npx cws status` command (yet): the job ID is what an operator looks up (BullMQ keeps the job
+ * and its return value a day, the audit log its outcome).
+ */
+const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: `The full result is in the job record: job ${jobId}.` });
 const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) });
 
 /**
@@ -112,8 +118,8 @@ export class JobUpdates {
     for (const m of await this.d.tracker.messages(jobId)) {
       if (!(await this.d.tracker.claimFinal(jobId, m.ts))) continue;
       try {
-        await this.d.notifier.update(m.channel, m.ts, message, { final: true });
-        if (thread?.length && !m.ts.startsWith('ephemeral:')) await this.postThread(jobId, m, thread);
+        const shown = await this.deliverFinal(jobId, m, message);
+        if (thread?.length && shown && !shown.ts.startsWith('ephemeral:')) await this.postThread(jobId, shown, thread);
       } catch (err) {
         allPosted = false;
         await this.d.tracker.releaseFinal(jobId, m.ts);
@@ -126,12 +132,66 @@ export class JobUpdates {
     return true;
   }
 
+  /**
+   * Puts the final result on a message the job's progress was shown on; returns where it is
+   * shown (the message, or the one posted in its place), or undefined when Slack will not show
+   * it anywhere in that channel. Throws when a later attempt may succeed (5xx, network).
+   *  - Content refused (`invalid_blocks`, `msg_too_long`, …): the notifier logs it and sends a
+   *    plain fallback (summary, what is missing, where the full result is).
+   *  - `message_not_found` / `cant_update_message` (deleted, or no longer editable): posted anew
+   *    in that channel, once across replicas and reconciles, and tracked.
+   *  - `not_in_channel` / `channel_not_found` / `is_archived`: nothing can be posted there (nor
+   *    an ephemeral message): logged with the job ID; the result stays in the job record.
+   */
+  private async deliverFinal(jobId: string, m: { channel: string; ts: string }, message: ChatMessage): Promise<{ channel: string; ts: string } | undefined> {
+    try {
+      await this.d.notifier.update(m.channel, m.ts, message, { final: true, fallback: fallbackFor(jobId) });
+      return m;
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal && GONE_ERRORS.has(refusal.error) && !m.ts.startsWith('ephemeral:')) return await this.repost(jobId, m, message, refusal.error);
+      if (refusal && (CHANNEL_ERRORS.has(refusal.error) || CONTENT_ERRORS.has(refusal.error))) {
+        this.unshowable(jobId, m, refusal.error);
+        return undefined;
+      }
+      // Anything else (5xx, network, invalid_auth …) may go better later: released and retried.
+      throw err;
+    }
+  }
+
+  /** Posts the final result anew where its message can no longer be edited: once (claimed in Redis). */
+  private async repost(jobId: string, m: { channel: string; ts: string }, message: ChatMessage, why: string): Promise<{ channel: string; ts: string } | undefined> {
+    const claim = `repost:${m.ts}`;
+    if (!(await this.d.tracker.claimFinal(jobId, claim))) return undefined; // another replica (or an earlier pass) did
+    try {
+      const posted = await this.d.notifier.post(m.channel, message, {}, { final: true, fallback: fallbackFor(jobId) });
+      // The new message already shows the result: no later pass edits it again.
+      await this.d.tracker.claimFinal(jobId, posted.ts);
+      await this.d.tracker.addMessage(jobId, { channel: posted.channel, ts: posted.ts });
+      this.d.logger.warn({ jobId, channel: m.channel, ts: m.ts, error: why, newTs: posted.ts }, 'the result message can no longer be edited; posted the result anew');
+      return posted;
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal && (CHANNEL_ERRORS.has(refusal.error) || CONTENT_ERRORS.has(refusal.error))) {
+        this.unshowable(jobId, m, refusal.error);
+        return undefined;
+      }
+      await this.d.tracker.releaseFinal(jobId, claim);
+      throw err;
+    }
+  }
+
+  private unshowable(jobId: string, m: { channel: string; ts: string }, error: string): void {
+    const why = CHANNEL_ERRORS.has(error) ? 'the bot cannot post in that channel (nor answer ephemerally there)' : 'Slack refused it, and its plain fallback';
+    this.d.logger.warn({ jobId, channel: m.channel, ts: m.ts, error }, `the final result cannot be shown in Slack: ${why}; it stays in the job record (job ${jobId})`);
+  }
+
   /** Replies in the result's thread (the full list a large result could not show), each posted once. */
   private async postThread(jobId: string, m: { channel: string; ts: string }, thread: ChatMessage[]): Promise<void> {
     for (const [i, reply] of thread.entries()) {
       if (!(await this.d.tracker.claimFinal(jobId, `thread:${m.ts}:${i}`))) continue;
       try {
-        await this.d.notifier.post(m.channel, reply, { thread_ts: m.ts });
+        await this.d.notifier.post(m.channel, reply, { thread_ts: m.ts }, { final: true, fallback: fallbackFor(jobId) });
       } catch (err) {
         await this.d.tracker.releaseFinal(jobId, `thread:${m.ts}:${i}`);
         this.d.logger.warn({ err, jobId, channel: m.channel }, 'could not post the full list in the thread');
@@ -190,7 +250,7 @@ export class JobUpdates {
         // Every change is announced in the cluster's incident channel too.
         const incident = this.d.incidentChannel?.(record.cluster);
         if (incident && incident !== record.channel && (await this.d.tracker.claimFinal(jobId, `incident:${incident}`)))
-          await this.d.notifier.post(incident, message).catch((err) => this.d.logger.warn({ err, incident }, 'could not announce in the incident channel'));
+          await this.d.notifier.post(incident, message, {}, { final: true, fallback: fallbackFor(jobId) }).catch((err) => this.d.logger.warn({ err, incident }, 'could not announce in the incident channel'));
         return { message, outcome: 'ok' };
       }
       case 'list-agents': {

@@ -1,5 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { Logger } from 'pino';
+import { type BucketConfig, type Clock, Pacer, type Priority, SLACK_BUDGETS, systemClock, type Ticket } from './pacer.ts';
 
 export interface MessageMetadata {
   event_type: string;
@@ -22,56 +23,150 @@ export interface ChatApi {
 }
 
 export interface NotifierOptions {
-  /** At most one edit per message per interval (Slack: about 1/s). */
+  /** At most one progress edit per message per interval (Slack: about 1/s). */
   minIntervalMs?: number;
   /**
    * Spacing before a message's final edit. Shorter than `minIntervalMs`: it happens once per
-   * message, `chat.update` tolerates short bursts (Tier 3), and a 429 is waited out anyway, so
-   * the result need not queue behind the last progress edit for a whole interval.
+   * message, and the workspace budget (the pacer) decides the rest.
    */
   finalMinIntervalMs?: number;
   /** Retries for 5xx and network errors (429s are always waited out, up to `maxRateLimitWaits`). */
   maxRetries?: number;
   maxRateLimitWaits?: number;
   baseBackoffMs?: number;
+  /** Budget figures per method (default SLACK_BUDGETS: at or under Slack's published limits). */
+  budgets?: Partial<Record<string, BucketConfig>>;
+  /** Tokens of `chat.update` progress edits leave for final edits: at most this many (default 80 % of the burst). */
+  maxFinalReserve?: number;
+  /** The shared budget; one per process (made here unless given). */
+  pacer?: Pacer;
   logger?: Logger;
-  now?: () => number;
+  clock?: Clock;
+}
+
+/** How a refused final message is still shown: the fallback names where the full result is. */
+export interface FallbackOptions {
+  /** Where the full result is, e.g. "The full result is in the job record: job 42." */
+  howToGet: string;
+}
+
+export interface SendOptions {
+  final?: boolean;
+  /** When Slack refuses the content, send a plain-text fallback instead (see `plainFallback`). */
+  fallback?: FallbackOptions;
+}
+
+/** How an edit or post reached Slack: as built, or as the plain fallback. */
+export type Delivery = 'sent' | 'fallback';
+
+/** Slack's answer `ok: false` to a call: its error code and json-pointers (`response_metadata.messages`). */
+export interface Refusal {
+  error: string;
+  pointers: string[];
+}
+
+/** The refusal carried by an error of `@slack/web-api` (`slack_webapi_platform_error`), if it is one. */
+export function refusalOf(err: unknown): Refusal | undefined {
+  const e = err as { code?: string; data?: { error?: unknown; response_metadata?: { messages?: unknown } } } | undefined;
+  if (e?.code !== 'slack_webapi_platform_error' || typeof e.data?.error !== 'string') return undefined;
+  const messages = e.data.response_metadata?.messages;
+  const pointers = Array.isArray(messages) ? messages.filter((m): m is string => typeof m === 'string').map((m) => m.slice(0, 500)) : [];
+  return { error: e.data.error, pointers };
+}
+
+/** Slack refused the message's content: sending it again will not help, a plain fallback may. */
+export const CONTENT_ERRORS = new Set([
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'msg_too_long',
+  'msg_blocks_too_long',
+  'invalid_metadata_format',
+  'invalid_metadata_schema',
+  'metadata_too_large',
+  'metadata_must_be_sent_from_app',
+  'invalid_attachments',
+  'too_many_attachments',
+  'no_text',
+]);
+/** The metadata was the cause: the fallback goes without it. */
+export const METADATA_ERRORS = new Set(['invalid_metadata_format', 'invalid_metadata_schema', 'metadata_too_large', 'metadata_must_be_sent_from_app']);
+/** The message may no longer be edited (deleted, or too old): post it anew. */
+export const GONE_ERRORS = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed']);
+/** The bot cannot write to the channel at all. */
+export const CHANNEL_ERRORS = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
+
+const FALLBACK_TEXT_CHARS = 3000;
+
+/**
+ * A message Slack will take when it refused `message`: text only (no blocks), saying what was
+ * done (the message's own one-line `text`), what could not be shown, and where the rest is. The
+ * metadata is kept unless it was the cause.
+ */
+export function plainFallback(message: ChatMessage, refusal: Pick<Refusal, 'error'>, fallback: FallbackOptions): ChatMessage {
+  const summary = message.text.length > FALLBACK_TEXT_CHARS ? `${message.text.slice(0, FALLBACK_TEXT_CHARS)}…` : message.text;
+  const lost = METADATA_ERRORS.has(refusal.error) ? 'its details and buttons (and its metadata)' : 'its details and buttons';
+  const text = `${summary}\n\n:warning: Slack refused the full message (\`${refusal.error}\`), so ${lost} cannot be shown here. ${fallback.howToGet}`;
+  const keepMetadata = message.metadata && !METADATA_ERRORS.has(refusal.error);
+  return keepMetadata ? { text, metadata: message.metadata! } : { text };
+}
+
+interface Waiter {
+  resolve: (d: Delivery) => void;
+  reject: (e: Error) => void;
 }
 
 interface Pending {
   message: ChatMessage;
   final: boolean;
-  waiters: { resolve: () => void; reject: (e: Error) => void }[];
+  fallback?: FallbackOptions;
+  /** This is the fallback of a refused message (never falls back again). */
+  isFallback?: boolean;
+  waiters: Waiter[];
+  retries: number;
+  rateLimitWaits: number;
+  retryAt: number;
 }
 
 interface MessageState {
   channel: string;
   ts: string;
   lastSentAt: number;
+  lastActivity: number;
   pending?: Pending;
   inflight: boolean;
-  timer?: NodeJS.Timeout;
-  timerDueAt: number;
+  ticket?: Ticket;
+  /** A final edit was queued: later progress edits are dropped. */
   closed: boolean;
+  /** The final edit reached Slack. */
+  finalSent: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A message without a final edit for this long no longer holds budget for one. */
+const OPEN_MESSAGE_TTL_MS = 5 * 60_000;
+const UPDATE = 'chat.update';
 
 /**
- * Every Slack post goes through here: honours 429 Retry-After, retries 5xx, keeps edits to one
- * per `minIntervalMs` per message and coalesces intermediate updates (only the latest is sent).
- * A final update closes the message: later intermediate updates are dropped.
+ * Every Slack post goes through here. One pacer budgets the workspace: all `chat.update` calls
+ * of all messages share Slack's tier 3 bucket, `chat.postMessage` has a bucket per channel and
+ * `chat.postEphemeral` one for tier 4; a 429 pauses only the bucket it came from, for
+ * Retry-After. Per message, progress edits are coalesced (only the latest is sent) and at most
+ * one per `minIntervalMs`; a final edit closes the message (later progress is dropped) and goes
+ * before any progress edit of any message, which only spends tokens the bucket has beyond one
+ * per message still awaiting its final edit. Refusals (`ok: false`) are logged with their
+ * json-pointers; with `fallback`, a refused content is replaced by a plain-text fallback.
  */
 export class Notifier {
+  readonly pacer: Pacer;
   private readonly states = new Map<string, MessageState>();
   private readonly minIntervalMs: number;
   private readonly finalMinIntervalMs: number;
   private readonly maxRetries: number;
   private readonly maxRateLimitWaits: number;
   private readonly baseBackoffMs: number;
-  private readonly now: () => number;
+  private readonly maxFinalReserve: number;
+  private readonly clock: Clock;
   /** Counters for tests and the benchmark. */
-  readonly stats = { posts: 0, updates: 0, coalesced: 0, rateLimited: 0, retried: 0 };
+  readonly stats = { posts: 0, updates: 0, coalesced: 0, rateLimited: 0, retried: 0, refused: 0, fallbacks: 0 };
 
   constructor(
     private readonly api: ChatApi,
@@ -82,44 +177,66 @@ export class Notifier {
     this.maxRetries = opts.maxRetries ?? 4;
     this.maxRateLimitWaits = opts.maxRateLimitWaits ?? 10;
     this.baseBackoffMs = opts.baseBackoffMs ?? 500;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
+    const budgets = { ...SLACK_BUDGETS, ...(opts.budgets as Record<string, BucketConfig> | undefined) };
+    this.maxFinalReserve = opts.maxFinalReserve ?? Math.floor(0.8 * budgets[UPDATE]!.capacity);
+    this.pacer = opts.pacer ?? new Pacer({ clock: this.clock, budgets, reserve: (key) => (key === UPDATE ? Math.min(this.openMessages(), this.maxFinalReserve) : 0) });
   }
 
-  async post(channel: string, message: ChatMessage, extra: Record<string, unknown> = {}): Promise<{ channel: string; ts: string }> {
-    const res = await this.withRetry('chat.postMessage', () => this.api.chat.postMessage({ channel, ...message, ...extra }));
+  /** Posts a message (paced per channel). With `final`, the message is a final result: it takes no later edits' budget. */
+  async post(channel: string, message: ChatMessage, extra: Record<string, unknown> = {}, opts: SendOptions = {}): Promise<{ channel: string; ts: string; delivery: Delivery }> {
+    const priority: Priority = opts.final ? 'final' : 'normal';
+    const key = Pacer.key('chat.postMessage', channel);
+    let delivery: Delivery = 'sent';
+    let res: { ts?: string; channel?: string };
+    try {
+      res = await this.call(key, priority, 'chat.postMessage', { channel, ts: undefined }, () => this.api.chat.postMessage({ channel, ...message, ...extra }));
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (!opts.fallback || !refusal || !CONTENT_ERRORS.has(refusal.error)) throw err;
+      const alt = plainFallback(message, refusal, opts.fallback);
+      res = await this.call(key, priority, 'chat.postMessage', { channel, ts: undefined }, () => this.api.chat.postMessage({ channel, ...alt, ...extra }));
+      this.stats.fallbacks++;
+      delivery = 'fallback';
+    }
     this.stats.posts++;
     const ts = res.ts!;
     const ch = res.channel ?? channel;
-    this.states.set(key(ch, ts), { channel: ch, ts, lastSentAt: this.now(), inflight: false, closed: false, timerDueAt: 0 });
-    return { channel: ch, ts };
+    const now = this.clock.now();
+    this.states.set(key2(ch, ts), { channel: ch, ts, lastSentAt: now, lastActivity: now, inflight: false, closed: Boolean(opts.final), finalSent: Boolean(opts.final) });
+    if (opts.final) this.forgetLater(key2(ch, ts));
+    return { channel: ch, ts, delivery };
   }
 
   async postEphemeral(channel: string, user: string, message: ChatMessage): Promise<void> {
-    await this.withRetry('chat.postEphemeral', () => this.api.chat.postEphemeral({ channel, user, ...message }));
+    await this.call('chat.postEphemeral', 'normal', 'chat.postEphemeral', { channel, ts: undefined }, () => this.api.chat.postEphemeral({ channel, user, ...message }));
   }
 
   /**
    * Queue an edit. Intermediate edits may be replaced by newer ones before they are sent;
-   * the returned promise settles when this edit or one that superseded it reached Slack.
+   * the returned promise settles when this edit or one that superseded it reached Slack (with
+   * how it was delivered), or rejects with the error
+   * (`refusalOf(err)` reads Slack's `ok: false` answers).
    */
-  update(channel: string, ts: string, message: ChatMessage, opts: { final?: boolean } = {}): Promise<void> {
-    const k = key(channel, ts);
+  update(channel: string, ts: string, message: ChatMessage, opts: SendOptions = {}): Promise<Delivery> {
+    const k = key2(channel, ts);
     let state = this.states.get(k);
     if (!state) {
-      state = { channel, ts, lastSentAt: 0, inflight: false, closed: false, timerDueAt: 0 };
+      state = { channel, ts, lastSentAt: 0, lastActivity: this.clock.now(), inflight: false, closed: false, finalSent: false };
       this.states.set(k, state);
     }
-    if (state.closed) return Promise.resolve();
+    if (state.closed) return Promise.resolve('sent');
+    state.lastActivity = this.clock.now();
     const final = opts.final ?? false;
     if (state.pending) {
-      if (state.pending.final && !final) return Promise.resolve(); // never replace a final edit
+      if (state.pending.final && !final) return Promise.resolve('sent'); // never replace a final edit
       this.stats.coalesced++;
     }
     const waiters = state.pending?.waiters ?? [];
-    const promise = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
-    state.pending = { message, final, waiters };
+    const promise = new Promise<Delivery>((resolve, reject) => waiters.push({ resolve, reject }));
+    state.pending = { message, final, waiters, retries: 0, rateLimitWaits: 0, retryAt: 0, ...(opts.fallback ? { fallback: opts.fallback } : {}) };
     if (final) state.closed = true;
-    this.schedule(k, state);
+    this.schedule(state);
     return promise;
   }
 
@@ -130,77 +247,143 @@ export class Notifier {
     return n;
   }
 
-  private schedule(k: string, state: MessageState): void {
-    if (state.inflight) return;
-    const interval = state.pending?.final ? this.finalMinIntervalMs : this.minIntervalMs;
-    const delay = Math.max(0, state.lastSentAt + interval - this.now());
-    if (state.timer) {
-      // A final edit may move a waiting intermediate one forward, never back.
-      if (!state.pending?.final || state.timerDueAt <= this.now() + delay) return;
-      clearTimeout(state.timer);
+  /** Messages that will still need a final edit (the budget progress edits leave alone). */
+  openMessages(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const [k, s] of this.states) {
+      const idle = now - s.lastActivity >= OPEN_MESSAGE_TTL_MS;
+      if (!s.finalSent && !idle) n++;
+      // A message idle that long is as good as unknown (closed ones are kept: see forgetLater).
+      else if (idle && !s.closed && !s.pending && !s.inflight && !s.ticket) this.states.delete(k);
     }
-    state.timerDueAt = this.now() + delay;
-    state.timer = setTimeout(() => {
-      state.timer = undefined;
-      void this.flush(k, state);
-    }, delay);
+    return n;
   }
 
-  private async flush(k: string, state: MessageState): Promise<void> {
-    const pending = state.pending;
-    if (!pending) return;
+  private schedule(state: MessageState): void {
+    const p = state.pending;
+    if (state.inflight || !p) return;
+    const notBefore = Math.max(state.lastSentAt + (p.final ? this.finalMinIntervalMs : this.minIntervalMs), p.retryAt);
+    if (state.ticket) {
+      // A final edit replaced a waiting progress one: it moves up, and forward, never back.
+      if (p.final && state.ticket.priority !== 'final') this.pacer.promote(state.ticket, 'final', notBefore);
+      return;
+    }
+    const ticket = this.pacer.request(UPDATE, p.final ? 'final' : 'progress', notBefore);
+    state.ticket = ticket;
+    void ticket.granted.then(() => {
+      state.ticket = undefined;
+      void this.flush(state);
+    });
+  }
+
+  private async flush(state: MessageState): Promise<void> {
+    const p = state.pending;
+    if (!p) return;
     state.pending = undefined;
     state.inflight = true;
     try {
-      await this.withRetry('chat.update', () => this.api.chat.update({ channel: state.channel, ts: state.ts, ...pending.message }));
+      await this.api.chat.update({ channel: state.channel, ts: state.ts, ...p.message });
       this.stats.updates++;
-      for (const w of pending.waiters) w.resolve();
-    } catch (err) {
-      this.opts.logger?.warn({ err, channel: state.channel, ts: state.ts }, 'slack update failed');
-      for (const w of pending.waiters) w.reject(err as Error);
-      // A final edit that never reached Slack must not block a later attempt.
-      if (pending.final && !state.pending) state.closed = false;
+      if (p.final) state.finalSent = true;
+      if (p.isFallback) this.stats.fallbacks++;
+      for (const w of p.waiters) w.resolve(p.isFallback ? 'fallback' : 'sent');
+    } catch (raw) {
+      const err = this.classify(raw, UPDATE, state);
+      if (err.kind === 'rate-limited' && p.rateLimitWaits < this.maxRateLimitWaits) {
+        p.rateLimitWaits++;
+        this.requeue(state, p);
+      } else if (err.kind === 'transient' && p.retries < this.maxRetries) {
+        p.retryAt = this.clock.now() + this.baseBackoffMs * 2 ** p.retries;
+        p.retries++;
+        this.stats.retried++;
+        this.requeue(state, p);
+      } else if (err.kind === 'refused' && p.fallback && !p.isFallback && CONTENT_ERRORS.has(err.refusal.error)) {
+        this.requeue(state, { ...p, message: plainFallback(p.message, err.refusal, p.fallback), isFallback: true, retries: 0, rateLimitWaits: 0, retryAt: 0 });
+      } else {
+        for (const w of p.waiters) w.reject(err.error);
+        // A final edit that never reached Slack must not block a later attempt.
+        if (p.final && !state.pending) state.closed = false;
+      }
     } finally {
       state.inflight = false;
-      state.lastSentAt = this.now();
-      if (state.pending) this.schedule(k, state);
-      else if (state.closed) {
-        // Keep the closed marker a while so late progress events cannot overwrite the result.
-        setTimeout(() => this.states.get(k) === state && this.states.delete(k), 10 * 60_000).unref();
-      }
+      state.lastSentAt = this.clock.now();
+      if (state.pending) this.schedule(state);
+      else if (state.closed) this.forgetLater(key2(state.channel, state.ts));
     }
   }
 
-  private async withRetry<T>(method: string, call: () => Promise<T>): Promise<T> {
+  /** Puts an edit back in line, under any newer content that arrived meanwhile. */
+  private requeue(state: MessageState, p: Pending): void {
+    if (state.pending) {
+      state.pending.waiters.unshift(...p.waiters);
+      if (p.final && !state.pending.final) state.pending = { ...p, waiters: state.pending.waiters };
+    } else state.pending = p;
+  }
+
+  /** Keep the closed marker a while so late progress events cannot overwrite the result. */
+  private forgetLater(k: string): void {
+    const state = this.states.get(k);
+    const t = setTimeout(() => this.states.get(k) === state && this.states.delete(k), 10 * 60_000);
+    (t as { unref?: () => void }).unref?.();
+  }
+
+  /** One call through the pacer: waits out 429s in its bucket, retries 5xx and network errors. */
+  private async call<T>(key: string, priority: Priority, method: string, where: { channel: string; ts: string | undefined }, fn: () => Promise<T>): Promise<T> {
     let retries = 0;
     let rateLimitWaits = 0;
     for (;;) {
+      await this.pacer.acquire(key, priority);
       try {
-        return await call();
-      } catch (err) {
-        const e = err as { code?: string; retryAfter?: number; statusCode?: number; data?: { error?: string } };
-        if (e.code === 'slack_webapi_rate_limited_error' && rateLimitWaits < this.maxRateLimitWaits) {
+        return await fn();
+      } catch (raw) {
+        const err = this.classify(raw, key, where, method);
+        if (err.kind === 'rate-limited' && rateLimitWaits < this.maxRateLimitWaits) {
           rateLimitWaits++;
-          this.stats.rateLimited++;
-          const waitMs = Math.max(1, e.retryAfter ?? 1) * 1000;
-          this.opts.logger?.info({ method, waitMs }, 'slack rate limited; waiting Retry-After');
-          await sleep(waitMs);
           continue;
         }
-        const transient =
-          (e.code === 'slack_webapi_http_error' && (e.statusCode ?? 0) >= 500) ||
-          e.code === 'slack_webapi_request_error' ||
-          (e.code === 'slack_webapi_platform_error' && ['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout'].includes(e.data?.error ?? ''));
-        if (transient && retries < this.maxRetries) {
+        if (err.kind === 'transient' && retries < this.maxRetries) {
           this.stats.retried++;
-          await sleep(this.baseBackoffMs * 2 ** retries);
+          await new Promise<void>((r) => setTimeout(r, this.baseBackoffMs * 2 ** retries));
           retries++;
           continue;
         }
-        throw err;
+        throw err.error;
       }
     }
   }
+
+  /**
+   * What a failed call means. A 429 is reported to the pacer here (that bucket waits); a refusal
+   * is logged (warn) with its code and json-pointers, never the message's content or the token.
+   */
+  private classify(
+    raw: unknown,
+    key: string,
+    where: { channel: string; ts: string | undefined },
+    method = key.split(' ')[0]!,
+  ): { kind: 'rate-limited'; error: Error } | { kind: 'transient'; error: Error } | { kind: 'refused'; refusal: Refusal; error: Error } | { kind: 'other'; error: Error } {
+    const e = raw as { code?: string; retryAfter?: number; statusCode?: number };
+    if (e.code === 'slack_webapi_rate_limited_error') {
+      this.stats.rateLimited++;
+      const waitMs = Math.max(1, e.retryAfter ?? 1) * 1000;
+      this.opts.logger?.info({ method, waitMs, channel: where.channel }, 'slack rate limited; this method waits Retry-After');
+      this.pacer.rateLimited(key, waitMs);
+      return { kind: 'rate-limited', error: raw as Error };
+    }
+    const refusal = refusalOf(raw);
+    const transient =
+      (e.code === 'slack_webapi_http_error' && (e.statusCode ?? 0) >= 500) ||
+      e.code === 'slack_webapi_request_error' ||
+      (refusal !== undefined && ['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout'].includes(refusal.error));
+    if (transient) return { kind: 'transient', error: raw as Error };
+    if (refusal) {
+      this.stats.refused++;
+      this.opts.logger?.warn({ method, error: refusal.error, pointers: refusal.pointers, channel: where.channel, ...(where.ts ? { ts: where.ts } : {}) }, 'slack refused the message');
+      return { kind: 'refused', refusal, error: raw as Error };
+    }
+    return { kind: 'other', error: raw as Error };
+  }
 }
 
-const key = (channel: string, ts: string) => `${channel}:${ts}`;
+const key2 = (channel: string, ts: string) => `${channel}:${ts}`;

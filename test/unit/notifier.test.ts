@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type ChatApi, Notifier } from '../../src/slack/notifier.ts';
+import type { Logger } from 'pino';
+import { type ChatApi, Notifier, plainFallback, refusalOf } from '../../src/slack/notifier.ts';
 
 function fakeApi() {
   const calls: { method: string; args: Record<string, unknown> }[] = [];
@@ -29,7 +30,33 @@ function fakeApi() {
 
 const rateLimited = (retryAfter: number) => Object.assign(new Error('rate limited'), { code: 'slack_webapi_rate_limited_error', retryAfter });
 const http5xx = (statusCode: number) => Object.assign(new Error('http'), { code: 'slack_webapi_http_error', statusCode });
-const platform = (error: string) => Object.assign(new Error(error), { code: 'slack_webapi_platform_error', data: { ok: false, error } });
+const platform = (error: string, messages?: string[]) =>
+  Object.assign(new Error(error), { code: 'slack_webapi_platform_error', data: { ok: false, error, ...(messages ? { response_metadata: { messages } } : {}) } });
+
+/** A fake ChatApi whose answer to each call is decided by `answer` (throw to fail it). */
+function scriptedApi(answer: (method: string, args: Record<string, unknown>, n: number) => void = () => {}) {
+  const calls: { method: string; args: Record<string, unknown>; at: number }[] = [];
+  let seq = 0;
+  const run = (method: string, args: Record<string, unknown>) => {
+    calls.push({ method, args, at: Date.now() });
+    answer(method, args, calls.filter((c) => c.method === method).length);
+  };
+  const api: ChatApi = {
+    chat: {
+      postMessage: async (args) => (run('postMessage', args), { ok: true, ts: `2.${++seq}`, channel: args.channel as string }),
+      update: async (args) => (run('update', args), { ok: true }),
+      postEphemeral: async (args) => (run('postEphemeral', args), { ok: true }),
+    },
+  };
+  return { api, calls, updates: () => calls.filter((c) => c.method === 'update') };
+}
+
+function captureLogger() {
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const at = (level: string) => (obj: Record<string, unknown>, msg: string) => void lines.push({ level, obj, msg });
+  const logger = { warn: at('warn'), info: at('info'), error: at('error'), debug: at('debug') } as unknown as Logger;
+  return { logger, lines };
+}
 
 describe('Notifier', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -144,5 +171,186 @@ describe('Notifier', () => {
     await vi.advanceTimersByTimeAsync(0);
     await second;
     expect(calls.filter((c) => c.method === 'update')).toHaveLength(2);
+  });
+
+  describe('one budget for the workspace', () => {
+    const small = { 'chat.update': { capacity: 4, refillPerSec: 1 }, 'chat.postMessage': { capacity: 3, refillPerSec: 1 } };
+
+    it('all messages share one chat.update bucket: beyond its burst, edits go at its rate', async () => {
+      const { api, updates } = scriptedApi();
+      const n = new Notifier(api, { minIntervalMs: 0, finalMinIntervalMs: 0, budgets: small, maxFinalReserve: 0 });
+      for (let i = 0; i < 8; i++) void n.update('C1', `1.${i}`, { text: `p${i}` });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(updates()).toHaveLength(4);
+      await vi.advanceTimersByTimeAsync(3999);
+      expect(updates()).toHaveLength(7);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(updates()).toHaveLength(8);
+    });
+
+    it('final results go first, and progress edits leave one token per message still awaiting its final', async () => {
+      const { api, updates } = scriptedApi();
+      const n = new Notifier(api, { minIntervalMs: 1000, budgets: small });
+      const msgs = [];
+      for (let i = 0; i < 3; i++) msgs.push((await n.post(`C${i}`, { text: 'queued' })).ts);
+      expect(n.openMessages()).toBe(3);
+      await vi.advanceTimersByTimeAsync(1000);
+      // Each message wants a progress edit: only one goes (4 tokens, 3 kept for the finals).
+      msgs.forEach((ts, i) => void n.update(`C${i}`, ts, { text: `progress ${i}` }));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(updates().map((u) => u.args.text)).toEqual(['progress 0']);
+      // The three finals arrive: they take the reserve at once, before the waiting progress edits.
+      const finals = msgs.map((ts, i) => n.update(`C${i}`, ts, { text: `done ${i}` }, { final: true }));
+      await vi.advanceTimersByTimeAsync(200);
+      await Promise.all(finals);
+      // Message 0 was edited a moment ago, so its final keeps the short spacing (200 ms) after it.
+      expect(updates().map((u) => u.args.text)).toEqual(['progress 0', 'done 1', 'done 2', 'done 0']);
+      expect(n.openMessages()).toBe(0);
+      // The superseded progress edits are never sent.
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(updates()).toHaveLength(4);
+    });
+
+    it('coalesces progress while the bucket is empty: the latest state of each message is sent', async () => {
+      const { api, updates } = scriptedApi();
+      const n = new Notifier(api, { minIntervalMs: 0, budgets: { 'chat.update': { capacity: 1, refillPerSec: 1 } }, maxFinalReserve: 0 });
+      void n.update('C1', '1.1', { text: 'a1' });
+      for (let i = 1; i <= 5; i++) {
+        void n.update('C1', '1.2', { text: `b${i}` });
+        await vi.advanceTimersByTimeAsync(150);
+      }
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(updates().map((u) => u.args.text)).toEqual(['a1', 'b5']);
+    });
+
+    it('a 429 on chat.update pauses only chat.update, for Retry-After, and then sends the newest content', async () => {
+      const { api, calls, updates } = scriptedApi((method, _args, nth) => {
+        if (method === 'update' && nth === 1) throw rateLimited(2);
+      });
+      const n = new Notifier(api, { minIntervalMs: 0, budgets: small, maxFinalReserve: 0 });
+      void n.update('C1', '1.1', { text: 'progress 1' });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(updates()).toHaveLength(1);
+      void n.update('C1', '1.1', { text: 'progress 2' });
+      const other = n.update('C2', '1.2', { text: 'other' });
+      // chat.postMessage and chat.postEphemeral are not held up by it.
+      await n.post('C3', { text: 'hello' });
+      await n.postEphemeral('C3', 'U1', { text: 'psst' });
+      await vi.advanceTimersByTimeAsync(1999);
+      expect(updates()).toHaveLength(1);
+      expect(calls.map((c) => c.method)).toEqual(['update', 'postMessage', 'postEphemeral']);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(updates()).toHaveLength(2); // the one call Retry-After promises, at 2 s sharp
+      await vi.advanceTimersByTimeAsync(1250); // then the bucket's learned rate (0.8/s)
+      await other;
+      expect(updates().slice(1).map((u) => u.args.text).sort()).toEqual(['other', 'progress 2']);
+      expect(n.stats.rateLimited).toBe(1);
+      expect(n.pacer.bucket('chat.update').learnedFactor).toBeLessThan(1);
+    });
+
+    it('chat.postMessage is paced per channel: a busy channel does not slow another', async () => {
+      const { api, calls } = scriptedApi();
+      const n = new Notifier(api, { budgets: small });
+      const busy = Array.from({ length: 5 }, (_, i) => n.post('CBUSY', { text: `m${i}` }));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls).toHaveLength(3);
+      await n.post('CQUIET', { text: 'q' });
+      expect(calls).toHaveLength(4);
+      await vi.advanceTimersByTimeAsync(2000);
+      await Promise.all(busy);
+      expect(calls.filter((c) => c.args.channel === 'CBUSY').map((c) => c.at - calls[0]!.at)).toEqual([0, 0, 0, 1000, 2000]);
+    });
+  });
+
+  describe('nothing is lost silently', () => {
+    const pointer = '[ERROR] `action_id` "selftest_flare" already exists [json-pointer:/blocks/9/elements/2/action_id]';
+    const result = {
+      text: 'Self-test prod: 58/60 agents OK',
+      blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: 'secret-looking detail' } }],
+      metadata: { event_type: 'cws_selftest_result', event_payload: { ok: 58 } },
+    };
+    const howToGet = 'The full result is in the job record: job 42.';
+
+    it('logs a refusal at warn with its json-pointers, not the content', async () => {
+      const { logger, lines } = captureLogger();
+      const { api } = scriptedApi((method) => {
+        if (method === 'update') throw platform('invalid_blocks', [pointer]);
+      });
+      const n = new Notifier(api, { minIntervalMs: 0, logger });
+      const p = n.update('C1', '1.1', result, { final: true });
+      const settled = expect(p).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+      await vi.advanceTimersByTimeAsync(0);
+      await settled;
+      const warn = lines.find((l) => l.level === 'warn')!;
+      expect(warn.obj).toEqual({ method: 'chat.update', error: 'invalid_blocks', pointers: [pointer], channel: 'C1', ts: '1.1' });
+      expect(JSON.stringify(lines)).not.toContain('secret-looking');
+      expect(n.stats.refused).toBe(1);
+      expect(refusalOf(await p.catch((e: unknown) => e))).toEqual({ error: 'invalid_blocks', pointers: [pointer] });
+    });
+
+    it('a refused final edit is replaced by a plain fallback: its text, what was not shown, where the rest is; metadata kept', async () => {
+      const { api, updates } = scriptedApi((method, args) => {
+        if (method === 'update' && args.blocks) throw platform('invalid_blocks', [pointer]);
+      });
+      const n = new Notifier(api, { minIntervalMs: 0 });
+      const p = n.update('C1', '1.1', result, { final: true, fallback: { howToGet } });
+      await vi.advanceTimersByTimeAsync(500);
+      await expect(p).resolves.toBe('fallback');
+      const sent = updates()[1]!.args;
+      expect(sent.blocks).toBeUndefined();
+      expect(sent.metadata).toEqual(result.metadata);
+      expect(sent.text).toMatch(/^Self-test prod: 58\/60 agents OK\n/);
+      expect(sent.text).toContain('`invalid_blocks`');
+      expect(sent.text).toContain('details and buttons');
+      expect(sent.text).toContain(howToGet);
+      expect(n.stats.fallbacks).toBe(1);
+      // The message is closed: later progress does not overwrite the fallback.
+      void n.update('C1', '1.1', { text: 'late progress' });
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(updates()).toHaveLength(2);
+    });
+
+    it('drops the metadata from the fallback when the metadata was the cause', () => {
+      const fb = plainFallback(result, { error: 'invalid_metadata_format' }, { howToGet });
+      expect(fb.metadata).toBeUndefined();
+      expect(fb.blocks).toBeUndefined();
+      expect(fb.text).toContain('metadata');
+      expect(plainFallback(result, { error: 'msg_too_long' }, { howToGet }).metadata).toEqual(result.metadata);
+      expect(plainFallback({ text: 'x'.repeat(5000) }, { error: 'msg_too_long' }, { howToGet }).text.length).toBeLessThan(3300);
+    });
+
+    it('a refused post falls back too, and a refused fallback is reported, not retried forever', async () => {
+      const { api, calls } = scriptedApi((method, args) => {
+        if (method === 'postMessage' && args.blocks) throw platform('msg_blocks_too_long');
+        if (method === 'update') throw platform('invalid_metadata_format');
+      });
+      const n = new Notifier(api, { minIntervalMs: 0 });
+      const posted = await n.post('C1', result, {}, { final: true, fallback: { howToGet } });
+      expect(posted.delivery).toBe('fallback');
+      expect(calls.map((c) => c.method)).toEqual(['postMessage', 'postMessage']);
+      expect(calls[1]!.args.blocks).toBeUndefined();
+
+      const p = n.update('C1', '1.9', result, { final: true, fallback: { howToGet } });
+      const settled = expect(p).rejects.toThrow('invalid_metadata_format');
+      await vi.advanceTimersByTimeAsync(1000);
+      await settled;
+      expect(calls.filter((c) => c.method === 'update')).toHaveLength(2); // the edit, then its fallback
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(calls.filter((c) => c.method === 'update')).toHaveLength(2);
+    });
+
+    it('message_not_found / channel errors reach the caller (they decide: post anew, or log)', async () => {
+      for (const code of ['message_not_found', 'cant_update_message', 'not_in_channel', 'is_archived']) {
+        const { api, updates } = scriptedApi(() => {
+          throw platform(code);
+        });
+        const n = new Notifier(api, { minIntervalMs: 0 });
+        const p = n.update('C1', '1.1', result, { final: true, fallback: { howToGet } });
+        const settled = expect(p).rejects.toMatchObject({ data: { error: code } });
+        await vi.advanceTimersByTimeAsync(0);
+        await settled;
+        expect(updates()).toHaveLength(1); // no fallback for these: it would fail the same way
+      }
+    });
   });
 });
