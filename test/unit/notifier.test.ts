@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../../src/audit/log.ts';
+import type { JobProducer } from '../../src/jobs/producer.ts';
+import type { JobTracker } from '../../src/jobs/tracker.ts';
+import { JobUpdates } from '../../src/slack/job-updates.ts';
 import { type ChatApi, Notifier, plainFallback, refusalOf } from '../../src/slack/notifier.ts';
 
 function fakeApi() {
@@ -352,5 +356,128 @@ describe('Notifier', () => {
         expect(updates()).toHaveLength(1); // no fallback for these: it would fail the same way
       }
     });
+  });
+});
+
+describe('JobUpdates: the final result is never lost silently', () => {
+  const record = { jobId: 'rs-7', kind: 'restart-agent' as const, cluster: 'prod', node: 'node-1', requestedBy: 'U1', channel: 'C1' };
+  const returnvalue = { kind: 'restart-agent', cluster: 'prod', node: 'node-1', before: { pod: 'agent-a' }, after: { pod: 'agent-b' }, status: 'restarted' };
+
+  /** In-memory stand-ins for Redis (tracker), BullMQ (producer) and the audit log, shared by "replicas". */
+  function world() {
+    const claims = new Set<string>();
+    const messages = [{ channel: 'C1', ts: '1.1' }];
+    const audits: unknown[] = [];
+    let open = true;
+    const tracker = {
+      getRecord: async () => record,
+      messages: async () => [...messages],
+      claimFinal: async (_j: string, ts: string) => (claims.has(ts) ? false : (claims.add(ts), true)),
+      releaseFinal: async (_j: string, ts: string) => void claims.delete(ts),
+      addMessage: async (_j: string, m: { channel: string; ts: string }) => void messages.push(m),
+      close: async () => {
+        const was = open;
+        open = false;
+        return was;
+      },
+    } as unknown as JobTracker;
+    const producer = { queue: () => ({ getJobState: async () => 'completed' }), getJob: async () => ({ returnvalue }) } as unknown as JobProducer;
+    const audit = { append: async (e: unknown) => void audits.push(e) } as unknown as AuditLog;
+    const replica = (api: ChatApi) => {
+      const { logger, lines } = captureLogger();
+      const notifier = new Notifier(api, { minIntervalMs: 0, baseBackoffMs: 1, maxRetries: 1, logger });
+      const updates = new JobUpdates({ connection: {}, clusters: ['prod'], producer, tracker, notifier, audit, logger });
+      return { updates, lines };
+    };
+    return { claims, messages, audits, replica, isOpen: () => open };
+  }
+
+  it('a deleted message: the result is posted anew in its channel, once across replicas, and tracked', async () => {
+    const w = world();
+    const slack = scriptedApi((method) => {
+      if (method === 'update') throw platform('message_not_found');
+    });
+    const a = w.replica(slack.api);
+    const b = w.replica(slack.api);
+    await Promise.all([a.updates.finish('rs-7'), b.updates.finish('rs-7'), a.updates.finish('rs-7')]);
+    await b.updates.finish('rs-7'); // a later reconcile
+    const posts = slack.calls.filter((c) => c.method === 'postMessage');
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.args.channel).toBe('C1');
+    expect(String(posts[0]!.args.text)).toMatch(/node-1/);
+    expect(w.messages).toEqual([{ channel: 'C1', ts: '1.1' }, { channel: 'C1', ts: '2.1' }]);
+    expect(w.claims.has('2.1')).toBe(true); // the new message is not edited again
+    expect(slack.updates()).toHaveLength(1);
+    expect(w.isOpen()).toBe(false);
+    expect(w.audits).toHaveLength(1);
+    expect([...a.lines, ...b.lines].find((l) => l.msg.includes('posted the result anew'))!.obj).toMatchObject({ jobId: 'rs-7', error: 'message_not_found', newTs: '2.1' });
+  });
+
+  it('cant_update_message is handled the same way', async () => {
+    const w = world();
+    const slack = scriptedApi((method) => {
+      if (method === 'update') throw platform('cant_update_message');
+    });
+    await w.replica(slack.api).updates.finish('rs-7');
+    expect(slack.calls.map((c) => c.method)).toEqual(['update', 'postMessage']);
+  });
+
+  it('refused blocks: a plain fallback with the job ID takes the message’s place, and the job closes', async () => {
+    const w = world();
+    const slack = scriptedApi((method, args) => {
+      if (method === 'update' && args.blocks) throw platform('invalid_blocks', ['[ERROR] `action_id` "x" already exists [json-pointer:/blocks/1/elements/1/action_id]']);
+    });
+    const r = w.replica(slack.api);
+    await r.updates.finish('rs-7');
+    const [refused, fallback] = slack.updates();
+    expect(refused!.args.blocks).toBeDefined();
+    expect(fallback!.args.blocks).toBeUndefined();
+    expect(String(fallback!.args.text)).toContain('The full result is in the job record: job rs-7.');
+    expect(String(fallback!.args.text)).toContain('`invalid_blocks`');
+    expect(r.lines.find((l) => l.level === 'warn')!.obj).toMatchObject({ error: 'invalid_blocks', pointers: [expect.stringContaining('json-pointer:/blocks/1/elements/1/action_id')] });
+    expect(w.isOpen()).toBe(false);
+  });
+
+  it('not_in_channel / is_archived: nothing more can be posted there; logged with the job ID, not retried forever', async () => {
+    for (const code of ['not_in_channel', 'channel_not_found', 'is_archived']) {
+      const w = world();
+      const slack = scriptedApi(() => {
+        throw platform(code);
+      });
+      const r = w.replica(slack.api);
+      await r.updates.finish('rs-7');
+      await r.updates.finish('rs-7');
+      expect(slack.calls).toHaveLength(1);
+      expect(r.lines.find((l) => l.msg.includes('cannot be shown in Slack'))!.obj).toMatchObject({ jobId: 'rs-7', channel: 'C1', error: code });
+      expect(w.isOpen()).toBe(false);
+    }
+  });
+
+  it('a deleted message in a channel the bot has since left: logged, not retried', async () => {
+    const w = world();
+    const slack = scriptedApi((method) => {
+      throw platform(method === 'update' ? 'message_not_found' : 'not_in_channel');
+    });
+    const r = w.replica(slack.api);
+    await r.updates.finish('rs-7');
+    await r.updates.finish('rs-7');
+    expect(slack.calls.map((c) => c.method)).toEqual(['update', 'postMessage']);
+    expect(r.lines.find((l) => l.msg.includes('cannot be shown in Slack'))!.obj).toMatchObject({ jobId: 'rs-7', error: 'not_in_channel' });
+  });
+
+  it('a transient failure releases the claim: a later pass posts the result', async () => {
+    const w = world();
+    let down = true;
+    const slack = scriptedApi((method) => {
+      if (down && method === 'update') throw http5xx(503);
+    });
+    const r = w.replica(slack.api);
+    await r.updates.finish('rs-7');
+    expect(w.isOpen()).toBe(true);
+    expect(w.claims.has('1.1')).toBe(false);
+    down = false;
+    await r.updates.finish('rs-7');
+    expect(w.isOpen()).toBe(false);
+    expect(slack.updates().length).toBe(3); // 1 + 1 retry, then the later pass
   });
 });
