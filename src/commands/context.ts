@@ -3,6 +3,7 @@ import { authorise, groupsIn, type Permission } from '../access/policy.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { type ClusterConfig, type ClustersFile, clusterNamed } from '../config/clusters.ts';
+import type { CommandLimiter } from '../jobs/command-limiter.ts';
 import type { JobProducer } from '../jobs/producer.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
 import type { ChatMessage, Notifier } from '../slack/notifier.ts';
@@ -17,6 +18,8 @@ export interface BotServices {
   logger: Logger;
   /** The few Slack calls beyond posting messages. */
   slack: SlackExtras;
+  /** Bounds the commands one user, and one cluster, start per window. */
+  limiter: CommandLimiter;
   /** Posts the final result now if the job already finished (closes the enqueue/post race). */
   finishIfDone: (jobId: string) => Promise<unknown>;
 }
@@ -74,6 +77,19 @@ export async function clusterFor(
   if (!decision.allowed) {
     await audit('denied');
     return { reply: { ack: renderProblem(`Not allowed: ${decision.reason}`) } };
+  }
+  const limited = await services.limiter.take(inv.userId, cluster.name);
+  if (!limited.ok) {
+    await audit('denied', { detail: `rate limited (${limited.scope})` });
+    const who = limited.scope === 'user' ? 'You have' : `\`${cluster.name}\` has`;
+    return {
+      reply: {
+        ack: renderProblem(
+          `${who} started ${limited.limit} commands in the last ${limited.windowSec} s, the most allowed; nothing was started.`,
+          `Try again in ${limited.retryAfterSec} s.`,
+        ),
+      },
+    };
   }
   return { cluster };
 }

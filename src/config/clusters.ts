@@ -88,8 +88,17 @@ export type KubernetesClusterConfig = z.infer<typeof KubernetesCluster>;
 export type DockerClusterConfig = z.infer<typeof DockerCluster>;
 export type HostClusterConfig = z.infer<typeof HostCluster>;
 
+const Window = z.object({ commands: z.number().int().min(1).max(100_000), windowSec: z.number().int().min(1).max(86_400) }).strict();
+/** How many cluster commands (and re-run clicks) one user, and one cluster, may start per window. */
+export const CommandLimits = z
+  .object({ perUser: Window.default({ commands: 20, windowSec: 60 }), perCluster: Window.default({ commands: 60, windowSec: 60 }) })
+  .strict()
+  .default({ perUser: { commands: 20, windowSec: 60 }, perCluster: { commands: 60, windowSec: 60 } });
+export type CommandLimits = z.infer<typeof CommandLimits>;
+
 export const ClustersFile = z
   .object({
+    limits: CommandLimits.optional(),
     clusters: z.record(ClusterName, ClusterConfig).refine((c) => Object.keys(c).length > 0, 'at least one cluster is required'),
   })
   .strict();

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { RedisAuditLog } from '../audit/log.ts';
 import type { BotServices } from '../commands/context.ts';
 import type { ClustersFile } from '../config/clusters.ts';
+import { RedisCommandLimiter } from '../jobs/command-limiter.ts';
 import { JobProducer } from '../jobs/producer.ts';
 import { DEFAULT_JOB_POLICY, type JobPolicy } from '../jobs/queues.ts';
 import { blockingOptions, fastFailOptions } from '../jobs/redis.ts';
@@ -89,6 +90,7 @@ export function createBot(o: BotOptions): Bot {
     notifier,
     audit,
     logger: o.logger,
+    limiter: new RedisCommandLimiter(redis, o.clusters.limits, (err) => o.logger.warn({ err }, 'command limiter: Redis did not answer; letting the command through')),
     finishIfDone: (jobId) => updates.finish(jobId),
     slack: {
       async userEmail(userId) {
