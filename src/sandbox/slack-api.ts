@@ -8,6 +8,12 @@
  * emitted as events (`message_posted`, `message_updated`, `message_deleted`, `view_opened`,
  * `view_updated`, `view_closed`), which is what the sandbox page is fed from.
  *
+ * Like Slack, it refuses what Slack refuses (src/sandbox/README.md lists every rule and its source):
+ * Block Kit and message rules (./block-kit.ts) as `{ok:false, error, response_metadata:{messages}}`
+ * with Slack's json-pointers; rate limits per method tier, and chat.postMessage per channel
+ * (./rate-limits.ts), as HTTP 429 with Retry-After; channel and message errors (not_in_channel,
+ * channel_not_found, is_archived, message_not_found, cant_update_message).
+ *
  * response_url: `responseUrl(id)` only records what is posted to it (tests assert on the calls);
  * `registerResponseUrl(context)` gives a URL that also acts on the workspace as Slack does — a new
  * ephemeral (default) or in_channel message, `replace_original`, `delete_original` — usable 5
@@ -31,7 +37,12 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type SlackRefusal, validateMessage, validateView } from './block-kit.ts';
 import { isRecord } from './json.ts';
+import { type RateLimitConfig, RateLimiter } from './rate-limits.ts';
+
+export { BLOCK_KIT_LIMITS, type SlackRefusal } from './block-kit.ts';
+export type { BucketSpec, RateLimitConfig } from './rate-limits.ts';
 
 export interface RecordedCall {
   method: string;
@@ -130,6 +141,11 @@ export interface SlackEmulatorOptions {
    * with `url()`, the WebSocket a Socket Mode server listens on.
    */
   socketMode?: { appToken: string; url: () => string };
+  /**
+   * Slack's rate limits (./rate-limits.ts), on by default: `false` turns them off; a partial
+   * config replaces some budgets (`methods` entries are merged) or injects a clock (`now`).
+   */
+  rateLimits?: false | Partial<RateLimitConfig>;
 }
 
 interface RegisteredResponseUrl extends ResponseContext {
@@ -157,14 +173,10 @@ export const TEAM_ID = 'T0001';
 export const TEAM_NAME = 'test';
 export const NOT_MEMBER_CHANNEL = 'CNOTMEMBER';
 
-/** Slack limits enforced by the emulator. */
-export const LIMITS = {
-  maxBlocks: 50,
-  maxModalBlocks: 100,
-  maxTextChars: 40_000,
-  maxSectionTextChars: 3_000,
-  maxHeaderTextChars: 150,
-} as const;
+/** Slack: views.push stacks at most 3 views. */
+const MAX_VIEW_STACK = 3;
+/** What Slack takes as a channel id: public (C), private (G) or a DM (D). */
+const CHANNEL_ID = /^[CDG][A-Z0-9]+$/;
 
 /** Form fields that are always plain strings, even if they happen to look like JSON. */
 const STRING_FIELDS = new Set([
@@ -228,30 +240,8 @@ function fail(error: string, extra: Record<string, unknown> = {}): Answer {
   return { status: 200, body: { ok: false, error, ...extra } };
 }
 
-/** Returns an error code if the blocks violate Slack's limits, else undefined. */
-function validateBlocks(blocks: unknown, maxBlocks: number): string | undefined {
-  if (blocks === undefined) return undefined;
-  if (!Array.isArray(blocks)) return 'invalid_blocks_format';
-  if (blocks.length > maxBlocks) return 'invalid_blocks';
-  for (const b of blocks) {
-    if (!isRecord(b) || typeof b.type !== 'string') return 'invalid_blocks';
-    const text = isRecord(b.text) ? b.text.text : undefined;
-    if (b.type === 'section' && typeof text === 'string' && text.length > LIMITS.maxSectionTextChars) {
-      return 'invalid_blocks';
-    }
-    if (b.type === 'header' && typeof text === 'string' && text.length > LIMITS.maxHeaderTextChars) {
-      return 'invalid_blocks';
-    }
-  }
-  return undefined;
-}
-
-function validateMetadata(metadata: unknown): string | undefined {
-  if (metadata === undefined) return undefined;
-  if (!isRecord(metadata) || typeof metadata.event_type !== 'string' || !isRecord(metadata.event_payload)) {
-    return 'invalid_metadata_format';
-  }
-  return undefined;
+function refused(r: SlackRefusal, error = r.error): Answer {
+  return fail(error, r.messages.length ? { response_metadata: { messages: r.messages } } : {});
 }
 
 export class SlackEmulator extends EventEmitter {
@@ -286,6 +276,13 @@ export class SlackEmulator extends EventEmitter {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly closeHooks = new Set<(err: Error) => void>();
   private closed = false;
+  /** Slack's rate limits; undefined when turned off. */
+  readonly limiter: RateLimiter | undefined;
+  private rateLimitedCount = 0;
+  /** Channels the bot is not a member of (chat.postMessage answers not_in_channel). */
+  private readonly nonMember = new Set<string>([NOT_MEMBER_CHANNEL]);
+  private readonly archived = new Set<string>();
+  private readonly deleted = new Set<string>();
 
   private constructor(server: http.Server, origin: string, token: string | undefined, opts: SlackEmulatorOptions) {
     super();
@@ -296,6 +293,7 @@ export class SlackEmulator extends EventEmitter {
     this.wallClock = opts.clock === 'wall';
     this.strictTriggers = opts.strictTriggers === true;
     this.socketMode = opts.socketMode;
+    this.limiter = opts.rateLimits === false ? undefined : new RateLimiter(opts.rateLimits ?? {});
   }
 
   static async start(opts: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
@@ -334,6 +332,37 @@ export class SlackEmulator extends EventEmitter {
     return this.calls.filter((c) => c.method === method);
   }
 
+  /** Calls answered 429 by the rate limiter (not by an injected fault) since start or reset(). */
+  rateLimited(): number {
+    return this.rateLimitedCount;
+  }
+
+  // ---------------------------------------------------------------- workspace
+
+  /** Whether the bot is a member of the channel: chat.postMessage answers not_in_channel when it is not. */
+  setMember(channel: string, member: boolean): void {
+    if (member) this.nonMember.delete(channel);
+    else this.nonMember.add(channel);
+  }
+
+  /** Archives a channel: posting, editing and reacting there answer is_archived. */
+  archiveChannel(channel: string): void {
+    this.archived.add(channel);
+  }
+
+  /** Deletes a channel: every call about it answers channel_not_found (its messages are kept, unreachable). */
+  deleteChannel(channel: string): void {
+    this.deleted.add(channel);
+    this.channels.delete(channel);
+  }
+
+  /** A message a person posted (the bot may not edit or delete it: cant_update_message / cant_delete_message). */
+  postAsUser(channel: string, user: string, text: string): SlackMessage {
+    const msg: SlackMessage = { channel, ts: this.nextTs(), user, text, updates: 0 };
+    this.storeMessage(msg);
+    return msg;
+  }
+
   /** Current state of every (non-deleted) message, in posting order; optionally only one channel's. */
   messages(channel?: string): SlackMessage[] {
     const all = [...this.store.values()];
@@ -365,20 +394,28 @@ export class SlackEmulator extends EventEmitter {
 
   /**
    * What Slack does with a message body answered to a user: a slash command's synchronous ack
-   * body, or a post to a response_url. Returns an error code, or undefined when applied.
+   * body (`via: 'command'`, the default), or a post to a response_url. Returns Slack's error
+   * code, or undefined when applied. Slack refuses an ack body it cannot show with
+   * `invalid_command_response`; a response_url post with the message's own code
+   * (`invalid_blocks`, `no_text`, …). `respond()` gives the json-pointers too.
    */
-  applyResponse(context: ResponseContext, body: ResponseBody): string | undefined {
+  applyResponse(context: ResponseContext, body: ResponseBody, via: 'command' | 'response_url' = 'command'): string | undefined {
+    return this.respond(context, body, via)?.error;
+  }
+
+  /** `applyResponse`, with Slack's `response_metadata.messages` of a refusal. */
+  respond(context: ResponseContext, body: ResponseBody, via: 'command' | 'response_url' = 'command'): SlackRefusal | undefined {
     const original = context.original ? this.store.get(key(context.channel, context.original.ts)) : undefined;
     if (body.delete_original === true || body.delete_original === 'true') {
-      if (!original) return 'message_not_found';
+      if (!original) return { error: 'message_not_found', messages: [] };
       this.removeMessage(original);
       return undefined;
     }
     const args: Record<string, unknown> = { ...body };
-    const err = this.checkContent(args, true);
-    if (err) return err;
+    const refusal = validateMessage(args);
+    if (refusal) return via === 'command' ? { error: 'invalid_command_response', messages: refusal.messages } : refusal;
     if (body.replace_original === true || body.replace_original === 'true') {
-      if (!original) return 'message_not_found';
+      if (!original) return { error: 'message_not_found', messages: [] };
       // Replacing keeps the message where it is (same ts, same visibility): new text and blocks.
       original.text = str(args.text) ?? '';
       if (Array.isArray(args.blocks)) original.blocks = args.blocks;
@@ -478,13 +515,15 @@ export class SlackEmulator extends EventEmitter {
     return out;
   }
 
-  /** Forget calls, messages, views and pending faults (users and channels are kept). */
+  /** Forget calls, messages, views, pending faults and spent rate-limit budgets (users and channels are kept). */
   reset(): void {
     this.calls = [];
     this.store.clear();
     this.views.clear();
     this.faults = [];
     this.responseUrls.clear();
+    this.limiter?.reset();
+    this.rateLimitedCount = 0;
   }
 
   // ---------------------------------------------------------------- fault injection
@@ -652,7 +691,16 @@ export class SlackEmulator extends EventEmitter {
     else if (method === 'apps.connections.open') answer = this.connectionsOpen(token);
     else if (this.token !== undefined && token === undefined) answer = fail('not_authed');
     else if (this.token !== undefined && token !== this.token) answer = fail('invalid_auth');
-    else answer = this.dispatch(method, args);
+    else {
+      // Counted like Slack: every authenticated call of a limited method spends a token, whatever its answer.
+      const decision = this.limiter?.take(method, { channel: str(args.channel) ?? '' });
+      if (decision && !decision.ok) {
+        this.rateLimitedCount += 1;
+        this.sendFault(res, { status: 429, retryAfterSec: decision.retryAfterSec }, record);
+        return;
+      }
+      answer = this.dispatch(method, args);
+    }
 
     record(answer.status);
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
@@ -704,20 +752,22 @@ export class SlackEmulator extends EventEmitter {
       return;
     }
     const registered = this.responseUrls.get(id);
-    const error = registered ? this.useResponseUrl(registered, isObject ? args : undefined) : undefined;
+    const refusal = registered ? this.useResponseUrl(registered, isObject ? args : undefined) : undefined;
+    const error = refusal?.error;
     // Applied before it is recorded, so a waitFor that sees the call also sees its effect.
     const status = error === undefined ? 200 : error === 'used_url' || error === 'expired_url' ? 404 : 400;
     record(status);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(error === undefined ? { ok: true } : { ok: false, error }));
+    const body = refusal === undefined ? { ok: true } : { ok: false, error, ...(refusal.messages.length ? { response_metadata: { messages: refusal.messages } } : {}) };
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
   }
 
   /** `body` is undefined when the request was not a JSON object. */
-  private useResponseUrl(r: RegisteredResponseUrl, body: Record<string, unknown> | undefined): string | undefined {
-    if (Date.now() > r.expiresAt) return 'expired_url';
-    if (r.uses >= RESPONSE_URL_USES) return 'used_url';
+  private useResponseUrl(r: RegisteredResponseUrl, body: Record<string, unknown> | undefined): SlackRefusal | undefined {
+    if (Date.now() > r.expiresAt) return { error: 'expired_url', messages: [] };
+    if (r.uses >= RESPONSE_URL_USES) return { error: 'used_url', messages: [] };
     r.uses += 1;
-    if (!body) return 'invalid_payload';
-    return this.applyResponse(r, body);
+    if (!body) return { error: 'invalid_payload', messages: [] };
+    return this.respond(r, body, 'response_url');
   }
 
   private sendFault(res: http.ServerResponse, fault: SlackFault, record: (status: number) => void): void {
@@ -773,6 +823,8 @@ export class SlackEmulator extends EventEmitter {
         return this.viewsOpen(args);
       case 'views.update':
         return this.viewsUpdate(args);
+      case 'views.push':
+        return this.viewsPush(args);
       case 'users.info':
         return this.usersInfo(args);
       case 'usergroups.users.list': {
@@ -807,27 +859,27 @@ export class SlackEmulator extends EventEmitter {
     return `${s}.${us.toString().padStart(6, '0')}`;
   }
 
-  /** Shared validation for posted/updated content. */
-  private checkContent(args: Record<string, unknown>, requireContent: boolean): string | undefined {
-    const text = str(args.text);
-    const blocksErr = validateBlocks(args.blocks, LIMITS.maxBlocks);
-    if (blocksErr) return blocksErr;
-    if (text !== undefined && text.length > LIMITS.maxTextChars) return 'msg_too_long';
-    const metaErr = validateMetadata(args.metadata);
-    if (metaErr) return metaErr;
-    if (requireContent) {
-      const hasBlocks = Array.isArray(args.blocks) && args.blocks.length > 0;
-      const hasAttachments = Array.isArray(args.attachments) && args.attachments.length > 0;
-      if (!text && !hasBlocks && !hasAttachments) return 'no_text';
-    }
-    return undefined;
+  /**
+   * The channel of a call, as Slack checks it: `channel_not_found` when missing, not an id
+   * (`[CDG][A-Z0-9]+`) or deleted; `is_archived`; `not_in_channel` where the bot must be a member.
+   */
+  private checkChannel(args: Record<string, unknown>, o: { member?: boolean; archived?: boolean } = {}): { channel: string } | { error: string } {
+    const channel = str(args.channel);
+    if (!channel || !CHANNEL_ID.test(channel) || this.deleted.has(channel)) return { error: 'channel_not_found' };
+    if (o.archived !== false && this.archived.has(channel)) return { error: 'is_archived' };
+    if (o.member && this.nonMember.has(channel)) return { error: 'not_in_channel' };
+    return { channel };
   }
 
-  private checkChannel(args: Record<string, unknown>): { channel: string } | { error: string } {
-    const channel = str(args.channel);
-    if (!channel) return { error: 'channel_not_found' };
-    if (channel === NOT_MEMBER_CHANNEL) return { error: 'not_in_channel' };
-    return { channel };
+  /** The bot's own message at args.channel / args[tsField], or Slack's error for it. */
+  private ownMessage(args: Record<string, unknown>, tsField: 'ts' | 'timestamp', notOwn: string): { msg: SlackMessage } | { error: string } {
+    const ch = this.checkChannel(args);
+    if ('error' in ch) return ch;
+    const ts = str(args[tsField]);
+    const msg = ts ? this.store.get(key(ch.channel, ts)) : undefined;
+    if (!msg || msg.ephemeral) return { error: 'message_not_found' };
+    if (notOwn && msg.user !== BOT_USER_ID) return { error: notOwn };
+    return { msg };
   }
 
   /** Stores a new message and tells the listeners. */
@@ -842,10 +894,10 @@ export class SlackEmulator extends EventEmitter {
   }
 
   private postMessage(args: Record<string, unknown>): Answer {
-    const ch = this.checkChannel(args);
+    const ch = this.checkChannel(args, { member: true });
     if ('error' in ch) return fail(ch.error);
-    const err = this.checkContent(args, true);
-    if (err) return fail(err);
+    const refusal = validateMessage(args);
+    if (refusal) return refused(refusal);
     const msg: SlackMessage = { channel: ch.channel, ts: this.nextTs(), user: BOT_USER_ID, updates: 0 };
     applyContent(msg, args);
     const threadTs = str(args.thread_ts);
@@ -855,26 +907,24 @@ export class SlackEmulator extends EventEmitter {
   }
 
   private update(args: Record<string, unknown>): Answer {
-    const channel = str(args.channel);
-    if (!channel) return fail('channel_not_found');
-    const ts = str(args.ts);
-    const msg = ts ? this.store.get(key(channel, ts)) : undefined;
-    if (!msg || msg.ephemeral) return fail('message_not_found');
-    const err = this.checkContent(args, false);
-    if (err) return fail(err);
+    const found = this.ownMessage(args, 'ts', 'cant_update_message');
+    if ('error' in found) return fail(found.error);
+    const { msg } = found;
+    const refusal = validateMessage(args, { requireContent: false });
+    if (refusal) return refused(refusal);
     applyContent(msg, args);
     msg.updates += 1;
     this.emit('message_updated', msg);
-    return ok({ channel, ts: msg.ts, text: msg.text ?? '', message: this.wireMessage(msg) });
+    return ok({ channel: msg.channel, ts: msg.ts, text: msg.text ?? '', message: this.wireMessage(msg) });
   }
 
   private postEphemeral(args: Record<string, unknown>): Answer {
-    const ch = this.checkChannel(args);
+    const ch = this.checkChannel(args, { member: true });
     if ('error' in ch) return fail(ch.error);
     const user = str(args.user);
     if (!user) return fail('user_not_found');
-    const err = this.checkContent(args, true);
-    if (err) return fail(err);
+    const refusal = validateMessage(args);
+    if (refusal) return refused(refusal);
     const msg: SlackMessage = { channel: ch.channel, ts: this.nextTs(), user, updates: 0, ephemeral: true };
     applyContent(msg, args);
     const threadTs = str(args.thread_ts);
@@ -884,47 +934,57 @@ export class SlackEmulator extends EventEmitter {
   }
 
   private deleteMessage(args: Record<string, unknown>): Answer {
-    const channel = str(args.channel);
-    if (!channel) return fail('channel_not_found');
-    const ts = str(args.ts);
-    const msg = ts ? this.store.get(key(channel, ts)) : undefined;
-    if (!msg || msg.ephemeral) return fail('message_not_found');
-    this.removeMessage(msg);
-    return ok({ channel, ts });
+    // Slack's code for someone else's message is cant_delete_message here (chat.update: cant_update_message).
+    const found = this.ownMessage(args, 'ts', 'cant_delete_message');
+    if ('error' in found) return fail(found.error);
+    this.removeMessage(found.msg);
+    return ok({ channel: found.msg.channel, ts: found.msg.ts });
+  }
+
+  /** trigger_id of views.open / views.push: with strictTriggers, one use within 3 s of issueTriggerId(). */
+  private useTrigger(args: Record<string, unknown>): { triggerId: string } | { error: string } {
+    const triggerId = str(args.trigger_id);
+    if (!triggerId) return { error: 'invalid_trigger_id' };
+    if (this.strictTriggers) {
+      const trigger = this.triggers.get(triggerId);
+      if (!trigger) return { error: 'invalid_trigger_id' };
+      if (trigger.used) return { error: 'trigger_exchanged' };
+      if (Date.now() > trigger.expiresAt) return { error: 'expired_trigger_id' };
+      trigger.used = true;
+    }
+    return { triggerId };
   }
 
   private viewsOpen(args: Record<string, unknown>): Answer {
-    const triggerId = str(args.trigger_id);
-    if (!triggerId) return fail('invalid_trigger_id');
-    if (this.strictTriggers) {
-      const trigger = this.triggers.get(triggerId);
-      if (!trigger) return fail('invalid_trigger_id');
-      if (trigger.used) return fail('trigger_exchanged');
-      if (Date.now() > trigger.expiresAt) return fail('expired_trigger_id');
-      trigger.used = true;
-    }
-    const view = args.view;
-    if (!isRecord(view)) return fail('invalid_arguments');
-    const blocksErr = validateBlocks(view.blocks, LIMITS.maxModalBlocks);
-    if (blocksErr) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${blocksErr} [json-pointer:/view/blocks]`] } });
-    return ok({ view: this.wireView(this.openView(view, triggerId)) });
+    const trigger = this.useTrigger(args);
+    if ('error' in trigger) return fail(trigger.error);
+    const refusal = validateView(args.view);
+    if (refusal) return refused(refusal);
+    return ok({ view: this.wireView(this.openView(args.view as Record<string, unknown>, trigger.triggerId)) });
+  }
+
+  private viewsPush(args: Record<string, unknown>): Answer {
+    const trigger = this.useTrigger(args);
+    if ('error' in trigger) return fail(trigger.error);
+    const refusal = validateView(args.view);
+    if (refusal) return refused(refusal);
+    if (this.views.size >= MAX_VIEW_STACK) return fail('push_limit_reached');
+    return ok({ view: this.wireView(this.openView(args.view as Record<string, unknown>, trigger.triggerId)) });
   }
 
   private viewsUpdate(args: Record<string, unknown>): Answer {
     const viewId = str(args.view_id);
     const externalId = str(args.external_id);
     if (!viewId && !externalId) return fail('invalid_arguments');
-    const view = args.view;
-    if (!isRecord(view)) return fail('invalid_arguments');
+    const refusal = validateView(args.view);
+    if (refusal) return refused(refusal);
     const stored = viewId
       ? this.views.get(viewId)
       : [...this.views.values()].find((v) => v.external_id === externalId);
     if (!stored) return fail('not_found');
     const hash = str(args.hash);
     if (hash !== undefined && hash !== stored.hash) return fail('hash_conflict');
-    const blocksErr = validateBlocks(view.blocks, LIMITS.maxModalBlocks);
-    if (blocksErr) return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] ${blocksErr} [json-pointer:/view/blocks]`] } });
-    return ok({ view: this.wireView(this.replaceView(stored.id, view)!) });
+    return ok({ view: this.wireView(this.replaceView(stored.id, args.view as Record<string, unknown>)!) });
   }
 
   private usersInfo(args: Record<string, unknown>): Answer {
@@ -939,8 +999,9 @@ export class SlackEmulator extends EventEmitter {
   }
 
   private conversationsInfo(args: Record<string, unknown>): Answer {
-    const channel = str(args.channel);
-    if (!channel) return fail('channel_not_found');
+    const ch = this.checkChannel(args, { archived: false });
+    if ('error' in ch) return fail(ch.error);
+    const { channel } = ch;
     const isIm = channel.startsWith('D');
     return ok({
       channel: {
@@ -950,22 +1011,21 @@ export class SlackEmulator extends EventEmitter {
         is_group: channel.startsWith('G'),
         is_im: isIm,
         is_private: !channel.startsWith('C'),
-        is_archived: false,
-        is_member: channel !== NOT_MEMBER_CHANNEL,
+        is_archived: this.archived.has(channel),
+        is_member: !this.nonMember.has(channel),
         context_team_id: TEAM_ID,
       },
     });
   }
 
   private reactionsAdd(args: Record<string, unknown>): Answer {
-    const channel = str(args.channel);
-    if (!channel) return fail('channel_not_found');
-    if (channel === NOT_MEMBER_CHANNEL) return fail('not_in_channel');
+    const ch = this.checkChannel(args, { member: true });
+    if ('error' in ch) return fail(ch.error);
     const name = str(args.name);
     if (!name) return fail('invalid_name');
-    const ts = str(args.timestamp);
-    const msg = ts ? this.store.get(key(channel, ts)) : undefined;
-    if (!msg || msg.ephemeral) return fail('message_not_found');
+    const found = this.ownMessage(args, 'timestamp', '');
+    if ('error' in found) return fail(found.error);
+    const { msg } = found;
     msg.reactions ??= [];
     if (msg.reactions.includes(name)) return fail('already_reacted');
     msg.reactions.push(name);
