@@ -7,7 +7,7 @@ import { queueName } from '../jobs/queues.ts';
 import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, NetcheckResult, RemediateResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
 import { parseFailure } from '../jobs/failure.ts';
 import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareResult } from './blocks/flare.ts';
-import { renderNodePicker } from './blocks/flare-inputs.ts';
+import { pickableNodes, renderNodePicker } from './blocks/flare-inputs.ts';
 import { renderNetcheckFailure, renderNetcheckResult } from './blocks/netcheck.ts';
 import { renderRemediationFailure, renderRemediationResult } from './blocks/remediation.ts';
 import { renderRestartFailure, renderRestartResult, type RestartContext } from './blocks/restart.ts';
@@ -261,7 +261,7 @@ export class JobUpdates {
           const msg = parsed?.success
             ? renderNodePicker(req, parsed.data.agents)
             : { text: `Could not list the agents of ${record.cluster}: ${failure?.message ?? 'unreadable result'}` };
-          if (parsed?.success) await this.d.tracker.saveFlareRequest({ ...req, nodes: parsed.data.agents.filter((a) => !a.unavailable).map((a) => a.node) });
+          if (parsed?.success) await this.d.tracker.saveFlareRequest({ ...req, nodes: pickableNodes(parsed.data.agents) });
           await this.d.notifier.postEphemeral(record.channel, record.requestedBy, msg).catch((err) => this.d.logger.warn({ err }, 'could not post the node picker'));
         }
         await this.d.tracker.close(jobId);

@@ -53,7 +53,7 @@ describe('/cws flare on Kubernetes', () => {
     const options = (picker.args.blocks as { accessory: { options: { value: string; text: { text: string } }[] } }[])[0]!.accessory.options;
     expect(options.map((o) => o.text.text)).toEqual(['node-1', 'node-2', 'node-3']);
     // A forged choice is refused; the offered one goes on.
-    const forged = options[0]!.value.replace('node-1', 'node-99');
+    const forged = options[0]!.value.replace(/\|\d+$/, '|99');
     await h.signer.action({ actionId: 'flare.pick_node', selectedOption: { value: forged }, userId: 'UFK00001', channelId: 'CFK1' });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /not one of the nodes offered/.test(String(c.args.text))));
     await h.signer.action({ actionId: 'flare.pick_node', selectedOption: { value: options[1]!.value }, userId: 'UFK00001', channelId: 'CFK1' });

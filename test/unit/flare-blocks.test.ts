@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderFlareProgress, renderFlareResult, renderFlareReview } from '../../src/slack/blocks/flare.ts';
-import { renderNodePicker } from '../../src/slack/blocks/flare-inputs.ts';
+import { pickableNodes, renderNodePicker } from '../../src/slack/blocks/flare-inputs.ts';
 
 const ctx = { jobId: 'fl-1', cluster: 'c', requestedBy: 'U1', caseId: '123' };
 const archive = { path: '/tmp/datadog-agent-x.zip', name: 'datadog-agent-x.zip', bytes: 2048, files: 14 };
@@ -52,10 +52,11 @@ describe('flare Block Kit', () => {
     const req = { id: 'fr-1', cluster: 'c', userId: 'U1', channelId: 'C1' };
     const agents = Array.from({ length: 120 }, (_, i) => ({ node: `node-${i + 1}` })).concat([{ node: 'node-0', unavailable: 'not ready' } as never]);
     const m = renderNodePicker(req, agents);
-    const select = (m.blocks![0] as unknown as { accessory: { options: { value: string }[] } }).accessory;
+    const select = (m.blocks![0] as unknown as { accessory: { options: { value: string; text: { text: string } }[] } }).accessory;
     expect(select.options).toHaveLength(100);
-    expect(select.options[0]!.value).toBe('fr-1|node-1');
-    expect(select.options[1]!.value).toBe('fr-1|node-2');
+    // Values hold the node's index in the offered list (a node name may exceed the 150 a value holds).
+    expect(select.options.slice(0, 2).map((o) => [o.text.text, o.value])).toEqual([['node-1', 'fr-1|0'], ['node-2', 'fr-1|1']]);
+    expect(pickableNodes(agents).slice(0, 2)).toEqual(['node-1', 'node-2']);
     expect(JSON.stringify(m.blocks)).toContain('Showing 100 of 120');
   });
 });

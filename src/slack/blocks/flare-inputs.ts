@@ -37,9 +37,18 @@ export function renderFlareEmailModal(req: FlareRequest, profileEmail?: string):
   };
 }
 
-/** The ephemeral node picker offered when `--node` is missing on Kubernetes. */
+/** The nodes a picker offers, in the order it shows them: the stored request keeps this list. */
+export function pickableNodes(agents: { node: string; unavailable?: string }[]): string[] {
+  return agents.filter((a) => !a.unavailable).map((a) => a.node).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+/**
+ * The ephemeral node picker offered when `--node` is missing on Kubernetes. An option's value is
+ * the request ID and the node's index in `pickableNodes` (a node name may be longer than the 150
+ * characters an option value may hold); the handler maps it back through the stored request.
+ */
 export function renderNodePicker(req: FlareRequest, agents: { node: string; unavailable?: string }[]): ChatMessage {
-  const usable = agents.filter((a) => !a.unavailable).map((a) => a.node).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const usable = pickableNodes(agents);
   if (!usable.length) return { text: `No running agent found in ${req.cluster}.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:grey_question: No running agent found in \`${req.cluster}\`, so there is nothing to build a flare on.` } }] };
   const blocks: KnownBlock[] = [
     {
@@ -51,7 +60,7 @@ export function renderNodePicker(req: FlareRequest, agents: { node: string; unav
         action_id: ACTIONS.flarePickNode.id(),
         placeholder: { type: 'plain_text', text: 'Pick a node' },
         // Slack allows 100 options; beyond that, give the node with --node.
-        options: usable.slice(0, 100).map((n) => ({ text: { type: 'plain_text', text: clip(n, 75) }, value: `${req.id}|${n}` })),
+        options: usable.slice(0, 100).map((n, i) => ({ text: { type: 'plain_text', text: clip(n, 75) }, value: `${req.id}|${i}` })),
       },
     },
   ];

@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { FlareProgress, FlareResult, JobFailure } from '../../jobs/schemas.ts';
 import { ACTIONS } from '../actions.ts';
 import type { ChatMessage } from '../notifier.ts';
-import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
+import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
 
 export const FLARE_METADATA_EVENT = 'cws_flare_result';
 
@@ -76,7 +76,7 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
         value: c.jobId,
         confirm: {
           title: { type: 'plain_text', text: 'Send this flare?' },
-          text: { type: 'mrkdwn', text: clip(`The agent uploads ${a.name} (${human(a.bytes)}, ${a.files} files) exactly as reviewed to Datadog support${c.caseId ? ` for case ${c.caseId}` : ''}.${findings.length ? ' The secret scan found possible secrets.' : ''}`, 300) },
+          text: { type: 'mrkdwn', text: clip(`The agent uploads ${escapeClip(a.name, 80)} (${human(a.bytes)}, ${a.files} files) exactly as reviewed to Datadog support${c.caseId ? ` for case ${c.caseId}` : ''}.${findings.length ? ' The secret scan found possible secrets.' : ''}`, 300) },
           confirm: { type: 'plain_text', text: 'Send' },
           deny: { type: 'plain_text', text: 'Back' },
           ...(findings.length ? { style: 'danger' as const } : {}),
@@ -121,7 +121,7 @@ export function renderFlareFailure(c: FlareContext, f: JobFailure): ChatMessage 
     text: `Flare on ${c.cluster} failed: ${clip(f.message, 300)}`,
     blocks: [
       header(c),
-      { type: 'section', text: { type: 'mrkdwn', text: `:warning: *The flare could not be built:* ${escapeMrkdwn(clip(f.message, 1500))}${f.hint ? `\n*What to do:* ${escapeMrkdwn(f.hint)}` : ''}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: failureText('The flare could not be built:', f) } },
       footer(c),
     ],
     metadata: metadata(c, 'failed', undefined, { reason: 'build_failed', error: f.message }),

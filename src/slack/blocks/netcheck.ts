@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { JobFailure, NetcheckResult } from '../../jobs/schemas.ts';
 import type { ChatMessage } from '../notifier.ts';
 import { ACTIONS } from '../actions.ts';
-import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
+import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
 
 export const NETCHECK_METADATA_EVENT = 'cws_netcheck_result';
 
@@ -94,7 +94,7 @@ function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
       ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),
       confirm: {
         title: { type: 'plain_text' as const, text: clip(`${label}?`, 100) },
-        text: { type: 'mrkdwn' as const, text: clip(`This patches DaemonSet ${r.agent.daemonSet} in \`${c.cluster}\`: it ${what}, and the agent pods restart. A Revert button restores the recorded values.${warn}`, 300) },
+        text: { type: 'mrkdwn' as const, text: clip(`This patches DaemonSet ${escapeClip(r.agent.daemonSet, 60)} in \`${c.cluster}\`: it ${what}, and the agent pods restart. A Revert button restores the recorded values.${warn}`, 300) },
         confirm: { type: 'plain_text' as const, text: managed ? 'Patch anyway' : 'Apply' },
         deny: { type: 'plain_text' as const, text: 'Cancel' },
         ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),
@@ -150,7 +150,7 @@ export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): Cha
 export function renderNetcheckFailure(c: NetcheckContext, f: JobFailure): ChatMessage {
   return {
     text: `Netcheck of ${c.cluster} could not run: ${clip(f.message, 300)}`,
-    blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: `:warning: *The netcheck could not run:* ${escapeMrkdwn(clip(f.message, 1500))}${f.hint ? `\n*What to do:* ${escapeMrkdwn(f.hint)}` : ''}` } }, footer(c)],
+    blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: failureText('The netcheck could not run:', f) } }, footer(c)],
     metadata: { event_type: NETCHECK_METADATA_EVENT, event_payload: { jobId: c.jobId, cluster: c.cluster, verdict: 'unknown', agentVersion: null, cni: { vendor: null, version: null }, findings: [], remediations: [], error: f.message } },
   };
 }

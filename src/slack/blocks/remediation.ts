@@ -3,7 +3,7 @@ import type { EnvSnapshot, JobFailure, RemediateResult } from '../../jobs/schema
 import type { ChatMessage } from '../notifier.ts';
 import { ACTIONS } from '../actions.ts';
 import { REMEDIATION_METADATA_EVENT } from './restart.ts';
-import { clip, code, escapeMrkdwn } from './text.ts';
+import { clip, code, escapeClip, escapeMrkdwn, failureText } from './text.ts';
 
 
 export interface RemediationContext {
@@ -52,7 +52,7 @@ export function renderRemediationResult(c: RemediationContext, r: RemediateResul
           value: c.jobId,
           confirm: {
             title: { type: 'plain_text', text: 'Revert this change?' },
-            text: { type: 'mrkdwn', text: clip(`Restores the recorded values on DaemonSet ${r.daemonSet}; its pods roll again.`, 300) },
+            text: { type: 'mrkdwn', text: clip(`Restores the recorded values on DaemonSet ${escapeClip(r.daemonSet, 60)}; its pods roll again.`, 300) },
             confirm: { type: 'plain_text', text: 'Revert' },
             deny: { type: 'plain_text', text: 'Cancel' },
           },
@@ -69,7 +69,7 @@ export function renderRemediationResult(c: RemediationContext, r: RemediateResul
 export function renderRemediationFailure(c: RemediationContext, f: JobFailure): ChatMessage {
   return {
     text: `${ACTION_LABEL[c.action] ?? c.action} on ${c.cluster} failed: ${clip(f.message, 300)}`,
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:warning: *${ACTION_LABEL[c.action] ?? c.action} on \`${c.cluster}\` failed:* ${escapeMrkdwn(clip(f.message, 1500))}${f.hint ? `\n*What to do:* ${escapeMrkdwn(f.hint)}` : ''}` } }],
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: failureText(`${ACTION_LABEL[c.action] ?? escapeClip(c.action, 40)} on \`${c.cluster}\` failed:`, f) } }],
     metadata: { event_type: REMEDIATION_METADATA_EVENT, event_payload: { jobId: c.jobId, cluster: c.cluster, action: c.action, by: c.requestedBy, before: null, after: null, status: 'failed', error: f.message } },
   };
 }

@@ -1,6 +1,6 @@
 import type { JobFailure, RestartAgentResult } from '../../jobs/schemas.ts';
 import type { ChatMessage } from '../notifier.ts';
-import { clip, escapeMrkdwn } from './text.ts';
+import { clip, escapeMrkdwn, failureText } from './text.ts';
 
 export const REMEDIATION_METADATA_EVENT = 'cws_remediation_result';
 
@@ -38,7 +38,7 @@ export function renderRestartResult(c: RestartContext, r: RestartAgentResult): C
 export function renderRestartFailure(c: RestartContext, f: JobFailure): ChatMessage {
   return {
     text: `Restarting the agent on ${c.node} failed: ${clip(f.message, 300)}`,
-    blocks: section(`:warning: *Restarting the agent on ${where(c)} failed:* ${escapeMrkdwn(clip(f.message, 1500))}${f.hint ? `\n*What to do:* ${escapeMrkdwn(f.hint)}` : ''}`),
+    blocks: section(failureText(`Restarting the agent on ${where(c)} failed:`, f)),
     metadata: {
       event_type: REMEDIATION_METADATA_EVENT,
       event_payload: { jobId: c.jobId, cluster: c.cluster, action: 'restart_agent', node: c.node, by: c.requestedBy, before: null, after: null, status: 'failed', error: f.message },

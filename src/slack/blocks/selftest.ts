@@ -3,7 +3,7 @@ import type { AgentResult, AgentStatus, JobFailure, SelftestProgress, SelftestRe
 import { selftestMetadata, summarise } from '../../selftest/summary.ts';
 import { ACTIONS } from '../actions.ts';
 import type { ChatMessage } from '../notifier.ts';
-import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
+import { clip, code, escapeMrkdwn, failureText, LIMITS } from './text.ts';
 
 /** Pure Block Kit builders for the self-test: result in, message out. */
 
@@ -264,9 +264,7 @@ function resultActions(c: SelftestContext, result: SelftestResult, failures: Age
 }
 
 export function renderJobFailure(c: SelftestContext, failure: JobFailure): ChatMessage {
-  const text = `:warning: *Self-test on ${scope(c)} could not run:* ${escapeMrkdwn(clip(failure.message, 1500))}${
-    failure.hint ? `\n*What to do:* ${escapeMrkdwn(clip(failure.hint, 1000))}` : ''
-  }`;
+  const text = failureText(`Self-test on ${scope(c)} could not run:`, failure);
   return {
     text: `Self-test on ${c.cluster} could not run: ${clip(failure.message, 500)}`,
     blocks: [

@@ -12,6 +12,22 @@ export function code(s: string, max = 200): string {
   return `\`${escapeMrkdwn(clip(s.replace(/`/g, "'").replace(/\s+/g, ' '), max))}\``;
 }
 
+/**
+ * Escaped, then clipped to `max` characters as Slack counts them (escaping first: `&<>` grow
+ * into entities, and an entity cut in half is dropped rather than shown).
+ */
+export function escapeClip(s: string, max: number): string {
+  const escaped = escapeMrkdwn(s);
+  if (escaped.length <= max) return escaped;
+  return `${escaped.slice(0, Math.max(0, max - 1)).replace(/&[a-z]{0,3}$/, '')}…`;
+}
+
+/** The text of a "could not …" section: what failed, then what to do, within a section's limit. */
+export function failureText(title: string, f: { message: string; hint?: string | undefined }): string {
+  const what = `:warning: *${title}* ${escapeClip(f.message, 1500)}`;
+  return clip(f.hint ? `${what}\n*What to do:* ${escapeClip(f.hint, 1000)}` : what, 3000);
+}
+
 export const LIMITS = {
   blocks: 50,
   sectionText: 3000,

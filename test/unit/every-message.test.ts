@@ -1,0 +1,265 @@
+/**
+ * Every message and view the bot can produce, small, large and hostile, passed through the Slack
+ * emulator's Block Kit validator: a message Slack would refuse fails here (issue 14).
+ * Each interactive element must also belong to a kind the action registry binds to a handler.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentResult, FlareProgress, FlareResult, JobFailure, NetcheckResult, RemediateResult, SelftestResult } from '../../src/jobs/schemas.ts';
+import { validateMessage, validateView } from '../../src/sandbox/block-kit.ts';
+import { actionKindOf } from '../../src/slack/actions.ts';
+import { renderClusters } from '../../src/slack/blocks/clusters.ts';
+import { renderFlareEmailModal, renderNodePicker } from '../../src/slack/blocks/flare-inputs.ts';
+import { renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlareResult } from '../../src/slack/blocks/flare.ts';
+import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../../src/slack/blocks/netcheck.ts';
+import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../../src/slack/blocks/remediation.ts';
+import { renderRestartFailure, renderRestartQueued, renderRestartResult } from '../../src/slack/blocks/restart.ts';
+import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderProgress, renderQueued, renderResult } from '../../src/slack/blocks/selftest.ts';
+import { renderProblem, renderUsage } from '../../src/slack/blocks/usage.ts';
+import { help } from '../../src/commands/help.ts';
+import { parseCommand } from '../../src/commands/grammar.ts';
+import type { ChatMessage } from '../../src/slack/notifier.ts';
+
+// The longest names the configuration and Kubernetes allow.
+const LONG_CLUSTER = `c${'x'.repeat(62)}`; // CLUSTER_NAME_RE: 63
+const longNode = (i: number) => `n${String(i).padStart(4, '0')}${'a'.repeat(248)}`; // DNS subdomain: 253
+const longPod = (i: number) => `datadog-agent-${String(i).padStart(4, '0')}${'p'.repeat(235)}`;
+const HOSTILE = '<!channel> <!here> <@U0BOSS> <#C0GENERAL> <https://evil.example|click> *bold* _it_ ~strike~ `tick` ```block``` &amp; &<> \u202e\u0000\t\n> quote';
+const ARG_4000 = 'a'.repeat(4000);
+const JOB = 'st-00000000-0000-4000-8000-000000000000';
+const NC_JOB = 'nc-00000000-0000-4000-8000-000000000000';
+const RM_JOB = 'rm-00000000-0000-4000-8000-000000000000';
+const FL_JOB = 'fl-00000000-0000-4000-8000-000000000000';
+
+function agent(i: number, status: AgentResult['status'], o: Partial<AgentResult> & { long?: boolean } = {}): AgentResult {
+  const { long, ...rest } = o;
+  return {
+    node: long ? longNode(i) : `node-${i}`,
+    pod: long ? longPod(i) : `datadog-agent-${i}`,
+    status,
+    failedTests: status === 'failed' ? ['datadog_agent_cws_self_test_rule_open', 'datadog_agent_cws_self_test_rule_chmod'] : [],
+    message: status === 'ok' ? 'Runtime self test: OK' : `Runtime self test: error: failed to receive expected event`,
+    durationMs: 2000,
+    ...rest,
+  };
+}
+const selftest = (results: AgentResult[], target: SelftestResult['target'] = 'kubernetes'): SelftestResult => ({
+  kind: 'selftest',
+  cluster: 'cluster-a',
+  target,
+  startedAt: '2026-12-01T07:00:00.000Z',
+  finishedAt: '2026-12-01T07:00:04.200Z',
+  results,
+});
+
+/** 1000 agents of which 200 fail, in 50 different ways, with the longest names. */
+const large = selftest(
+  Array.from({ length: 1000 }, (_, i) =>
+    i % 5 === 0
+      ? agent(i, (['failed', 'error', 'timeout'] as const)[i % 3]!, { long: true, message: `${HOSTILE} failure kind ${i % 50} ${'x'.repeat(300)}`, failedTests: Array.from({ length: 12 }, (_, t) => `datadog_agent_cws_self_test_rule_${t}_${'r'.repeat(60)}`) })
+      : agent(i, 'ok', { long: true }),
+  ),
+);
+const hostileSelftest = selftest([agent(1, 'error', { node: 'node-1', pod: HOSTILE, message: HOSTILE, failedTests: [HOSTILE] }), agent(2, 'ok')]);
+
+const netcheck = (o: Partial<NetcheckResult> = {}): NetcheckResult => ({
+  kind: 'netcheck',
+  cluster: 'cluster-a',
+  verdict: 'broken',
+  findings: [{ code: 'cilium_race', severity: 'critical', message: 'Cilium ≤ 1.9 with Agent 7.36–7.39.1 can cut pod connectivity' }],
+  remediations: ['set_classifier_priority', 'disable_network_detections', 'upgrade_agent', 'disable_cws'],
+  suggestedPriority: 2,
+  agent: { version: '7.39.1', image: 'gcr.io/datadoghq/agent:7.39.1', daemonSet: 'datadog-agent', managedBy: 'none' },
+  cni: { status: 'detected', vendor: 'cilium', version: '1.9.5', daemonSet: 'cilium', detail: 'kube-system/cilium' },
+  config: {
+    cwsEnabled: { value: true, origin: 'env DD_RUNTIME_SECURITY_CONFIG_ENABLED' },
+    networkEnabled: { value: true, origin: 'default(true)' },
+    classifierPriority: { value: 10, origin: 'default(10)' },
+  },
+  nodes: [{ node: 'node-1', priorities: [1], interfaces: 3 }],
+  how: ['DaemonSet datadog/datadog-agent', 'exec tc filter show'],
+  ...o,
+});
+const largeNetcheck = netcheck({
+  cluster: LONG_CLUSTER,
+  agent: { version: '7.39.1', image: `gcr.io/${'i'.repeat(300)}:7.39.1`, daemonSet: 'd'.repeat(253), managedBy: 'helm' },
+  findings: Array.from({ length: 50 }, (_, i) => ({ code: `finding_${i}_${'c'.repeat(40)}`, severity: (['critical', 'warning', 'info'] as const)[i % 3]!, node: longNode(i), message: `${HOSTILE} ${'m'.repeat(400)}` })),
+  nodes: Array.from({ length: 1000 }, (_, i) => ({ node: longNode(i), priorities: i % 2 ? [1] : [], interfaces: 2, ...(i % 7 === 0 ? { error: `${HOSTILE} ${'e'.repeat(300)}` } : {}) })),
+  how: Array.from({ length: 60 }, (_, i) => `${HOSTILE} step ${i}`),
+  cni: { status: 'unknown', vendor: null, version: null, daemonSet: null, detail: `${HOSTILE}${'d'.repeat(500)}` },
+});
+const failure = (message = 'the exec timed out after 60 s', hint = 'Check system-probe.'): JobFailure => ({ code: 'timeout', message, hint });
+const review = (o: Partial<FlareProgress> = {}): FlareProgress => ({
+  stage: 'review',
+  node: 'node-3',
+  pod: 'datadog-agent-3',
+  archive: { path: '/tmp/datadog-agent-2026.zip', name: 'datadog-agent-2026.zip', bytes: 1_234_567, files: 42 },
+  fileList: [{ label: 'security-agent.log', bytes: 4096 }],
+  findings: [],
+  expiresAt: '2026-12-01T07:30:00.000Z',
+  ...o,
+});
+const largeReview = review({
+  node: longNode(1),
+  pod: longPod(1),
+  archive: { path: `/tmp/${'z'.repeat(200)}.zip`, name: `${HOSTILE}${'z'.repeat(200)}.zip`, bytes: 2 ** 31, files: 5000 },
+  fileList: Array.from({ length: 5000 }, (_, i) => ({ label: `${HOSTILE}/etc/datadog-agent/${'f'.repeat(200)}-${i}.yaml`, bytes: i })),
+  findings: Array.from({ length: 300 }, (_, i) => ({ file: `${HOSTILE}${'f'.repeat(200)}`, line: i, kind: HOSTILE, preview: `api_key=${'*'.repeat(200)}` })),
+  skipped: Array.from({ length: 500 }, (_, i) => `${HOSTILE}-${i}`),
+});
+const flareResult = (o: Partial<FlareResult> = {}): FlareResult => ({ kind: 'flare', cluster: 'cluster-a', node: 'node-3', pod: 'datadog-agent-3', stage: 'sent', reason: 'sent', agentOutput: 'Your logs were successfully uploaded.', ...o });
+const remediation = (o: Partial<RemediateResult> = {}): RemediateResult => ({
+  kind: 'remediate',
+  cluster: 'cluster-a',
+  action: 'disable_network_detections',
+  daemonSet: 'datadog-agent',
+  before: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: null } },
+  after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'false' } },
+  status: 'applied',
+  rollout: { generation: 2, observedGeneration: 2, desired: 5, updated: 5, ready: 5, complete: true },
+  ...o,
+});
+const manyEnv = Object.fromEntries(['system-probe', 'security-agent', 'agent', 'trace-agent', 'process-agent'].map((c) => [c, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`DD_${'V'.repeat(80)}_${i}`, `${HOSTILE}${'v'.repeat(100)}`]))]));
+
+const ctx = { jobId: JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' };
+const longCtx = { jobId: JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER', node: longNode(9999) };
+const flareCtx = { jobId: FL_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER', node: 'node-3', email: 'a@b.example' };
+const flareLongCtx = { jobId: FL_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER', node: longNode(3), email: `${'e'.repeat(200)}@example.com`, caseId: '123456789012' };
+const req = { id: 'fr-1', cluster: 'cluster-a', userId: 'U0ASKER', channelId: 'C0CHAN' };
+
+/** name → message: every builder, each with small, large and hostile input. */
+function catalogue(): [string, ChatMessage | ChatMessage[]][] {
+  const parsed = parseCommand(`selftest ${ARG_4000}`);
+  return [
+    ['selftest queued', renderQueued(ctx)],
+    ['selftest queued, longest names, attached', renderQueued({ ...longCtx, nodes: Array.from({ length: 5000 }, (_, i) => longNode(i)) }, JOB)],
+    ['selftest progress', renderProgress(ctx, { total: 1000, done: 500, failing: 100, phase: 'running' })],
+    ['selftest progress listing, longest names', renderProgress(longCtx, { total: 0, done: 0, failing: 0, phase: 'listing' })],
+    ['selftest result: all OK', renderResult(ctx, selftest([agent(1, 'ok'), agent(2, 'ok')]))],
+    ['selftest result: no agents', renderResult(ctx, selftest([]))],
+    ['selftest result: several failing nodes (kubernetes)', renderResult(ctx, selftest([agent(1, 'failed'), agent(2, 'error'), agent(3, 'timeout'), agent(4, 'failed'), agent(5, 'ok')]))],
+    ['selftest result: several failing nodes (docker)', renderResult(ctx, selftest([agent(1, 'failed'), agent(2, 'failed')], 'docker'))],
+    ['selftest result: 1000 agents, 200 failing, longest names', renderResult(longCtx, large)],
+    ['selftest result: hostile agent output', renderResult(ctx, hostileSelftest)],
+    ['selftest thread: 1000 agents, 200 failing', renderFailureDetails(longCtx, large)],
+    ['selftest job failure', renderJobFailure(ctx, failure())],
+    ['selftest job failure, hostile and long', renderJobFailure(longCtx, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
+    ['netcheck queued', renderNetcheckQueued({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' })],
+    ['netcheck queued, longest names, attached', renderNetcheckQueued({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, NC_JOB)],
+    ['netcheck result: every remediation offered', renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck())],
+    ['netcheck result: ok', renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck({ verdict: 'ok', findings: [], remediations: [] }))],
+    ['netcheck result: 50 findings, 1000 nodes, Helm, hostile', renderNetcheckResult({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, largeNetcheck)],
+    ['netcheck result: operator managed', renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck({ agent: { version: null, image: null, daemonSet: 'datadog-agent', managedBy: 'operator' } }))],
+    ['netcheck failure, hostile and long', renderNetcheckFailure({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
+    ['remediation queued', renderRemediationQueued({ jobId: RM_JOB, cluster: LONG_CLUSTER, action: 'disable_cws', requestedBy: 'U0ASKER' })],
+    ['remediation result', renderRemediationResult({ jobId: RM_JOB, cluster: 'cluster-a', action: 'disable_network_detections', requestedBy: 'U0ASKER' }, remediation())],
+    ['remediation result: many variables, hostile', renderRemediationResult({ jobId: RM_JOB, cluster: LONG_CLUSTER, action: 'disable_cws', requestedBy: 'U0ASKER' }, remediation({ action: 'disable_cws', daemonSet: 'd'.repeat(253), before: manyEnv, after: manyEnv, rollout: { generation: 3, observedGeneration: 2, desired: 1000, updated: 10, ready: 9, complete: false } }))],
+    ['remediation revert result', renderRemediationResult({ jobId: RM_JOB, cluster: 'cluster-a', action: 'revert', requestedBy: 'U0ASKER' }, remediation({ action: 'revert' }))],
+    ['remediation failure, hostile', renderRemediationFailure({ jobId: RM_JOB, cluster: LONG_CLUSTER, action: HOSTILE, requestedBy: 'U0ASKER' }, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
+    ['restart queued, longest names', renderRestartQueued({ jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' })],
+    ['restart result', renderRestartResult({ jobId: JOB, cluster: 'cluster-a', node: 'node-1', requestedBy: 'U0ASKER' }, { kind: 'restart-agent', cluster: 'cluster-a', node: 'node-1', before: { pod: 'a' }, after: { pod: 'b' }, status: 'restarted' })],
+    ['restart result, longest names', renderRestartResult({ jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' }, { kind: 'restart-agent', cluster: 'cluster-a', node: longNode(1), before: { pod: longPod(1) }, after: { pod: null }, status: 'restarted' })],
+    ['restart no agent', renderRestartResult({ jobId: JOB, cluster: 'cluster-a', node: 'node-1', requestedBy: 'U0ASKER' }, { kind: 'restart-agent', cluster: 'cluster-a', node: 'node-1', before: { pod: null }, after: { pod: null }, status: 'no_agent' })],
+    ['restart failure, hostile', renderRestartFailure({ jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' }, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
+    ['flare queued', renderFlareQueued(flareCtx)],
+    ['flare building, longest names', renderFlareProgress(flareLongCtx, { stage: 'building', pod: longPod(3) })],
+    ['flare review', renderFlareProgress(flareCtx, review())],
+    ['flare review with findings', renderFlareProgress(flareCtx, review({ findings: [{ file: 'datadog.yaml', line: 3, kind: 'api key', preview: 'api_key: ****' }] }))],
+    ['flare review: 5000 files, 300 findings, hostile', renderFlareProgress(flareLongCtx, largeReview)],
+    ['flare sending', renderFlareProgress(flareLongCtx, { stage: 'sending', archive: largeReview.archive! })],
+    ...(['sent', 'cancelled', 'expired', 'upload_failed', 'build_failed', 'session_lost'] as const).map((reason): [string, ChatMessage] => [
+      `flare result ${reason}, hostile`,
+      renderFlareResult(flareLongCtx, flareResult({ stage: reason === 'sent' ? 'sent' : reason === 'cancelled' || reason === 'expired' ? 'cancelled' : 'failed', reason, agentOutput: `${HOSTILE}${ARG_4000}`, archive: largeReview.archive!, node: longNode(3), pod: longPod(3), caseId: '123456789012', archiveRemoved: true })),
+    ]),
+    ['flare failure, hostile', renderFlareFailure(flareLongCtx, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
+    ['node picker', renderNodePicker(req, [{ node: 'node-1' }, { node: 'node-2', unavailable: 'not ready' }])],
+    ['node picker: 1000 agents, longest names', renderNodePicker({ ...req, cluster: LONG_CLUSTER }, Array.from({ length: 1000 }, (_, i) => ({ node: longNode(i) })))],
+    ['node picker: none', renderNodePicker(req, [])],
+    ['clusters', renderClusters([{ name: 'cluster-a', kind: 'kubernetes', workers: 2 }, { name: 'b', kind: 'docker', workers: 0 }, { name: 'c', kind: 'host', workers: undefined }])],
+    ['clusters: 200, longest names', renderClusters(Array.from({ length: 200 }, (_, i) => ({ name: `${i}${'x'.repeat(60)}`, kind: 'kubernetes' as const, workers: i })))],
+    ['help', help({ name: 'help' }).ack!],
+    ['help topic, hostile', help({ name: 'help', topic: HOSTILE }).ack!],
+    ['usage: 4000-character argument', renderUsage(parsed.ok ? 'parsed' : `${parsed.error}\n${parsed.usage}`)],
+    ['problem, hostile and long', renderProblem(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`)],
+  ];
+}
+
+function actionIds(blocks: unknown[] | undefined): string[] {
+  const ids: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.action_id === 'string' && o.type !== 'plain_text_input' && o.type !== 'email_text_input') ids.push(o.action_id);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(blocks);
+  return ids;
+}
+
+function mrkdwnTexts(v: unknown, out: string[] = []): string[] {
+  if (Array.isArray(v)) for (const x of v) mrkdwnTexts(x, out);
+  else if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (o.type === 'mrkdwn' && typeof o.text === 'string') out.push(o.text);
+    for (const x of Object.values(o)) mrkdwnTexts(x, out);
+  }
+  return out;
+}
+
+describe('every message the bot can produce is one Slack accepts', () => {
+  for (const [name, rendered] of catalogue()) {
+    it(name, () => {
+      const messages = Array.isArray(rendered) ? rendered : [rendered];
+      expect(messages.length).toBeGreaterThan(0);
+      for (const m of messages) {
+        // As chat.postMessage / chat.update send it (and as a response_url or ack body).
+        expect(validateMessage({ text: m.text, blocks: m.blocks, ...(m.metadata ? { metadata: m.metadata } : {}) })).toBeUndefined();
+        expect(m.text.length).toBeGreaterThan(0);
+        for (const id of actionIds(m.blocks)) expect(actionKindOf(id), `action_id ${id} is bound to no handler`).toBeDefined();
+      }
+    });
+  }
+
+  it('escapes hostile text: no mention, link or channel ping reaches Slack from agent output', () => {
+    for (const m of [renderResult(ctx, hostileSelftest), renderNetcheckResult({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, largeNetcheck), renderFlareProgress(flareLongCtx, largeReview)]) {
+      // Only mrkdwn is parsed for mentions and links; plain_text shows them as typed.
+      const text = mrkdwnTexts(m.blocks).join('\n');
+      expect(text.length).toBeGreaterThan(0);
+      for (const bad of ['<!channel>', '<!here>', '<@U0BOSS>', '<#C0GENERAL>', '<https://evil']) expect(text).not.toContain(bad);
+    }
+  });
+
+  it('a large self-test groups identical failures, caps the lines, and lists every agent not OK in the thread', () => {
+    const m = renderResult(longCtx, large);
+    const text = JSON.stringify(m.blocks);
+    expect(text).toMatch(/\d+ nodes\* — failed/);
+    expect(text).toContain('Every agent not OK is listed in the thread of this message.');
+    expect(needsFailureDetails(large)).toBe(true);
+    const thread = renderFailureDetails(longCtx, large).map((t) => JSON.stringify(t.blocks)).join('\n');
+    for (const r of large.results.filter((x) => x.status !== 'ok')) expect(thread).toContain(r.node);
+    // A small result lists every node itself.
+    expect(needsFailureDetails(selftest([agent(1, 'failed'), agent(2, 'ok')]))).toBe(false);
+  });
+
+  it('buttons of one kind in one block get distinct action_ids, their values name what each acts on', () => {
+    const m = renderResult(ctx, selftest([agent(7, 'failed'), agent(8, 'failed', { message: 'other' }), agent(10, 'timeout'), agent(1, 'ok')]));
+    const els = m.blocks!.flatMap((b) => (b.type === 'actions' ? (b.elements as { action_id: string; value: string }[]) : []));
+    const restarts = els.filter((e) => e.action_id.startsWith('selftest.restart'));
+    expect(restarts.map((e) => e.action_id)).toEqual(['selftest.restart:0', 'selftest.restart:1', 'selftest.restart:2']);
+    expect(restarts.map((e) => e.value)).toEqual([`${JOB}|node-7`, `${JOB}|node-8`, `${JOB}|node-10`]);
+    const fixes = renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck()).blocks!.flatMap((b) => (b.type === 'actions' ? (b.elements as { action_id: string; value: string }[]) : []));
+    expect(fixes.map((e) => [e.action_id, e.value])).toEqual([
+      ['netcheck.remediate:0', `${NC_JOB}|set_classifier_priority`],
+      ['netcheck.remediate:1', `${NC_JOB}|disable_network_detections`],
+      ['netcheck.remediate:2', `${NC_JOB}|disable_cws`],
+    ]);
+  });
+});
+
+describe('every view the bot can open is one Slack accepts', () => {
+  it('the flare email modal, with and without a profile email, long names', () => {
+    expect(validateView(renderFlareEmailModal(req))).toBeUndefined();
+    expect(validateView(renderFlareEmailModal({ ...req, cluster: LONG_CLUSTER, node: longNode(1), caseId: '123456789012' }, `${'e'.repeat(200)}@example.com`))).toBeUndefined();
+  });
+});
