@@ -1,13 +1,18 @@
 /**
  * `npm run bench`: every figure is measured in this run, with its baseline from the same run.
  * `npm run bench -- SECTION` runs one section (ack, tls-floor, selftest, selftest-no-status,
- * selftest-2-replicas, selftest-all-in-one). Knobs for investigating, not for the figures:
- * BENCH_AGENTS, BENCH_LATENCY_MS, BENCH_REPLICAS, and node flags for the processes it starts
- * (BENCH_WORKER_NODE_ARGS, BENCH_START_NODE_ARGS, BENCH_SIM_NODE_ARGS, e.g. `--cpu-prof`).
+ * selftest-2-replicas, selftest-all-in-one, busy-workspace). busy-workspace: 12 fleet self-tests
+ * at once (12 clusters × 60 agents × 2 s, 12 users, 3 per channel in 4 channels) in one
+ * workspace, against the Slack emulator with its rate limits on: calls answered 429, chat calls,
+ * and the slowest job's final result against a lone job's. Knobs for investigating, not for the
+ * figures: BENCH_AGENTS, BENCH_LATENCY_MS, BENCH_REPLICAS, BENCH_BUSY_JOBS, BENCH_BUSY_AGENTS,
+ * BENCH_BUSY_CHANNELS, and node flags for the processes it starts (BENCH_WORKER_NODE_ARGS,
+ * BENCH_START_NODE_ARGS, BENCH_SIM_NODE_ARGS, e.g. `--cpu-prof`).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { benchAck } from './ack.ts';
+import { benchBusyWorkspace } from './busy-workspace.ts';
 import { type BenchLayout, benchSelftest } from './selftest.ts';
 import { benchTlsFloor } from './tls-floor.ts';
 
@@ -32,7 +37,7 @@ async function main() {
     });
   }
   if (!section) {
-    for (const s of ['ack', 'tls-floor', 'selftest', 'selftest-no-status', 'selftest-2-replicas', 'selftest-all-in-one']) await runSection(s);
+    for (const s of ['ack', 'tls-floor', 'selftest', 'selftest-no-status', 'selftest-2-replicas', 'selftest-all-in-one', 'busy-workspace']) await runSection(s);
     return;
   }
   if (section === 'ack') {
@@ -46,6 +51,26 @@ async function main() {
     const t = await benchTlsFloor(500);
     console.log(`\n== floor: ${t.handshakes} concurrent TLS handshakes to a local server (every exec session starts with one) ==`);
     console.log(`wall ${t.wallMs.toFixed(0)} ms, client CPU ${t.clientCpuMsEach.toFixed(2)} ms each; a 1000-agent self-test at concurrency 500 opens 2 waves of 500 sessions (4 with readStatus)`);
+  }
+  if (section === 'busy-workspace') {
+    const r = await benchBusyWorkspace(Number(process.env.BENCH_BUSY_JOBS ?? 12), Number(process.env.BENCH_BUSY_AGENTS ?? 60), Number(process.env.BENCH_LATENCY_MS ?? 2000), Number(process.env.BENCH_BUSY_CHANNELS ?? 4));
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const perMin = (r: number) => `${Math.round(r * 60)}/min`;
+    const limits = r.limits
+      ? `its rate limits ON (chat.update ${r.limits.update.capacity} at once then ${perMin(r.limits.update.refillPerSec)} per workspace; chat.postMessage ${r.limits.postPerChannel.capacity} at once then ${perMin(r.limits.postPerChannel.refillPerSec)} per channel; 429 with Retry-After)`
+      : 'its rate limits OFF (this emulator does not enforce them: the 429 figure means nothing)';
+    const sorted = [...r.finalsMs].sort((a, b) => a - b);
+    const slowest = sorted.at(-1)!;
+    const ratio = slowest / r.loneMs;
+    const total = Object.values(r.chatCalls).reduce((a, b) => a + b, 0);
+    const per = Object.entries(r.chatCalls).map(([m, n]) => `${n} ${m}`).join(', ');
+    console.log(`\n== busy workspace: ${r.jobs} fleet self-tests at once (${r.jobs} clusters x ${r.agents} agents x ${r.latencyMs / 1000} s, one worker process), ${r.jobs} users, ${Math.ceil(r.jobs / r.channels.length)} per channel in ${r.channels.length} channels (${r.channels.join(', ')}), one workspace; Slack emulator with ${limits} ==`);
+    console.log(`lone job (same run, alone in the workspace, after one warm-up job): final after ${s(r.loneMs)}, ${r.loneChatCalls} chat calls; another lone job after the busy phase: ${s(r.loneAfterMs)}`);
+    console.log(`${r.jobs} jobs at once: finals after ${s(sorted[0]!)} .. ${s(slowest)} (median ${s(sorted[Math.floor(sorted.length / 2)]!)}), ${r.ok}/${r.jobs * r.agents} agents OK; slowest / lone = ${ratio.toFixed(2)}x   goal <= 2x -> ${ratio <= 2 ? 'met' : 'NOT met'}`);
+    const worst = (xs: number[]) => Math.max(...xs);
+    console.log(`of which the worker (command -> job finished): ${s(Math.min(...r.jobsMs))} .. ${s(worst(r.jobsMs))}; the bot and Slack (job finished -> final applied): up to ${s(worst(r.slackLagMs))} (lone job: ${s(r.loneSlackLagMs)})`);
+    console.log(`calls answered 429: ${r.answered429} (whole run: ${r.answered429Run})   goal 0 -> ${r.limits ? (r.answered429Run === 0 ? 'met' : 'NOT met') : 'not measured (limits off)'}`);
+    console.log(`chat calls for the ${r.jobs} jobs: ${total} (${per}); progress states merged instead of sent: ${r.coalesced}`);
   }
   if (section.startsWith('selftest')) {
     const agents = Number(process.env.BENCH_AGENTS ?? 1000);

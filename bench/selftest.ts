@@ -53,11 +53,11 @@ function nodeFlagsOf(script: 'worker' | 'start'): string[] {
   if (!m) throw new Error(`package.json scripts.${script} does not run dist/main.js: ${line}`);
   return m[1]!.split(' ').filter(Boolean);
 }
-const WORKER_NODE_ARGS = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? nodeFlagsOf('worker');
+export const WORKER_NODE_ARGS = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? nodeFlagsOf('worker');
 const START_NODE_ARGS = process.env.BENCH_START_NODE_ARGS?.split(' ').filter(Boolean) ?? nodeFlagsOf('start');
 
 
-async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{ stop: () => void }> {
+export async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{ stop: () => void }> {
   const child = spawn(process.execPath, [...(process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/sim.js', '--fleet', fleetPath, '--kubeconfig', kubeconfig], {
     cwd: join(import.meta.dirname, '..'),
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -143,7 +143,7 @@ async function allInOneStack(configPath: string): Promise<Stack> {
   };
 }
 
-const stopChild = (c: ChildProcess) => new Promise<unknown>((r) => (c.exitCode !== null ? r(c.exitCode) : (c.once('exit', r), c.kill('SIGTERM'))));
+export const stopChild = (c: ChildProcess) => new Promise<unknown>((r) => (c.exitCode !== null ? r(c.exitCode) : (c.once('exit', r), c.kill('SIGTERM'))));
 
 export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10, readStatus = true, layout: BenchLayout = { kind: 'workers', replicas: 1 }): Promise<SelftestBench> {
   const dir = mkdtempSync(join(tmpdir(), 'cws-bench-'));
