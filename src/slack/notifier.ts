@@ -304,6 +304,8 @@ export class Notifier {
         for (const w of p.waiters) w.reject(err.error);
         // A final edit that never reached Slack must not block a later attempt.
         if (p.final && !state.pending) state.closed = false;
+        // Refused (gone, channel errors…): this message will not take a final edit, so it holds no budget for one.
+        if (p.final && err.kind === 'refused') state.finalSent = true;
       }
     } finally {
       state.inflight = false;

@@ -354,6 +354,7 @@ describe('Notifier', () => {
         await vi.advanceTimersByTimeAsync(0);
         await settled;
         expect(updates()).toHaveLength(1); // no fallback for these: it would fail the same way
+        expect(n.openMessages()).toBe(0); // and the message no longer holds budget for a final edit
       }
     });
   });
