@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { flareLockScope, parseHolder } from '../flare/lock.ts';
 import type { FlareRequest } from '../jobs/schemas.ts';
-import { renderFlareQueued } from '../slack/blocks/flare.ts';
+import { renderFlareBusy, renderFlareQueued } from '../slack/blocks/flare.ts';
 import { renderFlareEmailModal } from '../slack/blocks/flare-inputs.ts';
 import { renderProblem, renderUsage } from '../slack/blocks/usage.ts';
 import { type BotServices, clusterFor, type CommandReply, type Invocation } from './context.ts';
@@ -74,11 +75,13 @@ async function enqueueFlare(
   inv: Invocation,
   clusterName: string,
   req: FlareRequest,
-  audit: (o: 'queued' | 'error', e?: { jobId?: string; detail?: string }) => Promise<unknown>,
+  audit: (o: 'queued' | 'error' | 'denied', e?: { jobId?: string; detail?: string }) => Promise<unknown>,
 ): Promise<CommandReply> {
   const cfg = services.clusters.clusters[clusterName]!;
   const expiresAt = new Date(Date.now() + cfg.flare.reviewTtlMs).toISOString();
-  let jobId: string;
+  // One flare per node at a time (src/flare/lock.ts): the job is queued, then the lock is taken in its name.
+  const scope = flareLockScope(clusterName, cfg.kind, req.node);
+  let jobId: string | undefined;
   try {
     jobId = await services.producer.enqueueFlare({
       kind: 'flare',
@@ -89,7 +92,12 @@ async function enqueueFlare(
       requestedBy: inv.userId,
       requestedAt: new Date().toISOString(),
       expiresAt,
+      lock: { scope },
     });
+    // Held until the worker ends the flare; this TTL only bounds a job no worker ever picks up.
+    const lifeS = Math.ceil((cfg.flare.buildTimeoutMs + cfg.flare.reviewTtlMs + cfg.flare.uploadTimeoutMs) / 1000) + 60;
+    const claim = await services.tracker.once(scope, JSON.stringify({ by: inv.userId, job: jobId, ...(req.node ? { node: req.node } : {}), at: new Date().toISOString() }), lifeS);
+    if (!claim.first) return await refuseBusy(services, clusterName, req, jobId, claim.holder, audit);
     await services.tracker.saveRecord({
       jobId,
       kind: 'flare',
@@ -103,6 +111,7 @@ async function enqueueFlare(
     });
   } catch (err) {
     services.logger.error({ err }, 'enqueue flare failed');
+    if (jobId) await withdraw(services, clusterName, jobId);
     await audit('error', { detail: 'enqueue failed' });
     return { ack: renderProblem(`Could not queue the flare on \`${clusterName}\`: the job queue (Redis) is unreachable.`, 'Nothing was started. Try again in a minute.') };
   }
@@ -121,5 +130,30 @@ async function enqueueFlare(
       await services.tracker.addMessage(jobId, posted);
       await services.finishIfDone(jobId);
     },
+  };
+}
+
+/** Removes a queued flare job that must not run (a worker that already took it sees the lock is not its own and stops). */
+async function withdraw(services: BotServices, cluster: string, jobId: string): Promise<void> {
+  const job = await services.producer.getJob(cluster, jobId).catch(() => undefined);
+  await job?.remove().catch(() => undefined);
+}
+
+/** The ephemeral "a flare is already under review on node-3 by <@U…> (job …)"; our own job is withdrawn. */
+async function refuseBusy(
+  services: BotServices,
+  cluster: string,
+  req: FlareRequest,
+  jobId: string,
+  rawHolder: string,
+  audit: (o: 'denied', e?: { jobId?: string; detail?: string }) => Promise<unknown>,
+): Promise<CommandReply> {
+  await withdraw(services, cluster, jobId);
+  const holder = parseHolder(rawHolder);
+  const state = holder ? await services.producer.getJob(cluster, holder.job).then((j) => j?.getState(), () => undefined) : undefined;
+  const node = holder?.node ?? req.node;
+  await audit('denied', { jobId, detail: `a flare is already under review on ${node ?? cluster}${holder ? ` by ${holder.by} (job ${holder.job})` : ''}` });
+  return {
+    ack: renderFlareBusy({ cluster, ...(node ? { node } : {}), ...(holder ? { by: holder.by, job: holder.job } : {}), queued: state === 'waiting' || state === 'delayed' || state === 'prioritized' }),
   };
 }

@@ -1,48 +1,104 @@
-import { unzipSync } from 'fflate';
-import { looksLikeText, type SecretFinding, scanText } from './secrets.ts';
+import { createHash } from 'node:crypto';
+import { binaryReason, type NotScanned, type SecretFinding, scanBinary, scanName, scanText } from './secrets.ts';
+import { listZip, mib, readEntry, ZipError } from './zip.ts';
 
 export interface ArchiveEntry {
+  /** The entry's name, masked when it holds a secret. */
   path: string;
   bytes: number;
 }
 
 export interface ArchiveReview {
   bytes: number;
+  /** SHA-256 of the archive's bytes (hex). */
+  sha256: string;
   files: ArchiveEntry[];
+  /** The findings kept (at most MAX_FINDINGS), file names first. */
   findings: SecretFinding[];
-  /** Text files that could not be scanned (too large), named so the review says so. */
-  skipped: string[];
+  /** Every secret found, in names and contents. */
+  findingsTotal: number;
+  /** What could not be scanned, and why: never skipped silently. */
+  notScanned: NotScanned[];
 }
 
-const MAX_SCAN_BYTES = 5 * 1024 * 1024;
+/** Entries larger than this are not scanned (named in `notScanned`); one entry is in memory at a time. */
+export const MAX_ENTRY_SCAN = 16 * 1024 * 1024;
+/** Bytes scanned per archive at most; entries past it are named in `notScanned`. */
+export const MAX_ARCHIVE_SCAN = 256 * 1024 * 1024;
+const MAX_FINDINGS = 200;
+/** Entries whose content is compressed data: their strings are not worth reading. */
+const COMPRESSED = /\.(?:gz|tgz|zip|bz2|xz|zst|lz4|7z|jar)$/i;
 
 export class ArchiveError extends Error {
   override name = 'ArchiveError';
 }
 
-/** Lists a flare zip and scans its text files for secrets. Pure: bytes in, review out. */
+/**
+ * Lists a flare zip and scans every entry's name and content for secrets. Pure: bytes in, review
+ * out. Nothing of the archive is in the result but sizes, masked names and masked previews.
+ */
 export function reviewArchive(zip: Uint8Array): ArchiveReview {
-  let entries: Record<string, Uint8Array>;
+  let entries;
   try {
-    entries = unzipSync(zip);
+    entries = listZip(zip);
   } catch (err) {
-    throw new ArchiveError(`the archive is not a readable zip (${(err as Error).message})`);
+    throw new ArchiveError(`the archive is not a readable zip (${err instanceof ZipError ? err.message : 'unreadable'})`);
   }
   const files: ArchiveEntry[] = [];
+  const nameFindings: SecretFinding[] = [];
   const findings: SecretFinding[] = [];
-  const skipped: string[] = [];
-  for (const [path, data] of Object.entries(entries)) {
-    if (path.endsWith('/')) continue;
-    files.push({ path, bytes: data.length });
-    if (data.length > MAX_SCAN_BYTES) {
-      skipped.push(path);
+  const notScanned: NotScanned[] = [];
+  let total = 0;
+  let scanned = 0;
+  const seen = new Map<string, number>();
+  const keep = (fs: SecretFinding[], into: SecretFinding[]) => {
+    for (const f of fs) if (nameFindings.length + findings.length < MAX_FINDINGS) into.push(f);
+  };
+  for (const e of entries) {
+    const named = scanName(e.name);
+    total += named.total;
+    keep(named.findings, nameFindings);
+    if (e.isDir) continue;
+    const n = (seen.get(e.name) ?? 0) + 1;
+    seen.set(e.name, n);
+    const label = n > 1 ? `${named.name} (duplicate entry #${n})` : named.name;
+    files.push({ path: label, bytes: e.size });
+    if (scanned + Math.min(e.size, MAX_ENTRY_SCAN) > MAX_ARCHIVE_SCAN) {
+      notScanned.push({ file: label, reason: `not scanned: the review scans at most ${mib(MAX_ARCHIVE_SCAN)} per archive` });
       continue;
     }
-    if (!looksLikeText(data)) continue;
-    findings.push(...scanText(path, Buffer.from(data).toString('utf8')));
+    const got = readEntry(zip, e, MAX_ENTRY_SCAN);
+    if ('error' in got) {
+      notScanned.push({ file: label, reason: got.error });
+      continue;
+    }
+    scanned += got.data.length;
+    const binary = binaryReason(got.data);
+    if (binary) {
+      if (COMPRESSED.test(e.name)) {
+        notScanned.push({ file: label, reason: `${binary}: compressed data, its content cannot be scanned` });
+        continue;
+      }
+      const r = scanBinary(label, got.data);
+      total += r.total;
+      keep(r.findings, findings);
+      notScanned.push({ file: label, reason: `${binary}: not scanned as text, only its printable strings were checked` });
+      continue;
+    }
+    const r = scanText(label, Buffer.from(got.data).toString('utf8'));
+    total += r.total;
+    keep(r.findings, findings);
+    notScanned.push(...r.notScanned);
   }
   files.sort((a, b) => a.path.localeCompare(b.path));
-  return { bytes: zip.length, files, findings, skipped };
+  return {
+    bytes: zip.length,
+    sha256: createHash('sha256').update(zip).digest('hex'),
+    files,
+    findings: [...nameFindings, ...findings],
+    findingsTotal: total,
+    notScanned,
+  };
 }
 
 /**

@@ -158,13 +158,26 @@ export const FlareJobData = z.object({
   expiresAt: z.string(),
   /** Set once the review is posted: a re-run of this job after a crash must not build again. */
   reviewStarted: z.boolean().optional(),
+  /** The archive's path, masked by the secret scan (for messages; the worker keeps the real one). */
   archivePath: z.string().optional(),
+  /** The per-node flare lock the bot takes for this job once it is queued (src/flare/lock.ts). */
+  lock: z.object({ scope: z.string().max(300) }).optional(),
 });
 export type FlareJobData = z.infer<typeof FlareJobData>;
 
-export const SecretFindingSchema = z.object({ file: z.string(), line: z.number().int(), kind: z.string(), preview: z.string() });
+export const SecretFindingSchema = z.object({ file: z.string(), line: z.number().int(), kind: z.string(), preview: z.string(), where: z.enum(['name', 'binary']).optional() });
 
-export const FlareArchive = z.object({ path: z.string(), name: z.string(), bytes: z.number().int().nonnegative(), files: z.number().int().nonnegative() });
+/** A file (or line) of the archive the secret scan could not read, and why. */
+export const NotScannedSchema = z.object({ file: z.string(), reason: z.string() });
+
+export const FlareArchive = z.object({
+  path: z.string(),
+  name: z.string(),
+  bytes: z.number().int().nonnegative(),
+  files: z.number().int().nonnegative(),
+  /** SHA-256 of the reviewed archive, computed by `sha256sum` on the agent and over the bytes read: Send re-checks it. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+});
 
 export const FlareProgress = z.object({
   stage: z.enum(['building', 'review', 'sending']),
@@ -173,6 +186,11 @@ export const FlareProgress = z.object({
   archive: FlareArchive.optional(),
   fileList: z.array(z.object({ label: z.string(), bytes: z.number() })).optional(),
   findings: z.array(SecretFindingSchema).optional(),
+  /** Every secret the scan found (findings holds the first ones). */
+  findingsTotal: z.number().int().nonnegative().optional(),
+  /** What the scan could not read (too large, binary, damaged, lines over the cap), with the reason. */
+  notScanned: z.array(NotScannedSchema).optional(),
+  /** Older workers: files not scanned because too large. */
   skipped: z.array(z.string()).optional(),
   expiresAt: z.string().optional(),
 });
@@ -185,12 +203,20 @@ export const FlareResult = z.object({
   pod: z.string(),
   stage: z.enum(['sent', 'cancelled', 'failed']),
   /** Why it ended that way: the user cancelled, the review expired, the upload failed… */
-  reason: z.enum(['sent', 'cancelled', 'expired', 'upload_failed', 'build_failed', 'session_lost']),
+  reason: z.enum(['sent', 'cancelled', 'expired', 'upload_failed', 'build_failed', 'session_lost', 'archive_changed', 'busy']),
   archive: FlareArchive.optional(),
   /** What the agent printed at the end (the upload's answer or its error). */
   agentOutput: z.string(),
   caseId: z.string().optional(),
   archiveRemoved: z.boolean().optional(),
+  /** Cancel/expiry found another file at the reviewed path (another flare in the same second): left in place. */
+  archiveReplaced: z.boolean().optional(),
+  /** The reviewed archive was already gone from the node. */
+  archiveMissing: z.boolean().optional(),
+  /** Something the requester must know beyond the outcome (e.g. the file changed during the upload). */
+  warning: z.string().optional(),
+  /** reason busy: who holds the node's flare lock, with which job. */
+  heldBy: z.object({ user: z.string(), job: z.string() }).optional(),
 });
 export type FlareResult = z.infer<typeof FlareResult>;
 

@@ -33,6 +33,7 @@ import {
   uploadErrorResponse,
   uploadSuccess,
 } from './flare-cli.ts';
+import { registerSha256sum } from './flare-tools.ts';
 import { PromptReader } from './stdin-reader.ts';
 
 /** The container's environment as the pod spec sets it (literal values only). */
@@ -164,6 +165,8 @@ export async function runFlare(ctx: ExecContext, hooks: FlareHooks): Promise<num
   }
 }
 
+/** The flare command, and the coreutils the worker reviews its archive with (`sha256sum`; cat/rm/ls: coreutils.ts). */
 export function registerFlareCommand(registry: ExecRegistry, command: { containers: readonly string[]; paths: readonly string[] }, hooks: FlareHooks): void {
   registry.register({ ...command, argv: ['security-agent', 'flare'], handler: (ctx) => runFlare(ctx, hooks) });
+  registerSha256sum(registry);
 }

@@ -165,6 +165,9 @@ describe('/cws flare on a host agent', () => {
     const r = await review(c);
     expect(r.metadata!.event_payload).toMatchObject({ caseId: null, stage: 'review' });
     expect(JSON.stringify(r.blocks)).toContain('new case for asker@example.com');
+    // One flare per agent at a time: end this review so the next test's flare on fl-ok can start.
+    await h.signer.action({ actionId: 'flare.cancel', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
   });
 
   it('a review the bot did not see (restart, lost event) is shown by the catch-up, once', async () => {

@@ -4,6 +4,7 @@
  * @kubernetes/client-node Exec (v5.channel.k8s.io, stdin as a stream) and kubectl.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentLogLevel, DEFAULT_API_KEY, DEFAULT_APP_KEY, FLARE_FILE_NAMES, flareArchivePath, flareFiles, goFloat, zipFlare } from '../../src/sim/flare-archive.ts';
 import { forbiddenError, parseFlareCommandLine } from '../../src/sim/flare-cli.ts';
+import { replaceFlareArchive } from '../../src/sim/flare-tools.ts';
 import { parseFleet, type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { hideKeyExceptLastFiveChars, scrubBytes, scrubYaml } from '../../src/sim/scrubber.ts';
 import { PromptReader } from '../../src/sim/stdin-reader.ts';
@@ -305,6 +307,45 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
     expect(r.stdout).toMatch(/^Please enter your email: \nAsking the Security Agent to build the flare archive\.\n(\S+) is going to be uploaded to Datadog\nAre you sure you want to upload a flare\? \[y\/N\]\nAborting\. \(You can still use \1\)\n$/);
     expect(r.stderr).toBe('');
     expect(r.status).toEqual({ metadata: {}, status: 'Success' });
+  });
+
+  it('sha256sum answers as GNU coreutils: "<hex>  <path>", a missing file on stderr with exit 1', async () => {
+    const f = await openFlare('node-1', ['-e', 'ops@example.com']);
+    await f.waitFor('[y/N]\n');
+    const path = pathIn(f.out());
+    const pod = podOn('node-1');
+    const hex = createHash('sha256').update(filesOn('node-1').read(path)!.data).digest('hex');
+    expect(await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', path])).toMatchObject({ stdout: `${hex}  ${path}\n`, stderr: '', status: { status: 'Success' } });
+    expect((await execCollect(kc, NS, pod, 'security-agent', ['/usr/bin/sha256sum', '-b', path])).stdout).toBe(`${hex} *${path}\n`);
+    expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '--tag', path])).stdout).toBe(`SHA256 (${path}) = ${hex}\n`);
+    const missing = await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '/tmp/nope.zip', path]);
+    expect(missing.stdout).toBe(`${hex}  ${path}\n`); // the others still print
+    expect(missing.stderr).toBe('sha256sum: /tmp/nope.zip: No such file or directory\n');
+    expect(missing.status?.message).toBe('command terminated with non-zero exit code: command terminated with exit code 1');
+    expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '/tmp'])).stderr).toBe('sha256sum: /tmp: Is a directory\n');
+    expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '-q', path])).stderr).toBe("sha256sum: invalid option -- 'q'\nTry 'sha256sum --help' for more information.\n");
+    const empty = createHash('sha256').update('').digest('hex');
+    expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum'])).stdout).toBe(`${empty}  -\n`); // stdin (none: empty)
+    // Another container, another filesystem: the archive is not there.
+    expect((await execCollect(kc, NS, pod, 'system-probe', ['sha256sum', path])).stderr).toBe(`sha256sum: ${path}: No such file or directory\n`);
+    f.stdin.write('n\n');
+    await f.done();
+  });
+
+  it('a test can replace the archive after review: the agent uploads what is at the path when it sends', async () => {
+    const f = await openFlare('node-1', ['4321', '-e', 'ops@example.com']);
+    await f.waitFor('[y/N]\n');
+    const path = pathIn(f.out());
+    const reviewed = Uint8Array.from(filesOn('node-1').read(path)!.data);
+    const other = new TextEncoder().encode('another flare, written in the same second');
+    expect(replaceFlareArchive(sim.state, 'node-1', path, other)).toEqual(reviewed);
+    const sum = await execCollect(kc, NS, podOn('node-1'), 'security-agent', ['sha256sum', path]);
+    expect(sum.stdout).toBe(`${createHash('sha256').update(other).digest('hex')}  ${path}\n`);
+    f.stdin.write('y\n');
+    await f.done();
+    const upload = sim.state.flareUploads('node-1').at(-1)!;
+    expect(upload).toMatchObject({ caseId: '4321', path, sha256: createHash('sha256').update(other).digest('hex') });
+    expect(Buffer.from(upload.archive).equals(Buffer.from(other))).toBe(true);
   });
 
   it('cat, rm and ls answer as coreutils for what is not there', async () => {

@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { collapseFileList, reviewArchive } from '../../src/flare/archive.ts';
+import { type FlareLocks, flareLockScope, heartbeat, redisLocks } from '../../src/flare/lock.ts';
+import { maskSecrets } from '../../src/flare/secrets.ts';
 import { flareDecisionKey } from '../../src/jobs/queues.ts';
 import { FlareJobData, type FlareProgress, type FlareResult } from '../../src/jobs/schemas.ts';
-import { ExecTimeoutError, formatSeconds } from '../targets/errors.ts';
+import { ExecTimeoutError, formatSeconds, TargetError } from '../targets/errors.ts';
 import type { AgentRef, AgentTarget, ExecSession } from '../targets/types.ts';
 
 export interface FlareDeps {
@@ -15,6 +18,10 @@ export interface FlareDeps {
   failure: (code: string, message: string, hint?: string) => string;
   /** Aborted when the worker shuts down: open reviews are answered "no". */
   shutdown?: AbortSignal;
+  /** How long to wait for the bot to take the per-node lock after enqueueing (tests shorten it). */
+  lockWaitMs?: number;
+  /** The per-node flare locks; default: in Redis (`redis`), as the bot takes them. */
+  locks?: FlareLocks;
 }
 
 /* Strings of the real `security-agent flare` (src/sim/FLARE-SOURCES.md). */
@@ -22,42 +29,101 @@ const ARCHIVE_LINE = /^(\/\S+\.zip) is going to be uploaded to Datadog/m;
 const CONFIRM_PROMPT = /Are you sure you want to upload a flare\? \[y\/N\]/;
 const UPLOADED = /Your logs were successfully uploaded\. For future reference, your internal case id is (\d+)/;
 const MAX_ARCHIVE = 512 * 1024 * 1024;
+/** `sha256sum FILE` (GNU coreutils, busybox): "<64 hex>  FILE", a leading "\" when the name is escaped. */
+const SHA256SUM_LINE = /^\\?([0-9a-f]{64}) [ *]/;
 
-const tail = (s: string, n = 6) => s.split(/\r?\n/).map((l) => l.trimEnd()).filter(Boolean).slice(-n).join('\n');
+/** The last lines of agent output, with every secret masked: the only way agent text reaches a result. */
+const tail = (s: string, n = 6) =>
+  maskSecrets(
+    s
+      .split(/\r?\n/)
+      .map((l) => l.trimEnd())
+      .filter(Boolean)
+      .slice(-n)
+      .join('\n'),
+  ).slice(0, 2000);
+
+const short = (sha: string) => `${sha.slice(0, 12)}…`;
+
+type Digest = { sha256: string; bytes?: number; via: 'sha256sum' | 'cat' } | { missing: true } | { error: string };
 
 /**
  * Stage 1 builds the archive with the agent's own `flare`, kept waiting at its confirmation
  * prompt (stdin open), reads the archive through a second exec and publishes the review as
- * progress. Stage 2 answers the prompt: "y" uploads exactly the reviewed archive with the
- * agent's uploader; "n" (cancel, expiry) aborts and the archive is removed. If this worker
- * dies, the session ends, the agent reads EOF and aborts: nothing leaves the node.
+ * progress, with the archive's size and SHA-256. Stage 2 answers the prompt: before "y", the
+ * file at the archive's path is hashed again on the agent; only the reviewed bytes get a "y"
+ * (anything else: "n", and the result says why). Cancel and expiry answer "n" and remove the
+ * archive only if the file is still the reviewed one. One flare per node at a time (lock.ts),
+ * held from before the build to the end. If this worker dies, the session ends, the agent reads
+ * EOF and aborts: nothing leaves the node, and the lock lapses.
  */
 export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult> {
   const data = FlareJobData.parse(job.data);
-  if (data.reviewStarted) {
-    // This job is running again after its worker stopped mid-review.
-    return {
-      kind: 'flare',
-      cluster: data.cluster,
-      node: data.node ?? '?',
-      pod: '?',
-      stage: 'failed',
-      reason: 'session_lost',
-      agentOutput: `The worker holding the flare session stopped before a decision; the agent's prompt saw the session end and aborted, so nothing was sent.${
-        data.archivePath ? ` The archive is still on the node at ${data.archivePath}.` : ''
-      }`,
-    };
-  }
-  if (!d.target.openSession) throw new UnrecoverableError(d.failure('unsupported', `flares are not supported on ${d.target.kind} targets`));
-  const agents = await d.target.listAgents(data.node ? { node: data.node } : undefined);
-  const agent: AgentRef | undefined = agents[0];
-  if (!agent) throw new UnrecoverableError(d.failure('no_agent', `no agent found${data.node ? ` on node ${data.node}` : ''} in ${data.cluster}`, 'Check the node name with `/cws selftest`.'));
-  if (agent.unavailable) throw new UnrecoverableError(d.failure('agent_unavailable', agent.unavailable, 'Pick another node or restart the agent first.'));
-  const base = { kind: 'flare' as const, cluster: data.cluster, node: agent.node, pod: agent.pod, ...(data.caseId ? { caseId: data.caseId } : {}) };
-  await job.updateProgress({ stage: 'building', node: agent.node, pod: agent.pod } satisfies FlareProgress);
+  const jobId = job.id!;
+  // One connection per flare job, opened when first needed: the lock and the decision share it.
+  let conn: Redis | undefined;
+  const redis = () => {
+    if (!conn) {
+      conn = new Redis({ ...d.redis, maxRetriesPerRequest: null });
+      conn.on('error', () => {});
+    }
+    return conn;
+  };
+  const locks = d.locks ?? redisLocks(redis());
+  let scope = data.lock?.scope;
+  try {
+    if (data.reviewStarted) {
+      // This job is running again after its worker stopped mid-review.
+      return {
+        kind: 'flare',
+        cluster: data.cluster,
+        node: data.node ?? '?',
+        pod: '?',
+        stage: 'failed',
+        reason: 'session_lost',
+        agentOutput: `The worker holding the flare session stopped before a decision; the agent's prompt saw the session end and aborted, so nothing was sent.${
+          data.archivePath ? ` The archive is still on the node at ${data.archivePath}.` : ''
+        }`,
+      };
+    }
+    if (!d.target.openSession) throw new UnrecoverableError(d.failure('unsupported', `flares are not supported on ${d.target.kind} targets`));
+    const agents = await d.target.listAgents(data.node ? { node: data.node } : undefined);
+    const agent: AgentRef | undefined = agents[0];
+    if (!agent) throw new UnrecoverableError(d.failure('no_agent', `no agent found${data.node ? ` on node ${data.node}` : ''} in ${data.cluster}`, 'Check the node name with `/cws selftest`.'));
+    if (agent.unavailable) throw new UnrecoverableError(d.failure('agent_unavailable', agent.unavailable, 'Pick another node or restart the agent first.'));
+    const base = { kind: 'flare' as const, cluster: data.cluster, node: agent.node, pod: agent.pod, ...(data.caseId ? { caseId: data.caseId } : {}) };
 
+    scope ??= flareLockScope(data.cluster, d.target.kind, agent.node);
+    const lock = await locks.acquire(scope, { job: jobId, by: data.requestedBy, node: agent.node }, d.lockWaitMs);
+    if (!lock.held) {
+      scope = undefined; // not ours: never released by this job
+      const h = lock.holder;
+      return {
+        ...base,
+        stage: 'failed',
+        reason: 'busy',
+        agentOutput: `a flare is already under review on ${h?.node ?? agent.node}${h ? ` (job ${h.job})` : ''}: this one was not started and nothing was built.`,
+        ...(h ? { heldBy: { user: h.by, job: h.job } } : {}),
+      };
+    }
+    const stopBeat = heartbeat(locks, scope, jobId);
+    try {
+      return await runFlare(job, d, data, agent, base, redis);
+    } finally {
+      stopBeat();
+    }
+  } finally {
+    if (scope) await locks.release(scope, jobId).catch(() => undefined);
+    conn?.disconnect();
+  }
+}
+
+type Base = Pick<FlareResult, 'kind' | 'cluster' | 'node' | 'pod' | 'caseId'>;
+
+async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: AgentRef, base: Base, redis: () => Redis): Promise<FlareResult> {
+  await job.updateProgress({ stage: 'building', node: agent.node, pod: agent.pod } satisfies FlareProgress);
   const argv = ['security-agent', 'flare', ...(data.caseId ? [data.caseId] : []), '-e', data.email];
-  const session = await d.target.openSession(agent, argv, { container: 'securityAgent' });
+  const session = await d.target.openSession!(agent, argv, { container: 'securityAgent' });
   try {
     const built = await session.waitForOutput(ARCHIVE_LINE, d.buildTimeoutMs).catch((e) => (e instanceof ExecTimeoutError ? null : Promise.reject(e)));
     if (!built) {
@@ -65,26 +131,43 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
       return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: tail(`${out.stdout}\n${out.stderr}`) || `the flare was not built within ${formatSeconds(d.buildTimeoutMs)}` };
     }
     const path = built[1]!;
+    // What the bot shows and stores of the path: masked like everything else from the node.
+    const shownPath = maskSecrets(path);
     const prompt = await session.waitForOutput(CONFIRM_PROMPT, 30_000).catch(() => null);
     if (!prompt) {
       const out = session.output();
       return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: tail(`${out.stdout}\n${out.stderr}`) || 'the agent did not ask for confirmation' };
     }
 
+    // The archive's digest on the agent, then its bytes through a second exec: both must agree.
+    const before = await digestOnAgent(d.target, agent, path);
     const cat = await d.target.exec(agent, ['cat', path], { timeoutMs: 120_000, binary: true, maxBytes: MAX_ARCHIVE, container: 'securityAgent' });
     if (cat.exitCode !== 0 || !cat.stdoutBytes) {
       await answer(session, 'n');
-      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: `could not read ${path} on the agent: ${tail(cat.stderr || cat.stdout, 2)}` };
+      // stderr only, masked: stdout is the archive's bytes, which never leave the worker unscanned.
+      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: `could not read ${shownPath} on the agent (exit code ${cat.exitCode}): ${tail(cat.stderr, 2) || 'no error message'}. The agent was told no; nothing was sent.` };
+    }
+    const bytes = cat.stdoutBytes;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if ('error' in before || 'missing' in before || before.sha256 !== sha256) {
+      await answer(session, 'n');
+      const why =
+        'error' in before
+          ? `its SHA-256 could not be computed on the agent (${before.error})`
+          : 'missing' in before
+            ? 'it was not there when hashed on the agent'
+            : `it changed while it was being read (SHA-256 on the agent ${short(before.sha256)}, of the bytes read ${short(sha256)}${bytes.length >= MAX_ARCHIVE ? `; the archive is over ${MAX_ARCHIVE / 1024 / 1024} MiB` : ''})`;
+      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: `${shownPath}: ${why}. The agent was told no; nothing was sent.` };
     }
     let review;
     try {
-      review = reviewArchive(cat.stdoutBytes);
+      review = reviewArchive(bytes);
     } catch (err) {
       await answer(session, 'n');
-      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: `${path}: ${(err as Error).message}` };
+      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: maskSecrets(`${shownPath}: ${(err as Error).message}. The agent was told no; nothing was sent.`) };
     }
-    const archive = { path, name: basename(path), bytes: review.bytes, files: review.files.length };
-    await job.updateData({ ...data, reviewStarted: true, archivePath: path });
+    const archive = { path: shownPath, name: basename(shownPath), bytes: review.bytes, files: review.files.length, sha256 };
+    await job.updateData({ ...data, reviewStarted: true, archivePath: shownPath });
     await job.updateProgress({
       stage: 'review',
       node: agent.node,
@@ -92,13 +175,28 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
       archive,
       fileList: collapseFileList(review.files),
       findings: review.findings.slice(0, 20),
-      skipped: review.skipped,
+      findingsTotal: review.findingsTotal,
+      notScanned: review.notScanned.slice(0, 50),
       expiresAt: data.expiresAt,
     } satisfies FlareProgress);
 
-    const decision = await waitForDecision(d.redis, flareDecisionKey(job.id!), Date.parse(data.expiresAt), session, d.shutdown);
+    const decision = await waitForDecision(redis(), flareDecisionKey(job.id!), Date.parse(data.expiresAt), session, d.shutdown);
     if (decision === 'send') {
       await job.updateProgress({ stage: 'sending', node: agent.node, pod: agent.pod, archive } satisfies FlareProgress);
+      // Uploaded = reviewed: the agent sends the file at `path` after "y"; check that it still is that file.
+      const now = await digestOnAgent(d.target, agent, path);
+      if (!('sha256' in now) || now.sha256 !== sha256 || (now.bytes !== undefined && now.bytes !== review.bytes)) {
+        await answer(session, 'n');
+        const found = 'sha256' in now ? `it now has SHA-256 ${short(now.sha256)}, the reviewed one ${short(sha256)}` : 'missing' in now ? 'the file is gone' : `its SHA-256 could not be checked (${now.error})`;
+        return {
+          ...base,
+          stage: 'failed',
+          reason: 'archive_changed',
+          archive,
+          agentOutput: tail(session.output().stdout, 1),
+          warning: `The file at ${shownPath} is not the archive that was reviewed (${found}), so the agent was told no: nothing was sent.`,
+        };
+      }
       session.write('y\n');
       let res;
       try {
@@ -109,8 +207,11 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
       }
       const out = `${res.stdout}\n${res.stderr}`;
       const ok = UPLOADED.exec(out);
-      if (ok && res.exitCode === 0) return { ...base, stage: 'sent', reason: 'sent', archive, caseId: ok[1]!, agentOutput: ok[0] };
-      return { ...base, stage: 'failed', reason: 'upload_failed', archive, agentOutput: tail(out.slice(out.search(CONFIRM_PROMPT))) };
+      // Between the check and the agent reading the file there is a moment: look again, and say so if it moved.
+      const after = await digestOnAgent(d.target, agent, path);
+      const moved = 'sha256' in after && after.sha256 !== sha256 ? { warning: `The file at ${shownPath} changed during the upload (SHA-256 now ${short(after.sha256)}): what Datadog received may not be the reviewed archive.` } : {};
+      if (ok && res.exitCode === 0) return { ...base, stage: 'sent', reason: 'sent', archive, caseId: ok[1]!, agentOutput: ok[0], ...moved };
+      return { ...base, stage: 'failed', reason: 'upload_failed', archive, agentOutput: tail(out.slice(Math.max(0, out.search(CONFIRM_PROMPT)))), ...moved };
     }
     if (decision === 'ended') {
       const out = session.output();
@@ -118,19 +219,58 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
     }
     await answer(session, 'n');
     if (decision === 'shutdown')
-      return { ...base, stage: 'cancelled', reason: 'session_lost', archive, agentOutput: `the worker shut down before a decision; the agent was told no and nothing was sent (the archive stays at ${path}).` };
-    const rm = await d.target.exec(agent, ['rm', '-f', path], { timeoutMs: 30_000, container: 'securityAgent' }).catch(() => undefined);
+      return { ...base, stage: 'cancelled', reason: 'session_lost', archive, agentOutput: `the worker shut down before a decision; the agent was told no and nothing was sent (the archive stays at ${shownPath}).` };
+    // Remove our own archive only: the file at the path must still be the reviewed one.
+    const removal = await removeIfReviewed(d.target, agent, path, sha256);
     return {
       ...base,
       stage: 'cancelled',
       reason: decision === 'expired' ? 'expired' : 'cancelled',
       archive,
-      archiveRemoved: rm?.exitCode === 0,
+      archiveRemoved: removal === 'removed',
+      ...(removal === 'replaced' ? { archiveReplaced: true } : removal === 'missing' ? { archiveMissing: true } : {}),
       agentOutput: tail(session.output().stdout, 1),
     };
   } finally {
     session.close();
   }
+}
+
+/**
+ * SHA-256 of the file at `path` on the agent, computed there by `sha256sum`. Where the agent has
+ * no sha256sum (a minimal image), the bytes are read with `cat` and hashed here — the size comes
+ * with them then. Never throws: an exec that fails is an `error` (and the caller answers "n").
+ */
+export async function digestOnAgent(target: AgentTarget, agent: AgentRef, path: string): Promise<Digest> {
+  let r;
+  try {
+    r = await target.exec(agent, ['sha256sum', path], { timeoutMs: 120_000, container: 'securityAgent' });
+  } catch (err) {
+    if (!(err instanceof TargetError) || !/executable file not found|not found|no such file or directory/i.test(err.message)) return { error: maskSecrets((err as Error).message).slice(0, 300) };
+    r = undefined;
+  }
+  if (r && r.exitCode === 0) {
+    const m = SHA256SUM_LINE.exec(r.stdout);
+    return m ? { sha256: m[1]!, via: 'sha256sum' } : { error: `unexpected sha256sum output: ${tail(r.stdout, 1).slice(0, 120)}` };
+  }
+  if (r && r.exitCode === 1 && /No such file or directory/.test(r.stderr)) return { missing: true };
+  if (r && r.exitCode !== 126 && r.exitCode !== 127) return { error: `sha256sum exit code ${r.exitCode}: ${tail(r.stderr, 1) || 'no error message'}` };
+  // No sha256sum on the agent: the same exec that reads the archive, hashed here.
+  const cat = await target.exec(agent, ['cat', path], { timeoutMs: 120_000, binary: true, maxBytes: MAX_ARCHIVE, container: 'securityAgent' }).catch((err: Error) => err);
+  if (cat instanceof Error) return { error: maskSecrets(cat.message).slice(0, 300) };
+  if (cat.exitCode === 0 && cat.stdoutBytes) return { sha256: createHash('sha256').update(cat.stdoutBytes).digest('hex'), bytes: cat.stdoutBytes.length, via: 'cat' };
+  if (/No such file or directory/.test(cat.stderr)) return { missing: true };
+  return { error: `cat exit code ${cat.exitCode}: ${tail(cat.stderr, 1) || 'no error message'}` };
+}
+
+/** `rm -f` of the archive if the file at `path` is still the reviewed one; otherwise it is left alone. */
+async function removeIfReviewed(target: AgentTarget, agent: AgentRef, path: string, sha256: string): Promise<'removed' | 'replaced' | 'missing' | 'failed'> {
+  const now = await digestOnAgent(target, agent, path);
+  if ('missing' in now) return 'missing';
+  if (!('sha256' in now)) return 'failed';
+  if (now.sha256 !== sha256) return 'replaced';
+  const rm = await target.exec(agent, ['rm', '-f', path], { timeoutMs: 30_000, container: 'securityAgent' }).catch(() => undefined);
+  return rm?.exitCode === 0 ? 'removed' : 'failed';
 }
 
 async function answer(session: ExecSession, text: string): Promise<void> {
@@ -141,29 +281,23 @@ async function answer(session: ExecSession, text: string): Promise<void> {
 
 /** Blocks on the decision list until a decision, the expiry, or the end of the agent's command. */
 async function waitForDecision(
-  opts: RedisOptions,
+  redis: Redis,
   key: string,
   expiresAt: number,
   session: ExecSession,
   shutdown?: AbortSignal,
 ): Promise<'send' | 'cancel' | 'expired' | 'ended' | 'shutdown'> {
-  const redis = new Redis({ ...opts, maxRetriesPerRequest: null });
-  redis.on('error', () => {});
   let ended = false;
   void session.result(24 * 3600_000).then(
     () => (ended = true),
     () => (ended = true),
   );
-  try {
-    for (;;) {
-      if (ended) return 'ended';
-      if (shutdown?.aborted) return 'shutdown';
-      const left = expiresAt - Date.now();
-      if (left <= 0) return 'expired';
-      const got = await redis.blpop(key, Math.min(0.5, Math.max(0.05, left / 1000)));
-      if (got?.[1] === 'send' || got?.[1] === 'cancel') return got[1];
-    }
-  } finally {
-    redis.disconnect();
+  for (;;) {
+    if (ended) return 'ended';
+    if (shutdown?.aborted) return 'shutdown';
+    const left = expiresAt - Date.now();
+    if (left <= 0) return 'expired';
+    const got = await redis.blpop(key, Math.min(0.5, Math.max(0.05, left / 1000)));
+    if (got?.[1] === 'send' || got?.[1] === 'cancel') return got[1];
   }
 }

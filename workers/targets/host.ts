@@ -33,14 +33,15 @@ export class HostTarget implements AgentTarget {
   resolve(argv: string[]): { file: string; args: string[] } {
     const [program, ...args] = argv;
     if (!program) throw new ExecFailedError('empty command');
-    // Reading and removing a flare archive: fixed programs, and only paths the agent's flare writes.
-    if (program === 'cat' || program === 'rm') {
+    // Reading, hashing and removing a flare archive: fixed programs, and only paths the agent's flare writes.
+    const FILE_TOOLS: Record<string, string> = { cat: '/bin/cat', rm: '/bin/rm', sha256sum: '/usr/bin/sha256sum' };
+    if (Object.hasOwn(FILE_TOOLS, program)) {
       const path = args.at(-1) ?? '';
       const flags = args.slice(0, -1);
-      const okFlags = program === 'cat' ? flags.length === 0 : flags.length === 1 && flags[0] === '-f';
+      const okFlags = program === 'rm' ? flags.length === 1 && flags[0] === '-f' : flags.length === 0;
       if (!okFlags || !FLARE_ARCHIVE_RE.test(path) || path.includes('..'))
-        throw new ExecFailedError(`refusing to run ${program} ${args.join(' ')}: only the flare archive may be read or removed`);
-      const file = program === 'cat' ? '/bin/cat' : '/bin/rm';
+        throw new ExecFailedError(`refusing to run ${program} ${args.join(' ')}: only the flare archive may be read, hashed or removed`);
+      const file = FILE_TOOLS[program]!;
       return this.cfg.sudo ? { file: 'sudo', args: ['-n', '--', file, ...args] } : { file, args };
     }
     const known = new Set(['security-agent', 'system-probe', basename(this.cfg.binary)]);
