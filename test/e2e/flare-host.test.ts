@@ -3,10 +3,11 @@
  * button clicks → bot → worker holding the agent's prompt open → fake `security-agent flare`
  * (the real CLI's strings and prompts) → Slack emulator.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeUploads } from '../support/fake-agent/uploads.ts';
 import { type HostAgent, prepareHostAgent } from '../support/host-agent.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
@@ -19,7 +20,7 @@ const agents: HostAgent[] = [];
 let n = 0;
 const ch = () => `CFLARE${String(++n).padStart(4, '0')}`;
 
-type Payload = Record<string, unknown> & { stage: string; archive: { name: string; bytes: number; files: number } | null };
+type Payload = Record<string, unknown> & { stage: string; sha256?: string; archive: { name: string; bytes: number; files: number } | null };
 const flareMsgs = (c: string) => h.emu.messages(c).filter((m) => m.metadata?.event_type === 'cws_flare_result');
 const stage = (c: string, s: string) => () => flareMsgs(c).find((m) => (m.metadata!.event_payload as Payload).stage === s);
 const review = (c: string) => h.emu.waitFor(stage(c, 'review'), { timeoutMs: 20_000 });
@@ -67,6 +68,28 @@ describe('/cws flare on a host agent', () => {
     expect(sent.ts).toBe(r.ts); // updated in place
     expect(sent.metadata!.event_payload).toMatchObject({ stage: 'sent', caseId: '1234567', archive: p.archive });
     expect(JSON.stringify(sent.blocks)).toContain('Your logs were successfully uploaded');
+    // What the agent uploaded is byte for byte the archive reviewed (size and SHA-256 of the review).
+    const up = fakeUploads(agents[0]!.dir).at(-1)!;
+    expect(up).toMatchObject({ outcome: 'ok', caseId: '1234567', sha256: p.sha256 });
+    expect(up.bytes.length).toBe(p.archive!.bytes);
+  });
+
+  it('the archive replaced after review: Send answers n and the agent uploads nothing', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-ok 2468 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const p = r.metadata!.event_payload as Payload;
+    const path = join(archives, p.archive!.name);
+    const reviewed = readFileSync(path);
+    writeFileSync(path, Buffer.concat([reviewed, Buffer.from('appended after the review')]));
+    const before = fakeUploads(agents[0]!.dir).length;
+    await h.signer.action({ actionId: 'flare.send', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    const failed = await h.emu.waitFor(stage(c, 'failed'), { timeoutMs: 20_000 });
+    expect(failed.metadata!.event_payload).toMatchObject({ reason: 'archive_changed' });
+    expect(JSON.stringify(failed.blocks)).toContain('the archive changed after review, so nothing was sent');
+    expect(fakeUploads(agents[0]!.dir)).toHaveLength(before);
+    expect(existsSync(path)).toBe(true); // not the reviewed file: left alone
+    rmSync(path);
   });
 
   it('Cancel aborts at the prompt and removes the archive; a later Send does nothing', async () => {
@@ -143,10 +166,12 @@ describe('/cws flare on a host agent', () => {
   it('an unanswered review expires: the agent is told no, Send then does nothing', async () => {
     const c = ch();
     await h.signer.command('flare fl-expiring 11 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
-    const r = await review(c);
+    // The review lives 1.5 s: the notifier may coalesce it into the final edit when Slack pacing
+    // delays the first post, so the test waits for the outcome, which is what it is about.
     const done = await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
     expect(done.metadata!.event_payload).toMatchObject({ reason: 'expired' });
-    await h.signer.action({ actionId: 'flare.send', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    expect(JSON.stringify(done.blocks)).toContain('Then the bot removed the archive from the node.');
+    await h.signer.action({ actionId: 'flare.send', value: String(done.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: done.ts });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /already expired/.test(String(x.args.text))));
   });
 

@@ -1,6 +1,7 @@
 // The fake `security-agent flare`: prompts, archive, upload outcomes — on the host and in Docker.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
@@ -16,6 +17,7 @@ import {
 } from '../support/docker.ts';
 import { FLARE_FILES, FLARE_HOSTNAME, FLARE_SECRET_API_KEY } from '../support/fake-agent/flare-fixtures.ts';
 import { prepareHostAgent, type HostAgent } from '../support/host-agent.ts';
+import { fakeUploads } from '../support/fake-agent/uploads.ts';
 
 const execFileP = promisify(execFile);
 
@@ -233,6 +235,40 @@ describe('fake security-agent flare on the host', { timeout: 20_000 }, () => {
     expect(await run.exit()).toBe(255);
     expect(run.stderr()).toBe('Error: unknown flag: --local\n');
     expect(run.stdout()).toBe('');
+  });
+
+  it('records what it uploads: the bytes at the archive path when it sends, even if replaced after review', async () => {
+    const a = await agent('ok');
+    const run = runHost(a, ['flare', '4242', '-e', 'ops@example.com']);
+    await run.waitFor(CONFIRM);
+    const path = archiveOf(run.stdout());
+    const reviewed = readFileSync(path);
+    const other = Buffer.from('another archive, written in the same second');
+    writeFileSync(path, other);
+    run.child.stdin!.end('y\n');
+    expect(await run.exit()).toBe(0);
+    const [up, ...more] = fakeUploads(a.dir);
+    expect(more).toEqual([]);
+    expect(up).toMatchObject({ n: 1, outcome: 'ok', caseId: '4242', path, sha256: createHash('sha256').update(other).digest('hex') });
+    expect(up!.bytes.equals(reviewed)).toBe(false);
+    // "n" records nothing
+    const no = runHost(a, ['flare', '-e', 'ops@example.com']);
+    await no.waitFor(CONFIRM);
+    no.child.stdin!.end('n\n');
+    expect(await no.exit()).toBe(0);
+    expect(fakeUploads(a.dir)).toHaveLength(1);
+  });
+
+  it('an archive removed before "y": the POST fails as the real uploader does, nothing is recorded', async () => {
+    const a = await agent('ok');
+    const run = runHost(a, ['flare', '77', '-e', 'ops@example.com']);
+    await run.waitFor(CONFIRM);
+    const path = archiveOf(run.stdout());
+    rmSync(path);
+    run.child.stdin!.end('y\n');
+    expect(await run.exit()).toBe(255);
+    expect(run.stderr()).toBe(`Error: Post "https://7-50-3-flare.agent.datadoghq.com/support/flare/77": open ${path}: no such file or directory\n`);
+    expect(fakeUploads(a.dir)).toEqual([]);
   });
 
   it('the flare-mode file can change between runs', async () => {
