@@ -5,7 +5,9 @@ import type { AuditLog } from '../audit/log.ts';
 import { type ClusterConfig, type ClustersFile, clusterNamed } from '../config/clusters.ts';
 import type { CommandLimiter } from '../jobs/command-limiter.ts';
 import type { JobProducer } from '../jobs/producer.ts';
+import type { JobRecord } from '../jobs/schemas.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
+import type { JobMessages } from '../slack/job-messages.ts';
 import type { ChatMessage, Notifier } from '../slack/notifier.ts';
 
 /** What a subcommand handler may use. Everything is passed in; nothing is global. */
@@ -20,6 +22,8 @@ export interface BotServices {
   slack: SlackExtras;
   /** Bounds the commands one user, and one cluster, start per window. */
   limiter: CommandLimiter;
+  /** Creates a job's message in a channel, once whatever Slack does. */
+  messages: JobMessages;
   /** Posts the final result now if the job already finished (closes the enqueue/post race). */
   finishIfDone: (jobId: string) => Promise<unknown>;
 }
@@ -28,6 +32,8 @@ export interface SlackExtras {
   /** The user's profile email (needs users:read.email), or undefined. */
   userEmail(userId: string): Promise<string | undefined>;
   openView(triggerId: string, view: Record<string, unknown>): Promise<void>;
+  /** A link to a message (chat.getPermalink). */
+  permalink(channel: string, ts: string): Promise<string | undefined>;
   /** Which of `groupIds` (S…) the user belongs to. */
   groupsOf(userId: string, groupIds: string[]): Promise<Set<string>>;
 }
@@ -100,3 +106,46 @@ export async function allowed(services: BotServices, cluster: { name: string; co
   const mine = groups.length ? await services.slack.groupsOf(userId, groups).catch(() => new Set<string>()) : new Set<string>();
   return authorise(cluster, userId, permission, mine);
 }
+
+/**
+ * After the ack: the job's message in the invoking channel — created once whatever Slack does
+ * (src/slack/job-messages.ts) — then its result if the job already finished. A command that
+ * joined a job already shown in this channel answers privately with a link to that message.
+ * When Slack fails now, the job's own lifecycle (reconcile) creates the message later.
+ */
+export async function showJob(
+  services: BotServices,
+  inv: Invocation,
+  record: { jobId: string; cluster: string; kind: JobRecord['kind'] },
+  message: ChatMessage,
+  o: { what: string; attached?: boolean; threadTs?: string },
+): Promise<void> {
+  if (o.attached) {
+    const here = (await services.tracker.messages(record.jobId)).find((m) => m.channel === inv.channelId && !m.ts.startsWith('ephemeral:'));
+    if (here) {
+      const link = await services.slack.permalink(here.channel, here.ts).catch(() => undefined);
+      await inv.respond(renderProblem(`${capitalise(o.what)} is already running (job ${record.jobId}); its result will show in ${link ? `<${link}|its message>` : 'its message in this channel'}.`, 'Nothing new was started.'));
+      return;
+    }
+  }
+  try {
+    const opened = await services.messages.open(record, inv.channelId, message, o.threadTs ? { threadTs: o.threadTs } : {});
+    if (!opened.ok && opened.reason === 'channel') {
+      services.logger.warn({ jobId: record.jobId, channel: inv.channelId, error: opened.error }, 'cannot post the job message');
+      await inv.respond(
+        renderProblem(
+          `${capitalise(o.what)} is running (job ${record.jobId}), but I cannot post in this channel (${opened.error}).`,
+          'Invite me with `/invite @cws`, or run the command in a channel I am a member of.',
+        ),
+      );
+      return;
+    }
+  } catch (err) {
+    services.logger.warn({ err, jobId: record.jobId, channel: inv.channelId }, 'could not post the job message now; the job will post it');
+    await inv.respond(renderProblem(`${capitalise(o.what)} is running (job ${record.jobId}). Slack did not take its message just now: it will be posted here as soon as Slack does.`)).catch(() => {});
+    return;
+  }
+  await services.finishIfDone(record.jobId);
+}
+
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -1,6 +1,6 @@
 import { renderNetcheckQueued } from '../slack/blocks/netcheck.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
-import { type BotServices, clusterFor, type CommandReply, type Invocation } from './context.ts';
+import { type BotServices, clusterFor, type CommandReply, type Invocation, showJob } from './context.ts';
 
 /** `/cws netcheck <cluster>`: enqueue the fact gathering, post the message that shows the verdict. */
 export async function netcheck(services: BotServices, inv: Invocation, cmd: { cluster: string }): Promise<CommandReply> {
@@ -33,16 +33,10 @@ export async function netcheck(services: BotServices, inv: Invocation, cmd: { cl
   return {
     after: async () => {
       await audit(enq.attached ? 'attached' : 'queued', { jobId: enq.jobId });
-      let posted;
-      try {
-        posted = await services.notifier.post(inv.channelId, renderNetcheckQueued(ctx, enq.attached ? enq.jobId : undefined));
-      } catch (err) {
-        const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
-        await inv.respond(renderProblem(`The netcheck of \`${cluster.name}\` is running (job ${enq.jobId}), but I cannot post in this channel (${code}).`, 'Invite me with `/invite @cws`.'));
-        return;
-      }
-      await services.tracker.addMessage(enq.jobId, posted);
-      await services.finishIfDone(enq.jobId);
+      await showJob(services, inv, { jobId: enq.jobId, cluster: cluster.name, kind: 'netcheck' }, renderNetcheckQueued(ctx, enq.attached ? enq.jobId : undefined), {
+        what: `the netcheck of \`${cluster.name}\``,
+        attached: enq.attached,
+      });
     },
   };
 }

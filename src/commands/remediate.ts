@@ -4,7 +4,7 @@ import { offeredActions } from '../slack/blocks/netcheck.ts';
 import { renderRemediationQueued } from '../slack/blocks/remediation.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { ChatMessage } from '../slack/notifier.ts';
-import { allowed, type BotServices, findCluster, type Invocation } from './context.ts';
+import { allowed, type BotServices, findCluster, type Invocation, showJob } from './context.ts';
 
 /** What a finished netcheck lets its buttons do (stored by the bot, never taken from the button). */
 export const NetcheckFacts = z.object({
@@ -73,8 +73,9 @@ export async function remediate(services: BotServices, inv: Invocation, req: { s
     return renderProblem('Could not queue the change: the job queue (Redis) is unreachable.', 'Nothing was changed.');
   }
   await audit('queued', { jobId, detail: req.action === 'revert' ? `revert of ${req.sourceJobId}` : `from ${req.sourceJobId}` });
-  const posted = await services.notifier.post(inv.channelId, renderRemediationQueued({ jobId, cluster: cluster.name, action: req.action, requestedBy: inv.userId }), req.messageTs ? { thread_ts: req.messageTs } : {});
-  await services.tracker.addMessage(jobId, posted);
-  await services.finishIfDone(jobId);
+  await showJob(services, inv, { jobId, cluster: cluster.name, kind: 'remediate' }, renderRemediationQueued({ jobId, cluster: cluster.name, action: req.action, requestedBy: inv.userId }), {
+    what: 'the change',
+    ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+  });
   return undefined;
 }

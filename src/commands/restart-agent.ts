@@ -1,7 +1,7 @@
 import { renderRestartQueued } from '../slack/blocks/restart.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { ChatMessage } from '../slack/notifier.ts';
-import { allowed, type BotServices, findCluster, type Invocation } from './context.ts';
+import { allowed, type BotServices, findCluster, type Invocation, showJob } from './context.ts';
 
 export interface RestartRequest {
   /** The self-test whose result offered the button. */
@@ -45,19 +45,16 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
   let jobId: string;
   try {
     jobId = await services.producer.enqueueRestart({ kind: 'restart-agent', cluster: cluster.name, node: req.node, requestedBy: inv.userId, requestedAt: new Date().toISOString() });
-    await services.tracker.saveRecord({ jobId, kind: 'restart-agent', cluster: cluster.name, node: req.node, requestedBy: inv.userId, channel: inv.channelId });
+    await services.tracker.saveRecord({ jobId, kind: 'restart-agent', cluster: cluster.name, node: req.node, requestedBy: inv.userId, channel: inv.channelId, ...(req.messageTs ? { threadTs: req.messageTs } : {}) });
   } catch (err) {
     services.logger.error({ err }, 'enqueue restart failed');
     await audit('error', { cluster: cluster.name, detail: 'enqueue failed' });
     return renderProblem(`Could not queue the restart on \`${cluster.name}\`: the job queue (Redis) is unreachable.`, 'Nothing was changed. Try again in a minute.');
   }
   await audit('queued', { cluster: cluster.name, jobId });
-  const posted = await services.notifier.post(
-    inv.channelId,
-    renderRestartQueued({ jobId, cluster: cluster.name, node: req.node, requestedBy: inv.userId }),
-    req.messageTs ? { thread_ts: req.messageTs } : {},
-  );
-  await services.tracker.addMessage(jobId, posted);
-  await services.finishIfDone(jobId);
+  await showJob(services, inv, { jobId, cluster: cluster.name, kind: 'restart-agent' }, renderRestartQueued({ jobId, cluster: cluster.name, node: req.node, requestedBy: inv.userId }), {
+    what: `the restart of the agent on \`${req.node}\``,
+    ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+  });
   return undefined;
 }

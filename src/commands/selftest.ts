@@ -2,7 +2,7 @@ import { EnqueueError } from '../jobs/producer.ts';
 import { renderQueued } from '../slack/blocks/selftest.ts';
 import { renderProblem } from '../slack/blocks/usage.ts';
 import type { Command } from './grammar.ts';
-import { type BotServices, clusterFor, type CommandReply, type Invocation } from './context.ts';
+import { type BotServices, clusterFor, type CommandReply, type Invocation, showJob } from './context.ts';
 
 export interface SelftestRequest {
   cluster: string;
@@ -44,6 +44,8 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
       ...('nodes' in cmd && cmd.nodes ? { nodes: cmd.nodes } : {}),
       requestedBy: inv.userId,
       channel: inv.channelId,
+      // A single node that may have no agent: the channel hears of it only once it does.
+      ...(cmd.node && cluster.config.kind === 'kubernetes' ? { post: 'deferred' as const } : {}),
     });
   } catch (err) {
     services.logger.error({ err, cluster: cluster.name }, 'enqueue failed');
@@ -68,22 +70,11 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
   return {
     after: async () => {
       await audit(enqueued.attached ? 'attached' : 'queued', { jobId: enqueued.jobId });
-      let posted: { channel: string; ts: string };
-      try {
-        posted = await services.notifier.post(inv.channelId, renderQueued(ctx, enqueued.attached ? enqueued.jobId : undefined));
-      } catch (err) {
-        const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
-        services.logger.warn({ err, channel: inv.channelId }, 'could not post the queued message');
-        await inv.respond(
-          renderProblem(
-            `The self-test on \`${cluster.name}\` is running (job ${enqueued.jobId}), but I cannot post in this channel (${code}).`,
-            'Invite me with `/invite @cws` or run the command in a channel I am a member of.',
-          ),
-        );
-        return;
-      }
-      await services.tracker.addMessage(enqueued.jobId, posted);
-      await services.finishIfDone(enqueued.jobId);
+      if (record?.post === 'deferred' && !enqueued.attached) return; // posted by the job once its node has an agent
+      await showJob(services, inv, { jobId: enqueued.jobId, cluster: cluster.name, kind: 'selftest' }, renderQueued(ctx, enqueued.attached ? enqueued.jobId : undefined), {
+        what: `the self-test on \`${cluster.name}\``,
+        attached: enqueued.attached,
+      });
     },
   };
 }

@@ -142,6 +142,12 @@ export const JobRecord = z.object({
   action: z.string().optional(),
   origin: z.string().optional(),
   threadTs: z.string().optional(),
+  /**
+   * When the job's message in `channel` is created: at command time (absent), or `deferred`
+   * until the job shows it has something to say there (a `--node` self-test whose node may not
+   * exist answers its requester privately), or `none` (answered privately only).
+   */
+  post: z.enum(['deferred', 'none']).optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 

@@ -22,8 +22,28 @@ const k = {
 export class JobTracker {
   constructor(private readonly redis: Redis) {}
 
+  /** Stores who asked for the job and where; the job is open (looked after by reconcile) until closed. */
   async saveRecord(record: JobRecord): Promise<void> {
     await this.redis.set(k.record(record.jobId), JSON.stringify(JobRecord.parse(record)), 'EX', RECORD_TTL_S, 'NX');
+    await this.redis.sadd(k.open, record.jobId);
+  }
+
+  /** Channels that wait for this job's message (the requester's, and those of commands that joined it). */
+  async want(jobId: string, channel: string): Promise<void> {
+    await this.redis.multi().sadd(`cws:job:${jobId}:channels`, channel).expire(`cws:job:${jobId}:channels`, RECORD_TTL_S).exec();
+  }
+
+  async wanted(jobId: string): Promise<string[]> {
+    return this.redis.smembers(`cws:job:${jobId}:channels`);
+  }
+
+  /** A short lock (one holder at a time, released by `unlock` or after `ttlMs`). */
+  async lock(scope: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(`cws:lock:${scope}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unlock(scope: string): Promise<void> {
+    await this.redis.del(`cws:lock:${scope}`);
   }
 
   async getRecord(jobId: string): Promise<JobRecord | undefined> {

@@ -52,6 +52,10 @@ export const DEFAULT_METHOD_LIMITS: Record<string, BucketSpec> = {
   'users.info': TIERS[4],
   'usergroups.users.list': TIERS[2],
   'conversations.info': TIERS[3],
+  'conversations.history': TIERS[3],
+  'conversations.replies': TIERS[3],
+  // chat.getPermalink is "special" (generous): modelled like auth.test.
+  'chat.getPermalink': { capacity: 100, refillPerSec: perMinute(600) },
   'reactions.add': TIERS[3],
   // "Special": Slack says only that it is generous. Ours: 100 at once, 600 a minute.
   'auth.test': { capacity: 100, refillPerSec: perMinute(600) },

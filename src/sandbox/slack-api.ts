@@ -81,7 +81,8 @@ export interface SlackView {
 
 export type SlackFault =
   | { status: 429; retryAfterSec: number }
-  | { status: 500 | 502 | 503 }
+  /** With `afterApplying`, the call takes effect and only then is answered with the error (Slack's ambiguous failure). */
+  | { status: 500 | 502 | 503; afterApplying?: boolean }
   | { latencyMs: number };
 
 export interface SlackUser {
@@ -684,7 +685,8 @@ export class SlackEmulator extends EventEmitter {
       this.emit('call', call);
     };
 
-    if (await this.applyFault(method, res, record)) return;
+    const fault = this.peekAppliedFault(method);
+    if (!fault && (await this.applyFault(method, res, record))) return;
 
     let answer: Answer;
     if (parseError) answer = fail(parseError);
@@ -701,6 +703,11 @@ export class SlackEmulator extends EventEmitter {
       }
       answer = this.dispatch(method, args);
     }
+    if (fault) {
+      // Applied (or refused) as usual, then answered as if it had failed.
+      this.sendFault(res, fault, record);
+      return;
+    }
 
     record(answer.status);
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
@@ -711,6 +718,13 @@ export class SlackEmulator extends EventEmitter {
    * A fault queued with failNext() for this method: latency delays the answer; an HTTP fault is
    * sent here. True when the request is answered (or dropped because the emulator closed).
    */
+  /** Takes the next fault for `method` if it is an apply-then-fail one (left in place otherwise). */
+  private peekAppliedFault(method: string): SlackFault | undefined {
+    const f = this.faults.find((p) => p.remaining > 0 && (p.method === method || p.method === '*'));
+    if (!f || !('afterApplying' in f.fault) || !f.fault.afterApplying) return undefined;
+    return this.takeFault(method);
+  }
+
   private async applyFault(method: string, res: http.ServerResponse, record: (status: number) => void): Promise<boolean> {
     const fault = this.takeFault(method);
     if (!fault) return false;
@@ -833,6 +847,12 @@ export class SlackEmulator extends EventEmitter {
       }
       case 'conversations.info':
         return this.conversationsInfo(args);
+      case 'conversations.history':
+        return this.conversationsHistory(args);
+      case 'conversations.replies':
+        return this.conversationsReplies(args);
+      case 'chat.getPermalink':
+        return this.getPermalink(args);
       case 'reactions.add':
         return this.reactionsAdd(args);
       default:
@@ -1016,6 +1036,50 @@ export class SlackEmulator extends EventEmitter {
         context_team_id: TEAM_ID,
       },
     });
+  }
+
+  /** A message as conversations.history/replies list it: metadata only with `include_all_metadata`. */
+  private listed(m: SlackMessage, withMetadata: boolean): Record<string, unknown> {
+    const out = this.wireMessage(m);
+    if (!withMetadata) delete out.metadata;
+    return out;
+  }
+
+  /** Newest first, top-level messages only (thread replies are in conversations.replies), no ephemeral ones. */
+  private conversationsHistory(args: Record<string, unknown>): Answer {
+    const ch = this.checkChannel(args, { member: true, archived: false });
+    if ('error' in ch) return fail(ch.error);
+    const limit = Math.min(999, Math.max(1, Number(str(args.limit) ?? '100') || 100));
+    const withMetadata = str(args.include_all_metadata) === 'true';
+    const all = this.messages(ch.channel)
+      .filter((m) => !m.ephemeral && (!m.thread_ts || m.thread_ts === m.ts))
+      .reverse();
+    const start = Math.max(0, Number(str(args.cursor) ?? '0') || 0);
+    const page = all.slice(start, start + limit);
+    const more = start + limit < all.length;
+    return ok({ messages: page.map((m) => this.listed(m, withMetadata)), has_more: more, response_metadata: { next_cursor: more ? String(start + limit) : '' } });
+  }
+
+  /** The parent, then its replies, oldest first. */
+  private conversationsReplies(args: Record<string, unknown>): Answer {
+    const ch = this.checkChannel(args, { member: true, archived: false });
+    if ('error' in ch) return fail(ch.error);
+    const ts = str(args.ts);
+    const parent = ts ? this.store.get(key(ch.channel, ts)) : undefined;
+    if (!parent || parent.ephemeral) return fail('thread_not_found');
+    const withMetadata = str(args.include_all_metadata) === 'true';
+    const replies = this.messages(ch.channel).filter((m) => !m.ephemeral && m.thread_ts === ts && m.ts !== ts);
+    return ok({ messages: [parent, ...replies].map((m) => this.listed(m, withMetadata)), has_more: false });
+  }
+
+  private getPermalink(args: Record<string, unknown>): Answer {
+    const ch = this.checkChannel(args, {});
+    if ('error' in ch) return fail(ch.error);
+    const ts = str(args.message_ts);
+    const m = ts ? this.store.get(key(ch.channel, ts)) : undefined;
+    if (!m || m.ephemeral) return fail('message_not_found');
+    const thread = m.thread_ts && m.thread_ts !== m.ts ? `?thread_ts=${m.thread_ts}&cid=${ch.channel}` : '';
+    return ok({ channel: ch.channel, permalink: `https://${TEAM_NAME}.slack.com/archives/${ch.channel}/p${m.ts.replace('.', '')}${thread}` });
   }
 
   private reactionsAdd(args: Record<string, unknown>): Answer {

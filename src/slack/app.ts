@@ -16,6 +16,7 @@ import { register as registerActions } from './listeners/actions/index.ts';
 import { register as registerCws } from './listeners/commands/cws.ts';
 import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
+import { JobMessages } from './job-messages.ts';
 import { JobUpdates } from './job-updates.ts';
 import { guardSlackRequests, RedisSeenRequests } from './http-guard.ts';
 
@@ -62,7 +63,9 @@ export function createBot(o: BotOptions): Bot {
     logger: boltLogger(o.logger.child({ component: 'web-api' })) as never,
   });
   const notifier = new Notifier(web as never, { ...o.notifier, logger: o.logger.child({ component: 'notifier' }) });
+  const messages = new JobMessages({ tracker, notifier, history: web as never, logger: o.logger.child({ component: 'messages' }) });
   const updates = new JobUpdates({
+    messages,
     connection: blockingOptions(o.redisUrl),
     clusters: Object.keys(o.clusters.clusters),
     producer,
@@ -91,6 +94,7 @@ export function createBot(o: BotOptions): Bot {
     audit,
     logger: o.logger,
     limiter: new RedisCommandLimiter(redis, o.clusters.limits, (err) => o.logger.warn({ err }, 'command limiter: Redis did not answer; letting the command through')),
+    messages,
     finishIfDone: (jobId) => updates.finish(jobId),
     slack: {
       async userEmail(userId) {
@@ -99,6 +103,10 @@ export function createBot(o: BotOptions): Bot {
       },
       async openView(triggerId, view) {
         await web.views.open({ trigger_id: triggerId, view: view as never });
+      },
+      async permalink(channel, ts) {
+        const r = (await web.chat.getPermalink({ channel, message_ts: ts })) as { permalink?: string };
+        return r.permalink;
       },
       async groupsOf(userId, groupIds) {
         const mine = new Set<string>();

@@ -6,14 +6,15 @@ import type { JobProducer } from '../jobs/producer.ts';
 import { queueName } from '../jobs/queues.ts';
 import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, NetcheckResult, RemediateResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
 import { parseFailure } from '../jobs/failure.ts';
-import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareResult } from './blocks/flare.ts';
+import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlareResult } from './blocks/flare.ts';
 import { pickableNodes, renderNodePicker } from './blocks/flare-inputs.ts';
-import { renderNetcheckFailure, renderNetcheckResult } from './blocks/netcheck.ts';
-import { renderRemediationFailure, renderRemediationResult } from './blocks/remediation.ts';
-import { renderRestartFailure, renderRestartResult, type RestartContext } from './blocks/restart.ts';
+import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from './blocks/netcheck.ts';
+import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from './blocks/remediation.ts';
+import { renderRestartFailure, renderRestartQueued, renderRestartResult, type RestartContext } from './blocks/restart.ts';
 import type { JobTracker } from '../jobs/tracker.ts';
 import { summarise } from '../selftest/summary.ts';
-import { needsFailureDetails, renderFailureDetails, type SelftestContext, renderJobFailure, renderProgress, renderResult } from './blocks/selftest.ts';
+import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderNoAgentOnNode, renderProgress, renderQueued, renderResult, type SelftestContext } from './blocks/selftest.ts';
+import type { JobMessages } from './job-messages.ts';
 import { CHANNEL_ERRORS, CONTENT_ERRORS, type ChatMessage, type FallbackOptions, GONE_ERRORS, type Notifier, refusalOf } from './notifier.ts';
 
 export interface JobUpdatesDeps {
@@ -28,6 +29,8 @@ export interface JobUpdatesDeps {
   incidentChannel?: (cluster: string) => string | undefined;
   /** How often to look for jobs whose completion event was missed (bot restarts, reconnects). */
   reconcileIntervalMs?: number;
+  /** Creates a job's message in a channel, once whatever Slack does. */
+  messages: JobMessages;
 }
 
 
@@ -46,6 +49,23 @@ const flareContext = (r: JobRecord): FlareContext => ({
  * and its return value a day, the audit log its outcome).
  */
 const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: `The full result is in the job record: job ${jobId}.` });
+/** The message a job shows while it runs, for a job whose message must be (re-)created from its record. */
+function renderStart(r: JobRecord): ChatMessage | undefined {
+  switch (r.kind) {
+    case 'selftest':
+      return renderQueued(context(r));
+    case 'netcheck':
+      return renderNetcheckQueued({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy });
+    case 'flare':
+      return renderFlareQueued(flareContext(r));
+    case 'remediate':
+      return renderRemediationQueued({ jobId: r.jobId, cluster: r.cluster, action: r.action ?? '?', requestedBy: r.requestedBy });
+    case 'restart-agent':
+      return renderRestartQueued(restartContext(r));
+    case 'list-agents':
+      return undefined;
+  }
+}
 const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) });
 
 /**
@@ -85,6 +105,7 @@ export class JobUpdates {
     const record = await this.d.tracker.getRecord(jobId);
     if (!record) return;
     let message: ChatMessage;
+    let urgent = false;
     if (record.kind === 'selftest') {
       const progress = SelftestProgress.safeParse(data);
       if (!progress.success) return;
@@ -93,13 +114,23 @@ export class JobUpdates {
       const progress = FlareProgress.safeParse(data);
       if (!progress.success) return;
       message = renderFlareProgress(flareContext(record), progress.data);
+      urgent = progress.data.stage === 'review'; // someone waits on it to decide
     } else return;
     // Skip what was already shown (reconcile replays the current progress of running jobs).
     const digest = createHash('sha1').update(JSON.stringify(message)).digest('hex');
     if (!(await this.d.tracker.markShown(jobId, digest))) return;
-    for (const m of await this.d.tracker.messages(jobId)) {
+    const messages = await this.d.tracker.messages(jobId);
+    if (record.post === 'deferred' && !messages.some((m) => m.channel === record.channel)) {
+      // A deferred message is created once the job has something to show in the channel: a
+      // `--node` self-test once its node turned out to have an agent.
+      const p = SelftestProgress.safeParse(data);
+      if (!p.success || p.data.phase !== 'running' || p.data.total === 0) return;
+      await this.d.messages.open(record, record.channel, message);
+      return;
+    }
+    for (const m of messages) {
       if (m.ts.startsWith('ephemeral:') || (await this.d.tracker.isFinal(jobId, m.ts))) continue;
-      void this.d.notifier.update(m.channel, m.ts, message).catch(() => {});
+      void this.d.notifier.update(m.channel, m.ts, message, urgent ? { urgent } : {}).catch(() => {});
     }
   }
 
@@ -114,6 +145,20 @@ export class JobUpdates {
     const rendered = await this.renderFinal(record, state, job);
     if (!rendered) return true;
     const { message, outcome, thread } = rendered;
+    if (rendered.privately && !(await this.d.tracker.messages(jobId)).length) {
+      // Told to the requester alone (nothing was posted in the channel).
+      if (await this.d.tracker.claimFinal(jobId, 'private'))
+        await this.d.notifier.postEphemeral(record.channel, record.requestedBy, message).catch((err) => this.d.logger.warn({ err, jobId }, 'could not answer the requester privately'));
+    } else {
+      // A channel whose message was never created (Slack failed when the command came, or the
+      // message waited for the job): the result is posted there now.
+      for (const channel of await this.missingChannels(record, { final: true })) {
+        const opened = await this.d.messages.open(record, channel, message, { final: true, ...(record.threadTs && channel === record.channel ? { threadTs: record.threadTs } : {}) });
+        if (!opened.ok && opened.reason === 'busy') return false;
+        if (!opened.ok) this.unshowable(jobId, { channel, ts: '' }, opened.error);
+        else if (!opened.existing && thread?.length) await this.postThread(jobId, opened.message, thread);
+      }
+    }
     let allPosted = true;
     for (const m of await this.d.tracker.messages(jobId)) {
       if (!(await this.d.tracker.claimFinal(jobId, m.ts))) continue;
@@ -186,6 +231,16 @@ export class JobUpdates {
     this.d.logger.warn({ jobId, channel: m.channel, ts: m.ts, error }, `the final result cannot be shown in Slack: ${why}; it stays in the job record (job ${jobId})`);
   }
 
+  /** Channels that wait for the job's message and have none yet. */
+  private async missingChannels(record: JobRecord, o: { final?: boolean } = {}): Promise<string[]> {
+    if (record.post === 'none' || record.kind === 'list-agents') return [];
+    const wanted = new Set(await this.d.tracker.wanted(record.jobId));
+    // A deferred message is wanted once the job has something to show: at the latest, its result.
+    if (!record.post || (record.post === 'deferred' && o.final)) wanted.add(record.channel);
+    const have = new Set((await this.d.tracker.messages(record.jobId)).map((m) => m.channel));
+    return [...wanted].filter((c) => !have.has(c));
+  }
+
   /** Replies in the result's thread (the full list a large result could not show), each posted once. */
   private async postThread(jobId: string, m: { channel: string; ts: string }, thread: ChatMessage[]): Promise<void> {
     for (const [i, reply] of thread.entries()) {
@@ -200,7 +255,7 @@ export class JobUpdates {
   }
 
   /** The final message of a finished job, by kind; undefined when it was answered another way. */
-  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<{ message: ChatMessage; outcome: 'ok' | 'failed' | 'error'; thread?: ChatMessage[] } | undefined> {
+  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<{ message: ChatMessage; outcome: 'ok' | 'failed' | 'error'; thread?: ChatMessage[]; privately?: boolean } | undefined> {
     const jobId = record.jobId;
     const failure: JobFailure | undefined = !job
       ? { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' }
@@ -214,6 +269,8 @@ export class JobUpdates {
         const parsed = SelftestResult.safeParse(job!.returnvalue);
         if (!parsed.success) return { message: renderJobFailure(context(record), unreadable), outcome: 'error' };
         const s = summarise(parsed.data.results);
+        // `--node` naming a node without an agent: told to the requester alone, not to the channel.
+        if (record.post === 'deferred' && s.total === 0 && record.node) return { message: renderNoAgentOnNode(context(record)), outcome: 'error', privately: true };
         const failedNodes = [...new Set(s.sorted.filter((r) => r.status !== 'ok').map((r) => r.node))];
         await this.d.tracker.saveOutcome(jobId, { failedNodes, target: parsed.data.target });
         const thread = needsFailureDetails(parsed.data) ? renderFailureDetails(context(record), parsed.data) : undefined;
@@ -278,6 +335,17 @@ export class JobUpdates {
     for (const jobId of await this.d.tracker.openJobs()) {
       if (await this.finish(jobId)) continue;
       const record = await this.d.tracker.getRecord(jobId);
+      if (!record) {
+        await this.d.tracker.close(jobId);
+        continue;
+      }
+      // A job whose message could not be created when the command came (Slack failing): created now.
+      const start = renderStart(record);
+      if (start)
+        for (const channel of await this.missingChannels(record))
+          await this.d.messages
+            .open(record, channel, start, record.threadTs && channel === record.channel ? { threadTs: record.threadTs } : {})
+            .catch((err) => this.d.logger.warn({ err, jobId, channel }, 'could not create the job message; will retry'));
       const job = record ? await this.d.producer.getJob(record.cluster, jobId) : undefined;
       if (job?.progress && typeof job.progress === 'object') await this.onProgress(jobId, job.progress);
     }

@@ -52,6 +52,17 @@ export interface FallbackOptions {
 
 export interface SendOptions {
   final?: boolean;
+  /**
+   * An edit someone waits on to act (a flare review): paced like any post, not held back to
+   * leave budget for other messages' final edits as progress edits are.
+   */
+  urgent?: boolean;
+  /**
+   * chat.postMessage only. A post that failed ambiguously (5xx, network error: Slack may have
+   * applied it) is retried only after this finds it did not land; it returns the message when
+   * it did. Without it, such a post is not retried at all: the error goes to the caller.
+   */
+  findPosted?: () => Promise<{ channel: string; ts: string } | undefined>;
   /** When Slack refuses the content, send a plain-text fallback instead (see `plainFallback`). */
   fallback?: FallbackOptions;
 }
@@ -118,6 +129,7 @@ interface Waiter {
 interface Pending {
   message: ChatMessage;
   final: boolean;
+  urgent?: boolean;
   fallback?: FallbackOptions;
   /** This is the fallback of a refused message (never falls back again). */
   isFallback?: boolean;
@@ -189,13 +201,14 @@ export class Notifier {
     const key = Pacer.key('chat.postMessage', channel);
     let delivery: Delivery = 'sent';
     let res: { ts?: string; channel?: string };
+    const ambiguous = { findPosted: opts.findPosted ?? null };
     try {
-      res = await this.call(key, priority, 'chat.postMessage', { channel, ts: undefined }, () => this.api.chat.postMessage({ channel, ...message, ...extra }));
+      res = await this.call(key, priority, 'chat.postMessage', { channel, ts: undefined }, () => this.api.chat.postMessage({ channel, ...message, ...extra }), ambiguous);
     } catch (err) {
       const refusal = refusalOf(err);
       if (!opts.fallback || !refusal || !CONTENT_ERRORS.has(refusal.error)) throw err;
       const alt = plainFallback(message, refusal, opts.fallback);
-      res = await this.call(key, priority, 'chat.postMessage', { channel, ts: undefined }, () => this.api.chat.postMessage({ channel, ...alt, ...extra }));
+      res = await this.call(key, priority, 'chat.postMessage', { channel, ts: undefined }, () => this.api.chat.postMessage({ channel, ...alt, ...extra }), ambiguous);
       this.stats.fallbacks++;
       delivery = 'fallback';
     }
@@ -234,7 +247,7 @@ export class Notifier {
     }
     const waiters = state.pending?.waiters ?? [];
     const promise = new Promise<Delivery>((resolve, reject) => waiters.push({ resolve, reject }));
-    state.pending = { message, final, waiters, retries: 0, rateLimitWaits: 0, retryAt: 0, ...(opts.fallback ? { fallback: opts.fallback } : {}) };
+    state.pending = { message, final, waiters, retries: 0, rateLimitWaits: 0, retryAt: 0, ...(opts.urgent ? { urgent: true } : {}), ...(opts.fallback ? { fallback: opts.fallback } : {}) };
     if (final) state.closed = true;
     this.schedule(state);
     return promise;
@@ -269,7 +282,7 @@ export class Notifier {
       if (p.final && state.ticket.priority !== 'final') this.pacer.promote(state.ticket, 'final', notBefore);
       return;
     }
-    const ticket = this.pacer.request(UPDATE, p.final ? 'final' : 'progress', notBefore);
+    const ticket = this.pacer.request(UPDATE, p.final ? 'final' : p.urgent ? 'normal' : 'progress', notBefore);
     state.ticket = ticket;
     void ticket.granted.then(() => {
       state.ticket = undefined;
@@ -330,8 +343,19 @@ export class Notifier {
     (t as { unref?: () => void }).unref?.();
   }
 
-  /** One call through the pacer: waits out 429s in its bucket, retries 5xx and network errors. */
-  private async call<T>(key: string, priority: Priority, method: string, where: { channel: string; ts: string | undefined }, fn: () => Promise<T>): Promise<T> {
+  /**
+   * One call through the pacer: waits out 429s in its bucket, retries 5xx and network errors.
+   * A call that is not idempotent (`ambiguous`, chat.postMessage) is retried after a 5xx or a
+   * network error only once `findPosted` says it did not land; it may return what did.
+   */
+  private async call<T>(
+    key: string,
+    priority: Priority,
+    method: string,
+    where: { channel: string; ts: string | undefined },
+    fn: () => Promise<T>,
+    ambiguous?: { findPosted: (() => Promise<{ channel: string; ts: string } | undefined>) | null },
+  ): Promise<T> {
     let retries = 0;
     let rateLimitWaits = 0;
     for (;;) {
@@ -345,9 +369,19 @@ export class Notifier {
           continue;
         }
         if (err.kind === 'transient' && retries < this.maxRetries) {
+          if (ambiguous && !ambiguous.findPosted) throw err.error;
           this.stats.retried++;
           await new Promise<void>((r) => setTimeout(r, this.baseBackoffMs * 2 ** retries));
           retries++;
+          if (ambiguous?.findPosted) {
+            // Did the failed post land after all? Then that is the message (never posted twice).
+            const landed = await ambiguous.findPosted().catch(() => 'unknown' as const);
+            if (landed === 'unknown') throw err.error;
+            if (landed) {
+              this.opts.logger?.info({ method, channel: landed.channel, ts: landed.ts }, 'an ambiguous post had landed; not posting it again');
+              return { ok: true, channel: landed.channel, ts: landed.ts } as T;
+            }
+          }
           continue;
         }
         throw err.error;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../../src/audit/log.ts';
 import type { JobProducer } from '../../src/jobs/producer.ts';
 import type { JobTracker } from '../../src/jobs/tracker.ts';
+import { JobMessages } from '../../src/slack/job-messages.ts';
 import { JobUpdates } from '../../src/slack/job-updates.ts';
 import { type ChatApi, Notifier, plainFallback, refusalOf } from '../../src/slack/notifier.ts';
 
@@ -149,14 +150,33 @@ describe('Notifier', () => {
     expect(n.stats.rateLimited).toBe(1);
   });
 
-  it('retries 5xx with backoff, gives up on platform errors', async () => {
+  it('a post that failed ambiguously (5xx) is retried only after findPosted says it did not land', async () => {
     const { api, calls, failures } = fakeApi();
     const n = new Notifier(api, { minIntervalMs: 0, baseBackoffMs: 100 });
+    let looked = 0;
     failures.push(http5xx(503), http5xx(500));
-    const posted = n.post('C1', { text: 'x' });
+    const posted = n.post('C1', { text: 'x' }, {}, { findPosted: async () => void looked++ });
     await vi.advanceTimersByTimeAsync(100 + 200);
     await expect(posted).resolves.toMatchObject({ channel: 'C1' });
     expect(calls.filter((c) => c.method === 'postMessage')).toHaveLength(3);
+    expect(looked).toBe(2);
+
+    // It had landed: that message is the answer, nothing is posted again.
+    failures.push(http5xx(500));
+    const found = n.post('C2', { text: 'x' }, {}, { findPosted: async () => ({ channel: 'C2', ts: '9.9' }) });
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(found).resolves.toMatchObject({ channel: 'C2', ts: '9.9' });
+    expect(calls.filter((c) => c.method === 'postMessage' && c.args.channel === 'C2')).toHaveLength(1);
+
+    // Without a way to tell, a post is never retried blindly; nor when Slack cannot be asked.
+    failures.push(http5xx(500));
+    await expect(n.post('C3', { text: 'x' })).rejects.toMatchObject({ statusCode: 500 });
+    failures.push(http5xx(500));
+    const unknown = n.post('C4', { text: 'x' }, {}, { findPosted: async () => Promise.reject(new Error('missing_scope')) });
+    const settled = expect(unknown).rejects.toMatchObject({ statusCode: 500 });
+    await vi.advanceTimersByTimeAsync(100);
+    await settled;
+    expect(calls.filter((c) => c.method === 'postMessage' && (c.args.channel === 'C3' || c.args.channel === 'C4'))).toHaveLength(2);
 
     failures.push(platform('channel_not_found'));
     await expect(n.post('C9', { text: 'x' })).rejects.toThrow('channel_not_found');
@@ -373,6 +393,8 @@ describe('JobUpdates: the final result is never lost silently', () => {
     const tracker = {
       getRecord: async () => record,
       messages: async () => [...messages],
+      wanted: async () => ['C1'],
+      want: async () => {},
       claimFinal: async (_j: string, ts: string) => (claims.has(ts) ? false : (claims.add(ts), true)),
       releaseFinal: async (_j: string, ts: string) => void claims.delete(ts),
       addMessage: async (_j: string, m: { channel: string; ts: string }) => void messages.push(m),
@@ -387,7 +409,8 @@ describe('JobUpdates: the final result is never lost silently', () => {
     const replica = (api: ChatApi) => {
       const { logger, lines } = captureLogger();
       const notifier = new Notifier(api, { minIntervalMs: 0, baseBackoffMs: 1, maxRetries: 1, logger });
-      const updates = new JobUpdates({ connection: {}, clusters: ['prod'], producer, tracker, notifier, audit, logger });
+      const history = { conversations: { history: async () => ({ messages: [] }), replies: async () => ({ messages: [] }) } };
+      const updates = new JobUpdates({ connection: {}, clusters: ['prod'], producer, tracker, notifier, audit, logger, messages: new JobMessages({ tracker, notifier, history, logger }) });
       return { updates, lines };
     };
     return { claims, messages, audits, replica, isOpen: () => open };

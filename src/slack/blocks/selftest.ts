@@ -3,7 +3,7 @@ import type { AgentResult, AgentStatus, JobFailure, SelftestProgress, SelftestRe
 import { selftestMetadata, summarise } from '../../selftest/summary.ts';
 import { ACTIONS } from '../actions.ts';
 import type { ChatMessage } from '../notifier.ts';
-import { clip, code, escapeMrkdwn, failureText, LIMITS } from './text.ts';
+import { clip, code, escapeClip, escapeMrkdwn, failureText, LIMITS } from './text.ts';
 
 /** Pure Block Kit builders for the self-test: result in, message out. */
 
@@ -261,6 +261,23 @@ function resultActions(c: SelftestContext, result: SelftestResult, failures: Age
   });
   if (perNode.length) blocks.push({ type: 'actions', block_id: 'selftest_node_actions', elements: perNode });
   return blocks;
+}
+
+/** Private answer to a `--node` self-test whose node has no agent: nothing was posted in the channel. */
+export function renderNoAgentOnNode(c: SelftestContext): ChatMessage {
+  const node = escapeClip(c.node ?? '?', 253);
+  return {
+    text: `No agent on node ${c.node ?? '?'} in ${c.cluster}: nothing was run.`,
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `:grey_question: No Datadog agent runs on node \`${node}\` in \`${c.cluster}\`, so nothing was run (and nothing was posted in the channel).\nCheck the node name (\`kubectl get nodes\`), or run \`/cws selftest ${c.cluster}\` for every agent.`,
+        },
+      },
+    ],
+  };
 }
 
 export function renderJobFailure(c: SelftestContext, failure: JobFailure): ChatMessage {
