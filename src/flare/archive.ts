@@ -38,6 +38,21 @@ export class ArchiveError extends Error {
  * out. Nothing of the archive is in the result but sizes, masked names and masked previews.
  */
 export function reviewArchive(zip: Uint8Array): ArchiveReview {
+  const steps = reviewSteps(zip);
+  for (let s = steps.next(); ; s = steps.next()) if (s.done) return s.value;
+}
+
+/** The same review, giving the event loop a turn after each entry (a big flare scans for seconds). */
+export async function reviewArchiveAsync(zip: Uint8Array): Promise<ArchiveReview> {
+  const steps = reviewSteps(zip);
+  for (let s = steps.next(); ; s = steps.next()) {
+    if (s.done) return s.value;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** The review, one entry per step. */
+function* reviewSteps(zip: Uint8Array): Generator<void, ArchiveReview> {
   let entries;
   try {
     entries = listZip(zip);
@@ -59,6 +74,7 @@ export function reviewArchive(zip: Uint8Array): ArchiveReview {
     total += named.total;
     keep(named.findings, nameFindings);
     if (e.isDir) continue;
+    yield;
     const n = (seen.get(e.name) ?? 0) + 1;
     seen.set(e.name, n);
     const label = n > 1 ? `${named.name} (duplicate entry #${n})` : named.name;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { strToU8, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { collapseFileList, MAX_ENTRY_SCAN, reviewArchive } from '../../src/flare/archive.ts';
+import { collapseFileList, MAX_ENTRY_SCAN, reviewArchive, reviewArchiveAsync } from '../../src/flare/archive.ts';
 import { LINE_CAP, maskSecrets, scanName, scanText } from '../../src/flare/secrets.ts';
 import { listZip } from '../../src/flare/zip.ts';
 
@@ -223,6 +223,11 @@ describe('archive review', () => {
     const d = reviewArchive(new Uint8Array(dup));
     expect(d.files.map((f) => f.path)).toEqual(['h/x.log', 'h/x.log (duplicate entry #2)']);
     expect(d.findings.map((f) => f.file)).toEqual(['h/x.log (duplicate entry #2)']);
+  });
+
+  it('the async review (a turn of the event loop per entry) gives the same review', async () => {
+    expect(await reviewArchiveAsync(zip)).toEqual(reviewArchive(zip));
+    await expect(reviewArchiveAsync(strToU8('not a zip'))).rejects.toThrow(/not a readable zip/);
   });
 
   it('rejects what is not a zip', () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { collapseFileList, reviewArchive } from '../../src/flare/archive.ts';
+import { collapseFileList, reviewArchiveAsync } from '../../src/flare/archive.ts';
 import { type FlareLocks, flareLockScope, heartbeat, redisLocks } from '../../src/flare/lock.ts';
 import { maskSecrets } from '../../src/flare/secrets.ts';
 import { flareDecisionKey } from '../../src/jobs/queues.ts';
@@ -161,7 +161,7 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
     }
     let review;
     try {
-      review = reviewArchive(bytes);
+      review = await reviewArchiveAsync(bytes);
     } catch (err) {
       await answer(session, 'n');
       return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: maskSecrets(`${shownPath}: ${(err as Error).message}. The agent was told no; nothing was sent.`) };
