@@ -97,7 +97,8 @@ async function enqueueFlare(
     // Held until the worker ends the flare; this TTL only bounds a job no worker ever picks up.
     const lifeS = Math.ceil((cfg.flare.buildTimeoutMs + cfg.flare.reviewTtlMs + cfg.flare.uploadTimeoutMs) / 1000) + 60;
     const claim = await services.tracker.once(scope, JSON.stringify({ by: inv.userId, job: jobId, ...(req.node ? { node: req.node } : {}), at: new Date().toISOString() }), lifeS);
-    if (!claim.first) return await refuseBusy(services, clusterName, req, jobId, claim.holder, audit);
+    // (Held in this job's name already: its worker, started first, took it itself.)
+    if (!claim.first && parseHolder(claim.holder)?.job !== jobId) return await refuseBusy(services, clusterName, req, jobId, claim.holder, audit);
     await services.tracker.saveRecord({
       jobId,
       kind: 'flare',
