@@ -123,7 +123,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Payload = Record<string, unknown> & { stage: string; jobId: string; findings: number; notScanned: number };
+type Payload = Record<string, unknown> & { stage: string; jobId: string; findings: number; notScanned?: number };
 const flareIn = (c: string, stage: string) => () => emu.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && (m.metadata.event_payload as Payload).stage === stage);
 
 /** Every string of the test's Redis: keys, and values read by type (plus DUMP, which may be LZF-compressed). */

@@ -105,7 +105,7 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `Only <@${c.requestedBy}> or a remediator of \`${c.cluster}\` can send it.${expires ? ` This review expires <!date^${expires}^{time}|at ${p.expiresAt}>.` : ''} · job ${c.jobId}` }],
   });
-  return { text: `Flare ready for review: ${a.name} (${human(a.bytes)}, ${a.files} files)`, blocks, metadata: metadata(c, 'review', { name: a.name, bytes: a.bytes, files: a.files }, { findings: total, notScanned: notScanned.length, ...(a.sha256 ? { sha256: a.sha256 } : {}) }) };
+  return { text: `Flare ready for review: ${a.name} (${human(a.bytes)}, ${a.files} files)`, blocks, metadata: metadata(c, 'review', { name: a.name, bytes: a.bytes, files: a.files }, { findings: total, ...(notScanned.length ? { notScanned: notScanned.length } : {}), ...(a.sha256 ? { sha256: a.sha256 } : {}) }) };
 }
 
 const REASON: Record<FlareResult['reason'], string> = {
