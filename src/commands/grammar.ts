@@ -28,12 +28,18 @@ export const SUMMARY: Record<Command['name'], string> = {
 
 const NODE_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const CASE_ID_RE = /^[0-9]{1,12}$/;
-// Deliberately simple and strict: one @, a dot in the domain, no spaces or shell metacharacters.
-const EMAIL_RE = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+// Deliberately simple and strict: one @, a dot in the domain, no spaces or shell metacharacters,
+// no leading "-" (it reaches the agent's argv after `-e`), and nothing the flare job's schema
+// (zod's email: no "%", no leading, trailing or doubled ".", domain labels start with a letter or
+// digit) would refuse after the command was accepted.
+const EMAIL_RE = /^[A-Za-z0-9_+][A-Za-z0-9_+-]*(\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9-]*)*\.[A-Za-z]{2,}$/;
 
 const isSubcommand = (s: string): s is Command['name'] => Object.hasOwn(USAGE, s);
 
 /** Slack may escape parts of the text (`<mailto:a@b.c|a@b.c>`, `<#C123|name>`); unwrap them. */
+/** An email address the grammar (and so the agent's `flare -e`) accepts: at most 254 characters. */
+export const isEmailAddress = (s: string): boolean => s.length <= 254 && EMAIL_RE.test(s);
+
 export function tokenize(text: string): string[] {
   return text
     .replace(/<mailto:([^|>]+)(\|[^>]*)?>/g, '$1')
@@ -53,7 +59,8 @@ export function usageAll(): string {
     .join('\n');
 }
 
-const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s).replace(/`/g, "'");
+/** At most 40 UTF-16 units of `s`, never half of a surrogate pair (an emoji cut in two is not text Slack can show). */
+const clip = (s: string) => (s.length > 40 ? `${s.slice(0, /[\ud800-\udbff]/.test(s[39]!) ? 39 : 40)}…` : s).replace(/`/g, "'");
 
 /**
  * The most text a slash command carries: Slack's limit for a slash command's text (the figure of
@@ -165,6 +172,6 @@ function checkOption(key: OptionName, value: string): string | undefined {
     case 'node':
       return NODE_RE.test(value) ? undefined : `\`${clip(value)}\` is not a valid node name (lowercase letters, digits, "-", ".").`;
     case 'email':
-      return EMAIL_RE.test(value) ? undefined : `\`${clip(value)}\` is not an email address.`;
+      return isEmailAddress(value) ? undefined : `\`${clip(value)}\` is not an email address.`;
   }
 }

@@ -81,8 +81,24 @@ describe('parseCommand', () => {
     expect(rejected('selftest demo --node -rf').error).toMatch(/^`-rf` is not a valid node name/);
     expect(rejected('selftest demo --node --email').error).toMatch(/^`--email` is not a valid node name/);
     expect(rejected('flare demo --email "; rm -rf /"').error).toBe('`";` is not an email address.');
-    expect(parseCommand('flare demo --email -x@y.co')).toEqual({ ok: true, command: { name: 'flare', cluster: 'demo', email: '-x@y.co' } });
+    // taken as the value of --email, then refused: a leading "-" would reach the agent's argv after `-e`
+    expect(rejected('flare demo --email -x@y.co').error).toBe('`-x@y.co` is not an email address.');
     expect(rejected('flare demo --email=').error).toBe('option `--email` needs a value.');
+  });
+
+  it('refuses every email the flare job would refuse after the command was accepted (found by test/property)', () => {
+    // These used to be accepted, then FlareJobData (zod's email) refused them at enqueue time and
+    // the user read "the job queue (Redis) is unreachable".
+    for (const e of ['a..b@x.co', '.a@x.co', 'a.@x.co', 'a%b@x.co', 'a@-x.co', 'a@x.-y.co', '-x@y.co'])
+      expect(rejected(`flare demo 123 --email ${e}`).error, e).toBe(`\`${e}\` is not an email address.`);
+    for (const e of ['a.b+c@example.co.uk', 'first_last@sub-1.example.com', 'a-b@x.io', '+tag@x.co'])
+      expect(parseCommand(`flare demo 123 --email ${e}`), e).toEqual({ ok: true, command: { name: 'flare', cluster: 'demo', caseId: '123', email: e } });
+  });
+
+  it('never cuts an emoji in two when it echoes a long argument (found by test/property)', () => {
+    const r = rejected(`selftest ${'a'.repeat(39)}\u{1F600}`);
+    expect(r.error).toBe(`\`${'a'.repeat(39)}…\` is not a valid cluster name (lowercase letters, digits, "-", "_", ".", at most 63).`);
+    expect(r.error).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
   });
 
   it('an option given twice is refused, not the last one silently kept', () => {
