@@ -13,7 +13,20 @@ export interface SelftestVerdict {
   message: string;
 }
 
-const RESULT_LINE = /^\s*Runtime self test:\s*(.*?)\s*$/;
+const RESULT_LINE = /^\s*Runtime self test:/;
+
+/**
+ * What follows `Runtime self test:` on a line, trimmed; undefined when the line is not a result line.
+ * The same as matching /^\s*Runtime self test:\s*(.*?)\s*$/, without its backtracking: the lazy
+ * group followed by \s*$ is quadratic on a long line (a 1 MiB line of spaces held the worker's
+ * event loop for minutes).
+ */
+function resultOf(line: string): string | undefined {
+  const m = RESULT_LINE.exec(line);
+  if (!m) return undefined;
+  const rest = line.slice(m[0].length).trim();
+  return /[\n\r\u2028\u2029]/.test(rest) ? undefined : rest; // `.` stops at a line terminator
+}
 const TEST_ID = /\b((?:datadog_agent_cws_self_test_rule|self_test)_[a-z0-9_]+)\b/g;
 
 /** Server-side messages that mean "the self-test could not run", not "a test failed". */
@@ -28,8 +41,8 @@ export function parseSelftestOutput(out: { stdout: string; stderr: string; exitC
   const lines = `${out.stdout}\n${out.stderr}`.split(/\r?\n/);
   let result: string | undefined;
   for (const line of lines) {
-    const m = RESULT_LINE.exec(line);
-    if (m) result = m[1]!;
+    const r = resultOf(line);
+    if (r !== undefined) result = r;
   }
 
   if (result !== undefined) {
@@ -43,7 +56,7 @@ export function parseSelftestOutput(out: { stdout: string; stderr: string; exitC
 
   const text = `${out.stderr}\n${out.stdout}`;
   const errorLine = lines.map((l) => l.trim()).find((l) => /^Error:/.test(l));
-  if (/executable file not found|no such file or directory.*security-agent|not found in \$PATH|command not found/i.test(text) || out.exitCode === 127)
+  if (/executable file not found|not found in \$PATH|command not found/i.test(text) || noSuchAgentFile(text) || out.exitCode === 127)
     return { status: 'error', failedTests: [], message: `agent binary not found (${firstLine(errorLine ?? text)})` };
   if (/unable to create a runtime security client instance/i.test(text))
     return { status: 'error', failedTests: [], message: `system-probe unreachable: ${firstLine(errorLine ?? text)}` };
@@ -55,6 +68,19 @@ export function parseSelftestOutput(out: { stdout: string; stderr: string; exitC
   if (out.exitCode !== 0)
     return { status: 'error', failedTests: [], message: `exited with code ${out.exitCode}: ${firstLine(text) || 'no output'}` };
   return { status: 'error', failedTests: [], message: `no self-test result in the output: ${firstLine(text) || 'no output'}` };
+}
+
+/**
+ * A line with "no such file or directory" and, after it, "security-agent": what
+ * /no such file or directory.*security-agent/i matched, in linear time (that regex retries `.*`
+ * from every occurrence of the phrase, quadratic on a line that repeats it).
+ */
+function noSuchAgentFile(text: string): boolean {
+  for (const line of text.split(/[\n\r\u2028\u2029]/)) {
+    const at = line.search(/no such file or directory/i);
+    if (at >= 0 && /security-agent/i.test(line.slice(at + 'no such file or directory'.length))) return true;
+  }
+  return false;
 }
 
 const firstLine = (s: string) => {

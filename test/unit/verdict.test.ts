@@ -89,3 +89,34 @@ describe('the "Self Tests" block of security-agent status', () => {
     expect(combineWithStatus(ok, { succeeded: ['a'], failed: [] })).toBe(ok);
   });
 });
+
+describe('huge lines are read in linear time (found by test/property)', () => {
+  // Exec output is capped at 1 MiB, its lines are not: these took 12 s (200 KB) and would take
+  // minutes at the cap, with the worker's event loop blocked the whole time.
+  const within = (fn: () => unknown, ms = 1000) => {
+    const t0 = performance.now();
+    const r = fn();
+    expect(performance.now() - t0).toBeLessThan(ms);
+    return r;
+  };
+  const spaces = ' '.repeat(200_000);
+
+  it('a result line with a long run of spaces', () => {
+    expect(within(() => parseSelftestOutput({ stdout: `Runtime self test: error: a${spaces}b\n`, stderr: '', exitCode: 0 }))).toMatchObject({ status: 'failed', message: `a${spaces}b` });
+    expect(within(() => parseSelftestOutput({ stdout: `Runtime self test: OK${spaces}\r`, stderr: '', exitCode: 0 }))).toMatchObject({ status: 'ok' });
+  });
+  it('a line repeating "no such file or directory"', () => {
+    const v = within(() => parseSelftestOutput({ stdout: '', stderr: 'no such file or directory '.repeat(20_000), exitCode: 1 }));
+    expect(v).toMatchObject({ status: 'error', message: /^exited with code 1/ });
+    expect(parseSelftestOutput({ stdout: '', stderr: 'exec: no such file or directory: /opt/datadog-agent/bin/security-agent\n', exitCode: 1 }).message).toMatch(/agent binary not found/);
+  });
+  it('a status field with a long run of spaces', () => {
+    const s = within(() => parseSelftestStatus(`  Self Tests\n  ==========\n    Failed: a${spaces}b\n    Last execution: now${spaces}\n`));
+    expect(s).toEqual({ lastExecution: 'now', succeeded: [], failed: [`a${spaces}b`] });
+  });
+  it('reads a result line exactly as before: trimmed, and not when a line terminator is inside it', () => {
+    expect(parseSelftestOutput({ stdout: 'Runtime self test:\tOK \u00a0', stderr: '', exitCode: 0 }).status).toBe('ok');
+    expect(parseSelftestOutput({ stdout: 'Runtime self test: OK\rjunk', stderr: '', exitCode: 0 }).message).toMatch(/no self-test result/);
+    expect(parseSelftestStatus('Self Tests\n===\nFailed: a\u2028b\n')).toEqual({ succeeded: [], failed: [] });
+  });
+});
