@@ -47,7 +47,7 @@ export function parseTcFilterShow(output: string): TcParse {
       continue;
     }
     const parsed = parseFilterLine(raw);
-    if (typeof parsed === 'string') return { ok: false, error: `line ${i + 1}: ${parsed}: ${clip(raw)}` };
+    if (typeof parsed === 'string') return { ok: false, error: `line ${i + 1}: ${clip(parsed)}: ${clip(raw)}` };
     if (parsed.handle === undefined) headers.push(parsed);
     else filters.push(parsed);
   }
@@ -71,8 +71,8 @@ function parseFilterLine(line: string): TcFilter | string {
     if (k === 'parent' && val) (parent = val), (i += 2);
     else if (k === 'protocol' && val) (protocol = val), (i += 2);
     else if ((k === 'pref' || k === 'prio' || k === 'priority') && val) {
-      if (!/^\d+$/.test(val)) return `bad priority "${val}"`;
-      pref = Number(val);
+      pref = uint(val, 0xffff); // tc priorities are 16 bits
+      if (pref === undefined) return `bad priority "${val}"`;
       i += 2;
     } else if (k === 'dev' && val) i += 2;
     else if (k === 'ingress' || k === 'egress' || k === 'block') i += k === 'block' ? 2 : 1;
@@ -87,8 +87,9 @@ function parseFilterLine(line: string): TcFilter | string {
     const k = t[i]!;
     const val = t[i + 1];
     if (k === 'chain' && val !== undefined) {
-      if (!/^\d+$/.test(val)) return `bad chain "${val}"`;
-      f.chain = Number(val);
+      const chain = uint(val, 0xffffffff);
+      if (chain === undefined) return `bad chain "${val}"`;
+      f.chain = chain;
       i += 2;
     } else if ((k === 'handle' || k === 'fh') && val !== undefined) {
       f.handle = val;
@@ -106,8 +107,9 @@ function parseFilterLine(line: string): TcFilter | string {
     if (k === 'direct-action' || k === 'da') (f.directAction = true), i++;
     else if (BPF_KEYWORDS.has(k)) i++;
     else if ((k === 'id') && val !== undefined) {
-      if (!/^\d+$/.test(val)) return `bad program id "${val}"`;
-      f.id = Number(val);
+      const id = uint(val, 0xffffffff);
+      if (id === undefined) return `bad program id "${val}"`;
+      f.id = id;
       i += 2;
     } else if (k === 'tag' && val !== undefined) (f.tag = val), (i += 2);
     else if (k === 'name' && val !== undefined && f.id !== undefined) (f.progName = val), (i += 2);
@@ -155,7 +157,7 @@ export function parseProcNetDev(text: string): NetDevParse {
     const m = /^\s*([^\s:]+):\s*(.*)$/.exec(lines[i]!);
     if (!m) return { ok: false, error: `line ${i + 1}: not "name: counters": ${clip(lines[i]!)}` };
     const nums = m[2]!.trim().split(/\s+/);
-    if (nums.length !== 16 || !nums.every((n) => /^\d+$/.test(n))) return { ok: false, error: `line ${i + 1}: expected 16 counters for ${m[1]}` };
+    if (nums.length !== 16 || !nums.every((n) => /^\d+$/.test(n))) return { ok: false, error: `line ${i + 1}: expected 16 counters for ${clip(m[1]!)}` };
     interfaces.push({ name: m[1]!, rxBytes: Number(nums[0]), rxPackets: Number(nums[1]), txBytes: Number(nums[8]), txPackets: Number(nums[9]) });
   }
   return { ok: true, interfaces };
@@ -213,4 +215,12 @@ export function pickPodFacingInterfaces(names: readonly string[], extraPrefixes:
   return { podFacing, ignored };
 }
 
-const clip = (s: string) => (s.length > 120 ? `${s.slice(0, 120)}…` : s);
+/** At most 120 UTF-16 units, never half of a surrogate pair: errors end up in Slack messages. */
+const clip = (s: string) => (s.length > 120 ? `${s.slice(0, /[\ud800-\udbff]/.test(s[119]!) ? 119 : 120)}…` : s);
+
+/** A decimal the kernel's field can hold (u16 priority, u32 chain and program ID); undefined otherwise. */
+function uint(text: string, max: number): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= max ? n : undefined;
+}

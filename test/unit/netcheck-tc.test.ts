@@ -117,3 +117,26 @@ describe('pickPodFacingInterfaces', () => {
     expect(pickPodFacingInterfaces(['coredns--d0c58e', 'eth0'], ['coredns-']).podFacing).toEqual([{ name: 'coredns--d0c58e', hint: 'configured prefix coredns-*' }]);
   });
 });
+
+describe('numbers and errors a result can carry (found by test/property)', () => {
+  it('a priority past 16 bits, or a chain or program ID past 32, is a bad line, not Infinity in the result', () => {
+    // A 400-digit pref used to read as Infinity, which JSON turns into null: the whole cluster's
+    // netcheck result then failed its schema and read "unreadable result".
+    for (const out of ['filter protocol all pref 65536 bpf chain 0', `filter protocol all pref ${'9'.repeat(400)} bpf chain 0`, 'filter protocol all pref 1 bpf chain 4294967296', 'filter protocol all pref 1 bpf chain 0 handle 0x1 x direct-action id 4294967296']) {
+      const r = parseTcFilterShow(out);
+      expect(r.ok, out.slice(0, 60)).toBe(false);
+      if (!r.ok) expect(r.error).toMatch(/^line 1: bad (priority|chain|program id)/);
+    }
+    expect(parseTcFilterShow('filter protocol all pref 65535 bpf chain 4294967295 handle 0x1 x id 4294967295')).toMatchObject({ ok: true, filters: [{ pref: 65535, chain: 4294967295, id: 4294967295 }] });
+  });
+  it('an error quotes at most a clipped piece of the line, and never half of an emoji', () => {
+    const huge = parseTcFilterShow(`filter ${'='.repeat(200_000)}`);
+    expect(huge.ok).toBe(false);
+    if (!huge.ok) expect(huge.error.length).toBeLessThan(300);
+    const dev = parseProcNetDev(`Inter-|\n face |\n${'a'.repeat(200_000)}: 1 2\n`);
+    expect(dev.ok).toBe(false);
+    if (!dev.ok) expect(dev.error.length).toBeLessThan(300);
+    const emoji = parseTcFilterShow(`filter x ${'a'.repeat(110)}\u{1F600}\u{1F600}`);
+    if (!emoji.ok) expect(emoji.error).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+  });
+});
