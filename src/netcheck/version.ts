@@ -117,22 +117,25 @@ function readTag(tag: string, kind: 'agent' | 'cni'): VersionReading {
   const pre: string[] = [];
   const build: string[] = [];
   const unknown: string[] = [];
+  /** Pre-release and unrecognised parts in the tag's order: precedence follows the tag as written. */
+  const preAll: string[] = [];
   if (suffix) {
     // `rc.1-jmx` → ["rc.1", "jmx"]; `gke.17` → ["gke.17"]
     for (const part of suffix.split('-')) {
       if (!part) continue;
       if (kind === 'agent' && AGENT_FLAVOURS.test(part)) flavours.push(part.toLowerCase());
-      else if (PRE_RELEASE.test(part)) pre.push(part);
-      else if (kind === 'cni' && CNI_BUILD.test(part)) build.push(part);
-      else if (/^\d+$/.test(part) && pre.length > 0) pre.push(part); // `rc-1` style
-      else unknown.push(part);
+      else if (kind === 'cni' && !PRE_RELEASE.test(part) && CNI_BUILD.test(part)) build.push(part);
+      else {
+        // `rc-1` style: a number after a pre-release word belongs to it
+        (PRE_RELEASE.test(part) || (/^\d+$/.test(part) && pre.length > 0) ? pre : unknown).push(part);
+        preAll.push(part);
+      }
     }
   }
   if (min === undefined || pat === undefined)
     return { version: undefined, how: `floating tag "${tag}" (any ${min === undefined ? `${maj}.x` : `${maj}.${min}.x`}): exact version unknown`, flavours };
   // An unrecognised suffix may be a pre-release marker: treat it as one (it then sorts before
   // the release, which is the conservative side for the "7.39.2 excluded" boundary).
-  const preAll = [...pre, ...unknown];
   const version: Version = { major: Number(maj), minor: Number(min), patch: Number(pat) };
   if (preAll.length) version.pre = preAll.join('-');
   if (build.length) version.build = build.join('-');
@@ -162,7 +165,13 @@ export function compareVersions(a: Version, b: Version): -1 | 0 | 1 {
     if (x === y) continue;
     const nx = /^\d+$/.test(x);
     const ny = /^\d+$/.test(y);
-    if (nx && ny) return Number(x) < Number(y) ? -1 : 1;
+    if (nx && ny) {
+      // exact for any length; "01" and "1" are the same number (SemVer forbids the leading zero)
+      const bx = BigInt(x);
+      const by = BigInt(y);
+      if (bx === by) continue;
+      return bx < by ? -1 : 1;
+    }
     if (nx !== ny) return nx ? -1 : 1; // numeric identifiers sort before alphanumeric ones
     return x < y ? -1 : 1;
   }

@@ -95,3 +95,23 @@ describe('other readers', () => {
     expect(parseVersion('7.50')).toBeUndefined();
   });
 });
+
+describe('compareVersions is a total order (found by test/property)', () => {
+  it('numeric identifiers compare exactly, whatever their length or leading zeros', () => {
+    // Both directions used to answer 1: "rc.01" > "rc.1" and "rc.1" > "rc.01".
+    expect(compareVersions(v('1.0.0-rc.01'), v('1.0.0-rc.1'))).toBe(0);
+    expect(compareVersions(v('1.0.0-rc.1'), v('1.0.0-rc.01'))).toBe(0);
+    expect(compareVersions(v('1.0.0-rc.00'), v('1.0.0-rc.0'))).toBe(0);
+    // beyond 2^53, Number() made these equal, and both directions answered 1
+    expect(compareVersions(v('1.1.1-99999999999999999998'), v('1.1.1-99999999999999999999'))).toBe(-1);
+    expect(compareVersions(v('1.1.1-99999999999999999999'), v('1.1.1-99999999999999999998'))).toBe(1);
+    expect(compareVersions(v('7.40.0-rc.2'), v('7.40.0-rc.10'))).toBe(-1);
+  });
+  it('a pre-release keeps its identifiers in the order of the tag', () => {
+    // "x-0-rc" used to be read as "rc-x-0": shown and compared in another order than the tag's
+    expect(v('1.0.0-x-0-rc').pre).toBe('x-0-rc');
+    expect(formatVersion(v('7.50.0-git.1-rc.2'))).toBe('7.50.0-git.1-rc.2');
+    expect(parseAgentImage('datadog/agent:7.40.0-rc.1-jmx').version).toEqual({ major: 7, minor: 40, patch: 0, pre: 'rc.1' });
+    expect(parseCniImage('quay.io/cilium/cilium:v1.9.4-rc.1-gke.17').version).toEqual({ major: 1, minor: 9, patch: 4, pre: 'rc.1', build: 'gke.17' });
+  });
+});
