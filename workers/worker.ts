@@ -1,5 +1,6 @@
 import { type ConnectionOptions, type Job, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../src/config/clusters.ts';
 import { queueName } from '../src/jobs/queues.ts';
@@ -20,7 +21,10 @@ export interface ClusterWorkerOptions {
   target: AgentTarget;
   connection: ConnectionOptions & object;
   logger: Logger;
-  /** Jobs at once on this worker; each agent of a fanned-out self-test is one job. */
+  /**
+   * Jobs doing work at once on this worker; each agent of a fanned-out self-test is one job.
+   * Flares do not count: they wait on people, and have their own limit (`flare.maxOpen`).
+   */
   concurrency?: number;
   /** How long a job's lock lives without renewal: after a crash, its jobs move on after this. */
   lockDurationMs?: number;
@@ -81,7 +85,7 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
         case 'flare':
           return await processFlare(job, {
             target: o.target,
-            redis: o.connection as RedisOptions,
+            redis,
             buildTimeoutMs: o.config.flare.buildTimeoutMs,
             uploadTimeoutMs: o.config.flare.uploadTimeoutMs,
             failure: (code, message, hint) => failureMessage({ code, message, ...(hint ? { hint } : {}) }),
@@ -103,10 +107,28 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
     }
   };
 
-  const concurrency = o.concurrency ?? (o.config.kind === 'kubernetes' ? o.config.concurrency : 8);
-  const worker = new Worker(queueName(o.name), processor, {
+  // Work and flares have separate limits: BullMQ takes up to both at once, work waits for a work
+  // slot, and a flare past its limit is refused (the bot refuses it first, per cluster and user).
+  const workSlots = o.concurrency ?? (o.config.kind === 'kubernetes' ? o.config.concurrency : 8);
+  const flareSlots = o.config.flare.maxOpen;
+  const work = pLimit(workSlots);
+  let openFlares = 0;
+  const scheduled = async (job: Job, token?: string): Promise<unknown> => {
+    if (job.name !== 'flare') return work(() => processor(job, token));
+    if (openFlares >= flareSlots)
+      throw new UnrecoverableError(
+        failureMessage({ code: 'busy', message: `this worker already holds ${openFlares} open flares of ${o.name}, its limit (flare.maxOpen)`, hint: 'Send or cancel an open review, then ask again.' }),
+      );
+    openFlares++;
+    try {
+      return await processor(job, token);
+    } finally {
+      openFlares--;
+    }
+  };
+  const worker = new Worker(queueName(o.name), scheduled, {
     connection: o.connection,
-    concurrency,
+    concurrency: workSlots + flareSlots,
     name: `cws-worker:${o.name}`,
     lockDuration: o.lockDurationMs ?? 30_000,
     stalledInterval: Math.max(1000, Math.floor((o.lockDurationMs ?? 30_000) / 2)),

@@ -4,7 +4,8 @@ import type { FlareRequest } from '../jobs/schemas.ts';
 import { renderFlareBusy, renderFlareQueued } from '../slack/blocks/flare.ts';
 import { renderFlareEmailModal } from '../slack/blocks/flare-inputs.ts';
 import { renderProblem, renderUsage } from '../slack/blocks/usage.ts';
-import { type BotServices, clusterFor, type CommandReply, type Invocation } from './context.ts';
+import { type BotServices, clusterFor, type CommandReply, type Invocation, showJob } from './context.ts';
+import { isEmailAddress } from './grammar.ts';
 
 export interface FlareCommand {
   cluster: string;
@@ -13,8 +14,8 @@ export interface FlareCommand {
   email?: string;
 }
 
-const EMAIL_RE = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
-export const isEmail = (s: string) => EMAIL_RE.test(s);
+/** The modal's email, held to the same rule (and length) as `--email`. */
+export const isEmail = isEmailAddress;
 
 /**
  * `/cws flare <cluster> [--node N] [CASE_ID] [--email E]`. Missing pieces are asked for rather
@@ -96,9 +97,27 @@ async function enqueueFlare(
     });
     // Held until the worker ends the flare; this TTL only bounds a job no worker ever picks up.
     const lifeS = Math.ceil((cfg.flare.buildTimeoutMs + cfg.flare.reviewTtlMs + cfg.flare.uploadTimeoutMs) / 1000) + 60;
+    // Open flares wait on people, not on work: bounded per cluster and per user, refused past it.
+    const slot = await services.tracker.claimFlare({ cluster: clusterName, user: inv.userId, jobId, until: Date.now() + lifeS * 1000, maxOpen: cfg.flare.maxOpen, maxPerUser: cfg.flare.maxOpenPerUser });
+    if (!slot.ok) {
+      await withdraw(services, clusterName, jobId);
+      await audit('denied', { jobId, detail: `too many open flares (${slot.scope})` });
+      const limit = slot.scope === 'user' ? cfg.flare.maxOpenPerUser : cfg.flare.maxOpen;
+      return {
+        ack: renderProblem(
+          slot.scope === 'user'
+            ? `You already have ${limit} flare${limit > 1 ? 's' : ''} open on \`${clusterName}\` (${slot.open.join(', ')}), the most allowed; nothing was started.`
+            : `\`${clusterName}\` already has ${limit} flares open (being built or waiting for review), the most allowed; nothing was started.`,
+          slot.scope === 'user' ? 'Send or cancel one of your reviews, then try again.' : 'Try again once a review is sent or cancelled (they expire by themselves).',
+        ),
+      };
+    }
     const claim = await services.tracker.once(scope, JSON.stringify({ by: inv.userId, job: jobId, ...(req.node ? { node: req.node } : {}), at: new Date().toISOString() }), lifeS);
     // (Held in this job's name already: its worker, started first, took it itself.)
-    if (!claim.first && parseHolder(claim.holder)?.job !== jobId) return await refuseBusy(services, clusterName, req, jobId, claim.holder, audit);
+    if (!claim.first && parseHolder(claim.holder)?.job !== jobId) {
+      await services.tracker.releaseFlare(clusterName, inv.userId, jobId);
+      return await refuseBusy(services, clusterName, req, jobId, claim.holder, audit);
+    }
     await services.tracker.saveRecord({
       jobId,
       kind: 'flare',
@@ -112,25 +131,17 @@ async function enqueueFlare(
     });
   } catch (err) {
     services.logger.error({ err }, 'enqueue flare failed');
-    if (jobId) await withdraw(services, clusterName, jobId);
+    if (jobId) {
+      await withdraw(services, clusterName, jobId);
+      await services.tracker.releaseFlare(clusterName, inv.userId, jobId).catch(() => undefined);
+    }
     await audit('error', { detail: 'enqueue failed' });
     return { ack: renderProblem(`Could not queue the flare on \`${clusterName}\`: the job queue (Redis) is unreachable.`, 'Nothing was started. Try again in a minute.') };
   }
   await audit('queued', { jobId });
   const ctx = { jobId, cluster: clusterName, requestedBy: inv.userId, ...(req.node ? { node: req.node } : {}), ...(req.caseId ? { caseId: req.caseId } : {}), email: req.email! };
   return {
-    after: async () => {
-      let posted;
-      try {
-        posted = await services.notifier.post(inv.channelId, renderFlareQueued(ctx));
-      } catch (err) {
-        const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
-        await inv.respond(renderProblem(`The flare is being built (job ${jobId}), but I cannot post in this channel (${code}), so its review could not be shown.`, 'Invite me with `/invite @cws`; the review expires by itself and nothing is sent without it.'));
-        return;
-      }
-      await services.tracker.addMessage(jobId, posted);
-      await services.finishIfDone(jobId);
-    },
+    after: () => showJob(services, inv, { jobId, cluster: clusterName, kind: 'flare' }, renderFlareQueued(ctx), { what: `the flare on \`${clusterName}\`` }),
   };
 }
 

@@ -34,9 +34,13 @@ const FlareSettings = z
     reviewTtlMs: z.number().int().min(1000).max(24 * 3600_000).default(30 * 60_000),
     buildTimeoutMs: z.number().int().min(1000).max(3600_000).default(5 * 60_000),
     uploadTimeoutMs: z.number().int().min(1000).max(3600_000).default(10 * 60_000),
+    /** Flares open at once on this cluster (building or waiting for review); they hold no job slot. */
+    maxOpen: z.number().int().min(1).max(500).default(10),
+    /** Flares one user may have open at once on this cluster. */
+    maxOpenPerUser: z.number().int().min(1).max(50).default(2),
   })
   .strict()
-  .default({ reviewTtlMs: 30 * 60_000, buildTimeoutMs: 5 * 60_000, uploadTimeoutMs: 10 * 60_000 });
+  .default({ reviewTtlMs: 30 * 60_000, buildTimeoutMs: 5 * 60_000, uploadTimeoutMs: 10 * 60_000, maxOpen: 10, maxOpenPerUser: 2 });
 
 const Common = {
   flare: FlareSettings,

@@ -6,6 +6,20 @@ export const JobOutcome = z.object({ failedNodes: z.array(z.string()), target: z
 export type JobOutcome = z.infer<typeof JobOutcome>;
 
 const RECORD_TTL_S = 7 * 24 * 3600;
+
+// KEYS: the cluster's open flares, the user's there (sorted sets: job -> until). ARGV: now,
+// until, job, cluster limit, user limit. {0} taken; {1|2, open jobs} refused (cluster | user).
+const CLAIM_FLARE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {2, redis.call('ZRANGE', KEYS[2], 0, -1)} end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {1, redis.call('ZRANGE', KEYS[1], 0, 9)} end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+return {0, {}}
+`;
 const k = {
   record: (jobId: string) => `cws:job:${jobId}`,
   messages: (jobId: string) => `cws:job:${jobId}:messages`,
@@ -35,6 +49,21 @@ export class JobTracker {
 
   async wanted(jobId: string): Promise<string[]> {
     return this.redis.smembers(`cws:job:${jobId}:channels`);
+  }
+
+  /**
+   * A place among the flares open on a cluster, within the cluster's and the user's limits;
+   * held until `releaseFlare` (or `until`, should the bot never hear of the end).
+   */
+  async claimFlare(o: { cluster: string; user: string; jobId: string; until: number; maxOpen: number; maxPerUser: number }): Promise<{ ok: true } | { ok: false; scope: 'cluster' | 'user'; open: string[] }> {
+    const keys = [`cws:{flares}:open:${o.cluster}`, `cws:{flares}:open:${o.cluster}:${o.user}`];
+    const r = (await this.redis.eval(CLAIM_FLARE, 2, ...keys, String(Date.now()), String(o.until), o.jobId, String(o.maxOpen), String(o.maxPerUser))) as [number, string[]];
+    if (r[0] === 0) return { ok: true };
+    return { ok: false, scope: r[0] === 1 ? 'cluster' : 'user', open: r[1] };
+  }
+
+  async releaseFlare(cluster: string, user: string, jobId: string): Promise<void> {
+    await this.redis.multi().zrem(`cws:{flares}:open:${cluster}`, jobId).zrem(`cws:{flares}:open:${cluster}:${user}`, jobId).exec();
   }
 
   /** A short lock (one holder at a time, released by `unlock` or after `ttlMs`). */

@@ -284,6 +284,8 @@ export class JobUpdates {
           : { message: renderRestartFailure(restartContext(record), unreadable), outcome: 'error' };
       }
       case 'flare': {
+        // The flare is over (sent, cancelled, expired, failed): its place among the open ones is free.
+        await this.d.tracker.releaseFlare(record.cluster, record.requestedBy, jobId);
         if (failure) return { message: renderFlareFailure(flareContext(record), failure), outcome: 'error' };
         const parsed = FlareResult.safeParse(job!.returnvalue);
         if (!parsed.success) return { message: renderFlareFailure(flareContext(record), unreadable), outcome: 'error' };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { collapseFileList, reviewArchiveAsync } from '../../src/flare/archive.ts';
 import { type FlareLocks, flareLockScope, heartbeat, redisLocks } from '../../src/flare/lock.ts';
 import { maskSecrets } from '../../src/flare/secrets.ts';
@@ -12,7 +12,11 @@ import type { AgentRef, AgentTarget, ExecSession } from '../targets/types.ts';
 
 export interface FlareDeps {
   target: AgentTarget;
-  redis: RedisOptions;
+  /**
+   * The cluster worker's one shared, non-blocking Redis client: the lock and the decision of
+   * every open review go through it (polled), so open reviews open no connections of their own.
+   */
+  redis: Redis;
   buildTimeoutMs: number;
   uploadTimeoutMs: number;
   failure: (code: string, message: string, hint?: string) => string;
@@ -43,6 +47,9 @@ const tail = (s: string, n = 6) =>
       .join('\n'),
   ).slice(0, 2000);
 
+/** How often an open review looks for its decision (one LPOP on the shared client). */
+const DECISION_POLL_MS = 250;
+
 const short = (sha: string) => `${sha.slice(0, 12)}…`;
 
 type Digest = { sha256: string; bytes?: number; via: 'sha256sum' | 'cat' } | { missing: true } | { error: string };
@@ -60,16 +67,8 @@ type Digest = { sha256: string; bytes?: number; via: 'sha256sum' | 'cat' } | { m
 export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult> {
   const data = FlareJobData.parse(job.data);
   const jobId = job.id!;
-  // One connection per flare job, opened when first needed: the lock and the decision share it.
-  let conn: Redis | undefined;
-  const redis = () => {
-    if (!conn) {
-      conn = new Redis({ ...d.redis, maxRetriesPerRequest: null });
-      conn.on('error', () => {});
-    }
-    return conn;
-  };
-  const locks = d.locks ?? redisLocks(redis());
+  const redis = () => d.redis;
+  const locks = d.locks ?? redisLocks(d.redis);
   let scope = data.lock?.scope;
   try {
     if (data.reviewStarted) {
@@ -114,7 +113,6 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
     }
   } finally {
     if (scope) await locks.release(scope, jobId).catch(() => undefined);
-    conn?.disconnect();
   }
 }
 
@@ -279,7 +277,10 @@ async function answer(session: ExecSession, text: string): Promise<void> {
   await session.result(30_000).catch(() => undefined);
 }
 
-/** Blocks on the decision list until a decision, the expiry, or the end of the agent's command. */
+/**
+ * Waits for the decision (polling the shared client: no blocking command holds a connection per
+ * review), the expiry, or the end of the agent's command.
+ */
 async function waitForDecision(
   redis: Redis,
   key: string,
@@ -297,7 +298,8 @@ async function waitForDecision(
     if (shutdown?.aborted) return 'shutdown';
     const left = expiresAt - Date.now();
     if (left <= 0) return 'expired';
-    const got = await redis.blpop(key, Math.min(0.5, Math.max(0.05, left / 1000)));
-    if (got?.[1] === 'send' || got?.[1] === 'cancel') return got[1];
+    const got = await redis.lpop(key).catch(() => null);
+    if (got === 'send' || got === 'cancel') return got;
+    await new Promise((r) => setTimeout(r, Math.min(DECISION_POLL_MS, Math.max(20, left))));
   }
 }

@@ -24,14 +24,14 @@ export function renderFlareEmailModal(req: FlareRequest, profileEmail?: string):
         type: 'input',
         block_id: 'email',
         label: { type: 'plain_text', text: 'Email (your Datadog login)' },
-        element: { type: 'email_text_input', action_id: 'value', ...(profileEmail ? { initial_value: profileEmail } : {}) },
+        element: { type: 'email_text_input', action_id: 'value', ...(profileEmail && profileEmail.length <= 254 ? { initial_value: profileEmail } : {}) },
       },
       {
         type: 'input',
         block_id: 'case',
         optional: true,
         label: { type: 'plain_text', text: 'Case ID (if you have one)' },
-        element: { type: 'plain_text_input', action_id: 'value', placeholder: { type: 'plain_text', text: 'digits only' } },
+        element: { type: 'plain_text_input', action_id: 'value', max_length: 12, placeholder: { type: 'plain_text', text: 'digits only' } },
       },
     ],
   };
