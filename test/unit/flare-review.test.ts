@@ -243,6 +243,13 @@ describe('archive review', () => {
     expect(collapseFileList(files.slice(0, 3), 25)).toHaveLength(3);
   });
 
+  it('names what does not fit instead of dropping it (30 files at the top level, 25 lines)', () => {
+    const files = Array.from({ length: 30 }, (_, i) => ({ path: `f${String(i).padStart(2, '0')}.log`, bytes: 1 }));
+    const out = collapseFileList(files, 25);
+    expect(out).toHaveLength(25);
+    expect(out[24]).toEqual({ label: '…and 6 more files (6 entries at the top level)', bytes: 6 });
+  });
+
   it('scans a large text entry in bounded time', () => {
     const line = '2026-01-01 12:00:00 UTC | SECURITY | INFO | (pkg/x.go:1 in f) | an event with key=value and more words\n';
     const text = line.repeat(Math.floor((MAX_ENTRY_SCAN - 100) / line.length)) + `password=${S.envPass}\n`;
