@@ -1,6 +1,6 @@
 import { loadClustersFile } from './config/clusters.ts';
 import { ConfigError, parseEnv } from './config/env.ts';
-import { assertRedisReachable, blockingOptions } from './jobs/redis.ts';
+import { assertRedisReachable, blockingOptions } from './config/redis.ts';
 import { createLogger } from './observability/logger.ts';
 import { sandboxRequested } from './sandbox/mode.ts';
 
@@ -29,7 +29,7 @@ async function main(role: 'bot' | 'worker' | 'all'): Promise<void> {
     stops.push(() => workers.close());
   }
   if (role === 'bot' || role === 'all') {
-    const { createBot } = await import('./slack/app.ts');
+    const { createBot } = await import('./bot/app.ts');
     const bot = createBot({
       botToken: env.SLACK_BOT_TOKEN!,
       ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),

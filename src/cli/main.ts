@@ -7,17 +7,17 @@
 import { userInfo } from 'node:os';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { authorise } from '../access/policy.ts';
-import { RedisAuditLog } from '../audit/log.ts';
-import { parseCommand, usageAll } from '../commands/grammar.ts';
+import { authorise } from '../core/access.ts';
+import { RedisAuditLog } from '../bot/state/audit.ts';
+import { parseCommand, usageAll } from '../core/grammar.ts';
 import { clusterNamed, loadClustersFile } from '../config/clusters.ts';
 import { ConfigError, parseEnv } from '../config/env.ts';
-import { JobProducer } from '../jobs/producer.ts';
-import { DEFAULT_JOB_POLICY, queueName } from '../jobs/queues.ts';
-import { blockingOptions, fastFailOptions } from '../jobs/redis.ts';
-import { NetcheckResult, SelftestProgress, SelftestResult } from '../jobs/schemas.ts';
-import { selftestMetadata, summarise } from '../selftest/summary.ts';
-import { parseFailure } from '../jobs/failure.ts';
+import { JobProducer } from '../bot/state/producer.ts';
+import { DEFAULT_JOB_POLICY, queueName } from '../contract/queues.ts';
+import { blockingOptions, fastFailOptions } from '../config/redis.ts';
+import { NetcheckResult, SelftestProgress, SelftestResult } from '../contract/jobs.ts';
+import { selftestMetadata, summarise } from '../core/selftest/summary.ts';
+import { parseFailure } from '../contract/failures.ts';
 import { ansi, plain, progressBar, renderNetcheckText, renderSelftestText, table } from './render.ts';
 
 const EXIT = { ok: 0, findings: 1, error: 2 } as const;

@@ -1,5 +1,5 @@
-import type { NetcheckResult, SelftestResult } from '../jobs/schemas.ts';
-import { summarise } from '../selftest/summary.ts';
+import type { NetcheckResult, SelftestResult } from '../contract/jobs.ts';
+import { summarise } from '../core/selftest/summary.ts';
 
 /** Plain-text rendering for terminals (colour only on a TTY). Pure. */
 export interface Style {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClustersFile } from '../../src/config/clusters.ts';
-import { blockingOptions } from '../../src/jobs/redis.ts';
+import { blockingOptions } from '../../src/config/redis.ts';
 import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
 import { type HostAgent, prepareHostAgent } from '../support/host-agent.ts';
 import { type PrivateRedis, startRedis } from '../support/redis.ts';

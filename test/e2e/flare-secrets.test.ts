@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClustersFile } from '../../src/config/clusters.ts';
-import { blockingOptions } from '../../src/jobs/redis.ts';
+import { blockingOptions } from '../../src/config/redis.ts';
 import { runCat } from '../../src/sim/coreutils.ts';
 import { agentStatusText, delay, untilAborted } from '../../src/sim/exec.ts';
 import { runFlare } from '../../src/sim/flare.ts';
@@ -24,7 +24,7 @@ import { aborting, BUILDING, CONFIRM_PROMPT, goingToBeUploaded } from '../../src
 import { flareArchivePath } from '../../src/sim/flare-archive.ts';
 import { parseFleet, type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { PromptReader } from '../../src/sim/stdin-reader.ts';
-import { type Bot, createBot } from '../../src/slack/app.ts';
+import { type Bot, createBot } from '../../src/bot/app.ts';
 import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
 import { leaksIn, plantedFlareZip, plantedSecrets } from '../support/fake-agent/planted-secrets.ts';
 import { fakeUploads } from '../support/fake-agent/uploads.ts';

@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_STREAM } from '../../src/audit/log.ts';
+import { AUDIT_STREAM } from '../../src/bot/state/audit.ts';
 import { finalSelftest, type Harness, startHarness } from '../support/harness.ts';
 
 const FAKE = join(import.meta.dirname, '../support/fake-agent/security-agent');

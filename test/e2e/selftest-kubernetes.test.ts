@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubernetesClusterConfig, parseClustersFile } from '../../src/config/clusters.ts';
 import { loadFleet } from '../../src/sim/fleet.ts';
-import { FLARE_EMAIL_VIEW } from '../../src/slack/blocks/flare-inputs.ts';
+import { FLARE_EMAIL_VIEW } from '../../src/core/slack/blocks/flare-inputs.ts';
 import { KubernetesTarget } from '../../workers/targets/kubernetes.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { finalSelftest, type Harness, startHarness } from '../support/harness.ts';

@@ -7,9 +7,9 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClustersFile } from '../../src/config/clusters.ts';
-import { blockingOptions } from '../../src/jobs/redis.ts';
+import { blockingOptions } from '../../src/config/redis.ts';
 import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
-import { type Bot, createBot } from '../../src/slack/app.ts';
+import { type Bot, createBot } from '../../src/bot/app.ts';
 import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
 import { finalSelftest } from '../support/harness.ts';
 import { type HostAgent, prepareHostAgent } from '../support/host-agent.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_STREAM } from '../../src/audit/log.ts';
+import { AUDIT_STREAM } from '../../src/bot/state/audit.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-volume-'));

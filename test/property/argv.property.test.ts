@@ -19,7 +19,7 @@ import type { Job } from 'bullmq';
 import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCommand } from '../../src/commands/grammar.ts';
+import { parseCommand } from '../../src/core/grammar.ts';
 import { DockerCluster, HostCluster, KubernetesCluster } from '../../src/config/clusters.ts';
 import { type FlareDeps, processFlare } from '../../workers/jobs/flare.ts';
 import { NET_DEV, processNetcheck, tcShow } from '../../workers/jobs/netcheck.ts';

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { effectiveCwsConfig, toBool, toPriority, type ConfigValue, type EffectiveCwsConfig, type EnvVar } from '../../src/netcheck/config.ts';
-import { v, type Version } from '../../src/netcheck/version.ts';
+import { effectiveCwsConfig, toBool, toPriority, type ConfigValue, type EffectiveCwsConfig, type EnvVar } from '../../src/core/netcheck/config.ts';
+import { v, type Version } from '../../src/core/netcheck/version.ts';
 import { anyText, check, fc, newline } from './fc.ts';
 
 /** What the Helm chart renders into <fullname>-system-probe-config (as in test/unit/netcheck-config.test.ts). */

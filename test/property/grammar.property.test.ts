@@ -3,8 +3,8 @@
  * never throw, accept only validated values, and read back every command built from valid parts.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_COMMAND_TEXT, MAX_TOKEN, parseCommand, tokenize, type Command } from '../../src/commands/grammar.ts';
-import { FlareJobData } from '../../src/jobs/schemas.ts';
+import { MAX_COMMAND_TEXT, MAX_TOKEN, parseCommand, tokenize, type Command } from '../../src/core/grammar.ts';
+import { FlareJobData } from '../../src/contract/jobs.ts';
 import { anyText, check, fc, gap, STACK, wellFormed } from './fc.ts';
 import { CASE_ID_RE, CLUSTER_NAME_RE, EMAIL_RE, NODE_RE, UNSAFE } from './rules.ts';
 

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseHTTPRequestBody } from '@slack/bolt/dist/receivers/HTTPModuleFunctions.js';
 import { describe, expect, it } from 'vitest';
 import { signSlackRequest } from '../../src/sandbox/signer.ts';
-import { checkBodyShape, checkSignature, guardSlackRequests, MAX_BODY_BYTES, MemorySeenRequests } from '../../src/slack/http-guard.ts';
+import { checkBodyShape, checkSignature, guardSlackRequests, MAX_BODY_BYTES, MemorySeenRequests } from '../../src/bot/http-guard.ts';
 import { anyText, check, checkAsync, fc } from './fc.ts';
 
 const NOW = 1_800_000_000;

@@ -6,7 +6,7 @@
  * the continuation lines the format says to skip.
  */
 import { describe, expect, it } from 'vitest';
-import { parseProcNetDev, parseTcFilterShow, pickPodFacingInterfaces, type TcFilter } from '../../src/netcheck/tc.ts';
+import { parseProcNetDev, parseTcFilterShow, pickPodFacingInterfaces, type TcFilter } from '../../src/core/netcheck/tc.ts';
 import { anyText, check, fc, hugeLine, interleave, linearTime, newline, noShrink, wellFormed } from './fc.ts';
 
 /** Real `tc filter show` outputs (sources in test/unit/netcheck-tc.test.ts and src/netcheck/tc.ts). */

@@ -8,8 +8,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { combineWithStatus, parseSelftestStatus } from '../../src/selftest/status.ts';
-import { parseSelftestOutput, type SelftestVerdict } from '../../src/selftest/verdict.ts';
+import { combineWithStatus, parseSelftestStatus } from '../../src/core/selftest/status.ts';
+import { parseSelftestOutput, type SelftestVerdict } from '../../src/core/selftest/verdict.ts';
 import { anyText, check, eol, fc, hugeLine, interleave, linearTime, newline, noiseLines, noShrink } from './fc.ts';
 
 const dir = join(import.meta.dirname, '../fixtures/selftest');

@@ -5,8 +5,8 @@
  * defaults, classifier_priority since 7.39.2) are intervals of that order.
  */
 import { describe, expect, it } from 'vitest';
-import { effectiveCwsConfig } from '../../src/netcheck/config.ts';
-import { compareVersions, formatVersion, parseAgentImage, parseAgentVersionOutput, parseCniImage, parseVersion, releaseLine, splitImageRef, v, type Version, type VersionReading } from '../../src/netcheck/version.ts';
+import { effectiveCwsConfig } from '../../src/core/netcheck/config.ts';
+import { compareVersions, formatVersion, parseAgentImage, parseAgentVersionOutput, parseCniImage, parseVersion, releaseLine, splitImageRef, v, type Version, type VersionReading } from '../../src/core/netcheck/version.ts';
 import { anyText, check, fc } from './fc.ts';
 
 const num = fc.oneof({ weight: 5, arbitrary: fc.nat({ max: 60 }).map(String) }, { weight: 1, arbitrary: fc.constantFrom('0', '00', '01', '007', '10', '9007199254740993', '99999999999999999999') });

@@ -5,7 +5,7 @@ import type { ExecContext } from '../../src/sim/exec-registry.ts';
 import { ExecRegistry } from '../../src/sim/exec-registry.ts';
 import { exitStatus, kubeletExecURL, kubeletUnreachable, startFailure } from '../../src/sim/exec-status.ts';
 import { registerAgentCommands } from '../../src/sim/exec.ts';
-import { parseSelftestStatus } from '../../src/selftest/status.ts';
+import { parseSelftestStatus } from '../../src/core/selftest/status.ts';
 import { parseFleet } from '../../src/sim/fleet.ts';
 import { ClusterState } from '../../src/sim/state.ts';
 

@@ -4,9 +4,9 @@
  */
 import pino from 'pino';
 import { parseClustersFile } from '../../src/config/clusters.ts';
-import type { JobPolicy } from '../../src/jobs/queues.ts';
-import { blockingOptions } from '../../src/jobs/redis.ts';
-import { type Bot, createBot } from '../../src/slack/app.ts';
+import type { JobPolicy } from '../../src/contract/queues.ts';
+import { blockingOptions } from '../../src/config/redis.ts';
+import { type Bot, createBot } from '../../src/bot/app.ts';
 import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
 import { type PrivateRedis, startRedis } from './redis.ts';
 import { type SlackMessage, SlackEmulator } from './slack-emulator.ts';

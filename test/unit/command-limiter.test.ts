@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCommandLimiter } from '../../src/jobs/command-limiter.ts';
+import { RedisCommandLimiter } from '../../src/bot/state/command-limiter.ts';
 import { type PrivateRedis, startRedis } from '../support/redis.ts';
 
 let redis: PrivateRedis;

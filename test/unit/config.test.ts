@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorise } from '../../src/access/policy.ts';
+import { authorise } from '../../src/core/access.ts';
 import { parseClustersFile } from '../../src/config/clusters.ts';
 import { ConfigError, parseEnv } from '../../src/config/env.ts';
 

@@ -4,20 +4,20 @@
  * Each interactive element must also belong to a kind the action registry binds to a handler.
  */
 import { describe, expect, it } from 'vitest';
-import type { AgentResult, FlareProgress, FlareResult, JobFailure, NetcheckResult, RemediateResult, SelftestResult } from '../../src/jobs/schemas.ts';
+import type { AgentResult, FlareProgress, FlareResult, JobFailure, NetcheckResult, RemediateResult, SelftestResult } from '../../src/contract/jobs.ts';
 import { validateMessage, validateView } from '../../src/sandbox/block-kit.ts';
-import { actionKindOf } from '../../src/slack/actions.ts';
-import { renderClusters } from '../../src/slack/blocks/clusters.ts';
-import { renderFlareEmailModal, renderNodePicker } from '../../src/slack/blocks/flare-inputs.ts';
-import { renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlareResult } from '../../src/slack/blocks/flare.ts';
-import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../../src/slack/blocks/netcheck.ts';
-import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../../src/slack/blocks/remediation.ts';
-import { renderRestartFailure, renderRestartQueued, renderRestartResult } from '../../src/slack/blocks/restart.ts';
-import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderProgress, renderQueued, renderResult } from '../../src/slack/blocks/selftest.ts';
-import { renderProblem, renderUsage } from '../../src/slack/blocks/usage.ts';
-import { help } from '../../src/commands/help.ts';
-import { parseCommand } from '../../src/commands/grammar.ts';
-import type { ChatMessage } from '../../src/slack/notifier.ts';
+import { actionKindOf } from '../../src/core/slack/actions.ts';
+import { renderClusters } from '../../src/core/slack/blocks/clusters.ts';
+import { renderFlareEmailModal, renderNodePicker } from '../../src/core/slack/blocks/flare-inputs.ts';
+import { renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlareResult } from '../../src/core/slack/blocks/flare.ts';
+import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
+import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../../src/core/slack/blocks/remediation.ts';
+import { renderRestartFailure, renderRestartQueued, renderRestartResult } from '../../src/core/slack/blocks/restart.ts';
+import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderProgress, renderQueued, renderResult } from '../../src/core/slack/blocks/selftest.ts';
+import { renderProblem, renderUsage } from '../../src/core/slack/blocks/usage.ts';
+import { help } from '../../src/bot/commands/help.ts';
+import { parseCommand } from '../../src/core/grammar.ts';
+import type { ChatMessage } from '../../src/bot/notifier.ts';
 
 // The longest names the configuration and Kubernetes allow.
 const LONG_CLUSTER = `c${'x'.repeat(62)}`; // CLUSTER_NAME_RE: 63

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderFlareProgress, renderFlareResult, renderFlareReview } from '../../src/slack/blocks/flare.ts';
-import { pickableNodes, renderNodePicker } from '../../src/slack/blocks/flare-inputs.ts';
+import { renderFlareProgress, renderFlareResult, renderFlareReview } from '../../src/core/slack/blocks/flare.ts';
+import { pickableNodes, renderNodePicker } from '../../src/core/slack/blocks/flare-inputs.ts';
 
 const ctx = { jobId: 'fl-1', cluster: 'c', requestedBy: 'U1', caseId: '123' };
 const archive = { path: '/tmp/datadog-agent-x.zip', name: 'datadog-agent-x.zip', bytes: 2048, files: 14 };

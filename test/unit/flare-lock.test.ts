@@ -2,8 +2,8 @@
 // JobTracker.once, the worker's renew/release, and the TTL that frees a node when a worker dies.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { flareLockKey, flareLockScope, HEARTBEAT_TTL_MS, heartbeat, memoryLocks, parseHolder, redisLocks } from '../../src/flare/lock.ts';
-import { JobTracker } from '../../src/jobs/tracker.ts';
+import { flareLockKey, flareLockScope, HEARTBEAT_TTL_MS, heartbeat, memoryLocks, parseHolder, redisLocks } from '../../src/contract/flare-lock.ts';
+import { JobTracker } from '../../src/bot/state/tracker.ts';
 import { type PrivateRedis, startRedis } from '../support/redis.ts';
 
 let server: PrivateRedis;

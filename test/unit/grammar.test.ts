@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_COMMAND_TEXT, MAX_TOKEN, parseCommand, tokenize, USAGE } from '../../src/commands/grammar.ts';
+import { MAX_COMMAND_TEXT, MAX_TOKEN, parseCommand, tokenize, USAGE } from '../../src/core/grammar.ts';
 
 describe('parseCommand', () => {
   it.each([

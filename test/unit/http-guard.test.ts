@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { signSlackRequest } from '../../src/sandbox/signer.ts';
-import { checkBodyShape, checkSignature, MemorySeenRequests } from '../../src/slack/http-guard.ts';
+import { checkBodyShape, checkSignature, MemorySeenRequests } from '../../src/bot/http-guard.ts';
 
 const SECRET = 's3cret';
 const NOW = 1_800_000_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CNI_VENDORS, detectCni } from '../../src/netcheck/cni.ts';
+import { CNI_VENDORS, detectCni } from '../../src/core/netcheck/cni.ts';
 
 describe('CNI knowledge table', () => {
   it('every claim has a source, and "depends" says on what', () => {

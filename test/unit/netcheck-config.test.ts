@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveCwsConfig, toBool, toPriority, type CwsConfigInputs } from '../../src/netcheck/config.ts';
-import { v } from '../../src/netcheck/version.ts';
+import { effectiveCwsConfig, toBool, toPriority, type CwsConfigInputs } from '../../src/core/netcheck/config.ts';
+import { v } from '../../src/core/netcheck/version.ts';
 
 /** What the Helm chart renders into <fullname>-system-probe-config (charts/datadog/templates/system-probe-configmap.yaml). */
 const HELM_YAML = `system_probe_config:

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CNI_VENDORS, type CniFact, type CniVendor, type CniVendorId } from '../../src/netcheck/cni.ts';
-import { effectiveCwsConfig, type EffectiveCwsConfig } from '../../src/netcheck/config.ts';
-import { decide, type NetcheckFacts, type NodeTcFact } from '../../src/netcheck/decide.ts';
-import { parseTcFilterShow, type TcFilter } from '../../src/netcheck/tc.ts';
-import { v, type Version } from '../../src/netcheck/version.ts';
+import { CNI_VENDORS, type CniFact, type CniVendor, type CniVendorId } from '../../src/core/netcheck/cni.ts';
+import { effectiveCwsConfig, type EffectiveCwsConfig } from '../../src/core/netcheck/config.ts';
+import { decide, type NetcheckFacts, type NodeTcFact } from '../../src/core/netcheck/decide.ts';
+import { parseTcFilterShow, type TcFilter } from '../../src/core/netcheck/tc.ts';
+import { v, type Version } from '../../src/core/netcheck/version.ts';
 
 // ---- fixtures -------------------------------------------------------------------------------
 
@@ -265,9 +265,9 @@ describe('decide: contract', () => {
 
 describe('nodes with no pod-facing interface', () => {
   it('fall back to what is known of the vendor: an unknown CNI stays unknown', async () => {
-    const { decide } = await import('../../src/netcheck/decide.ts');
-    const { effectiveCwsConfig } = await import('../../src/netcheck/config.ts');
-    const { v } = await import('../../src/netcheck/version.ts');
+    const { decide } = await import('../../src/core/netcheck/decide.ts');
+    const { effectiveCwsConfig } = await import('../../src/core/netcheck/config.ts');
+    const { v } = await import('../../src/core/netcheck/version.ts');
     const agentVersion = v('7.50.3');
     const config = effectiveCwsConfig({ agentVersion, systemProbeEnv: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' }] });
     const d = decide({ agentVersion, config, cni: { status: 'unknown', reason: 'no known CNI DaemonSet' }, nodes: [{ node: 'n1', interfaces: [] }] });

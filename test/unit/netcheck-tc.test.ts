@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDatadogClassifier, parseProcNetDev, parseTcFilterShow, pickPodFacingInterfaces } from '../../src/netcheck/tc.ts';
+import { isDatadogClassifier, parseProcNetDev, parseTcFilterShow, pickPodFacingInterfaces } from '../../src/core/netcheck/tc.ts';
 
 const CILIUM = `filter protocol all pref 1 bpf chain 0 
 filter protocol all pref 1 bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited 

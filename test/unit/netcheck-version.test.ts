@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, formatVersion, parseAgentImage, parseAgentVersionOutput, parseCniImage, parseVersion, splitImageRef, v } from '../../src/netcheck/version.ts';
+import { compareVersions, formatVersion, parseAgentImage, parseAgentVersionOutput, parseCniImage, parseVersion, splitImageRef, v } from '../../src/core/netcheck/version.ts';
 
 describe('parseAgentImage', () => {
   it.each([

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from 'pino';
-import type { AuditLog } from '../../src/audit/log.ts';
-import type { JobProducer } from '../../src/jobs/producer.ts';
-import type { JobTracker } from '../../src/jobs/tracker.ts';
-import { JobMessages } from '../../src/slack/job-messages.ts';
-import { JobUpdates } from '../../src/slack/job-updates.ts';
-import { type ChatApi, Notifier, plainFallback, refusalOf } from '../../src/slack/notifier.ts';
+import type { AuditLog } from '../../src/bot/state/audit.ts';
+import type { JobProducer } from '../../src/bot/state/producer.ts';
+import type { JobTracker } from '../../src/bot/state/tracker.ts';
+import { JobMessages } from '../../src/bot/job-messages.ts';
+import { JobUpdates } from '../../src/bot/job-updates.ts';
+import { type ChatApi, Notifier, plainFallback, refusalOf } from '../../src/bot/notifier.ts';
 
 function fakeApi() {
   const calls: { method: string; args: Record<string, unknown> }[] = [];

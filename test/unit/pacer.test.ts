@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Clock, Pacer, type Priority, TokenBucket } from '../../src/slack/pacer.ts';
+import { type Clock, Pacer, type Priority, TokenBucket } from '../../src/bot/pacer.ts';
 
 /** A clock that only moves when told to; timers fire in order as it passes them. No sleeps. */
 function fakeClock(start = 1_000_000) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentResult, SelftestResult } from '../../src/jobs/schemas.ts';
-import { parseNodeActionValue, renderJobFailure, renderProgress, renderQueued, renderResult } from '../../src/slack/blocks/selftest.ts';
+import type { AgentResult, SelftestResult } from '../../src/contract/jobs.ts';
+import { parseNodeActionValue, renderJobFailure, renderProgress, renderQueued, renderResult } from '../../src/core/slack/blocks/selftest.ts';
 
 const ctx = { jobId: 'st-1', cluster: 'cluster-a', requestedBy: 'U1' };
 const agent = (node: string, status: AgentResult['status'], extra: Partial<AgentResult> = {}): AgentResult => ({

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { combineWithStatus, parseSelftestStatus } from '../../src/selftest/status.ts';
-import { parseSelftestOutput } from '../../src/selftest/verdict.ts';
+import { combineWithStatus, parseSelftestStatus } from '../../src/core/selftest/status.ts';
+import { parseSelftestOutput } from '../../src/core/selftest/verdict.ts';
 
 const dir = join(import.meta.dirname, '../fixtures/selftest');
 interface Fixture {

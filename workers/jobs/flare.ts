@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { collapseFileList, reviewArchiveAsync } from '../../src/flare/archive.ts';
-import { type FlareLocks, flareLockScope, heartbeat, redisLocks } from '../../src/flare/lock.ts';
-import { maskSecrets } from '../../src/flare/secrets.ts';
-import { flareDecisionKey } from '../../src/jobs/queues.ts';
-import { FlareJobData, type FlareProgress, type FlareResult } from '../../src/jobs/schemas.ts';
+import { collapseFileList, reviewArchiveAsync } from '../../src/core/flare/archive.ts';
+import { type FlareLocks, flareLockScope, heartbeat, redisLocks } from '../../src/contract/flare-lock.ts';
+import { maskSecrets } from '../../src/core/flare/secrets.ts';
+import { flareDecisionKey } from '../../src/contract/queues.ts';
+import { FlareJobData, type FlareProgress, type FlareResult } from '../../src/contract/jobs.ts';
 import { ExecTimeoutError, formatSeconds, TargetError } from '../targets/errors.ts';
 import type { AgentRef, AgentTarget, ExecSession } from '../targets/types.ts';
 

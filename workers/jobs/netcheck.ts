@@ -1,12 +1,12 @@
 import type { V1Container, V1DaemonSet } from '@kubernetes/client-node';
 import type { Job } from 'bullmq';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
-import { detectCni } from '../../src/netcheck/cni.ts';
-import { effectiveCwsConfig, type EffectiveCwsConfig } from '../../src/netcheck/config.ts';
-import { decide, type NodeTcFact } from '../../src/netcheck/decide.ts';
-import { isDatadogClassifier, parseProcNetDev, parseTcFilterShow, pickPodFacingInterfaces } from '../../src/netcheck/tc.ts';
-import { formatVersion, parseAgentImage } from '../../src/netcheck/version.ts';
-import { NetcheckJobData, type NetcheckResult } from '../../src/jobs/schemas.ts';
+import { detectCni } from '../../src/core/netcheck/cni.ts';
+import { effectiveCwsConfig, type EffectiveCwsConfig } from '../../src/core/netcheck/config.ts';
+import { decide, type NodeTcFact } from '../../src/core/netcheck/decide.ts';
+import { isDatadogClassifier, parseProcNetDev, parseTcFilterShow, pickPodFacingInterfaces } from '../../src/core/netcheck/tc.ts';
+import { formatVersion, parseAgentImage } from '../../src/core/netcheck/version.ts';
+import { NetcheckJobData, type NetcheckResult } from '../../src/contract/jobs.ts';
 import type { ClusterInspector } from '../targets/kubernetes-inspect.ts';
 import type { AgentRef, AgentTarget } from '../targets/types.ts';
 

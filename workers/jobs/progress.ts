@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { SelftestProgress } from '../../src/jobs/schemas.ts';
+import type { SelftestProgress } from '../../src/contract/jobs.ts';
 
 const TTL_S = 24 * 3600;
 const keys = (parentId: string) => ({ done: `cws:progress:${parentId}:done`, failing: `cws:progress:${parentId}:failing` });

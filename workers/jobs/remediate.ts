@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
-import { RemediateJobData, type EnvSnapshot, type RemediateResult } from '../../src/jobs/schemas.ts';
-import { applyEnv, envChangeFor, sameSnapshot, snapshot } from '../../src/remediation/env-change.ts';
+import { RemediateJobData, type EnvSnapshot, type RemediateResult } from '../../src/contract/jobs.ts';
+import { applyEnv, envChangeFor, sameSnapshot, snapshot } from '../../src/core/remediation/env-change.ts';
 import { ExecFailedError } from '../targets/errors.ts';
 import type { ClusterInspector, DaemonSetPatcher } from '../targets/kubernetes-inspect.ts';
 

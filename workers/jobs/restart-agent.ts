@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { RestartAgentJobData, type RestartAgentResult } from '../../src/jobs/schemas.ts';
+import { RestartAgentJobData, type RestartAgentResult } from '../../src/contract/jobs.ts';
 import { ExecFailedError } from '../targets/errors.ts';
 import type { AgentTarget } from '../targets/types.ts';
 

@@ -1,6 +1,6 @@
 import { type Job, type Queue, WaitingChildrenError } from 'bullmq';
-import { agentJobId } from '../../src/jobs/queues.ts';
-import { type AgentResult, AgentResult as AgentResultSchema, SelftestAgentJobData, SelftestJobData, type SelftestResult } from '../../src/jobs/schemas.ts';
+import { agentJobId } from '../../src/contract/queues.ts';
+import { type AgentResult, AgentResult as AgentResultSchema, SelftestAgentJobData, SelftestJobData, type SelftestResult } from '../../src/contract/jobs.ts';
 import type { AgentTarget } from '../targets/types.ts';
 import type { FanoutProgress } from './progress.ts';
 import { runSelftestOnAgent } from './selftest.ts';

@@ -1,6 +1,6 @@
-import type { AgentResult } from '../../src/jobs/schemas.ts';
-import { combineWithStatus, parseSelftestStatus } from '../../src/selftest/status.ts';
-import { parseSelftestOutput } from '../../src/selftest/verdict.ts';
+import type { AgentResult } from '../../src/contract/jobs.ts';
+import { combineWithStatus, parseSelftestStatus } from '../../src/core/selftest/status.ts';
+import { parseSelftestOutput } from '../../src/core/selftest/verdict.ts';
 import { ExecTimeoutError, TargetError, formatSeconds } from '../targets/errors.ts';
 import type { AgentRef, AgentTarget } from '../targets/types.ts';
 

@@ -1,0 +1,186 @@
+import { once } from 'node:events';
+import { App, HTTPReceiver } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { RedisAuditLog } from './state/audit.ts';
+import type { BotServices } from './commands/context.ts';
+import type { ClustersFile } from '../config/clusters.ts';
+import { RedisCommandLimiter } from './state/command-limiter.ts';
+import { JobProducer } from './state/producer.ts';
+import { DEFAULT_JOB_POLICY, type JobPolicy } from '../contract/queues.ts';
+import { blockingOptions, fastFailOptions } from '../config/redis.ts';
+import { JobTracker } from './state/tracker.ts';
+import { boltLogger } from '../observability/logger.ts';
+import { register as registerActions } from './listeners/actions/index.ts';
+import { register as registerCws } from './listeners/commands/cws.ts';
+import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
+import { Notifier, type NotifierOptions } from './notifier.ts';
+import { JobMessages } from './job-messages.ts';
+import { JobUpdates } from './job-updates.ts';
+import { guardSlackRequests, RedisSeenRequests } from './http-guard.ts';
+
+export interface BotOptions {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  slackApiUrl?: string;
+  redisUrl: string;
+  clusters: ClustersFile;
+  logger: Logger;
+  jobPolicy?: JobPolicy;
+  notifier?: NotifierOptions;
+  reconcileIntervalMs?: number;
+}
+
+export interface Bot {
+  app: App;
+  services: BotServices;
+  notifier: Notifier;
+  /**
+   * Starts HTTP on `port` (0 = any free port; all interfaces, or only `host` when given) or Socket
+   * Mode; resolves with the bound port in HTTP mode.
+   */
+  start(port: number | { port: number; host: string }): Promise<number | undefined>;
+  stop(): Promise<void>;
+  /** Resolves once the bot's Redis connections are ready (used after outages and by tests). */
+  redisReady(): Promise<void>;
+  /** Runs the periodic catch-up now: finishes missed results, replays the progress of running jobs. */
+  reconcile(): Promise<void>;
+}
+
+/** Wires Bolt, the queue producer, the notifier and the result relay. Holds no cluster credentials. */
+export function createBot(o: BotOptions): Bot {
+  const redis = new Redis(fastFailOptions(o.redisUrl));
+  redis.on('error', (err) => o.logger.warn({ err: err.message }, 'redis (bot) error'));
+  const producer = new JobProducer(redis, o.jobPolicy ?? DEFAULT_JOB_POLICY);
+  const tracker = new JobTracker(redis);
+  const audit = new RedisAuditLog(redis);
+  const web = new WebClient(o.botToken, {
+    ...(o.slackApiUrl ? { slackApiUrl: o.slackApiUrl } : {}),
+    rejectRateLimitedCalls: true, // the notifier waits out Retry-After itself, coalescing meanwhile
+    retryConfig: { retries: 0 },
+    logger: boltLogger(o.logger.child({ component: 'web-api' })) as never,
+  });
+  const notifier = new Notifier(web as never, { ...o.notifier, logger: o.logger.child({ component: 'notifier' }) });
+  const messages = new JobMessages({ tracker, notifier, history: web as never, logger: o.logger.child({ component: 'messages' }) });
+  const updates = new JobUpdates({
+    messages,
+    connection: blockingOptions(o.redisUrl),
+    clusters: Object.keys(o.clusters.clusters),
+    producer,
+    tracker,
+    notifier,
+    audit,
+    logger: o.logger.child({ component: 'updates' }),
+    incidentChannel: (cluster) => o.clusters.clusters[cluster]?.incidentChannel,
+    ...(o.reconcileIntervalMs ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),
+  });
+  // User group members (usergroups:read), cached a minute per group.
+  const groupCache = new Map<string, { at: number; members: Set<string> }>();
+  const groupMembers = async (id: string): Promise<Set<string>> => {
+    const hit = groupCache.get(id);
+    if (hit && Date.now() - hit.at < 60_000) return hit.members;
+    const r = (await web.usergroups.users.list({ usergroup: id })) as { users?: string[] };
+    const members = new Set(r.users ?? []);
+    groupCache.set(id, { at: Date.now(), members });
+    return members;
+  };
+  const services: BotServices = {
+    clusters: o.clusters,
+    producer,
+    tracker,
+    notifier,
+    audit,
+    logger: o.logger,
+    limiter: new RedisCommandLimiter(redis, o.clusters.limits, (err) => o.logger.warn({ err }, 'command limiter: Redis did not answer; letting the command through')),
+    messages,
+    finishIfDone: (jobId) => updates.finish(jobId),
+    slack: {
+      async userEmail(userId) {
+        const r = (await web.users.info({ user: userId })) as { user?: { profile?: { email?: string } } };
+        return r.user?.profile?.email;
+      },
+      async openView(triggerId, view) {
+        await web.views.open({ trigger_id: triggerId, view: view as never });
+      },
+      async permalink(channel, ts) {
+        const r = (await web.chat.getPermalink({ channel, message_ts: ts })) as { permalink?: string };
+        return r.permalink;
+      },
+      async groupsOf(userId, groupIds) {
+        const mine = new Set<string>();
+        for (const id of groupIds) if ((await groupMembers(id)).has(userId)) mine.add(id);
+        return mine;
+      },
+    },
+  };
+
+  const socketMode = Boolean(o.appToken);
+  const boltLog = boltLogger(o.logger.child({ component: 'bolt' })) as never;
+  const receiver = socketMode
+    ? undefined
+    : new HTTPReceiver({
+        signingSecret: o.signingSecret!,
+        logger: boltLog,
+        customRoutes: [
+          {
+            path: '/healthz',
+            method: ['GET'],
+            handler: (_req, res) => {
+              const ok = redis.status === 'ready';
+              res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+              res.end(ok ? 'ok\n' : `redis ${redis.status}\n`);
+            },
+          },
+        ],
+      });
+  if (receiver) {
+    // Every request to /slack/events is checked before Bolt sees it (src/slack/http-guard.ts).
+    const guardLog = o.logger.child({ component: 'http-guard' });
+    receiver.requestListener = guardSlackRequests(receiver.requestListener, {
+      signingSecret: o.signingSecret!,
+      seen: new RedisSeenRequests(redis),
+      log: (reason, status) => guardLog.info({ status, reason }, 'slack request answered by the guard'),
+    });
+  }
+  const app = new App({
+    token: o.botToken,
+    ...(socketMode ? { socketMode: true, appToken: o.appToken } : { receiver: receiver! }),
+    ...(o.slackApiUrl ? { clientOptions: { slackApiUrl: o.slackApiUrl } } : {}),
+    logger: boltLog,
+  });
+  app.error(async (err) => {
+    o.logger.error({ err }, 'bolt error');
+  });
+  registerCws(app, services);
+  registerActions(app, services);
+  registerFlareEmail(app, services);
+
+  return {
+    app,
+    services,
+    notifier,
+    async start(port) {
+      await updates.start();
+      if (socketMode) {
+        await app.start();
+        return undefined;
+      }
+      const server = (await app.start(port)) as unknown as { address(): { port: number } | string | null };
+      const addr = server.address();
+      return typeof addr === 'object' && addr ? addr.port : typeof port === 'number' ? port : port.port;
+    },
+    reconcile: () => updates.reconcile(),
+    async redisReady() {
+      if (redis.status !== 'ready') await once(redis, 'ready');
+      await producer.ready();
+    },
+    async stop() {
+      await app.stop().catch(() => {});
+      await updates.close();
+      await producer.close();
+      redis.disconnect();
+    },
+  };
+}

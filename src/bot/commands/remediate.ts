@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { EnvSnapshot } from '../../contract/jobs.ts';
+import { offeredActions } from '../../core/slack/blocks/netcheck.ts';
+import { renderRemediationQueued } from '../../core/slack/blocks/remediation.ts';
+import { renderProblem } from '../../core/slack/blocks/usage.ts';
+import type { ChatMessage } from '../notifier.ts';
+import { allowed, type BotServices, findCluster, type Invocation, showJob } from './context.ts';
+
+/** What a finished netcheck lets its buttons do (stored by the bot, never taken from the button). */
+export const NetcheckFacts = z.object({
+  kind: z.literal('netcheck'),
+  verdict: z.enum(['ok', 'action_required', 'broken', 'unknown']),
+  remediations: z.array(z.string()),
+  suggestedPriority: z.number().int().optional(),
+});
+/** What a finished remediation needs for its Revert. */
+export const RemediationFacts = z.object({ kind: z.literal('remediation'), action: z.string(), status: z.string(), before: EnvSnapshot });
+
+type Action = 'set_classifier_priority' | 'disable_network_detections' | 'disable_cws' | 'revert';
+
+/**
+ * A remediation button (from a netcheck report) or a Revert (from a remediation). Only users
+ * in `access.remediate`; the action must be one the stored result offered; once per result.
+ */
+export async function remediate(services: BotServices, inv: Invocation, req: { sourceJobId: string; action: Action; messageTs?: string }): Promise<ChatMessage | undefined> {
+  const record = await services.tracker.getRecord(req.sourceJobId);
+  const audit = (outcome: 'queued' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
+    services.audit
+      .append({ user: inv.userId, channel: inv.channelId, command: `remediate ${req.action}`, ...(record ? { cluster: record.cluster } : {}), outcome, ...extra })
+      .catch((err) => services.logger.warn({ err }, 'audit append failed'));
+  const facts = await services.tracker.getFacts(req.sourceJobId);
+  if (!record) return renderProblem('This result is too old to act on.', 'Run `/cws netcheck <cluster>` again.');
+  let priority: number | undefined;
+  let restore: z.infer<typeof EnvSnapshot> | undefined;
+  if (req.action === 'revert') {
+    const f = RemediationFacts.safeParse(facts);
+    if (!f.success || f.data.status !== 'applied') {
+      await audit('invalid', { detail: 'nothing to revert' });
+      return renderProblem('There is nothing recorded to revert for this change.');
+    }
+    restore = f.data.before;
+  } else {
+    const f = NetcheckFacts.safeParse(facts);
+    if (!f.success || !offeredActions({ ...f.data, remediations: f.data.remediations as never }).includes(req.action)) {
+      await audit('invalid', { detail: 'action not offered by that netcheck' });
+      return renderProblem('That netcheck did not offer this change.', 'Run `/cws netcheck <cluster>` again.');
+    }
+    priority = f.data.suggestedPriority;
+  }
+  const cluster = findCluster(services, record.cluster);
+  if (!cluster) return renderProblem(`Cluster \`${record.cluster}\` is no longer configured.`);
+  const decision = await allowed(services, cluster, inv.userId, 'remediate');
+  if (!decision.allowed) {
+    await audit('denied');
+    return renderProblem(`Not allowed: ${decision.reason}`);
+  }
+  const claim = await services.tracker.once(`remediate:${req.sourceJobId}:${req.action}`, inv.userId, 24 * 3600);
+  if (!claim.first) return renderProblem(`This was already requested by <@${claim.holder}>; nothing more was done.`);
+  let jobId: string;
+  try {
+    jobId = await services.producer.enqueueRemediate({
+      kind: 'remediate',
+      cluster: cluster.name,
+      action: req.action,
+      ...(priority !== undefined && req.action === 'set_classifier_priority' ? { priority } : {}),
+      ...(restore ? { restore } : {}),
+      requestedBy: inv.userId,
+      requestedAt: new Date().toISOString(),
+    });
+    await services.tracker.saveRecord({ jobId, kind: 'remediate', cluster: cluster.name, requestedBy: inv.userId, channel: inv.channelId, action: req.action, origin: req.sourceJobId, ...(req.messageTs ? { threadTs: req.messageTs } : {}) });
+  } catch {
+    await audit('error', { detail: 'enqueue failed' });
+    return renderProblem('Could not queue the change: the job queue (Redis) is unreachable.', 'Nothing was changed.');
+  }
+  await audit('queued', { jobId, detail: req.action === 'revert' ? `revert of ${req.sourceJobId}` : `from ${req.sourceJobId}` });
+  await showJob(services, inv, { jobId, cluster: cluster.name, kind: 'remediate' }, renderRemediationQueued({ jobId, cluster: cluster.name, action: req.action, requestedBy: inv.userId }), {
+    what: 'the change',
+    ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+  });
+  return undefined;
+}

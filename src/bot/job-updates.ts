@@ -1,0 +1,355 @@
+import { createHash } from 'node:crypto';
+import { type ConnectionOptions, type Job, QueueEvents } from 'bullmq';
+import type { Logger } from 'pino';
+import type { AuditLog } from './state/audit.ts';
+import type { JobProducer } from './state/producer.ts';
+import { queueName } from '../contract/queues.ts';
+import { FlareProgress, FlareResult, JobFailure, type JobRecord, ListAgentsResult, NetcheckResult, RemediateResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../contract/jobs.ts';
+import { parseFailure } from '../contract/failures.ts';
+import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlareResult } from '../core/slack/blocks/flare.ts';
+import { pickableNodes, renderNodePicker } from '../core/slack/blocks/flare-inputs.ts';
+import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../core/slack/blocks/netcheck.ts';
+import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../core/slack/blocks/remediation.ts';
+import { renderRestartFailure, renderRestartQueued, renderRestartResult, type RestartContext } from '../core/slack/blocks/restart.ts';
+import type { JobTracker } from './state/tracker.ts';
+import { summarise } from '../core/selftest/summary.ts';
+import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderNoAgentOnNode, renderProgress, renderQueued, renderResult, type SelftestContext } from '../core/slack/blocks/selftest.ts';
+import type { JobMessages } from './job-messages.ts';
+import { CHANNEL_ERRORS, CONTENT_ERRORS, type ChatMessage, type FallbackOptions, GONE_ERRORS, type Notifier, refusalOf } from './notifier.ts';
+
+export interface JobUpdatesDeps {
+  connection: ConnectionOptions;
+  clusters: string[];
+  producer: JobProducer;
+  tracker: JobTracker;
+  notifier: Notifier;
+  audit: AuditLog;
+  logger: Logger;
+  /** The cluster's incident channel, where changes are announced. */
+  incidentChannel?: (cluster: string) => string | undefined;
+  /** How often to look for jobs whose completion event was missed (bot restarts, reconnects). */
+  reconcileIntervalMs?: number;
+  /** Creates a job's message in a channel, once whatever Slack does. */
+  messages: JobMessages;
+}
+
+
+const restartContext = (r: JobRecord): RestartContext => ({ jobId: r.jobId, cluster: r.cluster, node: r.node ?? '?', requestedBy: r.requestedBy });
+const flareContext = (r: JobRecord): FlareContext => ({
+  jobId: r.jobId,
+  cluster: r.cluster,
+  requestedBy: r.requestedBy,
+  ...(r.node ? { node: r.node } : {}),
+  ...(r.caseId ? { caseId: r.caseId } : {}),
+  ...(r.email ? { email: r.email } : {}),
+});
+/**
+ * Where a result Slack refused to show can still be read. There is no `/cws status` or
+ * `npx cws status` command (yet): the job ID is what an operator looks up (BullMQ keeps the job
+ * and its return value a day, the audit log its outcome).
+ */
+const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: `The full result is in the job record: job ${jobId}.` });
+/** The message a job shows while it runs, for a job whose message must be (re-)created from its record. */
+function renderStart(r: JobRecord): ChatMessage | undefined {
+  switch (r.kind) {
+    case 'selftest':
+      return renderQueued(context(r));
+    case 'netcheck':
+      return renderNetcheckQueued({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy });
+    case 'flare':
+      return renderFlareQueued(flareContext(r));
+    case 'remediate':
+      return renderRemediationQueued({ jobId: r.jobId, cluster: r.cluster, action: r.action ?? '?', requestedBy: r.requestedBy });
+    case 'restart-agent':
+      return renderRestartQueued(restartContext(r));
+    case 'list-agents':
+      return undefined;
+  }
+}
+const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) });
+
+/**
+ * Relays job progress and results (self-tests, agent restarts) from BullMQ to the Slack
+ * messages that show them.
+ * Progress edits are coalesced by the notifier; the final edit is claimed in Redis per
+ * message, so it is posted exactly once across bot replicas, restarts and reconciles.
+ */
+export class JobUpdates {
+  private readonly events: QueueEvents[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly d: JobUpdatesDeps) {}
+
+  async start(): Promise<void> {
+    for (const cluster of this.d.clusters) {
+      const ev = new QueueEvents(queueName(cluster), { connection: this.d.connection });
+      ev.on('error', (err) => this.d.logger.warn({ err, cluster }, 'queue events error'));
+      ev.on('progress', ({ jobId, data }) => void this.onProgress(jobId, data).catch((err) => this.d.logger.warn({ err, jobId }, 'progress relay failed')));
+      ev.on('completed', ({ jobId }) => void this.finish(jobId).catch((err) => this.d.logger.warn({ err, jobId }, 'result relay failed')));
+      ev.on('failed', ({ jobId }) => void this.finish(jobId).catch((err) => this.d.logger.warn({ err, jobId }, 'failure relay failed')));
+      this.events.push(ev);
+    }
+    await Promise.all(this.events.map((e) => e.waitUntilReady()));
+    await this.reconcile();
+    const every = this.d.reconcileIntervalMs ?? 30_000;
+    this.timer = setInterval(() => void this.reconcile().catch((err) => this.d.logger.warn({ err }, 'reconcile failed')), every);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all(this.events.map((e) => e.close()));
+  }
+
+  private async onProgress(jobId: string, data: unknown): Promise<void> {
+    const record = await this.d.tracker.getRecord(jobId);
+    if (!record) return;
+    let message: ChatMessage;
+    let urgent = false;
+    if (record.kind === 'selftest') {
+      const progress = SelftestProgress.safeParse(data);
+      if (!progress.success) return;
+      message = renderProgress(context(record), progress.data);
+    } else if (record.kind === 'flare') {
+      const progress = FlareProgress.safeParse(data);
+      if (!progress.success) return;
+      message = renderFlareProgress(flareContext(record), progress.data);
+      urgent = progress.data.stage === 'review'; // someone waits on it to decide
+    } else return;
+    // Skip what was already shown (reconcile replays the current progress of running jobs).
+    const digest = createHash('sha1').update(JSON.stringify(message)).digest('hex');
+    if (!(await this.d.tracker.markShown(jobId, digest))) return;
+    const messages = await this.d.tracker.messages(jobId);
+    if (record.post === 'deferred' && !messages.some((m) => m.channel === record.channel)) {
+      // A deferred message is created once the job has something to show in the channel: a
+      // `--node` self-test once its node turned out to have an agent.
+      const p = SelftestProgress.safeParse(data);
+      if (!p.success || p.data.phase !== 'running' || p.data.total === 0) return;
+      await this.d.messages.open(record, record.channel, message);
+      return;
+    }
+    for (const m of messages) {
+      if (m.ts.startsWith('ephemeral:') || (await this.d.tracker.isFinal(jobId, m.ts))) continue;
+      void this.d.notifier.update(m.channel, m.ts, message, urgent ? { urgent } : {}).catch(() => {});
+    }
+  }
+
+  /** Posts the final message if the job has finished. Safe to call any number of times. */
+  async finish(jobId: string): Promise<boolean> {
+    const record = await this.d.tracker.getRecord(jobId);
+    if (!record) return false;
+    // State first, then the job: a job read before its state turned 'completed' has no return value yet.
+    const state = await this.d.producer.queue(record.cluster).getJobState(jobId);
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+    const job = state === 'unknown' ? undefined : await this.d.producer.getJob(record.cluster, jobId);
+    const rendered = await this.renderFinal(record, state, job);
+    if (!rendered) return true;
+    const { message, outcome, thread } = rendered;
+    if (rendered.privately && !(await this.d.tracker.messages(jobId)).length) {
+      // Told to the requester alone (nothing was posted in the channel).
+      if (await this.d.tracker.claimFinal(jobId, 'private'))
+        await this.d.notifier.postEphemeral(record.channel, record.requestedBy, message).catch((err) => this.d.logger.warn({ err, jobId }, 'could not answer the requester privately'));
+    } else {
+      // A channel whose message was never created (Slack failed when the command came, or the
+      // message waited for the job): the result is posted there now.
+      for (const channel of await this.missingChannels(record, { final: true })) {
+        const opened = await this.d.messages.open(record, channel, message, { final: true, ...(record.threadTs && channel === record.channel ? { threadTs: record.threadTs } : {}) });
+        if (!opened.ok && opened.reason === 'busy') return false;
+        if (!opened.ok) this.unshowable(jobId, { channel, ts: '' }, opened.error);
+        else if (!opened.existing && thread?.length) await this.postThread(jobId, opened.message, thread);
+      }
+    }
+    let allPosted = true;
+    for (const m of await this.d.tracker.messages(jobId)) {
+      if (!(await this.d.tracker.claimFinal(jobId, m.ts))) continue;
+      try {
+        const shown = await this.deliverFinal(jobId, m, message);
+        if (thread?.length && shown && !shown.ts.startsWith('ephemeral:')) await this.postThread(jobId, shown, thread);
+      } catch (err) {
+        allPosted = false;
+        await this.d.tracker.releaseFinal(jobId, m.ts);
+        this.d.logger.warn({ err, jobId, channel: m.channel }, 'could not post the final result; will retry');
+      }
+    }
+    if (allPosted && (await this.d.tracker.close(jobId))) {
+      await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command: record.kind, cluster: record.cluster, jobId, outcome });
+    }
+    return true;
+  }
+
+  /**
+   * Puts the final result on a message the job's progress was shown on; returns where it is
+   * shown (the message, or the one posted in its place), or undefined when Slack will not show
+   * it anywhere in that channel. Throws when a later attempt may succeed (5xx, network).
+   *  - Content refused (`invalid_blocks`, `msg_too_long`, …): the notifier logs it and sends a
+   *    plain fallback (summary, what is missing, where the full result is).
+   *  - `message_not_found` / `cant_update_message` (deleted, or no longer editable): posted anew
+   *    in that channel, once across replicas and reconciles, and tracked.
+   *  - `not_in_channel` / `channel_not_found` / `is_archived`: nothing can be posted there (nor
+   *    an ephemeral message): logged with the job ID; the result stays in the job record.
+   */
+  private async deliverFinal(jobId: string, m: { channel: string; ts: string }, message: ChatMessage): Promise<{ channel: string; ts: string } | undefined> {
+    try {
+      await this.d.notifier.update(m.channel, m.ts, message, { final: true, fallback: fallbackFor(jobId) });
+      return m;
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal && GONE_ERRORS.has(refusal.error) && !m.ts.startsWith('ephemeral:')) return await this.repost(jobId, m, message, refusal.error);
+      if (refusal && (CHANNEL_ERRORS.has(refusal.error) || CONTENT_ERRORS.has(refusal.error))) {
+        this.unshowable(jobId, m, refusal.error);
+        return undefined;
+      }
+      // Anything else (5xx, network, invalid_auth …) may go better later: released and retried.
+      throw err;
+    }
+  }
+
+  /** Posts the final result anew where its message can no longer be edited: once (claimed in Redis). */
+  private async repost(jobId: string, m: { channel: string; ts: string }, message: ChatMessage, why: string): Promise<{ channel: string; ts: string } | undefined> {
+    const claim = `repost:${m.ts}`;
+    if (!(await this.d.tracker.claimFinal(jobId, claim))) return undefined; // another replica (or an earlier pass) did
+    try {
+      const posted = await this.d.notifier.post(m.channel, message, {}, { final: true, fallback: fallbackFor(jobId) });
+      // The new message already shows the result: no later pass edits it again.
+      await this.d.tracker.claimFinal(jobId, posted.ts);
+      await this.d.tracker.addMessage(jobId, { channel: posted.channel, ts: posted.ts });
+      this.d.logger.warn({ jobId, channel: m.channel, ts: m.ts, error: why, newTs: posted.ts }, 'the result message can no longer be edited; posted the result anew');
+      return posted;
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal && (CHANNEL_ERRORS.has(refusal.error) || CONTENT_ERRORS.has(refusal.error))) {
+        this.unshowable(jobId, m, refusal.error);
+        return undefined;
+      }
+      await this.d.tracker.releaseFinal(jobId, claim);
+      throw err;
+    }
+  }
+
+  private unshowable(jobId: string, m: { channel: string; ts: string }, error: string): void {
+    const why = CHANNEL_ERRORS.has(error) ? 'the bot cannot post in that channel (nor answer ephemerally there)' : 'Slack refused it, and its plain fallback';
+    this.d.logger.warn({ jobId, channel: m.channel, ts: m.ts, error }, `the final result cannot be shown in Slack: ${why}; it stays in the job record (job ${jobId})`);
+  }
+
+  /** Channels that wait for the job's message and have none yet. */
+  private async missingChannels(record: JobRecord, o: { final?: boolean } = {}): Promise<string[]> {
+    if (record.post === 'none' || record.kind === 'list-agents') return [];
+    const wanted = new Set(await this.d.tracker.wanted(record.jobId));
+    // A deferred message is wanted once the job has something to show: at the latest, its result.
+    if (!record.post || (record.post === 'deferred' && o.final)) wanted.add(record.channel);
+    const have = new Set((await this.d.tracker.messages(record.jobId)).map((m) => m.channel));
+    return [...wanted].filter((c) => !have.has(c));
+  }
+
+  /** Replies in the result's thread (the full list a large result could not show), each posted once. */
+  private async postThread(jobId: string, m: { channel: string; ts: string }, thread: ChatMessage[]): Promise<void> {
+    for (const [i, reply] of thread.entries()) {
+      if (!(await this.d.tracker.claimFinal(jobId, `thread:${m.ts}:${i}`))) continue;
+      try {
+        await this.d.notifier.post(m.channel, reply, { thread_ts: m.ts }, { final: true, fallback: fallbackFor(jobId) });
+      } catch (err) {
+        await this.d.tracker.releaseFinal(jobId, `thread:${m.ts}:${i}`);
+        this.d.logger.warn({ err, jobId, channel: m.channel }, 'could not post the full list in the thread');
+      }
+    }
+  }
+
+  /** The final message of a finished job, by kind; undefined when it was answered another way. */
+  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<{ message: ChatMessage; outcome: 'ok' | 'failed' | 'error'; thread?: ChatMessage[]; privately?: boolean } | undefined> {
+    const jobId = record.jobId;
+    const failure: JobFailure | undefined = !job
+      ? { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' }
+      : state === 'failed'
+        ? parseFailure(job.failedReason)
+        : undefined;
+    const unreadable = { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' };
+    switch (record.kind) {
+      case 'selftest': {
+        if (failure) return { message: renderJobFailure(context(record), failure), outcome: 'error' };
+        const parsed = SelftestResult.safeParse(job!.returnvalue);
+        if (!parsed.success) return { message: renderJobFailure(context(record), unreadable), outcome: 'error' };
+        const s = summarise(parsed.data.results);
+        // `--node` naming a node without an agent: told to the requester alone, not to the channel.
+        if (record.post === 'deferred' && s.total === 0 && record.node) return { message: renderNoAgentOnNode(context(record)), outcome: 'error', privately: true };
+        const failedNodes = [...new Set(s.sorted.filter((r) => r.status !== 'ok').map((r) => r.node))];
+        await this.d.tracker.saveOutcome(jobId, { failedNodes, target: parsed.data.target });
+        const thread = needsFailureDetails(parsed.data) ? renderFailureDetails(context(record), parsed.data) : undefined;
+        return { message: renderResult(context(record), parsed.data), outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };
+      }
+      case 'restart-agent': {
+        if (failure) return { message: renderRestartFailure(restartContext(record), failure), outcome: 'error' };
+        const parsed = RestartAgentResult.safeParse(job!.returnvalue);
+        return parsed.success
+          ? { message: renderRestartResult(restartContext(record), parsed.data), outcome: 'ok' }
+          : { message: renderRestartFailure(restartContext(record), unreadable), outcome: 'error' };
+      }
+      case 'flare': {
+        // The flare is over (sent, cancelled, expired, failed): its place among the open ones is free.
+        await this.d.tracker.releaseFlare(record.cluster, record.requestedBy, jobId);
+        if (failure) return { message: renderFlareFailure(flareContext(record), failure), outcome: 'error' };
+        const parsed = FlareResult.safeParse(job!.returnvalue);
+        if (!parsed.success) return { message: renderFlareFailure(flareContext(record), unreadable), outcome: 'error' };
+        return { message: renderFlareResult(flareContext(record), parsed.data), outcome: parsed.data.stage === 'sent' ? 'ok' : parsed.data.stage === 'cancelled' ? 'ok' : 'failed' };
+      }
+      case 'netcheck': {
+        const c = { jobId: record.jobId, cluster: record.cluster, requestedBy: record.requestedBy };
+        if (failure) return { message: renderNetcheckFailure(c, failure), outcome: 'error' };
+        const parsed = NetcheckResult.safeParse(job!.returnvalue);
+        if (!parsed.success) return { message: renderNetcheckFailure(c, unreadable), outcome: 'error' };
+        await this.d.tracker.saveFacts(jobId, { kind: 'netcheck', verdict: parsed.data.verdict, remediations: parsed.data.remediations, ...(parsed.data.suggestedPriority !== undefined ? { suggestedPriority: parsed.data.suggestedPriority } : {}) });
+        return { message: renderNetcheckResult(c, parsed.data), outcome: parsed.data.verdict === 'ok' ? 'ok' : parsed.data.verdict === 'unknown' ? 'error' : 'failed' };
+      }
+      case 'remediate': {
+        const c = { jobId, cluster: record.cluster, action: record.action ?? '?', requestedBy: record.requestedBy };
+        if (failure) return { message: renderRemediationFailure(c, failure), outcome: 'error' };
+        const parsed = RemediateResult.safeParse(job!.returnvalue);
+        if (!parsed.success) return { message: renderRemediationFailure(c, unreadable), outcome: 'error' };
+        await this.d.tracker.saveFacts(jobId, { kind: 'remediation', action: parsed.data.action, status: parsed.data.status, before: parsed.data.before });
+        const message = renderRemediationResult(c, parsed.data);
+        // Every change is announced in the cluster's incident channel too.
+        const incident = this.d.incidentChannel?.(record.cluster);
+        if (incident && incident !== record.channel && (await this.d.tracker.claimFinal(jobId, `incident:${incident}`)))
+          await this.d.notifier.post(incident, message, {}, { final: true, fallback: fallbackFor(jobId) }).catch((err) => this.d.logger.warn({ err, incident }, 'could not announce in the incident channel'));
+        return { message, outcome: 'ok' };
+      }
+      case 'list-agents': {
+        // Answered privately with a node picker (or the reason there is none), not by editing a message.
+        const req = record.requestId ? await this.d.tracker.getFlareRequest(record.requestId) : undefined;
+        if (req && (await this.d.tracker.claimFinal(jobId, 'picker'))) {
+          const parsed = failure ? undefined : ListAgentsResult.safeParse(job!.returnvalue);
+          const msg = parsed?.success
+            ? renderNodePicker(req, parsed.data.agents)
+            : { text: `Could not list the agents of ${record.cluster}: ${failure?.message ?? 'unreadable result'}` };
+          if (parsed?.success) await this.d.tracker.saveFlareRequest({ ...req, nodes: pickableNodes(parsed.data.agents) });
+          await this.d.notifier.postEphemeral(record.channel, record.requestedBy, msg).catch((err) => this.d.logger.warn({ err }, 'could not post the node picker'));
+        }
+        await this.d.tracker.close(jobId);
+        return undefined;
+      }
+    }
+  }
+
+  /**
+   * Finishes jobs whose completion event was missed, and shows the current progress of running
+   * ones (a flare review published while the bot was down must still appear).
+   */
+  async reconcile(): Promise<void> {
+    for (const jobId of await this.d.tracker.openJobs()) {
+      if (await this.finish(jobId)) continue;
+      const record = await this.d.tracker.getRecord(jobId);
+      if (!record) {
+        await this.d.tracker.close(jobId);
+        continue;
+      }
+      // A job whose message could not be created when the command came (Slack failing): created now.
+      const start = renderStart(record);
+      if (start)
+        for (const channel of await this.missingChannels(record))
+          await this.d.messages
+            .open(record, channel, start, record.threadTs && channel === record.channel ? { threadTs: record.threadTs } : {})
+            .catch((err) => this.d.logger.warn({ err, jobId, channel }, 'could not create the job message; will retry'));
+      const job = record ? await this.d.producer.getJob(record.cluster, jobId) : undefined;
+      if (job?.progress && typeof job.progress === 'object') await this.onProgress(jobId, job.progress);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { FlareRequest, JobRecord, TrackedMessage } from '../../contract/jobs.ts';
+
+export const JobOutcome = z.object({ failedNodes: z.array(z.string()), target: z.enum(['kubernetes', 'docker', 'host']) });
+export type JobOutcome = z.infer<typeof JobOutcome>;
+
+const RECORD_TTL_S = 7 * 24 * 3600;
+
+// KEYS: the cluster's open flares, the user's there (sorted sets: job -> until). ARGV: now,
+// until, job, cluster limit, user limit. {0} taken; {1|2, open jobs} refused (cluster | user).
+const CLAIM_FLARE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {2, redis.call('ZRANGE', KEYS[2], 0, -1)} end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {1, redis.call('ZRANGE', KEYS[1], 0, 9)} end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+return {0, {}}
+`;
+const k = {
+  record: (jobId: string) => `cws:job:${jobId}`,
+  messages: (jobId: string) => `cws:job:${jobId}:messages`,
+  once: (scope: string) => `cws:once:${scope}`,
+  final: (jobId: string, ts: string) => `cws:job:${jobId}:final:${ts}`,
+  open: 'cws:jobs:open',
+};
+
+/**
+ * The bot's side of a job, kept in Redis so any bot replica (or a restarted bot) can finish it:
+ * who asked, which Slack messages show it, and a per-message claim so the final result is
+ * posted exactly once however many replicas see the completion event.
+ */
+export class JobTracker {
+  constructor(private readonly redis: Redis) {}
+
+  /** Stores who asked for the job and where; the job is open (looked after by reconcile) until closed. */
+  async saveRecord(record: JobRecord): Promise<void> {
+    await this.redis.set(k.record(record.jobId), JSON.stringify(JobRecord.parse(record)), 'EX', RECORD_TTL_S, 'NX');
+    await this.redis.sadd(k.open, record.jobId);
+  }
+
+  /** Channels that wait for this job's message (the requester's, and those of commands that joined it). */
+  async want(jobId: string, channel: string): Promise<void> {
+    await this.redis.multi().sadd(`cws:job:${jobId}:channels`, channel).expire(`cws:job:${jobId}:channels`, RECORD_TTL_S).exec();
+  }
+
+  async wanted(jobId: string): Promise<string[]> {
+    return this.redis.smembers(`cws:job:${jobId}:channels`);
+  }
+
+  /**
+   * A place among the flares open on a cluster, within the cluster's and the user's limits;
+   * held until `releaseFlare` (or `until`, should the bot never hear of the end).
+   */
+  async claimFlare(o: { cluster: string; user: string; jobId: string; until: number; maxOpen: number; maxPerUser: number }): Promise<{ ok: true } | { ok: false; scope: 'cluster' | 'user'; open: string[] }> {
+    const keys = [`cws:{flares}:open:${o.cluster}`, `cws:{flares}:open:${o.cluster}:${o.user}`];
+    const r = (await this.redis.eval(CLAIM_FLARE, 2, ...keys, String(Date.now()), String(o.until), o.jobId, String(o.maxOpen), String(o.maxPerUser))) as [number, string[]];
+    if (r[0] === 0) return { ok: true };
+    return { ok: false, scope: r[0] === 1 ? 'cluster' : 'user', open: r[1] };
+  }
+
+  async releaseFlare(cluster: string, user: string, jobId: string): Promise<void> {
+    await this.redis.multi().zrem(`cws:{flares}:open:${cluster}`, jobId).zrem(`cws:{flares}:open:${cluster}:${user}`, jobId).exec();
+  }
+
+  /** A short lock (one holder at a time, released by `unlock` or after `ttlMs`). */
+  async lock(scope: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(`cws:lock:${scope}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unlock(scope: string): Promise<void> {
+    await this.redis.del(`cws:lock:${scope}`);
+  }
+
+  async getRecord(jobId: string): Promise<JobRecord | undefined> {
+    const raw = await this.redis.get(k.record(jobId));
+    if (!raw) return undefined;
+    const parsed = JobRecord.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  async addMessage(jobId: string, msg: TrackedMessage): Promise<void> {
+    await this.redis
+      .multi()
+      .rpush(k.messages(jobId), JSON.stringify(TrackedMessage.parse(msg)))
+      .expire(k.messages(jobId), RECORD_TTL_S)
+      .sadd(k.open, jobId)
+      .exec();
+  }
+
+  async messages(jobId: string): Promise<TrackedMessage[]> {
+    const raw = await this.redis.lrange(k.messages(jobId), 0, -1);
+    return raw.flatMap((r) => {
+      const p = TrackedMessage.safeParse(JSON.parse(r));
+      return p.success ? [p.data] : [];
+    });
+  }
+
+  /** True for exactly one caller per (job, message). */
+  async claimFinal(jobId: string, ts: string): Promise<boolean> {
+    return (await this.redis.set(k.final(jobId, ts), '1', 'EX', RECORD_TTL_S, 'NX')) === 'OK';
+  }
+
+  /** Give a claim back when posting failed, so a later reconcile can try again. */
+  async releaseFinal(jobId: string, ts: string): Promise<void> {
+    await this.redis.del(k.final(jobId, ts));
+  }
+
+  /** What the buttons of a finished self-test may act on (failing nodes, target kind). */
+  async saveOutcome(jobId: string, outcome: JobOutcome): Promise<void> {
+    await this.saveFacts(jobId, JobOutcome.parse(outcome));
+  }
+
+  async getOutcome(jobId: string): Promise<JobOutcome | undefined> {
+    const p = JobOutcome.safeParse(await this.getFacts(jobId));
+    return p.success ? p.data : undefined;
+  }
+
+  /**
+   * Idempotency for clicks: true for the first caller of `scope` within `ttlS`; later callers
+   * (double clicks, Slack retries, other replicas) get the holder's value back instead.
+   */
+  async once(scope: string, holder: string, ttlS = 600): Promise<{ first: true } | { first: false; holder: string }> {
+    const ok = await this.redis.set(k.once(scope), holder, 'EX', ttlS, 'NX');
+    if (ok === 'OK') return { first: true };
+    return { first: false, holder: (await this.redis.get(k.once(scope))) ?? 'someone' };
+  }
+
+  async saveFlareRequest(req: FlareRequest, ttlS = 15 * 60): Promise<void> {
+    await this.redis.set(`cws:flare-request:${req.id}`, JSON.stringify(FlareRequest.parse(req)), 'EX', ttlS);
+  }
+
+  async getFlareRequest(id: string): Promise<FlareRequest | undefined> {
+    if (!/^fr-[0-9a-f-]{36}$/.test(id)) return undefined;
+    const raw = await this.redis.get(`cws:flare-request:${id}`);
+    const p = raw ? FlareRequest.safeParse(JSON.parse(raw)) : undefined;
+    return p?.success ? p.data : undefined;
+  }
+
+  /** Hands a decision to the worker blocked on `key` (BLPOP); kept a day for a worker that re-reads it. */
+  async pushDecision(key: string, value: string): Promise<void> {
+    await this.redis.multi().rpush(key, value).expire(key, 24 * 3600).exec();
+  }
+
+  /** Small JSON facts about a finished job that its buttons act on (validated by the caller). */
+  async saveFacts(jobId: string, facts: unknown): Promise<void> {
+    await this.redis.set(`cws:job:${jobId}:facts`, JSON.stringify(facts), 'EX', RECORD_TTL_S);
+  }
+
+  async getFacts(jobId: string): Promise<unknown> {
+    const raw = await this.redis.get(`cws:job:${jobId}:facts`);
+    return raw ? JSON.parse(raw) : undefined;
+  }
+
+  /** Records the digest of the progress shown for a job; false when it is the one already shown. */
+  async markShown(jobId: string, digest: string): Promise<boolean> {
+    const prev = await this.redis.getset(`cws:job:${jobId}:shown`, digest);
+    await this.redis.expire(`cws:job:${jobId}:shown`, RECORD_TTL_S);
+    return prev !== digest;
+  }
+
+  async openJobs(): Promise<string[]> {
+    return this.redis.smembers(k.open);
+  }
+
+  /** Marks the job done; true for the one caller that closed it. */
+  async close(jobId: string): Promise<boolean> {
+    return (await this.redis.srem(k.open, jobId)) === 1;
+  }
+
+  async isFinal(jobId: string, ts: string): Promise<boolean> {
+    return (await this.redis.exists(k.final(jobId, ts))) === 1;
+  }
+}

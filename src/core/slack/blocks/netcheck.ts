@@ -1,0 +1,156 @@
+import type { KnownBlock } from '@slack/types';
+import type { JobFailure, NetcheckResult } from '../../../contract/jobs.ts';
+import type { ChatMessage } from '../../../bot/notifier.ts';
+import { ACTIONS } from '../actions.ts';
+import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
+
+export const NETCHECK_METADATA_EVENT = 'cws_netcheck_result';
+
+export interface NetcheckContext {
+  jobId: string;
+  cluster: string;
+  requestedBy: string;
+}
+
+const VERDICT: Record<NetcheckResult['verdict'], string> = {
+  ok: ':large_green_circle: *OK* — CWS network detections and the CNI plugin get along.',
+  action_required: ':large_orange_circle: *Action required* — a setting must change for network detections to work.',
+  broken: ':red_circle: *Broken* — network detections do not work (or pods may lose connectivity).',
+  unknown: ':grey_question: *Unknown* — some facts could not be obtained; nothing is guessed.',
+};
+const SEVERITY = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':information_source:' } as const;
+const ORDER = { critical: 0, warning: 1, info: 2 } as const;
+
+const header = (c: NetcheckContext): KnownBlock => ({ type: 'header', text: { type: 'plain_text', text: clip(`CWS netcheck · ${c.cluster}`, LIMITS.headerText) } });
+const footer = (c: NetcheckContext, extra: string[] = []): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }] });
+
+export function renderNetcheckQueued(c: NetcheckContext, attachedTo?: string): ChatMessage {
+  const text = attachedTo ? `A netcheck of \`${c.cluster}\` is already running (job ${attachedTo}); this message will show its result.` : `Checking CWS network detections against the CNI plugin of \`${c.cluster}\`…`;
+  return { text: text.replace(/`/g, ''), blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${text}` } }, footer(c)] };
+}
+
+function setting(v: NetcheckResult['config']['cwsEnabled']): string {
+  return `${v.value === null ? 'unknown' : String(v.value)} _(${escapeMrkdwn(v.origin)})_`;
+}
+
+/** Per-node priorities, compact when every node agrees. */
+function nodeSummary(nodes: NetcheckResult['nodes']): string {
+  if (!nodes.length) return 'not inspected';
+  const groups = new Map<string, string[]>();
+  for (const n of nodes) {
+    const key = n.error ? `unknown (${clip(n.error, 80)})` : n.priorities.length ? `pref ${n.priorities.join(', ')}` : n.interfaces ? 'no vendor classifier' : 'no pod-facing interface';
+    groups.set(key, [...(groups.get(key) ?? []), n.node]);
+  }
+  return [...groups.entries()]
+    .map(([k, ns]) => (groups.size === 1 ? `all ${ns.length} nodes: ${escapeMrkdwn(k)}` : `${escapeMrkdwn(k)}: ${ns.slice(0, 8).map(escapeMrkdwn).join(', ')}${ns.length > 8 ? ` +${ns.length - 8}` : ''}`))
+    .join('\n');
+}
+
+/** What each remediation means here, with the exact setting (DESIGN.md "Remediation"). */
+function remediationText(r: NetcheckResult): string[] {
+  const helm = r.agent.managedBy === 'helm';
+  const op = r.agent.managedBy === 'operator';
+  const out: string[] = [];
+  for (const code of r.remediations) {
+    if (code === 'set_classifier_priority' && r.suggestedPriority !== undefined)
+      out.push(`• *Set classifier_priority to ${r.suggestedPriority}*: env \`DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=${r.suggestedPriority}\` on system-probe${helm ? ' (Helm: via `datadog.env`)' : ''}, or \`runtime_security_config.network.classifier_priority: ${r.suggestedPriority}\` in system-probe.yaml.`);
+    if (code === 'disable_network_detections')
+      out.push(`• *Disable network detections*: ${op ? 'DatadogAgent `features.cws.network.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.network.enabled: false`' : 'env `DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false` on system-probe'}.`);
+    if (code === 'upgrade_agent') out.push('• *Upgrade the agent* to 7.39.2 or later (the Cilium race is fixed there).');
+    if (code === 'disable_cws')
+      out.push(`• *Disable CWS*: ${op ? 'DatadogAgent `features.cws.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.enabled: false`' : '`DD_RUNTIME_SECURITY_CONFIG_ENABLED=false` on both system-probe and security-agent'}.`);
+  }
+  if (out.length && (helm || op)) out.push(`_The agent DaemonSet is managed by ${helm ? 'Helm' : 'the Datadog Operator'}: change it there, a direct patch would be reverted._`);
+  return out;
+}
+
+/** The actions the report offers as buttons (upgrading is advice only). */
+export function offeredActions(r: Pick<NetcheckResult, 'remediations' | 'suggestedPriority' | 'verdict'>): ('set_classifier_priority' | 'disable_network_detections' | 'disable_cws')[] {
+  const out: ('set_classifier_priority' | 'disable_network_detections' | 'disable_cws')[] = [];
+  if (r.remediations.includes('set_classifier_priority') && r.suggestedPriority !== undefined) out.push('set_classifier_priority');
+  if (r.remediations.includes('disable_network_detections')) out.push('disable_network_detections');
+  // The last resort of the seed's "disabling Workload Protection", offered when detections are broken.
+  if (r.remediations.includes('disable_cws') || r.verdict === 'broken') out.push('disable_cws');
+  return out;
+}
+
+function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
+  const managed = r.agent.managedBy !== 'none';
+  const prefix = managed ? 'Patch anyway: ' : '';
+  const warn = managed ? ` The DaemonSet is managed by ${r.agent.managedBy === 'helm' ? 'Helm' : 'the Datadog Operator'}, which will revert a direct patch.` : '';
+  return offeredActions(r).map((action, i) => {
+    const label = action === 'set_classifier_priority' ? `Set classifier_priority to ${r.suggestedPriority}` : action === 'disable_network_detections' ? 'Disable network detections' : 'Disable CWS';
+    const what =
+      action === 'set_classifier_priority'
+        ? `sets DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=${r.suggestedPriority} on system-probe`
+        : action === 'disable_network_detections'
+          ? 'sets DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false on system-probe'
+          : 'sets DD_RUNTIME_SECURITY_CONFIG_ENABLED=false on system-probe and security-agent';
+    return {
+      type: 'button' as const,
+      action_id: ACTIONS.netcheckRemediate.id(i),
+      text: { type: 'plain_text' as const, text: clip(`${prefix}${label}`, 75) },
+      value: `${c.jobId}|${action}`,
+      ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),
+      confirm: {
+        title: { type: 'plain_text' as const, text: clip(`${label}?`, 100) },
+        text: { type: 'mrkdwn' as const, text: clip(`This patches DaemonSet ${escapeClip(r.agent.daemonSet, 60)} in \`${c.cluster}\`: it ${what}, and the agent pods restart. A Revert button restores the recorded values.${warn}`, 300) },
+        confirm: { type: 'plain_text' as const, text: managed ? 'Patch anyway' : 'Apply' },
+        deny: { type: 'plain_text' as const, text: 'Cancel' },
+        ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),
+      },
+    };
+  });
+}
+
+export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): ChatMessage {
+  const blocks: KnownBlock[] = [header(c), { type: 'section', text: { type: 'mrkdwn', text: VERDICT[r.verdict] } }];
+  const cni = r.cni.status === 'detected' ? `${escapeMrkdwn(r.cni.vendor ?? '?')} ${r.cni.version ?? '(version unknown)'} (DaemonSet ${code(r.cni.daemonSet ?? '?', 40)})` : `${r.cni.status}: ${escapeMrkdwn(clip(r.cni.detail, 150))}`;
+  blocks.push({
+    type: 'section',
+    fields: [
+      { type: 'mrkdwn', text: `*Agent*\n${r.agent.version ?? 'version unknown'}${r.agent.image ? ` (${code(r.agent.image, 80)})` : ''}` },
+      { type: 'mrkdwn', text: `*CNI plugin*\n${cni}` },
+      { type: 'mrkdwn', text: `*runtime_security_config*\nenabled: ${setting(r.config.cwsEnabled)}\nnetwork.enabled: ${setting(r.config.networkEnabled)}\nclassifier_priority: ${setting(r.config.classifierPriority)}` },
+      { type: 'mrkdwn', text: clip(`*Vendor classifiers (ingress)*\n${nodeSummary(r.nodes)}`, 2000) },
+    ],
+  });
+  const findings = [...r.findings].sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
+  if (findings.length) {
+    blocks.push({ type: 'divider' });
+    const lines = findings.slice(0, 15).map((f) => `${SEVERITY[f.severity]} ${f.node ? `*${escapeMrkdwn(f.node)}* ` : ''}${escapeMrkdwn(f.message)} \`${f.code}\``);
+    if (findings.length > 15) lines.push(`…and ${findings.length - 15} more (all in the message metadata).`);
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), LIMITS.sectionText) } });
+  }
+  const todo = remediationText(r);
+  if (todo.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*What to do*\n${todo.join('\n')}`, LIMITS.sectionText) } });
+  const buttons = remediationButtons(c, r);
+  if (buttons.length) blocks.push({ type: 'actions', block_id: 'netcheck_remediations', elements: buttons });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(`How the facts were obtained: ${r.how.map(escapeMrkdwn).join('; ')}`, 2900) }] });
+  blocks.push(footer(c));
+  return {
+    text: `Netcheck ${c.cluster}: ${r.verdict}`,
+    blocks,
+    metadata: {
+      event_type: NETCHECK_METADATA_EVENT,
+      event_payload: {
+        jobId: c.jobId,
+        cluster: c.cluster,
+        verdict: r.verdict,
+        agentVersion: r.agent.version,
+        cni: { vendor: r.cni.vendor, version: r.cni.version },
+        findings: r.findings,
+        remediations: r.remediations,
+        ...(r.suggestedPriority !== undefined ? { suggestedPriority: r.suggestedPriority } : {}),
+      },
+    },
+  };
+}
+
+export function renderNetcheckFailure(c: NetcheckContext, f: JobFailure): ChatMessage {
+  return {
+    text: `Netcheck of ${c.cluster} could not run: ${clip(f.message, 300)}`,
+    blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: failureText('The netcheck could not run:', f) } }, footer(c)],
+    metadata: { event_type: NETCHECK_METADATA_EVENT, event_payload: { jobId: c.jobId, cluster: c.cluster, verdict: 'unknown', agentVersion: null, cni: { vendor: null, version: null }, findings: [], remediations: [], error: f.message } },
+  };
+}

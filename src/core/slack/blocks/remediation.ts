@@ -1,0 +1,75 @@
+import type { KnownBlock } from '@slack/types';
+import type { EnvSnapshot, JobFailure, RemediateResult } from '../../../contract/jobs.ts';
+import type { ChatMessage } from '../../../bot/notifier.ts';
+import { ACTIONS } from '../actions.ts';
+import { REMEDIATION_METADATA_EVENT } from './restart.ts';
+import { clip, code, escapeClip, escapeMrkdwn, failureText } from './text.ts';
+
+
+export interface RemediationContext {
+  jobId: string;
+  cluster: string;
+  action: string;
+  requestedBy: string;
+}
+
+export const ACTION_LABEL: Record<string, string> = {
+  set_classifier_priority: 'Set classifier_priority',
+  disable_network_detections: 'Disable network detections',
+  disable_cws: 'Disable CWS',
+  revert: 'Revert',
+};
+
+function diff(before: EnvSnapshot, after: EnvSnapshot): string {
+  const lines: string[] = [];
+  for (const [c, vars] of Object.entries(after)) {
+    for (const [name, value] of Object.entries(vars)) {
+      const was = before[c]?.[name] ?? null;
+      lines.push(`${code(c, 40)} ${code(name, 80)}: ${was === null ? '_unset_' : code(was, 40)} → ${value === null ? '_unset_' : code(value, 40)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function renderRemediationQueued(c: RemediationContext): ChatMessage {
+  return { text: `${ACTION_LABEL[c.action] ?? c.action} on ${c.cluster}…`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: <@${c.requestedBy}> started *${ACTION_LABEL[c.action] ?? c.action}* on \`${c.cluster}\`…` } }] };
+}
+
+export function renderRemediationResult(c: RemediationContext, r: RemediateResult): ChatMessage {
+  const ro = r.rollout;
+  const rollout = r.status === 'no_change' ? 'Nothing to change: the DaemonSet already had these values.' : ro.complete ? `Rollout complete: ${ro.updated}/${ro.desired} pods updated, ${ro.ready} ready.` : `Rollout in progress: ${ro.updated}/${ro.desired} pods updated, ${ro.ready} ready (generation ${ro.generation}, observed ${ro.observedGeneration}).`;
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: clip(`:white_check_mark: *${ACTION_LABEL[r.action]}* on \`${c.cluster}\` by <@${c.requestedBy}> — DaemonSet ${code(r.daemonSet, 80)}\n${diff(r.before, r.after)}\n${rollout}`, 3000) } },
+  ];
+  if (r.action !== 'revert' && r.status === 'applied')
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTIONS.remediationRevert.id(),
+          text: { type: 'plain_text', text: 'Revert' },
+          value: c.jobId,
+          confirm: {
+            title: { type: 'plain_text', text: 'Revert this change?' },
+            text: { type: 'mrkdwn', text: clip(`Restores the recorded values on DaemonSet ${escapeClip(r.daemonSet, 60)}; its pods roll again.`, 300) },
+            confirm: { type: 'plain_text', text: 'Revert' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+          },
+        },
+      ],
+    });
+  return {
+    text: `${ACTION_LABEL[r.action]} on ${c.cluster}: ${r.status}`,
+    blocks,
+    metadata: { event_type: REMEDIATION_METADATA_EVENT, event_payload: { jobId: c.jobId, cluster: c.cluster, action: r.action, by: c.requestedBy, before: r.before, after: r.after, status: r.status, rollout: r.rollout } },
+  };
+}
+
+export function renderRemediationFailure(c: RemediationContext, f: JobFailure): ChatMessage {
+  return {
+    text: `${ACTION_LABEL[c.action] ?? c.action} on ${c.cluster} failed: ${clip(f.message, 300)}`,
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: failureText(`${ACTION_LABEL[c.action] ?? escapeClip(c.action, 40)} on \`${c.cluster}\` failed:`, f) } }],
+    metadata: { event_type: REMEDIATION_METADATA_EVENT, event_payload: { jobId: c.jobId, cluster: c.cluster, action: c.action, by: c.requestedBy, before: null, after: null, status: 'failed', error: f.message } },
+  };
+}
