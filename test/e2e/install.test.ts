@@ -621,7 +621,10 @@ describe('docker-compose.yml', () => {
       .replace(/\$\$/g, '\u0000')
       .replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_m, _n, d: string | undefined) => d ?? '')
       .replace(/\u0000/g, '$');
-  const compose = parseYaml(interpolate(raw)) as { services: Record<string, Obj>; volumes?: Obj };
+  // As compose does: parse, then interpolate each string value.
+  const deep = (v: unknown): unknown =>
+    typeof v === 'string' ? interpolate(v) : Array.isArray(v) ? v.map(deep) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x)])) : v;
+  const compose = deep(parseYaml(raw)) as { services: Record<string, Obj>; volumes?: Obj };
 
   it('passes with no Slack token set: no required variable', () => {
     expect(raw).not.toMatch(/\$\{[A-Z0-9_]+:?\?/);
