@@ -1,17 +1,9 @@
-import type { KnownBlock } from '@slack/types';
 import type { Logger } from 'pino';
 import { type BucketConfig, type Clock, Pacer, type Priority, SLACK_BUDGETS, systemClock, type Ticket } from './pacer.ts';
 
-export interface MessageMetadata {
-  event_type: string;
-  event_payload: Record<string, unknown>;
-}
+import type { ChatMessage } from '../core/slack/message.ts';
 
-export interface ChatMessage {
-  text: string;
-  blocks?: KnownBlock[];
-  metadata?: MessageMetadata;
-}
+export type { ChatMessage, MessageMetadata } from '../core/slack/message.ts';
 
 /** The slice of `WebClient` the notifier needs; passed in, so tests can point it anywhere. */
 export interface ChatApi {

@@ -16,7 +16,8 @@ import { JobProducer } from '../bot/state/producer.ts';
 import { DEFAULT_JOB_POLICY, queueName } from '../contract/queues.ts';
 import { blockingOptions, fastFailOptions } from '../config/redis.ts';
 import { NetcheckResult, SelftestProgress, SelftestResult } from '../contract/jobs.ts';
-import { selftestMetadata, summarise } from '../core/selftest/summary.ts';
+import { netcheckPayload, selftestPayload } from '../core/metadata.ts';
+import { summarise } from '../core/selftest/summary.ts';
 import { parseFailure } from '../contract/failures.ts';
 import { ansi, plain, progressBar, renderNetcheckText, renderSelftestText, table } from './render.ts';
 
@@ -96,11 +97,11 @@ async function main(argv: string[]): Promise<number> {
     if (tty) process.stderr.write('\r\x1b[K');
     if (cmd.name === 'selftest') {
       const r = SelftestResult.parse(value);
-      process.stdout.write(json ? `${JSON.stringify(selftestMetadata(jobId, cmd.cluster, r), null, 2)}\n` : `${renderSelftestText(r, st)}\n`);
+      process.stdout.write(json ? `${JSON.stringify(selftestPayload(jobId, cmd.cluster, r), null, 2)}\n` : `${renderSelftestText(r, st)}\n`);
       return summarise(r.results).notOk === 0 ? EXIT.ok : EXIT.findings;
     }
     const r = NetcheckResult.parse(value);
-    process.stdout.write(json ? `${JSON.stringify({ jobId, ...r }, null, 2)}\n` : `${renderNetcheckText(r, st)}\n`);
+    process.stdout.write(json ? `${JSON.stringify(netcheckPayload(jobId, cmd.cluster, r), null, 2)}\n` : `${renderNetcheckText(r, st)}\n`);
     return r.verdict === 'ok' ? EXIT.ok : EXIT.findings;
   } finally {
     await producer.close();

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CLUSTER_NAME_RE, ClusterName } from '../core/names.ts';
 import { ConfigError } from './env.ts';
 
-export const CLUSTER_NAME_RE = /^[a-z0-9][a-z0-9-_.]{0,62}$/;
-export const ClusterName = z.string().regex(CLUSTER_NAME_RE, 'cluster names are lowercase letters, digits, "-", "_" or "." (at most 63)');
+export { CLUSTER_NAME_RE, ClusterName } from '../core/names.ts';
 
 /**
  * Slack user IDs (U…/W…) and user group IDs (S…, resolved with usergroups.users.list). An absent

@@ -1,4 +1,15 @@
-import type { ClusterConfig } from '../config/clusters.ts';
+/** The access lists of a cluster's configuration (Slack user IDs U…/W… and user group IDs S…). */
+export interface AccessLists {
+  run?: string[] | undefined;
+  remediate?: string[] | undefined;
+  approve?: string[] | undefined;
+}
+
+/** What access decisions read of a configured cluster. */
+export interface AccessScope {
+  name: string;
+  config: { access: AccessLists };
+}
 
 export type Permission = 'run' | 'remediate' | 'approve';
 export type AccessDecision = { allowed: true } | { allowed: false; reason: string };
@@ -8,7 +19,7 @@ export type AccessDecision = { allowed: true } | { allowed: false; reason: strin
  * config); an empty list means nobody. `remediate` implies `run`.
  */
 export function authorise(
-  cluster: { name: string; config: ClusterConfig },
+  cluster: AccessScope,
   userId: string,
   permission: Permission,
   /** The user groups (S…) of the lists that the user belongs to, resolved by the caller. */
@@ -29,7 +40,7 @@ export function authorise(
 const verb = (p: Permission) => (p === 'run' ? 'run commands' : p === 'remediate' ? 'change agents' : 'approve changes');
 
 /** The user group IDs named in a cluster's access lists (to resolve before `authorise`). */
-export function groupsIn(config: ClusterConfig): string[] {
+export function groupsIn(config: { access: AccessLists }): string[] {
   const a = config.access;
   return [...new Set([...(a.run ?? []), ...(a.remediate ?? []), ...(a.approve ?? [])].filter((id) => id.startsWith('S')))];
 }

@@ -1,4 +1,4 @@
-import { CLUSTER_NAME_RE } from '../config/clusters.ts';
+import { CLUSTER_NAME_RE, NODE_NAME_RE } from './names.ts';
 
 /** The `/cws` grammar: one pure parser shared by the Slack command and (later) the operator CLI. */
 export type Command =
@@ -26,7 +26,6 @@ export const SUMMARY: Record<Command['name'], string> = {
   netcheck: 'check CWS network detections against the cluster’s CNI plugin, and fix what it finds',
 };
 
-const NODE_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const CASE_ID_RE = /^[0-9]{1,12}$/;
 // Deliberately simple and strict: one @, a dot in the domain, no spaces or shell metacharacters,
 // no leading "-" (it reaches the agent's argv after `-e`), and nothing the flare job's schema
@@ -170,7 +169,7 @@ function checkCaseId(value: string): string | undefined {
 function checkOption(key: OptionName, value: string): string | undefined {
   switch (key) {
     case 'node':
-      return NODE_RE.test(value) ? undefined : `\`${clip(value)}\` is not a valid node name (lowercase letters, digits, "-", ".").`;
+      return NODE_NAME_RE.test(value) ? undefined : `\`${clip(value)}\` is not a valid node name (lowercase letters, digits, "-", ".").`;
     case 'email':
       return isEmailAddress(value) ? undefined : `\`${clip(value)}\` is not an email address.`;
   }

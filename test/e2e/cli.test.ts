@@ -7,6 +7,13 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClustersFile } from '../../src/config/clusters.ts';
 import { blockingOptions } from '../../src/config/redis.ts';
+import { Job, Queue } from 'bullmq';
+import { queueName } from '../../src/contract/queues.ts';
+import { NetcheckResult, SelftestResult } from '../../src/contract/jobs.ts';
+import { renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
+import { renderResult } from '../../src/core/slack/blocks/selftest.ts';
+import { parseFleet } from '../../src/sim/fleet.ts';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
 import { type HostAgent, prepareHostAgent } from '../support/host-agent.ts';
 import { type PrivateRedis, startRedis } from '../support/redis.ts';
@@ -15,6 +22,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'cws-cli-'));
 let redis: PrivateRedis;
 let worker: WorkerProcess;
+let sim: Simulator;
 const agents: HostAgent[] = [];
 const configPath = join(dir, 'cws.yaml');
 
@@ -30,7 +38,10 @@ beforeAll(async () => {
   const ok = await prepareHostAgent({ selftest: 'ok' });
   const failing = await prepareHostAgent({ selftest: 'status-failed' });
   agents.push(ok, failing);
-  const yaml = `clusters:\n  cli-ok: { kind: host, binary: ${ok.binary} }\n  cli-failing: { kind: host, binary: ${failing.binary} }\n  cli-private: { kind: host, binary: ${ok.binary}, access: { run: [UALLOWED1] } }\n`;
+  sim = await startSimulator({ fleet: parseFleet('name: cli-k\nagent: { image: "gcr.io/datadoghq/agent:7.39.1" }\ncni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.9.5", labels: { k8s-app: cilium } }\nnodes: { count: 2 }\n', 'cli fleet') });
+  const kc = join(dir, 'k.kubeconfig');
+  await sim.writeKubeconfig(kc);
+  const yaml = `clusters:\n  cli-ok: { kind: host, binary: ${ok.binary} }\n  cli-failing: { kind: host, binary: ${failing.binary} }\n  cli-private: { kind: host, binary: ${ok.binary}, access: { run: [UALLOWED1] } }\n  cli-k: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName} }\n`;
   writeFileSync(configPath, yaml);
   redis = await startRedis();
   worker = await startWorkers({ clusters: parseClustersFile(yaml), connection: blockingOptions(redis.url), logger: pino({ level: 'silent' }) });
@@ -38,12 +49,33 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.close();
+  await sim?.close();
   await redis?.stop();
   for (const a of agents) a.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** What the bot attaches to the Slack message of that job's result. */
+async function slackMetadataOf(cluster: string, jobId: string) {
+  const q = new Queue(queueName(cluster), { connection: { host: '127.0.0.1', port: redis.port } });
+  try {
+    const job = await Job.fromId(q, jobId);
+    const ctx = { jobId, cluster, requestedBy: 'U0CLI001' };
+    return cluster === 'cli-k' ? renderNetcheckResult(ctx, NetcheckResult.parse(job!.returnvalue)).metadata!.event_payload : renderResult(ctx, SelftestResult.parse(job!.returnvalue)).metadata!.event_payload;
+  } finally {
+    await q.close();
+  }
+}
+
 describe('npx cws', () => {
+  it('--json prints exactly the payload of the Slack message metadata (selftest and netcheck)', async () => {
+    for (const [cmd, cluster] of [['selftest', 'cli-ok'], ['netcheck', 'cli-k']] as const) {
+      const r = await cws([cmd, cluster, '--json']);
+      const printed = JSON.parse(r.stdout) as { jobId: string };
+      expect(printed).toEqual(await slackMetadataOf(cluster, printed.jobId));
+    }
+  });
+
   it('selftest --json: exit 0 and the same payload as the Slack metadata', async () => {
     const r = await cws(['selftest', 'cli-ok', '--json']);
     expect(r.code).toBe(0);

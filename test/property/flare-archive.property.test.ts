@@ -5,7 +5,7 @@
  */
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { ArchiveError, collapseFileList, reviewArchive, type ArchiveReview } from '../../src/core/flare/archive.ts';
+import { ArchiveError, collapseFileList, reviewArchive, type ArchiveReview } from '../../workers/flare/archive.ts';
 import { anyText, check, fc } from './fc.ts';
 
 // (not __proto__: fflate, which builds the test zips, reads its input as a plain object)

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { strToU8, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { collapseFileList, MAX_ENTRY_SCAN, reviewArchive, reviewArchiveAsync } from '../../src/core/flare/archive.ts';
+import { collapseFileList, MAX_ENTRY_SCAN, reviewArchive, reviewArchiveAsync } from '../../workers/flare/archive.ts';
 import { LINE_CAP, maskSecrets, scanName, scanText } from '../../src/core/flare/secrets.ts';
-import { listZip } from '../../src/core/flare/zip.ts';
+import { listZip } from '../../workers/flare/zip.ts';
 
 // Random secrets of every shape the scan knows (formats and sources: src/flare/secrets.ts).
 const pick = (alphabet: string, n: number) => Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');

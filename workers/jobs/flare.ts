@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { collapseFileList, reviewArchiveAsync } from '../../src/core/flare/archive.ts';
+import { collapseFileList, reviewArchiveAsync } from '../flare/archive.ts';
 import { type FlareLocks, flareLockScope, heartbeat, redisLocks } from '../../src/contract/flare-lock.ts';
 import { maskSecrets } from '../../src/core/flare/secrets.ts';
 import { flareDecisionKey } from '../../src/contract/queues.ts';

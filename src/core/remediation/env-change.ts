@@ -1,4 +1,4 @@
-import type { EnvSnapshot, RemediationAction } from '../../contract/jobs.ts';
+import type { EnvSnapshot, RemediationAction } from '../results.ts';
 
 /** DESIGN.md "Remediation": what each action sets, on which agent containers. */
 export function envChangeFor(

@@ -1,4 +1,4 @@
-import type { AgentResult, AgentStatus, SelftestMetadataPayload, SelftestResult } from '../../contract/jobs.ts';
+import type { AgentResult, AgentStatus } from '../results.ts';
 
 const ORDER: Record<AgentStatus, number> = { failed: 0, error: 1, timeout: 2, ok: 3 };
 
@@ -18,18 +18,4 @@ export function summarise(results: AgentResult[]): SelftestSummary {
     (a, b) => ORDER[a.status] - ORDER[b.status] || a.node.localeCompare(b.node, 'en', { numeric: true }) || a.pod.localeCompare(b.pod),
   );
   return { total: results.length, ok: byStatus.ok, notOk: results.length - byStatus.ok, byStatus, sorted };
-}
-
-export function selftestMetadata(jobId: string, cluster: string, result: SelftestResult | undefined, error?: string): SelftestMetadataPayload {
-  const results = result?.results ?? [];
-  const s = summarise(results);
-  return {
-    jobId,
-    cluster,
-    total: s.total,
-    ok: s.ok,
-    failed: s.notOk,
-    ...(error ? { error } : {}),
-    results: s.sorted.map(({ node, pod, status, failedTests, message }) => ({ node, pod, status, failedTests, message })),
-  };
 }

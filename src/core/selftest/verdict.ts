@@ -1,4 +1,4 @@
-import type { AgentStatus } from '../../contract/jobs.ts';
+import type { AgentStatus } from '../results.ts';
 
 /**
  * Turns the output of `security-agent runtime self-test` (or `system-probe runtime self-test`)

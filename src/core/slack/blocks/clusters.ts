@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../../bot/notifier.ts';
+import type { ChatMessage } from '../message.ts';
 import { escapeMrkdwn, LIMITS } from './text.ts';
 
 export interface ClusterRow {

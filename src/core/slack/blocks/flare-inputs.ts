@@ -1,13 +1,19 @@
-import type { KnownBlock } from '@slack/types';
-import type { FlareRequest } from '../../../contract/jobs.ts';
 import { ACTIONS } from '../actions.ts';
-import type { ChatMessage } from '../../../bot/notifier.ts';
+import type { Block, ChatMessage } from '../message.ts';
+
+/** What the node picker and the email modal show of a pending flare request. */
+export interface PendingFlare {
+  id: string;
+  cluster: string;
+  node?: string | undefined;
+  caseId?: string | undefined;
+}
 import { clip, escapeMrkdwn } from './text.ts';
 
 export const FLARE_EMAIL_VIEW = 'flare_email';
 
 /** The modal asking for the email a new support case is opened with. */
-export function renderFlareEmailModal(req: FlareRequest, profileEmail?: string): Record<string, unknown> {
+export function renderFlareEmailModal(req: PendingFlare, profileEmail?: string): Record<string, unknown> {
   return {
     type: 'modal',
     callback_id: FLARE_EMAIL_VIEW,
@@ -47,10 +53,10 @@ export function pickableNodes(agents: { node: string; unavailable?: string }[]):
  * the request ID and the node's index in `pickableNodes` (a node name may be longer than the 150
  * characters an option value may hold); the handler maps it back through the stored request.
  */
-export function renderNodePicker(req: FlareRequest, agents: { node: string; unavailable?: string }[]): ChatMessage {
+export function renderNodePicker(req: PendingFlare, agents: { node: string; unavailable?: string }[]): ChatMessage {
   const usable = pickableNodes(agents);
   if (!usable.length) return { text: `No running agent found in ${req.cluster}.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:grey_question: No running agent found in \`${req.cluster}\`, so there is nothing to build a flare on.` } }] };
-  const blocks: KnownBlock[] = [
+  const blocks: Block[] = [
     {
       type: 'section',
       block_id: `flare_pick:${req.id}`,

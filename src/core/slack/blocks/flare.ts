@@ -1,10 +1,9 @@
-import type { KnownBlock } from '@slack/types';
-import type { FlareProgress, FlareResult, JobFailure } from '../../../contract/jobs.ts';
+import { flareMetadata } from '../../metadata.ts';
+import type { FlareProgress, FlareResult, JobFailure } from '../../results.ts';
 import { ACTIONS } from '../actions.ts';
-import type { ChatMessage } from '../../../bot/notifier.ts';
+import type { Block, ChatMessage } from '../message.ts';
 import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
 
-export const FLARE_METADATA_EVENT = 'cws_flare_result';
 
 export interface FlareContext {
   jobId: string;
@@ -16,16 +15,10 @@ export interface FlareContext {
 }
 
 const human = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
-const header = (c: FlareContext): KnownBlock => ({ type: 'header', text: { type: 'plain_text', text: clip(`CWS flare · ${c.cluster}${c.node ? ` · ${c.node}` : ''}`, LIMITS.headerText) } });
+const header = (c: FlareContext): Block => ({ type: 'header', text: { type: 'plain_text', text: clip(`CWS flare · ${c.cluster}${c.node ? ` · ${c.node}` : ''}`, LIMITS.headerText) } });
 const who = (c: FlareContext) => (c.caseId ? `case ${c.caseId}` : `new case for ${escapeMrkdwn(c.email ?? '?')}`);
-const footer = (c: FlareContext): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: `job ${c.jobId} · requested by <@${c.requestedBy}> · ${who(c)}` }] });
+const footer = (c: FlareContext): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text: `job ${c.jobId} · requested by <@${c.requestedBy}> · ${who(c)}` }] });
 
-function metadata(c: FlareContext, stage: 'review' | 'sent' | 'cancelled' | 'failed', archive?: { name: string; bytes: number; files: number }, extra: Record<string, unknown> = {}) {
-  return {
-    event_type: FLARE_METADATA_EVENT,
-    event_payload: { jobId: c.jobId, cluster: c.cluster, node: c.node ?? null, caseId: c.caseId ?? null, stage, archive: archive ?? null, ...extra },
-  };
-}
 
 export function renderFlareQueued(c: FlareContext): ChatMessage {
   return { text: `Flare on ${c.cluster}${c.node ? ` (${c.node})` : ''} queued…`, blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: ':hourglass_flowing_sand: Flare queued…' } }, footer(c)] };
@@ -42,7 +35,7 @@ export function renderFlareProgress(ctx: FlareContext, p: FlareProgress): ChatMe
 export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessage {
   const a = p.archive!;
   const findings = p.findings ?? [];
-  const blocks: KnownBlock[] = [header(c)];
+  const blocks: Block[] = [header(c)];
   blocks.push({
     type: 'section',
     text: { type: 'mrkdwn', text: `*Review this flare before it leaves the node.* It is built and waiting on the agent; nothing has been sent.` },
@@ -105,7 +98,7 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `Only <@${c.requestedBy}> or a remediator of \`${c.cluster}\` can send it.${expires ? ` This review expires <!date^${expires}^{time}|at ${p.expiresAt}>.` : ''} · job ${c.jobId}` }],
   });
-  return { text: `Flare ready for review: ${a.name} (${human(a.bytes)}, ${a.files} files)`, blocks, metadata: metadata(c, 'review', { name: a.name, bytes: a.bytes, files: a.files }, { findings: total, ...(notScanned.length ? { notScanned: notScanned.length } : {}), ...(a.sha256 ? { sha256: a.sha256 } : {}) }) };
+  return { text: `Flare ready for review: ${a.name} (${human(a.bytes)}, ${a.files} files)`, blocks, metadata: flareMetadata(c, 'review', { name: a.name, bytes: a.bytes, files: a.files }, { findings: total, ...(notScanned.length ? { notScanned: notScanned.length } : {}), ...(a.sha256 ? { sha256: a.sha256 } : {}) }) };
 }
 
 const REASON: Record<FlareResult['reason'], string> = {
@@ -143,7 +136,7 @@ export function renderFlareResult(c: FlareContext, r: FlareResult): ChatMessage 
   return {
     text: `Flare ${r.stage}: ${r.archive?.name ?? r.node}`,
     blocks: [header({ ...c, node: r.node }), { type: 'section', text: { type: 'mrkdwn', text: clip(lines.filter(Boolean).join('\n'), LIMITS.sectionText) } }, footer(c)],
-    metadata: metadata({ ...c, node: r.node, ...(r.caseId ? { caseId: r.caseId } : {}) }, r.stage, r.archive ? { name: r.archive.name, bytes: r.archive.bytes, files: r.archive.files } : undefined, { reason: r.reason }),
+    metadata: flareMetadata({ ...c, node: r.node, ...(r.caseId ? { caseId: r.caseId } : {}) }, r.stage, r.archive ? { name: r.archive.name, bytes: r.archive.bytes, files: r.archive.files } : undefined, { reason: r.reason }),
   };
 }
 
@@ -155,7 +148,7 @@ export function renderFlareFailure(c: FlareContext, f: JobFailure): ChatMessage 
       { type: 'section', text: { type: 'mrkdwn', text: failureText('The flare could not be built:', f) } },
       footer(c),
     ],
-    metadata: metadata(c, 'failed', undefined, { reason: 'build_failed', error: f.message }),
+    metadata: flareMetadata(c, 'failed', undefined, { reason: 'build_failed', error: f.message }),
   };
 }
 

@@ -1,10 +1,9 @@
-import type { KnownBlock } from '@slack/types';
-import type { JobFailure, NetcheckResult } from '../../../contract/jobs.ts';
-import type { ChatMessage } from '../../../bot/notifier.ts';
+import { netcheckMetadata } from '../../metadata.ts';
+import type { JobFailure, NetcheckResult } from '../../results.ts';
+import type { Block, ChatMessage } from '../message.ts';
 import { ACTIONS } from '../actions.ts';
 import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
 
-export const NETCHECK_METADATA_EVENT = 'cws_netcheck_result';
 
 export interface NetcheckContext {
   jobId: string;
@@ -21,8 +20,8 @@ const VERDICT: Record<NetcheckResult['verdict'], string> = {
 const SEVERITY = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':information_source:' } as const;
 const ORDER = { critical: 0, warning: 1, info: 2 } as const;
 
-const header = (c: NetcheckContext): KnownBlock => ({ type: 'header', text: { type: 'plain_text', text: clip(`CWS netcheck · ${c.cluster}`, LIMITS.headerText) } });
-const footer = (c: NetcheckContext, extra: string[] = []): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }] });
+const header = (c: NetcheckContext): Block => ({ type: 'header', text: { type: 'plain_text', text: clip(`CWS netcheck · ${c.cluster}`, LIMITS.headerText) } });
+const footer = (c: NetcheckContext, extra: string[] = []): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }] });
 
 export function renderNetcheckQueued(c: NetcheckContext, attachedTo?: string): ChatMessage {
   const text = attachedTo ? `A netcheck of \`${c.cluster}\` is already running (job ${attachedTo}); this message will show its result.` : `Checking CWS network detections against the CNI plugin of \`${c.cluster}\`…`;
@@ -104,7 +103,7 @@ function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
 }
 
 export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): ChatMessage {
-  const blocks: KnownBlock[] = [header(c), { type: 'section', text: { type: 'mrkdwn', text: VERDICT[r.verdict] } }];
+  const blocks: Block[] = [header(c), { type: 'section', text: { type: 'mrkdwn', text: VERDICT[r.verdict] } }];
   const cni = r.cni.status === 'detected' ? `${escapeMrkdwn(r.cni.vendor ?? '?')} ${r.cni.version ?? '(version unknown)'} (DaemonSet ${code(r.cni.daemonSet ?? '?', 40)})` : `${r.cni.status}: ${escapeMrkdwn(clip(r.cni.detail, 150))}`;
   blocks.push({
     type: 'section',
@@ -131,19 +130,7 @@ export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): Cha
   return {
     text: `Netcheck ${c.cluster}: ${r.verdict}`,
     blocks,
-    metadata: {
-      event_type: NETCHECK_METADATA_EVENT,
-      event_payload: {
-        jobId: c.jobId,
-        cluster: c.cluster,
-        verdict: r.verdict,
-        agentVersion: r.agent.version,
-        cni: { vendor: r.cni.vendor, version: r.cni.version },
-        findings: r.findings,
-        remediations: r.remediations,
-        ...(r.suggestedPriority !== undefined ? { suggestedPriority: r.suggestedPriority } : {}),
-      },
-    },
+    metadata: netcheckMetadata(c.jobId, c.cluster, r),
   };
 }
 
@@ -151,6 +138,6 @@ export function renderNetcheckFailure(c: NetcheckContext, f: JobFailure): ChatMe
   return {
     text: `Netcheck of ${c.cluster} could not run: ${clip(f.message, 300)}`,
     blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: failureText('The netcheck could not run:', f) } }, footer(c)],
-    metadata: { event_type: NETCHECK_METADATA_EVENT, event_payload: { jobId: c.jobId, cluster: c.cluster, verdict: 'unknown', agentVersion: null, cni: { vendor: null, version: null }, findings: [], remediations: [], error: f.message } },
+    metadata: netcheckMetadata(c.jobId, c.cluster, { error: f.message }),
   };
 }

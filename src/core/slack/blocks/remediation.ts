@@ -1,8 +1,7 @@
-import type { KnownBlock } from '@slack/types';
-import type { EnvSnapshot, JobFailure, RemediateResult } from '../../../contract/jobs.ts';
-import type { ChatMessage } from '../../../bot/notifier.ts';
+import { remediationMetadata } from '../../metadata.ts';
+import type { EnvSnapshot, JobFailure, RemediateResult } from '../../results.ts';
+import type { Block, ChatMessage } from '../message.ts';
 import { ACTIONS } from '../actions.ts';
-import { REMEDIATION_METADATA_EVENT } from './restart.ts';
 import { clip, code, escapeClip, escapeMrkdwn, failureText } from './text.ts';
 
 
@@ -38,7 +37,7 @@ export function renderRemediationQueued(c: RemediationContext): ChatMessage {
 export function renderRemediationResult(c: RemediationContext, r: RemediateResult): ChatMessage {
   const ro = r.rollout;
   const rollout = r.status === 'no_change' ? 'Nothing to change: the DaemonSet already had these values.' : ro.complete ? `Rollout complete: ${ro.updated}/${ro.desired} pods updated, ${ro.ready} ready.` : `Rollout in progress: ${ro.updated}/${ro.desired} pods updated, ${ro.ready} ready (generation ${ro.generation}, observed ${ro.observedGeneration}).`;
-  const blocks: KnownBlock[] = [
+  const blocks: Block[] = [
     { type: 'section', text: { type: 'mrkdwn', text: clip(`:white_check_mark: *${ACTION_LABEL[r.action]}* on \`${c.cluster}\` by <@${c.requestedBy}> — DaemonSet ${code(r.daemonSet, 80)}\n${diff(r.before, r.after)}\n${rollout}`, 3000) } },
   ];
   if (r.action !== 'revert' && r.status === 'applied')
@@ -62,7 +61,7 @@ export function renderRemediationResult(c: RemediationContext, r: RemediateResul
   return {
     text: `${ACTION_LABEL[r.action]} on ${c.cluster}: ${r.status}`,
     blocks,
-    metadata: { event_type: REMEDIATION_METADATA_EVENT, event_payload: { jobId: c.jobId, cluster: c.cluster, action: r.action, by: c.requestedBy, before: r.before, after: r.after, status: r.status, rollout: r.rollout } },
+    metadata: remediationMetadata(c, r),
   };
 }
 
@@ -70,6 +69,6 @@ export function renderRemediationFailure(c: RemediationContext, f: JobFailure): 
   return {
     text: `${ACTION_LABEL[c.action] ?? c.action} on ${c.cluster} failed: ${clip(f.message, 300)}`,
     blocks: [{ type: 'section', text: { type: 'mrkdwn', text: failureText(`${ACTION_LABEL[c.action] ?? escapeClip(c.action, 40)} on \`${c.cluster}\` failed:`, f) } }],
-    metadata: { event_type: REMEDIATION_METADATA_EVENT, event_payload: { jobId: c.jobId, cluster: c.cluster, action: c.action, by: c.requestedBy, before: null, after: null, status: 'failed', error: f.message } },
+    metadata: remediationMetadata(c, { error: f.message }),
   };
 }

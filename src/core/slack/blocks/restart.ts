@@ -1,8 +1,8 @@
-import type { JobFailure, RestartAgentResult } from '../../../contract/jobs.ts';
-import type { ChatMessage } from '../../../bot/notifier.ts';
+import { restartMetadata } from '../../metadata.ts';
+import type { JobFailure, RestartAgentResult } from '../../results.ts';
+import type { ChatMessage } from '../message.ts';
 import { clip, escapeMrkdwn, failureText } from './text.ts';
 
-export const REMEDIATION_METADATA_EVENT = 'cws_remediation_result';
 
 export interface RestartContext {
   jobId: string;
@@ -28,10 +28,7 @@ export function renderRestartResult(c: RestartContext, r: RestartAgentResult): C
   return {
     text: r.status === 'no_agent' ? `No agent pod on ${c.node}` : `Agent on ${c.node} restarted`,
     blocks: section(text),
-    metadata: {
-      event_type: REMEDIATION_METADATA_EVENT,
-      event_payload: { jobId: c.jobId, cluster: c.cluster, action: 'restart_agent', node: c.node, by: c.requestedBy, before: r.before, after: r.after, status: r.status },
-    },
+    metadata: restartMetadata(c, r),
   };
 }
 
@@ -39,9 +36,6 @@ export function renderRestartFailure(c: RestartContext, f: JobFailure): ChatMess
   return {
     text: `Restarting the agent on ${c.node} failed: ${clip(f.message, 300)}`,
     blocks: section(failureText(`Restarting the agent on ${where(c)} failed:`, f)),
-    metadata: {
-      event_type: REMEDIATION_METADATA_EVENT,
-      event_payload: { jobId: c.jobId, cluster: c.cluster, action: 'restart_agent', node: c.node, by: c.requestedBy, before: null, after: null, status: 'failed', error: f.message },
-    },
+    metadata: restartMetadata(c, { error: f.message }),
   };
 }

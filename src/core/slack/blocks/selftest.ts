@@ -1,8 +1,8 @@
-import type { KnownBlock } from '@slack/types';
-import type { AgentResult, AgentStatus, JobFailure, SelftestProgress, SelftestResult } from '../../../contract/jobs.ts';
-import { selftestMetadata, summarise } from '../../selftest/summary.ts';
+import { selftestMetadata } from '../../metadata.ts';
+import type { AgentResult, AgentStatus, JobFailure, SelftestProgress, SelftestResult } from '../../results.ts';
+import { summarise } from '../../selftest/summary.ts';
 import { ACTIONS } from '../actions.ts';
-import type { ChatMessage } from '../../../bot/notifier.ts';
+import type { Block, ChatMessage } from '../message.ts';
 import { clip, code, escapeClip, escapeMrkdwn, failureText, LIMITS } from './text.ts';
 
 /** Pure Block Kit builders for the self-test: result in, message out. */
@@ -16,7 +16,6 @@ export function parseNodeActionValue(value: string): { jobId: string; node: stri
   const m = /^(st-[0-9a-f-]{36})\|([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/.exec(value);
   return m ? { jobId: m[1]!, node: m[2]! } : undefined;
 }
-export const SELFTEST_METADATA_EVENT = 'cws_selftest_result';
 
 const ICON: Record<AgentStatus, string> = { ok: ':white_check_mark:', failed: ':x:', error: ':warning:', timeout: ':hourglass:' };
 const LABEL: Record<AgentStatus, string> = { ok: 'OK', failed: 'failed', error: 'error', timeout: 'timed out' };
@@ -32,11 +31,11 @@ export interface SelftestContext {
 
 const scope = (c: SelftestContext) =>
   c.node ? `\`${c.cluster}\` (node \`${c.node}\`)` : c.nodes ? `\`${c.cluster}\` (${c.nodes.length} previously failing node${c.nodes.length > 1 ? 's' : ''})` : `\`${c.cluster}\``;
-const header = (c: SelftestContext): KnownBlock => ({
+const header = (c: SelftestContext): Block => ({
   type: 'header',
   text: { type: 'plain_text', text: clip(`CWS self-test · ${c.cluster}${c.node ? ` · ${c.node}` : ''}`, LIMITS.headerText) },
 });
-const footer = (c: SelftestContext, extra: string[] = []): KnownBlock => ({
+const footer = (c: SelftestContext, extra: string[] = []): Block => ({
   type: 'context',
   elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }],
 });
@@ -118,8 +117,8 @@ export function needsFailureDetails(result: SelftestResult): boolean {
   return renderResultFailures(result.results.filter((r) => r.status !== 'ok')).incomplete;
 }
 
-function renderResultFailures(failures: AgentResult[]): { blocks: KnownBlock[]; incomplete: boolean } {
-  const blocks: KnownBlock[] = [];
+function renderResultFailures(failures: AgentResult[]): { blocks: Block[]; incomplete: boolean } {
+  const blocks: Block[] = [];
   if (!failures.length) return { blocks, incomplete: false };
   const sorted = summarise(failures).sorted;
   blocks.push({ type: 'divider' });
@@ -165,7 +164,7 @@ export function renderFailureDetails(c: SelftestContext, result: SelftestResult)
     sections.push(text.replace(/, $/, ''));
   }
   const messages: ChatMessage[] = [];
-  let blocks: KnownBlock[] = [];
+  let blocks: Block[] = [];
   let size = 0;
   const flush = () => {
     if (!blocks.length) return;
@@ -192,7 +191,7 @@ const NEXT_STEP: Partial<Record<AgentStatus, string>> = {
 export function renderResult(c: SelftestContext, result: SelftestResult): ChatMessage {
   const s = summarise(result.results);
   const tookMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
-  const blocks: KnownBlock[] = [header(c)];
+  const blocks: Block[] = [header(c)];
 
   if (s.total === 0) {
     blocks.push({
@@ -228,7 +227,7 @@ export function renderResult(c: SelftestContext, result: SelftestResult): ChatMe
   return {
     text: s.total === 0 ? `Self-test ${c.cluster}: no agents found` : `Self-test ${c.cluster}: ${s.ok}/${s.total} agents OK`,
     blocks,
-    metadata: { event_type: SELFTEST_METADATA_EVENT, event_payload: selftestMetadata(c.jobId, c.cluster, result) },
+    metadata: selftestMetadata(c.jobId, c.cluster, result),
   };
 }
 
@@ -236,11 +235,11 @@ function button(action_id: string, text: string, value: string, extra: Record<st
   return { type: 'button' as const, action_id, text: { type: 'plain_text' as const, text: clip(text, LIMITS.buttonText) }, value, ...extra };
 }
 
-function resultActions(c: SelftestContext, result: SelftestResult, failures: AgentResult[]): KnownBlock[] {
+function resultActions(c: SelftestContext, result: SelftestResult, failures: AgentResult[]): Block[] {
   const main = [button(ACTIONS.selftestRerun.id(), 'Re-run', c.jobId)];
   const failedNodes = [...new Set(failures.map((f) => f.node))];
   if (failedNodes.length && failedNodes.length < result.results.length) main.unshift(button(ACTIONS.selftestRerunFailed.id(), `Re-run failed (${failedNodes.length})`, c.jobId, { style: 'primary' }));
-  const blocks: KnownBlock[] = [{ type: 'actions', block_id: 'selftest_actions', elements: main }];
+  const blocks: Block[] = [{ type: 'actions', block_id: 'selftest_actions', elements: main }];
   const perNode = failedNodes.slice(0, NODE_BUTTONS).flatMap((node, i) => {
     const value = nodeActionValue(c.jobId, node);
     const els = [button(ACTIONS.selftestFlare.id(i), `Flare from ${node}`, value)];
@@ -293,6 +292,6 @@ export function renderJobFailure(c: SelftestContext, failure: JobFailure): ChatM
       },
       footer(c),
     ],
-    metadata: { event_type: SELFTEST_METADATA_EVENT, event_payload: selftestMetadata(c.jobId, c.cluster, undefined, failure.message) },
+    metadata: selftestMetadata(c.jobId, c.cluster, undefined, failure.message),
   };
 }

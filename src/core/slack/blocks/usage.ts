@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../../bot/notifier.ts';
+import type { ChatMessage } from '../message.ts';
 import { clip, LIMITS } from './text.ts';
 
 /** Ephemeral replies: usage, errors the user can act on. */

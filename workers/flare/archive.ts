@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { binaryReason, type NotScanned, type SecretFinding, scanBinary, scanName, scanText } from './secrets.ts';
+import { binaryReason, type NotScanned, type SecretFinding, scanBinary, scanName, scanText } from '../../src/core/flare/secrets.ts';
 import { listZip, mib, readEntry, ZipError } from './zip.ts';
 
 export interface ArchiveEntry {
