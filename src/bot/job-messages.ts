@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { JobRecord, TrackedMessage } from '../contract/jobs.ts';
+import type { JobRecord, TrackedMessage } from './state/records.ts';
 import type { JobTracker } from './state/tracker.ts';
 import { CHANNEL_ERRORS, type ChatMessage, type Notifier, refusalOf } from './notifier.ts';
 

@@ -86,7 +86,5 @@ export type RemediateJobData = z.infer<typeof RemediateJobData>;
 
 /** What the workers return (defined with the core that produces and renders them). */
 export * from '../core/results.ts';
-/** The bot's records of a job (bot only; re-exported while imports move). */
-export * from '../bot/state/records.ts';
 /** The metadata payloads. */
 export * from './metadata.ts';

@@ -5,7 +5,7 @@ import type { AuditLog } from '../state/audit.ts';
 import { type ClusterConfig, type ClustersFile, clusterNamed } from '../../config/clusters.ts';
 import type { CommandLimiter } from '../state/command-limiter.ts';
 import type { JobProducer } from '../state/producer.ts';
-import type { JobRecord } from '../../contract/jobs.ts';
+import type { JobRecord } from '../state/records.ts';
 import type { JobTracker } from '../state/tracker.ts';
 import type { JobMessages } from '../job-messages.ts';
 import type { ChatMessage, Notifier } from '../notifier.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { flareLockScope, parseHolder } from '../../contract/flare-lock.ts';
-import type { FlareRequest } from '../../contract/jobs.ts';
+import type { FlareRequest } from '../state/records.ts';
 import { renderFlareBusy, renderFlareQueued } from '../../core/slack/blocks/flare.ts';
 import { renderFlareEmailModal } from '../../core/slack/blocks/flare-inputs.ts';
 import { renderProblem, renderUsage } from '../../core/slack/blocks/usage.ts';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { FlareRequest, JobRecord, TrackedMessage } from '../../contract/jobs.ts';
+import { FlareRequest, JobRecord, TrackedMessage } from './records.ts';
 
 export const JobOutcome = z.object({ failedNodes: z.array(z.string()), target: z.enum(['kubernetes', 'docker', 'host']) });
 export type JobOutcome = z.infer<typeof JobOutcome>;
