@@ -13,6 +13,7 @@
  *
  * Bolt then reads the already-buffered body (`rawBody`) and verifies the signature again.
  */
+import { keys } from '../contract/keys.ts';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -120,9 +121,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_la
 /** Signatures run, in Redis (shared by bot replicas); falls back to this process's memory when Redis fails. */
 export class RedisSeenRequests implements SeenRequests {
   private readonly memory = new MemorySeenRequests();
-  constructor(private readonly redis: { set(key: string, value: string, ex: 'EX', ttl: number, nx: 'NX'): Promise<unknown> }, private readonly prefix = 'cws:seen:') {}
+  constructor(private readonly redis: { set(key: string, value: string, ex: 'EX', ttl: number, nx: 'NX'): Promise<unknown> }) {}
   async firstSeen(key: string, ttlSec: number): Promise<boolean> {
-    const k = `${this.prefix}${createHash('sha256').update(key).digest('hex')}`;
+    const k = keys.seenRequest(createHash('sha256').update(key).digest('hex'));
     try {
       return (await this.redis.set(k, '1', 'EX', ttlSec, 'NX')) === 'OK';
     } catch {

@@ -14,6 +14,7 @@
  *
  * Host and Docker clusters have one agent: their lock is per cluster (`*`).
  */
+import { keys } from './keys.ts';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -34,7 +35,7 @@ export function flareLockScope(cluster: string, kind: 'kubernetes' | 'docker' | 
 }
 
 /** The Redis key of a scope: JobTracker.once(scope) keeps its claims at `cws:once:<scope>`. */
-export const flareLockKey = (scope: string) => `cws:once:${scope}`;
+export const flareLockKey = keys.once;
 
 /** How long the worker's lock lives without renewal, and how often it renews it. */
 export const HEARTBEAT_TTL_MS = 60_000;

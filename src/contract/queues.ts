@@ -1,9 +1,9 @@
 /** Queue naming and job options shared by the bot (producer) and the workers (consumers). */
 import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
+import { keys } from './keys.ts';
 
-export const queueName = (cluster: string) => `cws.${cluster}`;
-export const QUEUE_PREFIX = 'bull';
+export { QUEUE_PREFIX, queueName } from './keys.ts';
 
 /** Retries of a job's transient failures; time limits are per unit of work (exec, build, upload). */
 export interface JobPolicy {
@@ -37,4 +37,4 @@ export function selftestDedupeId(cluster: string, node?: string, nodes?: string[
 export const agentJobId = (parentId: string, node: string, pod: string) => `${parentId}.${node}.${pod}`;
 
 /** The Slack decision on a flare review ('send' | 'cancel'), read by the worker holding the session. */
-export const flareDecisionKey = (jobId: string) => `cws:flare:${jobId}:decision`;
+export const flareDecisionKey = keys.flareDecision;

@@ -3,6 +3,7 @@
  * button clicks → bot → worker holding the agent's prompt open → fake `security-agent flare`
  * (the real CLI's strings and prompts) → Slack emulator.
  */
+import { keys } from '../../src/contract/keys.ts';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,7 +204,7 @@ describe('/cws flare on a host agent', () => {
     // Forget that it was shown and blank the message, as if the progress event had been missed.
     const { Redis } = await import('ioredis');
     const redis = new Redis(h.redis.url);
-    await redis.del(`cws:job:${jobId}:shown`);
+    await redis.del(keys.jobShown(jobId));
     redis.disconnect();
     const before = h.emu.message(c, r.ts)!.updates;
     await h.bot.reconcile();

@@ -1,9 +1,10 @@
+import { keys } from '../../src/contract/keys.ts';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { SelftestProgress } from '../../src/contract/jobs.ts';
 
 const TTL_S = 24 * 3600;
-const keys = (parentId: string) => ({ done: `cws:progress:${parentId}:done`, failing: `cws:progress:${parentId}:failing` });
+const counters = (parentId: string) => ({ done: keys.progressDone(parentId), failing: keys.progressFailing(parentId) });
 
 /**
  * Progress of a fanned-out job, counted in Redis by every replica (sets of finished child IDs,
@@ -21,7 +22,7 @@ export class FanoutProgress {
   ) {}
 
   async record(parentId: string, childId: string, failing: boolean, total: number): Promise<void> {
-    const k = keys(parentId);
+    const k = counters(parentId);
     const m = this.redis.multi().sadd(k.done, childId).expire(k.done, TTL_S);
     if (failing) m.sadd(k.failing, childId).expire(k.failing, TTL_S);
     await m.exec();
@@ -41,14 +42,14 @@ export class FanoutProgress {
   }
 
   async publish(parentId: string, total: number): Promise<void> {
-    const k = keys(parentId);
+    const k = counters(parentId);
     const [done, failing] = await Promise.all([this.redis.scard(k.done), this.redis.scard(k.failing)]);
     const p: SelftestProgress = { phase: 'running', total, done: Math.min(done, total), failing };
     await this.queue.updateJobProgress(parentId, p).catch(() => {}); // the parent may have finished
   }
 
   async clear(parentId: string): Promise<void> {
-    const k = keys(parentId);
+    const k = counters(parentId);
     await this.redis.del(k.done, k.failing);
   }
 

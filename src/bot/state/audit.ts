@@ -1,7 +1,8 @@
+import { keys } from '../../contract/keys.ts';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
-export const AUDIT_STREAM = 'cws:audit';
+export const AUDIT_STREAM = keys.audit;
 const MAX_ENTRIES = 100_000;
 
 export const AuditEntry = z.object({

@@ -1,3 +1,4 @@
+import { keys } from '../../contract/keys.ts';
 import type { Redis } from 'ioredis';
 import type { CommandLimits } from '../../config/clusters.ts';
 
@@ -37,10 +38,10 @@ export class RedisCommandLimiter implements CommandLimiter {
   async take(userId: string, cluster: string): Promise<LimitDecision> {
     const { perUser, perCluster } = this.limits;
     // One hash tag: both keys live in one Redis Cluster slot, so the script may touch both.
-    const keys = [`cws:{limits}:user:${userId}`, `cws:{limits}:cluster:${cluster}`];
+    const names = [keys.limitUser(userId), keys.limitCluster(cluster)];
     let r: [number, number];
     try {
-      r = (await this.redis.eval(TAKE, 2, ...keys, perUser.commands, perUser.windowSec * 1000, perCluster.commands, perCluster.windowSec * 1000)) as [number, number];
+      r = (await this.redis.eval(TAKE, 2, ...names, perUser.commands, perUser.windowSec * 1000, perCluster.commands, perCluster.windowSec * 1000)) as [number, number];
     } catch (err) {
       this.onError(err);
       return { ok: true };

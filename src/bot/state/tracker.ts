@@ -1,3 +1,4 @@
+import { keys } from '../../contract/keys.ts';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { FlareRequest, JobRecord, TrackedMessage } from './records.ts';
@@ -20,13 +21,6 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('PEXPIREAT', KEYS[2], ARGV[2])
 return {0, {}}
 `;
-const k = {
-  record: (jobId: string) => `cws:job:${jobId}`,
-  messages: (jobId: string) => `cws:job:${jobId}:messages`,
-  once: (scope: string) => `cws:once:${scope}`,
-  final: (jobId: string, ts: string) => `cws:job:${jobId}:final:${ts}`,
-  open: 'cws:jobs:open',
-};
 
 /**
  * The bot's side of a job, kept in Redis so any bot replica (or a restarted bot) can finish it:
@@ -38,17 +32,17 @@ export class JobTracker {
 
   /** Stores who asked for the job and where; the job is open (looked after by reconcile) until closed. */
   async saveRecord(record: JobRecord): Promise<void> {
-    await this.redis.set(k.record(record.jobId), JSON.stringify(JobRecord.parse(record)), 'EX', RECORD_TTL_S, 'NX');
-    await this.redis.sadd(k.open, record.jobId);
+    await this.redis.set(keys.jobRecord(record.jobId), JSON.stringify(JobRecord.parse(record)), 'EX', RECORD_TTL_S, 'NX');
+    await this.redis.sadd(keys.openJobs, record.jobId);
   }
 
   /** Channels that wait for this job's message (the requester's, and those of commands that joined it). */
   async want(jobId: string, channel: string): Promise<void> {
-    await this.redis.multi().sadd(`cws:job:${jobId}:channels`, channel).expire(`cws:job:${jobId}:channels`, RECORD_TTL_S).exec();
+    await this.redis.multi().sadd(keys.jobChannels(jobId), channel).expire(keys.jobChannels(jobId), RECORD_TTL_S).exec();
   }
 
   async wanted(jobId: string): Promise<string[]> {
-    return this.redis.smembers(`cws:job:${jobId}:channels`);
+    return this.redis.smembers(keys.jobChannels(jobId));
   }
 
   /**
@@ -56,27 +50,27 @@ export class JobTracker {
    * held until `releaseFlare` (or `until`, should the bot never hear of the end).
    */
   async claimFlare(o: { cluster: string; user: string; jobId: string; until: number; maxOpen: number; maxPerUser: number }): Promise<{ ok: true } | { ok: false; scope: 'cluster' | 'user'; open: string[] }> {
-    const keys = [`cws:{flares}:open:${o.cluster}`, `cws:{flares}:open:${o.cluster}:${o.user}`];
-    const r = (await this.redis.eval(CLAIM_FLARE, 2, ...keys, String(Date.now()), String(o.until), o.jobId, String(o.maxOpen), String(o.maxPerUser))) as [number, string[]];
+    const sets = [keys.openFlares(o.cluster), keys.openFlaresOf(o.cluster, o.user)];
+    const r = (await this.redis.eval(CLAIM_FLARE, 2, ...sets, String(Date.now()), String(o.until), o.jobId, String(o.maxOpen), String(o.maxPerUser))) as [number, string[]];
     if (r[0] === 0) return { ok: true };
     return { ok: false, scope: r[0] === 1 ? 'cluster' : 'user', open: r[1] };
   }
 
   async releaseFlare(cluster: string, user: string, jobId: string): Promise<void> {
-    await this.redis.multi().zrem(`cws:{flares}:open:${cluster}`, jobId).zrem(`cws:{flares}:open:${cluster}:${user}`, jobId).exec();
+    await this.redis.multi().zrem(keys.openFlares(cluster), jobId).zrem(keys.openFlaresOf(cluster, user), jobId).exec();
   }
 
   /** A short lock (one holder at a time, released by `unlock` or after `ttlMs`). */
   async lock(scope: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`cws:lock:${scope}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    return (await this.redis.set(keys.lock(scope), '1', 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   async unlock(scope: string): Promise<void> {
-    await this.redis.del(`cws:lock:${scope}`);
+    await this.redis.del(keys.lock(scope));
   }
 
   async getRecord(jobId: string): Promise<JobRecord | undefined> {
-    const raw = await this.redis.get(k.record(jobId));
+    const raw = await this.redis.get(keys.jobRecord(jobId));
     if (!raw) return undefined;
     const parsed = JobRecord.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : undefined;
@@ -85,14 +79,15 @@ export class JobTracker {
   async addMessage(jobId: string, msg: TrackedMessage): Promise<void> {
     await this.redis
       .multi()
-      .rpush(k.messages(jobId), JSON.stringify(TrackedMessage.parse(msg)))
-      .expire(k.messages(jobId), RECORD_TTL_S)
-      .sadd(k.open, jobId)
+      .rpush(keys.jobMessages(jobId), JSON.stringify(TrackedMessage.parse(msg)))
+      .expire(keys.jobMessages(jobId), RECORD_TTL_S)
       .exec();
+    // Another slot (the set of open jobs): its own command, never in the job's MULTI.
+    await this.redis.sadd(keys.openJobs, jobId);
   }
 
   async messages(jobId: string): Promise<TrackedMessage[]> {
-    const raw = await this.redis.lrange(k.messages(jobId), 0, -1);
+    const raw = await this.redis.lrange(keys.jobMessages(jobId), 0, -1);
     return raw.flatMap((r) => {
       const p = TrackedMessage.safeParse(JSON.parse(r));
       return p.success ? [p.data] : [];
@@ -101,12 +96,12 @@ export class JobTracker {
 
   /** True for exactly one caller per (job, message). */
   async claimFinal(jobId: string, ts: string): Promise<boolean> {
-    return (await this.redis.set(k.final(jobId, ts), '1', 'EX', RECORD_TTL_S, 'NX')) === 'OK';
+    return (await this.redis.set(keys.jobClaim(jobId, `final:${ts}`), '1', 'EX', RECORD_TTL_S, 'NX')) === 'OK';
   }
 
   /** Give a claim back when posting failed, so a later reconcile can try again. */
   async releaseFinal(jobId: string, ts: string): Promise<void> {
-    await this.redis.del(k.final(jobId, ts));
+    await this.redis.del(keys.jobClaim(jobId, `final:${ts}`));
   }
 
   /** What the buttons of a finished self-test may act on (failing nodes, target kind). */
@@ -124,18 +119,18 @@ export class JobTracker {
    * (double clicks, Slack retries, other replicas) get the holder's value back instead.
    */
   async once(scope: string, holder: string, ttlS = 600): Promise<{ first: true } | { first: false; holder: string }> {
-    const ok = await this.redis.set(k.once(scope), holder, 'EX', ttlS, 'NX');
+    const ok = await this.redis.set(keys.once(scope), holder, 'EX', ttlS, 'NX');
     if (ok === 'OK') return { first: true };
-    return { first: false, holder: (await this.redis.get(k.once(scope))) ?? 'someone' };
+    return { first: false, holder: (await this.redis.get(keys.once(scope))) ?? 'someone' };
   }
 
   async saveFlareRequest(req: FlareRequest, ttlS = 15 * 60): Promise<void> {
-    await this.redis.set(`cws:flare-request:${req.id}`, JSON.stringify(FlareRequest.parse(req)), 'EX', ttlS);
+    await this.redis.set(keys.flareRequest(req.id), JSON.stringify(FlareRequest.parse(req)), 'EX', ttlS);
   }
 
   async getFlareRequest(id: string): Promise<FlareRequest | undefined> {
     if (!/^fr-[0-9a-f-]{36}$/.test(id)) return undefined;
-    const raw = await this.redis.get(`cws:flare-request:${id}`);
+    const raw = await this.redis.get(keys.flareRequest(id));
     const p = raw ? FlareRequest.safeParse(JSON.parse(raw)) : undefined;
     return p?.success ? p.data : undefined;
   }
@@ -147,31 +142,31 @@ export class JobTracker {
 
   /** Small JSON facts about a finished job that its buttons act on (validated by the caller). */
   async saveFacts(jobId: string, facts: unknown): Promise<void> {
-    await this.redis.set(`cws:job:${jobId}:facts`, JSON.stringify(facts), 'EX', RECORD_TTL_S);
+    await this.redis.set(keys.jobFacts(jobId), JSON.stringify(facts), 'EX', RECORD_TTL_S);
   }
 
   async getFacts(jobId: string): Promise<unknown> {
-    const raw = await this.redis.get(`cws:job:${jobId}:facts`);
+    const raw = await this.redis.get(keys.jobFacts(jobId));
     return raw ? JSON.parse(raw) : undefined;
   }
 
   /** Records the digest of the progress shown for a job; false when it is the one already shown. */
   async markShown(jobId: string, digest: string): Promise<boolean> {
-    const prev = await this.redis.getset(`cws:job:${jobId}:shown`, digest);
-    await this.redis.expire(`cws:job:${jobId}:shown`, RECORD_TTL_S);
+    const prev = await this.redis.getset(keys.jobShown(jobId), digest);
+    await this.redis.expire(keys.jobShown(jobId), RECORD_TTL_S);
     return prev !== digest;
   }
 
   async openJobs(): Promise<string[]> {
-    return this.redis.smembers(k.open);
+    return this.redis.smembers(keys.openJobs);
   }
 
   /** Marks the job done; true for the one caller that closed it. */
   async close(jobId: string): Promise<boolean> {
-    return (await this.redis.srem(k.open, jobId)) === 1;
+    return (await this.redis.srem(keys.openJobs, jobId)) === 1;
   }
 
   async isFinal(jobId: string, ts: string): Promise<boolean> {
-    return (await this.redis.exists(k.final(jobId, ts))) === 1;
+    return (await this.redis.exists(keys.jobClaim(jobId, `final:${ts}`))) === 1;
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * Every Redis key this project writes, in one place (as BullMQ's `queue-keys.ts` does for its
+ * own). BullMQ's keys are `<QUEUE_PREFIX>:<queue name>:…`, one queue per cluster.
+ *
+ * Hash tags (`{…}`) keep together what one command or script touches at once, so every
+ * multi-key write stays in one slot of a Redis Cluster:
+ *  - a job's keys share `{<jobId>}` (its record, messages, claims, facts, channels);
+ *  - a fan-out's progress counters share `{<parentId>}`;
+ *  - the command limits share `{limits}` (one script checks the user's and the cluster's);
+ *  - the open-flare sets share `{flares}` (one script checks the cluster's and the user's).
+ * Everything else is one key per command.
+ */
+
+export const QUEUE_PREFIX = 'bull';
+/** The BullMQ queue of a cluster: every job kind of that cluster goes through it. */
+export const queueName = (cluster: string) => `cws.${cluster}`;
+
+export const keys = {
+  /** Who asked for the job, where, and what it showed (bot). */
+  jobRecord: (jobId: string) => `cws:job:{${jobId}}:record`,
+  /** The Slack messages showing the job (bot). */
+  jobMessages: (jobId: string) => `cws:job:{${jobId}}:messages`,
+  /** Channels waiting for the job's message (bot). */
+  jobChannels: (jobId: string) => `cws:job:{${jobId}}:channels`,
+  /** A claim that one step of the job's result was done once: a final edit, a repost, a thread reply (bot). */
+  jobClaim: (jobId: string, what: string) => `cws:job:{${jobId}}:claim:${what}`,
+  /** Facts of a finished job its buttons act on (bot). */
+  jobFacts: (jobId: string) => `cws:job:{${jobId}}:facts`,
+  /** The digest of the progress last shown (bot). */
+  jobShown: (jobId: string) => `cws:job:{${jobId}}:shown`,
+  /** Jobs whose result is not posted yet (bot's reconcile loop). */
+  openJobs: 'cws:jobs:open',
+  /** Idempotency of clicks and claims held by a holder (bot; the flare lock is one). */
+  once: (scope: string) => `cws:once:${scope}`,
+  /** A short lock with no holder (bot). */
+  lock: (scope: string) => `cws:lock:${scope}`,
+  /** A flare waiting for its node or email (bot). */
+  flareRequest: (id: string) => `cws:flare-request:${id}`,
+  /** The Slack decision on a flare review, 'send' | 'cancel' (bot writes, worker reads). */
+  flareDecision: (jobId: string) => `cws:flare:${jobId}:decision`,
+  /** Open flares of a cluster, and of a user there (bot). */
+  openFlares: (cluster: string) => `cws:{flares}:open:${cluster}`,
+  openFlaresOf: (cluster: string, user: string) => `cws:{flares}:open:${cluster}:${user}`,
+  /** Commands in the current window, per user and per cluster (bot). */
+  limitUser: (user: string) => `cws:{limits}:user:${user}`,
+  limitCluster: (cluster: string) => `cws:{limits}:cluster:${cluster}`,
+  /** Signed Slack requests already run: a hash of the signature (bot). */
+  seenRequest: (digest: string) => `cws:seen:${digest}`,
+  /** Fan-out progress counters of a self-test (worker). */
+  progressDone: (parentId: string) => `cws:progress:{${parentId}}:done`,
+  progressFailing: (parentId: string) => `cws:progress:{${parentId}}:failing`,
+  /** The audit stream: every command, denial and result. */
+  audit: 'cws:audit',
+} as const;
