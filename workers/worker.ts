@@ -98,7 +98,7 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
       if (err instanceof WaitingChildrenError || err instanceof UnrecoverableError) throw err;
       log.warn({ err }, 'job failed');
       if (err instanceof TargetError) {
-        const msg = failureMessage({ code: err.name, message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
+        const msg = failureMessage({ code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
         if (err.transient) throw new Error(msg);
         throw new UnrecoverableError(msg);
       }

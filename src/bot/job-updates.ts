@@ -4,17 +4,12 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './state/audit.ts';
 import type { JobProducer } from './state/producer.ts';
 import { queueName } from '../contract/queues.ts';
-import { FlareProgress, FlareResult, JobFailure, ListAgentsResult, NetcheckResult, RemediateResult, RestartAgentResult, SelftestProgress, SelftestResult } from '../contract/jobs.ts';
+import { type JobFailure } from '../contract/jobs.ts';
 import { type JobRecord } from './state/records.ts';
 import { parseFailure } from '../contract/failures.ts';
-import { type FlareContext, renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlareResult } from '../core/slack/blocks/flare.ts';
-import { pickableNodes, renderNodePicker } from '../core/slack/blocks/flare-inputs.ts';
-import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../core/slack/blocks/netcheck.ts';
-import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../core/slack/blocks/remediation.ts';
-import { renderRestartFailure, renderRestartQueued, renderRestartResult, type RestartContext } from '../core/slack/blocks/restart.ts';
 import type { JobTracker } from './state/tracker.ts';
-import { summarise } from '../core/selftest/summary.ts';
-import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderNoAgentOnNode, renderProgress, renderQueued, renderResult, type SelftestContext } from '../core/slack/blocks/selftest.ts';
+import { JOB_KINDS, type FinalRendering } from './kinds/index.ts';
+import { howToGet } from './kinds/kind.ts';
 import type { JobMessages } from './job-messages.ts';
 import { CHANNEL_ERRORS, CONTENT_ERRORS, type ChatMessage, type FallbackOptions, GONE_ERRORS, type Notifier, refusalOf } from './notifier.ts';
 
@@ -35,39 +30,7 @@ export interface JobUpdatesDeps {
 }
 
 
-const restartContext = (r: JobRecord): RestartContext => ({ jobId: r.jobId, cluster: r.cluster, node: r.node ?? '?', requestedBy: r.requestedBy });
-const flareContext = (r: JobRecord): FlareContext => ({
-  jobId: r.jobId,
-  cluster: r.cluster,
-  requestedBy: r.requestedBy,
-  ...(r.node ? { node: r.node } : {}),
-  ...(r.caseId ? { caseId: r.caseId } : {}),
-  ...(r.email ? { email: r.email } : {}),
-});
-/**
- * Where a result Slack refused to show can still be read. There is no `/cws status` or
- * `npx cws status` command (yet): the job ID is what an operator looks up (BullMQ keeps the job
- * and its return value a day, the audit log its outcome).
- */
-const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: `The full result is in the job record: job ${jobId}.` });
-/** The message a job shows while it runs, for a job whose message must be (re-)created from its record. */
-function renderStart(r: JobRecord): ChatMessage | undefined {
-  switch (r.kind) {
-    case 'selftest':
-      return renderQueued(context(r));
-    case 'netcheck':
-      return renderNetcheckQueued({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy });
-    case 'flare':
-      return renderFlareQueued(flareContext(r));
-    case 'remediate':
-      return renderRemediationQueued({ jobId: r.jobId, cluster: r.cluster, action: r.action ?? '?', requestedBy: r.requestedBy });
-    case 'restart-agent':
-      return renderRestartQueued(restartContext(r));
-    case 'list-agents':
-      return undefined;
-  }
-}
-const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) });
+const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: howToGet(jobId) });
 
 /**
  * Relays job progress and results (self-tests, agent restarts) from BullMQ to the Slack
@@ -105,28 +68,16 @@ export class JobUpdates {
   private async onProgress(jobId: string, data: unknown): Promise<void> {
     const record = await this.d.tracker.getRecord(jobId);
     if (!record) return;
-    let message: ChatMessage;
-    let urgent = false;
-    if (record.kind === 'selftest') {
-      const progress = SelftestProgress.safeParse(data);
-      if (!progress.success) return;
-      message = renderProgress(context(record), progress.data);
-    } else if (record.kind === 'flare') {
-      const progress = FlareProgress.safeParse(data);
-      if (!progress.success) return;
-      message = renderFlareProgress(flareContext(record), progress.data);
-      urgent = progress.data.stage === 'review'; // someone waits on it to decide
-    } else return;
+    const shown = JOB_KINDS[record.kind].progress?.(record, data);
+    if (!shown) return;
+    const { message, urgent = false } = shown;
     // Skip what was already shown (reconcile replays the current progress of running jobs).
     const digest = createHash('sha1').update(JSON.stringify(message)).digest('hex');
     if (!(await this.d.tracker.markShown(jobId, digest))) return;
     const messages = await this.d.tracker.messages(jobId);
     if (record.post === 'deferred' && !messages.some((m) => m.channel === record.channel)) {
-      // A deferred message is created once the job has something to show in the channel: a
-      // `--node` self-test once its node turned out to have an agent.
-      const p = SelftestProgress.safeParse(data);
-      if (!p.success || p.data.phase !== 'running' || p.data.total === 0) return;
-      await this.d.messages.open(record, record.channel, message);
+      // A deferred message is created once the job has something to show in the channel (its kind says when).
+      if (shown.opens) await this.d.messages.open(record, record.channel, message);
       return;
     }
     for (const m of messages) {
@@ -234,7 +185,7 @@ export class JobUpdates {
 
   /** Channels that wait for the job's message and have none yet. */
   private async missingChannels(record: JobRecord, o: { final?: boolean } = {}): Promise<string[]> {
-    if (record.post === 'none' || record.kind === 'list-agents') return [];
+    if (record.post === 'none' || !JOB_KINDS[record.kind].start(record)) return [];
     const wanted = new Set(await this.d.tracker.wanted(record.jobId));
     // A deferred message is wanted once the job has something to show: at the latest, its result.
     if (!record.post || (record.post === 'deferred' && o.final)) wanted.add(record.channel);
@@ -255,79 +206,15 @@ export class JobUpdates {
     }
   }
 
-  /** The final message of a finished job, by kind; undefined when it was answered another way. */
-  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<{ message: ChatMessage; outcome: 'ok' | 'failed' | 'error'; thread?: ChatMessage[]; privately?: boolean } | undefined> {
-    const jobId = record.jobId;
+  /** The final message of a finished job, by its kind; undefined when it was answered another way. */
+  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<FinalRendering | undefined> {
     const failure: JobFailure | undefined = !job
       ? { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' }
       : state === 'failed'
         ? parseFailure(job.failedReason)
         : undefined;
-    const unreadable = { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' };
-    switch (record.kind) {
-      case 'selftest': {
-        if (failure) return { message: renderJobFailure(context(record), failure), outcome: 'error' };
-        const parsed = SelftestResult.safeParse(job!.returnvalue);
-        if (!parsed.success) return { message: renderJobFailure(context(record), unreadable), outcome: 'error' };
-        const s = summarise(parsed.data.results);
-        // `--node` naming a node without an agent: told to the requester alone, not to the channel.
-        if (record.post === 'deferred' && s.total === 0 && record.node) return { message: renderNoAgentOnNode(context(record)), outcome: 'error', privately: true };
-        const failedNodes = [...new Set(s.sorted.filter((r) => r.status !== 'ok').map((r) => r.node))];
-        await this.d.tracker.saveOutcome(jobId, { failedNodes, target: parsed.data.target });
-        const thread = needsFailureDetails(parsed.data) ? renderFailureDetails(context(record), parsed.data) : undefined;
-        return { message: renderResult(context(record), parsed.data), outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };
-      }
-      case 'restart-agent': {
-        if (failure) return { message: renderRestartFailure(restartContext(record), failure), outcome: 'error' };
-        const parsed = RestartAgentResult.safeParse(job!.returnvalue);
-        return parsed.success
-          ? { message: renderRestartResult(restartContext(record), parsed.data), outcome: 'ok' }
-          : { message: renderRestartFailure(restartContext(record), unreadable), outcome: 'error' };
-      }
-      case 'flare': {
-        // The flare is over (sent, cancelled, expired, failed): its place among the open ones is free.
-        await this.d.tracker.releaseFlare(record.cluster, record.requestedBy, jobId);
-        if (failure) return { message: renderFlareFailure(flareContext(record), failure), outcome: 'error' };
-        const parsed = FlareResult.safeParse(job!.returnvalue);
-        if (!parsed.success) return { message: renderFlareFailure(flareContext(record), unreadable), outcome: 'error' };
-        return { message: renderFlareResult(flareContext(record), parsed.data), outcome: parsed.data.stage === 'sent' ? 'ok' : parsed.data.stage === 'cancelled' ? 'ok' : 'failed' };
-      }
-      case 'netcheck': {
-        const c = { jobId: record.jobId, cluster: record.cluster, requestedBy: record.requestedBy };
-        if (failure) return { message: renderNetcheckFailure(c, failure), outcome: 'error' };
-        const parsed = NetcheckResult.safeParse(job!.returnvalue);
-        if (!parsed.success) return { message: renderNetcheckFailure(c, unreadable), outcome: 'error' };
-        await this.d.tracker.saveFacts(jobId, { kind: 'netcheck', verdict: parsed.data.verdict, remediations: parsed.data.remediations, ...(parsed.data.suggestedPriority !== undefined ? { suggestedPriority: parsed.data.suggestedPriority } : {}) });
-        return { message: renderNetcheckResult(c, parsed.data), outcome: parsed.data.verdict === 'ok' ? 'ok' : parsed.data.verdict === 'unknown' ? 'error' : 'failed' };
-      }
-      case 'remediate': {
-        const c = { jobId, cluster: record.cluster, action: record.action ?? '?', requestedBy: record.requestedBy };
-        if (failure) return { message: renderRemediationFailure(c, failure), outcome: 'error' };
-        const parsed = RemediateResult.safeParse(job!.returnvalue);
-        if (!parsed.success) return { message: renderRemediationFailure(c, unreadable), outcome: 'error' };
-        await this.d.tracker.saveFacts(jobId, { kind: 'remediation', action: parsed.data.action, status: parsed.data.status, before: parsed.data.before });
-        const message = renderRemediationResult(c, parsed.data);
-        // Every change is announced in the cluster's incident channel too.
-        const incident = this.d.incidentChannel?.(record.cluster);
-        if (incident && incident !== record.channel && (await this.d.tracker.claimFinal(jobId, `incident:${incident}`)))
-          await this.d.notifier.post(incident, message, {}, { final: true, fallback: fallbackFor(jobId) }).catch((err) => this.d.logger.warn({ err, incident }, 'could not announce in the incident channel'));
-        return { message, outcome: 'ok' };
-      }
-      case 'list-agents': {
-        // Answered privately with a node picker (or the reason there is none), not by editing a message.
-        const req = record.requestId ? await this.d.tracker.getFlareRequest(record.requestId) : undefined;
-        if (req && (await this.d.tracker.claimFinal(jobId, 'picker'))) {
-          const parsed = failure ? undefined : ListAgentsResult.safeParse(job!.returnvalue);
-          const msg = parsed?.success
-            ? renderNodePicker(req, parsed.data.agents)
-            : { text: `Could not list the agents of ${record.cluster}: ${failure?.message ?? 'unreadable result'}` };
-          if (parsed?.success) await this.d.tracker.saveFlareRequest({ ...req, nodes: pickableNodes(parsed.data.agents) });
-          await this.d.notifier.postEphemeral(record.channel, record.requestedBy, msg).catch((err) => this.d.logger.warn({ err }, 'could not post the node picker'));
-        }
-        await this.d.tracker.close(jobId);
-        return undefined;
-      }
-    }
+    const deps = { tracker: this.d.tracker, notifier: this.d.notifier, logger: this.d.logger, ...(this.d.incidentChannel ? { incidentChannel: this.d.incidentChannel } : {}) };
+    return JOB_KINDS[record.kind].final(record, failure ? { failure } : { value: job!.returnvalue }, deps);
   }
 
   /**
@@ -343,7 +230,7 @@ export class JobUpdates {
         continue;
       }
       // A job whose message could not be created when the command came (Slack failing): created now.
-      const start = renderStart(record);
+      const start = JOB_KINDS[record.kind].start(record);
       if (start)
         for (const channel of await this.missingChannels(record))
           await this.d.messages

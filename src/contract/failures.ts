@@ -1,11 +1,17 @@
-import { JobFailure } from './jobs.ts';
+import { FAILURE_CODES, type FailureCode, JobFailure } from '../core/results.ts';
+
+export { FAILURE_CODES, type FailureCode };
 
 /** A failed job's reason: the worker's JSON JobFailure, or plain text from elsewhere. */
 export function parseFailure(reason: string | undefined): JobFailure {
   if (reason) {
     try {
-      const p = JobFailure.safeParse(JSON.parse(reason));
+      const raw = JSON.parse(reason) as { code?: unknown };
+      const p = JobFailure.safeParse(raw);
       if (p.success) return p.data;
+      // A code this bot does not know (a newer worker): shown, under the catch-all code.
+      const loose = JobFailure.safeParse({ ...raw, code: 'error' });
+      if (loose.success) return loose.data;
     } catch {
       /* plain text reason */
     }

@@ -58,8 +58,42 @@ export const SelftestProgress = z.object({
 export type SelftestProgress = z.infer<typeof SelftestProgress>;
 
 /** A job that failed as a whole (after its attempts): what the bot shows the user. */
+/**
+ * Why a job failed as a whole: a closed set, so callers switch on a code, never on a message.
+ * The worker's named errors (workers/targets/errors.ts) each carry one.
+ */
+export const FAILURE_CODES = [
+  /** The cluster's kind cannot do this (a netcheck on a host, a flare on a target without sessions). */
+  'unsupported',
+  /** No agent on the node (or in the cluster) the job named. */
+  'no_agent',
+  /** The agent is there but not running or not ready. */
+  'agent_unavailable',
+  /** The agent (or its API server, Docker engine) could not be reached. */
+  'agent_unreachable',
+  /** The agent container or binary is not where the config says. */
+  'agent_not_found',
+  /** A command in the agent ran past its time limit. */
+  'exec_timeout',
+  /** A command in the agent could not be run. */
+  'exec_failed',
+  /** Too much open at once (flares on a worker). */
+  'busy',
+  /** Bot and worker do not speak the same version: an unknown job name, an unreadable payload or result. */
+  'unknown_job',
+  'bad_job',
+  'bad_result',
+  /** The job is no longer in the queue. */
+  'expired',
+  /** A bug in the worker. */
+  'internal',
+  /** A failure without a code (plain text from BullMQ, an older worker). */
+  'error',
+] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
 export const JobFailure = z.object({
-  code: z.string(),
+  code: z.enum(FAILURE_CODES),
   message: z.string(),
   hint: z.string().optional(),
 });

@@ -50,14 +50,14 @@ describe('open flare reviews', () => {
     for (let i = 1; i <= 6; i++) {
       const c = `CCAP${i}`;
       await h.signer.command(`flare cap --node node-${i} 100${i} --email ops@example.com`, { channelId: c, userId: i <= 5 ? 'UCAPA001' : 'UCAPB001' });
-      await h.emu.waitFor(reviewOf(c), { timeoutMs: 20_000 });
+      await h.emu.waitFor(reviewOf(c), { timeoutMs: 45_000 });
       open.push(c);
     }
     // Reviews polled on the worker's shared client: no connection per review.
     expect(await clients()).toBeLessThanOrEqual(before + 1);
 
     await h.signer.command('selftest cap', { channelId: 'CCAPST', userId: 'UCAPC001' });
-    const final = await h.emu.waitFor((e) => finalSelftest(e, 'CCAPST'), { timeoutMs: 20_000 });
+    const final = await h.emu.waitFor((e) => finalSelftest(e, 'CCAPST'), { timeoutMs: 45_000 });
     expect(final.metadata!.event_payload).toMatchObject({ total: 8, ok: 8 });
 
     // Past the limits: refused ephemerally, nothing started.
@@ -70,9 +70,9 @@ describe('open flare reviews', () => {
     // Cancelling one frees its place.
     const first = h.emu.messages('CCAP1').find((m) => m.metadata?.event_type === 'cws_flare_result')!;
     await h.signer.action({ actionId: 'flare.cancel', value: String(first.metadata!.event_payload.jobId), userId: 'UCAPA001', channelId: 'CCAP1', messageTs: first.ts });
-    await h.emu.waitFor((e) => e.messages('CCAP1').find((m) => m.metadata?.event_payload.stage === 'cancelled'), { timeoutMs: 20_000 });
+    await h.emu.waitFor((e) => e.messages('CCAP1').find((m) => m.metadata?.event_payload.stage === 'cancelled'), { timeoutMs: 45_000 });
     const again = await h.signer.command('flare cap --node node-8 1009 --email ops@example.com', { channelId: 'CCAPY', userId: 'UCAPD001' });
     expect(again.json).toBeUndefined();
-    await h.emu.waitFor(reviewOf('CCAPY'), { timeoutMs: 20_000 });
-  }, 90_000);
+    await h.emu.waitFor(reviewOf('CCAPY'), { timeoutMs: 45_000 });
+  }, 240_000);
 });

@@ -87,7 +87,7 @@ const largeNetcheck = netcheck({
   how: Array.from({ length: 60 }, (_, i) => `${HOSTILE} step ${i}`),
   cni: { status: 'unknown', vendor: null, version: null, daemonSet: null, detail: `${HOSTILE}${'d'.repeat(500)}` },
 });
-const failure = (message = 'the exec timed out after 60 s', hint = 'Check system-probe.'): JobFailure => ({ code: 'timeout', message, hint });
+const failure = (message = 'the exec timed out after 60 s', hint = 'Check system-probe.'): JobFailure => ({ code: 'exec_timeout', message, hint });
 const review = (o: Partial<FlareProgress> = {}): FlareProgress => ({
   stage: 'review',
   node: 'node-3',

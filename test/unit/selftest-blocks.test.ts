@@ -82,7 +82,7 @@ describe('self-test Block Kit', () => {
     expect(renderQueued(ctx, 'st-0').text).toMatch(/already running \(job st-0\)/);
     expect(renderProgress(ctx, { phase: 'running', total: 120, done: 37, failing: 2 }).text).toBe('Self-test on cluster-a: 37/120 agents checked, 2 failing so far');
     expect(renderResult({ ...ctx, node: 'n9' }, result([])).text).toBe('Self-test cluster-a: no agents found');
-    const f = renderJobFailure(ctx, { code: 'AgentUnreachableError', message: 'Docker engine at unix:///x is unreachable (ENOENT)', hint: 'Check that dockerd is running.' });
+    const f = renderJobFailure(ctx, { code: 'agent_unreachable', message: 'Docker engine at unix:///x is unreachable (ENOENT)', hint: 'Check that dockerd is running.' });
     expect(allText(f)).toContain('could not run');
     expect(allText(f)).toContain('Check that dockerd is running.');
     expect(f.metadata).toMatchObject({ event_type: 'cws_selftest_result', event_payload: { total: 0, error: expect.stringContaining('unreachable') } });

@@ -6,7 +6,7 @@ import { collapseFileList, reviewArchiveAsync } from '../flare/archive.ts';
 import { type FlareLocks, flareLockScope, heartbeat, redisLocks } from '../../src/contract/flare-lock.ts';
 import { maskSecrets } from '../../src/core/flare/secrets.ts';
 import { flareDecisionKey } from '../../src/contract/queues.ts';
-import { FlareJobData, type FlareProgress, type FlareResult } from '../../src/contract/jobs.ts';
+import { FlareJobData, type FailureCode, type FlareProgress, type FlareResult } from '../../src/contract/jobs.ts';
 import { ExecTimeoutError, formatSeconds, TargetError } from '../targets/errors.ts';
 import type { AgentRef, AgentTarget, ExecSession } from '../targets/types.ts';
 
@@ -19,7 +19,7 @@ export interface FlareDeps {
   redis: Redis;
   buildTimeoutMs: number;
   uploadTimeoutMs: number;
-  failure: (code: string, message: string, hint?: string) => string;
+  failure: (code: FailureCode, message: string, hint?: string) => string;
   /** Aborted when the worker shuts down: open reviews are answered "no". */
   shutdown?: AbortSignal;
   /** How long to wait for the bot to take the per-node lock after enqueueing (tests shorten it). */

@@ -1,7 +1,10 @@
-/** Named errors that callers can tell apart (see STYLE.md). Messages say what failed and where. */
+import type { FailureCode } from '../../src/core/results.ts';
+
+/** Named errors that callers can tell apart (see STYLE.md), each with its failure code. Messages say what failed and where. */
 export class TargetError extends Error {
   /** Transient errors are worth another attempt (BullMQ retries the job); others are final. */
   readonly transient: boolean = false;
+  readonly code: FailureCode = 'exec_failed';
   constructor(
     message: string,
     readonly hint?: string,
@@ -12,15 +15,18 @@ export class TargetError extends Error {
 
 export class AgentUnreachableError extends TargetError {
   override name = 'AgentUnreachableError';
+  override readonly code = 'agent_unreachable';
   override readonly transient = true;
 }
 
 export class AgentNotFoundError extends TargetError {
   override name = 'AgentNotFoundError';
+  override readonly code = 'agent_not_found';
 }
 
 export class ExecTimeoutError extends TargetError {
   override name = 'ExecTimeoutError';
+  override readonly code = 'exec_timeout';
   constructor(
     readonly timeoutMs: number,
     where: string,
@@ -31,6 +37,7 @@ export class ExecTimeoutError extends TargetError {
 
 export class ExecFailedError extends TargetError {
   override name = 'ExecFailedError';
+  override readonly code = 'exec_failed';
 }
 
 export function formatSeconds(ms: number): string {

@@ -1,0 +1,30 @@
+import { SelftestProgress, SelftestResult } from '../../core/results.ts';
+import { summarise } from '../../core/selftest/summary.ts';
+import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderNoAgentOnNode, renderProgress, renderQueued, renderResult, type SelftestContext } from '../../core/slack/blocks/selftest.ts';
+import type { JobRecord } from '../state/records.ts';
+import { type JobKind, UNREADABLE } from './kind.ts';
+
+const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) });
+
+export const selftestKind: JobKind = {
+  start: (r) => renderQueued(context(r)),
+  progress(r, data) {
+    const p = SelftestProgress.safeParse(data);
+    if (!p.success) return undefined;
+    // A deferred (`--node`) message is created once the node turned out to have an agent.
+    return { message: renderProgress(context(r), p.data), opens: p.data.phase === 'running' && p.data.total > 0 };
+  },
+  async final(r, outcome, d) {
+    if ('failure' in outcome) return { message: renderJobFailure(context(r), outcome.failure), outcome: 'error' };
+    const parsed = SelftestResult.safeParse(outcome.value);
+    if (!parsed.success) return { message: renderJobFailure(context(r), UNREADABLE), outcome: 'error' };
+    const result = parsed.data;
+    const s = summarise(result.results);
+    // `--node` naming a node without an agent: told to the requester alone, not to the channel.
+    if (r.post === 'deferred' && s.total === 0 && r.node) return { message: renderNoAgentOnNode(context(r)), outcome: 'error', privately: true };
+    const failedNodes = [...new Set(s.sorted.filter((x) => x.status !== 'ok').map((x) => x.node))];
+    await d.tracker.saveOutcome(r.jobId, { failedNodes, target: result.target });
+    const thread = needsFailureDetails(result) ? renderFailureDetails(context(r), result) : undefined;
+    return { message: renderResult(context(r), result), outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };
+  },
+};
