@@ -4,14 +4,8 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../src/config/clusters.ts';
 import { queueName } from '../src/contract/queues.ts';
-import { type JobFailure, ListAgentsJobData } from '../src/contract/jobs.ts';
-import { processFlare } from './jobs/flare.ts';
-import { processNetcheck } from './jobs/netcheck.ts';
-import type { ClusterInspector, DaemonSetPatcher } from './targets/kubernetes-inspect.ts';
-import { processRemediate } from './jobs/remediate.ts';
+import { failureMessage, PROCESSORS, type WorkerContext } from './jobs/index.ts';
 import { FanoutProgress } from './jobs/progress.ts';
-import { processRestartAgent } from './jobs/restart-agent.ts';
-import { type FanoutDeps, processSelftestAgent, processSelftestParent } from './jobs/selftest-fanout.ts';
 import { TargetError } from './targets/errors.ts';
 import type { AgentTarget } from './targets/types.ts';
 
@@ -31,10 +25,7 @@ export interface ClusterWorkerOptions {
   progressIntervalMs?: number;
 }
 
-/** A job failure the bot can show: JSON with what failed, where and what to do. */
-export function failureMessage(f: JobFailure): string {
-  return JSON.stringify(f);
-}
+export { failureMessage };
 
 export interface ClusterWorker {
   worker: Worker;
@@ -47,53 +38,15 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   redis.on('error', () => {});
   const progress = new FanoutProgress(redis, queue, o.progressIntervalMs ?? 250);
   const shutdown = new AbortController();
-  const deps: FanoutDeps = {
-    cluster: o.name,
-    target: o.target,
-    queue,
-    progress,
-    binary: o.config.selftest.binary,
-    readStatus: o.config.selftest.readStatus,
-  };
+  const context: WorkerContext = { cluster: o.name, config: o.config, target: o.target, queue, redis, progress, shutdown: shutdown.signal };
 
   const processor = async (job: Job, token?: string): Promise<unknown> => {
     const log = o.logger.child({ jobId: job.id, job: job.name, cluster: o.name, attempt: job.attemptsMade + 1 });
     try {
-      switch (job.name) {
-        case 'selftest':
-          return await processSelftestParent(job, token, deps);
-        case 'selftest-agent':
-          return await processSelftestAgent(job, deps);
-        case 'restart-agent':
-          return await processRestartAgent(job, o.target);
-        case 'netcheck': {
-          const inspector = (o.target as { inspector?: ClusterInspector }).inspector;
-          if (o.config.kind !== 'kubernetes' || !inspector)
-            throw new UnrecoverableError(failureMessage({ code: 'unsupported', message: `netcheck inspects Kubernetes clusters (CNI plugins); ${o.name} is a ${o.config.kind} cluster`, hint: 'On a Docker or host agent, check system-probe.yaml by hand: see the CWS troubleshooting guide.' }));
-          return await processNetcheck(job, { cluster: o.name, config: o.config, target: o.target, inspector });
-        }
-        case 'remediate': {
-          const t = o.target as { inspector?: ClusterInspector; patcher?: DaemonSetPatcher };
-          if (o.config.kind !== 'kubernetes' || !t.inspector || !t.patcher)
-            throw new UnrecoverableError(failureMessage({ code: 'unsupported', message: `the bot changes agent configuration on Kubernetes only; ${o.name} is a ${o.config.kind} cluster`, hint: 'Apply the setting shown in the report to system-probe.yaml on the host.' }));
-          return await processRemediate(job, { config: o.config, inspector: t.inspector, patcher: t.patcher });
-        }
-        case 'list-agents': {
-          const data = ListAgentsJobData.parse(job.data);
-          return { kind: 'list-agents', cluster: data.cluster, agents: await o.target.listAgents() };
-        }
-        case 'flare':
-          return await processFlare(job, {
-            target: o.target,
-            redis,
-            buildTimeoutMs: o.config.flare.buildTimeoutMs,
-            uploadTimeoutMs: o.config.flare.uploadTimeoutMs,
-            failure: (code, message, hint) => failureMessage({ code, message, ...(hint ? { hint } : {}) }),
-            shutdown: shutdown.signal,
-          });
-        default:
-          throw new UnrecoverableError(failureMessage({ code: 'unknown_job', message: `this worker does not know jobs named "${job.name}"`, hint: 'Run the same version of bot and workers.' }));
-      }
+      const process = PROCESSORS[job.name];
+      if (!process || !Object.hasOwn(PROCESSORS, job.name))
+        throw new UnrecoverableError(failureMessage({ code: 'unknown_job', message: `this worker does not know jobs named "${job.name}"`, hint: 'Run the same version of bot and workers.' }));
+      return await process(job, token, context);
     } catch (err) {
       if (err instanceof WaitingChildrenError || err instanceof UnrecoverableError) throw err;
       log.warn({ err }, 'job failed');

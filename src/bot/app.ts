@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisAuditLog } from './state/audit.ts';
 import type { BotServices } from './commands/context.ts';
-import type { ClustersFile } from '../config/clusters.ts';
+import { type ClustersFile, clusterNamed } from '../config/clusters.ts';
 import { RedisCommandLimiter } from './state/command-limiter.ts';
 import { JobProducer } from './state/producer.ts';
 import { DEFAULT_JOB_POLICY, type JobPolicy } from '../contract/queues.ts';
@@ -17,6 +17,7 @@ import { register as registerCws } from './listeners/commands/cws.ts';
 import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
 import { JobMessages } from './job-messages.ts';
+import { SlackDirectory } from './slack-directory.ts';
 import { JobUpdates } from './job-updates.ts';
 import { guardSlackRequests, RedisSeenRequests } from './http-guard.ts';
 
@@ -73,19 +74,9 @@ export function createBot(o: BotOptions): Bot {
     notifier,
     audit,
     logger: o.logger.child({ component: 'updates' }),
-    incidentChannel: (cluster) => o.clusters.clusters[cluster]?.incidentChannel,
+    incidentChannel: (cluster) => clusterNamed(o.clusters, cluster)?.incidentChannel,
     ...(o.reconcileIntervalMs ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),
   });
-  // User group members (usergroups:read), cached a minute per group.
-  const groupCache = new Map<string, { at: number; members: Set<string> }>();
-  const groupMembers = async (id: string): Promise<Set<string>> => {
-    const hit = groupCache.get(id);
-    if (hit && Date.now() - hit.at < 60_000) return hit.members;
-    const r = (await web.usergroups.users.list({ usergroup: id })) as { users?: string[] };
-    const members = new Set(r.users ?? []);
-    groupCache.set(id, { at: Date.now(), members });
-    return members;
-  };
   const services: BotServices = {
     clusters: o.clusters,
     producer,
@@ -95,25 +86,8 @@ export function createBot(o: BotOptions): Bot {
     logger: o.logger,
     limiter: new RedisCommandLimiter(redis, o.clusters.limits, (err) => o.logger.warn({ err }, 'command limiter: Redis did not answer; letting the command through')),
     messages,
-    finishIfDone: (jobId) => updates.finish(jobId),
-    slack: {
-      async userEmail(userId) {
-        const r = (await web.users.info({ user: userId })) as { user?: { profile?: { email?: string } } };
-        return r.user?.profile?.email;
-      },
-      async openView(triggerId, view) {
-        await web.views.open({ trigger_id: triggerId, view: view as never });
-      },
-      async permalink(channel, ts) {
-        const r = (await web.chat.getPermalink({ channel, message_ts: ts })) as { permalink?: string };
-        return r.permalink;
-      },
-      async groupsOf(userId, groupIds) {
-        const mine = new Set<string>();
-        for (const id of groupIds) if ((await groupMembers(id)).has(userId)) mine.add(id);
-        return mine;
-      },
-    },
+    results: updates,
+    slack: new SlackDirectory(web),
   };
 
   const socketMode = Boolean(o.appToken);

@@ -56,7 +56,7 @@ describe('a final result Slack refuses to edit in', () => {
     // Reconciles (this replica or another) do not post it again, nor edit the new message.
     const callsBefore = h.emu.calls.length;
     await h.bot.reconcile();
-    await h.bot.services.finishIfDone(jobId);
+    await h.bot.services.results.finish(jobId);
     await new Promise((r) => setTimeout(r, 500));
     const later = h.emu.calls.slice(callsBefore).filter((c) => c.method.startsWith('chat.') && c.args.channel === ch);
     expect(later).toEqual([]);

@@ -1,6 +1,8 @@
+import type { ClusterInspector, DaemonSetPatcher } from './kubernetes-inspect.ts';
+
 /**
- * One interface for every place an agent runs. Drivers: docker.ts, host.ts (kubernetes.ts next).
- * argv only, never a shell string.
+ * One interface for every place an agent runs. Drivers: kubernetes.ts, docker.ts, host.ts.
+ * argv only, never a shell string. Capabilities only some drivers have are optional members.
  */
 export interface ExecResult {
   stdout: string;
@@ -57,5 +59,9 @@ export interface AgentTarget {
   openSession?(agent: AgentRef, argv: string[], opts: { container?: 'securityAgent' | 'systemProbe' }): Promise<ExecSession>;
   /** Restart the agent on a node (Kubernetes: delete the pod). Absent where the bot cannot do it. */
   restartAgent?(node: string): Promise<{ deleted: string | null }>;
+  /** Reads the cluster's API objects for the netcheck (Kubernetes). */
+  readonly inspector?: ClusterInspector;
+  /** Patches the agent DaemonSet for remediations (Kubernetes). */
+  readonly patcher?: DaemonSetPatcher;
   close?(): Promise<void>;
 }

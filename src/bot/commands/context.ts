@@ -24,8 +24,8 @@ export interface BotServices {
   limiter: CommandLimiter;
   /** Creates a job's message in a channel, once whatever Slack does. */
   messages: JobMessages;
-  /** Posts the final result now if the job already finished (closes the enqueue/post race). */
-  finishIfDone: (jobId: string) => Promise<unknown>;
+  /** The relay of job results: posts the final result now if the job already finished (closes the enqueue/post race). */
+  results: { finish(jobId: string): Promise<boolean> };
 }
 
 export interface SlackExtras {
@@ -145,7 +145,7 @@ export async function showJob(
     await inv.respond(renderProblem(`${capitalise(o.what)} is running (job ${record.jobId}). Slack did not take its message just now: it will be posted here as soon as Slack does.`)).catch(() => {});
     return;
   }
-  await services.finishIfDone(record.jobId);
+  await services.results.finish(record.jobId);
 }
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

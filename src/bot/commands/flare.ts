@@ -43,7 +43,7 @@ export async function flare(services: BotServices, inv: Invocation, cmd: FlareCo
         ack: renderUsage(`:mag: A flare on \`${cluster.name}\` needs a node. Looking up its agents… pick one in the menu that follows.`),
         after: async () => {
           await services.tracker.addMessage(jobId, { channel: inv.channelId, ts: `ephemeral:${inv.userId}` });
-          await services.finishIfDone(jobId);
+          await services.results.finish(jobId);
         },
       };
     } catch {
