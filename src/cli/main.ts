@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
     const now = new Date().toISOString();
     const { jobId } =
       cmd.name === 'selftest'
-        ? await producer.enqueueSelftest({ kind: 'selftest', cluster: cmd.cluster, ...(cmd.node ? { node: cmd.node } : {}), requestedBy: user, requestedAt: now, agentTimeoutMs: config.selftest.timeoutMs })
+        ? await producer.enqueueSelftest({ kind: 'selftest', cluster: cmd.cluster, ...(cmd.node ? { node: cmd.node } : {}), requestedBy: user, requestedAt: now })
         : await producer.enqueueNetcheck({ kind: 'netcheck', cluster: cmd.cluster, requestedBy: user, requestedAt: now });
     await audit.append({ user, channel: 'cli', command: words.join(' '), cluster: cmd.cluster, jobId, outcome: 'queued' }).catch(() => {});
 

@@ -14,8 +14,6 @@ export const SelftestJobData = z.object({
   nodes: z.array(z.string()).max(5000).optional(),
   requestedBy: z.string(),
   requestedAt: z.string(),
-  /** Per-agent exec timeout. */
-  agentTimeoutMs: z.number().int().positive(),
   /** Set by the worker: the parent lists agents, fans out one child per agent, then collects. */
   step: z.enum(['list', 'wait']).optional(),
   total: z.number().int().nonnegative().optional(),
@@ -30,7 +28,6 @@ export const SelftestAgentJobData = z.object({
   parentId: z.string(),
   total: z.number().int().nonnegative(),
   agent: AgentRefSchema,
-  agentTimeoutMs: z.number().int().positive(),
 });
 export type SelftestAgentJobData = z.infer<typeof SelftestAgentJobData>;
 

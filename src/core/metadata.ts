@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentStatus, EnvSnapshot, type FlareResult, type NetcheckResult, type RemediateResult, type RestartAgentResult, type SelftestResult } from './results.ts';
-import { summarise } from './selftest/summary.ts';
+import { type SelftestSummary, summarise } from './selftest/summary.ts';
 import type { MessageMetadata } from './slack/message.ts';
 
 /**
@@ -70,8 +70,7 @@ export type RemediationMetadataPayload = z.infer<typeof RemediationMetadataPaylo
 
 const meta = (event_type: string, event_payload: Record<string, unknown>): MessageMetadata => ({ event_type, event_payload });
 
-export function selftestPayload(jobId: string, cluster: string, result: SelftestResult | undefined, error?: string): SelftestMetadataPayload {
-  const s = summarise(result?.results ?? []);
+export function selftestPayload(jobId: string, cluster: string, result: SelftestResult | undefined, error?: string, s: SelftestSummary = summarise(result?.results ?? [])): SelftestMetadataPayload {
   return {
     jobId,
     cluster,
@@ -83,7 +82,7 @@ export function selftestPayload(jobId: string, cluster: string, result: Selftest
   };
 }
 
-export const selftestMetadata = (jobId: string, cluster: string, result: SelftestResult | undefined, error?: string) => meta(SELFTEST_METADATA_EVENT, selftestPayload(jobId, cluster, result, error));
+export const selftestMetadata = (jobId: string, cluster: string, result: SelftestResult | undefined, error?: string, s?: SelftestSummary) => meta(SELFTEST_METADATA_EVENT, selftestPayload(jobId, cluster, result, error, s));
 
 export function netcheckPayload(jobId: string, cluster: string, r: NetcheckResult | { error: string }): NetcheckMetadataPayload {
   if ('error' in r) return { jobId, cluster, verdict: 'unknown', agentVersion: null, cni: { vendor: null, version: null }, findings: [], remediations: [], error: r.error };

@@ -32,7 +32,7 @@ export interface WorkerContext {
 export type Processor = (job: Job, token: string | undefined, c: WorkerContext) => Promise<unknown>;
 
 const unsupported = (message: string, hint: string) => new UnrecoverableError(failureMessage({ code: 'unsupported', message, hint }));
-const fanout = (c: WorkerContext): FanoutDeps => ({ cluster: c.cluster, target: c.target, queue: c.queue, progress: c.progress, binary: c.config.selftest.binary, readStatus: c.config.selftest.readStatus });
+const fanout = (c: WorkerContext): FanoutDeps => ({ cluster: c.cluster, target: c.target, queue: c.queue, progress: c.progress, binary: c.config.selftest.binary, readStatus: c.config.selftest.readStatus, timeoutMs: c.config.selftest.timeoutMs });
 
 /**
  * Every kind of job a worker runs, by its BullMQ job name: the worker's side of a kind (the bot's

@@ -11,8 +11,11 @@ export interface FanoutDeps {
   /** The cluster's queue: children go to the same queue, so every replica takes a share. */
   queue: Queue;
   progress: FanoutProgress;
+  /** The cluster's `selftest` settings: the worker's alone (the bot never reads them). */
   binary: 'security-agent' | 'system-probe';
   readStatus: boolean;
+  /** Per-agent exec timeout. */
+  timeoutMs: number;
   /** Attempts of one agent's unit; only transient errors (API server unreachable) are retried. */
   agentAttempts?: number;
 }
@@ -35,7 +38,7 @@ export async function processSelftestParent(job: Job, token: string | undefined,
     await d.queue.addBulk(
       agents.map((agent) => ({
         name: 'selftest-agent',
-        data: { kind: 'selftest-agent', cluster: d.cluster, parentId: job.id!, total, agent, agentTimeoutMs: data.agentTimeoutMs } satisfies SelftestAgentJobData,
+        data: { kind: 'selftest-agent', cluster: d.cluster, parentId: job.id!, total, agent } satisfies SelftestAgentJobData,
         opts: {
           jobId: agentJobId(job.id!, agent.node, agent.pod),
           parent: { id: job.id!, queue: job.queueQualifiedName },
@@ -90,7 +93,7 @@ export async function processSelftestParent(job: Job, token: string | undefined,
 export async function processSelftestAgent(job: Job, d: FanoutDeps): Promise<AgentResult> {
   const data = SelftestAgentJobData.parse(job.data);
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-  const result = await runSelftestOnAgent(d.target, data.agent, d.binary, data.agentTimeoutMs, d.readStatus, !lastAttempt);
+  const result = await runSelftestOnAgent(d.target, data.agent, d.binary, d.timeoutMs, d.readStatus, !lastAttempt);
   await d.progress.record(data.parentId, job.id!, result.status !== 'ok', data.total);
   return result;
 }

@@ -34,7 +34,6 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
       ...('nodes' in cmd && cmd.nodes ? { nodes: cmd.nodes } : {}),
       requestedBy: inv.userId,
       requestedAt: new Date().toISOString(),
-      agentTimeoutMs: cluster.config.selftest.timeoutMs,
     });
     await services.tracker.saveRecord({
       jobId: enqueued.jobId,

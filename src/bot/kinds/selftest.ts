@@ -24,7 +24,8 @@ export const selftestKind: JobKind = {
     if (r.post === 'deferred' && s.total === 0 && r.node) return { message: renderNoAgentOnNode(context(r)), outcome: 'error', privately: true };
     const failedNodes = [...new Set(s.sorted.filter((x) => x.status !== 'ok').map((x) => x.node))];
     await d.tracker.saveOutcome(r.jobId, { failedNodes, target: result.target });
-    const thread = needsFailureDetails(result) ? renderFailureDetails(context(r), result) : undefined;
-    return { message: renderResult(context(r), result), outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };
+    // The summary is computed once here, for the buttons' facts, the message, its metadata and the thread.
+    const thread = needsFailureDetails(result, s) ? renderFailureDetails(context(r), result, s) : undefined;
+    return { message: renderResult(context(r), result, s), outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };
   },
 };

@@ -1,6 +1,6 @@
 import { selftestMetadata } from '../../metadata.ts';
 import type { AgentResult, AgentStatus, JobFailure, SelftestProgress, SelftestResult } from '../../results.ts';
-import { summarise } from '../../selftest/summary.ts';
+import { type SelftestSummary, summarise } from '../../selftest/summary.ts';
 import { ACTIONS } from '../actions.ts';
 import type { Block, ChatMessage } from '../message.ts';
 import { clip, code, escapeClip, escapeMrkdwn, failureText, LIMITS } from './text.ts';
@@ -113,14 +113,15 @@ const MAX_GROUPS_LISTED = 12;
 const DETAIL_TEXT_BUDGET = 9_000;
 
 /** Whether the result message leaves agents out, so the thread must list them all. */
-export function needsFailureDetails(result: SelftestResult): boolean {
-  return renderResultFailures(result.results.filter((r) => r.status !== 'ok')).incomplete;
+export function needsFailureDetails(result: SelftestResult, s: SelftestSummary = summarise(result.results)): boolean {
+  return renderResultFailures(s.sorted.filter((r) => r.status !== 'ok')).incomplete;
 }
 
+/** `failures`: the agents not OK, in the summary's order. */
 function renderResultFailures(failures: AgentResult[]): { blocks: Block[]; incomplete: boolean } {
   const blocks: Block[] = [];
   if (!failures.length) return { blocks, incomplete: false };
-  const sorted = summarise(failures).sorted;
+  const sorted = failures;
   blocks.push({ type: 'divider' });
   const groups = groupFailures(sorted);
   let budget = FAILURE_TEXT_BUDGET;
@@ -146,8 +147,8 @@ function renderResultFailures(failures: AgentResult[]): { blocks: Block[]; incom
  * The thread replies under a result that could not list every agent not OK: every one of them,
  * grouped by how it failed, in as many messages as Slack's limits need.
  */
-export function renderFailureDetails(c: SelftestContext, result: SelftestResult): ChatMessage[] {
-  const failures = summarise(result.results).sorted.filter((r) => r.status !== 'ok');
+export function renderFailureDetails(c: SelftestContext, result: SelftestResult, s: SelftestSummary = summarise(result.results)): ChatMessage[] {
+  const failures = s.sorted.filter((r) => r.status !== 'ok');
   const sections: string[] = [];
   for (const g of groupFailures(failures)) {
     const head = `${ICON[g.status]} *${g.nodes.length} node${g.nodes.length === 1 ? '' : 's'}* — ${LABEL[g.status]}${details(g.sample)}\n`;
@@ -188,8 +189,8 @@ const NEXT_STEP: Partial<Record<AgentStatus, string>> = {
   timeout: 'The agent did not answer in time: check that system-probe is healthy on that node, then re-run.',
 };
 
-export function renderResult(c: SelftestContext, result: SelftestResult): ChatMessage {
-  const s = summarise(result.results);
+/** The result message; `s` is the result's summary (computed once by the caller, or here). */
+export function renderResult(c: SelftestContext, result: SelftestResult, s: SelftestSummary = summarise(result.results)): ChatMessage {
   const tookMs = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
   const blocks: Block[] = [header(c)];
 
@@ -227,7 +228,7 @@ export function renderResult(c: SelftestContext, result: SelftestResult): ChatMe
   return {
     text: s.total === 0 ? `Self-test ${c.cluster}: no agents found` : `Self-test ${c.cluster}: ${s.ok}/${s.total} agents OK`,
     blocks,
-    metadata: selftestMetadata(c.jobId, c.cluster, result),
+    metadata: selftestMetadata(c.jobId, c.cluster, result, undefined, s),
   };
 }
 
