@@ -5,7 +5,7 @@
  */
 import { App } from '@slack/bolt';
 import { startHarness } from '../test/support/harness.ts';
-import { SlackSigner } from '../test/support/slack-signer.ts';
+import { SlackSigner } from '../src/sandbox/signer.ts';
 
 export interface AckStats {
   n: number;

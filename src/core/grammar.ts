@@ -1,6 +1,6 @@
 import { CLUSTER_NAME_RE, NODE_NAME_RE } from './names.ts';
 
-/** The `/cws` grammar: one pure parser shared by the Slack command and (later) the operator CLI. */
+/** The `/cws` grammar: one pure parser shared by the Slack command and the operator CLI (`npx cws`). */
 export type Command =
   | { name: 'help'; topic?: string }
   | { name: 'clusters' }

@@ -31,8 +31,8 @@ import { fakeUploads } from '../support/fake-agent/uploads.ts';
 import { BOT_TOKEN, SIGNING_SECRET } from '../support/harness.ts';
 import { type HostAgent, prepareHostAgent } from '../support/host-agent.ts';
 import { type PrivateRedis, startRedis } from '../support/redis.ts';
-import { SlackEmulator } from '../support/slack-emulator.ts';
-import { SlackSigner } from '../support/slack-signer.ts';
+import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
+import { SlackSigner } from '../../src/sandbox/signer.ts';
 
 const S = plantedSecrets();
 const planted = plantedFlareZip(S);

@@ -6,7 +6,7 @@
 import { type WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RateLimitConfig } from '../../src/sandbox/rate-limits.ts';
-import { SlackEmulator } from '../support/slack-emulator.ts';
+import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
 
 const TOKEN = 'xoxb-limits';
 const ERR = (what: string, ptr: string) => `[ERROR] ${what} [json-pointer:${ptr}]`;

@@ -9,8 +9,8 @@ import { blockingOptions } from '../../src/config/redis.ts';
 import { type Bot, createBot } from '../../src/bot/app.ts';
 import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
 import { type PrivateRedis, startRedis } from './redis.ts';
-import { type SlackMessage, SlackEmulator } from './slack-emulator.ts';
-import { SlackSigner } from './slack-signer.ts';
+import { type SlackMessage, SlackEmulator } from '../../src/sandbox/slack-api.ts';
+import { SlackSigner } from '../../src/sandbox/signer.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 export const BOT_TOKEN = 'xoxb-test-token';

@@ -6,8 +6,8 @@ import { ErrorCode, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type PrivateRedis } from './redis.ts';
-import { SlackEmulator } from './slack-emulator.ts';
-import { SlackSigner, signSlackRequest } from './slack-signer.ts';
+import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
+import { SlackSigner, signSlackRequest } from '../../src/sandbox/signer.ts';
 
 const TOKEN = 'xoxb-test';
 
