@@ -1,7 +1,14 @@
 /**
  * `security-agent status` output. The "Runtime Security" section follows the agent's template
  * (pkg/status/templates/runtimesecurity.tmpl, see test/fixtures/selftest/SOURCES.md §2),
- * including its whitespace-only lines; the header above it is a short stand-in. Pure.
+ * including its whitespace-only lines; the header above it is a short stand-in. Without the
+ * runtime security agent (its socket to system-probe not mounted, as in the Operator's direct-send
+ * mode) the section is absent: its status provider belongs to the running RuntimeSecurityAgent
+ * (pkg/security/agent/status_provider.go), which StartRuntimeSecurity does not create then.
+ *
+ * `agent status` (the core agent, agent container): a short stand-in (header, Hostnames, and the
+ * "System Probe" section of pkg/status/templates/systemprobe.tmpl: Status / Uptime / Last Updated).
+ * Pure.
  */
 
 export const SELF_TEST_RULES = [
@@ -18,6 +25,8 @@ export interface AgentStatusInput {
   lastSelftest: Date;
   failedTests: readonly string[];
   eventsReceived: number;
+  /** false: no "Runtime Security" section (the runtime security agent is not running here). */
+  runtimeSecurity?: boolean;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -72,6 +81,12 @@ export function renderAgentStatus(s: AgentStatusInput): string {
     '  Agent flavor: security_agent',
     '  Log Level: info',
     '',
+    ...(s.runtimeSecurity === false ? [] : runtimeSecuritySection(s)),
+  ].join('\n');
+}
+
+function runtimeSecuritySection(s: AgentStatusInput): string[] {
+  return [
     'Runtime Security',
     '================',
     '  ',
@@ -88,6 +103,54 @@ export function renderAgentStatus(s: AgentStatusInput): string {
     '    Use eBPF mmapable maps: true',
     '    Use eBPF ring buffer: true',
     '    ',
+    '',
+  ];
+}
+
+export interface CoreAgentStatusInput {
+  agentVersion: string;
+  hostname: string;
+  now: Date;
+  startedAt: Date;
+  /** The pod's system-probe container, if any (when it started). */
+  systemProbe: { startedAt: Date } | undefined;
+}
+
+const goUptime = (ms: number) => {
+  const t = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = t % 60;
+  return h > 0 ? `${h}h${m}m${sec}s` : m > 0 ? `${m}m${sec}s` : `${sec}s`;
+};
+
+export function renderCoreAgentStatus(s: CoreAgentStatusInput): string {
+  const title = `Agent (v${s.agentVersion})`;
+  const bar = '='.repeat(title.length + 2);
+  const sp = s.systemProbe;
+  return [
+    bar,
+    ` ${title}`,
+    bar,
+    '',
+    `  Status date: ${statusDate(s.now)}`,
+    `  Agent start: ${statusDate(s.startedAt)}`,
+    '  Pid: 1',
+    '  Build arch: amd64',
+    '  Agent flavor: agent',
+    '  Log Level: info',
+    '',
+    '  Hostnames',
+    '  =========',
+    `    hostname: ${s.hostname}`,
+    '    hostname provider: container',
+    '',
+    '============',
+    'System Probe',
+    '============',
+    ...(sp
+      ? ['  Status: Running', `  Uptime: ${goUptime(s.now.getTime() - sp.startedAt.getTime())}`, `  Last Updated: ${statusDate(s.now)}`]
+      : ['  Status: Not running or unreachable', '  Error: dial unix /var/run/sysprobe/sysprobe.sock: connect: no such file or directory']),
     '',
   ].join('\n');
 }

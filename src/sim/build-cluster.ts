@@ -4,8 +4,8 @@
  * the system-probe ConfigMap. Pure apart from the Mint (ids and time). Pods are made by the
  * DaemonSet controller (daemonset-controller.ts), as in a cluster.
  */
-import type { Fleet } from './fleet.ts';
-import type { ConfigMap, Container, DaemonSet, Namespace, Node } from './k8s-types.ts';
+import { type ContainerSpec, DIRECT_SEND_ENV, type Fleet, podLayout } from './fleet.ts';
+import type { ConfigMap, Container, DaemonSet, Namespace, Node, PodSpec } from './k8s-types.ts';
 import { type Mint, timestamp } from './meta.ts';
 
 export const KUBERNETES_VERSION = { major: '1', minor: '31', gitVersion: 'v1.31.4' } as const;
@@ -20,6 +20,14 @@ export const SYSTEM_PROBE_CONFIG_PATH = '/etc/datadog-agent/system-probe.yaml';
 export const HOST_PROC_PATH = '/host/proc';
 /** The chart's default `agents.containers.systemProbe.securityContext.capabilities.add`. */
 export const SYSTEM_PROBE_CAPABILITIES = ['SYS_ADMIN', 'SYS_RESOURCE', 'SYS_PTRACE', 'NET_ADMIN', 'NET_BROADCAST', 'NET_RAW', 'IPC_LOCK', 'CHOWN', 'DAC_READ_SEARCH'] as const;
+
+/**
+ * The emptyDir both charts share between system-probe (read-write) and the agent containers
+ * (read-only): system-probe's sockets, among them the runtime security module's
+ * (runtime-security.sock) that `security-agent runtime self-test` dials.
+ */
+export const SYSPROBE_SOCKET_VOLUME = 'sysprobe-socket-dir';
+export const SYSPROBE_SOCKET_DIR = '/var/run/sysprobe';
 
 export function systemProbeConfigMapName(daemonSet: string): string {
   return `${daemonSet}-system-probe-config`;
@@ -138,36 +146,70 @@ export function datadogAgentName(daemonSet: string): string {
   return daemonSet.endsWith('-agent') ? daemonSet.slice(0, -'-agent'.length) : 'datadog';
 }
 
+interface ContainerContext {
+  image: string;
+  /** The system-probe ConfigMap's name, when the fleet has one. */
+  configMap: string | undefined;
+  /** Whether the pod has a system-probe container (then the socket dir is shared). */
+  hasSystemProbe: boolean;
+  directSend: boolean;
+}
+
+const configMount = { name: 'sysprobe-config', mountPath: SYSTEM_PROBE_CONFIG_PATH, subPath: SYSTEM_PROBE_CONFIG_KEY, readOnly: true };
+const socketMount = (readOnly: boolean) => ({ name: SYSPROBE_SOCKET_VOLUME, mountPath: SYSPROBE_SOCKET_DIR, readOnly });
+
+/**
+ * One agent container as the charts build it: the agent's command for known names; in
+ * system-probe the host's /proc, its default capabilities and the socket dir (read-write); in the
+ * agent and security-agent containers the socket dir read-only (the Operator gives the
+ * security-agent none in direct-send mode); system-probe.yaml where the charts mount it.
+ */
+export function agentContainer(name: string, spec: ContainerSpec, o: ContainerContext): Container {
+  const env = Object.entries(spec.env).map(([k, v]) => ({ name: k, value: v }));
+  if (name === 'system-probe' && o.directSend && !(DIRECT_SEND_ENV in spec.env)) env.push({ name: DIRECT_SEND_ENV, value: 'true' });
+  const c: Container = {
+    name,
+    image: o.image,
+    ...(AGENT_COMMANDS[name] ? { command: AGENT_COMMANDS[name] } : {}),
+    env,
+    imagePullPolicy: 'IfNotPresent',
+    resources: {},
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+  };
+  const mounts: Record<string, unknown>[] = [];
+  if (name === 'system-probe') {
+    // The Helm chart's system-probe: the host's /proc at /host/proc, and its default capabilities.
+    c.securityContext = { capabilities: { add: [...SYSTEM_PROBE_CAPABILITIES] }, privileged: false };
+    if (o.configMap) mounts.push(configMount);
+    mounts.push({ name: 'procdir', mountPath: HOST_PROC_PATH, readOnly: true }, socketMount(false));
+  } else if (name === 'security-agent') {
+    if (o.configMap) mounts.push(configMount); // the chart mounts system-probe.yaml here too when CWS is on
+    if (o.hasSystemProbe && !o.directSend) mounts.push(socketMount(true));
+  } else if (name === 'agent' && o.hasSystemProbe) {
+    if (o.configMap) mounts.push(configMount);
+    mounts.push(socketMount(true));
+  }
+  if (mounts.length > 0) c.volumeMounts = mounts;
+  return c;
+}
+
+function podVolumes(containers: readonly Container[], configMap: string | undefined): Record<string, unknown>[] {
+  const hasSystemProbe = containers.some((c) => c.name === 'system-probe');
+  return [
+    ...(configMap ? [{ name: 'sysprobe-config', configMap: { name: configMap, defaultMode: 420 } }] : []),
+    ...(hasSystemProbe ? [{ name: 'procdir', hostPath: { path: '/proc', type: '' } }, { name: SYSPROBE_SOCKET_VOLUME, emptyDir: {} }] : []),
+  ];
+}
+
 export function buildAgentDaemonSet(fleet: Fleet, mint: Mint): DaemonSet {
   const { daemonSet: name, image, managedBy, systemProbeYaml } = fleet.agent;
   const ns = fleet.namespace;
   const configMap = systemProbeYaml === undefined ? undefined : systemProbeConfigMapName(name);
-  const containers: Container[] = Object.entries(fleet.agent.containers).map(([cname, spec]) => {
-    const c: Container = {
-      name: cname,
-      image,
-      ...(AGENT_COMMANDS[cname] ? { command: AGENT_COMMANDS[cname] } : {}),
-      env: Object.entries(spec.env).map(([k, v]) => ({ name: k, value: v })),
-      imagePullPolicy: 'IfNotPresent',
-      resources: {},
-      terminationMessagePath: '/dev/termination-log',
-      terminationMessagePolicy: 'File',
-    };
-    const configMount = { name: 'sysprobe-config', mountPath: SYSTEM_PROBE_CONFIG_PATH, subPath: SYSTEM_PROBE_CONFIG_KEY, readOnly: true };
-    if (cname === 'system-probe') {
-      // The Helm chart's system-probe: the host's /proc at /host/proc, and its default capabilities.
-      c.securityContext = { capabilities: { add: [...SYSTEM_PROBE_CAPABILITIES] }, privileged: false };
-      c.volumeMounts = [...(configMap ? [configMount] : []), { name: 'procdir', mountPath: HOST_PROC_PATH, readOnly: true }];
-    } else if (cname === 'security-agent' && configMap) {
-      c.volumeMounts = [configMount]; // the chart mounts system-probe.yaml here too when CWS is on
-    }
-    return c;
-  });
-  const hasSystemProbe = containers.some((c) => c.name === 'system-probe');
-  const volumes = [
-    ...(configMap ? [{ name: 'sysprobe-config', configMap: { name: configMap, defaultMode: 420 } }] : []),
-    ...(hasSystemProbe ? [{ name: 'procdir', hostPath: { path: '/proc', type: '' } }] : []),
-  ];
+  const hasSystemProbe = 'system-probe' in fleet.agent.containers;
+  const cc: ContainerContext = { image, configMap, hasSystemProbe, directSend: fleet.agent.directSend };
+  const containers = Object.entries(fleet.agent.containers).map(([cname, spec]) => agentContainer(cname, spec, cc));
+  const volumes = podVolumes(containers, configMap);
 
   const labels: Record<string, string> = { ...fleet.agent.labels };
   const annotations: Record<string, string> = { 'deprecated.daemonset.template.generation': '1' };
@@ -262,4 +304,54 @@ export function buildSystemProbeConfigMap(fleet: Fleet, mint: Mint): ConfigMap |
     metadata: { ...meta(mint, name, fleet.namespace), ...(Object.keys(labels).length ? { labels } : {}) },
     data: { [SYSTEM_PROBE_CONFIG_KEY]: fleet.agent.systemProbeYaml },
   };
+}
+
+/**
+ * The pod spec the agent pod on `node` runs: the DaemonSet's (current) template, then the node
+ * override's `agent` changes (fleet.ts podLayout): containers removed (null) or added (or their env
+ * set), and direct send turned on or off in that pod. Without an override: the template as it is.
+ */
+export function nodePodSpec(spec: PodSpec, fleet: Fleet, node: string): PodSpec {
+  const o = fleet.nodes.overrides[node]?.agent;
+  if (!o) return spec;
+  const out = structuredClone(spec);
+  const layout = podLayout(fleet, node);
+  const configMap = fleet.agent.systemProbeYaml === undefined ? undefined : systemProbeConfigMapName(fleet.agent.daemonSet);
+  for (const [name, c] of Object.entries(o.containers ?? {})) {
+    const i = out.containers.findIndex((x) => x.name === name);
+    if (c === null) {
+      if (i >= 0) out.containers.splice(i, 1);
+    } else if (i >= 0) {
+      const env = [...(out.containers[i]!.env ?? [])];
+      for (const [k, v] of Object.entries(c.env)) {
+        const j = env.findIndex((e) => e.name === k);
+        if (j >= 0) env[j] = { name: k, value: v };
+        else env.push({ name: k, value: v });
+      }
+      out.containers[i] = { ...out.containers[i]!, env };
+    }
+  }
+  const hasSystemProbe = out.containers.some((c) => c.name === 'system-probe');
+  const cc: ContainerContext = { image: fleet.agent.image, configMap, hasSystemProbe, directSend: layout.directSend };
+  for (const [name, c] of Object.entries(o.containers ?? {})) {
+    if (c !== null && !out.containers.some((x) => x.name === name)) out.containers.push(agentContainer(name, c, cc));
+  }
+  if (o.directSend !== undefined) {
+    for (const c of out.containers) {
+      if (c.name === 'system-probe') {
+        const env = (c.env ?? []).filter((e) => e.name !== DIRECT_SEND_ENV || layout.directSend);
+        if (layout.directSend && !env.some((e) => e.name === DIRECT_SEND_ENV)) env.push({ name: DIRECT_SEND_ENV, value: 'true' });
+        c.env = env;
+      } else if (c.name === 'security-agent') {
+        const mounts = ((c.volumeMounts ?? []) as { name?: unknown }[]).filter((m) => m.name !== SYSPROBE_SOCKET_VOLUME);
+        if (!layout.directSend && hasSystemProbe) mounts.push(socketMount(true));
+        if (mounts.length > 0) c.volumeMounts = mounts;
+        else delete c.volumeMounts;
+      }
+    }
+  }
+  const have = new Set(((out.volumes ?? []) as { name?: unknown }[]).map((v) => v.name));
+  const missing = podVolumes(out.containers, configMap).filter((v) => !have.has(v.name));
+  if (missing.length > 0) out.volumes = [...((out.volumes as unknown[] | undefined) ?? []), ...missing];
+  return out;
 }

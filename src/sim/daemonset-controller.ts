@@ -11,7 +11,7 @@
  */
 import type { ContainerRuntime } from './build-cluster.ts';
 import { isNodeReady } from './build-cluster.ts';
-import type { Condition, DaemonSet, DaemonSetStatus, Node, Pod } from './k8s-types.ts';
+import type { Condition, DaemonSet, DaemonSetStatus, Node, Pod, PodTemplate } from './k8s-types.ts';
 import { type Mint, sha256Hex, shortHash, timestamp } from './meta.ts';
 
 export type PodState = 'running' | 'not-ready' | 'pending';
@@ -40,10 +40,13 @@ export interface NewPod {
   podIP: string;
   runtime: ContainerRuntime;
   mint: Mint;
+  /** What this node's pod runs instead of the template's spec (the fleet's per-node layout); default: the template's. */
+  podSpec?: (spec: PodTemplate['spec']) => PodTemplate['spec'];
 }
 
-export function buildPod({ ds, node, name, podIP, runtime, mint }: NewPod): Pod {
+export function buildPod({ ds, node, name, podIP, runtime, mint, podSpec }: NewPod): Pod {
   const template = structuredClone(ds.spec.template);
+  if (podSpec) template.spec = podSpec(template.spec);
   const hostIP = node.status.addresses.find((a) => a.type === 'InternalIP')?.address ?? '';
   const hostNetwork = template.spec.hostNetwork === true;
   const ip = hostNetwork ? hostIP : podIP;

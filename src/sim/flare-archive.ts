@@ -32,6 +32,42 @@ export const FLARE_FILE_NAMES = [
   'security-agent-status.log',
 ] as const;
 
+/**
+ * The files of the core agent's flare (`agent flare` in the agent container; core-flare-archive.ts),
+ * relative to `<hostname>/`; some only when the pod has that container (etc/system-probe.yaml,
+ * expvar/system-probe, logs/system-probe.log with system-probe; etc/security-agent.yaml,
+ * logs/security-agent.log with security-agent), `local` only in a local flare.
+ */
+export const CORE_FLARE_FILE_NAMES = [
+  'config-check.log',
+  'diagnose.log',
+  'envvars.log',
+  'etc/datadog.yaml',
+  'etc/security-agent.yaml',
+  'etc/system-probe.yaml',
+  'expvar/cmdline',
+  'expvar/memstats',
+  'expvar/system-probe',
+  'expvar/trace-agent',
+  'flare_creation.log',
+  'health.yaml',
+  'local',
+  'logs/agent.log',
+  'logs/security-agent.log',
+  'logs/system-probe.log',
+  'permissions.log',
+  'runtime_config_dump.yaml',
+  'secrets.log',
+  'status.log',
+  'system_probe_runtime_config_dump.yaml',
+  'tagger-list.json',
+  'version-history.json',
+  'workload-list.log',
+] as const;
+
+/** What the fleet's `flare.secretIn` may name: a file of either archive (security-agent's first). */
+export const ALL_FLARE_FILE_NAMES: readonly string[] = [...FLARE_FILE_NAMES, ...CORE_FLARE_FILE_NAMES.filter((n) => !(FLARE_FILE_NAMES as readonly string[]).includes(n))];
+
 export const DEFAULT_API_KEY = '4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99';
 export const DEFAULT_APP_KEY = '9d8c7b6a5f4e3d2c1b0a99887766554433221100';
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'off'];
@@ -81,12 +117,12 @@ export interface FlareFile {
 }
 
 /** The agent's log date: `2006-01-02 15:04:05 MST` in UTC. */
-function logDate(d: Date): string {
+export function logDate(d: Date): string {
   return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 19)} UTC`;
 }
-const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
+export const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
 
-function datadogYaml(apiKey: string): string {
+export function datadogYaml(apiKey: string): string {
   return `# Autodiscovery for Kubernetes
 listeners:
   - name: kubelet
@@ -107,7 +143,7 @@ jmx_use_container_support: true
 `;
 }
 
-const DEFAULT_SYSTEM_PROBE_YAML = `system_probe_config:
+export const DEFAULT_SYSTEM_PROBE_YAML = `system_probe_config:
   enabled: true
   debug_port: 0
   sysprobe_socket: /var/run/sysprobe/sysprobe.sock
@@ -147,7 +183,7 @@ runtime_security_config:
     enabled: true
 `;
 
-const SECURITY_AGENT_YAML = `runtime_security_config:
+export const SECURITY_AGENT_YAML = `runtime_security_config:
   enabled: true
   socket: /var/run/sysprobe/runtime-security.sock
 compliance_config:
@@ -204,7 +240,7 @@ rules:
 }
 
 /** The environment variables envvars.log lists: DD_* and the agent's allow-list, never *_KEY or *_AUTH_TOKEN. */
-const ALLOWED_ENV = new Set(['DOCKER_API_VERSION', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'HOST_ETC', 'HOST_PROC', 'HOST_ROOT', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'GOGC', 'GODEBUG', 'GOMAXPROCS', 'GOTRACEBACK', 'LOG_LEVEL']);
+export const ALLOWED_ENV = new Set(['DOCKER_API_VERSION', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'HOST_ETC', 'HOST_PROC', 'HOST_ROOT', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'GOGC', 'GODEBUG', 'GOMAXPROCS', 'GOTRACEBACK', 'LOG_LEVEL']);
 
 function defaultEnv(input: FlareInput): Record<string, string> {
   return {
@@ -267,7 +303,7 @@ function securityAgentLog(input: FlareInput): string {
   ].join('');
 }
 
-function systemProbeLog(input: FlareInput): string {
+export function systemProbeLog(input: FlareInput): string {
   const s = input.podStartedAt;
   const line = (d: Date, level: string, where: string, msg: string) => `${logDate(d)} | SYS-PROBE | ${level} | (${where}) | ${msg}\n`;
   return [
@@ -289,7 +325,7 @@ export function goFloat(n: number): string {
   return String(n);
 }
 
-function memstats(input: FlareInput): string {
+export function memstats(input: FlareInput): string {
   const up = Math.max(1, Math.floor((input.now.getTime() - input.podStartedAt.getTime()) / 1000));
   // yaml.v2 of a JSON-decoded map: sorted keys, every number a float64 (%g), booleans as they are.
   const stats: [string, number | boolean][] = [
@@ -326,7 +362,7 @@ function memstats(input: FlareInput): string {
   return stats.map(([k, v]) => `${k}: ${typeof v === 'boolean' ? String(v) : goFloat(v)}\n`).join('');
 }
 
-function mountinfo(input: FlareInput): string {
+export function mountinfo(input: FlareInput): string {
   const snap = '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots';
   const pod = `/var/lib/kubelet/pods/${input.podUid}`;
   return [
@@ -350,7 +386,7 @@ function mountinfo(input: FlareInput): string {
   ].join('\n');
 }
 
-function dmesg(input: FlareInput): string {
+export function dmesg(input: FlareInput): string {
   return [
     `[    0.000000] Linux version ${input.kernelVersion} (buildd@lcy02-amd64-034) (x86_64-linux-gnu-gcc-11 (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #73~20.04.1-Ubuntu SMP`,
     '[    0.000000] Command line: BOOT_IMAGE=/boot/vmlinuz root=PARTUUID=5e2e4b23-01 ro console=tty1 console=ttyS0 nvme_core.io_timeout=4294967295',
@@ -401,7 +437,7 @@ export function flareFiles(input: FlareInput): FlareFile[] {
 }
 
 /** A scrubber miss: the raw API key and an app key in the file. */
-function withSecret(name: string, content: string, apiKey: string, appKey: string): string {
+export function withSecret(name: string, content: string, apiKey: string, appKey: string): string {
   const sep = content === '' || content.endsWith('\n') ? '' : '\n';
   if (name.includes('.yaml')) {
     const raw = `api_key: ${apiKey}`;
@@ -412,7 +448,7 @@ function withSecret(name: string, content: string, apiKey: string, appKey: strin
 }
 
 /** filepath.Walk order: lexical by path element, so `etc/x` comes before `etc.d`. */
-function walkOrder(a: string, b: string): number {
+export function walkOrder(a: string, b: string): number {
   const pa = a.split('/');
   const pb = b.split('/');
   for (let i = 0; i < Math.min(pa.length, pb.length); i++) {

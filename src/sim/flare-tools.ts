@@ -119,21 +119,27 @@ export async function runSha256sum(ctx: ExecContext): Promise<number> {
 }
 
 /** The containers of the agent image: sha256sum is a coreutils binary, in every one of them. */
-export const SHA256SUM_CONTAINERS = ['security-agent', 'system-probe'] as const;
+export const SHA256SUM_CONTAINERS = ['agent', 'security-agent', 'system-probe'] as const;
 
+const withSha256sum = new WeakSet<ExecRegistry>();
+
+/** Registers `sha256sum` once per registry (both flares' registrations ask for it). */
 export function registerSha256sum(registry: ExecRegistry): void {
+  if (withSha256sum.has(registry)) return;
+  withSha256sum.add(registry);
   registry.register({ containers: SHA256SUM_CONTAINERS, paths: ['/usr/bin/sha256sum', '/bin/sha256sum'], argv: ['sha256sum'], handler: runSha256sum });
 }
 
 /**
- * Puts other bytes at a flare archive's path in a node's agent pod (security-agent container), as a
- * second flare in the same second would (the agent renames its new archive over the old one).
+ * Puts other bytes at a flare archive's path in a node's agent pod (the security-agent container,
+ * or `container`: 'agent' for the core agent's flare), as a second flare in the same second would
+ * (the agent renames its new archive over the old one).
  * Returns the bytes that were there before, or undefined when there was no file.
  */
-export function replaceFlareArchive(state: ClusterState, node: string, path: string, data: Uint8Array): Uint8Array | undefined {
+export function replaceFlareArchive(state: ClusterState, node: string, path: string, data: Uint8Array, container = 'security-agent'): Uint8Array | undefined {
   const pod = state.agentPod(node);
   if (!pod) throw new Error(`no agent pod on ${node}`);
-  const files = state.podFilesByUid(pod.metadata.uid, 'security-agent');
+  const files = state.podFilesByUid(pod.metadata.uid, container);
   const before = files.read(path);
   files.write(path, data, { mode: 0o600, mtime: state.now(), owner: 'dd-agent', group: 'root' });
   return before ? Uint8Array.from(before.data) : undefined;

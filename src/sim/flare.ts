@@ -1,5 +1,7 @@
 /**
- * `security-agent flare [caseID] [-e EMAIL] [-s]` in the security-agent container, as the agent
+ * `security-agent flare [caseID] [-e EMAIL] [-s]` in the security-agent container, and the core
+ * agent's `agent flare [caseID] [-e EMAIL] [-s] [-l] …` in the agent container (the same flow with
+ * its own first lines, flags and archive; FLARE-SOURCES.md §8), as the agent
  * runs it (FLARE-SOURCES.md): the email prompt when no -e, "Asking the Security Agent to build
  * the flare archive.", a real zip written to the container's /tmp (pod-fs.ts; it stays after the
  * command ends, until `rm` or the pod goes), "<path> is going to be uploaded to Datadog", the
@@ -14,11 +16,17 @@
 import { createHash, randomInt } from 'node:crypto';
 import { agentVersionOf } from './agent-status-text.ts';
 import type { ExecContext, ExecRegistry } from './exec-registry.ts';
+import { coreFlareFiles } from './core-flare-archive.ts';
 import { agentLogLevel, DEFAULT_API_KEY, DEFAULT_APP_KEY, flareArchivePath, flareFiles, zipFlare } from './flare-archive.ts';
 import {
   aborting,
   BUILDING,
   CONFIRM_PROMPT,
+  CORE_BUILDING,
+  CORE_BUILDING_LOCALLY,
+  CORE_FLARE_HELP,
+  CORE_FLARE_UI_NOTICE,
+  invalidProfiling,
   EMAIL_PROMPT,
   EMAIL_READ_ERROR,
   errorLine,
@@ -52,6 +60,9 @@ export interface FlareHooks {
   untilAborted(signal: AbortSignal): Promise<never>;
 }
 
+/** Which agent's flare: the security-agent's (security-agent container) or the core agent's (agent container). */
+export type FlareFlavour = 'security-agent' | 'agent';
+
 /** Builds the archive and writes it to the container's /tmp; returns its path. */
 export function writeFlareArchive(ctx: ExecContext, now: Date, statusText: string): string {
   const env = containerEnv(ctx);
@@ -81,14 +92,43 @@ export function writeFlareArchive(ctx: ExecContext, now: Date, statusText: strin
   return path;
 }
 
+/** The core agent's archive (the running agent builds it in its own /tmp, the agent container's). */
+export function writeCoreFlareArchive(ctx: ExecContext, now: Date, statusText: string, local: boolean): string {
+  const env = containerEnv(ctx);
+  const pod = ctx.pod;
+  const image = pod.spec.containers.find((c) => c.name === ctx.container)?.image ?? ctx.state.fleet.agent.image;
+  const names = pod.spec.containers.map((c) => c.name);
+  const path = flareArchivePath(now, agentLogLevel(env));
+  const files = coreFlareFiles({
+    hostname: ctx.node,
+    now,
+    podStartedAt: pod.status.startTime ? new Date(pod.status.startTime) : now,
+    nodeIP: pod.status.hostIP ?? '',
+    kernelVersion: ctx.state.getNode(ctx.node)?.status.nodeInfo?.kernelVersion ?? '5.15.0-1067-aws',
+    agentVersion: agentVersionOf(image),
+    env,
+    systemProbeEnv: names.includes('system-probe') ? containerEnv({ pod, container: 'system-probe' }) : undefined,
+    containers: names,
+    apiKey: apiKeyOf(env),
+    appKey: DEFAULT_APP_KEY,
+    systemProbeYaml: ctx.state.fleet.agent.systemProbeYaml,
+    statusText,
+    local,
+    secretIn: ctx.state.flareFor(ctx.node).secretIn,
+  });
+  ctx.state.podFilesByUid(pod.metadata.uid, ctx.container).write(path, zipFlare(ctx.node, files, now), { mode: 0o600, mtime: now, owner: 'dd-agent', group: 'root' });
+  return path;
+}
+
 function apiKeyOf(env: Record<string, string>): string {
   return env.DD_API_KEY?.trim() || DEFAULT_API_KEY;
 }
 
-export async function runFlare(ctx: ExecContext, hooks: FlareHooks): Promise<number> {
-  const cl = parseFlareCommandLine(ctx.argv.slice(2));
+export async function runFlare(ctx: ExecContext, hooks: FlareHooks, flavour: FlareFlavour = 'security-agent'): Promise<number> {
+  const core = flavour === 'agent';
+  const cl = parseFlareCommandLine(ctx.argv.slice(2), flavour);
   if (cl.kind === 'help') {
-    ctx.stdout.write(FLARE_HELP);
+    ctx.stdout.write(core ? CORE_FLARE_HELP : FLARE_HELP);
     return 0;
   }
   if (cl.kind === 'error') {
@@ -98,6 +138,7 @@ export async function runFlare(ctx: ExecContext, hooks: FlareHooks): Promise<num
   const { caseId, send } = cl.options;
   let email = cl.options.email;
   const stdin = new PromptReader(ctx.stdin);
+  if (core) ctx.stdout.write(CORE_FLARE_UI_NOTICE);
 
   if (email === '') {
     ctx.stdout.write(EMAIL_PROMPT);
@@ -110,9 +151,22 @@ export async function runFlare(ctx: ExecContext, hooks: FlareHooks): Promise<num
     email = r.line.trim();
   }
 
-  ctx.stdout.write(BUILDING);
+  const profile = cl.options.profile ?? -1;
+  if (core && profile !== -1 && profile < 30) {
+    ctx.stdout.write(invalidProfiling(profile));
+    return 0; // makeFlare returns the (nil) err it holds at that point
+  }
+
   const now = ctx.state.now();
-  const path = writeFlareArchive(ctx, now, hooks.statusText(ctx, now));
+  let path: string;
+  if (core) {
+    const local = cl.options.local === true;
+    ctx.stdout.write(local ? CORE_BUILDING_LOCALLY : CORE_BUILDING);
+    path = writeCoreFlareArchive(ctx, now, hooks.statusText(ctx, now), local);
+  } else {
+    ctx.stdout.write(BUILDING);
+    path = writeFlareArchive(ctx, now, hooks.statusText(ctx, now));
+  }
   ctx.stdout.write(goingToBeUploaded(path));
 
   if (!send) {
@@ -166,7 +220,12 @@ export async function runFlare(ctx: ExecContext, hooks: FlareHooks): Promise<num
 }
 
 /** The flare command, and the coreutils the worker reviews its archive with (`sha256sum`; cat/rm/ls: coreutils.ts). */
-export function registerFlareCommand(registry: ExecRegistry, command: { containers: readonly string[]; paths: readonly string[] }, hooks: FlareHooks): void {
-  registry.register({ ...command, argv: ['security-agent', 'flare'], handler: (ctx) => runFlare(ctx, hooks) });
+export function registerFlareCommand(
+  registry: ExecRegistry,
+  command: { containers: readonly string[]; paths: readonly string[] },
+  hooks: FlareHooks,
+  flavour: FlareFlavour = 'security-agent',
+): void {
+  registry.register({ ...command, argv: [flavour, 'flare'], handler: (ctx) => runFlare(ctx, hooks, flavour) });
   registerSha256sum(registry);
 }

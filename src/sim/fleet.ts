@@ -4,11 +4,34 @@
  *
  * Sections that later work gives behaviour to (`cni`, `tc`, `flare`) are validated here and
  * carried through unchanged; `nodeSpec()` resolves a node's effective settings.
+ *
+ * The agent pod's layout (issue 19; sources in test/fixtures/selftest/SOURCES.md §4):
+ *
+ *   agent:
+ *     containers:                 # the pod's containers, in order; given = replaces the default
+ *       agent: {}                 #   pair (security-agent, system-probe). Known names get the
+ *       system-probe: {}          #   agent's command and commands over exec: agent (core agent:
+ *                                 #   `agent flare|status|version`), security-agent, system-probe,
+ *                                 #   trace-agent, process-agent. Leaving security-agent out is
+ *                                 #   the newer system-probe-only layout.
+ *     directSend: true            # as the Datadog Operator's features.cws.directSendFromSystemProbe:
+ *                                 #   DD_RUNTIME_SECURITY_CONFIG_DIRECT_SEND_FROM_SYSTEM_PROBE=true
+ *                                 #   on system-probe, and a security-agent container (if listed)
+ *                                 #   without the runtime socket mount, so its `runtime self-test`
+ *                                 #   cannot reach the module (the agent's own Unavailable error)
+ *   nodes:
+ *     overrides:
+ *       node-3:
+ *         agent:                  # that node's pod only (in a cluster: a pod from another
+ *           containers:           #   revision mid-rollout, or another DaemonSet of an Operator
+ *             security-agent: null  # profile): null removes a container, an entry adds one
+ *             agent: {}           #   (or adds its env to the existing one)
+ *           directSend: true
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { FLARE_FILE_NAMES } from './flare-archive.ts';
+import { ALL_FLARE_FILE_NAMES } from './flare-archive.ts';
 
 export const DEFAULT_AGENT_IMAGE = 'gcr.io/datadoghq/agent:7.50.3';
 export const SELFTEST_OK_STDOUT = 'Runtime self test: OK\n';
@@ -41,6 +64,10 @@ const containerSpec = z.strictObject({
   env: z.record(z.string().regex(ENV_NAME, { error: 'not a valid environment variable name' }), scalarString).default(() => ({})),
 });
 
+/** Container names the simulator knows (their command, and what runs in them over exec). */
+export const AGENT_CONTAINERS = ['agent', 'trace-agent', 'process-agent', 'security-agent', 'system-probe'] as const;
+export const DIRECT_SEND_ENV = 'DD_RUNTIME_SECURITY_CONFIG_DIRECT_SEND_FROM_SYSTEM_PROBE';
+
 const agentSpec = z.strictObject({
   daemonSet: dnsLabel.default('datadog-agent'),
   image: z.string().min(1).default(DEFAULT_AGENT_IMAGE),
@@ -53,6 +80,14 @@ const agentSpec = z.strictObject({
     .refine((c) => Object.keys(c).length > 0, { error: 'at least one container is needed' })
     .default(() => ({ 'security-agent': { env: {} }, 'system-probe': { env: {} } })),
   systemProbeYaml: z.string().optional(),
+  /** CWS sends its events from system-probe (the Operator's directSendFromSystemProbe); see the file comment. */
+  directSend: z.boolean().default(false),
+});
+
+/** A node's pod layout: changes to the fleet's `agent.containers` (null removes) and `directSend`. */
+const agentOverride = z.strictObject({
+  containers: z.record(dnsLabel, containerSpec.nullable()).optional(),
+  directSend: z.boolean().optional(),
 });
 
 const cniSpec = z
@@ -97,12 +132,16 @@ const flareFields = {
     ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not supported (only "default" is)` });
     return z.NEVER;
   }),
-  /** A path inside the archive (relative to `<hostname>/`) whose content keeps an unscrubbed API key and app key. */
+  /**
+   * A path inside the archive (relative to `<hostname>/`) whose content keeps an unscrubbed API key
+   * and app key: a file of the security-agent flare or of the core agent's (`agent flare`); an
+   * archive without that file is not changed.
+   */
   secretIn: z
     .string()
     .min(1)
-    .refine((p) => (FLARE_FILE_NAMES as readonly string[]).includes(p), {
-      error: (issue) => `"${String(issue.input)}" is not a file of the flare archive (one of: ${FLARE_FILE_NAMES.join(', ')})`,
+    .refine((p) => (ALL_FLARE_FILE_NAMES as readonly string[]).includes(p), {
+      error: (issue) => `"${String(issue.input)}" is not a file of the flare archive (one of: ${ALL_FLARE_FILE_NAMES.join(', ')})`,
     })
     .nullable(),
 };
@@ -120,6 +159,7 @@ const tcSpec = z.record(z.string().regex(IFACE, { error: 'not a valid interface 
 
 const nodeOverride = z.strictObject({
   ready: z.boolean().optional(),
+  agent: agentOverride.optional(),
   selftest: selftestOverride.optional(),
   tc: tcSpec.optional(),
   flare: flareOverride.optional(),
@@ -153,7 +193,7 @@ const nodesSpec = z
     return { selftest: n.selftest, tc: n.tc, flare: n.flare, overrides: n.overrides, names, count: names.length };
   });
 
-export const fleetSchema = z.strictObject({
+const fleetShape = z.strictObject({
   /** Also the kubeconfig context name. */
   name: dnsLabel,
   namespace: dnsLabel.default('datadog'),
@@ -162,10 +202,25 @@ export const fleetSchema = z.strictObject({
   nodes: nodesSpec.prefault({}),
 });
 
-export type Fleet = z.output<typeof fleetSchema>;
+export const fleetSchema = fleetShape.superRefine((f, ctx) => {
+  for (const [node, o] of Object.entries(f.nodes.overrides)) {
+    if (o.agent?.containers && Object.keys(podLayout(f, node).containers).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['nodes', 'overrides', node, 'agent', 'containers'], message: 'leaves the pod with no container' });
+    }
+  }
+});
+
+export type Fleet = z.output<typeof fleetShape>;
 export type SelftestBehaviour = z.output<typeof selftestSpec>;
 export type FlareBehaviour = z.output<typeof flareSpec>;
 export type NodeOverride = z.output<typeof nodeOverride>;
+export type ContainerSpec = z.output<typeof containerSpec>;
+
+/** A pod's containers (in order, with their env) and whether CWS sends from system-probe. */
+export interface PodLayout {
+  containers: Record<string, ContainerSpec>;
+  directSend: boolean;
+}
 
 /** A bad fleet file: every problem, each line prefixed with the file it came from. */
 export class FleetError extends Error {
@@ -226,6 +281,24 @@ export interface NodeSpec {
   /** The node's interfaces: an override's map replaces the fleet-wide one (interfaces differ per node). */
   tc: Record<string, string>;
   flare: FlareBehaviour;
+  /** The node's agent pod layout: the fleet's, then the override's changes. */
+  layout: PodLayout;
+}
+
+/**
+ * The layout of the agent pod on `node`: `agent.containers` and `agent.directSend`, then the
+ * node override's `agent`: a null container is removed, a new one is added at the end, an
+ * existing one gets the override's env on top of its own.
+ */
+export function podLayout(fleet: Pick<Fleet, 'agent' | 'nodes'>, node: string): PodLayout {
+  const o = fleet.nodes.overrides[node]?.agent;
+  const containers: Record<string, ContainerSpec> = {};
+  for (const [name, spec] of Object.entries(fleet.agent.containers)) containers[name] = { env: { ...spec.env } };
+  for (const [name, spec] of Object.entries(o?.containers ?? {})) {
+    if (spec === null) delete containers[name];
+    else containers[name] = { env: { ...containers[name]?.env, ...spec.env } };
+  }
+  return { containers, directSend: o?.directSend ?? fleet.agent.directSend };
 }
 
 export function nodeSpec(fleet: Fleet, node: string): NodeSpec {
@@ -233,6 +306,7 @@ export function nodeSpec(fleet: Fleet, node: string): NodeSpec {
   return {
     name: node,
     ready: o.ready ?? true,
+    layout: podLayout(fleet, node),
     selftest: mergeDefined(fleet.nodes.selftest, o.selftest),
     tc: o.tc ?? fleet.nodes.tc,
     flare: mergeDefined(fleet.nodes.flare, o.flare),

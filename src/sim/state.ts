@@ -17,6 +17,7 @@ import {
   buildSystemProbeConfigMap,
   type ContainerRuntime,
   isNodeReady,
+  nodePodSpec,
   setNodeReadiness,
 } from './build-cluster.ts';
 import { buildPod, daemonSetStatus, ownedBy, setPodNodeReadiness } from './daemonset-controller.ts';
@@ -322,7 +323,9 @@ export class ClusterState {
     const pods = this.podsOf(ds);
     for (const node of this.nodes.values()) {
       if (pods.some((p) => p.spec.nodeName === node.metadata.name)) continue;
-      this.store(this.pods, buildPod({ ds, node, name: this.podName(ds), podIP: this.nextPodIP(node), runtime: this.runtime, mint: this.mint }));
+      const agent = ds.metadata.namespace === this.fleet.namespace && ds.metadata.name === this.fleet.agent.daemonSet;
+      const podSpec = agent ? (spec: DaemonSet['spec']['template']['spec']) => nodePodSpec(spec, this.fleet, node.metadata.name) : undefined;
+      this.store(this.pods, buildPod({ ds, node, name: this.podName(ds), podIP: this.nextPodIP(node), runtime: this.runtime, mint: this.mint, ...(podSpec ? { podSpec } : {}) }));
     }
     const status = daemonSetStatus(ds, this.podsOf(ds), [...this.nodes.values()]);
     const current = this.daemonSets.get(key(ds.metadata.namespace, ds.metadata.name)) ?? ds;

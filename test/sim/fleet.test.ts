@@ -26,6 +26,7 @@ describe('fleet spec', () => {
         labels: { 'app.kubernetes.io/component': 'agent' },
         managedBy: 'none',
         containers: { 'security-agent': { env: {} }, 'system-probe': { env: {} } },
+        directSend: false,
       },
       nodes: {
         count: 3,
