@@ -43,7 +43,11 @@ async function drive(signer: SlackSigner, count: number, rate: number, text: (i:
 export async function benchAck(count = 500, rate = 50): Promise<{ bot: AckStats; baseline: AckStats }> {
   // Baseline: Bolt alone, acking immediately.
   const secret = 'bench-signing-secret-0123456789';
-  const base = new App({ authorize: async () => ({ botToken: 'xoxb-bench', botId: 'BBENCH', botUserId: 'UBENCHBOT' }), signingSecret: secret, logger: { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} } });
+  const base = new App({
+    authorize: async () => ({ botToken: 'xoxb-bench', botId: 'BBENCH', botUserId: 'UBENCHBOT' }),
+    signingSecret: secret,
+    logger: { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} },
+  });
   base.command('/cws', async ({ ack }) => ack());
   const server = (await base.start(0)) as unknown as { address(): { port: number } };
   const baseSigner = new SlackSigner({ secret, url: `http://127.0.0.1:${server.address().port}/slack/events` });

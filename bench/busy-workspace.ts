@@ -51,14 +51,19 @@ export interface BusyWorkspaceBench {
 }
 
 interface Limited {
-  limiter?: { config: { methods: Record<string, { capacity: number; refillPerSec: number }>; postMessagePerChannel: { capacity: number; refillPerSec: number } } };
+  limiter?: {
+    config: { methods: Record<string, { capacity: number; refillPerSec: number }>; postMessagePerChannel: { capacity: number; refillPerSec: number } };
+  };
 }
 
 export async function benchBusyWorkspace(jobs = 12, agents = 60, latencyMs = 2000, channelCount = 4): Promise<BusyWorkspaceBench> {
   const dir = mkdtempSync(join(tmpdir(), 'cws-bench-busy-'));
   const fleetPath = join(dir, 'fleet.yaml');
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(fleetPath, `name: busy\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`);
+  writeFileSync(
+    fleetPath,
+    `name: busy\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`,
+  );
   const sim = await startSimProcess(fleetPath, kubeconfig);
   const busy = Array.from({ length: jobs }, (_, i) => `busy-${i + 1}`);
   const clusters = ['warm', 'lone', 'lone-after', ...busy];
@@ -74,7 +79,13 @@ export async function benchBusyWorkspace(jobs = 12, agents = 60, latencyMs = 200
     const seen = (m: SlackMessage) => {
       if (m.metadata?.event_type !== 'cws_selftest_result') return;
       const cluster = String(m.metadata.event_payload.cluster);
-      if (!finals.has(cluster)) finals.set(cluster, { at: performance.now(), wall: Date.now(), ok: Number(m.metadata.event_payload.ok), jobId: String(m.metadata.event_payload.jobId) });
+      if (!finals.has(cluster))
+        finals.set(cluster, {
+          at: performance.now(),
+          wall: Date.now(),
+          ok: Number(m.metadata.event_payload.ok),
+          jobId: String(m.metadata.event_payload.jobId),
+        });
     };
     h.emu.setMaxListeners(4 * jobs + 20); // one waitFor per job
     h.emu.on('message_updated', seen);

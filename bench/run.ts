@@ -21,7 +21,10 @@ const f = (n: number) => `${n.toFixed(1)} ms`;
 /** Each section runs in a fresh process, so RSS and CPU figures do not carry over between them. */
 function runSection(section: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), section], { stdio: 'inherit', env: { ...process.env, BENCH_BUILT: '1' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), section], {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_BUILT: '1' },
+    });
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench section ${section} exited with ${code}`))));
   });
 }
@@ -50,10 +53,17 @@ async function main() {
   if (section === 'tls-floor') {
     const t = await benchTlsFloor(500);
     console.log(`\n== floor: ${t.handshakes} concurrent TLS handshakes to a local server (every exec session starts with one) ==`);
-    console.log(`wall ${t.wallMs.toFixed(0)} ms, client CPU ${t.clientCpuMsEach.toFixed(2)} ms each; a 1000-agent self-test at concurrency 500 opens 2 waves of 500 sessions (4 with readStatus)`);
+    console.log(
+      `wall ${t.wallMs.toFixed(0)} ms, client CPU ${t.clientCpuMsEach.toFixed(2)} ms each; a 1000-agent self-test at concurrency 500 opens 2 waves of 500 sessions (4 with readStatus)`,
+    );
   }
   if (section === 'busy-workspace') {
-    const r = await benchBusyWorkspace(Number(process.env.BENCH_BUSY_JOBS ?? 12), Number(process.env.BENCH_BUSY_AGENTS ?? 60), Number(process.env.BENCH_LATENCY_MS ?? 2000), Number(process.env.BENCH_BUSY_CHANNELS ?? 4));
+    const r = await benchBusyWorkspace(
+      Number(process.env.BENCH_BUSY_JOBS ?? 12),
+      Number(process.env.BENCH_BUSY_AGENTS ?? 60),
+      Number(process.env.BENCH_LATENCY_MS ?? 2000),
+      Number(process.env.BENCH_BUSY_CHANNELS ?? 4),
+    );
     const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     const perMin = (r: number) => `${Math.round(r * 60)}/min`;
     const limits = r.limits
@@ -63,30 +73,58 @@ async function main() {
     const slowest = sorted.at(-1)!;
     const ratio = slowest / r.loneMs;
     const total = Object.values(r.chatCalls).reduce((a, b) => a + b, 0);
-    const per = Object.entries(r.chatCalls).map(([m, n]) => `${n} ${m}`).join(', ');
-    console.log(`\n== busy workspace: ${r.jobs} fleet self-tests at once (${r.jobs} clusters x ${r.agents} agents x ${r.latencyMs / 1000} s, one worker process), ${r.jobs} users, ${Math.ceil(r.jobs / r.channels.length)} per channel in ${r.channels.length} channels (${r.channels.join(', ')}), one workspace; Slack emulator with ${limits} ==`);
-    console.log(`lone job (same run, alone in the workspace, after one warm-up job): final after ${s(r.loneMs)}, ${r.loneChatCalls} chat calls; another lone job after the busy phase: ${s(r.loneAfterMs)}`);
-    console.log(`${r.jobs} jobs at once: finals after ${s(sorted[0]!)} .. ${s(slowest)} (median ${s(sorted[Math.floor(sorted.length / 2)]!)}), ${r.ok}/${r.jobs * r.agents} agents OK; slowest / lone = ${ratio.toFixed(2)}x   goal <= 2x -> ${ratio <= 2 ? 'met' : 'NOT met'}`);
+    const per = Object.entries(r.chatCalls)
+      .map(([m, n]) => `${n} ${m}`)
+      .join(', ');
+    console.log(
+      `\n== busy workspace: ${r.jobs} fleet self-tests at once (${r.jobs} clusters x ${r.agents} agents x ${r.latencyMs / 1000} s, one worker process), ${r.jobs} users, ${Math.ceil(r.jobs / r.channels.length)} per channel in ${r.channels.length} channels (${r.channels.join(', ')}), one workspace; Slack emulator with ${limits} ==`,
+    );
+    console.log(
+      `lone job (same run, alone in the workspace, after one warm-up job): final after ${s(r.loneMs)}, ${r.loneChatCalls} chat calls; another lone job after the busy phase: ${s(r.loneAfterMs)}`,
+    );
+    console.log(
+      `${r.jobs} jobs at once: finals after ${s(sorted[0]!)} .. ${s(slowest)} (median ${s(sorted[Math.floor(sorted.length / 2)]!)}), ${r.ok}/${r.jobs * r.agents} agents OK; slowest / lone = ${ratio.toFixed(2)}x   goal <= 2x -> ${ratio <= 2 ? 'met' : 'NOT met'}`,
+    );
     const worst = (xs: number[]) => Math.max(...xs);
-    console.log(`of which the worker (command -> job finished): ${s(Math.min(...r.jobsMs))} .. ${s(worst(r.jobsMs))}; the bot and Slack (job finished -> final applied): up to ${s(worst(r.slackLagMs))} (lone job: ${s(r.loneSlackLagMs)})`);
-    console.log(`calls answered 429: ${r.answered429} (whole run: ${r.answered429Run})   goal 0 -> ${r.limits ? (r.answered429Run === 0 ? 'met' : 'NOT met') : 'not measured (limits off)'}`);
+    console.log(
+      `of which the worker (command -> job finished): ${s(Math.min(...r.jobsMs))} .. ${s(worst(r.jobsMs))}; the bot and Slack (job finished -> final applied): up to ${s(worst(r.slackLagMs))} (lone job: ${s(r.loneSlackLagMs)})`,
+    );
+    console.log(
+      `calls answered 429: ${r.answered429} (whole run: ${r.answered429Run})   goal 0 -> ${r.limits ? (r.answered429Run === 0 ? 'met' : 'NOT met') : 'not measured (limits off)'}`,
+    );
     console.log(`chat calls for the ${r.jobs} jobs: ${total} (${per}); progress states merged instead of sent: ${r.coalesced}`);
   }
   if (section.startsWith('selftest')) {
     const agents = Number(process.env.BENCH_AGENTS ?? 1000);
     {
       const readStatus = section !== 'selftest-no-status';
-      const layout: BenchLayout = section === 'selftest-all-in-one' ? { kind: 'all-in-one' } : { kind: 'workers', replicas: section === 'selftest-2-replicas' ? 2 : Number(process.env.BENCH_REPLICAS ?? 1) };
+      const layout: BenchLayout =
+        section === 'selftest-all-in-one'
+          ? { kind: 'all-in-one' }
+          : { kind: 'workers', replicas: section === 'selftest-2-replicas' ? 2 : Number(process.env.BENCH_REPLICAS ?? 1) };
       const r = await benchSelftest(agents, Number(process.env.BENCH_LATENCY_MS ?? 2000), 10, readStatus, layout);
-      const who = r.layout.kind === 'all-in-one' ? 'bot + worker in one process (npm start)' : r.layout.replicas === 1 ? 'one worker process' : `${r.layout.replicas} worker replicas sharing it`;
+      const who =
+        r.layout.kind === 'all-in-one'
+          ? 'bot + worker in one process (npm start)'
+          : r.layout.replicas === 1
+            ? 'one worker process'
+            : `${r.layout.replicas} worker replicas sharing it`;
       const seqTotal = r.sequentialPerPodMs * r.agents;
-      console.log(`\n== cluster self-test: ${r.agents} agents x ${r.latencyMs / 1000} s, concurrency ${r.concurrency} (default), readStatus ${r.readStatus} (${r.readStatus ? '2 execs' : '1 exec'} per agent), ${who}; simulator in its own process ==`);
+      console.log(
+        `\n== cluster self-test: ${r.agents} agents x ${r.latencyMs / 1000} s, concurrency ${r.concurrency} (default), readStatus ${r.readStatus} (${r.readStatus ? '2 execs' : '1 exec'} per agent), ${who}; simulator in its own process ==`,
+      );
       console.log(`wall time: ${(r.wallMs / 1000).toFixed(2)} s   (${r.ok}/${r.agents} OK)`);
-      console.log(`ideal ceil(${r.agents}/${r.concurrency}) x ${r.latencyMs / 1000} s = ${(r.idealMs / 1000).toFixed(1)} s  -> ratio ${(r.wallMs / r.idealMs).toFixed(2)}x   goal <= 1.2x -> ${r.wallMs <= 1.2 * r.idealMs ? 'met' : 'NOT met'}`);
-      console.log(`sequential loop: ${(r.sequentialPerPodMs / 1000).toFixed(2)} s per pod (measured on ${r.sequentialSample} pods) -> ${(seqTotal / 1000).toFixed(0)} s for ${r.agents}; speed-up ${(seqTotal / r.wallMs).toFixed(0)}x   DESIGN target <= 10 s and >= 200x -> ${r.wallMs <= 10_000 && seqTotal / r.wallMs >= 200 ? 'met' : 'NOT met'}`);
+      console.log(
+        `ideal ceil(${r.agents}/${r.concurrency}) x ${r.latencyMs / 1000} s = ${(r.idealMs / 1000).toFixed(1)} s  -> ratio ${(r.wallMs / r.idealMs).toFixed(2)}x   goal <= 1.2x -> ${r.wallMs <= 1.2 * r.idealMs ? 'met' : 'NOT met'}`,
+      );
+      console.log(
+        `sequential loop: ${(r.sequentialPerPodMs / 1000).toFixed(2)} s per pod (measured on ${r.sequentialSample} pods) -> ${(seqTotal / 1000).toFixed(0)} s for ${r.agents}; speed-up ${(seqTotal / r.wallMs).toFixed(0)}x   DESIGN target <= 10 s and >= 200x -> ${r.wallMs <= 10_000 && seqTotal / r.wallMs >= 200 ? 'met' : 'NOT met'}`,
+      );
       console.log(`Slack chat calls for the job: ${r.slackChatCalls}   goal <= 40 -> ${r.slackChatCalls <= 40 ? 'met' : 'NOT met'}`);
       const rssOf = r.layout.kind === 'all-in-one' ? 'bot + worker RSS' : r.layout.replicas > 1 ? 'worker RSS (largest replica)' : 'worker RSS';
-      console.log(`${rssOf}: idle ${r.idleRssMb.toFixed(0)} MB, peak ${r.peakRssMb.toFixed(0)} MB (+${(r.peakRssMb - r.idleRssMb).toFixed(0)} MB for the job)   goal <= 200 MB -> ${r.peakRssMb <= 200 ? 'met' : 'NOT met'}`);
+      console.log(
+        `${rssOf}: idle ${r.idleRssMb.toFixed(0)} MB, peak ${r.peakRssMb.toFixed(0)} MB (+${(r.peakRssMb - r.idleRssMb).toFixed(0)} MB for the job)   goal <= 200 MB -> ${r.peakRssMb <= 200 ? 'met' : 'NOT met'}`,
+      );
       if (r.layout.kind === 'workers') console.log(`bot process (bot + Slack emulator + this script) peak RSS: ${r.benchPeakRssMb.toFixed(0)} MB`);
     }
   }

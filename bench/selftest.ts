@@ -56,12 +56,15 @@ function nodeFlagsOf(script: 'worker' | 'start'): string[] {
 export const WORKER_NODE_ARGS = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? nodeFlagsOf('worker');
 const START_NODE_ARGS = process.env.BENCH_START_NODE_ARGS?.split(' ').filter(Boolean) ?? nodeFlagsOf('start');
 
-
 export async function startSimProcess(fleetPath: string, kubeconfig: string): Promise<{ stop: () => void }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/sim.js', '--fleet', fleetPath, '--kubeconfig', kubeconfig], {
-    cwd: join(import.meta.dirname, '..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/sim.js', '--fleet', fleetPath, '--kubeconfig', kubeconfig],
+    {
+      cwd: join(import.meta.dirname, '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -120,13 +123,26 @@ async function allInOneStack(configPath: string): Promise<Stack> {
   const port = await freeLoopbackPort();
   const child = spawn(process.execPath, [...START_NODE_ARGS, 'dist/main.js', 'all'], {
     cwd: ROOT,
-    env: { ...process.env, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: emu.url, PORT: String(port), REDIS_URL: redis.url, CWS_CONFIG: configPath, WORKER_LOCK_MS: '30000', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: emu.url,
+      PORT: String(port),
+      REDIS_URL: redis.url,
+      CWS_CONFIG: configPath,
+      WORKER_LOCK_MS: '30000',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   // Ready when the bot answers on its port (it starts after the worker).
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode})`);
-    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
     if (i > 600) throw new Error('npm start did not come up within 30 s');
     await new Promise((r) => setTimeout(r, 50));
@@ -145,11 +161,20 @@ async function allInOneStack(configPath: string): Promise<Stack> {
 
 export const stopChild = (c: ChildProcess) => new Promise<unknown>((r) => (c.exitCode !== null ? r(c.exitCode) : (c.once('exit', r), c.kill('SIGTERM'))));
 
-export async function benchSelftest(agents = 1000, latencyMs = 2000, sequentialSample = 10, readStatus = true, layout: BenchLayout = { kind: 'workers', replicas: 1 }): Promise<SelftestBench> {
+export async function benchSelftest(
+  agents = 1000,
+  latencyMs = 2000,
+  sequentialSample = 10,
+  readStatus = true,
+  layout: BenchLayout = { kind: 'workers', replicas: 1 },
+): Promise<SelftestBench> {
   const dir = mkdtempSync(join(tmpdir(), 'cws-bench-'));
   const fleetPath = join(dir, 'fleet.yaml');
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(fleetPath, `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`);
+  writeFileSync(
+    fleetPath,
+    `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`,
+  );
   const sim = await startSimProcess(fleetPath, kubeconfig);
   const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k, selftest: { readStatus: ${readStatus} } }\n`;
   const cfg = parseClustersFile(yaml).clusters['bench-k'] as KubernetesClusterConfig;

@@ -45,7 +45,13 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
     try {
       const process = PROCESSORS[job.name];
       if (!process || !Object.hasOwn(PROCESSORS, job.name))
-        throw new UnrecoverableError(failureMessage({ code: 'unknown_job', message: `this worker does not know jobs named "${job.name}"`, hint: 'Run the same version of bot and workers.' }));
+        throw new UnrecoverableError(
+          failureMessage({
+            code: 'unknown_job',
+            message: `this worker does not know jobs named "${job.name}"`,
+            hint: 'Run the same version of bot and workers.',
+          }),
+        );
       return await process(job, token, context);
     } catch (err) {
       if (err instanceof WaitingChildrenError || err instanceof UnrecoverableError) throw err;
@@ -55,7 +61,10 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
         if (err.transient) throw new Error(msg);
         throw new UnrecoverableError(msg);
       }
-      if ((err as Error).name === 'ZodError') throw new UnrecoverableError(failureMessage({ code: 'bad_job', message: `job ${job.id} has an invalid payload`, hint: 'Run the same version of bot and workers.' }));
+      if ((err as Error).name === 'ZodError')
+        throw new UnrecoverableError(
+          failureMessage({ code: 'bad_job', message: `job ${job.id} has an invalid payload`, hint: 'Run the same version of bot and workers.' }),
+        );
       throw new Error(failureMessage({ code: 'internal', message: `the worker failed: ${(err as Error).message}`, hint: 'Check the worker logs.' }));
     }
   };
@@ -70,7 +79,11 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
     if (job.name !== 'flare') return work(() => processor(job, token));
     if (openFlares >= flareSlots)
       throw new UnrecoverableError(
-        failureMessage({ code: 'busy', message: `this worker already holds ${openFlares} open flares of ${o.name}, its limit (flare.maxOpen)`, hint: 'Send or cancel an open review, then ask again.' }),
+        failureMessage({
+          code: 'busy',
+          message: `this worker already holds ${openFlares} open flares of ${o.name}, its limit (flare.maxOpen)`,
+          hint: 'Send or cancel an open review, then ask again.',
+        }),
       );
     openFlares++;
     try {

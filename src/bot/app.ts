@@ -84,7 +84,9 @@ export function createBot(o: BotOptions): Bot {
     notifier,
     audit,
     logger: o.logger,
-    limiter: new RedisCommandLimiter(redis, o.clusters.limits, (err) => o.logger.warn({ err }, 'command limiter: Redis did not answer; letting the command through')),
+    limiter: new RedisCommandLimiter(redis, o.clusters.limits, (err) =>
+      o.logger.warn({ err }, 'command limiter: Redis did not answer; letting the command through'),
+    ),
     messages,
     results: updates,
     slack: new SlackDirectory(web),

@@ -39,13 +39,16 @@ export class MemorySeenRequests implements SeenRequests {
   }
 }
 
-export type Verdict =
-  | { ok: true }
-  | { ok: false; status: 400 | 401 | 413; reason: string }
-  | { ok: false; status: 200; reason: string; noRetry?: boolean };
+export type Verdict = { ok: true } | { ok: false; status: 400 | 401 | 413; reason: string } | { ok: false; status: 200; reason: string; noRetry?: boolean };
 
 /** The signature check, as Slack documents it. Pure. */
-export function checkSignature(o: { secret: string; body: Buffer; signature: string | undefined; timestamp: string | undefined; nowSec: number }): string | undefined {
+export function checkSignature(o: {
+  secret: string;
+  body: Buffer;
+  signature: string | undefined;
+  timestamp: string | undefined;
+  nowSec: number;
+}): string | undefined {
   if (!o.signature || !o.timestamp) return 'missing signature headers';
   if (!/^\d{1,12}$/.test(o.timestamp)) return 'bad timestamp';
   const ts = Number(o.timestamp);
@@ -153,11 +156,13 @@ export function guardSlackRequests(next: Listener, o: GuardOptions): Listener {
         return typeof v === 'string' ? v : undefined;
       };
       // Slack's unsigned SSL check: answered here, nothing else in it is read.
-      if (/^application\/x-www-form-urlencoded/i.test(header('content-type') ?? '') && new URLSearchParams(body.toString('utf8')).get('ssl_check') === '1') return answer(res, 200, 'ssl_check');
+      if (/^application\/x-www-form-urlencoded/i.test(header('content-type') ?? '') && new URLSearchParams(body.toString('utf8')).get('ssl_check') === '1')
+        return answer(res, 200, 'ssl_check');
       const signature = header('x-slack-signature');
       const bad = checkSignature({ secret: o.signingSecret, body, signature, timestamp: header('x-slack-request-timestamp'), nowSec: nowSec() });
       if (bad) return answer(res, 401, bad);
-      if (req.headers['x-slack-retry-num'] !== undefined) return answer(res, 200, `slack retry ${String(req.headers['x-slack-retry-num'])} acknowledged, not re-run`, { 'x-slack-no-retry': '1' });
+      if (req.headers['x-slack-retry-num'] !== undefined)
+        return answer(res, 200, `slack retry ${String(req.headers['x-slack-retry-num'])} acknowledged, not re-run`, { 'x-slack-no-retry': '1' });
       const shape = checkBodyShape(body.toString('utf8'), header('content-type'));
       if (shape) return answer(res, 400, shape);
       if (!(await o.seen.firstSeen(signature!, WINDOW_SEC + 60))) return answer(res, 200, 'request already run (same signature)');

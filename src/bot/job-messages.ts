@@ -33,12 +33,15 @@ export type Opened = { ok: true; message: TrackedMessage; existing: boolean } | 
  * land — found by the job ID every message of ours carries in its metadata.
  */
 export class JobMessages {
-  constructor(
-    private readonly d: { tracker: JobTracker; notifier: Notifier; history: HistoryApi; logger: Logger },
-  ) {}
+  constructor(private readonly d: { tracker: JobTracker; notifier: Notifier; history: HistoryApi; logger: Logger }) {}
 
   /** The job's message in `channel`: the one already there, or a new one showing `message`. */
-  async open(record: Pick<JobRecord, 'jobId' | 'cluster' | 'kind'>, channel: string, message: ChatMessage, o: { threadTs?: string; final?: boolean } = {}): Promise<Opened> {
+  async open(
+    record: Pick<JobRecord, 'jobId' | 'cluster' | 'kind'>,
+    channel: string,
+    message: ChatMessage,
+    o: { threadTs?: string; final?: boolean } = {},
+  ): Promise<Opened> {
     const jobId = record.jobId;
     // Wanted from now on: if Slack fails now, the job's lifecycle creates it later.
     await this.d.tracker.want(jobId, channel);
@@ -49,7 +52,9 @@ export class JobMessages {
       // Another replica may have posted between our look and the lock.
       const again = (await this.d.tracker.messages(jobId)).find((m) => m.channel === channel);
       if (again) return { ok: true, message: again, existing: true };
-      const tagged: ChatMessage = message.metadata ? message : { ...message, metadata: { event_type: JOB_PENDING_EVENT, event_payload: { jobId, cluster: record.cluster, kind: record.kind } } };
+      const tagged: ChatMessage = message.metadata
+        ? message
+        : { ...message, metadata: { event_type: JOB_PENDING_EVENT, event_payload: { jobId, cluster: record.cluster, kind: record.kind } } };
       let posted: { channel: string; ts: string };
       try {
         posted = await this.d.notifier.post(channel, tagged, o.threadTs ? { thread_ts: o.threadTs } : {}, {

@@ -29,7 +29,6 @@ export interface JobUpdatesDeps {
   messages: JobMessages;
 }
 
-
 const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: howToGet(jobId) });
 
 /**
@@ -100,12 +99,17 @@ export class JobUpdates {
     if (rendered.privately && !(await this.d.tracker.messages(jobId)).length) {
       // Told to the requester alone (nothing was posted in the channel).
       if (await this.d.tracker.claimFinal(jobId, 'private'))
-        await this.d.notifier.postEphemeral(record.channel, record.requestedBy, message).catch((err) => this.d.logger.warn({ err, jobId }, 'could not answer the requester privately'));
+        await this.d.notifier
+          .postEphemeral(record.channel, record.requestedBy, message)
+          .catch((err) => this.d.logger.warn({ err, jobId }, 'could not answer the requester privately'));
     } else {
       // A channel whose message was never created (Slack failed when the command came, or the
       // message waited for the job): the result is posted there now.
       for (const channel of await this.missingChannels(record, { final: true })) {
-        const opened = await this.d.messages.open(record, channel, message, { final: true, ...(record.threadTs && channel === record.channel ? { threadTs: record.threadTs } : {}) });
+        const opened = await this.d.messages.open(record, channel, message, {
+          final: true,
+          ...(record.threadTs && channel === record.channel ? { threadTs: record.threadTs } : {}),
+        });
         if (!opened.ok && opened.reason === 'busy') return false;
         if (!opened.ok) this.unshowable(jobId, { channel, ts: '' }, opened.error);
         else if (!opened.existing && thread?.length) await this.postThread(jobId, opened.message, thread);
@@ -157,7 +161,12 @@ export class JobUpdates {
   }
 
   /** Posts the final result anew where its message can no longer be edited: once (claimed in Redis). */
-  private async repost(jobId: string, m: { channel: string; ts: string }, message: ChatMessage, why: string): Promise<{ channel: string; ts: string } | undefined> {
+  private async repost(
+    jobId: string,
+    m: { channel: string; ts: string },
+    message: ChatMessage,
+    why: string,
+  ): Promise<{ channel: string; ts: string } | undefined> {
     const claim = `repost:${m.ts}`;
     if (!(await this.d.tracker.claimFinal(jobId, claim))) return undefined; // another replica (or an earlier pass) did
     try {
@@ -165,7 +174,10 @@ export class JobUpdates {
       // The new message already shows the result: no later pass edits it again.
       await this.d.tracker.claimFinal(jobId, posted.ts);
       await this.d.tracker.addMessage(jobId, { channel: posted.channel, ts: posted.ts });
-      this.d.logger.warn({ jobId, channel: m.channel, ts: m.ts, error: why, newTs: posted.ts }, 'the result message can no longer be edited; posted the result anew');
+      this.d.logger.warn(
+        { jobId, channel: m.channel, ts: m.ts, error: why, newTs: posted.ts },
+        'the result message can no longer be edited; posted the result anew',
+      );
       return posted;
     } catch (err) {
       const refusal = refusalOf(err);
@@ -180,7 +192,10 @@ export class JobUpdates {
 
   private unshowable(jobId: string, m: { channel: string; ts: string }, error: string): void {
     const why = CHANNEL_ERRORS.has(error) ? 'the bot cannot post in that channel (nor answer ephemerally there)' : 'Slack refused it, and its plain fallback';
-    this.d.logger.warn({ jobId, channel: m.channel, ts: m.ts, error }, `the final result cannot be shown in Slack: ${why}; it stays in the job record (job ${jobId})`);
+    this.d.logger.warn(
+      { jobId, channel: m.channel, ts: m.ts, error },
+      `the final result cannot be shown in Slack: ${why}; it stays in the job record (job ${jobId})`,
+    );
   }
 
   /** Channels that wait for the job's message and have none yet. */
@@ -213,7 +228,12 @@ export class JobUpdates {
       : state === 'failed'
         ? parseFailure(job.failedReason)
         : undefined;
-    const deps = { tracker: this.d.tracker, notifier: this.d.notifier, logger: this.d.logger, ...(this.d.incidentChannel ? { incidentChannel: this.d.incidentChannel } : {}) };
+    const deps = {
+      tracker: this.d.tracker,
+      notifier: this.d.notifier,
+      logger: this.d.logger,
+      ...(this.d.incidentChannel ? { incidentChannel: this.d.incidentChannel } : {}),
+    };
     return JOB_KINDS[record.kind].final(record, failure ? { failure } : { value: job!.returnvalue }, deps);
   }
 

@@ -184,23 +184,43 @@ export class Notifier {
     this.clock = opts.clock ?? systemClock;
     const budgets = { ...SLACK_BUDGETS, ...(opts.budgets as Record<string, BucketConfig> | undefined) };
     this.maxFinalReserve = opts.maxFinalReserve ?? Math.floor(0.8 * budgets[UPDATE]!.capacity);
-    this.pacer = opts.pacer ?? new Pacer({ clock: this.clock, budgets, reserve: (key) => (key === UPDATE ? Math.min(this.openMessages(), this.maxFinalReserve) : 0) });
+    this.pacer =
+      opts.pacer ?? new Pacer({ clock: this.clock, budgets, reserve: (key) => (key === UPDATE ? Math.min(this.openMessages(), this.maxFinalReserve) : 0) });
   }
 
   /** Posts a message (paced per channel). With `final`, the message is a final result: it takes no later edits' budget. */
-  async post(channel: string, message: ChatMessage, extra: Record<string, unknown> = {}, opts: SendOptions = {}): Promise<{ channel: string; ts: string; delivery: Delivery }> {
+  async post(
+    channel: string,
+    message: ChatMessage,
+    extra: Record<string, unknown> = {},
+    opts: SendOptions = {},
+  ): Promise<{ channel: string; ts: string; delivery: Delivery }> {
     const priority: Priority = opts.final ? 'final' : 'normal';
     const key = Pacer.key('chat.postMessage', channel);
     let delivery: Delivery = 'sent';
     let res: { ts?: string; channel?: string };
     const ambiguous = { findPosted: opts.findPosted ?? null };
     try {
-      res = await this.call(key, priority, 'chat.postMessage', { channel, ts: undefined }, () => this.api.chat.postMessage({ channel, ...message, ...extra }), ambiguous);
+      res = await this.call(
+        key,
+        priority,
+        'chat.postMessage',
+        { channel, ts: undefined },
+        () => this.api.chat.postMessage({ channel, ...message, ...extra }),
+        ambiguous,
+      );
     } catch (err) {
       const refusal = refusalOf(err);
       if (!opts.fallback || !refusal || !CONTENT_ERRORS.has(refusal.error)) throw err;
       const alt = plainFallback(message, refusal, opts.fallback);
-      res = await this.call(key, priority, 'chat.postMessage', { channel, ts: undefined }, () => this.api.chat.postMessage({ channel, ...alt, ...extra }), ambiguous);
+      res = await this.call(
+        key,
+        priority,
+        'chat.postMessage',
+        { channel, ts: undefined },
+        () => this.api.chat.postMessage({ channel, ...alt, ...extra }),
+        ambiguous,
+      );
       this.stats.fallbacks++;
       delivery = 'fallback';
     }
@@ -208,13 +228,23 @@ export class Notifier {
     const ts = res.ts!;
     const ch = res.channel ?? channel;
     const now = this.clock.now();
-    this.states.set(key2(ch, ts), { channel: ch, ts, lastSentAt: now, lastActivity: now, inflight: false, closed: Boolean(opts.final), finalSent: Boolean(opts.final) });
+    this.states.set(key2(ch, ts), {
+      channel: ch,
+      ts,
+      lastSentAt: now,
+      lastActivity: now,
+      inflight: false,
+      closed: Boolean(opts.final),
+      finalSent: Boolean(opts.final),
+    });
     if (opts.final) this.forgetLater(key2(ch, ts));
     return { channel: ch, ts, delivery };
   }
 
   async postEphemeral(channel: string, user: string, message: ChatMessage): Promise<void> {
-    await this.call('chat.postEphemeral', 'normal', 'chat.postEphemeral', { channel, ts: undefined }, () => this.api.chat.postEphemeral({ channel, user, ...message }));
+    await this.call('chat.postEphemeral', 'normal', 'chat.postEphemeral', { channel, ts: undefined }, () =>
+      this.api.chat.postEphemeral({ channel, user, ...message }),
+    );
   }
 
   /**
@@ -239,7 +269,16 @@ export class Notifier {
     }
     const waiters = state.pending?.waiters ?? [];
     const promise = new Promise<Delivery>((resolve, reject) => waiters.push({ resolve, reject }));
-    state.pending = { message, final, waiters, retries: 0, rateLimitWaits: 0, retryAt: 0, ...(opts.urgent ? { urgent: true } : {}), ...(opts.fallback ? { fallback: opts.fallback } : {}) };
+    state.pending = {
+      message,
+      final,
+      waiters,
+      retries: 0,
+      rateLimitWaits: 0,
+      retryAt: 0,
+      ...(opts.urgent ? { urgent: true } : {}),
+      ...(opts.fallback ? { fallback: opts.fallback } : {}),
+    };
     if (final) state.closed = true;
     this.schedule(state);
     return promise;
@@ -390,7 +429,11 @@ export class Notifier {
     key: string,
     where: { channel: string; ts: string | undefined },
     method = key.split(' ')[0]!,
-  ): { kind: 'rate-limited'; error: Error } | { kind: 'transient'; error: Error } | { kind: 'refused'; refusal: Refusal; error: Error } | { kind: 'other'; error: Error } {
+  ):
+    | { kind: 'rate-limited'; error: Error }
+    | { kind: 'transient'; error: Error }
+    | { kind: 'refused'; refusal: Refusal; error: Error }
+    | { kind: 'other'; error: Error } {
     const e = raw as { code?: string; retryAfter?: number; statusCode?: number };
     if (e.code === 'slack_webapi_rate_limited_error') {
       this.stats.rateLimited++;
@@ -407,7 +450,10 @@ export class Notifier {
     if (transient) return { kind: 'transient', error: raw as Error };
     if (refusal) {
       this.stats.refused++;
-      this.opts.logger?.warn({ method, error: refusal.error, pointers: refusal.pointers, channel: where.channel, ...(where.ts ? { ts: where.ts } : {}) }, 'slack refused the message');
+      this.opts.logger?.warn(
+        { method, error: refusal.error, pointers: refusal.pointers, channel: where.channel, ...(where.ts ? { ts: where.ts } : {}) },
+        'slack refused the message',
+      );
       return { kind: 'refused', refusal, error: raw as Error };
     }
     return { kind: 'other', error: raw as Error };

@@ -307,11 +307,14 @@ export class Pacer {
     this.timer = undefined;
     this.timerAt = at;
     if (!Number.isFinite(at)) return;
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.pump();
-    }, Math.max(0, at - this.clock.now()));
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(0, at - this.clock.now()),
+    );
   }
 
   /** Forgets idle buckets that are as good as new (per-channel buckets would otherwise pile up). */

@@ -35,7 +35,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = parsed.command;
   if (cmd.name === 'help') {
-    process.stdout.write(`${usageAll().replace(/[`•]/g, '').replace(/\/cws /g, 'npx cws ')}\n  add --json for machine-readable output\n`);
+    process.stdout.write(
+      `${usageAll()
+        .replace(/[`•]/g, '')
+        .replace(/\/cws /g, 'npx cws ')}\n  add --json for machine-readable output\n`,
+    );
     return EXIT.ok;
   }
   const env = parseEnv(process.env, 'worker');
@@ -49,8 +53,14 @@ async function main(argv: string[]): Promise<number> {
   const audit = new RedisAuditLog(redis);
   try {
     if (cmd.name === 'clusters') {
-      const rows = await Promise.all(Object.entries(clusters.clusters).map(async ([name, c]) => ({ name, kind: c.kind, workers: await producer.workerCount(name).catch(() => null) })));
-      process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : `${table([['CLUSTER', 'KIND', 'WORKERS'], ...rows.map((r) => [r.name, r.kind, r.workers === null ? '?' : String(r.workers)])])}\n`);
+      const rows = await Promise.all(
+        Object.entries(clusters.clusters).map(async ([name, c]) => ({ name, kind: c.kind, workers: await producer.workerCount(name).catch(() => null) })),
+      );
+      process.stdout.write(
+        json
+          ? `${JSON.stringify(rows, null, 2)}\n`
+          : `${table([['CLUSTER', 'KIND', 'WORKERS'], ...rows.map((r) => [r.name, r.kind, r.workers === null ? '?' : String(r.workers)])])}\n`,
+      );
       return EXIT.ok;
     }
     if (cmd.name === 'flare') {
@@ -71,7 +81,13 @@ async function main(argv: string[]): Promise<number> {
     const now = new Date().toISOString();
     const { jobId } =
       cmd.name === 'selftest'
-        ? await producer.enqueueSelftest({ kind: 'selftest', cluster: cmd.cluster, ...(cmd.node ? { node: cmd.node } : {}), requestedBy: user, requestedAt: now })
+        ? await producer.enqueueSelftest({
+            kind: 'selftest',
+            cluster: cmd.cluster,
+            ...(cmd.node ? { node: cmd.node } : {}),
+            requestedBy: user,
+            requestedAt: now,
+          })
         : await producer.enqueueNetcheck({ kind: 'netcheck', cluster: cmd.cluster, requestedBy: user, requestedAt: now });
     await audit.append({ user, channel: 'cli', command: words.join(' '), cluster: cmd.cluster, jobId, outcome: 'queued' }).catch(() => {});
 
@@ -81,7 +97,8 @@ async function main(argv: string[]): Promise<number> {
     if (tty && cmd.name === 'selftest')
       events.on('progress', ({ jobId: id, data }) => {
         const p = SelftestProgress.safeParse(data);
-        if (id === jobId && p.success) process.stderr.write(`\r${progressBar(p.data.done, p.data.total)}${p.data.failing ? `  ${p.data.failing} failing` : ''} `);
+        if (id === jobId && p.success)
+          process.stderr.write(`\r${progressBar(p.data.done, p.data.total)}${p.data.failing ? `  ${p.data.failing} failing` : ''} `);
       });
     const job = (await producer.getJob(cmd.cluster, jobId))!;
     let value: unknown;

@@ -19,7 +19,14 @@ export const ansi: Style = {
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => stripAnsi(r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - stripAnsi(c).length))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - stripAnsi(c).length)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -32,7 +39,15 @@ export function progressBar(done: number, total: number, width = 30): string {
 export function renderSelftestText(r: SelftestResult, st: Style): string {
   const s = summarise(r.results);
   const colour = (status: string) => (status === 'ok' ? st.green(status) : status === 'failed' ? st.red(status) : st.yellow(status));
-  const rows = [['NODE', 'POD', 'STATUS', 'DETAIL'], ...s.sorted.map((a) => [a.node, a.pod, colour(a.status), a.failedTests.length ? a.failedTests.join(', ') : a.status === 'ok' ? '' : a.message.split('\n')[0]!.slice(0, 120)])];
+  const rows = [
+    ['NODE', 'POD', 'STATUS', 'DETAIL'],
+    ...s.sorted.map((a) => [
+      a.node,
+      a.pod,
+      colour(a.status),
+      a.failedTests.length ? a.failedTests.join(', ') : a.status === 'ok' ? '' : a.message.split('\n')[0]!.slice(0, 120),
+    ]),
+  ];
   const head = s.total === 0 ? st.yellow(`No agents found on ${r.cluster}.`) : (s.notOk ? st.red : st.green)(st.bold(`${s.ok}/${s.total} agents OK`));
   return `${head}\n${s.total ? table(rows) : ''}`.trimEnd();
 }
@@ -46,6 +61,7 @@ export function renderNetcheckText(r: NetcheckResult, st: Style): string {
     `config: enabled=${r.config.cwsEnabled.value} (${r.config.cwsEnabled.origin}), network.enabled=${r.config.networkEnabled.value} (${r.config.networkEnabled.origin}), classifier_priority=${r.config.classifierPriority.value} (${r.config.classifierPriority.origin})`,
     ...r.findings.map((f) => `- [${f.severity}] ${f.node ? `${f.node}: ` : ''}${f.message} (${f.code})`),
   ];
-  if (r.remediations.length) lines.push(`remediations: ${r.remediations.join(', ')}${r.suggestedPriority !== undefined ? ` (classifier_priority ${r.suggestedPriority})` : ''}`);
+  if (r.remediations.length)
+    lines.push(`remediations: ${r.remediations.join(', ')}${r.suggestedPriority !== undefined ? ` (classifier_priority ${r.suggestedPriority})` : ''}`);
   return lines.join('\n');
 }

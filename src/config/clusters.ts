@@ -12,16 +12,18 @@ export { CLUSTER_NAME_RE, ClusterName } from '../core/names.ts';
  */
 const SlackUserList = z.array(z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user ID such as U012ABCDEF or a user group ID such as S012ABCDEF'));
 
-const Access = z
-  .object({ run: SlackUserList.optional(), remediate: SlackUserList.optional(), approve: SlackUserList.optional() })
-  .strict()
-  .default({});
+const Access = z.object({ run: SlackUserList.optional(), remediate: SlackUserList.optional(), approve: SlackUserList.optional() }).strict().default({});
 
 const SelftestSettings = z
   .object({
     /** Which binary runs `runtime self-test`; since Agent 7.77 the docs point to system-probe. */
     binary: z.enum(['security-agent', 'system-probe']).default('security-agent'),
-    timeoutMs: z.number().int().min(1000).max(15 * 60_000).default(60_000),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(15 * 60_000)
+      .default(60_000),
     /** After the self-test, read the "Self Tests" block of `security-agent status` to name failing tests. */
     readStatus: z.boolean().default(true),
   })
@@ -31,9 +33,24 @@ const SelftestSettings = z
 const FlareSettings = z
   .object({
     /** A review not answered within this is void: the agent is told "no". */
-    reviewTtlMs: z.number().int().min(1000).max(24 * 3600_000).default(30 * 60_000),
-    buildTimeoutMs: z.number().int().min(1000).max(3600_000).default(5 * 60_000),
-    uploadTimeoutMs: z.number().int().min(1000).max(3600_000).default(10 * 60_000),
+    reviewTtlMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600_000)
+      .default(30 * 60_000),
+    buildTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(3600_000)
+      .default(5 * 60_000),
+    uploadTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(3600_000)
+      .default(10 * 60_000),
     /** Flares open at once on this cluster (building or waiting for review); they hold no job slot. */
     maxOpen: z.number().int().min(1).max(500).default(10),
     /** Flares one user may have open at once on this cluster. */
@@ -44,7 +61,10 @@ const FlareSettings = z
 
 const Common = {
   flare: FlareSettings,
-  incidentChannel: z.string().regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel ID such as C0123456789').optional(),
+  incidentChannel: z
+    .string()
+    .regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel ID such as C0123456789')
+    .optional(),
   access: Access,
   selftest: SelftestSettings,
 };
@@ -72,7 +92,10 @@ export const DockerCluster = z
     /** Unix socket path of the engine, or a DOCKER_HOST-style URL (unix://, tcp://, http://). */
     socket: z.string().min(1).optional(),
     host: z.string().min(1).optional(),
-    container: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a container name or ID').default('datadog-agent'),
+    container: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a container name or ID')
+      .default('datadog-agent'),
     ...Common,
   })
   .strict();

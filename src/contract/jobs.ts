@@ -46,7 +46,10 @@ export const FlareJobData = z.object({
   kind: z.literal('flare'),
   cluster: ClusterName,
   node: z.string().optional(),
-  caseId: z.string().regex(/^[0-9]{1,12}$/).optional(),
+  caseId: z
+    .string()
+    .regex(/^[0-9]{1,12}$/)
+    .optional(),
   email: z.email(),
   requestedBy: z.string(),
   requestedAt: z.string(),

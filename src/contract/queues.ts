@@ -29,7 +29,10 @@ export function jobOptions(policy: JobPolicy, jobId: string, dedupeId?: string):
 
 export function selftestDedupeId(cluster: string, node?: string, nodes?: string[]): string {
   if (node) return `selftest:${cluster}:${node}`;
-  if (nodes?.length) return `selftest:${cluster}:[${createHash('sha1').update([...nodes].sort().join(',')).digest('hex')}]`;
+  if (nodes?.length)
+    return `selftest:${cluster}:[${createHash('sha1')
+      .update([...nodes].sort().join(','))
+      .digest('hex')}]`;
   return `selftest:${cluster}:*`;
 }
 

@@ -132,7 +132,15 @@ export function parseCommand(text: string): ParseResult {
       continue;
     }
     const slot = POSITIONALS[known][positional++];
-    if (slot === undefined) return fail(known, known === 'clusters' ? '`clusters` takes no arguments.' : known === 'help' ? 'help takes at most one subcommand.' : `unexpected argument \`${clip(token)}\`.`);
+    if (slot === undefined)
+      return fail(
+        known,
+        known === 'clusters'
+          ? '`clusters` takes no arguments.'
+          : known === 'help'
+            ? 'help takes at most one subcommand.'
+            : `unexpected argument \`${clip(token)}\`.`,
+      );
     const bad = slot === 'topic' ? undefined : slot === 'cluster' ? checkCluster(token) : checkCaseId(token);
     if (bad) return fail(known, bad);
     args[slot] = slot === 'topic' ? token.toLowerCase() : token;
@@ -148,7 +156,8 @@ export function parseCommand(text: string): ParseResult {
     case 'flare': {
       if (!args.cluster) return fail(known, 'a cluster name is required.');
       if (known === 'netcheck') return { ok: true, command: { name: known, cluster: args.cluster } };
-      if (known === 'selftest') return { ok: true, command: options.node ? { name: known, cluster: args.cluster, node: options.node } : { name: known, cluster: args.cluster } };
+      if (known === 'selftest')
+        return { ok: true, command: options.node ? { name: known, cluster: args.cluster, node: options.node } : { name: known, cluster: args.cluster } };
       const command: Command = { name: known, cluster: args.cluster };
       if (options.node) command.node = options.node;
       if (args.caseId) command.caseId = args.caseId;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { AgentStatus, EnvSnapshot, type FlareResult, type NetcheckResult, type RemediateResult, type RestartAgentResult, type SelftestResult } from './results.ts';
+import {
+  AgentStatus,
+  EnvSnapshot,
+  type FlareResult,
+  type NetcheckResult,
+  type RemediateResult,
+  type RestartAgentResult,
+  type SelftestResult,
+} from './results.ts';
 import { type SelftestSummary, summarise } from './selftest/summary.ts';
 import type { MessageMetadata } from './slack/message.ts';
 
@@ -70,7 +78,13 @@ export type RemediationMetadataPayload = z.infer<typeof RemediationMetadataPaylo
 
 const meta = (event_type: string, event_payload: Record<string, unknown>): MessageMetadata => ({ event_type, event_payload });
 
-export function selftestPayload(jobId: string, cluster: string, result: SelftestResult | undefined, error?: string, s: SelftestSummary = summarise(result?.results ?? [])): SelftestMetadataPayload {
+export function selftestPayload(
+  jobId: string,
+  cluster: string,
+  result: SelftestResult | undefined,
+  error?: string,
+  s: SelftestSummary = summarise(result?.results ?? []),
+): SelftestMetadataPayload {
   return {
     jobId,
     cluster,
@@ -82,10 +96,12 @@ export function selftestPayload(jobId: string, cluster: string, result: Selftest
   };
 }
 
-export const selftestMetadata = (jobId: string, cluster: string, result: SelftestResult | undefined, error?: string, s?: SelftestSummary) => meta(SELFTEST_METADATA_EVENT, selftestPayload(jobId, cluster, result, error, s));
+export const selftestMetadata = (jobId: string, cluster: string, result: SelftestResult | undefined, error?: string, s?: SelftestSummary) =>
+  meta(SELFTEST_METADATA_EVENT, selftestPayload(jobId, cluster, result, error, s));
 
 export function netcheckPayload(jobId: string, cluster: string, r: NetcheckResult | { error: string }): NetcheckMetadataPayload {
-  if ('error' in r) return { jobId, cluster, verdict: 'unknown', agentVersion: null, cni: { vendor: null, version: null }, findings: [], remediations: [], error: r.error };
+  if ('error' in r)
+    return { jobId, cluster, verdict: 'unknown', agentVersion: null, cni: { vendor: null, version: null }, findings: [], remediations: [], error: r.error };
   return {
     jobId,
     cluster,
@@ -98,7 +114,8 @@ export function netcheckPayload(jobId: string, cluster: string, r: NetcheckResul
   };
 }
 
-export const netcheckMetadata = (jobId: string, cluster: string, r: NetcheckResult | { error: string }) => meta(NETCHECK_METADATA_EVENT, netcheckPayload(jobId, cluster, r));
+export const netcheckMetadata = (jobId: string, cluster: string, r: NetcheckResult | { error: string }) =>
+  meta(NETCHECK_METADATA_EVENT, netcheckPayload(jobId, cluster, r));
 
 export function flareMetadata(
   c: { jobId: string; cluster: string; node?: string | undefined; caseId?: string | undefined },
@@ -106,13 +123,24 @@ export function flareMetadata(
   archive?: { name: string; bytes: number; files: number },
   extra: Pick<FlareMetadataPayload, 'reason' | 'error' | 'findings' | 'notScanned' | 'sha256'> = {},
 ): MessageMetadata {
-  const payload: FlareMetadataPayload = { jobId: c.jobId, cluster: c.cluster, node: c.node ?? null, caseId: c.caseId ?? null, stage, archive: archive ?? null, ...extra };
+  const payload: FlareMetadataPayload = {
+    jobId: c.jobId,
+    cluster: c.cluster,
+    node: c.node ?? null,
+    caseId: c.caseId ?? null,
+    stage,
+    archive: archive ?? null,
+    ...extra,
+  };
   return meta(FLARE_METADATA_EVENT, payload);
 }
 
 export const flareStageOf = (r: FlareResult): FlareMetadataPayload['stage'] => r.stage;
 
-export function remediationMetadata(c: { jobId: string; cluster: string; action: string; requestedBy: string }, r: RemediateResult | { error: string }): MessageMetadata {
+export function remediationMetadata(
+  c: { jobId: string; cluster: string; action: string; requestedBy: string },
+  r: RemediateResult | { error: string },
+): MessageMetadata {
   const payload: RemediationMetadataPayload =
     'error' in r
       ? { jobId: c.jobId, cluster: c.cluster, action: c.action, by: c.requestedBy, before: null, after: null, status: 'failed', error: r.error }
@@ -120,10 +148,23 @@ export function remediationMetadata(c: { jobId: string; cluster: string; action:
   return meta(REMEDIATION_METADATA_EVENT, payload);
 }
 
-export function restartMetadata(c: { jobId: string; cluster: string; node: string; requestedBy: string }, r: RestartAgentResult | { error: string }): MessageMetadata {
+export function restartMetadata(
+  c: { jobId: string; cluster: string; node: string; requestedBy: string },
+  r: RestartAgentResult | { error: string },
+): MessageMetadata {
   const payload: RemediationMetadataPayload =
     'error' in r
-      ? { jobId: c.jobId, cluster: c.cluster, action: 'restart_agent', node: c.node, by: c.requestedBy, before: null, after: null, status: 'failed', error: r.error }
+      ? {
+          jobId: c.jobId,
+          cluster: c.cluster,
+          action: 'restart_agent',
+          node: c.node,
+          by: c.requestedBy,
+          before: null,
+          after: null,
+          status: 'failed',
+          error: r.error,
+        }
       : { jobId: c.jobId, cluster: c.cluster, action: 'restart_agent', node: c.node, by: c.requestedBy, before: r.before, after: r.after, status: r.status };
   return meta(REMEDIATION_METADATA_EVENT, payload);
 }

@@ -99,7 +99,13 @@ export const JobFailure = z.object({
 });
 export type JobFailure = z.infer<typeof JobFailure>;
 
-export const SecretFindingSchema = z.object({ file: z.string(), line: z.number().int(), kind: z.string(), preview: z.string(), where: z.enum(['name', 'binary']).optional() });
+export const SecretFindingSchema = z.object({
+  file: z.string(),
+  line: z.number().int(),
+  kind: z.string(),
+  preview: z.string(),
+  where: z.enum(['name', 'binary']).optional(),
+});
 
 /** A file (or line) of the archive the secret scan could not read, and why. */
 export const NotScannedSchema = z.object({ file: z.string(), reason: z.string() });
@@ -110,7 +116,10 @@ export const FlareArchive = z.object({
   bytes: z.number().int().nonnegative(),
   files: z.number().int().nonnegative(),
   /** SHA-256 of the reviewed archive, computed by `sha256sum` on the agent and over the bytes read: Send re-checks it. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 export const FlareProgress = z.object({
@@ -167,7 +176,13 @@ export const NetcheckResult = z.object({
   remediations: z.array(z.enum(['set_classifier_priority', 'disable_network_detections', 'disable_cws', 'upgrade_agent'])),
   suggestedPriority: z.number().int().optional(),
   agent: z.object({ version: z.string().nullable(), image: z.string().nullable(), daemonSet: z.string(), managedBy: z.enum(['none', 'helm', 'operator']) }),
-  cni: z.object({ status: z.enum(['detected', 'none', 'unknown']), vendor: z.string().nullable(), version: z.string().nullable(), daemonSet: z.string().nullable(), detail: z.string() }),
+  cni: z.object({
+    status: z.enum(['detected', 'none', 'unknown']),
+    vendor: z.string().nullable(),
+    version: z.string().nullable(),
+    daemonSet: z.string().nullable(),
+    detail: z.string(),
+  }),
   config: z.object({ cwsEnabled: ConfigValueSchema, networkEnabled: ConfigValueSchema, classifierPriority: ConfigValueSchema }),
   /** Per node: the vendor's ingress classifier priorities seen on pod-facing interfaces, or why unknown. */
   nodes: z.array(z.object({ node: z.string(), priorities: z.array(z.number()), interfaces: z.number().int(), error: z.string().optional() })),
@@ -191,6 +206,13 @@ export const RemediateResult = z.object({
   before: EnvSnapshot,
   after: EnvSnapshot,
   status: z.enum(['applied', 'no_change']),
-  rollout: z.object({ generation: z.number(), observedGeneration: z.number(), desired: z.number(), updated: z.number(), ready: z.number(), complete: z.boolean() }),
+  rollout: z.object({
+    generation: z.number(),
+    observedGeneration: z.number(),
+    desired: z.number(),
+    updated: z.number(),
+    ready: z.number(),
+    complete: z.boolean(),
+  }),
 });
 export type RemediateResult = z.infer<typeof RemediateResult>;

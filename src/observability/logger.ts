@@ -6,7 +6,16 @@ export function createLogger(level: string, name = 'cws'): Logger {
     name,
     level,
     redact: {
-      paths: ['token', '*.token', 'headers.authorization', '*.headers.authorization', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', '*.password'],
+      paths: [
+        'token',
+        '*.token',
+        'headers.authorization',
+        '*.headers.authorization',
+        'SLACK_BOT_TOKEN',
+        'SLACK_SIGNING_SECRET',
+        'SLACK_APP_TOKEN',
+        '*.password',
+      ],
       censor: '[redacted]',
     },
   });

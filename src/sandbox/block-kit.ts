@@ -90,9 +90,46 @@ const SELECTS = ['static_select', 'external_select', 'users_select', 'conversati
 const MULTI_SELECTS = SELECTS.map((s) => `multi_${s}`);
 /** Where Slack takes each element (docs: "Works with block types"). */
 const ELEMENTS_IN: Record<'actions' | 'accessory' | 'input', Set<string>> = {
-  actions: new Set(['button', 'checkboxes', 'datepicker', 'datetimepicker', 'overflow', 'radio_buttons', 'timepicker', 'workflow_button', 'rich_text_input', ...SELECTS, ...MULTI_SELECTS]),
-  accessory: new Set(['button', 'checkboxes', 'datepicker', 'image', 'overflow', 'radio_buttons', 'timepicker', 'workflow_button', ...SELECTS, ...MULTI_SELECTS]),
-  input: new Set(['checkboxes', 'datepicker', 'datetimepicker', 'email_text_input', 'file_input', 'number_input', 'plain_text_input', 'radio_buttons', 'rich_text_input', 'timepicker', 'url_text_input', ...SELECTS, ...MULTI_SELECTS]),
+  actions: new Set([
+    'button',
+    'checkboxes',
+    'datepicker',
+    'datetimepicker',
+    'overflow',
+    'radio_buttons',
+    'timepicker',
+    'workflow_button',
+    'rich_text_input',
+    ...SELECTS,
+    ...MULTI_SELECTS,
+  ]),
+  accessory: new Set([
+    'button',
+    'checkboxes',
+    'datepicker',
+    'image',
+    'overflow',
+    'radio_buttons',
+    'timepicker',
+    'workflow_button',
+    ...SELECTS,
+    ...MULTI_SELECTS,
+  ]),
+  input: new Set([
+    'checkboxes',
+    'datepicker',
+    'datetimepicker',
+    'email_text_input',
+    'file_input',
+    'number_input',
+    'plain_text_input',
+    'radio_buttons',
+    'rich_text_input',
+    'timepicker',
+    'url_text_input',
+    ...SELECTS,
+    ...MULTI_SELECTS,
+  ]),
 };
 const STYLES = ['primary', 'danger'];
 const RICH_TEXT_PARTS = new Set(['rich_text_section', 'rich_text_list', 'rich_text_preformatted', 'rich_text_quote']);

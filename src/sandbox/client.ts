@@ -86,7 +86,14 @@ export class SandboxClient {
     const channel = this.channel(channelId);
     if (!channel) return { ok: false, error: `There is no channel ${channelId} in the sandbox.`, conflict: true };
     const context = { channel: channel.id, user: this.user.id };
-    const fields = slashCommandFields({ user: this.user, channel, command: this.command, text, responseUrl: this.emu.registerResponseUrl(context), triggerId: this.emu.issueTriggerId() });
+    const fields = slashCommandFields({
+      user: this.user,
+      channel,
+      command: this.command,
+      text,
+      responseUrl: this.emu.registerResponseUrl(context),
+      triggerId: this.emu.issueTriggerId(),
+    });
     const res = await this.deliver(this.command, () => this.signer.postForm(fields, { timeoutMs: this.ackTimeoutMs }));
     if (!res.ok) return res;
     const body = parseAckBody(res.body);
@@ -104,11 +111,21 @@ export class SandboxClient {
     if ('error' in found) {
       this.logger.info({ position: input.action.position, reason: found.error }, 'a click on an element that is no longer there');
       const what = input.view_id ? 'view' : 'message';
-      return { ok: false, error: `That ${input.action.type === 'button' ? 'button' : 'menu'} is no longer there: the ${what} changed since the page showed it (${found.error}). Nothing was sent.`, conflict: true };
+      return {
+        ok: false,
+        error: `That ${input.action.type === 'button' ? 'button' : 'menu'} is no longer there: the ${what} changed since the page showed it (${found.error}). Nothing was sent.`,
+        conflict: true,
+      };
     }
     const built = actionPayload(found, input.action, actionTs());
     if ('error' in built) return { ok: false, error: `Invalid action: ${built.error}.` };
-    const payload = blockActionsPayload({ user: this.user, triggerId: this.emu.issueTriggerId(), action: built.action, stateValue: built.stateValue, origin: origin.payloadOrigin });
+    const payload = blockActionsPayload({
+      user: this.user,
+      triggerId: this.emu.issueTriggerId(),
+      action: built.action,
+      stateValue: built.stateValue,
+      origin: origin.payloadOrigin,
+    });
     const res = await this.deliver('the action', () => this.signer.postPayload(payload, { timeoutMs: this.ackTimeoutMs }));
     return res.ok ? { ok: true } : res;
   }
@@ -129,7 +146,9 @@ export class SandboxClient {
     if (!view) return { ok: true };
     this.emu.closeView(viewId);
     if (view.view.notify_on_close !== true) return { ok: true };
-    const res = await this.deliver('view_closed', () => this.signer.postPayload(viewClosedPayload({ user: this.user, view: this.emu.wireView(view) }), { timeoutMs: this.ackTimeoutMs }));
+    const res = await this.deliver('view_closed', () =>
+      this.signer.postPayload(viewClosedPayload({ user: this.user, view: this.emu.wireView(view) }), { timeoutMs: this.ackTimeoutMs }),
+    );
     return res.ok ? { ok: true } : res;
   }
 
@@ -165,7 +184,10 @@ export class SandboxClient {
     const responseUrl = this.emu.registerResponseUrl({ channel: channel.id, user: this.user.id, original: { ts: msg.ts } });
     // Slack leaves the message out of the payload when it is ephemeral.
     const wire = msg.ephemeral ? undefined : { ...this.emu.wireMessage(msg), blocks: withBlockIds(msg.blocks ?? []) };
-    return { blocks: msg.blocks, payloadOrigin: { message: { channel, ts: msg.ts, ephemeral: msg.ephemeral === true, responseUrl, ...(wire ? { wire } : {}) } } };
+    return {
+      blocks: msg.blocks,
+      payloadOrigin: { message: { channel, ts: msg.ts, ephemeral: msg.ephemeral === true, responseUrl, ...(wire ? { wire } : {}) } },
+    };
   }
 
   private viewOrigin(viewId: string): Origin {
@@ -175,7 +197,10 @@ export class SandboxClient {
   }
 
   /** Sends to the bot; what Slack would show when the app fails to answer in time or at all. */
-  private async deliver(what: string, send: () => Promise<{ status: number; body: string }>): Promise<{ ok: true; body: string } | { ok: false; error: string }> {
+  private async deliver(
+    what: string,
+    send: () => Promise<{ status: number; body: string }>,
+  ): Promise<{ ok: true; body: string } | { ok: false; error: string }> {
     try {
       const res = await send();
       if (res.status === 200) return { ok: true, body: res.body };
@@ -183,7 +208,8 @@ export class SandboxClient {
       return { ok: false, error: `${what} failed: the bot answered HTTP ${res.status}.` };
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      if (timedOut) return { ok: false, error: `${what} failed with the error "operation_timeout" (the bot did not answer within ${this.ackTimeoutMs / 1000} s).` };
+      if (timedOut)
+        return { ok: false, error: `${what} failed with the error "operation_timeout" (the bot did not answer within ${this.ackTimeoutMs / 1000} s).` };
       this.logger.warn({ err: (err as Error).message, what }, 'cannot reach the bot');
       return { ok: false, error: `${what} failed: the bot is not reachable.` };
     }

@@ -28,7 +28,14 @@ const team = () => ({ id: TEAM_ID, domain: TEAM_NAME });
 const userObject = (u: SandboxUser) => ({ id: u.id, username: u.name, name: u.name, team_id: TEAM_ID });
 
 /** `application/x-www-form-urlencoded` fields of a slash command, as Slack posts them. */
-export function slashCommandFields(o: { user: SandboxUser; channel: ChannelRef; command: string; text: string; responseUrl: string; triggerId: string }): Record<string, string> {
+export function slashCommandFields(o: {
+  user: SandboxUser;
+  channel: ChannelRef;
+  command: string;
+  text: string;
+  responseUrl: string;
+  triggerId: string;
+}): Record<string, string> {
   return {
     token: VERIFICATION_TOKEN,
     team_id: TEAM_ID,

@@ -133,7 +133,9 @@ function spawnRedis(binary: string, port: number, dir: string, persistence: 'non
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('error', (err: NodeJS.ErrnoException) => settle(err.code === 'ENOENT' ? new RedisNotInstalledError() : new Error(`cannot start redis-server: ${err.message}`)));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      settle(err.code === 'ENOENT' ? new RedisNotInstalledError() : new Error(`cannot start redis-server: ${err.message}`)),
+    );
     child.once('exit', (code, signal) => {
       const why = `redis-server exited before it was ready on port ${port} (code ${code}, signal ${signal}): ${output.trim().split('\n').slice(-3).join(' | ')}`;
       settle(/Address already in use/i.test(output) ? new PortTakenError(why) : new Error(why));

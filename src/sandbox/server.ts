@@ -54,7 +54,8 @@ const PAGE_FILES: Record<string, { file: string; type: string }> = {
 
 const COMMON_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 /** The page loads only its own script and stylesheet; message HTML is rendered and escaped server-side. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const SSE_HEARTBEAT_MS = 15_000;
 const DEFAULT_MAX_BODY = 256 * 1024;
 
@@ -126,7 +127,8 @@ export async function startSandboxServer(o: SandboxServerOptions): Promise<Sandb
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase())) throw new HttpError(421, 'unexpected Host header: open the sandbox at its loopback URL');
+    if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase()))
+      throw new HttpError(421, 'unexpected Host header: open the sandbox at its loopback URL');
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
     const page = PAGE_FILES[path];
     if (page) return allow(req, 'GET', () => servePage(res, join(dir, page.file), page.type));
@@ -159,7 +161,11 @@ export async function startSandboxServer(o: SandboxServerOptions): Promise<Sandb
         throw new HttpError(400, `invalid request: ${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'bad body'}`);
       }
       const outcome = await run(parsed.data);
-      sendJson(res, outcomeStatus(outcome), outcome.ok ? { ok: true } : { ok: false, error: outcome.error, ...(outcome.errors ? { errors: outcome.errors } : {}) });
+      sendJson(
+        res,
+        outcomeStatus(outcome),
+        outcome.ok ? { ok: true } : { ok: false, error: outcome.error, ...(outcome.errors ? { errors: outcome.errors } : {}) },
+      );
     });
   }
 

@@ -572,10 +572,7 @@ export class SlackEmulator extends EventEmitter {
    * for predicates that also look at state outside the emulator). A throwing predicate counts as "not yet".
    * Rejects after `timeoutMs` (default 10 s) with a dump of the calls and messages.
    */
-  waitFor<T>(
-    predicate: (emu: SlackEmulator) => T | undefined | false | null,
-    opts: { timeoutMs?: number; pollMs?: number } = {},
-  ): Promise<T> {
+  waitFor<T>(predicate: (emu: SlackEmulator) => T | undefined | false | null, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const pollMs = opts.pollMs ?? 50;
     const stack = new Error('waitFor timed out').stack;
@@ -607,10 +604,7 @@ export class SlackEmulator extends EventEmitter {
       const timeout = setTimeout(() => {
         check();
         if (done) return;
-        const why =
-          lastError === undefined
-            ? ''
-            : `\nlast predicate error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+        const why = lastError === undefined ? '' : `\nlast predicate error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
         const err = new Error(`SlackEmulator.waitFor: condition not met within ${timeoutMs} ms${why}\n${this.dump()}`);
         if (stack) err.stack = `${err.message}\n${stack.split('\n').slice(1).join('\n')}`;
         finish(err);
@@ -738,13 +732,7 @@ export class SlackEmulator extends EventEmitter {
     return true;
   }
 
-  private async handleResponseUrl(
-    id: string,
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    raw: string,
-    at: number,
-  ): Promise<void> {
+  private async handleResponseUrl(id: string, req: http.IncomingMessage, res: http.ServerResponse, raw: string, at: number): Promise<void> {
     let args: Record<string, unknown>;
     let isObject = false;
     try {
@@ -771,7 +759,8 @@ export class SlackEmulator extends EventEmitter {
     // Applied before it is recorded, so a waitFor that sees the call also sees its effect.
     const status = error === undefined ? 200 : error === 'used_url' || error === 'expired_url' ? 404 : 400;
     record(status);
-    const body = refusal === undefined ? { ok: true } : { ok: false, error, ...(refusal.messages.length ? { response_metadata: { messages: refusal.messages } } : {}) };
+    const body =
+      refusal === undefined ? { ok: true } : { ok: false, error, ...(refusal.messages.length ? { response_metadata: { messages: refusal.messages } } : {}) };
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
   }
 
@@ -998,9 +987,7 @@ export class SlackEmulator extends EventEmitter {
     if (!viewId && !externalId) return fail('invalid_arguments');
     const refusal = validateView(args.view);
     if (refusal) return refused(refusal);
-    const stored = viewId
-      ? this.views.get(viewId)
-      : [...this.views.values()].find((v) => v.external_id === externalId);
+    const stored = viewId ? this.views.get(viewId) : [...this.views.values()].find((v) => v.external_id === externalId);
     if (!stored) return fail('not_found');
     const hash = str(args.hash);
     if (hash !== undefined && hash !== stored.hash) return fail('hash_conflict');
@@ -1057,7 +1044,11 @@ export class SlackEmulator extends EventEmitter {
     const start = Math.max(0, Number(str(args.cursor) ?? '0') || 0);
     const page = all.slice(start, start + limit);
     const more = start + limit < all.length;
-    return ok({ messages: page.map((m) => this.listed(m, withMetadata)), has_more: more, response_metadata: { next_cursor: more ? String(start + limit) : '' } });
+    return ok({
+      messages: page.map((m) => this.listed(m, withMetadata)),
+      has_more: more,
+      response_metadata: { next_cursor: more ? String(start + limit) : '' },
+    });
   }
 
   /** The parent, then its replies, oldest first. */
@@ -1117,11 +1108,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function parseArgs(
-  req: http.IncomingMessage,
-  raw: string,
-  url: URL,
-): { args: Record<string, unknown>; formToken?: string; parseError?: string } {
+function parseArgs(req: http.IncomingMessage, raw: string, url: URL): { args: Record<string, unknown>; formToken?: string; parseError?: string } {
   const args: Record<string, unknown> = {};
   let formToken: string | undefined;
   const take = (params: URLSearchParams): void => {

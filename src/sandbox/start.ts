@@ -110,7 +110,10 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
 
     const signer = new SlackSigner({ secret: signingSecret, url: `http://127.0.0.1:${botPort}/slack/events` });
     const client = new SandboxClient({ emu, signer, user: SANDBOX_USER, logger: o.logger.child({ component: 'sandbox-client' }) });
-    const server = await listen(() => startSandboxServer({ client, emu, logger: o.logger.child({ component: 'sandbox' }), host: o.host ?? '127.0.0.1', port: o.port ?? 3000 }), o);
+    const server = await listen(
+      () => startSandboxServer({ client, emu, logger: o.logger.child({ component: 'sandbox' }), host: o.host ?? '127.0.0.1', port: o.port ?? 3000 }),
+      o,
+    );
     stops.push({ what: 'sandbox server', stop: () => server.close() });
 
     return { url: server.url, clusters, redisUrl, fleet, sim, emu, bot, server, stop: stopAll };
@@ -142,7 +145,8 @@ function demoFleet(path: string) {
 
 /** The configured clusters, then the simulated `demo` one (a configured `demo` would be ambiguous). */
 export function withDemoCluster(configured: ClustersFile['clusters'], kubeconfig: string, context: string): ClustersFile {
-  if (configured[DEMO_CLUSTER]) throw new ConfigError(`CWS_CONFIG: cluster "${DEMO_CLUSTER}" is the sandbox's simulated cluster; rename yours (or run with SANDBOX=0)`);
+  if (configured[DEMO_CLUSTER])
+    throw new ConfigError(`CWS_CONFIG: cluster "${DEMO_CLUSTER}" is the sandbox's simulated cluster; rename yours (or run with SANDBOX=0)`);
   const demo = KubernetesCluster.parse({ kind: 'kubernetes', kubeconfig, context });
   return ClustersFile.parse({ clusters: { ...configured, [DEMO_CLUSTER]: demo } });
 }
@@ -152,7 +156,8 @@ async function listen(start: () => Promise<SandboxServer>, o: SandboxOptions): P
     return await start();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ConfigError(`SANDBOX_PORT: port ${o.port ?? 3000} on ${o.host ?? '127.0.0.1'} is in use (set SANDBOX_PORT to another port)`);
+    if (code === 'EADDRINUSE')
+      throw new ConfigError(`SANDBOX_PORT: port ${o.port ?? 3000} on ${o.host ?? '127.0.0.1'} is in use (set SANDBOX_PORT to another port)`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ConfigError(`SANDBOX_HOST: cannot listen on ${o.host} (${code})`);
     throw err;
   }

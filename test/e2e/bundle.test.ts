@@ -64,7 +64,14 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
     await startSim('test/fixtures/fleets/small.yaml', kubeconfig);
     const configPath = join(dir, 'cws.yaml');
     writeFileSync(configPath, `clusters:\n  small: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: small }\n`);
-    children.push(await startWorkerProcess({ redisUrl: redis.url, configPath, built: join(OUT, 'main.js'), nodeArgs: ['--max-semi-space-size=4', '--max-old-space-size=192'] }));
+    children.push(
+      await startWorkerProcess({
+        redisUrl: redis.url,
+        configPath,
+        built: join(OUT, 'main.js'),
+        nodeArgs: ['--max-semi-space-size=4', '--max-old-space-size=192'],
+      }),
+    );
 
     const r = await run([join(ROOT, 'bin/cws.mjs'), 'selftest', 'small', '--json'], { REDIS_URL: redis.url, CWS_CONFIG: configPath });
     expect(r.stderr).toBe('');
@@ -79,7 +86,17 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
       const configPath = join(dir, 'real.yaml');
       writeFileSync(configPath, `clusters:\n  real-host: { kind: host, binary: ${agent.binary} }\n`);
       const [port, sandboxPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
-      const env = { ...process.env, SLACK_BOT_TOKEN: 'xoxb-bundle', SLACK_SIGNING_SECRET: 'bundle-secret', SLACK_API_URL: emu.url, PORT: String(port), SANDBOX_PORT: String(sandboxPort), REDIS_URL: redis.url, CWS_CONFIG: configPath, LOG_LEVEL: 'info' };
+      const env = {
+        ...process.env,
+        SLACK_BOT_TOKEN: 'xoxb-bundle',
+        SLACK_SIGNING_SECRET: 'bundle-secret',
+        SLACK_API_URL: emu.url,
+        PORT: String(port),
+        SANDBOX_PORT: String(sandboxPort),
+        REDIS_URL: redis.url,
+        CWS_CONFIG: configPath,
+        LOG_LEVEL: 'info',
+      };
       const child = spawn(process.execPath, [join(OUT, 'main.js'), 'all'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let out = '';
@@ -89,10 +106,15 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
         child.stderr!.on('data', check);
         child.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${out}`)));
       });
-      const signer = new SlackSigner({ secret: 'bundle-secret', url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('').replace(/\/$/, '') });
+      const signer = new SlackSigner({
+        secret: 'bundle-secret',
+        url: `http://127.0.0.1:${port}/slack/events`,
+        responseUrlBase: emu.responseUrl('').replace(/\/$/, ''),
+      });
       // Malformed bodies, validly signed or not: each answered with a 4xx, and the process stays up.
       const now = () => Math.floor(Date.now() / 1000);
-      const send = (body: string, type = 'application/x-www-form-urlencoded', ts = now()) => signer.raw(body, { ...signSlackRequest('bundle-secret', body, ts), 'content-type': type });
+      const send = (body: string, type = 'application/x-www-form-urlencoded', ts = now()) =>
+        signer.raw(body, { ...signSlackRequest('bundle-secret', body, ts), 'content-type': type });
       const hostile: [string, string | undefined, number][] = [
         ['payload=null', undefined, 400],
         ['null', 'application/json', 400],
@@ -107,7 +129,14 @@ describe('the bundle (npm start / npm run worker / npm run sim)', () => {
       expect((await send('command=%2Fcws&text=help', undefined, now() + 400)).status).toBe(401);
       expect((await signer.raw('command=%2Fcws&text=help', {})).status).toBe(401);
       // A replay of the same signed command runs once; a Slack retry is acknowledged, not run.
-      const body = new URLSearchParams({ command: '/cws', text: 'selftest real-host', channel_id: 'CBUNDLE2', user_id: 'U0REPLAY', response_url: emu.responseUrl('replay'), trigger_id: '1.2.3' }).toString();
+      const body = new URLSearchParams({
+        command: '/cws',
+        text: 'selftest real-host',
+        channel_id: 'CBUNDLE2',
+        user_id: 'U0REPLAY',
+        response_url: emu.responseUrl('replay'),
+        trigger_id: '1.2.3',
+      }).toString();
       const headers = { ...signSlackRequest('bundle-secret', body), 'content-type': 'application/x-www-form-urlencoded' };
       expect((await signer.raw(body, headers)).status).toBe(200);
       expect((await signer.raw(body, headers)).status).toBe(200);

@@ -28,8 +28,11 @@ const configPath = join(dir, 'cws.yaml');
 
 function cws(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin/cws.mjs'), ...args], { cwd: ROOT, env: { ...process.env, REDIS_URL: redis.url, CWS_CONFIG: configPath, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(ROOT, 'bin/cws.mjs'), ...args],
+      { cwd: ROOT, env: { ...process.env, REDIS_URL: redis.url, CWS_CONFIG: configPath, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr }),
     );
   });
 }
@@ -38,7 +41,12 @@ beforeAll(async () => {
   const ok = await prepareHostAgent({ selftest: 'ok' });
   const failing = await prepareHostAgent({ selftest: 'status-failed' });
   agents.push(ok, failing);
-  sim = await startSimulator({ fleet: parseFleet('name: cli-k\nagent: { image: "gcr.io/datadoghq/agent:7.39.1" }\ncni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.9.5", labels: { k8s-app: cilium } }\nnodes: { count: 2 }\n', 'cli fleet') });
+  sim = await startSimulator({
+    fleet: parseFleet(
+      'name: cli-k\nagent: { image: "gcr.io/datadoghq/agent:7.39.1" }\ncni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.9.5", labels: { k8s-app: cilium } }\nnodes: { count: 2 }\n',
+      'cli fleet',
+    ),
+  });
   const kc = join(dir, 'k.kubeconfig');
   await sim.writeKubeconfig(kc);
   const yaml = `clusters:\n  cli-ok: { kind: host, binary: ${ok.binary} }\n  cli-failing: { kind: host, binary: ${failing.binary} }\n  cli-private: { kind: host, binary: ${ok.binary}, access: { run: [UALLOWED1] } }\n  cli-k: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName} }\n`;
@@ -61,7 +69,9 @@ async function slackMetadataOf(cluster: string, jobId: string) {
   try {
     const job = await Job.fromId(q, jobId);
     const ctx = { jobId, cluster, requestedBy: 'U0CLI001' };
-    return cluster === 'cli-k' ? renderNetcheckResult(ctx, NetcheckResult.parse(job!.returnvalue)).metadata!.event_payload : renderResult(ctx, SelftestResult.parse(job!.returnvalue)).metadata!.event_payload;
+    return cluster === 'cli-k'
+      ? renderNetcheckResult(ctx, NetcheckResult.parse(job!.returnvalue)).metadata!.event_payload
+      : renderResult(ctx, SelftestResult.parse(job!.returnvalue)).metadata!.event_payload;
   } finally {
     await q.close();
   }
@@ -69,7 +79,10 @@ async function slackMetadataOf(cluster: string, jobId: string) {
 
 describe('npx cws', () => {
   it('--json prints exactly the payload of the Slack message metadata (selftest and netcheck)', async () => {
-    for (const [cmd, cluster] of [['selftest', 'cli-ok'], ['netcheck', 'cli-k']] as const) {
+    for (const [cmd, cluster] of [
+      ['selftest', 'cli-ok'],
+      ['netcheck', 'cli-k'],
+    ] as const) {
       const r = await cws([cmd, cluster, '--json']);
       const printed = JSON.parse(r.stdout) as { jobId: string };
       expect(printed).toEqual(await slackMetadataOf(cluster, printed.jobId));

@@ -18,7 +18,8 @@ let h: Harness;
 
 // Cilium's classifier at priority 1 on node-1 (broken: disable network detections, or CWS) and at
 // priority 3 on node-2 (set classifier_priority to 2): the report offers all three fixes.
-const TC = (pref: number) => `"filter protocol all pref ${pref} bpf chain 0 \\nfilter protocol all pref ${pref} bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"`;
+const TC = (pref: number) =>
+  `"filter protocol all pref ${pref} bpf chain 0 \\nfilter protocol all pref ${pref} bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"`;
 const threeFixes = (name: string) => `name: ${name}
 agent:
   image: "gcr.io/datadoghq/agent:7.50.3"
@@ -52,7 +53,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const podsOn = (node: string) => sims['sim-a']!.state.listPods('datadog').filter((p) => p.spec?.nodeName === node).map((p) => p.metadata!.name!);
+const podsOn = (node: string) =>
+  sims['sim-a']!.state.listPods('datadog')
+    .filter((p) => p.spec?.nodeName === node)
+    .map((p) => p.metadata!.name!);
 const envOf = (cluster: string, container: string) =>
   sims[cluster]!.state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers.find((c: { name: string }) => c.name === container)!.env ?? [];
 
@@ -69,14 +73,18 @@ describe('a self-test with several failing nodes', () => {
     const before = Object.fromEntries(['node-7', 'node-8', 'node-10'].map((n) => [n, podsOn(n)]));
 
     await click(h, final, 'Restart agent on node-8', 'UFIXER01');
-    const r8 = await h.emu.waitFor((e) => e.messages('CCLICK1').find((m) => m.thread_ts === final.ts && m.metadata?.event_payload.node === 'node-8'), { timeoutMs: 30_000 });
+    const r8 = await h.emu.waitFor((e) => e.messages('CCLICK1').find((m) => m.thread_ts === final.ts && m.metadata?.event_payload.node === 'node-8'), {
+      timeoutMs: 30_000,
+    });
     expect(r8.metadata!.event_payload).toMatchObject({ action: 'restart_agent', status: 'restarted', before: { pod: before['node-8']![0] } });
     expect(podsOn('node-8')).not.toEqual(before['node-8']);
     expect(podsOn('node-7')).toEqual(before['node-7']);
     expect(podsOn('node-10')).toEqual(before['node-10']);
 
     await click(h, final, 'Restart agent on node-10', 'UFIXER01');
-    await h.emu.waitFor((e) => e.messages('CCLICK1').find((m) => m.thread_ts === final.ts && m.metadata?.event_payload.node === 'node-10'), { timeoutMs: 30_000 });
+    await h.emu.waitFor((e) => e.messages('CCLICK1').find((m) => m.thread_ts === final.ts && m.metadata?.event_payload.node === 'node-10'), {
+      timeoutMs: 30_000,
+    });
     expect(podsOn('node-10')).not.toEqual(before['node-10']);
     expect(podsOn('node-7')).toEqual(before['node-7']);
   });
@@ -93,7 +101,10 @@ describe('a netcheck offering several fixes', () => {
 
   it('the second button disables network detections, and only that', async () => {
     const m = await report('fix-2');
-    expect(m.metadata!.event_payload).toMatchObject({ verdict: 'broken', remediations: expect.arrayContaining(['set_classifier_priority', 'disable_network_detections']) });
+    expect(m.metadata!.event_payload).toMatchObject({
+      verdict: 'broken',
+      remediations: expect.arrayContaining(['set_classifier_priority', 'disable_network_detections']),
+    });
     const ids = ['Set classifier_priority to 2', 'Disable network detections', 'Disable CWS'].map((t) => buttonIn(m, t).actionId);
     expect(new Set(ids).size).toBe(3);
     await click(h, m, 'Disable network detections', 'UFIXER01');
@@ -110,8 +121,13 @@ describe('a netcheck offering several fixes', () => {
     await click(h, m, 'Disable CWS', 'UFIXER01');
     const done = await applied(m);
     expect(done.metadata!.event_payload).toMatchObject({ action: 'disable_cws', status: 'applied' });
-    for (const c of ['system-probe', 'security-agent']) expect(envOf('fix-3', c)).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'false' });
+    for (const c of ['system-probe', 'security-agent'])
+      expect(envOf('fix-3', c)).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'false' });
     const sp = envOf('fix-3', 'system-probe');
-    expect(sp.some((e: { name: string }) => e.name === 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED' || e.name === 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY')).toBe(false);
+    expect(
+      sp.some(
+        (e: { name: string }) => e.name === 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED' || e.name === 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY',
+      ),
+    ).toBe(false);
   });
 });

@@ -17,7 +17,8 @@ const dir = mkdtempSync(join(tmpdir(), 'cws-flare-cap-'));
 let sim: Simulator;
 let h: Harness;
 
-const reviewOf = (c: string) => (e: Harness['emu']) => e.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && m.metadata.event_payload.stage === 'review');
+const reviewOf = (c: string) => (e: Harness['emu']) =>
+  e.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && m.metadata.event_payload.stage === 'review');
 
 beforeAll(async () => {
   sim = await startSimulator({ fleet: parseFleet('name: cap\nnodes:\n  count: 8\n', 'capacity fleet') });
@@ -69,7 +70,13 @@ describe('open flare reviews', () => {
 
     // Cancelling one frees its place.
     const first = h.emu.messages('CCAP1').find((m) => m.metadata?.event_type === 'cws_flare_result')!;
-    await h.signer.action({ actionId: 'flare.cancel', value: String(first.metadata!.event_payload.jobId), userId: 'UCAPA001', channelId: 'CCAP1', messageTs: first.ts });
+    await h.signer.action({
+      actionId: 'flare.cancel',
+      value: String(first.metadata!.event_payload.jobId),
+      userId: 'UCAPA001',
+      channelId: 'CCAP1',
+      messageTs: first.ts,
+    });
     await h.emu.waitFor((e) => e.messages('CCAP1').find((m) => m.metadata?.event_payload.stage === 'cancelled'), { timeoutMs: 45_000 });
     const again = await h.signer.command('flare cap --node node-8 1009 --email ops@example.com', { channelId: 'CCAPY', userId: 'UCAPD001' });
     expect(again.json).toBeUndefined();

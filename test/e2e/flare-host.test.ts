@@ -185,9 +185,19 @@ describe('/cws flare on a host agent', () => {
     const view = opened.args.view as { callback_id: string; private_metadata: string; blocks: { element?: { initial_value?: string } }[] };
     expect(view.callback_id).toBe('flare_email');
     expect(JSON.stringify(view.blocks)).toContain('asker@example.com'); // prefilled from the profile
-    const bad = await h.signer.viewSubmission({ callbackId: 'flare_email', privateMetadata: view.private_metadata, userId: 'UASKER01', values: { email: { value: { type: 'email_text_input', value: 'nope' } }, case: { value: { type: 'plain_text_input', value: '' } } } });
+    const bad = await h.signer.viewSubmission({
+      callbackId: 'flare_email',
+      privateMetadata: view.private_metadata,
+      userId: 'UASKER01',
+      values: { email: { value: { type: 'email_text_input', value: 'nope' } }, case: { value: { type: 'plain_text_input', value: '' } } },
+    });
     expect(JSON.parse(bad.body)).toMatchObject({ response_action: 'errors', errors: { email: expect.stringMatching(/email address/) } });
-    await h.signer.viewSubmission({ callbackId: 'flare_email', privateMetadata: view.private_metadata, userId: 'UASKER01', values: { email: { value: { type: 'email_text_input', value: 'asker@example.com' } }, case: { value: { type: 'plain_text_input', value: '' } } } });
+    await h.signer.viewSubmission({
+      callbackId: 'flare_email',
+      privateMetadata: view.private_metadata,
+      userId: 'UASKER01',
+      values: { email: { value: { type: 'email_text_input', value: 'asker@example.com' } }, case: { value: { type: 'plain_text_input', value: '' } } },
+    });
     const r = await review(c);
     expect(r.metadata!.event_payload).toMatchObject({ caseId: null, stage: 'review' });
     expect(JSON.stringify(r.blocks)).toContain('new case for asker@example.com');

@@ -25,7 +25,6 @@ let worker: ChildProcess;
 const stageOf = (c: string, stage: string) => (e: Harness['emu']) =>
   e.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && m.metadata.event_payload.stage === stage);
 
-
 beforeAll(async () => {
   sim = await startSimulator({ fleet: parseFleet('name: flare-k\nnodes:\n  count: 3\n', 'flare fleet') });
   const kubeconfig = join(dir, 'kubeconfig');
@@ -50,7 +49,9 @@ describe('/cws flare on Kubernetes', () => {
   it('offers a node picker when --node is missing, then builds on the picked node and sends', async () => {
     const res = await h.signer.command('flare flare-k 1234567 --email ops@example.com', { channelId: 'CFK1', userId: 'UFK00001' });
     expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/needs a node/) });
-    const picker = await h.emu.waitFor((e) => e.callsTo('chat.postEphemeral').find((c) => c.args.user === 'UFK00001' && JSON.stringify(c.args.blocks).includes('flare.pick_node')));
+    const picker = await h.emu.waitFor((e) =>
+      e.callsTo('chat.postEphemeral').find((c) => c.args.user === 'UFK00001' && JSON.stringify(c.args.blocks).includes('flare.pick_node')),
+    );
     const options = (picker.args.blocks as { accessory: { options: { value: string; text: { text: string } }[] } }[])[0]!.accessory.options;
     expect(options.map((o) => o.text.text)).toEqual(['node-1', 'node-2', 'node-3']);
     // A forged choice is refused; the offered one goes on.
@@ -60,7 +61,13 @@ describe('/cws flare on Kubernetes', () => {
     await h.signer.action({ actionId: 'flare.pick_node', selectedOption: { value: options[1]!.value }, userId: 'UFK00001', channelId: 'CFK1' });
     const review = await h.emu.waitFor(stageOf('CFK1', 'review'), { timeoutMs: 20_000 });
     expect(review.metadata!.event_payload).toMatchObject({ node: 'node-2', caseId: '1234567', findings: 0 });
-    await h.signer.action({ actionId: 'flare.send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFK1', messageTs: review.ts });
+    await h.signer.action({
+      actionId: 'flare.send',
+      value: String(review.metadata!.event_payload.jobId),
+      userId: 'UFK00001',
+      channelId: 'CFK1',
+      messageTs: review.ts,
+    });
     const sent = await h.emu.waitFor(stageOf('CFK1', 'sent'), { timeoutMs: 20_000 });
     expect(sent.metadata!.event_payload).toMatchObject({ node: 'node-2', caseId: '1234567' });
     // What the agent uploaded is the archive that was reviewed (same name and size).
@@ -93,7 +100,13 @@ describe('/cws flare on Kubernetes', () => {
     const again = await h.signer.command('flare flare-k --node node-1 333 --email a@example.com', { channelId: 'CFKR2', userId: 'UFKRACEB' });
     expect(String((again.json as { text?: string } | undefined)?.text ?? '')).not.toMatch(/already under review/);
     const r2 = await h.emu.waitFor(stageOf('CFKR2', 'review'), { timeoutMs: 20_000 });
-    await h.signer.action({ actionId: 'flare.cancel', value: String(r2.metadata!.event_payload.jobId), userId: 'UFKRACEB', channelId: 'CFKR2', messageTs: r2.ts });
+    await h.signer.action({
+      actionId: 'flare.cancel',
+      value: String(r2.metadata!.event_payload.jobId),
+      userId: 'UFKRACEB',
+      channelId: 'CFKR2',
+      messageTs: r2.ts,
+    });
     await h.emu.waitFor(stageOf('CFKR2', 'cancelled'), { timeoutMs: 20_000 });
   });
 
@@ -108,7 +121,13 @@ describe('/cws flare on Kubernetes', () => {
     const other = new TextEncoder().encode('PK… the archive of another flare of the same second');
     expect(replaceFlareArchive(sim.state, 'node-1', path, other)).toBeDefined();
     const uploadsBefore = sim.state.flareUploads('node-1').length;
-    await h.signer.action({ actionId: 'flare.send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFKS', messageTs: review.ts });
+    await h.signer.action({
+      actionId: 'flare.send',
+      value: String(review.metadata!.event_payload.jobId),
+      userId: 'UFK00001',
+      channelId: 'CFKS',
+      messageTs: review.ts,
+    });
     const failed = await h.emu.waitFor(stageOf('CFKS', 'failed'), { timeoutMs: 20_000 });
     expect(failed.ts).toBe(review.ts);
     expect(failed.metadata!.event_payload).toMatchObject({ reason: 'archive_changed' });
@@ -127,7 +146,13 @@ describe('/cws flare on Kubernetes', () => {
     const path = `/tmp/${(review.metadata!.event_payload.archive as { name: string }).name}`;
     const other = new TextEncoder().encode('the other flare');
     replaceFlareArchive(sim.state, 'node-1', path, other);
-    await h.signer.action({ actionId: 'flare.cancel', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFKC', messageTs: review.ts });
+    await h.signer.action({
+      actionId: 'flare.cancel',
+      value: String(review.metadata!.event_payload.jobId),
+      userId: 'UFK00001',
+      channelId: 'CFKC',
+      messageTs: review.ts,
+    });
     const done = await h.emu.waitFor(stageOf('CFKC', 'cancelled'), { timeoutMs: 20_000 });
     expect(JSON.stringify(done.blocks)).toContain('is no longer the reviewed archive');
     const pod = sim.state.agentPod('node-1')!.metadata.name;
@@ -136,7 +161,13 @@ describe('/cws flare on Kubernetes', () => {
     await h.signer.command('flare flare-k --node node-1 556 --email ops@example.com', { channelId: 'CFKC2', userId: 'UFK00001' });
     const r2 = await h.emu.waitFor(stageOf('CFKC2', 'review'), { timeoutMs: 20_000 });
     const path2 = `/tmp/${(r2.metadata!.event_payload.archive as { name: string }).name}`;
-    await h.signer.action({ actionId: 'flare.cancel', value: String(r2.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFKC2', messageTs: r2.ts });
+    await h.signer.action({
+      actionId: 'flare.cancel',
+      value: String(r2.metadata!.event_payload.jobId),
+      userId: 'UFK00001',
+      channelId: 'CFKC2',
+      messageTs: r2.ts,
+    });
     const d2 = await h.emu.waitFor(stageOf('CFKC2', 'cancelled'), { timeoutMs: 20_000 });
     expect(JSON.stringify(d2.blocks)).toContain('Then the bot removed the archive from the node.');
     if (path2 !== path) expect(sim.state.podFiles('datadog', pod)!.read(path2)).toBeUndefined();
@@ -159,7 +190,13 @@ describe('/cws flare on Kubernetes', () => {
     expect(failed.metadata!.event_payload).toMatchObject({ reason: 'session_lost' });
     expect(JSON.stringify(failed.blocks)).toContain('nothing was sent');
     expect(sim.state.flareUploads('node-3')).toHaveLength(0);
-    await h.signer.action({ actionId: 'flare.send', value: String(review.metadata!.event_payload.jobId), userId: 'UFK00001', channelId: 'CFK2', messageTs: review.ts });
+    await h.signer.action({
+      actionId: 'flare.send',
+      value: String(review.metadata!.event_payload.jobId),
+      userId: 'UFK00001',
+      channelId: 'CFK2',
+      messageTs: review.ts,
+    });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /already failed/.test(String(c.args.text))));
     // The job that took over released node-3's flare lock: a new flare there starts.
     const next = await h.signer.command('flare flare-k --node node-3 556 --email ops@example.com', { channelId: 'CFK3', userId: 'UFK00001' });

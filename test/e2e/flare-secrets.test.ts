@@ -60,7 +60,9 @@ beforeAll(async () => {
   agent = await prepareHostAgent({ flare: 'ok' });
   writeFileSync(join(agent.dir, 'fixtures', 'flare-clean.zip'), planted);
 
-  sim = await startSimulator({ fleet: parseFleet('name: leak-k\nnodes:\n  count: 3\n  overrides:\n    node-1: { flare: { secretIn: etc/datadog.yaml } }\n', 'leak fleet') });
+  sim = await startSimulator({
+    fleet: parseFleet('name: leak-k\nnodes:\n  count: 3\n  overrides:\n    node-1: { flare: { secretIn: etc/datadog.yaml } }\n', 'leak fleet'),
+  });
   // node-2: what is at the archive's path is not a zip (plain text full of secrets);
   // node-3: `cat` of the archive prints raw bytes and exits 1 with nothing on stderr.
   const hooks = { statusText: agentStatusText, delay, untilAborted };
@@ -124,7 +126,8 @@ afterAll(async () => {
 });
 
 type Payload = Record<string, unknown> & { stage: string; jobId: string; findings: number; notScanned?: number };
-const flareIn = (c: string, stage: string) => () => emu.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && (m.metadata.event_payload as Payload).stage === stage);
+const flareIn = (c: string, stage: string) => () =>
+  emu.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && (m.metadata.event_payload as Payload).stage === stage);
 
 /** Every string of the test's Redis: keys, and values read by type (plus DUMP, which may be LZF-compressed). */
 async function redisText(): Promise<string> {
@@ -176,7 +179,13 @@ describe('secrets planted in flare archives', { timeout: 120_000 }, () => {
   it('a host flare cancelled', async () => {
     await signer.command('flare leak-host 42 --email ops@example.com', { channelId: 'CLEAK2', userId: 'ULEAK001' });
     const review = await emu.waitFor(flareIn('CLEAK2', 'review'), { timeoutMs: 30_000 });
-    await signer.action({ actionId: 'flare.cancel', value: (review.metadata!.event_payload as Payload).jobId, userId: 'ULEAK001', channelId: 'CLEAK2', messageTs: review.ts });
+    await signer.action({
+      actionId: 'flare.cancel',
+      value: (review.metadata!.event_payload as Payload).jobId,
+      userId: 'ULEAK001',
+      channelId: 'CLEAK2',
+      messageTs: review.ts,
+    });
     await emu.waitFor(flareIn('CLEAK2', 'cancelled'), { timeoutMs: 30_000 });
   });
 
@@ -184,7 +193,13 @@ describe('secrets planted in flare archives', { timeout: 120_000 }, () => {
     await signer.command('flare leak-k --node node-1 7 --email ops@example.com', { channelId: 'CLEAK3', userId: 'ULEAK001' });
     const review = await emu.waitFor(flareIn('CLEAK3', 'review'), { timeoutMs: 30_000 });
     expect((review.metadata!.event_payload as Payload).findings).toBe(2);
-    await signer.action({ actionId: 'flare.cancel', value: (review.metadata!.event_payload as Payload).jobId, userId: 'ULEAK001', channelId: 'CLEAK3', messageTs: review.ts });
+    await signer.action({
+      actionId: 'flare.cancel',
+      value: (review.metadata!.event_payload as Payload).jobId,
+      userId: 'ULEAK001',
+      channelId: 'CLEAK3',
+      messageTs: review.ts,
+    });
     await emu.waitFor(flareIn('CLEAK3', 'cancelled'), { timeoutMs: 30_000 });
   });
 

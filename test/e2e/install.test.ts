@@ -23,7 +23,8 @@ afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 const runRender = kubectlFound || Boolean(process.env.CI);
-if (!runRender) console.warn('[install] kustomize render tests skipped: kubectl is not on PATH (it comes with the Google Cloud SDK here; in CI it is required)');
+if (!runRender)
+  console.warn('[install] kustomize render tests skipped: kubectl is not on PATH (it comes with the Google Cloud SDK here; in CI it is required)');
 
 // ------------------------------------------------------------------------------ the code's needs
 
@@ -56,7 +57,11 @@ const CALLS: Record<string, { rules: Omit<Rule, 'namespace'>[]; namespace: strin
     ],
   },
   // kubernetes-inspect.ts KubernetesInspector.agentDaemonSet (netcheck; remediate's before and rollout)
-  readNamespacedDaemonSet: { namespace: 'datadog', remediation: false, rules: [{ apiGroup: 'apps', resource: 'daemonsets', verb: 'get', resourceNames: ['datadog-agent'] }] },
+  readNamespacedDaemonSet: {
+    namespace: 'datadog',
+    remediation: false,
+    rules: [{ apiGroup: 'apps', resource: 'daemonsets', verb: 'get', resourceNames: ['datadog-agent'] }],
+  },
   // kubernetes-inspect.ts KubernetesInspector.configMap (netcheck: system-probe.yaml)
   readNamespacedConfigMap: {
     namespace: 'datadog',
@@ -66,7 +71,11 @@ const CALLS: Record<string, { rules: Omit<Rule, 'namespace'>[]; namespace: strin
   // kubernetes-inspect.ts KubernetesInspector.daemonSets('kube-system') (netcheck: the CNI plugin)
   listNamespacedDaemonSet: { namespace: 'kube-system', remediation: false, rules: [{ apiGroup: 'apps', resource: 'daemonsets', verb: 'list' }] },
   // kubernetes-inspect.ts DaemonSetPatcher.jsonPatch (workers/jobs/remediate.ts: env changes and Revert)
-  patchNamespacedDaemonSet: { namespace: 'datadog', remediation: true, rules: [{ apiGroup: 'apps', resource: 'daemonsets', verb: 'patch', resourceNames: ['datadog-agent'] }] },
+  patchNamespacedDaemonSet: {
+    namespace: 'datadog',
+    remediation: true,
+    rules: [{ apiGroup: 'apps', resource: 'daemonsets', verb: 'patch', resourceNames: ['datadog-agent'] }],
+  },
   // kubernetes.ts KubernetesTarget.restartAgent (workers/jobs/restart-agent.ts: Restart agent on …)
   deleteNamespacedPod: { namespace: 'datadog', remediation: true, rules: [{ apiGroup: '', resource: 'pods', verb: 'delete' }] },
 };
@@ -77,7 +86,8 @@ const rulesOf = (remediation: boolean): Rule[] =>
     .flatMap((c) => c.rules.map((r) => ({ ...r, namespace: c.namespace })));
 const READ = rulesOf(false);
 const REMEDIATION = rulesOf(true);
-const key = (r: Rule) => `${r.namespace} ${r.apiGroup || 'core'} ${r.resource} ${r.verb}${r.resourceNames ? ` [${[...r.resourceNames].sort().join(',')}]` : ''}`;
+const key = (r: Rule) =>
+  `${r.namespace} ${r.apiGroup || 'core'} ${r.resource} ${r.verb}${r.resourceNames ? ` [${[...r.resourceNames].sort().join(',')}]` : ''}`;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -149,7 +159,13 @@ function roleRules(objs: K8s[], names?: string[]): Rule[] {
       (role.rules as Obj[]).flatMap((r) =>
         (r.apiGroups as string[]).flatMap((g) =>
           (r.resources as string[]).flatMap((res) =>
-            (r.verbs as string[]).map((verb) => ({ namespace: role.metadata.namespace!, apiGroup: g, resource: res, verb, ...(r.resourceNames ? { resourceNames: r.resourceNames as string[] } : {}) })),
+            (r.verbs as string[]).map((verb) => ({
+              namespace: role.metadata.namespace!,
+              apiGroup: g,
+              resource: res,
+              verb,
+              ...(r.resourceNames ? { resourceNames: r.resourceNames as string[] } : {}),
+            })),
           ),
         ),
       ),
@@ -164,7 +180,7 @@ type EgressKind = 'dns' | 'apiserver' | 'redis';
  */
 function egressOf(objs: K8s[], labels: Record<string, string>, redisPodLabels?: Record<string, string>): EgressKind[] {
   const policies = objs.filter((o) => o.kind === 'NetworkPolicy' && selects(o.spec.podSelector, labels) && (o.spec.policyTypes as string[]).includes('Egress'));
-  expect(policies.length, 'a NetworkPolicy restricts this pod\'s egress').toBeGreaterThan(0);
+  expect(policies.length, "a NetworkPolicy restricts this pod's egress").toBeGreaterThan(0);
   const kinds: EgressKind[] = [];
   for (const p of policies) {
     for (const rule of (p.spec.egress ?? []) as Obj[]) {
@@ -238,8 +254,14 @@ function checkPods(objs: K8s[]) {
         if (m.mountPath === '/tmp') expect(vol.emptyDir, `${w.metadata.name}: /tmp is an emptyDir`).toBeDefined();
       }
   }
-  expect(objs.filter((o) => o.kind === 'Secret'), 'no Secret is rendered: the operator creates them').toEqual([]);
-  expect(objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'), 'no cluster-wide RBAC').toEqual([]);
+  expect(
+    objs.filter((o) => o.kind === 'Secret'),
+    'no Secret is rendered: the operator creates them',
+  ).toEqual([]);
+  expect(
+    objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'),
+    'no cluster-wide RBAC',
+  ).toEqual([]);
 }
 
 /** The app's containers (bot, worker) serve /livez and /readyz on the ops port, 9464. */
@@ -289,7 +311,7 @@ function checkWorker(objs: K8s[], expectCluster: string) {
   expect(served.kubeconfig, 'in-cluster config').toBeUndefined();
   expect(served.context).toBeUndefined();
   const allRules = roleRules(objs);
-  for (const r of allRules) if (r.namespace !== 'kube-system') expect(r.namespace, 'the Roles are in the cluster\'s agent namespace').toBe(served.namespace);
+  for (const r of allRules) if (r.namespace !== 'kube-system') expect(r.namespace, "the Roles are in the cluster's agent namespace").toBe(served.namespace);
   for (const r of allRules.filter((x) => x.resource === 'daemonsets' && x.namespace === served.namespace)) expect(r.resourceNames).toEqual([served.daemonSet]);
   for (const r of allRules.filter((x) => x.resource === 'configmaps')) expect(r.resourceNames).toEqual([`${served.daemonSet}-system-probe-config`]);
 
@@ -317,7 +339,12 @@ function checkRbac(objs: K8s[], withRemediation: boolean) {
   const rem = roleRules(objs, ['cws-worker-remediate']);
   expect(read.map(key).sort(), 'read-only Roles: exactly what the code reads').toEqual(READ.map(key).sort());
   expect(rem.map(key).sort(), 'remediation Role: exactly what the code changes').toEqual(withRemediation ? REMEDIATION.map(key).sort() : []);
-  expect(objs.filter((o) => o.kind === 'Role').map((o) => o.metadata.name).sort()).toEqual(['cws-worker', 'cws-worker-cni-read', ...(withRemediation ? ['cws-worker-remediate'] : [])].sort());
+  expect(
+    objs
+      .filter((o) => o.kind === 'Role')
+      .map((o) => o.metadata.name)
+      .sort(),
+  ).toEqual(['cws-worker', 'cws-worker-cni-read', ...(withRemediation ? ['cws-worker-remediate'] : [])].sort());
 }
 
 // ------------------------------------------------------------------------------------- the tests
@@ -329,9 +356,11 @@ describe('what the worker code calls (the list the RBAC checks compare against)'
       const text = readFileSync(file, 'utf8');
       const where = relative(ROOT, file);
       // Generated API clients: namespaced calls, and the cluster-scoped resources a worker might touch.
-      const call = /\.((?:list|read|patch|delete|create|replace|watch|connect)\w*(?:Namespaced\w+|ForAllNamespaces)|(?:list|read|patch|delete|create|replace)(?:Node|Namespace|PersistentVolume|ClusterRole|CustomResourceDefinition|StorageClass|ClusterCustomObject)\w*)\(/g;
+      const call =
+        /\.((?:list|read|patch|delete|create|replace|watch|connect)\w*(?:Namespaced\w+|ForAllNamespaces)|(?:list|read|patch|delete|create|replace)(?:Node|Namespace|PersistentVolume|ClusterRole|CustomResourceDefinition|StorageClass|ClusterCustomObject)\w*)\(/g;
       for (const m of text.matchAll(call)) found.add(m[1]!);
-      for (const m of text.matchAll(/makeApiClient\((\w+)\)/g)) expect(['CoreV1Api', 'AppsV1Api'], `${where} makes a ${m[1]} client: add its calls here`).toContain(m[1]);
+      for (const m of text.matchAll(/makeApiClient\((\w+)\)/g))
+        expect(['CoreV1Api', 'AppsV1Api'], `${where} makes a ${m[1]} client: add its calls here`).toContain(m[1]);
       if (/\bnew Exec\(/.test(text)) found.add('Exec.exec');
       for (const other of ['new Attach(', 'new PortForward(', 'new Log(', 'new Watch(', 'new Cp(', 'new Metrics(', 'new Informer(', 'makeInformer('])
         expect(text.includes(other), `${where} uses ${other}: add its rule`).toBe(false);
@@ -407,11 +436,20 @@ describe.runIf(runRender)('kubectl kustomize manifests (the complete install)', 
     expect(bot.spec.replicas).toBeGreaterThan(1);
     // Network: in, its HTTP and ops ports; out, DNS, Redis and public HTTPS (Slack) only.
     const policies = objs.filter((o) => o.kind === 'NetworkPolicy' && selects(o.spec.podSelector, podLabels(bot)));
-    expect(policies.flatMap((p) => p.spec.ingress ?? [])).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }, { port: 'ops', protocol: 'TCP' }] }]);
+    expect(policies.flatMap((p) => p.spec.ingress ?? [])).toEqual([
+      {
+        ports: [
+          { port: 'http', protocol: 'TCP' },
+          { port: 'ops', protocol: 'TCP' },
+        ],
+      },
+    ]);
     const egress = policies.flatMap((p) => (p.spec.egress ?? []) as Obj[]);
     const https = egress.filter((r) => JSON.stringify(r.ports) === JSON.stringify([{ port: 443, protocol: 'TCP' }]));
     expect(https).toHaveLength(1);
-    expect(https[0]!.to[0].ipBlock.except, 'Slack over HTTPS, but no private address').toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16']));
+    expect(https[0]!.to[0].ipBlock.except, 'Slack over HTTPS, but no private address').toEqual(
+      expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16']),
+    );
     const redisLabels = podLabels(get(objs, 'StatefulSet', 'cws-redis'));
     expect(egress.filter((r) => r !== https[0]).map((r) => (r.ports as Obj[]).map((p) => p.port).join(','))).toEqual(expect.arrayContaining(['53,53', '6379']));
     expect(egress.filter((r) => r.to.some((t: Obj) => t.podSelector && selects(t.podSelector, redisLabels)))).toHaveLength(1);
@@ -445,7 +483,10 @@ describe.runIf(runRender)('kubectl kustomize manifests (the complete install)', 
     expect(c.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
     const claim = (redis.spec.volumeClaimTemplates as Obj[]).find((v) => v.metadata.name === 'data');
     expect(claim?.spec.resources.requests.storage).toBeDefined();
-    expect(podSpec(redis).volumes?.some((v: Obj) => v.name === 'data'), 'data is the claim, not an emptyDir').toBeFalsy();
+    expect(
+      podSpec(redis).volumes?.some((v: Obj) => v.name === 'data'),
+      'data is the claim, not an emptyDir',
+    ).toBeFalsy();
     expect(redis.spec.serviceName).toBe('cws-redis');
     expect(get(objs, 'Service', 'cws-redis').spec.ports[0].port).toBe(6379);
     // Ingress from bot and worker only; no egress at all.
@@ -459,7 +500,7 @@ describe.runIf(runRender)('kubectl kustomize manifests (the complete install)', 
     expect(from.some((f) => selects(f.podSelector, bot)) && from.some((f) => selects(f.podSelector, worker))).toBe(true);
   });
 
-  it('the bot reads the same clusters file, and knows the worker\'s cluster', () => {
+  it("the bot reads the same clusters file, and knows the worker's cluster", () => {
     const bot = get(objs, 'Deployment', 'cws-bot');
     const worker = get(objs, 'Deployment', 'cws-worker');
     const name = (w: K8s) => podSpec(w).volumes.find((v: Obj) => v.name === 'config').configMap.name;
@@ -510,15 +551,25 @@ describe.runIf(runRender)('the documented variations (overlays on manifests)', (
 
   it('components/external-redis: no StatefulSet, Service or policy of Redis; bot and worker reach one address', () => {
     const objs = renderOverlay('external-redis', 'resources: [MANIFESTS]\ncomponents: [MANIFESTS/components/external-redis]\n');
-    for (const [kind, name] of [['StatefulSet', 'cws-redis'], ['Service', 'cws-redis'], ['NetworkPolicy', 'cws-redis']] as const) expect(find(objs, kind, name), `${kind} ${name}`).toBeUndefined();
+    for (const [kind, name] of [
+      ['StatefulSet', 'cws-redis'],
+      ['Service', 'cws-redis'],
+      ['NetworkPolicy', 'cws-redis'],
+    ] as const)
+      expect(find(objs, kind, name), `${kind} ${name}`).toBeUndefined();
     expect(objs.filter((o) => o.kind === 'PersistentVolumeClaim' || o.kind === 'StatefulSet')).toEqual([]);
     checkPods(objs);
     expect(egressOf(objs, podLabels(get(objs, 'Deployment', 'cws-worker')))).toEqual(['apiserver', 'dns', 'redis']);
     const bot = podLabels(get(objs, 'Deployment', 'cws-bot'));
-    expect(objs.filter((o) => o.kind === 'NetworkPolicy' && selects(o.spec.podSelector, bot)).map((o) => o.metadata.name).sort()).toEqual(['cws-bot', 'cws-redis-clients']);
+    expect(
+      objs
+        .filter((o) => o.kind === 'NetworkPolicy' && selects(o.spec.podSelector, bot))
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['cws-bot', 'cws-redis-clients']);
   });
 
-  it('without remediation (the README\'s two delete patches): only the read-only Roles are left', () => {
+  it("without remediation (the README's two delete patches): only the read-only Roles are left", () => {
     const del = (kind: string) =>
       `  - patch: |\n      $patch: delete\n      apiVersion: rbac.authorization.k8s.io/v1\n      kind: ${kind}\n      metadata: { name: cws-worker-remediate, namespace: datadog }\n`;
     const objs = renderOverlay('no-remediation', `resources: [MANIFESTS]\npatches:\n${del('Role')}${del('RoleBinding')}`);
@@ -534,7 +585,10 @@ describe.runIf(runRender)('the documented variations (overlays on manifests)', (
 
 describe('the image (Dockerfile, .dockerignore)', () => {
   const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const stages: { from: string; lines: string[] }[] = [];
   for (const l of lines) {
     if (/^FROM\s/i.test(l)) stages.push({ from: l, lines: [] });
@@ -552,7 +606,7 @@ describe('the image (Dockerfile, .dockerignore)', () => {
     expect(text).toMatch(/ARG NODE_IMAGE=node:20-bookworm-slim/);
   });
 
-  it('the runtime stage holds package*.json, dist/, bin/ and the sandbox\'s data files, nothing else', () => {
+  it("the runtime stage holds package*.json, dist/, bin/ and the sandbox's data files, nothing else", () => {
     const copies = runtime.lines.filter((l) => /^COPY\s/i.test(l));
     expect(copies).toEqual([
       'COPY package.json package-lock.json ./',
@@ -567,7 +621,7 @@ describe('the image (Dockerfile, .dockerignore)', () => {
     expect(text).toContain('--outfile=dist/cli.js');
   });
 
-  it('runs as a non-root user, with a HEALTHCHECK on the ops port\'s /livez through node', () => {
+  it("runs as a non-root user, with a HEALTHCHECK on the ops port's /livez through node", () => {
     const users = runtime.lines.filter((l) => /^USER\s/i.test(l));
     expect(users).toHaveLength(1);
     expect(users[0]).not.toMatch(/^USER\s+(root|0)(:|$)/);
@@ -580,7 +634,11 @@ describe('the image (Dockerfile, .dockerignore)', () => {
   });
 
   it('esbuild and tsx are development dependencies, and nothing the processes run imports them', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string>; scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
     for (const d of ['esbuild', 'tsx']) {
       expect(pkg.dependencies[d], `${d} is not a runtime dependency`).toBeUndefined();
       expect(pkg.devDependencies[d], `${d} is a development dependency`).toBeDefined();
@@ -602,13 +660,20 @@ describe('the image (Dockerfile, .dockerignore)', () => {
   });
 
   it('.dockerignore keeps everything out but what the build copies', () => {
-    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
     const kept = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
     expect(kept.sort()).toEqual(['package-lock.json', 'package.json', 'scripts', 'src', 'tsconfig.json', 'workers']);
     // Everything the Dockerfile copies from the context is kept.
     const fromContext = lines.filter((l) => /^COPY\s/i.test(l) && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
-    for (const src of fromContext) expect(kept.some((k) => src === k || src.startsWith(`${k}/`)), `${src} is in the build context`).toBe(true);
+    for (const src of fromContext)
+      expect(
+        kept.some((k) => src === k || src.startsWith(`${k}/`)),
+        `${src} is in the build context`,
+      ).toBe(true);
     expect(ignore).toEqual(expect.arrayContaining(['**/.env', '**/*.kubeconfig', '**/node_modules']));
   });
 });
@@ -623,7 +688,13 @@ describe('docker-compose.yml', () => {
       .replace(/\u0000/g, '$');
   // As compose does: parse, then interpolate each string value.
   const deep = (v: unknown): unknown =>
-    typeof v === 'string' ? interpolate(v) : Array.isArray(v) ? v.map(deep) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x)])) : v;
+    typeof v === 'string'
+      ? interpolate(v)
+      : Array.isArray(v)
+        ? v.map(deep)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x)]))
+          : v;
   const compose = deep(parseYaml(raw)) as { services: Record<string, Obj>; volumes?: Obj };
 
   it('passes with no Slack token set: no required variable', () => {
@@ -667,20 +738,24 @@ describe('docker-compose.yml', () => {
       const host = mount!.split(':')[0]!;
       expect(existsSync(join(ROOT, host)), `${host} exists`).toBe(true);
       const file = parseClustersFile(readFileSync(join(ROOT, host), 'utf8'), host);
-      if (name === 'worker') for (const c of (compose.services.worker!.environment.WORKER_CLUSTERS as string).split(',')) expect(file.clusters[c], `cluster ${c}`).toBeDefined();
+      if (name === 'worker')
+        for (const c of (compose.services.worker!.environment.WORKER_CLUSTERS as string).split(',')) expect(file.clusters[c], `cluster ${c}`).toBeDefined();
     }
   });
 
   it('the bot runs the sandbox without Slack tokens and the bot with them (as npm start decides)', () => {
     const script = (compose.services.bot!.command as string[]).join(' ');
-    expect(script).toMatch(/if \[ -n "\$\{SLACK_BOT_TOKEN\}\$\{SLACK_SIGNING_SECRET\}\$\{SLACK_APP_TOKEN\}" \]; then exec node .*dist\/main\.js bot; else exec node dist\/main\.js all; fi/);
+    expect(script).toMatch(
+      /if \[ -n "\$\{SLACK_BOT_TOKEN\}\$\{SLACK_SIGNING_SECRET\}\$\{SLACK_APP_TOKEN\}" \]; then exec node .*dist\/main\.js bot; else exec node dist\/main\.js all; fi/,
+    );
     // The sandbox's own worker serves only the simulated cluster; the worker service the file's.
     expect(compose.services.bot!.environment.WORKER_CLUSTERS).toBe('demo');
     expect(compose.services.bot!.ports).toEqual(['127.0.0.1:3000:3000']);
   });
 
   const composeCli = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
-  if (!composeCli) console.warn('[install] `docker compose config` skipped: no compose plugin (`docker compose version` fails); the file is checked by parsing it');
+  if (!composeCli)
+    console.warn('[install] `docker compose config` skipped: no compose plugin (`docker compose version` fails); the file is checked by parsing it');
   it.runIf(composeCli)('docker compose config passes with no Slack token set', () => {
     const env = { ...process.env };
     for (const v of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN']) delete env[v];

@@ -14,11 +14,15 @@ const dir = mkdtempSync(join(tmpdir(), 'cws-netcheck-'));
 const sims: Simulator[] = [];
 const simOf = (name: string) => sims.find((s) => s.contextName === name)!;
 const spEnv = (name: string) =>
-  simOf(name).state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers.find((c: { name: string }) => c.name === 'system-probe')!.env ?? [];
+  simOf(name)
+    .state.getDaemonSet('datadog', 'datadog-agent')!
+    .spec!.template.spec!.containers.find((c: { name: string }) => c.name === 'system-probe')!.env ?? [];
 let h: Harness;
 
-const cilium = (version: string) => `cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v${version}", labels: { k8s-app: cilium } }`;
-const tc = (pref: number) => `  tc:\n    lxc9fc12c71903b: "filter protocol all pref ${pref} bpf chain 0 \\nfilter protocol all pref ${pref} bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"`;
+const cilium = (version: string) =>
+  `cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v${version}", labels: { k8s-app: cilium } }`;
+const tc = (pref: number) =>
+  `  tc:\n    lxc9fc12c71903b: "filter protocol all pref ${pref} bpf chain 0 \\nfilter protocol all pref ${pref} bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"`;
 
 // CWS is on, as the Helm chart sets it (DD_RUNTIME_SECURITY_CONFIG_ENABLED on both containers).
 const agent = (image: string, spEnv = '', extra = '') =>
@@ -55,7 +59,17 @@ async function netcheck(cluster: string, suffix = '') {
   const c = `CNC${cluster.replace(/[^a-z0-9]/g, '').toUpperCase()}${suffix}`;
   await h.signer.command(`netcheck ${cluster}`, { channelId: c, userId: 'UNETCHK1' });
   const m = await h.emu.waitFor((e) => e.messages(c).find((x) => x.metadata?.event_type === 'cws_netcheck_result'), { timeoutMs: 30_000 });
-  return { m, p: m.metadata!.event_payload as { verdict: string; findings: { code: string; severity: string }[]; remediations: string[]; agentVersion: string; cni: { vendor: string; version: string }; suggestedPriority?: number } };
+  return {
+    m,
+    p: m.metadata!.event_payload as {
+      verdict: string;
+      findings: { code: string; severity: string }[];
+      remediations: string[];
+      agentVersion: string;
+      cni: { vendor: string; version: string };
+      suggestedPriority?: number;
+    },
+  };
 }
 
 describe('/cws netcheck on simulated clusters', () => {
@@ -99,23 +113,36 @@ describe('/cws netcheck on simulated clusters', () => {
 
   it('refuses non-Kubernetes clusters with a clear message', async () => {
     const res = await h.signer.command('netcheck nc-docker', { channelId: 'CNCD', userId: 'UNETCHK1' });
-    expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/inspects Kubernetes clusters.*DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false/s) });
+    expect(res.json).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/inspects Kubernetes clusters.*DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false/s),
+    });
   });
 
   it('Set classifier_priority: refused without access.remediate, applied once with before/after, then Revert restores it', async () => {
     const { m, p } = await netcheck('nc-prio3');
     const c = m.channel;
-    const buttons = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[]).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
+    const buttons = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[])
+      .filter((b) => b.type === 'actions')
+      .flatMap((b) => b.elements ?? []);
     const set = buttons.find((b) => b.text.text === 'Set classifier_priority to 2')!;
     expect(set).toBeDefined();
     await h.signer.action({ actionId: set.action_id, value: set.value, userId: 'UNETCHK1', channelId: c, messageTs: m.ts });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /Not allowed.*access\.remediate/.test(String(x.args.text))));
     // A forged action that the report did not offer is refused too.
-    await h.signer.action({ actionId: set.action_id, value: set.value.replace('set_classifier_priority', 'disable_network_detections'), userId: 'UFIXER01', channelId: c, messageTs: m.ts });
+    await h.signer.action({
+      actionId: set.action_id,
+      value: set.value.replace('set_classifier_priority', 'disable_network_detections'),
+      userId: 'UFIXER01',
+      channelId: c,
+      messageTs: m.ts,
+    });
     await h.emu.waitFor((e) => e.callsTo('response_url').find((x) => /did not offer this change/.test(String(x.args.text))));
 
     await Promise.all([1, 2].map(() => h.signer.action({ actionId: set.action_id, value: set.value, userId: 'UFIXER01', channelId: c, messageTs: m.ts })));
-    const done = await h.emu.waitFor((e) => e.messages(c).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
+    const done = await h.emu.waitFor((e) => e.messages(c).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), {
+      timeoutMs: 30_000,
+    });
     expect(done.metadata!.event_payload).toMatchObject({
       action: 'set_classifier_priority',
       by: 'UFIXER01',
@@ -134,10 +161,24 @@ describe('/cws netcheck on simulated clusters', () => {
     void p;
     expect(again.p.verdict).toBe('ok');
 
-    const revert = (done.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.action_id === 'remediation.revert')!;
-    await h.signer.action({ actionId: revert.action_id, value: revert.value, userId: 'UFIXER01', channelId: c, messageTs: done.ts, message: { type: 'message', ts: done.ts, thread_ts: m.ts, text: done.text, blocks: done.blocks } });
-    const reverted = await h.emu.waitFor((e) => e.messages(c).find((x) => x.thread_ts === m.ts && x.metadata?.event_payload.action === 'revert'), { timeoutMs: 30_000 });
-    expect(reverted.metadata!.event_payload).toMatchObject({ status: 'applied', after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: null } } });
+    const revert = (done.blocks as { type: string; elements?: { action_id: string; value: string }[] }[])
+      .flatMap((b) => b.elements ?? [])
+      .find((b) => b.action_id === 'remediation.revert')!;
+    await h.signer.action({
+      actionId: revert.action_id,
+      value: revert.value,
+      userId: 'UFIXER01',
+      channelId: c,
+      messageTs: done.ts,
+      message: { type: 'message', ts: done.ts, thread_ts: m.ts, text: done.text, blocks: done.blocks },
+    });
+    const reverted = await h.emu.waitFor((e) => e.messages(c).find((x) => x.thread_ts === m.ts && x.metadata?.event_payload.action === 'revert'), {
+      timeoutMs: 30_000,
+    });
+    expect(reverted.metadata!.event_payload).toMatchObject({
+      status: 'applied',
+      after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: null } },
+    });
     expect(spEnv('nc-prio3').some((e: { name: string }) => e.name === 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY')).toBe(false);
   });
 
@@ -147,10 +188,17 @@ describe('/cws netcheck on simulated clusters', () => {
     expect(text).toContain('datadog.securityAgent.runtime.network.enabled: false');
     expect(text).toContain('managed by Helm');
     expect(text).toContain('Patch anyway: Disable network detections');
-    const button = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.text.text === 'Patch anyway: Disable network detections')!;
+    const button = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[])
+      .flatMap((b) => b.elements ?? [])
+      .find((b) => b.text.text === 'Patch anyway: Disable network detections')!;
     await h.signer.action({ actionId: button.action_id, value: button.value, userId: 'UFIXER01', channelId: m.channel, messageTs: m.ts });
-    const done = await h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
-    expect(done.metadata!.event_payload).toMatchObject({ action: 'disable_network_detections', after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'false' } } });
+    const done = await h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), {
+      timeoutMs: 30_000,
+    });
+    expect(done.metadata!.event_payload).toMatchObject({
+      action: 'disable_network_detections',
+      after: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'false' } },
+    });
     expect(spEnv('nc-prio1')).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' });
   });
 
@@ -163,9 +211,13 @@ describe('/cws netcheck on simulated clusters', () => {
 
   it('Disable CWS patches both system-probe and security-agent', async () => {
     const { m } = await netcheck('nc-race', 'X');
-    const button = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.text.text === 'Disable CWS')!;
+    const button = (m.blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[])
+      .flatMap((b) => b.elements ?? [])
+      .find((b) => b.text.text === 'Disable CWS')!;
     await h.signer.action({ actionId: button.action_id, value: button.value, userId: 'UFIXER01', channelId: m.channel, messageTs: m.ts });
-    const done = await h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
+    const done = await h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), {
+      timeoutMs: 30_000,
+    });
     expect(done.metadata!.event_payload).toMatchObject({
       action: 'disable_cws',
       before: { 'system-probe': { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' }, 'security-agent': { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' } },

@@ -31,7 +31,10 @@ suite('Redis outage', () => {
     const res = await h.signer.command('selftest outage-a', { channelId: 'COUT1' });
     expect(res.status).toBe(200);
     expect(res.ms).toBeLessThan(3000);
-    expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/Could not queue the self-test on `?outage-a`?.*Nothing was started/s) });
+    expect(res.json).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/Could not queue the self-test on `?outage-a`?.*Nothing was started/s),
+    });
     expect(h.emu.messages('COUT1')).toHaveLength(0);
 
     await h.redis.restart();

@@ -52,7 +52,8 @@ afterAll(async () => {
 });
 
 const daemonSetEnv = () =>
-  sandbox.sim.state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers.find((c: { name: string }) => c.name === 'system-probe')!.env ?? [];
+  sandbox.sim.state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers.find((c: { name: string }) => c.name === 'system-probe')!.env ??
+  [];
 
 /** Types a slash command in the composer, as a user does, and waits until it was accepted. */
 async function slash(command: string): Promise<void> {

@@ -51,7 +51,8 @@ clusters:
   }, 60_000);
 
   it('DockerTarget demuxes stdout/stderr and reads the exit code from exec inspect', async () => {
-    const cfg = parseClustersFile(`clusters:\n  d: { kind: docker, socket: ${docker.socketPath}, container: agent-unreachable }\n`).clusters.d as DockerClusterConfig;
+    const cfg = parseClustersFile(`clusters:\n  d: { kind: docker, socket: ${docker.socketPath}, container: agent-unreachable }\n`).clusters
+      .d as DockerClusterConfig;
     const t = new DockerTarget(cfg);
     const [agent] = await t.listAgents();
     const r = await t.exec(agent!, ['security-agent', 'runtime', 'self-test'], { timeoutMs: 5000 });
@@ -113,25 +114,41 @@ clusters:
     const c = ch();
     await h.signer.command('selftest docker-dead', { channelId: c });
     const final = await h.emu.waitFor((e) => finalSelftest(e, c), { timeoutMs: 20_000 });
-    expect(final.metadata!.event_payload).toMatchObject({ total: 0, error: expect.stringMatching(/Docker engine at unix:\/\/.*\.gone is unreachable \(ENOENT\)/) });
+    expect(final.metadata!.event_payload).toMatchObject({
+      total: 0,
+      error: expect.stringMatching(/Docker engine at unix:\/\/.*\.gone is unreachable \(ENOENT\)/),
+    });
     expect(JSON.stringify(final.blocks)).toContain('Check that dockerd is running');
   });
 
   it('flare: review (with the secret the scrubber missed), then Send uploads that archive; Cancel removes it', async () => {
-    const stageOf = (c: string, stage: string) => (e: typeof h.emu) => e.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && m.metadata.event_payload.stage === stage);
+    const stageOf = (c: string, stage: string) => (e: typeof h.emu) =>
+      e.messages(c).find((m) => m.metadata?.event_type === 'cws_flare_result' && m.metadata.event_payload.stage === stage);
     const c = ch();
     await h.signer.command('flare docker-flare 1234567 --email ops@example.com', { channelId: c, userId: 'UDOCK001' });
     const review = await h.emu.waitFor(stageOf(c, 'review'), { timeoutMs: 30_000 });
     expect(review.metadata!.event_payload).toMatchObject({ node: expect.any(String), caseId: '1234567', findings: 1 });
     expect(JSON.stringify(review.blocks)).not.toContain('4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99');
-    await h.signer.action({ actionId: 'flare.send', value: String(review.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c, messageTs: review.ts });
+    await h.signer.action({
+      actionId: 'flare.send',
+      value: String(review.metadata!.event_payload.jobId),
+      userId: 'UDOCK001',
+      channelId: c,
+      messageTs: review.ts,
+    });
     const sent = await h.emu.waitFor(stageOf(c, 'sent'), { timeoutMs: 30_000 });
     expect(sent.metadata!.event_payload).toMatchObject({ caseId: '1234567', archive: review.metadata!.event_payload.archive });
 
     const c2 = ch();
     await h.signer.command('flare docker-flare 7654321 --email ops@example.com', { channelId: c2, userId: 'UDOCK001' });
     const review2 = await h.emu.waitFor(stageOf(c2, 'review'), { timeoutMs: 30_000 });
-    await h.signer.action({ actionId: 'flare.cancel', value: String(review2.metadata!.event_payload.jobId), userId: 'UDOCK001', channelId: c2, messageTs: review2.ts });
+    await h.signer.action({
+      actionId: 'flare.cancel',
+      value: String(review2.metadata!.event_payload.jobId),
+      userId: 'UDOCK001',
+      channelId: c2,
+      messageTs: review2.ts,
+    });
     const cancelled = await h.emu.waitFor(stageOf(c2, 'cancelled'), { timeoutMs: 30_000 });
     expect(JSON.stringify(cancelled.blocks)).toContain('Then the bot removed the archive from the node.');
   });

@@ -85,13 +85,18 @@ describe('/cws selftest on a host agent', () => {
   it('a server-side failure with exit code 0 is still a failure', async () => {
     const { ch } = await run('selftest host-legacy');
     const final = await h.emu.waitFor((e) => finalSelftest(e, ch));
-    expect(final.metadata!.event_payload).toMatchObject({ failed: 1, results: [{ status: 'failed', message: expect.stringContaining('failed to receive expected event') }] });
+    expect(final.metadata!.event_payload).toMatchObject({
+      failed: 1,
+      results: [{ status: 'failed', message: expect.stringContaining('failed to receive expected event') }],
+    });
   });
 
   it('system-probe unreachable is an error with the agent’s message', async () => {
     const { ch } = await run('selftest host-unreachable');
     const final = await h.emu.waitFor((e) => finalSelftest(e, ch));
-    expect(final.metadata!.event_payload).toMatchObject({ results: [{ status: 'error', message: expect.stringMatching(/system-probe unreachable.*code = Unavailable/) }] });
+    expect(final.metadata!.event_payload).toMatchObject({
+      results: [{ status: 'error', message: expect.stringMatching(/system-probe unreachable.*code = Unavailable/) }],
+    });
   });
 
   it('a hanging agent becomes a timeout verdict', async () => {
@@ -189,7 +194,10 @@ describe('/cws selftest on a host agent', () => {
   });
 
   it('rejects requests with a bad signature', async () => {
-    const res = await h.signer.raw('command=%2Fcws&text=selftest+host-ok', { 'x-slack-signature': 'v0=deadbeef', 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) });
+    const res = await h.signer.raw('command=%2Fcws&text=selftest+host-ok', {
+      'x-slack-signature': 'v0=deadbeef',
+      'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)),
+    });
     expect(res.status).toBe(401);
   });
 

@@ -14,7 +14,13 @@ import { KubernetesTarget } from '../../workers/targets/kubernetes.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { finalSelftest, type Harness, startHarness } from '../support/harness.ts';
 
-interface Row { node: string; pod: string; status: string; failedTests: string[]; message: string }
+interface Row {
+  node: string;
+  pod: string;
+  status: string;
+  failedTests: string[];
+  message: string;
+}
 
 let sim: Simulator;
 let h: Harness;
@@ -50,11 +56,17 @@ afterAll(async () => {
 const rows = (m: { metadata?: { event_payload: Record<string, unknown> } }) => m.metadata!.event_payload.results as Row[];
 
 describe('KubernetesTarget against the simulator', () => {
-  it('lists agent pods with node, pod, phase, readiness and image; not-ready pods are marked, not exec\'d', async () => {
-    const cfg = parseClustersFile(`clusters:\n  t: { kind: kubernetes, kubeconfig: ${join(dir, 'kubeconfig')}, context: ${sim.contextName} }\n`).clusters.t as KubernetesClusterConfig;
+  it("lists agent pods with node, pod, phase, readiness and image; not-ready pods are marked, not exec'd", async () => {
+    const cfg = parseClustersFile(`clusters:\n  t: { kind: kubernetes, kubeconfig: ${join(dir, 'kubeconfig')}, context: ${sim.contextName} }\n`).clusters
+      .t as KubernetesClusterConfig;
     const agents = await new KubernetesTarget(cfg).listAgents();
     expect(agents).toHaveLength(20);
-    expect(agents.find((a) => a.node === 'node-1')).toMatchObject({ phase: 'Running', ready: true, image: 'gcr.io/datadoghq/agent:7.50.3', pod: expect.stringMatching(/^datadog-agent-/) });
+    expect(agents.find((a) => a.node === 'node-1')).toMatchObject({
+      phase: 'Running',
+      ready: true,
+      image: 'gcr.io/datadoghq/agent:7.50.3',
+      pod: expect.stringMatching(/^datadog-agent-/),
+    });
     expect(agents.find((a) => a.node === 'node-12')).toMatchObject({ ready: false, unavailable: expect.stringMatching(/not ready/) });
     expect(await new KubernetesTarget(cfg).listAgents({ node: 'node-3' })).toHaveLength(1);
   });
@@ -80,7 +92,11 @@ describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
     expect(by['node-10']).toMatchObject({ status: 'error', message: expect.stringContaining('code = Unavailable') });
     expect(by['node-12']).toMatchObject({ status: 'error', message: expect.stringMatching(/not ready|not running/) });
     expect(by['node-1']).toMatchObject({ status: 'ok', pod: expect.stringMatching(/^datadog-agent-[a-z0-9]{5}$/) });
-    expect(rows(final).slice(0, 5).every((r) => r.status !== 'ok')).toBe(true);
+    expect(
+      rows(final)
+        .slice(0, 5)
+        .every((r) => r.status !== 'ok'),
+    ).toBe(true);
     expect(final.text).toBe('Self-test sim-a: 15/20 agents OK');
     expect(h.emu.messages(c1)).toHaveLength(1);
   });
@@ -101,9 +117,15 @@ describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
 
   it('Re-run failed runs only the failing nodes', async () => {
     await h.signer.action({ actionId: 'selftest.rerun_failed', value: jobId, userId: 'UTESTER1', channelId: c1, messageTs: resultTs });
-    const second = await h.emu.waitFor((e) => e.messages(c1).find((m) => m.ts !== resultTs && m.metadata?.event_type === 'cws_selftest_result'), { timeoutMs: 30_000 });
+    const second = await h.emu.waitFor((e) => e.messages(c1).find((m) => m.ts !== resultTs && m.metadata?.event_type === 'cws_selftest_result'), {
+      timeoutMs: 30_000,
+    });
     expect(second.metadata!.event_payload).toMatchObject({ total: 5, ok: 0, failed: 5 });
-    expect(rows(second).map((r) => r.node).sort()).toEqual(['node-10', 'node-12', 'node-7', 'node-8', 'node-9']);
+    expect(
+      rows(second)
+        .map((r) => r.node)
+        .sort(),
+    ).toEqual(['node-10', 'node-12', 'node-7', 'node-8', 'node-9']);
   });
 
   it('Restart agent: refused without access.remediate, done once for an allowed user, reported in the thread', async () => {
@@ -122,12 +144,26 @@ describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
       h.signer.action({ actionId: 'selftest.restart:0', value, userId: 'UFIXER01', channelId: c1, messageTs: resultTs }),
       h.signer.action({ actionId: 'selftest.restart:0', value, userId: 'UFIXER01', channelId: c1, messageTs: resultTs }),
     ]);
-    const reply = await h.emu.waitFor((e) => e.messages(c1).find((m) => m.thread_ts === resultTs && m.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 40_000 });
-    expect(reply.metadata!.event_payload).toMatchObject({ cluster: 'sim-a', action: 'restart_agent', node: 'node-7', by: 'UFIXER01', status: 'restarted', before: { pod: podBefore } });
+    const reply = await h.emu.waitFor((e) => e.messages(c1).find((m) => m.thread_ts === resultTs && m.metadata?.event_type === 'cws_remediation_result'), {
+      timeoutMs: 40_000,
+    });
+    expect(reply.metadata!.event_payload).toMatchObject({
+      cluster: 'sim-a',
+      action: 'restart_agent',
+      node: 'node-7',
+      by: 'UFIXER01',
+      status: 'restarted',
+      before: { pod: podBefore },
+    });
     const after = (reply.metadata!.event_payload.after as { pod: string }).pod;
     expect(after).toMatch(/^datadog-agent-[a-z0-9]{5}$/);
     expect(after).not.toBe(podBefore);
-    expect(sim.state.listPods('datadog').filter((p) => p.spec?.nodeName === 'node-7').map((p) => p.metadata!.name)).toEqual([after]);
+    expect(
+      sim.state
+        .listPods('datadog')
+        .filter((p) => p.spec?.nodeName === 'node-7')
+        .map((p) => p.metadata!.name),
+    ).toEqual([after]);
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /already requested/.test(String(c.args.text))));
     expect(h.emu.messages(c1).filter((m) => m.thread_ts === resultTs)).toHaveLength(1);
   });

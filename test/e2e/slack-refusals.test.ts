@@ -26,7 +26,11 @@ afterAll(async () => {
 });
 
 async function slack(method: string, args: Record<string, string>): Promise<Record<string, unknown>> {
-  const res = await fetch(`${h.emu.url}${method}`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(args) });
+  const res = await fetch(`${h.emu.url}${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(args),
+  });
   return (await res.json()) as Record<string, unknown>;
 }
 

@@ -38,10 +38,15 @@ describe('command limits', () => {
     for (let i = 0; i < 3; i++) expect((await h.signer.command('selftest vol', { channelId: `CVOL${i}`, userId: 'UBUSY001' })).json).toBeUndefined();
     await h.emu.waitFor(() => queued() === 3 || undefined);
     const res = await h.signer.command('selftest vol', { channelId: 'CVOL9', userId: 'UBUSY001' });
-    expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/You have started 3 commands in the last 60 s.*Try again in \d+ s/s) });
+    expect(res.json).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/You have started 3 commands in the last 60 s.*Try again in \d+ s/s),
+    });
     expect(h.emu.messages('CVOL9')).toHaveLength(0);
     // Another cluster counts against the same user.
-    expect((await h.signer.command('netcheck other', { channelId: 'CVOL9', userId: 'UBUSY001' })).json).toMatchObject({ text: expect.stringMatching(/Try again in/) });
+    expect((await h.signer.command('netcheck other', { channelId: 'CVOL9', userId: 'UBUSY001' })).json).toMatchObject({
+      text: expect.stringMatching(/Try again in/),
+    });
     const r = new Redis(h.redis.url);
     const audit = await r.xrange(AUDIT_STREAM, '-', '+');
     r.disconnect();

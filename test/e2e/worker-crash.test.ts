@@ -22,10 +22,12 @@ let redis: PrivateRedis;
 let h: Harness;
 const workers: ChildProcess[] = [];
 
-
 beforeAll(async () => {
   sim = await startSimulator({
-    fleet: parseFleet(`name: crash-a\nnodes:\n  count: ${NODES}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: 600 }\n`, 'crash fleet'),
+    fleet: parseFleet(
+      `name: crash-a\nnodes:\n  count: ${NODES}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: 600 }\n`,
+      'crash fleet',
+    ),
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await sim.writeKubeconfig(kubeconfig);
@@ -49,11 +51,14 @@ describe('a worker killed mid-fan-out', () => {
   it('the job completes on the other replica with one final post', async () => {
     await h.signer.command('selftest crash-a', { channelId: 'CCRASH1' });
     // Wait until the fan-out is under way on both replicas, then kill one of them.
-    await h.emu.waitFor((e) => {
-      const m = e.messages('CCRASH1')[0];
-      const done = Number(/(\d+)\/40 agents checked/.exec(m?.text ?? '')?.[1] ?? 0);
-      return done >= 8 && done <= 24;
-    }, { timeoutMs: 30_000, pollMs: 20 });
+    await h.emu.waitFor(
+      (e) => {
+        const m = e.messages('CCRASH1')[0];
+        const done = Number(/(\d+)\/40 agents checked/.exec(m?.text ?? '')?.[1] ?? 0);
+        return done >= 8 && done <= 24;
+      },
+      { timeoutMs: 30_000, pollMs: 20 },
+    );
     const victim = workers[0]!;
     victim.kill('SIGKILL');
     await once(victim, 'exit');

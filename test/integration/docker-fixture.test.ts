@@ -2,13 +2,7 @@
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import {
-  buildFakeAgentImage,
-  dockerAvailable,
-  runAgentContainer,
-  startPrivateDocker,
-  type PrivateDocker,
-} from '../support/docker.ts';
+import { buildFakeAgentImage, dockerAvailable, runAgentContainer, startPrivateDocker, type PrivateDocker } from '../support/docker.ts';
 
 const avail = await dockerAvailable();
 if (!avail.ok && process.env.CI !== 'true') {
@@ -69,9 +63,7 @@ describe.runIf(runIt)('private docker + fake security-agent', { timeout: 60_000 
     for (const mode of ['ok', 'failed', 'disabled', 'unreachable', 'hang']) {
       await runAgentContainer(daemon.socketPath, { name: nameFor(mode), image, selftest: mode });
     }
-    console.info(
-      `[docker-fixture] dockerd ready ${t1 - t0} ms, image ${t2 - t1} ms, 5 containers ${Date.now() - t2} ms`,
-    );
+    console.info(`[docker-fixture] dockerd ready ${t1 - t0} ms, image ${t2 - t1} ms, 5 containers ${Date.now() - t2} ms`);
   }, 60_000);
 
   afterAll(async () => {
@@ -88,8 +80,7 @@ describe.runIf(runIt)('private docker + fake security-agent', { timeout: 60_000 
   it('failed (server-side failure still exits 0)', async () => {
     const r = await execIn(docker, nameFor('failed'), SELFTEST_CMD);
     expect(r).toEqual({
-      stdout:
-        'Runtime self test: error: failed to receive expected event: [datadog_agent_cws_self_test_rule_open datadog_agent_cws_self_test_rule_chmod]\n',
+      stdout: 'Runtime self test: error: failed to receive expected event: [datadog_agent_cws_self_test_rule_open datadog_agent_cws_self_test_rule_chmod]\n',
       stderr: '',
       exitCode: 0,
       running: false,

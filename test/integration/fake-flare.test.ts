@@ -7,14 +7,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildFakeAgentImage,
-  dockerAvailable,
-  FLARE_FIXTURE_IMAGE_DIR,
-  runAgentContainer,
-  startPrivateDocker,
-  type PrivateDocker,
-} from '../support/docker.ts';
+import { buildFakeAgentImage, dockerAvailable, FLARE_FIXTURE_IMAGE_DIR, runAgentContainer, startPrivateDocker, type PrivateDocker } from '../support/docker.ts';
 import { FLARE_FILES, FLARE_HOSTNAME, FLARE_SECRET_API_KEY } from '../support/fake-agent/flare-fixtures.ts';
 import { prepareHostAgent, type HostAgent } from '../support/host-agent.ts';
 import { fakeUploads } from '../support/fake-agent/uploads.ts';
@@ -79,10 +72,15 @@ function runHost(agent: HostAgent, args: string[]): HostRun {
     stdout: () => out,
     stderr: () => err,
     waitFor: (text, ms = 5_000) =>
-      waitForText(() => out, text, ms, (cb) => {
-        child.stdout!.on('data', cb);
-        return () => child.stdout!.off('data', cb);
-      }),
+      waitForText(
+        () => out,
+        text,
+        ms,
+        (cb) => {
+          child.stdout!.on('data', cb);
+          return () => child.stdout!.off('data', cb);
+        },
+      ),
     exit: (ms = 5_000) =>
       Promise.race([
         closed,
@@ -99,7 +97,10 @@ function runHost(agent: HostAgent, args: string[]): HostRun {
 async function unzipList(zip: string): Promise<string[]> {
   const [cmd, args] = existsSync('/usr/bin/unzip') ? ['unzip', ['-Z1', zip]] : ['busybox', ['unzip', '-l', zip]];
   const { stdout } = await execFileP(cmd, args, { timeout: 5_000 });
-  return stdout.split('\n').map((l) => l.trim().split(/\s+/).pop() ?? '').filter((n) => n.startsWith(`${FLARE_HOSTNAME}/`));
+  return stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).pop() ?? '')
+    .filter((n) => n.startsWith(`${FLARE_HOSTNAME}/`));
 }
 
 async function unzipCat(zip: string, member: string): Promise<string> {
@@ -132,9 +133,7 @@ describe('fake security-agent flare on the host', { timeout: 20_000 }, () => {
 
     run.child.stdin!.end('n\n');
     expect(await run.exit()).toBe(0);
-    expect(run.stdout()).toBe(
-      `${ASKING}\n${path} is going to be uploaded to Datadog\n${CONFIRM}\nAborting. (You can still use ${path})\n`,
-    );
+    expect(run.stdout()).toBe(`${ASKING}\n${path} is going to be uploaded to Datadog\n${CONFIRM}\nAborting. (You can still use ${path})\n`);
     expect(run.stderr()).toBe('');
     expect(existsSync(path)).toBe(true);
   });
@@ -329,10 +328,15 @@ async function startExec(docker: Docker, container: string, cmd: string[], stdin
     stdout: () => stdout,
     stderr: () => stderr,
     waitFor: (text, ms = 10_000) =>
-      waitForText(() => stdout, text, ms, (cb) => {
-        out.on('data', cb);
-        return () => out.off('data', cb);
-      }),
+      waitForText(
+        () => stdout,
+        text,
+        ms,
+        (cb) => {
+          out.on('data', cb);
+          return () => out.off('data', cb);
+        },
+      ),
     async finish(ms = 10_000) {
       const finished = await Promise.race([ended.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), ms))]);
       if (!finished) stream.destroy();
@@ -373,8 +377,7 @@ describe.runIf(runDocker)('fake security-agent flare in Docker', { timeout: 60_0
     const r = await run(docker, nameFor('ok'), [
       'sh',
       '-c',
-      'for c in cat rm ls unzip sleep date hostname; do command -v $c >/dev/null || { echo missing $c; exit 1; }; done; ls ' +
-        FLARE_FIXTURE_IMAGE_DIR,
+      'for c in cat rm ls unzip sleep date hostname; do command -v $c >/dev/null || { echo missing $c; exit 1; }; done; ls ' + FLARE_FIXTURE_IMAGE_DIR,
     ]);
     expect(r).toMatchObject({ exitCode: 0, stdout: 'flare-clean.zip\nflare-secret.zip\n' });
   });

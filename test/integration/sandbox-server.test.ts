@@ -50,7 +50,10 @@ function startApp(): Promise<http.Server> {
     const a = answer(r);
     if (a.delayMs) await new Promise((resolve) => setTimeout(resolve, a.delayMs));
     if (a.body === undefined) res.writeHead(a.status ?? 200).end();
-    else res.writeHead(a.status ?? 200, { 'content-type': typeof a.body === 'string' ? 'text/plain' : 'application/json' }).end(typeof a.body === 'string' ? a.body : JSON.stringify(a.body));
+    else
+      res
+        .writeHead(a.status ?? 200, { 'content-type': typeof a.body === 'string' ? 'text/plain' : 'application/json' })
+        .end(typeof a.body === 'string' ? a.body : JSON.stringify(a.body));
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
@@ -78,14 +81,28 @@ afterEach(() => {
 
 const url = (path: string) => new URL(path, sandbox.url).toString();
 const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-  const res = await fetch(url(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(url(path), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, any> };
 };
-const state = async () => (await (await fetch(url('/api/state'))).json()) as { channels: unknown[]; me: unknown; messages: { channel: string; ts: string; html: string }[]; views: { id: string; html: string }[] };
+const state = async () =>
+  (await (await fetch(url('/api/state'))).json()) as {
+    channels: unknown[];
+    me: unknown;
+    messages: { channel: string; ts: string; html: string }[];
+    views: { id: string; html: string }[];
+  };
 
 /** What the bot would post with its token. */
 async function api(method: string, args: Record<string, unknown>): Promise<Record<string, any>> {
-  const res = await fetch(`${emu.url}${method}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(args) });
+  const res = await fetch(`${emu.url}${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(args),
+  });
   return (await res.json()) as Record<string, any>;
 }
 
@@ -105,28 +122,56 @@ describe('page and HTTP edge cases', () => {
   it('says what is wrong with a request, never with a stack trace', async () => {
     const bad = await post('/api/command', '{"channel":');
     expect(bad).toEqual({ status: 400, json: { ok: false, error: 'the body is not valid JSON' } });
-    expect(await post('/api/command', { channel: 'nope', text: 'help' })).toMatchObject({ status: 400, json: { ok: false, error: expect.stringMatching(/^invalid request: channel: /) } });
-    expect(await post('/api/action', { channel: CHANNEL, action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: 0, element: 0 } } })).toMatchObject({ status: 400, json: { error: expect.stringContaining('give view_id, or channel and ts') } });
+    expect(await post('/api/command', { channel: 'nope', text: 'help' })).toMatchObject({
+      status: 400,
+      json: { ok: false, error: expect.stringMatching(/^invalid request: channel: /) },
+    });
+    expect(
+      await post('/api/action', { channel: CHANNEL, action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: 0, element: 0 } } }),
+    ).toMatchObject({ status: 400, json: { error: expect.stringContaining('give view_id, or channel and ts') } });
     // A click names the element by its position; ids alone (an older page) are refused, plainly.
-    expect(await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b' } })).toMatchObject({ status: 400, json: { ok: false, error: expect.stringMatching(/^invalid request: action\.position: /) } });
-    expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: 0, element: 25 } } })).status).toBe(400);
-    expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: -1, element: 'accessory' } } })).status).toBe(400);
+    expect(await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'a', block_id: 'b' } })).toMatchObject({
+      status: 400,
+      json: { ok: false, error: expect.stringMatching(/^invalid request: action\.position: /) },
+    });
+    expect(
+      (
+        await post('/api/action', {
+          channel: CHANNEL,
+          ts: '1.000001',
+          action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: 0, element: 25 } },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await post('/api/action', {
+          channel: CHANNEL,
+          ts: '1.000001',
+          action: { type: 'button', action_id: 'a', block_id: 'b', position: { block: -1, element: 'accessory' } },
+        })
+      ).status,
+    ).toBe(400);
     expect((await post('/api/command', { channel: CHANNEL, text: 'x'.repeat(9000) })).status).toBe(413);
     expect((await post('/api/command', '{}', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post('/api/command', {}, { origin: 'http://evil.example' })).status).toBe(403);
     // fetch will not set Host: a DNS-rebound page would reach us with its own name in it.
     const rebound = await new Promise<number>((resolve, reject) =>
-      http.get({ host: '127.0.0.1', port: sandbox.port, path: '/api/state', headers: { host: `evil.example:${sandbox.port}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject),
+      http
+        .get({ host: '127.0.0.1', port: sandbox.port, path: '/api/state', headers: { host: `evil.example:${sandbox.port}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject),
     );
     expect(rebound).toBe(421);
     expect(received).toEqual([]);
   });
 
   it('an unknown channel is refused before anything reaches the bot', async () => {
-    expect(await post('/api/command', { channel: 'C0OTHER', text: 'help' })).toMatchObject({ json: { ok: false, error: expect.stringContaining('no channel C0OTHER') } });
+    expect(await post('/api/command', { channel: 'C0OTHER', text: 'help' })).toMatchObject({
+      json: { ok: false, error: expect.stringContaining('no channel C0OTHER') },
+    });
     expect(received).toEqual([]);
   });
 });
@@ -136,7 +181,15 @@ describe('slash commands', () => {
     answer = () => ({ body: { response_type: 'ephemeral', text: 'usage: /cws help' } });
     expect(await post('/api/command', { channel: CHANNEL, text: 'bogus' })).toEqual({ status: 200, json: { ok: true } });
     const f = received[0]!.form;
-    expect(Object.fromEntries(f)).toMatchObject({ command: '/cws', text: 'bogus', user_id: ME.id, user_name: 'you', channel_id: CHANNEL, channel_name: 'cws-sandbox', team_id: 'T0001' });
+    expect(Object.fromEntries(f)).toMatchObject({
+      command: '/cws',
+      text: 'bogus',
+      user_id: ME.id,
+      user_name: 'you',
+      channel_id: CHANNEL,
+      channel_name: 'cws-sandbox',
+      team_id: 'T0001',
+    });
     expect(f.get('response_url')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/response\//);
     expect(f.get('trigger_id')).toMatch(/^\d+\.\d+\.[0-9a-f]+$/);
     const shown = (await state()).messages.at(-1)!;
@@ -145,7 +198,7 @@ describe('slash commands', () => {
     expect(shown.html).toContain('Only visible to you');
   });
 
-  it('a command longer than Slack\'s 4000 characters reaches the bot as typed, so its grammar answers with the usage', async () => {
+  it("a command longer than Slack's 4000 characters reaches the bot as typed, so its grammar answers with the usage", async () => {
     const text = `selftest ${'a'.repeat(5000)}`;
     answer = (r) => ({ body: { response_type: 'ephemeral', text: `Usage: /cws selftest <cluster> (got ${r.form.get('text')!.length} characters)` } });
     const res = await post('/api/command', { channel: CHANNEL, text });
@@ -169,7 +222,8 @@ describe('slash commands', () => {
   it('the response_url posts ephemeral (default) or in_channel messages, 5 times at most', async () => {
     await post('/api/command', { channel: CHANNEL, text: 'later' });
     const responseUrl = received[0]!.form.get('response_url')!;
-    const send = async (body: unknown) => (await fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+    const send = async (body: unknown) =>
+      (await fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
     expect(await send({ text: 'only you see this' })).toBe(200);
     expect(await send({ response_type: 'in_channel', text: 'everyone sees this' })).toBe(200);
     const [eph, pub] = emu.messages(CHANNEL).slice(-2);
@@ -181,11 +235,17 @@ describe('slash commands', () => {
     expect(await send({ text: 'sixth' })).toBe(404);
   });
 
-  it('a bot that does not answer within the ack timeout gets Slack\'s operation_timeout', async () => {
+  it("a bot that does not answer within the ack timeout gets Slack's operation_timeout", async () => {
     answer = () => ({ delayMs: 1000 });
-    expect(await post('/api/command', { channel: CHANNEL, text: 'slow' })).toMatchObject({ status: 502, json: { ok: false, error: expect.stringContaining('operation_timeout') } });
+    expect(await post('/api/command', { channel: CHANNEL, text: 'slow' })).toMatchObject({
+      status: 502,
+      json: { ok: false, error: expect.stringContaining('operation_timeout') },
+    });
     answer = () => ({ status: 500 });
-    expect(await post('/api/command', { channel: CHANNEL, text: 'broken' })).toMatchObject({ status: 502, json: { ok: false, error: expect.stringContaining('HTTP 500') } });
+    expect(await post('/api/command', { channel: CHANNEL, text: 'broken' })).toMatchObject({
+      status: 502,
+      json: { ok: false, error: expect.stringContaining('HTTP 500') },
+    });
   });
 });
 
@@ -197,7 +257,12 @@ describe('messages, actions and events', () => {
       block_id: 'acts',
       elements: [
         { type: 'button', action_id: 'go', text: { type: 'plain_text', text: 'Go' }, value: 'job-1', style: 'primary' },
-        { type: 'static_select', action_id: 'pick', placeholder: { type: 'plain_text', text: 'Pick' }, options: [{ text: { type: 'plain_text', text: 'Node A' }, value: 'a' }] },
+        {
+          type: 'static_select',
+          action_id: 'pick',
+          placeholder: { type: 'plain_text', text: 'Pick' },
+          options: [{ text: { type: 'plain_text', text: 'Node A' }, value: 'a' }],
+        },
       ],
     },
   ];
@@ -233,7 +298,11 @@ describe('messages, actions and events', () => {
 
   it('a click sends block_actions built from the stored message, not from what the page claims', async () => {
     const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'pick', blocks });
-    const res = await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'go', block_id: 'acts', position: GO, value: 'forged' } });
+    const res = await post('/api/action', {
+      channel: CHANNEL,
+      ts: posted.ts,
+      action: { type: 'button', action_id: 'go', block_id: 'acts', position: GO, value: 'forged' },
+    });
     expect(res).toEqual({ status: 200, json: { ok: true } });
     const p = received[0]!.payload!;
     expect(p).toMatchObject({
@@ -244,39 +313,83 @@ describe('messages, actions and events', () => {
       message: { ts: posted.ts, text: 'pick', blocks: [{ block_id: 'block_0' }, { block_id: 'acts' }] },
     });
     // Exactly what Slack sends for a button of an actions block.
-    expect(p.actions).toEqual([{ type: 'button', block_id: 'acts', action_id: 'go', text: { type: 'plain_text', text: 'Go', emoji: true }, value: 'job-1', style: 'primary', action_ts: expect.stringMatching(/^\d+\.\d{6}$/) }]);
+    expect(p.actions).toEqual([
+      {
+        type: 'button',
+        block_id: 'acts',
+        action_id: 'go',
+        text: { type: 'plain_text', text: 'Go', emoji: true },
+        value: 'job-1',
+        style: 'primary',
+        action_ts: expect.stringMatching(/^\d+\.\d{6}$/),
+      },
+    ]);
     expect(p.response_url).toMatch(/\/response\//);
     expect(p.trigger_id).toBeTruthy();
 
     // replace_original through the action's response_url edits that message in place.
-    await fetch(p.response_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replace_original: true, text: 'done' }) });
+    await fetch(p.response_url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ replace_original: true, text: 'done' }),
+    });
     expect(emu.message(CHANNEL, posted.ts)).toMatchObject({ text: 'done', updates: 1 });
     expect(emu.message(CHANNEL, posted.ts)!.blocks).toBeUndefined();
   });
 
   it('a menu pick carries the option and its state; options and elements not offered are refused', async () => {
     const posted = await api('chat.postMessage', { channel: CHANNEL, text: 'pick', blocks });
-    const pick = (value: string) => post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'static_select', action_id: 'pick', block_id: 'acts', position: PICK, selected_option: { value } } });
+    const pick = (value: string) =>
+      post('/api/action', {
+        channel: CHANNEL,
+        ts: posted.ts,
+        action: { type: 'static_select', action_id: 'pick', block_id: 'acts', position: PICK, selected_option: { value } },
+      });
     expect((await pick('a')).json).toEqual({ ok: true });
     expect(received[0]!.payload).toMatchObject({
       actions: [{ type: 'static_select', selected_option: { value: 'a', text: { text: 'Node A' } } }],
       state: { values: { acts: { pick: { type: 'static_select', selected_option: { value: 'a' } } } } },
     });
     expect((await pick('zzz')).json).toMatchObject({ ok: false, error: expect.stringContaining('not in the menu') });
-    expect((await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'nope', block_id: 'acts', position: GO } })).status).toBe(409);
-    expect((await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'go', block_id: 'acts', position: GO } })).status).toBe(409);
+    expect(
+      (await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { type: 'button', action_id: 'nope', block_id: 'acts', position: GO } })).status,
+    ).toBe(409);
+    expect(
+      (await post('/api/action', { channel: CHANNEL, ts: '1.000001', action: { type: 'button', action_id: 'go', block_id: 'acts', position: GO } })).status,
+    ).toBe(409);
     expect(received).toHaveLength(1);
   });
 
   /** The `data-action` of every interactive element of a rendered message or view, in page order. */
   const pageActions = (html: string) =>
-    [...html.matchAll(/\sdata-action="([^"]*)"/g)].map((m) => JSON.parse(m[1]!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) as Record<string, unknown>);
+    [...html.matchAll(/\sdata-action="([^"]*)"/g)].map(
+      (m) =>
+        JSON.parse(
+          m[1]!
+            .replace(/&quot;/g, '"')
+            .replace(/&#39;/g, "'")
+            .replace(/&lt;/g, '<')
+            .replace(/&gt;/g, '>')
+            .replace(/&amp;/g, '&'),
+        ) as Record<string, unknown>,
+    );
   const restartBlocks = (nodes: string[]) => [
-    { type: 'section', block_id: 'summary', text: { type: 'mrkdwn', text: `${nodes.length} agents failed` }, accessory: { type: 'button', action_id: 'selftest.rerun_failed', text: { type: 'plain_text', text: 'Re-run failed' }, value: 'st-1' } },
+    {
+      type: 'section',
+      block_id: 'summary',
+      text: { type: 'mrkdwn', text: `${nodes.length} agents failed` },
+      accessory: { type: 'button', action_id: 'selftest.rerun_failed', text: { type: 'plain_text', text: 'Re-run failed' }, value: 'st-1' },
+    },
     {
       type: 'actions',
       block_id: 'fixes',
-      elements: nodes.map((n, i) => ({ type: 'button', action_id: `selftest.restart:${n}`, text: { type: 'plain_text', text: `Restart agent on ${n}` }, value: `st-1|${n}`, ...(i === 1 ? { style: 'danger' } : {}) })),
+      elements: nodes.map((n, i) => ({
+        type: 'button',
+        action_id: `selftest.restart:${n}`,
+        text: { type: 'plain_text', text: `Restart agent on ${n}` },
+        value: `st-1|${n}`,
+        ...(i === 1 ? { style: 'danger' } : {}),
+      })),
     },
   ];
 
@@ -295,7 +408,15 @@ describe('messages, actions and events', () => {
     expect((await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: shown[2] })).json).toEqual({ ok: true });
     const p = received[0]!.payload!;
     expect(p.actions).toEqual([
-      { type: 'button', block_id: 'fixes', action_id: 'selftest.restart:node-8', text: { type: 'plain_text', text: 'Restart agent on node-8', emoji: true }, value: 'st-1|node-8', style: 'danger', action_ts: expect.stringMatching(/^\d+\.\d{6}$/) },
+      {
+        type: 'button',
+        block_id: 'fixes',
+        action_id: 'selftest.restart:node-8',
+        text: { type: 'plain_text', text: 'Restart agent on node-8', emoji: true },
+        value: 'st-1|node-8',
+        style: 'danger',
+        action_ts: expect.stringMatching(/^\d+\.\d{6}$/),
+      },
     ]);
     expect(p.container).toEqual({ type: 'message', message_ts: posted.ts, channel_id: CHANNEL, is_ephemeral: false });
     expect(p.message).toMatchObject({ ts: posted.ts });
@@ -317,8 +438,17 @@ describe('messages, actions and events', () => {
     // The bot edits the message: node-8's button moves first, node-7's second.
     expect((await api('chat.update', { channel: CHANNEL, ts: posted.ts, text: 'selftest', blocks: restartBlocks(['node-8', 'node-7']) })).ok).toBe(true);
     const refused = await post('/api/action', { channel: CHANNEL, ts: posted.ts, action: shown[2] });
-    expect(refused).toMatchObject({ status: 409, json: { ok: false, error: expect.stringMatching(/^That button is no longer there: the message changed since the page showed it \(element 1 of block 1 is now "selftest\.restart:node-7", not "selftest\.restart:node-8"\)\. Nothing was sent\.$/) } });
-    const at = (position: unknown, extra: Record<string, unknown> = {}) => post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { ...shown[2], position, ...extra } });
+    expect(refused).toMatchObject({
+      status: 409,
+      json: {
+        ok: false,
+        error: expect.stringMatching(
+          /^That button is no longer there: the message changed since the page showed it \(element 1 of block 1 is now "selftest\.restart:node-7", not "selftest\.restart:node-8"\)\. Nothing was sent\.$/,
+        ),
+      },
+    });
+    const at = (position: unknown, extra: Record<string, unknown> = {}) =>
+      post('/api/action', { channel: CHANNEL, ts: posted.ts, action: { ...shown[2], position, ...extra } });
     for (const [res, reason] of [
       [await at({ block: 1, element: 2 }), 'element 2 of block 1 is not there'],
       [await at({ block: 7, element: 0 }), 'there is no block 7'],
@@ -381,8 +511,15 @@ describe('modals', () => {
     expect((await state()).views.map((v) => v.id)).toEqual([id]);
     const values = { email: { value: { type: 'email_text_input', value: 'nope' } } };
     answer = () => ({ body: { response_action: 'errors', errors: { email: 'Enter an email address' } } });
-    expect(await post('/api/view/submit', { view_id: id, values })).toEqual({ status: 200, json: { ok: false, error: 'The form has errors.', errors: { email: 'Enter an email address' } } });
-    expect(received.at(-1)!.payload).toMatchObject({ type: 'view_submission', user: { id: ME.id }, view: { id, callback_id: 'ask_email', private_metadata: 'req-1', state: { values } } });
+    expect(await post('/api/view/submit', { view_id: id, values })).toEqual({
+      status: 200,
+      json: { ok: false, error: 'The form has errors.', errors: { email: 'Enter an email address' } },
+    });
+    expect(received.at(-1)!.payload).toMatchObject({
+      type: 'view_submission',
+      user: { id: ME.id },
+      view: { id, callback_id: 'ask_email', private_metadata: 'req-1', state: { values } },
+    });
 
     answer = () => ({ body: { response_action: 'update', view: modal({ title: { type: 'plain_text', text: 'Step 2' } }) } });
     expect((await post('/api/view/submit', { view_id: id, values })).json).toEqual({ ok: true });
@@ -399,17 +536,45 @@ describe('modals', () => {
       modal({
         blocks: [
           { type: 'input', block_id: 'email', label: { type: 'plain_text', text: 'Email' }, element: { type: 'email_text_input', action_id: 'value' } },
-          { type: 'actions', block_id: 'which', elements: [{ type: 'button', action_id: 'use_mine', text: { type: 'plain_text', text: 'Mine' }, value: 'me' }, { type: 'button', action_id: 'use_team', text: { type: 'plain_text', text: 'Team :busts_in_silhouette:', emoji: false }, value: 'team' }] },
+          {
+            type: 'actions',
+            block_id: 'which',
+            elements: [
+              { type: 'button', action_id: 'use_mine', text: { type: 'plain_text', text: 'Mine' }, value: 'me' },
+              { type: 'button', action_id: 'use_team', text: { type: 'plain_text', text: 'Team :busts_in_silhouette:', emoji: false }, value: 'team' },
+            ],
+          },
         ],
       }),
     );
-    const res = await post('/api/action', { channel: '', view_id: id, action: { type: 'button', action_id: 'use_team', block_id: 'which', position: { block: 1, element: 1 } } });
+    const res = await post('/api/action', {
+      channel: '',
+      view_id: id,
+      action: { type: 'button', action_id: 'use_team', block_id: 'which', position: { block: 1, element: 1 } },
+    });
     expect(res.json).toEqual({ ok: true });
     const p = received.at(-1)!.payload!;
     expect(p.container).toEqual({ type: 'view', view_id: id });
     expect(p.view).toMatchObject({ id, callback_id: 'ask_email' });
-    expect(p.actions).toEqual([{ type: 'button', block_id: 'which', action_id: 'use_team', text: { type: 'plain_text', text: 'Team :busts_in_silhouette:', emoji: false }, value: 'team', action_ts: expect.any(String) }]);
-    expect((await post('/api/action', { channel: '', view_id: id, action: { type: 'button', action_id: 'use_team', block_id: 'which', position: { block: 1, element: 0 } } })).json).toMatchObject({ ok: false, error: expect.stringContaining('the view changed') });
+    expect(p.actions).toEqual([
+      {
+        type: 'button',
+        block_id: 'which',
+        action_id: 'use_team',
+        text: { type: 'plain_text', text: 'Team :busts_in_silhouette:', emoji: false },
+        value: 'team',
+        action_ts: expect.any(String),
+      },
+    ]);
+    expect(
+      (
+        await post('/api/action', {
+          channel: '',
+          view_id: id,
+          action: { type: 'button', action_id: 'use_team', block_id: 'which', position: { block: 1, element: 0 } },
+        })
+      ).json,
+    ).toMatchObject({ ok: false, error: expect.stringContaining('the view changed') });
     emu.closeView(id);
   });
 

@@ -65,14 +65,20 @@ describe('Block Kit refusals, as @slack/web-api sees them', () => {
     expect(update).toMatchObject({ error: 'invalid_blocks', response_metadata: { messages: [DUPLICATE] } });
     expect(emu.message('C1', posted.ts!)).toMatchObject({ text: 'queued', updates: 0 });
 
-    expect(await platformError(client.chat.postEphemeral({ channel: 'C1', user: 'U1', text: 'x', blocks: [{ type: 'header', text: { type: 'mrkdwn', text: '*h*' } } as never] }))).toMatchObject({
+    expect(
+      await platformError(
+        client.chat.postEphemeral({ channel: 'C1', user: 'U1', text: 'x', blocks: [{ type: 'header', text: { type: 'mrkdwn', text: '*h*' } } as never] }),
+      ),
+    ).toMatchObject({
       error: 'invalid_blocks',
       response_metadata: { messages: [ERR('unsupported type: mrkdwn', '/blocks/0/text/type')] },
     });
     expect(await platformError(client.chat.postMessage({ channel: 'C1', text: 'x'.repeat(40_001) }))).toMatchObject({ ok: false, error: 'msg_too_long' });
     const big = Array.from({ length: 5 }, () => ({ type: 'section', text: { type: 'mrkdwn', text: 'y'.repeat(2500) } }));
     expect((await platformError(client.chat.postMessage({ channel: 'C1', text: 'big', blocks: big }))).error).toBe('msg_blocks_too_long');
-    expect((await platformError(client.chat.postMessage({ channel: 'C1', text: 'm', metadata: { event_type: 'e' } as never }))).error).toBe('invalid_metadata_format');
+    expect((await platformError(client.chat.postMessage({ channel: 'C1', text: 'm', metadata: { event_type: 'e' } as never }))).error).toBe(
+      'invalid_metadata_format',
+    );
     expect(emu.messages()).toHaveLength(1);
     // Refusals are answers: HTTP 200.
     expect(emu.calls.every((c) => c.status === 200)).toBe(true);
@@ -80,7 +86,12 @@ describe('Block Kit refusals, as @slack/web-api sees them', () => {
 
   it('views.open / views.update / views.push answer invalid_arguments with /view pointers; push stacks at most 3', async () => {
     const { emu, client } = await start();
-    const view = (title: string, extra: Record<string, unknown> = {}) => ({ type: 'modal' as const, title: { type: 'plain_text' as const, text: title }, blocks: [], ...extra });
+    const view = (title: string, extra: Record<string, unknown> = {}) => ({
+      type: 'modal' as const,
+      title: { type: 'plain_text' as const, text: title },
+      blocks: [],
+      ...extra,
+    });
     const tooLong = await platformError(client.views.open({ trigger_id: 't1', view: view('A title of more than 24 characters') }));
     expect(tooLong).toEqual({
       ok: false,
@@ -92,18 +103,26 @@ describe('Block Kit refusals, as @slack/web-api sees them', () => {
     const opened = await client.views.open({ trigger_id: 't2', view: view('Flare') });
     const id = opened.view!.id!;
     const bad = await platformError(client.views.update({ view_id: id, view: view('Flare', { private_metadata: 'p'.repeat(3001) }) }));
-    expect(bad.response_metadata?.messages).toEqual([ERR('failed to match all allowed schemas', '/view'), ERR('must be less than 3001 characters', '/view/private_metadata')]);
+    expect(bad.response_metadata?.messages).toEqual([
+      ERR('failed to match all allowed schemas', '/view'),
+      ERR('must be less than 3001 characters', '/view/private_metadata'),
+    ]);
     expect(emu.views.get(id)?.updates).toBe(0);
 
-    const pushedBad = await platformError(client.views.push({ trigger_id: 't3', view: view('Step 2', { blocks: [{ type: 'actions', elements: [button('a', '1'), button('a', '2')] }] }) }));
-    expect(pushedBad.response_metadata?.messages).toEqual([ERR('failed to match all allowed schemas', '/view'), ERR('`action_id` "a" already exists', '/view/blocks/0/elements/1/action_id')]);
+    const pushedBad = await platformError(
+      client.views.push({ trigger_id: 't3', view: view('Step 2', { blocks: [{ type: 'actions', elements: [button('a', '1'), button('a', '2')] }] }) }),
+    );
+    expect(pushedBad.response_metadata?.messages).toEqual([
+      ERR('failed to match all allowed schemas', '/view'),
+      ERR('`action_id` "a" already exists', '/view/blocks/0/elements/1/action_id'),
+    ]);
     await client.views.push({ trigger_id: 't4', view: view('Step 2') });
     await client.views.push({ trigger_id: 't5', view: view('Step 3') });
     expect(emu.views.size).toBe(3);
     expect((await platformError(client.views.push({ trigger_id: 't6', view: view('Step 4') }))).error).toBe('push_limit_reached');
   });
 
-  it('a response_url post is refused with the message\'s code; a slash command ack body with invalid_command_response', async () => {
+  it("a response_url post is refused with the message's code; a slash command ack body with invalid_command_response", async () => {
     const { emu } = await start();
     const context = { channel: 'C1', user: 'U1' };
     const url = emu.registerResponseUrl(context);
@@ -146,7 +165,11 @@ describe('rate limits, on by default', () => {
     const { emu, client } = await start({ methods: { 'users.info': { capacity: 1, refillPerSec: 0.25 } } });
     emu.users.set('U1', { id: 'U1', name: 'alice' });
     await client.users.info({ user: 'U1' });
-    const res = await fetch(`${emu.url}users.info`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'user=U1' });
+    const res = await fetch(`${emu.url}users.info`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'user=U1',
+    });
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('4');
     expect(await res.json()).toEqual({ ok: false, error: 'ratelimited' });
@@ -259,7 +282,11 @@ describe('channel and message errors', () => {
 
   it('not_authed and invalid_auth', async () => {
     const { emu } = await start(false);
-    const none = await fetch(`${emu.url}chat.postMessage`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'channel=C1&text=x' });
+    const none = await fetch(`${emu.url}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'channel=C1&text=x',
+    });
     expect(await none.json()).toEqual({ ok: false, error: 'not_authed' });
     const wrong = new WebClient('xoxb-wrong', { slackApiUrl: emu.url, retryConfig: { retries: 0 } });
     expect((await platformError(wrong.chat.postMessage({ channel: 'C1', text: 'x' }))).error).toBe('invalid_auth');

@@ -34,7 +34,6 @@ import { type PrivateRedis, startRedis } from '../support/redis.ts';
 import { anyText, check, checkAsync, fc, gap, wellFormed } from './fc.ts';
 import { CASE_ID_RE, CLUSTER_NAME_RE, EMAIL_RE, NODE_RE, UNSAFE } from './rules.ts';
 
-
 /**
  * A target that records every argv and answers as told; nothing runs. Its flare session prints
  * `sessionOutput` (the agent's lines) and never ends by itself.
@@ -90,16 +89,57 @@ afterAll(async () => {
   await server?.stop();
 });
 /** No wait for a bot-side lock: nobody else holds one here. */
-const flareDeps = (target: AgentTarget): FlareDeps => ({ target, redis: client, buildTimeoutMs: 1000, uploadTimeoutMs: 1000, failure: (_c, m) => m, lockWaitMs: 0 });
+const flareDeps = (target: AgentTarget): FlareDeps => ({
+  target,
+  redis: client,
+  buildTimeoutMs: 1000,
+  uploadTimeoutMs: 1000,
+  failure: (_c, m) => m,
+  lockWaitMs: 0,
+});
 
 // ---------------------------------------------------------------------------------------------
 // The command text, as Slack sends it, down to the flare's argv.
 
-const WORDS = ['flare', 'demo', 'cluster-a', '--node', '--email', '--node=', '--email=', '—email', '--', '1234567', 'node-7', 'ops@example.com', '-x@y.co', 'a..b@x.co', '<mailto:ops@example.com|ops@example.com>', '"; rm -rf /"', '$(id)', '`id`', '-e', '-rf', 'a;b', 'x|y', '&&'];
+const WORDS = [
+  'flare',
+  'demo',
+  'cluster-a',
+  '--node',
+  '--email',
+  '--node=',
+  '--email=',
+  '—email',
+  '--',
+  '1234567',
+  'node-7',
+  'ops@example.com',
+  '-x@y.co',
+  'a..b@x.co',
+  '<mailto:ops@example.com|ops@example.com>',
+  '"; rm -rf /"',
+  '$(id)',
+  '`id`',
+  '-e',
+  '-rf',
+  'a;b',
+  'x|y',
+  '&&',
+];
 const flareText = fc.oneof(
-  fc.tuple(fc.array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...WORDS) }, { weight: 1, arbitrary: anyText(40) }), { maxLength: 8 }), fc.array(gap, { minLength: 8, maxLength: 8 })).map(([ws, gs]) => `flare ${ws.map((w, i) => `${w}${gs[i]}`).join('')}`),
   fc
-    .tuple(fc.stringMatching(CLUSTER_NAME_RE), fc.option(fc.stringMatching(NODE_RE)), fc.option(fc.stringMatching(CASE_ID_RE)), fc.stringMatching(EMAIL_RE).filter((e) => e.length < 200))
+    .tuple(
+      fc.array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...WORDS) }, { weight: 1, arbitrary: anyText(40) }), { maxLength: 8 }),
+      fc.array(gap, { minLength: 8, maxLength: 8 }),
+    )
+    .map(([ws, gs]) => `flare ${ws.map((w, i) => `${w}${gs[i]}`).join('')}`),
+  fc
+    .tuple(
+      fc.stringMatching(CLUSTER_NAME_RE),
+      fc.option(fc.stringMatching(NODE_RE)),
+      fc.option(fc.stringMatching(CASE_ID_RE)),
+      fc.stringMatching(EMAIL_RE).filter((e) => e.length < 200),
+    )
     .map(([c, n, id, e]) => `flare ${c}${n ? ` --node ${n}` : ''}${id ? ` ${id}` : ''} --email ${e}`),
 );
 
@@ -115,7 +155,16 @@ describe('the flare argv holds exactly the validated case ID and email, one elem
         flares++;
         const cmd = r.command;
         // what enqueueFlare (src/commands/flare.ts) puts in the job
-        const data = { kind: 'flare', cluster: cmd.cluster, ...(cmd.node ? { node: cmd.node } : {}), ...(cmd.caseId ? { caseId: cmd.caseId } : {}), email: cmd.email, requestedBy: 'U1', requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() };
+        const data = {
+          kind: 'flare',
+          cluster: cmd.cluster,
+          ...(cmd.node ? { node: cmd.node } : {}),
+          ...(cmd.caseId ? { caseId: cmd.caseId } : {}),
+          email: cmd.email,
+          requestedBy: 'U1',
+          requestedAt: new Date().toISOString(),
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        };
         const t = recordingTarget();
         const result = await processFlare(fakeJob(data), flareDeps(t.target));
         expect(result.stage).toBe('failed'); // the fake agent never builds: the job stops after the exec
@@ -144,13 +193,27 @@ describe('the flare argv holds exactly the validated case ID and email, one elem
     const printedPath = fc.string({ unit: pathChars, maxLength: 40 }).map((p) => `/tmp/${p}datadog-agent-x.zip`);
     await checkAsync(
       fc.asyncProperty(printedPath, fc.constantFrom('', 'Are you sure you want to upload a flare? [y/N]'), async (path, prompt) => {
-        const t = recordingTarget(() => ({ stdout: '', stderr: 'No such file', exitCode: 1 }), `Asking the agent to build the flare archive.\n${path} is going to be uploaded to Datadog\n${prompt}`);
-        const data = { kind: 'flare', cluster: 'demo', email: 'ops@example.com', requestedBy: 'U1', requestedAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() };
+        const t = recordingTarget(
+          () => ({ stdout: '', stderr: 'No such file', exitCode: 1 }),
+          `Asking the agent to build the flare archive.\n${path} is going to be uploaded to Datadog\n${prompt}`,
+        );
+        const data = {
+          kind: 'flare',
+          cluster: 'demo',
+          email: 'ops@example.com',
+          requestedBy: 'U1',
+          requestedAt: new Date(0).toISOString(),
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        };
         await processFlare(fakeJob(data), flareDeps(t.target));
         expect(t.sessions).toEqual([['security-agent', 'flare', '-e', 'ops@example.com']]);
         if (prompt) expect(t.execs.length).toBeGreaterThan(0);
         for (const argv of t.execs) {
-          expect([['cat', path], ['sha256sum', path], ['rm', '-f', path]]).toContainEqual(argv);
+          expect([
+            ['cat', path],
+            ['sha256sum', path],
+            ['rm', '-f', path],
+          ]).toContainEqual(argv);
         }
       }),
       1000,
@@ -164,12 +227,18 @@ describe('the flare argv holds exactly the validated case ID and email, one elem
 describe('the self-test argv is fixed whatever the agent is called', () => {
   it('runSelftestOnAgent runs [binary, runtime, self-test] and [security-agent, status] only', async () => {
     await checkAsync(
-      fc.asyncProperty(fc.record({ node: anyText(60), pod: anyText(60) }), fc.constantFrom('security-agent', 'system-probe'), fc.boolean(), anyText(200), async (agent: AgentRef, binary, readStatus, stdout) => {
-        const t = recordingTarget(() => ({ stdout, stderr: '', exitCode: 0 }));
-        await runSelftestOnAgent(t.target, agent, binary, 5000, readStatus);
-        expect(t.execs[0]).toEqual([binary, 'runtime', 'self-test']);
-        for (const argv of t.execs.slice(1)) expect(argv).toEqual(['security-agent', 'status']);
-      }),
+      fc.asyncProperty(
+        fc.record({ node: anyText(60), pod: anyText(60) }),
+        fc.constantFrom('security-agent', 'system-probe'),
+        fc.boolean(),
+        anyText(200),
+        async (agent: AgentRef, binary, readStatus, stdout) => {
+          const t = recordingTarget(() => ({ stdout, stderr: '', exitCode: 0 }));
+          await runSelftestOnAgent(t.target, agent, binary, 5000, readStatus);
+          expect(t.execs[0]).toEqual([binary, 'runtime', 'self-test']);
+          for (const argv of t.execs.slice(1)) expect(argv).toEqual(['security-agent', 'status']);
+        },
+      ),
       1000,
     );
   });
@@ -179,7 +248,12 @@ describe('the self-test argv is fixed whatever the agent is called', () => {
 // Netcheck: interface names read on the node become one `dev` argument each.
 
 const IFACE_HEADS = ['lxc', 'cali', 'vethwepl', 'veth', 'eni0', 'azv', 'gke0', 'eth', 'lo', 'cilium_', 'docker'];
-const ifaceName = fc.tuple(fc.constantFrom(...IFACE_HEADS), fc.string({ unit: fc.constantFrom(...'abc019-_.;$`|&()\'"<>*?[]{}\\=,@#!%+~^'.split(''), 'é', '\u{1F600}'), maxLength: 12 })).map(([h, t]) => h + t);
+const ifaceName = fc
+  .tuple(
+    fc.constantFrom(...IFACE_HEADS),
+    fc.string({ unit: fc.constantFrom(...'abc019-_.;$`|&()\'"<>*?[]{}\\=,@#!%+~^'.split(''), 'é', '\u{1F600}'), maxLength: 12 }),
+  )
+  .map(([h, t]) => h + t);
 const counters = fc.array(fc.nat(), { minLength: 16, maxLength: 16 }).map((ns) => ns.join(' '));
 
 describe('netcheck: tcShow takes the interface name as one argv element', () => {
@@ -195,20 +269,32 @@ describe('netcheck: tcShow takes the interface name as one argv element', () => 
 
   it('processNetcheck: argv is NET_DEV, or tcShow of a pod-facing name exactly as /proc/net/dev printed it', async () => {
     const cfg = KubernetesCluster.parse({ kind: 'kubernetes' });
-    const inspector: ClusterInspector = { agentDaemonSet: async () => undefined, daemonSets: async () => [], configMap: async () => undefined } as unknown as ClusterInspector;
+    const inspector: ClusterInspector = {
+      agentDaemonSet: async () => undefined,
+      daemonSets: async () => [],
+      configMap: async () => undefined,
+    } as unknown as ClusterInspector;
     await checkAsync(
-      fc.asyncProperty(fc.uniqueArray(ifaceName, { minLength: 1, maxLength: 6 }), fc.array(counters, { minLength: 6, maxLength: 6 }), fc.array(gap.filter((g) => !/[\n\u2028]/.test(g)), { minLength: 6, maxLength: 6 }), async (names, nums, gaps) => {
-        const dev = `Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n${names.map((n, i) => `${gaps[i]}${n}:${gaps[i]}${nums[i]}\n`).join('')}`;
-        const t = recordingTarget((argv) => (argv === NET_DEV ? { stdout: dev, stderr: '', exitCode: 0 } : { stdout: '', stderr: '', exitCode: 0 }));
-        const job = { data: { kind: 'netcheck', cluster: 'demo', requestedBy: 'U1', requestedAt: 'now' } } as unknown as Job;
-        await processNetcheck(job, { cluster: 'demo', config: cfg, target: t.target, inspector });
-        expect(t.execs[0]).toEqual(NET_DEV);
-        for (const argv of t.execs.slice(1)) {
-          expect(argv).toHaveLength(8);
-          expect(argv).toEqual(tcShow(argv[6]!));
-          expect(names).toContain(argv[6]); // a name from the node, whole, not a piece of one
-        }
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(ifaceName, { minLength: 1, maxLength: 6 }),
+        fc.array(counters, { minLength: 6, maxLength: 6 }),
+        fc.array(
+          gap.filter((g) => !/[\n\u2028]/.test(g)),
+          { minLength: 6, maxLength: 6 },
+        ),
+        async (names, nums, gaps) => {
+          const dev = `Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n${names.map((n, i) => `${gaps[i]}${n}:${gaps[i]}${nums[i]}\n`).join('')}`;
+          const t = recordingTarget((argv) => (argv === NET_DEV ? { stdout: dev, stderr: '', exitCode: 0 } : { stdout: '', stderr: '', exitCode: 0 }));
+          const job = { data: { kind: 'netcheck', cluster: 'demo', requestedBy: 'U1', requestedAt: 'now' } } as unknown as Job;
+          await processNetcheck(job, { cluster: 'demo', config: cfg, target: t.target, inspector });
+          expect(t.execs[0]).toEqual(NET_DEV);
+          for (const argv of t.execs.slice(1)) {
+            expect(argv).toHaveLength(8);
+            expect(argv).toEqual(tcShow(argv[6]!));
+            expect(names).toContain(argv[6]); // a name from the node, whole, not a piece of one
+          }
+        },
+      ),
       1000,
     );
   });
@@ -219,10 +305,14 @@ describe('netcheck: tcShow takes the interface name as one argv element', () => 
 
 /** argv as the jobs build them, with hostile values where the job has a variable. */
 const builtArgv: fc.Arbitrary<string[]> = fc.oneof<fc.Arbitrary<string[]>[]>(
-  fc.tuple(fc.option(fc.stringMatching(CASE_ID_RE), { nil: undefined }), fc.stringMatching(EMAIL_RE)).map(([id, e]) => ['security-agent', 'flare', ...(id ? [id] : []), '-e', e]),
+  fc
+    .tuple(fc.option(fc.stringMatching(CASE_ID_RE), { nil: undefined }), fc.stringMatching(EMAIL_RE))
+    .map(([id, e]) => ['security-agent', 'flare', ...(id ? [id] : []), '-e', e]),
   fc.constantFrom<string[]>(['security-agent', 'runtime', 'self-test'], ['system-probe', 'runtime', 'self-test'], ['security-agent', 'status'], NET_DEV),
   ifaceName.map(tcShow),
-  fc.stringMatching(/^\/tmp\/datadog-agent-[A-Za-z0-9._-]{1,30}\.zip$/).chain((p) => fc.constantFrom<string[]>(['cat', p], ['sha256sum', p], ['rm', '-f', p], ['rm', p], ['cat', '-n', p], ['rm', '-rf', p])),
+  fc
+    .stringMatching(/^\/tmp\/datadog-agent-[A-Za-z0-9._-]{1,30}\.zip$/)
+    .chain((p) => fc.constantFrom<string[]>(['cat', p], ['sha256sum', p], ['rm', '-f', p], ['rm', p], ['cat', '-n', p], ['rm', '-rf', p])),
   fc.tuple(fc.constantFrom('cat', 'rm', 'sha256sum'), anyText(60)).map(([tool, p]) => [tool, p]),
   fc.array(anyText(40), { minLength: 1, maxLength: 6 }),
 );
@@ -317,16 +407,22 @@ describe('KubernetesTarget puts each argv element in its own `command=` paramete
 
   it('the API server receives the argv back, element for element, whatever the elements hold', async () => {
     await checkAsync(
-      fc.asyncProperty(builtArgv.filter((a) => a.every(wellFormed)), fc.boolean(), async (argv, session) => {
-        urls.length = 0;
-        const run = session ? target.openSession(anAgent, argv, { container: 'securityAgent' }) : target.exec(anAgent, argv, { timeoutMs: 5000, container: 'systemProbe' });
-        await expect(run).rejects.toBeInstanceOf(AgentNotFoundError);
-        expect(urls).toHaveLength(1);
-        const url = new URL(urls[0]!, 'http://api');
-        expect(url.pathname).toBe(`/api/v1/namespaces/datadog/pods/${anAgent.pod}/exec`);
-        expect(url.searchParams.getAll('command')).toEqual(argv);
-        expect(url.searchParams.getAll('container')).toEqual([session ? 'security-agent' : 'system-probe']);
-      }),
+      fc.asyncProperty(
+        builtArgv.filter((a) => a.every(wellFormed)),
+        fc.boolean(),
+        async (argv, session) => {
+          urls.length = 0;
+          const run = session
+            ? target.openSession(anAgent, argv, { container: 'securityAgent' })
+            : target.exec(anAgent, argv, { timeoutMs: 5000, container: 'systemProbe' });
+          await expect(run).rejects.toBeInstanceOf(AgentNotFoundError);
+          expect(urls).toHaveLength(1);
+          const url = new URL(urls[0]!, 'http://api');
+          expect(url.pathname).toBe(`/api/v1/namespaces/datadog/pods/${anAgent.pod}/exec`);
+          expect(url.searchParams.getAll('command')).toEqual(argv);
+          expect(url.searchParams.getAll('container')).toEqual([session ? 'security-agent' : 'system-probe']);
+        },
+      ),
       1000,
     );
   });

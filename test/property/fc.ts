@@ -23,9 +23,61 @@ export const noShrink = { endOnFailure: true } as const;
 
 /** Characters that break parsers or shells: controls, NUL, CR, separators, quotes, Slack markup. */
 const NASTY = [
-  '\0', '\r', '\n', '\r\n', '\t', '\v', '\f', ' ', '\u00a0', '\u2028', '\u2029', '\u3000', '\ufeff', '\u200b',
-  '"', "'", '`', ';', '|', '&', '$', '(', ')', '<', '>', '\\', '/', '*', '?', '!', '#', '@', ':', '=', ',', '.', '-', '--',
-  '\u2014', '\u2013', '%', '+', '_', '~', '{', '}', '[', ']', '\ud83d\ude00', '\ud83d', '\ude00', '\u0301', 'İ', 'K', 'ſ',
+  '\0',
+  '\r',
+  '\n',
+  '\r\n',
+  '\t',
+  '\v',
+  '\f',
+  ' ',
+  '\u00a0',
+  '\u2028',
+  '\u2029',
+  '\u3000',
+  '\ufeff',
+  '\u200b',
+  '"',
+  "'",
+  '`',
+  ';',
+  '|',
+  '&',
+  '$',
+  '(',
+  ')',
+  '<',
+  '>',
+  '\\',
+  '/',
+  '*',
+  '?',
+  '!',
+  '#',
+  '@',
+  ':',
+  '=',
+  ',',
+  '.',
+  '-',
+  '--',
+  '\u2014',
+  '\u2013',
+  '%',
+  '+',
+  '_',
+  '~',
+  '{',
+  '}',
+  '[',
+  ']',
+  '\ud83d\ude00',
+  '\ud83d',
+  '\ude00',
+  '\u0301',
+  'İ',
+  'K',
+  'ſ',
 ];
 
 /** Any text: full Unicode (lone surrogates included), control characters, and runs of nasty characters. */
@@ -83,7 +135,10 @@ export const hugeLine = (heads: readonly string[]): fc.Arbitrary<HugeLine> =>
     .map(([head, unit, size, tail]) => {
       const n = Math.ceil(size / unit.length);
       // printed in a report as its recipe, not as a quarter-megabyte string
-      return { text: `${head}x${unit.repeat(n)}${tail}`, [fc.toStringMethod]: () => `${JSON.stringify(head)} + "x" + ${JSON.stringify(unit)}×${n} + ${JSON.stringify(tail)}` };
+      return {
+        text: `${head}x${unit.repeat(n)}${tail}`,
+        [fc.toStringMethod]: () => `${JSON.stringify(head)} + "x" + ${JSON.stringify(unit)}×${n} + ${JSON.stringify(tail)}`,
+      };
     });
 
 /**

@@ -9,11 +9,15 @@ import { ArchiveError, collapseFileList, reviewArchive, type ArchiveReview } fro
 import { anyText, check, fc } from './fc.ts';
 
 // (not __proto__: fflate, which builds the test zips, reads its input as a plain object)
-const entryName = fc.oneof(fc.stringMatching(/^[a-z]{1,8}(\/[a-z0-9._-]{1,12}){0,3}$/), anyText(30)).filter((n) => n.length > 0 && !n.endsWith('/') && !n.includes('__proto__'));
+const entryName = fc
+  .oneof(fc.stringMatching(/^[a-z]{1,8}(\/[a-z0-9._-]{1,12}){0,3}$/), anyText(30))
+  .filter((n) => n.length > 0 && !n.endsWith('/') && !n.includes('__proto__'));
 const content = fc.oneof(
   anyText(400).map((s) => new TextEncoder().encode(s)),
   fc.uint8Array({ maxLength: 400 }),
-  fc.constantFrom('api_key: 0123456789abcdef0123456789abcdef\npassword=hunter2 token=xoxb-1-2-3\n', `${'x'.repeat(20_000)}\n`, '\0\0\0binary').map((s) => new TextEncoder().encode(s)),
+  fc
+    .constantFrom('api_key: 0123456789abcdef0123456789abcdef\npassword=hunter2 token=xoxb-1-2-3\n', `${'x'.repeat(20_000)}\n`, '\0\0\0binary')
+    .map((s) => new TextEncoder().encode(s)),
 );
 const files = fc.uniqueArray(fc.tuple(entryName, content), { selector: ([n]) => n, minLength: 1, maxLength: 6 });
 const zipOf = (fs: [string, Uint8Array][], level: 0 | 6) => zipSync(Object.fromEntries(fs), { level });
@@ -39,10 +43,16 @@ function assertReview(r: ArchiveReview, bytes: Uint8Array): void {
 describe('reviewArchive', () => {
   it('any bytes: a review or ArchiveError, never another exception', () => {
     check(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }), anyText(300).map((s) => new TextEncoder().encode(`PK\x03\x04${s}PK\x05\x06`))), (bytes) => {
-        const r = review(bytes);
-        if (!(r instanceof ArchiveError)) assertReview(r, bytes);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 600 }),
+          anyText(300).map((s) => new TextEncoder().encode(`PK\x03\x04${s}PK\x05\x06`)),
+        ),
+        (bytes) => {
+          const r = review(bytes);
+          if (!(r instanceof ArchiveError)) assertReview(r, bytes);
+        },
+      ),
       2000,
     );
   });

@@ -10,22 +10,88 @@ import { CASE_ID_RE, CLUSTER_NAME_RE, EMAIL_RE, NODE_RE, UNSAFE } from './rules.
 
 /** Words the grammar knows, Slack's escapes, and what an attacker types. */
 const WORDS = [
-  'help', 'clusters', 'selftest', 'flare', 'netcheck', 'SELFTEST', 'Flare', 'netchecK', 'frobnicate',
-  '--node', '--email', '--node=', '--email=', '—node', '–email', '--', '-', '-n', '-rf', '--bogus', '--help', '=',
-  'cluster-a', 'prod_eu.1', 'demo', 'constructor', '__proto__', 'node-7', 'ip-10-0-1-2.ec2.internal', '1234567', '0', '1234567890123',
-  'ops@example.com', 'a.b+c@example.co.uk', '-x@y.co', 'a%b@x.co', '.a@x.co', 'a..b@x.co', 'a@-x.co', "o'b@x.co",
-  '<mailto:ops@example.com|ops@example.com>', '<mailto:evil@x.co|ops@example.com>', '<mailto:a b@c.de|x>', '<mailto:>', '<mailto:|>',
-  '<#C0123456|general>', '<@U0123456>', '<!here>', '&amp;', '&lt;', '&gt;',
-  '"; rm -rf /"', '$(whoami)', '`id`', 'a;rm', 'a|b', 'a&&b', "'", '"', '\\', '\0', '\r', '\u2028',
+  'help',
+  'clusters',
+  'selftest',
+  'flare',
+  'netcheck',
+  'SELFTEST',
+  'Flare',
+  'netchecK',
+  'frobnicate',
+  '--node',
+  '--email',
+  '--node=',
+  '--email=',
+  '—node',
+  '–email',
+  '--',
+  '-',
+  '-n',
+  '-rf',
+  '--bogus',
+  '--help',
+  '=',
+  'cluster-a',
+  'prod_eu.1',
+  'demo',
+  'constructor',
+  '__proto__',
+  'node-7',
+  'ip-10-0-1-2.ec2.internal',
+  '1234567',
+  '0',
+  '1234567890123',
+  'ops@example.com',
+  'a.b+c@example.co.uk',
+  '-x@y.co',
+  'a%b@x.co',
+  '.a@x.co',
+  'a..b@x.co',
+  'a@-x.co',
+  "o'b@x.co",
+  '<mailto:ops@example.com|ops@example.com>',
+  '<mailto:evil@x.co|ops@example.com>',
+  '<mailto:a b@c.de|x>',
+  '<mailto:>',
+  '<mailto:|>',
+  '<#C0123456|general>',
+  '<@U0123456>',
+  '<!here>',
+  '&amp;',
+  '&lt;',
+  '&gt;',
+  '"; rm -rf /"',
+  '$(whoami)',
+  '`id`',
+  'a;rm',
+  'a|b',
+  'a&&b',
+  "'",
+  '"',
+  '\\',
+  '\0',
+  '\r',
+  '\u2028',
 ];
 const word = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...WORDS) }, { weight: 1, arbitrary: anyText(30) });
 /** Word soup: mostly grammar words, with anything at all in between. */
-const soup = fc.tuple(fc.array(word, { maxLength: 9 }), fc.array(gap, { minLength: 9, maxLength: 9 })).map(([ws, gs]) => ws.map((w, i) => `${w}${gs[i]}`).join(''));
+const soup = fc
+  .tuple(fc.array(word, { maxLength: 9 }), fc.array(gap, { minLength: 9, maxLength: 9 }))
+  .map(([ws, gs]) => ws.map((w, i) => `${w}${gs[i]}`).join(''));
 
 const anyCommandText = fc.oneof(
   { weight: 4, arbitrary: soup },
   { weight: 2, arbitrary: anyText(300) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('selftest ', 'flare demo --node ', 'flare demo --email ', 'netcheck ', ''), fc.string({ unit: 'binary', minLength: 200, maxLength: 5000 })).map(([a, b]) => a + b) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('selftest ', 'flare demo --node ', 'flare demo --email ', 'netcheck ', ''),
+        fc.string({ unit: 'binary', minLength: 200, maxLength: 5000 }),
+      )
+      .map(([a, b]) => a + b),
+  },
 );
 
 /** Every value a successful parse returns, by name. */
@@ -51,7 +117,10 @@ function assertValidated(c: Command): void {
     else if (key === 'email') {
       expect(value).toMatch(EMAIL_RE);
       // …and the flare job takes it: the producer validates with this schema before queueing
-      expect(FlareJobData.safeParse({ kind: 'flare', cluster: 'demo', email: value, requestedBy: 'U1', requestedAt: 'now', expiresAt: 'later' }).success, value).toBe(true);
+      expect(
+        FlareJobData.safeParse({ kind: 'flare', cluster: 'demo', email: value, requestedBy: 'U1', requestedAt: 'now', expiresAt: 'later' }).success,
+        value,
+      ).toBe(true);
     } else throw new Error(`unexpected field ${key}`);
   }
 }
@@ -93,11 +162,15 @@ describe('parseCommand never throws and answers only with validated values', () 
 
   it('a text over the limit is refused whatever it holds', () => {
     check(
-      fc.property(fc.constantFrom('selftest demo ', 'flare demo --email a@b.co ', 'help ', ''), fc.string({ unit: 'grapheme-ascii', minLength: MAX_COMMAND_TEXT + 1, maxLength: MAX_COMMAND_TEXT + 200 }), (head, tail) => {
-        const text = `${head}${tail}`;
-        if (!text.trim()) return; // only blanks: that is `/cws` alone, answered with the help
-        expect(parseCommand(text).ok).toBe(false);
-      }),
+      fc.property(
+        fc.constantFrom('selftest demo ', 'flare demo --email a@b.co ', 'help ', ''),
+        fc.string({ unit: 'grapheme-ascii', minLength: MAX_COMMAND_TEXT + 1, maxLength: MAX_COMMAND_TEXT + 200 }),
+        (head, tail) => {
+          const text = `${head}${tail}`;
+          if (!text.trim()) return; // only blanks: that is `/cws` alone, answered with the help
+          expect(parseCommand(text).ok).toBe(false);
+        },
+      ),
       200,
     );
   });
@@ -112,7 +185,11 @@ const caseId = fc.stringMatching(CASE_ID_RE);
 const email = fc.stringMatching(EMAIL_RE).filter((e) => e.length <= MAX_TOKEN);
 const sub = (name: string) => fc.mixedCase(fc.constant(name));
 
-const spell = (parts: string[][], gaps: string[]) => ` ${parts.flat().map((p, i) => `${p}${gaps[i % gaps.length]}`).join('')}`;
+const spell = (parts: string[][], gaps: string[]) =>
+  ` ${parts
+    .flat()
+    .map((p, i) => `${p}${gaps[i % gaps.length]}`)
+    .join('')}`;
 
 describe('round trip: valid parts parse back to the same values', () => {
   it('selftest <cluster> [--node NODE] and netcheck <cluster>', () => {
@@ -127,7 +204,12 @@ describe('round trip: valid parts parse back to the same values', () => {
         ([name, spelled], c, n, [dash, eq], optionFirst, gaps) => {
           const opt = n === undefined || name === 'netcheck' ? [] : eq ? [`${dash}node=${n}`] : [`${dash}node`, n];
           const parts = optionFirst ? [[spelled], opt, [c]] : [[spelled], [c], opt];
-          const want: Command = name === 'netcheck' ? { name: 'netcheck', cluster: c } : n === undefined ? { name: 'selftest', cluster: c } : { name: 'selftest', cluster: c, node: n };
+          const want: Command =
+            name === 'netcheck'
+              ? { name: 'netcheck', cluster: c }
+              : n === undefined
+                ? { name: 'selftest', cluster: c }
+                : { name: 'selftest', cluster: c, node: n };
           expect(parseCommand(spell(parts, gaps))).toEqual({ ok: true, command: want });
         },
       ),

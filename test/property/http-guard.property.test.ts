@@ -18,16 +18,42 @@ const FORM = 'application/x-www-form-urlencoded';
 const REASONS = /^(missing signature headers|bad timestamp|timestamp more than 5 minutes off|signature mismatch)$/;
 
 const secret = fc.oneof(fc.constant('8f742231b10e8888abcd99yyyzzz85a5'), fc.string({ minLength: 1, maxLength: 40 }));
-const bodyBytes = fc.oneof(anyText(300).map((s) => Buffer.from(s)), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)));
+const bodyBytes = fc.oneof(
+  anyText(300).map((s) => Buffer.from(s)),
+  fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+);
 const slackBody = fc.oneof(
-  fc.record({ command: fc.constant('/cws'), text: anyText(60), user_id: fc.constant('U1'), trigger_id: fc.string() }).map((o) => new URLSearchParams(o).toString()),
+  fc
+    .record({ command: fc.constant('/cws'), text: anyText(60), user_id: fc.constant('U1'), trigger_id: fc.string() })
+    .map((o) => new URLSearchParams(o).toString()),
   fc.jsonValue().map((j) => `payload=${encodeURIComponent(JSON.stringify(j))}`),
-  fc.record({ type: fc.constantFrom('block_actions', 'view_submission', 'shortcut'), user: fc.record({ id: fc.constant('U1') }) }).map((j) => `payload=${encodeURIComponent(JSON.stringify(j))}`),
+  fc
+    .record({ type: fc.constantFrom('block_actions', 'view_submission', 'shortcut'), user: fc.record({ id: fc.constant('U1') }) })
+    .map((j) => `payload=${encodeURIComponent(JSON.stringify(j))}`),
   fc.jsonValue().map((j) => JSON.stringify(j)),
   anyText(200),
 );
-const header = fc.option(fc.oneof(anyText(80), fc.constantFrom('v0=', 'v0=00', `v0=${'0'.repeat(64)}`, String(NOW), '', ' ', `${NOW}.5`, '-1', '1e9', '0x6b49d200')), { nil: undefined });
-const contentType = fc.option(fc.oneof(fc.constantFrom(FORM, `${FORM}; charset=utf-8`, 'application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'multipart/form-data', ';', ''), anyText(40)), { nil: undefined });
+const header = fc.option(
+  fc.oneof(anyText(80), fc.constantFrom('v0=', 'v0=00', `v0=${'0'.repeat(64)}`, String(NOW), '', ' ', `${NOW}.5`, '-1', '1e9', '0x6b49d200')),
+  { nil: undefined },
+);
+const contentType = fc.option(
+  fc.oneof(
+    fc.constantFrom(
+      FORM,
+      `${FORM}; charset=utf-8`,
+      'application/json',
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+      'text/plain',
+      'multipart/form-data',
+      ';',
+      '',
+    ),
+    anyText(40),
+  ),
+  { nil: undefined },
+);
 
 describe('checkSignature', () => {
   it('never throws on any body, secret, signature, timestamp and clock', () => {
@@ -103,7 +129,15 @@ describe('checkSignature', () => {
       fc.property(slackBody, fc.integer({ min: 301, max: 10_000_000 }), fc.boolean(), (bodyText, off, future) => {
         const ts = future ? NOW + off : NOW - off;
         const h = signSlackRequest('s', bodyText, ts);
-        expect(checkSignature({ secret: 's', body: Buffer.from(bodyText), signature: h['x-slack-signature'], timestamp: h['x-slack-request-timestamp'], nowSec: NOW })).toBe('timestamp more than 5 minutes off');
+        expect(
+          checkSignature({
+            secret: 's',
+            body: Buffer.from(bodyText),
+            signature: h['x-slack-signature'],
+            timestamp: h['x-slack-request-timestamp'],
+            nowSec: NOW,
+          }),
+        ).toBe('timestamp more than 5 minutes off');
       }),
       1000,
     );
@@ -212,7 +246,11 @@ describe('guardSlackRequests', () => {
       sign: fc.boolean(),
       bodyText: slackBody,
       type: contentType,
-      extra: fc.dictionary(fc.constantFrom('x-slack-retry-num', 'x-slack-retry-reason', 'x-slack-signature', 'x-slack-request-timestamp', 'content-type', 'x-other'), headerValue, { maxKeys: 3 }),
+      extra: fc.dictionary(
+        fc.constantFrom('x-slack-retry-num', 'x-slack-retry-reason', 'x-slack-signature', 'x-slack-request-timestamp', 'content-type', 'x-other'),
+        headerValue,
+        { maxKeys: 3 },
+      ),
       pad: fc.constantFrom(0, 0, 0, MAX_BODY_BYTES + 1),
     });
     /** What Slack sends: a signed command or interaction, perhaps a retry. */
@@ -220,43 +258,66 @@ describe('guardSlackRequests', () => {
       url: fc.constant('/slack/events'),
       method: fc.constant('POST'),
       sign: fc.constant(true),
-      bodyText: fc.oneof(slackBody, fc.string().map((t) => `command=%2Fcws&text=${encodeURIComponent(t)}`), fc.constantFrom('block_actions', 'view_submission').map((type) => `payload=${encodeURIComponent(JSON.stringify({ type, user: { id: 'U1' } }))}`)),
+      bodyText: fc.oneof(
+        slackBody,
+        fc.string().map((t) => `command=%2Fcws&text=${encodeURIComponent(t)}`),
+        fc.constantFrom('block_actions', 'view_submission').map((type) => `payload=${encodeURIComponent(JSON.stringify({ type, user: { id: 'U1' } }))}`),
+      ),
       type: fc.constantFrom(FORM as string | undefined),
-      extra: fc.oneof({ weight: 4, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fc.record({ 'x-slack-retry-num': fc.constantFrom('1', '2'), 'x-slack-retry-reason': fc.constant('http_timeout') }) }),
+      extra: fc.oneof(
+        { weight: 4, arbitrary: fc.constant({}) },
+        { weight: 1, arbitrary: fc.record({ 'x-slack-retry-num': fc.constantFrom('1', '2'), 'x-slack-retry-reason': fc.constant('http_timeout') }) },
+      ),
       pad: fc.constant(0),
     });
     await checkAsync(
-      fc.asyncProperty(
-        fc.oneof(anyRequest, slackRequest),
-        async ({ url, method, sign, bodyText, type, extra, pad }) => {
-          const body = Buffer.from(pad ? bodyText.padEnd(pad, ' ') : bodyText);
-          const headers: Record<string, string | string[]> = { ...(type !== undefined ? { 'content-type': type } : {}), ...(sign ? signSlackRequest(SECRET, body.toString('utf8'), NOW) : {}), ...extra };
-          const before = passes;
-          const listener = bot();
-          const a = await serve(listener, { url, method, headers, body });
-          if (!url.startsWith('/slack/events') || method !== 'POST') {
-            expect(a.passed).toBe(true);
-            return;
-          }
-          if (a.passed) {
-            ranSlack++;
-            // only a signed, first-seen request of a shape Slack sends reaches Bolt
-            expect(passes).toBe(before + 1);
-            expect(checkSignature({ secret: SECRET, body, signature: headers['x-slack-signature'] as string, timestamp: headers['x-slack-request-timestamp'] as string, nowSec: NOW })).toBeUndefined();
-            expect(checkBodyShape(body.toString('utf8'), headers['content-type'] as string)).toBeUndefined();
-            expect(headers['x-slack-retry-num']).toBeUndefined();
-            // the very same request again is acknowledged, not run
-            const again = await serve(listener, { url, method, headers, body });
-            expect(again).toMatchObject({ passed: false, status: 200 });
-          } else {
-            expect([200, 400, 401, 413]).toContain(a.status);
-            // a signed retry of Slack's is acknowledged with "do not retry", never run
-            const sslCheck = /^application\/x-www-form-urlencoded/i.test(String(headers['content-type'] ?? '')) && new URLSearchParams(body.toString('utf8')).get('ssl_check') === '1';
-            const signedOk = typeof headers['x-slack-signature'] === 'string' && typeof headers['x-slack-request-timestamp'] === 'string' && checkSignature({ secret: SECRET, body, signature: headers['x-slack-signature'], timestamp: headers['x-slack-request-timestamp'], nowSec: NOW }) === undefined;
-            if (signedOk && !sslCheck && body.length <= MAX_BODY_BYTES && typeof headers['x-slack-retry-num'] === 'string') expect(a).toMatchObject({ status: 200, headers: { 'x-slack-no-retry': '1' } });
-          }
-        },
-      ),
+      fc.asyncProperty(fc.oneof(anyRequest, slackRequest), async ({ url, method, sign, bodyText, type, extra, pad }) => {
+        const body = Buffer.from(pad ? bodyText.padEnd(pad, ' ') : bodyText);
+        const headers: Record<string, string | string[]> = {
+          ...(type !== undefined ? { 'content-type': type } : {}),
+          ...(sign ? signSlackRequest(SECRET, body.toString('utf8'), NOW) : {}),
+          ...extra,
+        };
+        const before = passes;
+        const listener = bot();
+        const a = await serve(listener, { url, method, headers, body });
+        if (!url.startsWith('/slack/events') || method !== 'POST') {
+          expect(a.passed).toBe(true);
+          return;
+        }
+        if (a.passed) {
+          ranSlack++;
+          // only a signed, first-seen request of a shape Slack sends reaches Bolt
+          expect(passes).toBe(before + 1);
+          expect(
+            checkSignature({
+              secret: SECRET,
+              body,
+              signature: headers['x-slack-signature'] as string,
+              timestamp: headers['x-slack-request-timestamp'] as string,
+              nowSec: NOW,
+            }),
+          ).toBeUndefined();
+          expect(checkBodyShape(body.toString('utf8'), headers['content-type'] as string)).toBeUndefined();
+          expect(headers['x-slack-retry-num']).toBeUndefined();
+          // the very same request again is acknowledged, not run
+          const again = await serve(listener, { url, method, headers, body });
+          expect(again).toMatchObject({ passed: false, status: 200 });
+        } else {
+          expect([200, 400, 401, 413]).toContain(a.status);
+          // a signed retry of Slack's is acknowledged with "do not retry", never run
+          const sslCheck =
+            /^application\/x-www-form-urlencoded/i.test(String(headers['content-type'] ?? '')) &&
+            new URLSearchParams(body.toString('utf8')).get('ssl_check') === '1';
+          const signedOk =
+            typeof headers['x-slack-signature'] === 'string' &&
+            typeof headers['x-slack-request-timestamp'] === 'string' &&
+            checkSignature({ secret: SECRET, body, signature: headers['x-slack-signature'], timestamp: headers['x-slack-request-timestamp'], nowSec: NOW }) ===
+              undefined;
+          if (signedOk && !sslCheck && body.length <= MAX_BODY_BYTES && typeof headers['x-slack-retry-num'] === 'string')
+            expect(a).toMatchObject({ status: 200, headers: { 'x-slack-no-retry': '1' } });
+        }
+      }),
       1500,
     );
     expect(ranSlack).toBeGreaterThan(250); // the property saw requests pass, not only refusals

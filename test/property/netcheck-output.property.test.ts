@@ -31,14 +31,82 @@ docker0:       0       0    0    0    0     0          0         0        0     
 `;
 
 const lines = (s: string) => s.split(/\r?\n/);
-const TC_WORDS = ['filter', 'parent', 'ffff:fff2', 'protocol', 'all', 'ip', 'pref', 'prio', 'priority', '1', '10', '49152', '65535', '65536', '99999999999999999999', '-1', 'x', 'bpf', 'u32', 'flower', 'matchall', 'chain', '0', 'handle', 'fh', '0x1', 'direct-action', 'da', 'not_in_hw', 'jited', 'id', 'tag', 'name', 'classifier_ingress', 'cil_from_container', 'flowid', '1:1', 'dev', 'lxc1', 'ingress', 'egress', 'block', 'match', 'action', ' ', '  ', '\t', '\n', '\r\n', '\0'];
+const TC_WORDS = [
+  'filter',
+  'parent',
+  'ffff:fff2',
+  'protocol',
+  'all',
+  'ip',
+  'pref',
+  'prio',
+  'priority',
+  '1',
+  '10',
+  '49152',
+  '65535',
+  '65536',
+  '99999999999999999999',
+  '-1',
+  'x',
+  'bpf',
+  'u32',
+  'flower',
+  'matchall',
+  'chain',
+  '0',
+  'handle',
+  'fh',
+  '0x1',
+  'direct-action',
+  'da',
+  'not_in_hw',
+  'jited',
+  'id',
+  'tag',
+  'name',
+  'classifier_ingress',
+  'cil_from_container',
+  'flowid',
+  '1:1',
+  'dev',
+  'lxc1',
+  'ingress',
+  'egress',
+  'block',
+  'match',
+  'action',
+  ' ',
+  '  ',
+  '\t',
+  '\n',
+  '\r\n',
+  '\0',
+];
 const tcWords = fc.array(fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...TC_WORDS) }, { weight: 1, arbitrary: anyText(15) }), { maxLength: 30 });
-const tcNumber = fc.oneof(fc.constantFrom('0', '1', '65535', '65536', '4294967295', '4294967296', '007', '9'.repeat(20), '9'.repeat(400), '-1', '1e3', '0x10', ''), fc.nat().map(String));
+const tcNumber = fc.oneof(
+  fc.constantFrom('0', '1', '65535', '65536', '4294967295', '4294967296', '007', '9'.repeat(20), '9'.repeat(400), '-1', '1e3', '0x10', ''),
+  fc.nat().map(String),
+);
 /** Lines that start like a filter line, so the parser gets past its first words. */
 const tcLine = fc
-  .tuple(fc.option(fc.constantFrom('ffff:fff2', '1:', '')), fc.constantFrom('all', 'ip', ''), fc.constantFrom('pref', 'prio', 'priority'), tcNumber, fc.constantFrom('bpf', 'u32', 'flower', 'BPF', ''), fc.constantFrom('chain', 'handle', 'fh', 'id', 'tag', 'name'), tcNumber, tcWords)
-  .map(([parent, proto, p, pref, kind, k, n, rest]) => ['filter', ...(parent !== null ? ['parent', parent] : []), 'protocol', proto, p, pref, kind, k, n, ...rest].join(' '));
-const tcSoup = fc.oneof(tcWords.map((ws) => ws.join(' ')), tcLine);
+  .tuple(
+    fc.option(fc.constantFrom('ffff:fff2', '1:', '')),
+    fc.constantFrom('all', 'ip', ''),
+    fc.constantFrom('pref', 'prio', 'priority'),
+    tcNumber,
+    fc.constantFrom('bpf', 'u32', 'flower', 'BPF', ''),
+    fc.constantFrom('chain', 'handle', 'fh', 'id', 'tag', 'name'),
+    tcNumber,
+    tcWords,
+  )
+  .map(([parent, proto, p, pref, kind, k, n, rest]) =>
+    ['filter', ...(parent !== null ? ['parent', parent] : []), 'protocol', proto, p, pref, kind, k, n, ...rest].join(' '),
+  );
+const tcSoup = fc.oneof(
+  tcWords.map((ws) => ws.join(' ')),
+  tcLine,
+);
 
 function assertFilters(fs: TcFilter[]): void {
   for (const f of fs) {
@@ -62,11 +130,18 @@ function assertError(error: string, input: string, shape?: RegExp): void {
 describe('parseTcFilterShow', () => {
   it('never throws on any text; a reading holds only well-formed filters, an error says which line', () => {
     check(
-      fc.property(fc.oneof(anyText(400), tcSoup, fc.array(tcSoup, { maxLength: 6 }).map((ls) => ls.join('\n'))), (out) => {
-        const r = parseTcFilterShow(out);
-        if (r.ok) assertFilters(r.filters);
-        else assertError(r.error, out, /^line \d+: /);
-      }),
+      fc.property(
+        fc.oneof(
+          anyText(400),
+          tcSoup,
+          fc.array(tcSoup, { maxLength: 6 }).map((ls) => ls.join('\n')),
+        ),
+        (out) => {
+          const r = parseTcFilterShow(out);
+          if (r.ok) assertFilters(r.filters);
+          else assertError(r.error, out, /^line \d+: /);
+        },
+      ),
       4000,
     );
   });
@@ -75,19 +150,44 @@ describe('parseTcFilterShow', () => {
     const indented = fc.tuple(fc.constantFrom(' ', '  ', '\t', ' \t'), anyText(60)).map(([i, t]) => `${i}${t.replace(/\n/g, ' ')}`);
     const blank = fc.constantFrom('', ' ', '\t', '   ');
     check(
-      fc.property(fc.constantFrom(...REAL_TC.filter(Boolean)), fc.array(fc.oneof(indented, blank), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 6 }), fc.array(blank, { maxLength: 3 }), fc.constantFrom('', ' ', '\t', '  '), newline, (out, extra, picks, lead, trail, nl) => {
-        const want = parseTcFilterShow(out);
-        const ls = lines(out);
-        // continuation lines go after the first filter line; blank lines may come first too
-        const edited = [...lead, ls[0]!, ...interleave(ls.slice(1), extra, picks)].map((l) => (l.trim() ? `${l}${trail}` : l));
-        expect(parseTcFilterShow(edited.join(nl))).toEqual(want);
-      }),
+      fc.property(
+        fc.constantFrom(...REAL_TC.filter(Boolean)),
+        fc.array(fc.oneof(indented, blank), { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.array(blank, { maxLength: 3 }),
+        fc.constantFrom('', ' ', '\t', '  '),
+        newline,
+        (out, extra, picks, lead, trail, nl) => {
+          const want = parseTcFilterShow(out);
+          const ls = lines(out);
+          // continuation lines go after the first filter line; blank lines may come first too
+          const edited = [...lead, ls[0]!, ...interleave(ls.slice(1), extra, picks)].map((l) => (l.trim() ? `${l}${trail}` : l));
+          expect(parseTcFilterShow(edited.join(nl))).toEqual(want);
+        },
+      ),
       2000,
     );
   });
 
   // What iproute2 prints for a bpf filter (tc/f_bpf.c bpf_print_opt), read back field for field.
-  const KEYWORDS = new Set(['direct-action', 'da', 'not_in_hw', 'in_hw', 'skip_hw', 'skip_sw', 'jited', 'verbose', 'id', 'tag', 'name', 'flowid', 'classid', 'chain', 'handle', 'fh']);
+  const KEYWORDS = new Set([
+    'direct-action',
+    'da',
+    'not_in_hw',
+    'in_hw',
+    'skip_hw',
+    'skip_sw',
+    'jited',
+    'verbose',
+    'id',
+    'tag',
+    'name',
+    'flowid',
+    'classid',
+    'chain',
+    'handle',
+    'fh',
+  ]);
   const word = (re: RegExp) => fc.stringMatching(re).filter((w) => !KEYWORDS.has(w));
   const bpfFilter = fc.record(
     {
@@ -108,9 +208,15 @@ describe('parseTcFilterShow', () => {
     [
       'filter',
       ...(f.parent ? ['parent', f.parent] : []),
-      'protocol', f.protocol, 'pref', String(f.pref), 'bpf',
+      'protocol',
+      f.protocol,
+      'pref',
+      String(f.pref),
+      'bpf',
       ...(f.chain !== undefined ? ['chain', String(f.chain)] : []),
-      'handle', f.handle!, f.name!,
+      'handle',
+      f.handle!,
+      f.name!,
       ...(f.directAction ? ['direct-action'] : []),
       'not_in_hw',
       ...(f.id !== undefined ? ['id', String(f.id), ...(f.progName ? ['name', f.progName] : [])] : []),
@@ -145,23 +251,36 @@ describe('parseTcFilterShow', () => {
 });
 
 describe('parseProcNetDev and pickPodFacingInterfaces', () => {
-  const HEADER = 'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed';
+  const HEADER =
+    'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed';
 
   it('never throws on any text; names have no blank or colon, counters are numbers', () => {
     check(
-      fc.property(fc.oneof(anyText(400), anyText(300).map((t) => `${HEADER}\n${t}`), fc.array(fc.array(fc.oneof(fc.nat().map(String), anyText(6)), { maxLength: 18 }).map((c) => c.join(' ')), { maxLength: 5 }).map((ls) => `${HEADER}\n${ls.map((l, i) => `if${i}: ${l}`).join('\n')}`)), (text) => {
-        const r = parseProcNetDev(text);
-        if (!r.ok) {
-          assertError(r.error, text);
-          return;
-        }
-        for (const i of r.interfaces) {
-          expect(i.name).toMatch(/^[^\s:]+$/u);
-          for (const n of [i.rxBytes, i.rxPackets, i.txBytes, i.txPackets]) expect(n).toBeGreaterThanOrEqual(0);
-        }
-        const pick = pickPodFacingInterfaces(r.interfaces.map((i) => i.name));
-        expect([...pick.podFacing.map((p) => p.name), ...pick.ignored].sort()).toEqual(r.interfaces.map((i) => i.name).sort());
-      }),
+      fc.property(
+        fc.oneof(
+          anyText(400),
+          anyText(300).map((t) => `${HEADER}\n${t}`),
+          fc
+            .array(
+              fc.array(fc.oneof(fc.nat().map(String), anyText(6)), { maxLength: 18 }).map((c) => c.join(' ')),
+              { maxLength: 5 },
+            )
+            .map((ls) => `${HEADER}\n${ls.map((l, i) => `if${i}: ${l}`).join('\n')}`),
+        ),
+        (text) => {
+          const r = parseProcNetDev(text);
+          if (!r.ok) {
+            assertError(r.error, text);
+            return;
+          }
+          for (const i of r.interfaces) {
+            expect(i.name).toMatch(/^[^\s:]+$/u);
+            for (const n of [i.rxBytes, i.rxPackets, i.txBytes, i.txPackets]) expect(n).toBeGreaterThanOrEqual(0);
+          }
+          const pick = pickPodFacingInterfaces(r.interfaces.map((i) => i.name));
+          expect([...pick.podFacing.map((p) => p.name), ...pick.ignored].sort()).toEqual(r.interfaces.map((i) => i.name).sort());
+        },
+      ),
       3000,
     );
   });
@@ -174,7 +293,10 @@ describe('parseProcNetDev and pickPodFacingInterfaces', () => {
       fc.property(fc.uniqueArray(row, { selector: (r) => r.name, maxLength: 8 }), sp, fc.constantFrom('', ' ', '    '), newline, (rows, s, lead, nl) => {
         const text = [HEADER.split('\n').join(nl), ...rows.map((r) => `${lead}${r.name}:${s}${r.counters.join(s)}`)].join(nl);
         const r = parseProcNetDev(`${text}${nl}`);
-        expect(r).toEqual({ ok: true, interfaces: rows.map((x) => ({ name: x.name, rxBytes: x.counters[0], rxPackets: x.counters[1], txBytes: x.counters[8], txPackets: x.counters[9] })) });
+        expect(r).toEqual({
+          ok: true,
+          interfaces: rows.map((x) => ({ name: x.name, rxBytes: x.counters[0], rxPackets: x.counters[1], txBytes: x.counters[8], txPackets: x.counters[9] })),
+        });
       }),
       2000,
     );

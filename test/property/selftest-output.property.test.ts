@@ -58,35 +58,68 @@ describe('parseSelftestOutput', () => {
 
   it('never throws on agent-like output: result lines, test IDs, errors, in any mix', () => {
     const piece = fc.constantFrom(
-      'Runtime self test: ', 'OK', 'error: ', 'failed to receive expected event', 'self-tests are disabled', 'already running', 'not supported',
-      'datadog_agent_cws_self_test_rule_open', 'self_test_x', '[', ']', ' ', 'Error: ', 'rpc error: code = Unavailable', 'executable file not found in $PATH',
-      'unable to create a runtime security client instance', 'unknown command', '\n', '\r\n', '\r', '\0', '\t',
+      'Runtime self test: ',
+      'OK',
+      'error: ',
+      'failed to receive expected event',
+      'self-tests are disabled',
+      'already running',
+      'not supported',
+      'datadog_agent_cws_self_test_rule_open',
+      'self_test_x',
+      '[',
+      ']',
+      ' ',
+      'Error: ',
+      'rpc error: code = Unavailable',
+      'executable file not found in $PATH',
+      'unable to create a runtime security client instance',
+      'unknown command',
+      '\n',
+      '\r\n',
+      '\r',
+      '\0',
+      '\t',
     );
     check(
-      fc.property(fc.array(fc.oneof({ weight: 4, arbitrary: piece }, { weight: 1, arbitrary: anyText(20) }), { maxLength: 30 }), fc.array(piece, { maxLength: 10 }), exitCode, (out, err, code) => {
-        assertVerdict(parseSelftestOutput({ stdout: out.join(''), stderr: err.join(''), exitCode: code }));
-      }),
+      fc.property(
+        fc.array(fc.oneof({ weight: 4, arbitrary: piece }, { weight: 1, arbitrary: anyText(20) }), { maxLength: 30 }),
+        fc.array(piece, { maxLength: 10 }),
+        exitCode,
+        (out, err, code) => {
+          assertVerdict(parseSelftestOutput({ stdout: out.join(''), stderr: err.join(''), exitCode: code }));
+        },
+      ),
       3000,
     );
   });
 
   it('the real outputs give the same verdict inside log noise, with CRLF; with a result line, whatever the exit code', () => {
     check(
-      fc.property(fc.constantFrom(...fixtures), quietNoise, quietNoise, fc.array(fc.nat(), { maxLength: 5 }), eol, fc.boolean(), exitCode, (f, before, after, picks, nl, intoStderr, code) => {
-        const want = parseSelftestOutput(f);
-        const hasResult = lines(f.stdout + f.stderr).some(isResultLine);
-        // the agent's log lines come before and after the result, on either stream
-        const noisy = (text: string, extra: string[]) => interleave(lines(text), extra, picks).join(nl);
-        const got = parseSelftestOutput({
-          stdout: intoStderr ? f.stdout.split('\n').join(nl) : noisy(f.stdout, [...before, ...after]),
-          stderr: intoStderr ? noisy(f.stderr, [...before, ...after]) : f.stderr.split('\n').join(nl),
-          exitCode: hasResult ? code : f.exitCode,
-        });
-        assertVerdict(got);
-        expect(got.status).toBe(want.status);
-        expect(got.failedTests).toEqual(want.failedTests);
-        if (hasResult) expect(got.message).toBe(want.message);
-      }),
+      fc.property(
+        fc.constantFrom(...fixtures),
+        quietNoise,
+        quietNoise,
+        fc.array(fc.nat(), { maxLength: 5 }),
+        eol,
+        fc.boolean(),
+        exitCode,
+        (f, before, after, picks, nl, intoStderr, code) => {
+          const want = parseSelftestOutput(f);
+          const hasResult = lines(f.stdout + f.stderr).some(isResultLine);
+          // the agent's log lines come before and after the result, on either stream
+          const noisy = (text: string, extra: string[]) => interleave(lines(text), extra, picks).join(nl);
+          const got = parseSelftestOutput({
+            stdout: intoStderr ? f.stdout.split('\n').join(nl) : noisy(f.stdout, [...before, ...after]),
+            stderr: intoStderr ? noisy(f.stderr, [...before, ...after]) : f.stderr.split('\n').join(nl),
+            exitCode: hasResult ? code : f.exitCode,
+          });
+          assertVerdict(got);
+          expect(got.status).toBe(want.status);
+          expect(got.failedTests).toEqual(want.failedTests);
+          if (hasResult) expect(got.message).toBe(want.message);
+        },
+      ),
       2000,
     );
   });
@@ -94,12 +127,18 @@ describe('parseSelftestOutput', () => {
   it('the last result line decides, wherever the agent printed it', () => {
     const result = fc.oneof(
       fc.constant({ line: 'Runtime self test: OK', status: 'ok', tests: [] as string[] }),
-      fc.uniqueArray(fc.stringMatching(/^datadog_agent_cws_self_test_rule_[a-z]{2,8}$/), { minLength: 1, maxLength: 4 }).map((tests) => ({ line: `Runtime self test: error: failed to receive expected event: [${tests.join(' ')}]`, status: 'failed', tests })),
+      fc
+        .uniqueArray(fc.stringMatching(/^datadog_agent_cws_self_test_rule_[a-z]{2,8}$/), { minLength: 1, maxLength: 4 })
+        .map((tests) => ({ line: `Runtime self test: error: failed to receive expected event: [${tests.join(' ')}]`, status: 'failed', tests })),
     );
     check(
       fc.property(fc.array(result, { minLength: 1, maxLength: 4 }), quietNoise, fc.array(fc.nat(), { maxLength: 5 }), eol, (results, noise, picks, nl) => {
         const last = results.at(-1)!;
-        const stdout = interleave(results.map((r) => r.line), noise, picks).join(nl);
+        const stdout = interleave(
+          results.map((r) => r.line),
+          noise,
+          picks,
+        ).join(nl);
         const v = parseSelftestOutput({ stdout, stderr: '', exitCode: 0 });
         expect(v.status).toBe(last.status);
         expect(v.failedTests).toEqual(last.tests);
@@ -111,7 +150,13 @@ describe('parseSelftestOutput', () => {
   it('truncated output (any prefix of a real one) never throws', () => {
     check(
       fc.property(fc.constantFrom(...fixtures), fc.nat(), fc.nat(), (f, a, b) => {
-        assertVerdict(parseSelftestOutput({ stdout: f.stdout.slice(0, a % (f.stdout.length + 1)), stderr: f.stderr.slice(0, b % (f.stderr.length + 1)), exitCode: f.exitCode }));
+        assertVerdict(
+          parseSelftestOutput({
+            stdout: f.stdout.slice(0, a % (f.stdout.length + 1)),
+            stderr: f.stderr.slice(0, b % (f.stderr.length + 1)),
+            exitCode: f.exitCode,
+          }),
+        );
       }),
       1000,
     );
@@ -119,9 +164,15 @@ describe('parseSelftestOutput', () => {
 
   it('answers in linear time on huge lines (exec output is capped at 1 MiB, not its lines)', () => {
     check(
-      fc.property(hugeLine(['Runtime self test: ', 'Runtime self test: error: ', 'Error: ', 'no such file or directory ', 'rpc error: code = Unavailable ', '']), fc.boolean(), (line, stderr) => {
-        linearTime(() => assertVerdict(parseSelftestOutput(stderr ? { stdout: '', stderr: line.text, exitCode: 1 } : { stdout: line.text, stderr: '', exitCode: 0 })));
-      }),
+      fc.property(
+        hugeLine(['Runtime self test: ', 'Runtime self test: error: ', 'Error: ', 'no such file or directory ', 'rpc error: code = Unavailable ', '']),
+        fc.boolean(),
+        (line, stderr) => {
+          linearTime(() =>
+            assertVerdict(parseSelftestOutput(stderr ? { stdout: '', stderr: line.text, exitCode: 1 } : { stdout: line.text, stderr: '', exitCode: 0 })),
+          );
+        },
+      ),
       40,
       noShrink,
     );
@@ -134,16 +185,38 @@ describe('parseSelftestStatus and combineWithStatus', () => {
   const blank = fc.array(fc.constantFrom('', ' ', '    ', '\t', ' \u00a0 '), { maxLength: 3 });
 
   it('never throws on any text; lists hold single words', () => {
-    const piece = fc.constantFrom('Self Tests', '==========', '=', 'Last execution: ', 'Succeeded:', 'Failed:', 'none', '  - ', '- ', 'datadog_agent_cws_self_test_rule_open', ' ', '\n', '\r\n', '\t', '\0');
+    const piece = fc.constantFrom(
+      'Self Tests',
+      '==========',
+      '=',
+      'Last execution: ',
+      'Succeeded:',
+      'Failed:',
+      'none',
+      '  - ',
+      '- ',
+      'datadog_agent_cws_self_test_rule_open',
+      ' ',
+      '\n',
+      '\r\n',
+      '\t',
+      '\0',
+    );
     check(
-      fc.property(fc.oneof(anyText(500), fc.array(fc.oneof({ weight: 4, arbitrary: piece }, { weight: 1, arbitrary: anyText(20) }), { maxLength: 40 }).map((p) => p.join(''))), (text) => {
-        const s = parseSelftestStatus(text);
-        if (!s) return;
-        for (const t of [...s.succeeded, ...s.failed]) {
-          expect(t.length).toBeGreaterThan(0);
-          expect(t).toBe(t.trim());
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          anyText(500),
+          fc.array(fc.oneof({ weight: 4, arbitrary: piece }, { weight: 1, arbitrary: anyText(20) }), { maxLength: 40 }).map((p) => p.join('')),
+        ),
+        (text) => {
+          const s = parseSelftestStatus(text);
+          if (!s) return;
+          for (const t of [...s.succeeded, ...s.failed]) {
+            expect(t.length).toBeGreaterThan(0);
+            expect(t).toBe(t.trim());
+          }
+        },
+      ),
       3000,
     );
   });
@@ -165,8 +238,18 @@ describe('parseSelftestStatus and combineWithStatus', () => {
   });
 
   it('combineWithStatus never loses a failing test, and never turns an error into a pass', () => {
-    const verdict = fc.record({ status: fc.constantFrom('ok', 'failed', 'error') as fc.Arbitrary<SelftestVerdict['status']>, failedTests: fc.array(fc.string()), message: fc.string() });
-    const status = fc.option(fc.record({ lastExecution: fc.option(fc.string(), { nil: undefined }), succeeded: fc.array(fc.string()), failed: fc.array(fc.string()) }, { requiredKeys: ['succeeded', 'failed'] }), { nil: undefined });
+    const verdict = fc.record({
+      status: fc.constantFrom('ok', 'failed', 'error') as fc.Arbitrary<SelftestVerdict['status']>,
+      failedTests: fc.array(fc.string()),
+      message: fc.string(),
+    });
+    const status = fc.option(
+      fc.record(
+        { lastExecution: fc.option(fc.string(), { nil: undefined }), succeeded: fc.array(fc.string()), failed: fc.array(fc.string()) },
+        { requiredKeys: ['succeeded', 'failed'] },
+      ),
+      { nil: undefined },
+    );
     check(
       fc.property(verdict, status, (v, s) => {
         const c = combineWithStatus(v, s);

@@ -217,10 +217,44 @@ export async function startPrivateDocker(): Promise<PrivateDocker> {
 }
 
 const BUSYBOX_APPLETS = [
-  'sh', 'sleep', 'cat', 'echo', 'tail', 'head', 'rm', 'ls', 'mkdir', 'printf', 'test', '[',
-  'env', 'true', 'false', 'grep', 'ps', 'kill', 'id', 'touch', 'cp', 'mv', 'ln', 'chmod', 'wc',
+  'sh',
+  'sleep',
+  'cat',
+  'echo',
+  'tail',
+  'head',
+  'rm',
+  'ls',
+  'mkdir',
+  'printf',
+  'test',
+  '[',
+  'env',
+  'true',
+  'false',
+  'grep',
+  'ps',
+  'kill',
+  'id',
+  'touch',
+  'cp',
+  'mv',
+  'ln',
+  'chmod',
+  'wc',
   // used by `security-agent flare` and by tests that inspect its archive
-  'unzip', 'date', 'hostname', 'dirname', 'basename', 'sed', 'awk', 'stat', 'find', 'uname', 'tr', 'cut',
+  'unzip',
+  'date',
+  'hostname',
+  'dirname',
+  'basename',
+  'sed',
+  'awk',
+  'stat',
+  'find',
+  'uname',
+  'tr',
+  'cut',
 ];
 
 /**
@@ -263,9 +297,7 @@ export async function buildFakeAgentImage(socketPath: string, tag = 'cws-fake-ag
     const docker = new Docker({ socketPath });
     const stream = await docker.importImage(tar.stdout, { repo, tag: version });
     const output = await new Promise<Array<{ error?: string; errorDetail?: { message?: string } }>>((resolve, reject) =>
-      docker.modem.followProgress(stream, (err: Error | null, out: unknown[]) =>
-        err ? reject(err) : resolve(out as Array<{ error?: string }>),
-      ),
+      docker.modem.followProgress(stream, (err: Error | null, out: unknown[]) => (err ? reject(err) : resolve(out as Array<{ error?: string }>))),
     );
     await tarDone;
     const failed = output.find((o) => o.error ?? o.errorDetail);
@@ -283,10 +315,7 @@ export async function buildFakeAgentImage(socketPath: string, tag = 'cws-fake-ag
  * `selftest` sets FAKE_SELFTEST and `flare` sets FAKE_FLARE (both default to "ok"); the files
  * /etc/fake-agent/selftest and /etc/fake-agent/flare override them in a running container.
  */
-export async function runAgentContainer(
-  socketPath: string,
-  opts: { name: string; image: string; selftest?: string; flare?: string },
-): Promise<void> {
+export async function runAgentContainer(socketPath: string, opts: { name: string; image: string; selftest?: string; flare?: string }): Promise<void> {
   const docker = new Docker({ socketPath });
   const container = await docker.createContainer({
     name: opts.name,

@@ -52,7 +52,11 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     reconcileIntervalMs: 2_000,
   });
   const port = (await bot.start(0))!;
-  const signer = new SlackSigner({ secret: SIGNING_SECRET, url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('').replace(/\/$/, '') });
+  const signer = new SlackSigner({
+    secret: SIGNING_SECRET,
+    url: `http://127.0.0.1:${port}/slack/events`,
+    responseUrlBase: emu.responseUrl('').replace(/\/$/, ''),
+  });
   const h: Harness = {
     redis,
     emu,
@@ -82,11 +86,16 @@ export function finalSelftest(emu: SlackEmulator, channel: string) {
 
 /** A button of a stored message, found by its text, with the ids Slack would send when it is clicked. */
 export function buttonIn(m: SlackMessage, text: string | RegExp): { blockId: string; actionId: string; value: string } {
-  for (const block of (m.blocks ?? []) as { type: string; block_id?: string; elements?: { type: string; action_id: string; value?: string; text?: { text: string } }[] }[]) {
+  for (const block of (m.blocks ?? []) as {
+    type: string;
+    block_id?: string;
+    elements?: { type: string; action_id: string; value?: string; text?: { text: string } }[];
+  }[]) {
     if (block.type !== 'actions') continue;
     for (const el of block.elements ?? []) {
       const label = el.text?.text ?? '';
-      if (el.type === 'button' && (typeof text === 'string' ? label === text : text.test(label))) return { blockId: block.block_id ?? '', actionId: el.action_id, value: el.value ?? '' };
+      if (el.type === 'button' && (typeof text === 'string' ? label === text : text.test(label)))
+        return { blockId: block.block_id ?? '', actionId: el.action_id, value: el.value ?? '' };
     }
   }
   throw new Error(`no button ${String(text)} in message ${m.ts}`);

@@ -33,7 +33,14 @@ export class SocketModeServer {
         this.pending.get(msg.envelope_id)?.(msg);
         this.pending.delete(msg.envelope_id);
       });
-      ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'test', approximate_connection_time: 18060 }, connection_info: { app_id: 'A0TEST' } }));
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          num_connections: 1,
+          debug_info: { host: 'test', approximate_connection_time: 18060 },
+          connection_info: { app_id: 'A0TEST' },
+        }),
+      );
       this.resolveConnected?.(ws);
     });
   }

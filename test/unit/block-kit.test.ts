@@ -7,7 +7,13 @@ const section = (text: string, extra: Record<string, unknown> = {}) => ({ type: 
 const button = (action_id: string, extra: Record<string, unknown> = {}) => ({ type: 'button', action_id, text: plain('Go'), value: 'v', ...extra });
 const actions = (elements: unknown[], extra: Record<string, unknown> = {}) => ({ type: 'actions', elements, ...extra });
 const option = (text: string, value: string) => ({ text: plain(text), value });
-const confirm = (extra: Record<string, unknown> = {}) => ({ title: plain('Sure?'), text: mrkdwn('It *restarts*.'), confirm: plain('Yes'), deny: plain('No'), ...extra });
+const confirm = (extra: Record<string, unknown> = {}) => ({
+  title: plain('Sure?'),
+  text: mrkdwn('It *restarts*.'),
+  confirm: plain('Yes'),
+  deny: plain('No'),
+  ...extra,
+});
 const modal = (extra: Record<string, unknown> = {}) => ({ type: 'modal', title: plain('Flare for support'), blocks: [], ...extra });
 const x = (n: number) => 'x'.repeat(n);
 const ERR = (what: string, ptr: string) => `[ERROR] ${what} [json-pointer:${ptr}]`;
@@ -23,12 +29,21 @@ describe('validateMessage: what the bot can send', () => {
       section('*Review this flare*', {
         block_id: 'review',
         fields: [mrkdwn('*Node*\nnode-7'), plain('Case 123')],
-        accessory: { type: 'static_select', action_id: 'pick', placeholder: plain('Pick a node'), options: [option('node-1', 'j|node-1')], initial_option: option('node-1', 'j|node-1') },
+        accessory: {
+          type: 'static_select',
+          action_id: 'pick',
+          placeholder: plain('Pick a node'),
+          options: [option('node-1', 'j|node-1')],
+          initial_option: option('node-1', 'j|node-1'),
+        },
       }),
       { type: 'section', fields: [mrkdwn('only fields')] },
       { type: 'section', text: plain('with an image'), accessory: { type: 'image', image_url: 'https://example.com/a.png', alt_text: 'a' } },
       { type: 'divider' },
-      { type: 'context', elements: [mrkdwn('job st-1 · requested by <@U1>'), { type: 'image', image_url: 'https://example.com/i.png', alt_text: 'icon' }, plain('plain')] },
+      {
+        type: 'context',
+        elements: [mrkdwn('job st-1 · requested by <@U1>'), { type: 'image', image_url: 'https://example.com/i.png', alt_text: 'icon' }, plain('plain')],
+      },
       actions(
         [
           button('selftest.flare:0', { style: 'primary' }),
@@ -51,7 +66,9 @@ describe('validateMessage: what the bot can send', () => {
     expect(validateMessage({ text: 't', blocks: Array.from({ length: 50 }, () => ({ type: 'divider' })) })).toBeUndefined();
     expect(blocksRefusal(section(x(3000)))).toBeUndefined();
     expect(blocksRefusal({ type: 'section', fields: Array.from({ length: 10 }, () => mrkdwn(x(1000))) })).toBeUndefined();
-    expect(blocksRefusal(actions(Array.from({ length: 25 }, (_, i) => button(`b${i}`, { text: plain(x(75)), value: x(2000), url: `https://${x(2980)}` }))))).toBeUndefined();
+    expect(
+      blocksRefusal(actions(Array.from({ length: 25 }, (_, i) => button(`b${i}`, { text: plain(x(75)), value: x(2000), url: `https://${x(2980)}` })))),
+    ).toBeUndefined();
     expect(blocksRefusal({ type: 'header', text: plain(x(150)) })).toBeUndefined();
     expect(blocksRefusal({ type: 'context', elements: Array.from({ length: 10 }, () => mrkdwn('c')) })).toBeUndefined();
     expect(blocksRefusal(section('s', { block_id: x(255), accessory: button(x(255)) }))).toBeUndefined();
@@ -64,7 +81,7 @@ describe('validateMessage: what the bot can send', () => {
   });
 });
 
-describe('validateMessage: each rule, with Slack\'s code and messages', () => {
+describe("validateMessage: each rule, with Slack's code and messages", () => {
   it('50 blocks per message', () => {
     expect(validateMessage({ text: 't', blocks: Array.from({ length: 51 }, () => ({ type: 'divider' })) })).toEqual({
       error: 'invalid_blocks',
@@ -73,7 +90,10 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
   });
 
   it('block_id unique per message, at most 255 characters', () => {
-    expect(blocksRefusal(section('a', { block_id: 'b' }), { type: 'divider', block_id: 'b' })).toEqual({ error: 'invalid_blocks', messages: [ERR('`block_id` "b" already exists', '/blocks/1/block_id')] });
+    expect(blocksRefusal(section('a', { block_id: 'b' }), { type: 'divider', block_id: 'b' })).toEqual({
+      error: 'invalid_blocks',
+      messages: [ERR('`block_id` "b" already exists', '/blocks/1/block_id')],
+    });
     expect(blocksRefusal(section('a', { block_id: x(256) }))?.messages).toEqual([ERR('must be less than 256 characters', '/blocks/0/block_id')]);
     expect(blocksRefusal(section('a', { block_id: 7 }))?.messages).toEqual([ERR('must provide a string', '/blocks/0/block_id')]);
   });
@@ -94,7 +114,9 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
       error: 'invalid_blocks',
       messages: [ERR('failed to match all allowed schemas', '/blocks/0/text'), ERR('must be less than 3001 characters', '/blocks/0/text/text')],
     });
-    expect(blocksRefusal({ type: 'section', fields: Array.from({ length: 11 }, () => mrkdwn('f')) })?.messages).toEqual([ERR('no more than 10 items allowed', '/blocks/0/fields')]);
+    expect(blocksRefusal({ type: 'section', fields: Array.from({ length: 11 }, () => mrkdwn('f')) })?.messages).toEqual([
+      ERR('no more than 10 items allowed', '/blocks/0/fields'),
+    ]);
     expect(blocksRefusal({ type: 'section', fields: [mrkdwn('f'), mrkdwn(x(2001))] })?.messages).toEqual([
       ERR('failed to match all allowed schemas', '/blocks/0/fields/1'),
       ERR('must be less than 2001 characters', '/blocks/0/fields/1/text'),
@@ -112,14 +134,20 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
 
   it('context: 1 to 10 elements', () => {
     expect(blocksRefusal({ type: 'context', elements: [] })?.messages).toEqual([ERR('no fewer than 1 items allowed', '/blocks/0/elements')]);
-    expect(blocksRefusal({ type: 'context', elements: Array.from({ length: 11 }, () => mrkdwn('c')) })?.messages).toEqual([ERR('no more than 10 items allowed', '/blocks/0/elements')]);
+    expect(blocksRefusal({ type: 'context', elements: Array.from({ length: 11 }, () => mrkdwn('c')) })?.messages).toEqual([
+      ERR('no more than 10 items allowed', '/blocks/0/elements'),
+    ]);
     expect(blocksRefusal({ type: 'context' })?.messages).toEqual([ERR('missing required field: elements', '/blocks/0')]);
-    expect(blocksRefusal({ type: 'context', elements: [{ type: 'image', image_url: 'https://e/i.png' }] })?.messages).toEqual([ERR('missing required field: alt_text', '/blocks/0/elements/0')]);
+    expect(blocksRefusal({ type: 'context', elements: [{ type: 'image', image_url: 'https://e/i.png' }] })?.messages).toEqual([
+      ERR('missing required field: alt_text', '/blocks/0/elements/0'),
+    ]);
   });
 
   it('actions: 1 to 25 elements', () => {
     expect(blocksRefusal(actions([]))?.messages).toEqual([ERR('no fewer than 1 items allowed', '/blocks/0/elements')]);
-    expect(blocksRefusal(actions(Array.from({ length: 26 }, (_, i) => button(`b${i}`))))?.messages).toEqual([ERR('no more than 25 items allowed', '/blocks/0/elements')]);
+    expect(blocksRefusal(actions(Array.from({ length: 26 }, (_, i) => button(`b${i}`))))?.messages).toEqual([
+      ERR('no more than 25 items allowed', '/blocks/0/elements'),
+    ]);
   });
 
   it('button: text plain_text of 75, value 2000, url 3000, style primary|danger', () => {
@@ -138,7 +166,10 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
     const p = '/blocks/0/elements/0/confirm';
     expect(at(confirm({ title: plain(x(101)) }))).toEqual([ERR('must be less than 101 characters', `${p}/title/text`)]);
     expect(at(confirm({ title: mrkdwn('t') }))).toEqual([ERR('unsupported type: mrkdwn', `${p}/title/type`)]);
-    expect(at(confirm({ text: mrkdwn(x(301)) }))).toEqual([ERR('failed to match all allowed schemas', `${p}/text`), ERR('must be less than 301 characters', `${p}/text/text`)]);
+    expect(at(confirm({ text: mrkdwn(x(301)) }))).toEqual([
+      ERR('failed to match all allowed schemas', `${p}/text`),
+      ERR('must be less than 301 characters', `${p}/text/text`),
+    ]);
     expect(at(confirm({ confirm: plain(x(31)) }))).toEqual([ERR('must be less than 31 characters', `${p}/confirm/text`)]);
     expect(at(confirm({ deny: plain(x(31)) }))).toEqual([ERR('must be less than 31 characters', `${p}/deny/text`)]);
     expect(at(confirm({ style: 'warning' }))).toEqual([ERR('must be one of "primary", "danger"', `${p}/style`)]);
@@ -146,14 +177,23 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
   });
 
   it('static_select: at most 100 options, option text 75 and value 150, placeholder 150', () => {
-    const select = (extra: Record<string, unknown>) => section('pick', { accessory: { type: 'static_select', action_id: 's', placeholder: plain('Pick'), options: [option('a', 'a')], ...extra } });
+    const select = (extra: Record<string, unknown>) =>
+      section('pick', { accessory: { type: 'static_select', action_id: 's', placeholder: plain('Pick'), options: [option('a', 'a')], ...extra } });
     const p = '/blocks/0/accessory';
-    expect(blocksRefusal(select({ options: Array.from({ length: 101 }, (_, i) => option(`n${i}`, `${i}`)) }))?.messages).toEqual([ERR('no more than 100 items allowed', `${p}/options`)]);
-    expect(blocksRefusal(select({ options: Array.from({ length: 100 }, (_, i) => option(x(75), `${i}`.padEnd(150, 'v'))), placeholder: plain(x(150)) }))).toBeUndefined();
+    expect(blocksRefusal(select({ options: Array.from({ length: 101 }, (_, i) => option(`n${i}`, `${i}`)) }))?.messages).toEqual([
+      ERR('no more than 100 items allowed', `${p}/options`),
+    ]);
+    expect(
+      blocksRefusal(select({ options: Array.from({ length: 100 }, (_, i) => option(x(75), `${i}`.padEnd(150, 'v'))), placeholder: plain(x(150)) })),
+    ).toBeUndefined();
     expect(blocksRefusal(select({ options: [option(x(76), 'a')] }))?.messages).toEqual([ERR('must be less than 76 characters', `${p}/options/0/text/text`)]);
     expect(blocksRefusal(select({ options: [option('a', x(151))] }))?.messages).toEqual([ERR('must be less than 151 characters', `${p}/options/0/value`)]);
-    expect(blocksRefusal(select({ options: [option('a', 'a')], placeholder: plain(x(151)) }))?.messages).toEqual([ERR('must be less than 151 characters', `${p}/placeholder/text`)]);
-    expect(blocksRefusal(select({ options: [{ text: mrkdwn('a'), value: 'a' }] }))?.messages).toEqual([ERR('unsupported type: mrkdwn', `${p}/options/0/text/type`)]);
+    expect(blocksRefusal(select({ options: [option('a', 'a')], placeholder: plain(x(151)) }))?.messages).toEqual([
+      ERR('must be less than 151 characters', `${p}/placeholder/text`),
+    ]);
+    expect(blocksRefusal(select({ options: [{ text: mrkdwn('a'), value: 'a' }] }))?.messages).toEqual([
+      ERR('unsupported type: mrkdwn', `${p}/options/0/text/type`),
+    ]);
     expect(blocksRefusal(select({ options: undefined }))?.messages).toEqual([ERR('missing required field: options', p)]);
   });
 
@@ -165,39 +205,77 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
   });
 
   it('empty text objects are refused anywhere', () => {
-    expect(blocksRefusal(section(''))?.messages).toEqual([ERR('failed to match all allowed schemas', '/blocks/0/text'), ERR('must be more than 0 characters', '/blocks/0/text/text')]);
+    expect(blocksRefusal(section(''))?.messages).toEqual([
+      ERR('failed to match all allowed schemas', '/blocks/0/text'),
+      ERR('must be more than 0 characters', '/blocks/0/text/text'),
+    ]);
     expect(blocksRefusal({ type: 'header', text: plain('') })?.messages).toEqual([ERR('must be more than 0 characters', '/blocks/0/text/text')]);
-    expect(blocksRefusal({ type: 'context', elements: [mrkdwn('')] })?.messages).toEqual([ERR('failed to match all allowed schemas', '/blocks/0/elements/0'), ERR('must be more than 0 characters', '/blocks/0/elements/0/text')]);
-    expect(blocksRefusal(actions([button('a', { text: plain('') })]))?.messages).toEqual([ERR('must be more than 0 characters', '/blocks/0/elements/0/text/text')]);
-    expect(blocksRefusal({ type: 'section', fields: [mrkdwn('')] })?.messages).toEqual([ERR('failed to match all allowed schemas', '/blocks/0/fields/0'), ERR('must be more than 0 characters', '/blocks/0/fields/0/text')]);
+    expect(blocksRefusal({ type: 'context', elements: [mrkdwn('')] })?.messages).toEqual([
+      ERR('failed to match all allowed schemas', '/blocks/0/elements/0'),
+      ERR('must be more than 0 characters', '/blocks/0/elements/0/text'),
+    ]);
+    expect(blocksRefusal(actions([button('a', { text: plain('') })]))?.messages).toEqual([
+      ERR('must be more than 0 characters', '/blocks/0/elements/0/text/text'),
+    ]);
+    expect(blocksRefusal({ type: 'section', fields: [mrkdwn('')] })?.messages).toEqual([
+      ERR('failed to match all allowed schemas', '/blocks/0/fields/0'),
+      ERR('must be more than 0 characters', '/blocks/0/fields/0/text'),
+    ]);
   });
 
   it('unknown block and element types, and elements where Slack does not take them', () => {
     expect(blocksRefusal({ type: 'sections', text: mrkdwn('s') })?.messages).toEqual([ERR('unsupported type: sections', '/blocks/0/type')]);
     expect(blocksRefusal(actions([{ type: 'buton', action_id: 'a' }]))?.messages).toEqual([ERR('unsupported type: buton', '/blocks/0/elements/0/type')]);
-    expect(blocksRefusal(actions([{ type: 'plain_text_input', action_id: 'a' }]))?.messages).toEqual([ERR('unsupported type: plain_text_input', '/blocks/0/elements/0/type')]);
-    expect(blocksRefusal(actions([{ type: 'image', image_url: 'https://e/i', alt_text: 'i' }]))?.messages).toEqual([ERR('unsupported type: image', '/blocks/0/elements/0/type')]);
-    expect(blocksRefusal({ type: 'rich_text', elements: [{ type: 'rich_text_paragraph', elements: [] }] })?.messages).toEqual([ERR('unsupported type: rich_text_paragraph', '/blocks/0/elements/0/type')]);
+    expect(blocksRefusal(actions([{ type: 'plain_text_input', action_id: 'a' }]))?.messages).toEqual([
+      ERR('unsupported type: plain_text_input', '/blocks/0/elements/0/type'),
+    ]);
+    expect(blocksRefusal(actions([{ type: 'image', image_url: 'https://e/i', alt_text: 'i' }]))?.messages).toEqual([
+      ERR('unsupported type: image', '/blocks/0/elements/0/type'),
+    ]);
+    expect(blocksRefusal({ type: 'rich_text', elements: [{ type: 'rich_text_paragraph', elements: [] }] })?.messages).toEqual([
+      ERR('unsupported type: rich_text_paragraph', '/blocks/0/elements/0/type'),
+    ]);
     expect(blocksRefusal('divider')?.messages).toEqual([ERR('must provide an object', '/blocks/0')]);
     expect(blocksRefusal({ text: mrkdwn('no type') })?.messages).toEqual([ERR('missing required field: type', '/blocks/0')]);
   });
 
   it('text objects are plain_text or mrkdwn, objects with a string text', () => {
-    expect(blocksRefusal(section('s', { text: { type: 'markdown', text: 's' } }))?.messages).toEqual([ERR('failed to match all allowed schemas', '/blocks/0/text'), ERR('unsupported type: markdown', '/blocks/0/text/type')]);
-    expect(blocksRefusal({ type: 'section', text: 'a bare string' })?.messages).toEqual([ERR('failed to match all allowed schemas', '/blocks/0/text'), ERR('must provide an object', '/blocks/0/text')]);
-    expect(blocksRefusal({ type: 'section', text: { type: 'mrkdwn', text: 42 } })?.messages).toEqual([ERR('failed to match all allowed schemas', '/blocks/0/text'), ERR('must provide a string', '/blocks/0/text/text')]);
-    expect(blocksRefusal({ type: 'header', text: { type: 'plain_text', text: 'h', emoji: 'yes' } })?.messages).toEqual([ERR('must provide a boolean', '/blocks/0/text/emoji')]);
+    expect(blocksRefusal(section('s', { text: { type: 'markdown', text: 's' } }))?.messages).toEqual([
+      ERR('failed to match all allowed schemas', '/blocks/0/text'),
+      ERR('unsupported type: markdown', '/blocks/0/text/type'),
+    ]);
+    expect(blocksRefusal({ type: 'section', text: 'a bare string' })?.messages).toEqual([
+      ERR('failed to match all allowed schemas', '/blocks/0/text'),
+      ERR('must provide an object', '/blocks/0/text'),
+    ]);
+    expect(blocksRefusal({ type: 'section', text: { type: 'mrkdwn', text: 42 } })?.messages).toEqual([
+      ERR('failed to match all allowed schemas', '/blocks/0/text'),
+      ERR('must provide a string', '/blocks/0/text/text'),
+    ]);
+    expect(blocksRefusal({ type: 'header', text: { type: 'plain_text', text: 'h', emoji: 'yes' } })?.messages).toEqual([
+      ERR('must provide a boolean', '/blocks/0/text/emoji'),
+    ]);
   });
 
   it('input blocks: label plain_text of 2000, an element of an input kind', () => {
-    const input = (extra: Record<string, unknown>) => ({ type: 'input', block_id: 'email', label: plain('Email'), element: { type: 'email_text_input', action_id: 'value' }, ...extra });
+    const input = (extra: Record<string, unknown>) => ({
+      type: 'input',
+      block_id: 'email',
+      label: plain('Email'),
+      element: { type: 'email_text_input', action_id: 'value' },
+      ...extra,
+    });
     expect(blocksRefusal(input({}))).toBeUndefined();
     expect(blocksRefusal(input({ label: plain(x(2001)) }))?.messages).toEqual([ERR('must be less than 2001 characters', '/blocks/0/label/text')]);
     expect(blocksRefusal(input({ label: mrkdwn('*Email*') }))?.messages).toEqual([ERR('unsupported type: mrkdwn', '/blocks/0/label/type')]);
     expect(blocksRefusal(input({ element: undefined }))?.messages).toEqual([ERR('missing required field: element', '/blocks/0')]);
     expect(blocksRefusal(input({ element: button('b') }))?.messages).toEqual([ERR('unsupported type: button', '/blocks/0/element/type')]);
-    expect(blocksRefusal(input({ element: { type: 'number_input', action_id: 'n' } }))?.messages).toEqual([ERR('missing required field: is_decimal_allowed', '/blocks/0/element')]);
-    expect(blocksRefusal(input({ element: { type: 'plain_text_input', action_id: 'v', placeholder: plain(x(151)) } }))?.messages).toEqual([ERR('must be less than 151 characters', '/blocks/0/element/placeholder/text')]);
+    expect(blocksRefusal(input({ element: { type: 'number_input', action_id: 'n' } }))?.messages).toEqual([
+      ERR('missing required field: is_decimal_allowed', '/blocks/0/element'),
+    ]);
+    expect(blocksRefusal(input({ element: { type: 'plain_text_input', action_id: 'v', placeholder: plain(x(151)) } }))?.messages).toEqual([
+      ERR('must be less than 151 characters', '/blocks/0/element/placeholder/text'),
+    ]);
   });
 
   it('message text over 40000 characters: msg_too_long', () => {
@@ -208,16 +286,35 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
     const four = Array.from({ length: 4 }, () => section(x(3000)));
     expect(blocksTextLength(four)).toBe(12_000);
     expect(validateMessage({ text: 't', blocks: four })).toBeUndefined();
-    expect(validateMessage({ text: 't', blocks: [...four, { type: 'context', elements: [mrkdwn('1')] }] })).toEqual({ error: 'msg_blocks_too_long', messages: [] });
+    expect(validateMessage({ text: 't', blocks: [...four, { type: 'context', elements: [mrkdwn('1')] }] })).toEqual({
+      error: 'msg_blocks_too_long',
+      messages: [],
+    });
     // Text anywhere counts: fields, buttons, confirm dialogs, rich_text runs.
-    expect(blocksTextLength([{ type: 'section', fields: [mrkdwn('ab')] }, actions([button('a', { confirm: confirm() })]), { type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: 'xyz' }] }] }])).toBe(2 + 2 + 5 + 14 + 3 + 2 + 3);
+    expect(
+      blocksTextLength([
+        { type: 'section', fields: [mrkdwn('ab')] },
+        actions([button('a', { confirm: confirm() })]),
+        { type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: 'xyz' }] }] },
+      ]),
+    ).toBe(2 + 2 + 5 + 14 + 3 + 2 + 3);
   });
 
   it('metadata must be {event_type: string, event_payload: object}', () => {
-    expect(validateMessage({ text: 't', metadata: { event_type: 'e' } })).toEqual({ error: 'invalid_metadata_format', messages: [ERR('missing required field: event_payload', '/metadata')] });
-    expect(validateMessage({ text: 't', metadata: { event_type: 1, event_payload: {} } })?.messages).toEqual([ERR('must provide a string', '/metadata/event_type')]);
-    expect(validateMessage({ text: 't', metadata: { event_type: 'e', event_payload: [] } })?.messages).toEqual([ERR('must provide an object', '/metadata/event_payload')]);
-    expect(validateMessage({ text: 't', metadata: 'not json' })).toEqual({ error: 'invalid_metadata_format', messages: [ERR('must provide an object', '/metadata')] });
+    expect(validateMessage({ text: 't', metadata: { event_type: 'e' } })).toEqual({
+      error: 'invalid_metadata_format',
+      messages: [ERR('missing required field: event_payload', '/metadata')],
+    });
+    expect(validateMessage({ text: 't', metadata: { event_type: 1, event_payload: {} } })?.messages).toEqual([
+      ERR('must provide a string', '/metadata/event_type'),
+    ]);
+    expect(validateMessage({ text: 't', metadata: { event_type: 'e', event_payload: [] } })?.messages).toEqual([
+      ERR('must provide an object', '/metadata/event_payload'),
+    ]);
+    expect(validateMessage({ text: 't', metadata: 'not json' })).toEqual({
+      error: 'invalid_metadata_format',
+      messages: [ERR('must provide an object', '/metadata')],
+    });
   });
 
   it('a new message needs text, blocks or attachments (no_text); an edit may change metadata only', () => {
@@ -228,7 +325,10 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
   });
 
   it('blocks that are not an array (a form field that was not JSON): invalid_blocks_format', () => {
-    expect(validateMessage({ text: 't', blocks: '[{"type":' })).toEqual({ error: 'invalid_blocks_format', messages: [ERR('must provide an array', '/blocks')] });
+    expect(validateMessage({ text: 't', blocks: '[{"type":' })).toEqual({
+      error: 'invalid_blocks_format',
+      messages: [ERR('must provide an array', '/blocks')],
+    });
   });
 
   it('reports every fault of a message, in order', () => {
@@ -237,7 +337,9 @@ describe('validateMessage: each rule, with Slack\'s code and messages', () => {
       ERR('`action_id` "a" already exists', '/blocks/1/elements/1/action_id'),
       ERR('must be one of "primary", "danger"', '/blocks/1/elements/1/style'),
     ]);
-    expect(() => assertSlackAccepts({ text: 't', blocks: [section('')] })).toThrow(/invalid_blocks\n[\s\S]*must be more than 0 characters \[json-pointer:\/blocks\/0\/text\/text\]/);
+    expect(() => assertSlackAccepts({ text: 't', blocks: [section('')] })).toThrow(
+      /invalid_blocks\n[\s\S]*must be more than 0 characters \[json-pointer:\/blocks\/0\/text\/text\]/,
+    );
   });
 });
 
@@ -251,7 +353,13 @@ describe('validateView', () => {
       blocks: [
         section('Without a case ID the flare opens a new case.'),
         { type: 'input', block_id: 'email', label: plain('Email'), element: { type: 'email_text_input', action_id: 'value', initial_value: 'a@b.c' } },
-        { type: 'input', block_id: 'case', optional: true, label: plain('Case ID'), element: { type: 'plain_text_input', action_id: 'value', placeholder: plain('digits only') } },
+        {
+          type: 'input',
+          block_id: 'case',
+          optional: true,
+          label: plain('Case ID'),
+          element: { type: 'plain_text_input', action_id: 'value', placeholder: plain('digits only') },
+        },
       ],
     });
     expect(validateView(view)).toBeUndefined();
@@ -264,8 +372,20 @@ describe('validateView', () => {
       error: 'invalid_arguments',
       messages: [VIEW, ERR('no more than 100 items allowed', '/view/blocks')],
     });
-    expect(validateView(modal({ blocks: [actions([button('a'), button('a')])] }))?.messages).toEqual([VIEW, ERR('`action_id` "a" already exists', '/view/blocks/0/elements/1/action_id')]);
-    expect(validateView(modal({ blocks: [{ type: 'divider', block_id: 'd' }, { type: 'divider', block_id: 'd' }] }))?.messages).toEqual([VIEW, ERR('`block_id` "d" already exists', '/view/blocks/1/block_id')]);
+    expect(validateView(modal({ blocks: [actions([button('a'), button('a')])] }))?.messages).toEqual([
+      VIEW,
+      ERR('`action_id` "a" already exists', '/view/blocks/0/elements/1/action_id'),
+    ]);
+    expect(
+      validateView(
+        modal({
+          blocks: [
+            { type: 'divider', block_id: 'd' },
+            { type: 'divider', block_id: 'd' },
+          ],
+        }),
+      )?.messages,
+    ).toEqual([VIEW, ERR('`block_id` "d" already exists', '/view/blocks/1/block_id')]);
   });
 
   it('type modal; title, submit and close plain_text of 24; private_metadata 3000; callback_id 255', () => {

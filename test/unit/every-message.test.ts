@@ -13,7 +13,14 @@ import { renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlare
 import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
 import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../../src/core/slack/blocks/remediation.ts';
 import { renderRestartFailure, renderRestartQueued, renderRestartResult } from '../../src/core/slack/blocks/restart.ts';
-import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderProgress, renderQueued, renderResult } from '../../src/core/slack/blocks/selftest.ts';
+import {
+  needsFailureDetails,
+  renderFailureDetails,
+  renderJobFailure,
+  renderProgress,
+  renderQueued,
+  renderResult,
+} from '../../src/core/slack/blocks/selftest.ts';
 import { renderProblem, renderUsage } from '../../src/core/slack/blocks/usage.ts';
 import { help } from '../../src/bot/commands/help.ts';
 import { parseCommand } from '../../src/core/grammar.ts';
@@ -23,7 +30,8 @@ import type { ChatMessage } from '../../src/bot/notifier.ts';
 const LONG_CLUSTER = `c${'x'.repeat(62)}`; // CLUSTER_NAME_RE: 63
 const longNode = (i: number) => `n${String(i).padStart(4, '0')}${'a'.repeat(248)}`; // DNS subdomain: 253
 const longPod = (i: number) => `datadog-agent-${String(i).padStart(4, '0')}${'p'.repeat(235)}`;
-const HOSTILE = '<!channel> <!here> <@U0BOSS> <#C0GENERAL> <https://evil.example|click> *bold* _it_ ~strike~ `tick` ```block``` &amp; &<> \u202e\u0000\t\n> quote';
+const HOSTILE =
+  '<!channel> <!here> <@U0BOSS> <#C0GENERAL> <https://evil.example|click> *bold* _it_ ~strike~ `tick` ```block``` &amp; &<> \u202e\u0000\t\n> quote';
 const ARG_4000 = 'a'.repeat(4000);
 const JOB = 'st-00000000-0000-4000-8000-000000000000';
 const NC_JOB = 'nc-00000000-0000-4000-8000-000000000000';
@@ -55,7 +63,11 @@ const selftest = (results: AgentResult[], target: SelftestResult['target'] = 'ku
 const large = selftest(
   Array.from({ length: 1000 }, (_, i) =>
     i % 5 === 0
-      ? agent(i, (['failed', 'error', 'timeout'] as const)[i % 3]!, { long: true, message: `${HOSTILE} failure kind ${i % 50} ${'x'.repeat(300)}`, failedTests: Array.from({ length: 12 }, (_, t) => `datadog_agent_cws_self_test_rule_${t}_${'r'.repeat(60)}`) })
+      ? agent(i, (['failed', 'error', 'timeout'] as const)[i % 3]!, {
+          long: true,
+          message: `${HOSTILE} failure kind ${i % 50} ${'x'.repeat(300)}`,
+          failedTests: Array.from({ length: 12 }, (_, t) => `datadog_agent_cws_self_test_rule_${t}_${'r'.repeat(60)}`),
+        })
       : agent(i, 'ok', { long: true }),
   ),
 );
@@ -82,8 +94,18 @@ const netcheck = (o: Partial<NetcheckResult> = {}): NetcheckResult => ({
 const largeNetcheck = netcheck({
   cluster: LONG_CLUSTER,
   agent: { version: '7.39.1', image: `gcr.io/${'i'.repeat(300)}:7.39.1`, daemonSet: 'd'.repeat(253), managedBy: 'helm' },
-  findings: Array.from({ length: 50 }, (_, i) => ({ code: `finding_${i}_${'c'.repeat(40)}`, severity: (['critical', 'warning', 'info'] as const)[i % 3]!, node: longNode(i), message: `${HOSTILE} ${'m'.repeat(400)}` })),
-  nodes: Array.from({ length: 1000 }, (_, i) => ({ node: longNode(i), priorities: i % 2 ? [1] : [], interfaces: 2, ...(i % 7 === 0 ? { error: `${HOSTILE} ${'e'.repeat(300)}` } : {}) })),
+  findings: Array.from({ length: 50 }, (_, i) => ({
+    code: `finding_${i}_${'c'.repeat(40)}`,
+    severity: (['critical', 'warning', 'info'] as const)[i % 3]!,
+    node: longNode(i),
+    message: `${HOSTILE} ${'m'.repeat(400)}`,
+  })),
+  nodes: Array.from({ length: 1000 }, (_, i) => ({
+    node: longNode(i),
+    priorities: i % 2 ? [1] : [],
+    interfaces: 2,
+    ...(i % 7 === 0 ? { error: `${HOSTILE} ${'e'.repeat(300)}` } : {}),
+  })),
   how: Array.from({ length: 60 }, (_, i) => `${HOSTILE} step ${i}`),
   cni: { status: 'unknown', vendor: null, version: null, daemonSet: null, detail: `${HOSTILE}${'d'.repeat(500)}` },
 });
@@ -106,7 +128,16 @@ const largeReview = review({
   findings: Array.from({ length: 300 }, (_, i) => ({ file: `${HOSTILE}${'f'.repeat(200)}`, line: i, kind: HOSTILE, preview: `api_key=${'*'.repeat(200)}` })),
   skipped: Array.from({ length: 500 }, (_, i) => `${HOSTILE}-${i}`),
 });
-const flareResult = (o: Partial<FlareResult> = {}): FlareResult => ({ kind: 'flare', cluster: 'cluster-a', node: 'node-3', pod: 'datadog-agent-3', stage: 'sent', reason: 'sent', agentOutput: 'Your logs were successfully uploaded.', ...o });
+const flareResult = (o: Partial<FlareResult> = {}): FlareResult => ({
+  kind: 'flare',
+  cluster: 'cluster-a',
+  node: 'node-3',
+  pod: 'datadog-agent-3',
+  stage: 'sent',
+  reason: 'sent',
+  agentOutput: 'Your logs were successfully uploaded.',
+  ...o,
+});
 const remediation = (o: Partial<RemediateResult> = {}): RemediateResult => ({
   kind: 'remediate',
   cluster: 'cluster-a',
@@ -118,12 +149,24 @@ const remediation = (o: Partial<RemediateResult> = {}): RemediateResult => ({
   rollout: { generation: 2, observedGeneration: 2, desired: 5, updated: 5, ready: 5, complete: true },
   ...o,
 });
-const manyEnv = Object.fromEntries(['system-probe', 'security-agent', 'agent', 'trace-agent', 'process-agent'].map((c) => [c, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`DD_${'V'.repeat(80)}_${i}`, `${HOSTILE}${'v'.repeat(100)}`]))]));
+const manyEnv = Object.fromEntries(
+  ['system-probe', 'security-agent', 'agent', 'trace-agent', 'process-agent'].map((c) => [
+    c,
+    Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`DD_${'V'.repeat(80)}_${i}`, `${HOSTILE}${'v'.repeat(100)}`])),
+  ]),
+);
 
 const ctx = { jobId: JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' };
 const longCtx = { jobId: JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER', node: longNode(9999) };
 const flareCtx = { jobId: FL_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER', node: 'node-3', email: 'a@b.example' };
-const flareLongCtx = { jobId: FL_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER', node: longNode(3), email: `${'e'.repeat(200)}@example.com`, caseId: '123456789012' };
+const flareLongCtx = {
+  jobId: FL_JOB,
+  cluster: LONG_CLUSTER,
+  requestedBy: 'U0ASKER',
+  node: longNode(3),
+  email: `${'e'.repeat(200)}@example.com`,
+  caseId: '123456789012',
+};
 const req = { id: 'fr-1', cluster: 'cluster-a', userId: 'U0ASKER', channelId: 'C0CHAN' };
 
 /** name → message: every builder, each with small, large and hostile input. */
@@ -136,7 +179,10 @@ function catalogue(): [string, ChatMessage | ChatMessage[]][] {
     ['selftest progress listing, longest names', renderProgress(longCtx, { total: 0, done: 0, failing: 0, phase: 'listing' })],
     ['selftest result: all OK', renderResult(ctx, selftest([agent(1, 'ok'), agent(2, 'ok')]))],
     ['selftest result: no agents', renderResult(ctx, selftest([]))],
-    ['selftest result: several failing nodes (kubernetes)', renderResult(ctx, selftest([agent(1, 'failed'), agent(2, 'error'), agent(3, 'timeout'), agent(4, 'failed'), agent(5, 'ok')]))],
+    [
+      'selftest result: several failing nodes (kubernetes)',
+      renderResult(ctx, selftest([agent(1, 'failed'), agent(2, 'error'), agent(3, 'timeout'), agent(4, 'failed'), agent(5, 'ok')])),
+    ],
     ['selftest result: several failing nodes (docker)', renderResult(ctx, selftest([agent(1, 'failed'), agent(2, 'failed')], 'docker'))],
     ['selftest result: 1000 agents, 200 failing, longest names', renderResult(longCtx, large)],
     ['selftest result: hostile agent output', renderResult(ctx, hostileSelftest)],
@@ -146,36 +192,130 @@ function catalogue(): [string, ChatMessage | ChatMessage[]][] {
     ['netcheck queued', renderNetcheckQueued({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' })],
     ['netcheck queued, longest names, attached', renderNetcheckQueued({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, NC_JOB)],
     ['netcheck result: every remediation offered', renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck())],
-    ['netcheck result: ok', renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck({ verdict: 'ok', findings: [], remediations: [] }))],
-    ['netcheck result: 50 findings, 1000 nodes, Helm, hostile', renderNetcheckResult({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, largeNetcheck)],
-    ['netcheck result: operator managed', renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck({ agent: { version: null, image: null, daemonSet: 'datadog-agent', managedBy: 'operator' } }))],
-    ['netcheck failure, hostile and long', renderNetcheckFailure({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
+    [
+      'netcheck result: ok',
+      renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck({ verdict: 'ok', findings: [], remediations: [] })),
+    ],
+    [
+      'netcheck result: 50 findings, 1000 nodes, Helm, hostile',
+      renderNetcheckResult({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, largeNetcheck),
+    ],
+    [
+      'netcheck result: operator managed',
+      renderNetcheckResult(
+        { jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' },
+        netcheck({ agent: { version: null, image: null, daemonSet: 'datadog-agent', managedBy: 'operator' } }),
+      ),
+    ],
+    [
+      'netcheck failure, hostile and long',
+      renderNetcheckFailure({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`)),
+    ],
     ['remediation queued', renderRemediationQueued({ jobId: RM_JOB, cluster: LONG_CLUSTER, action: 'disable_cws', requestedBy: 'U0ASKER' })],
-    ['remediation result', renderRemediationResult({ jobId: RM_JOB, cluster: 'cluster-a', action: 'disable_network_detections', requestedBy: 'U0ASKER' }, remediation())],
-    ['remediation result: many variables, hostile', renderRemediationResult({ jobId: RM_JOB, cluster: LONG_CLUSTER, action: 'disable_cws', requestedBy: 'U0ASKER' }, remediation({ action: 'disable_cws', daemonSet: 'd'.repeat(253), before: manyEnv, after: manyEnv, rollout: { generation: 3, observedGeneration: 2, desired: 1000, updated: 10, ready: 9, complete: false } }))],
-    ['remediation revert result', renderRemediationResult({ jobId: RM_JOB, cluster: 'cluster-a', action: 'revert', requestedBy: 'U0ASKER' }, remediation({ action: 'revert' }))],
-    ['remediation failure, hostile', renderRemediationFailure({ jobId: RM_JOB, cluster: LONG_CLUSTER, action: HOSTILE, requestedBy: 'U0ASKER' }, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
+    [
+      'remediation result',
+      renderRemediationResult({ jobId: RM_JOB, cluster: 'cluster-a', action: 'disable_network_detections', requestedBy: 'U0ASKER' }, remediation()),
+    ],
+    [
+      'remediation result: many variables, hostile',
+      renderRemediationResult(
+        { jobId: RM_JOB, cluster: LONG_CLUSTER, action: 'disable_cws', requestedBy: 'U0ASKER' },
+        remediation({
+          action: 'disable_cws',
+          daemonSet: 'd'.repeat(253),
+          before: manyEnv,
+          after: manyEnv,
+          rollout: { generation: 3, observedGeneration: 2, desired: 1000, updated: 10, ready: 9, complete: false },
+        }),
+      ),
+    ],
+    [
+      'remediation revert result',
+      renderRemediationResult({ jobId: RM_JOB, cluster: 'cluster-a', action: 'revert', requestedBy: 'U0ASKER' }, remediation({ action: 'revert' })),
+    ],
+    [
+      'remediation failure, hostile',
+      renderRemediationFailure(
+        { jobId: RM_JOB, cluster: LONG_CLUSTER, action: HOSTILE, requestedBy: 'U0ASKER' },
+        failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`),
+      ),
+    ],
     ['restart queued, longest names', renderRestartQueued({ jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' })],
-    ['restart result', renderRestartResult({ jobId: JOB, cluster: 'cluster-a', node: 'node-1', requestedBy: 'U0ASKER' }, { kind: 'restart-agent', cluster: 'cluster-a', node: 'node-1', before: { pod: 'a' }, after: { pod: 'b' }, status: 'restarted' })],
-    ['restart result, longest names', renderRestartResult({ jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' }, { kind: 'restart-agent', cluster: 'cluster-a', node: longNode(1), before: { pod: longPod(1) }, after: { pod: null }, status: 'restarted' })],
-    ['restart no agent', renderRestartResult({ jobId: JOB, cluster: 'cluster-a', node: 'node-1', requestedBy: 'U0ASKER' }, { kind: 'restart-agent', cluster: 'cluster-a', node: 'node-1', before: { pod: null }, after: { pod: null }, status: 'no_agent' })],
-    ['restart failure, hostile', renderRestartFailure({ jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' }, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
+    [
+      'restart result',
+      renderRestartResult(
+        { jobId: JOB, cluster: 'cluster-a', node: 'node-1', requestedBy: 'U0ASKER' },
+        { kind: 'restart-agent', cluster: 'cluster-a', node: 'node-1', before: { pod: 'a' }, after: { pod: 'b' }, status: 'restarted' },
+      ),
+    ],
+    [
+      'restart result, longest names',
+      renderRestartResult(
+        { jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' },
+        { kind: 'restart-agent', cluster: 'cluster-a', node: longNode(1), before: { pod: longPod(1) }, after: { pod: null }, status: 'restarted' },
+      ),
+    ],
+    [
+      'restart no agent',
+      renderRestartResult(
+        { jobId: JOB, cluster: 'cluster-a', node: 'node-1', requestedBy: 'U0ASKER' },
+        { kind: 'restart-agent', cluster: 'cluster-a', node: 'node-1', before: { pod: null }, after: { pod: null }, status: 'no_agent' },
+      ),
+    ],
+    [
+      'restart failure, hostile',
+      renderRestartFailure(
+        { jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' },
+        failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`),
+      ),
+    ],
     ['flare queued', renderFlareQueued(flareCtx)],
     ['flare building, longest names', renderFlareProgress(flareLongCtx, { stage: 'building', pod: longPod(3) })],
     ['flare review', renderFlareProgress(flareCtx, review())],
-    ['flare review with findings', renderFlareProgress(flareCtx, review({ findings: [{ file: 'datadog.yaml', line: 3, kind: 'api key', preview: 'api_key: ****' }] }))],
+    [
+      'flare review with findings',
+      renderFlareProgress(flareCtx, review({ findings: [{ file: 'datadog.yaml', line: 3, kind: 'api key', preview: 'api_key: ****' }] })),
+    ],
     ['flare review: 5000 files, 300 findings, hostile', renderFlareProgress(flareLongCtx, largeReview)],
     ['flare sending', renderFlareProgress(flareLongCtx, { stage: 'sending', archive: largeReview.archive! })],
     ...(['sent', 'cancelled', 'expired', 'upload_failed', 'build_failed', 'session_lost'] as const).map((reason): [string, ChatMessage] => [
       `flare result ${reason}, hostile`,
-      renderFlareResult(flareLongCtx, flareResult({ stage: reason === 'sent' ? 'sent' : reason === 'cancelled' || reason === 'expired' ? 'cancelled' : 'failed', reason, agentOutput: `${HOSTILE}${ARG_4000}`, archive: largeReview.archive!, node: longNode(3), pod: longPod(3), caseId: '123456789012', archiveRemoved: true })),
+      renderFlareResult(
+        flareLongCtx,
+        flareResult({
+          stage: reason === 'sent' ? 'sent' : reason === 'cancelled' || reason === 'expired' ? 'cancelled' : 'failed',
+          reason,
+          agentOutput: `${HOSTILE}${ARG_4000}`,
+          archive: largeReview.archive!,
+          node: longNode(3),
+          pod: longPod(3),
+          caseId: '123456789012',
+          archiveRemoved: true,
+        }),
+      ),
     ]),
     ['flare failure, hostile', renderFlareFailure(flareLongCtx, failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`))],
     ['node picker', renderNodePicker(req, [{ node: 'node-1' }, { node: 'node-2', unavailable: 'not ready' }])],
-    ['node picker: 1000 agents, longest names', renderNodePicker({ ...req, cluster: LONG_CLUSTER }, Array.from({ length: 1000 }, (_, i) => ({ node: longNode(i) })))],
+    [
+      'node picker: 1000 agents, longest names',
+      renderNodePicker(
+        { ...req, cluster: LONG_CLUSTER },
+        Array.from({ length: 1000 }, (_, i) => ({ node: longNode(i) })),
+      ),
+    ],
     ['node picker: none', renderNodePicker(req, [])],
-    ['clusters', renderClusters([{ name: 'cluster-a', kind: 'kubernetes', workers: 2 }, { name: 'b', kind: 'docker', workers: 0 }, { name: 'c', kind: 'host', workers: undefined }])],
-    ['clusters: 200, longest names', renderClusters(Array.from({ length: 200 }, (_, i) => ({ name: `${i}${'x'.repeat(60)}`, kind: 'kubernetes' as const, workers: i })))],
+    [
+      'clusters',
+      renderClusters([
+        { name: 'cluster-a', kind: 'kubernetes', workers: 2 },
+        { name: 'b', kind: 'docker', workers: 0 },
+        { name: 'c', kind: 'host', workers: undefined },
+      ]),
+    ],
+    [
+      'clusters: 200, longest names',
+      renderClusters(Array.from({ length: 200 }, (_, i) => ({ name: `${i}${'x'.repeat(60)}`, kind: 'kubernetes' as const, workers: i }))),
+    ],
     ['help', help({ name: 'help' }).ack!],
     ['help topic, hostile', help({ name: 'help', topic: HOSTILE }).ack!],
     ['usage: 4000-character argument', renderUsage(parsed.ok ? 'parsed' : `${parsed.error}\n${parsed.usage}`)],
@@ -222,7 +362,11 @@ describe('every message the bot can produce is one Slack accepts', () => {
   }
 
   it('escapes hostile text: no mention, link or channel ping reaches Slack from agent output', () => {
-    for (const m of [renderResult(ctx, hostileSelftest), renderNetcheckResult({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, largeNetcheck), renderFlareProgress(flareLongCtx, largeReview)]) {
+    for (const m of [
+      renderResult(ctx, hostileSelftest),
+      renderNetcheckResult({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, largeNetcheck),
+      renderFlareProgress(flareLongCtx, largeReview),
+    ]) {
       // Only mrkdwn is parsed for mentions and links; plain_text shows them as typed.
       const text = mrkdwnTexts(m.blocks).join('\n');
       expect(text.length).toBeGreaterThan(0);
@@ -236,7 +380,9 @@ describe('every message the bot can produce is one Slack accepts', () => {
     expect(text).toMatch(/\d+ nodes\* — failed/);
     expect(text).toContain('Every agent not OK is listed in the thread of this message.');
     expect(needsFailureDetails(large)).toBe(true);
-    const thread = renderFailureDetails(longCtx, large).map((t) => JSON.stringify(t.blocks)).join('\n');
+    const thread = renderFailureDetails(longCtx, large)
+      .map((t) => JSON.stringify(t.blocks))
+      .join('\n');
     for (const r of large.results.filter((x) => x.status !== 'ok')) expect(thread).toContain(r.node);
     // A small result lists every node itself.
     expect(needsFailureDetails(selftest([agent(1, 'failed'), agent(2, 'ok')]))).toBe(false);
@@ -248,7 +394,9 @@ describe('every message the bot can produce is one Slack accepts', () => {
     const restarts = els.filter((e) => e.action_id.startsWith('selftest.restart'));
     expect(restarts.map((e) => e.action_id)).toEqual(['selftest.restart:0', 'selftest.restart:1', 'selftest.restart:2']);
     expect(restarts.map((e) => e.value)).toEqual([`${JOB}|node-7`, `${JOB}|node-8`, `${JOB}|node-10`]);
-    const fixes = renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck()).blocks!.flatMap((b) => (b.type === 'actions' ? (b.elements as { action_id: string; value: string }[]) : []));
+    const fixes = renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck()).blocks!.flatMap((b) =>
+      b.type === 'actions' ? (b.elements as { action_id: string; value: string }[]) : [],
+    );
     expect(fixes.map((e) => [e.action_id, e.value])).toEqual([
       ['netcheck.remediate:0', `${NC_JOB}|set_classifier_priority`],
       ['netcheck.remediate:1', `${NC_JOB}|disable_network_detections`],
@@ -260,6 +408,8 @@ describe('every message the bot can produce is one Slack accepts', () => {
 describe('every view the bot can open is one Slack accepts', () => {
   it('the flare email modal, with and without a profile email, long names', () => {
     expect(validateView(renderFlareEmailModal(req))).toBeUndefined();
-    expect(validateView(renderFlareEmailModal({ ...req, cluster: LONG_CLUSTER, node: longNode(1), caseId: '123456789012' }, `${'e'.repeat(200)}@example.com`))).toBeUndefined();
+    expect(
+      validateView(renderFlareEmailModal({ ...req, cluster: LONG_CLUSTER, node: longNode(1), caseId: '123456789012' }, `${'e'.repeat(200)}@example.com`)),
+    ).toBeUndefined();
   });
 });

@@ -25,7 +25,15 @@ describe('flare Block Kit', () => {
     expect(actions.elements[0]).toMatchObject({ style: 'primary', value: 'fl-1', confirm: { confirm: { text: 'Send' }, style: 'danger' } });
     expect(m.metadata).toEqual({
       event_type: 'cws_flare_result',
-      event_payload: { jobId: 'fl-1', cluster: 'c', node: null, caseId: '123', stage: 'review', archive: { name: archive.name, bytes: 2048, files: 14 }, findings: 1 },
+      event_payload: {
+        jobId: 'fl-1',
+        cluster: 'c',
+        node: null,
+        caseId: '123',
+        stage: 'review',
+        archive: { name: archive.name, bytes: 2048, files: 14 },
+        findings: 1,
+      },
     });
   });
 
@@ -36,14 +44,25 @@ describe('flare Block Kit', () => {
 
   it('results: sent, cancelled with or without removal, session lost', () => {
     const base = { kind: 'flare' as const, cluster: 'c', node: 'n', pod: 'p', archive, agentOutput: '' };
-    expect(renderFlareResult(ctx, { ...base, stage: 'sent', reason: 'sent', caseId: '123', agentOutput: 'Your logs were successfully uploaded.' }).metadata!.event_payload).toMatchObject({ stage: 'sent', caseId: '123' });
+    expect(
+      renderFlareResult(ctx, { ...base, stage: 'sent', reason: 'sent', caseId: '123', agentOutput: 'Your logs were successfully uploaded.' }).metadata!
+        .event_payload,
+    ).toMatchObject({ stage: 'sent', caseId: '123' });
     expect(JSON.stringify(renderFlareResult(ctx, { ...base, stage: 'cancelled', reason: 'cancelled', archiveRemoved: false }).blocks)).toContain('still at');
     expect(JSON.stringify(renderFlareResult(ctx, { ...base, stage: 'failed', reason: 'session_lost' }).blocks)).toContain('nothing was sent');
   });
 
   it('a cancelled flare quotes the agent before saying the archive was then removed', () => {
     const base = { kind: 'flare' as const, cluster: 'c', node: 'n', pod: 'p', archive };
-    const text = JSON.stringify(renderFlareResult(ctx, { ...base, stage: 'cancelled', reason: 'cancelled', archiveRemoved: true, agentOutput: 'Aborting. (You can still use /tmp/x.zip)' }).blocks);
+    const text = JSON.stringify(
+      renderFlareResult(ctx, {
+        ...base,
+        stage: 'cancelled',
+        reason: 'cancelled',
+        archiveRemoved: true,
+        agentOutput: 'Aborting. (You can still use /tmp/x.zip)',
+      }).blocks,
+    );
     expect(text.indexOf('Aborting.')).toBeGreaterThan(-1);
     expect(text.indexOf('Then the bot removed the archive from the node.')).toBeGreaterThan(text.indexOf('Aborting.'));
   });
@@ -55,7 +74,10 @@ describe('flare Block Kit', () => {
     const select = (m.blocks![0] as unknown as { accessory: { options: { value: string; text: { text: string } }[] } }).accessory;
     expect(select.options).toHaveLength(100);
     // Values hold the node's index in the offered list (a node name may exceed the 150 a value holds).
-    expect(select.options.slice(0, 2).map((o) => [o.text.text, o.value])).toEqual([['node-1', 'fr-1|0'], ['node-2', 'fr-1|1']]);
+    expect(select.options.slice(0, 2).map((o) => [o.text.text, o.value])).toEqual([
+      ['node-1', 'fr-1|0'],
+      ['node-2', 'fr-1|1'],
+    ]);
     expect(pickableNodes(agents).slice(0, 2)).toEqual(['node-1', 'node-2']);
     expect(JSON.stringify(m.blocks)).toContain('Showing 100 of 120');
   });

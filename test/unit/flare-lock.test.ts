@@ -23,7 +23,8 @@ beforeEach(() => {
   scope = flareLockScope(`lock-test-${++n}`, 'kubernetes', 'node-3');
 });
 
-const botClaim = (by: string, job: string, ttlS = 600) => new JobTracker(redis).once(scope, JSON.stringify({ by, job, node: 'node-3', at: new Date().toISOString() }), ttlS);
+const botClaim = (by: string, job: string, ttlS = 600) =>
+  new JobTracker(redis).once(scope, JSON.stringify({ by, job, node: 'node-3', at: new Date().toISOString() }), ttlS);
 
 describe('flare lock', () => {
   it('is per node on Kubernetes, per cluster where there is one agent', () => {

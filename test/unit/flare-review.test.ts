@@ -160,20 +160,29 @@ describe('archive review', () => {
     const r = reviewArchive(zip);
     expect(r.bytes).toBe(zip.length);
     expect(r.sha256).toBe(createHash('sha256').update(zip).digest('hex'));
-    expect(r.files.map((f) => f.path)).toEqual(['node-7/etc/datadog.yaml', 'node-7/etc/system-probe.yaml', 'node-7/expvar/security-agent', 'node-7/logs/security-agent.log']);
+    expect(r.files.map((f) => f.path)).toEqual([
+      'node-7/etc/datadog.yaml',
+      'node-7/etc/system-probe.yaml',
+      'node-7/expvar/security-agent',
+      'node-7/logs/security-agent.log',
+    ]);
     expect(r.findingsTotal).toBe(2);
     expect(r.findings.map((f) => [f.file, f.line, f.kind])).toEqual([
       ['node-7/logs/security-agent.log', 2, 'Datadog API key'],
       ['node-7/logs/security-agent.log', 2, 'password or token'],
     ]);
     for (const f of r.findings) expect(leaks(f.preview, S.ddApi).concat(leaks(f.preview, S.envPass))).toEqual([]);
-    expect(r.notScanned).toEqual([{ file: 'node-7/expvar/security-agent', reason: 'binary (NUL bytes): not scanned as text, only its printable strings were checked' }]);
+    expect(r.notScanned).toEqual([
+      { file: 'node-7/expvar/security-agent', reason: 'binary (NUL bytes): not scanned as text, only its printable strings were checked' },
+    ]);
   });
 
   it('masks a secret in a file name in the list and reports it', () => {
     const r = reviewArchive(zipSync({ [`h/logs/${S.slackBot}.log`]: enc('hello\n'), 'h/ok.log': enc('fine\n') }));
     expect(r.files.map((f) => f.path)).toEqual(['h/logs/xoxb****************.log', 'h/ok.log']);
-    expect(r.findings).toEqual([{ file: 'h/logs/xoxb****************.log', line: 0, kind: 'Slack token', preview: 'h/logs/xoxb****************.log', where: 'name' }]);
+    expect(r.findings).toEqual([
+      { file: 'h/logs/xoxb****************.log', line: 0, kind: 'Slack token', preview: 'h/logs/xoxb****************.log', where: 'name' },
+    ]);
     expect(JSON.stringify(r)).not.toContain(S.slackBot.slice(4));
   });
 
@@ -231,7 +240,9 @@ describe('archive review', () => {
   });
 
   it('rejects what is not a zip', () => {
-    expect(() => reviewArchive(strToU8(`Error: no such file api_key=${S.ddApi}`))).toThrow(/^the archive is not a readable zip \(no end of central directory record\)$/);
+    expect(() => reviewArchive(strToU8(`Error: no such file api_key=${S.ddApi}`))).toThrow(
+      /^the archive is not a readable zip \(no end of central directory record\)$/,
+    );
   });
 
   it('collapses long lists into folders', () => {

@@ -18,7 +18,10 @@ describe('parseCommand', () => {
     ['flare cluster-a --node n1 1234567', { name: 'flare', cluster: 'cluster-a', node: 'n1', caseId: '1234567' }],
     ['flare cluster-a --email a.b+c@example.co.uk', { name: 'flare', cluster: 'cluster-a', email: 'a.b+c@example.co.uk' }],
     ['flare cluster-a --email <mailto:ops@example.com|ops@example.com>', { name: 'flare', cluster: 'cluster-a', email: 'ops@example.com' }],
-    ['flare cluster-a 1234567 --email=ops@example.com --node n1', { name: 'flare', cluster: 'cluster-a', node: 'n1', caseId: '1234567', email: 'ops@example.com' }],
+    [
+      'flare cluster-a 1234567 --email=ops@example.com --node n1',
+      { name: 'flare', cluster: 'cluster-a', node: 'n1', caseId: '1234567', email: 'ops@example.com' },
+    ],
     ['selftest -- cluster-a', { name: 'selftest', cluster: 'cluster-a' }],
   ])('accepts %j', (text, command) => {
     expect(parseCommand(text)).toEqual({ ok: true, command });
@@ -102,14 +105,22 @@ describe('parseCommand', () => {
   });
 
   it('an option given twice is refused, not the last one silently kept', () => {
-    expect(rejected('selftest demo --node node-1 --node node-2')).toEqual({ ok: false, error: '`--node` given twice.', usage: 'Usage: `/cws selftest <cluster> [--node NODE]`' });
+    expect(rejected('selftest demo --node node-1 --node node-2')).toEqual({
+      ok: false,
+      error: '`--node` given twice.',
+      usage: 'Usage: `/cws selftest <cluster> [--node NODE]`',
+    });
     expect(rejected('flare demo --email a@b.co --email=c@d.co').error).toBe('`--email` given twice.');
     expect(rejected('flare demo --node=n1 --node n1').error).toBe('`--node` given twice.');
   });
 
   it(`a text over ${MAX_COMMAND_TEXT} characters, or an over-long argument, gets a usage message, not a validation text`, () => {
     const huge = rejected(`selftest ${'a'.repeat(5000)}`);
-    expect(huge).toEqual({ ok: false, error: `that command is 5009 characters long; Slack allows at most ${MAX_COMMAND_TEXT}.`, usage: 'Usage: `/cws selftest <cluster> [--node NODE]`' });
+    expect(huge).toEqual({
+      ok: false,
+      error: `that command is 5009 characters long; Slack allows at most ${MAX_COMMAND_TEXT}.`,
+      usage: 'Usage: `/cws selftest <cluster> [--node NODE]`',
+    });
     expect(rejected(`flare demo --node ${'n'.repeat(4995)}`).usage).toMatch(/\/cws flare/);
     // An unknown subcommand: the list of all of them.
     expect(rejected('x'.repeat(5000)).usage).toMatch(/selftest[\s\S]*netcheck/);
@@ -122,7 +133,9 @@ describe('parseCommand', () => {
 });
 
 describe('manifest.json', () => {
-  const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '../../manifest.json'), 'utf8')) as { features: { slash_commands: { command: string; usage_hint: string }[] } };
+  const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '../../manifest.json'), 'utf8')) as {
+    features: { slash_commands: { command: string; usage_hint: string }[] };
+  };
   const cws = manifest.features.slash_commands.find((c) => c.command === '/cws')!;
 
   it('the usage_hint of /cws names every subcommand of the grammar, and stays short', () => {

@@ -16,8 +16,12 @@ describe('checkSignature', () => {
     expect(checkSignature({ secret: SECRET, body: Buffer.from(`${body}x`), ...signed(body), nowSec: NOW })).toBe('signature mismatch');
     expect(checkSignature({ secret: 'other', body: Buffer.from(body), ...signed(body), nowSec: NOW })).toBe('signature mismatch');
     expect(checkSignature({ secret: SECRET, body: Buffer.from(body), signature: 'v0=00', timestamp: String(NOW), nowSec: NOW })).toBe('signature mismatch');
-    expect(checkSignature({ secret: SECRET, body: Buffer.from(body), signature: undefined, timestamp: String(NOW), nowSec: NOW })).toBe('missing signature headers');
-    expect(checkSignature({ secret: SECRET, body: Buffer.from(body), signature: signed(body).signature, timestamp: `${NOW}.5`, nowSec: NOW })).toBe('bad timestamp');
+    expect(checkSignature({ secret: SECRET, body: Buffer.from(body), signature: undefined, timestamp: String(NOW), nowSec: NOW })).toBe(
+      'missing signature headers',
+    );
+    expect(checkSignature({ secret: SECRET, body: Buffer.from(body), signature: signed(body).signature, timestamp: `${NOW}.5`, nowSec: NOW })).toBe(
+      'bad timestamp',
+    );
   });
 
   it('refuses timestamps more than 5 minutes old or in the future', () => {

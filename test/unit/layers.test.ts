@@ -56,8 +56,14 @@ function sources(dir: string): string[] {
 }
 
 function importsOf(file: string): string[] {
-  const code = readFileSync(join(ROOT, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const specs = [...code.matchAll(/(?:^|\s)(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]/g), ...code.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g), ...code.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)];
+  const code = readFileSync(join(ROOT, file), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+  const specs = [
+    ...code.matchAll(/(?:^|\s)(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]/g),
+    ...code.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g),
+    ...code.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm),
+  ];
   return specs.map((m) => m[1]!);
 }
 
@@ -80,7 +86,8 @@ describe('layers', () => {
           if (!to) wrong.push(`${file} imports ${target}, which is in no layer`);
           else if (allowed && !allowed.includes(to)) wrong.push(`${file} (${from}) imports ${target} (${to})`);
           else if (from === 'cli' && to === 'bot' && !CLI_FROM_BOT.test(target)) wrong.push(`${file} (cli) imports ${target}: only the bot's state`);
-          else if (from !== 'main' && from !== 'sim' && from !== 'sandbox' && (to === 'sim' || to === 'sandbox')) wrong.push(`${file} imports the tool ${target}`);
+          else if (from !== 'main' && from !== 'sim' && from !== 'sandbox' && (to === 'sim' || to === 'sandbox'))
+            wrong.push(`${file} imports the tool ${target}`);
         } else if (from === 'core') {
           const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
           if (!CORE_PACKAGES.has(pkg)) wrong.push(`${file} (core) imports ${spec}`);

@@ -30,7 +30,19 @@ describe('detectCni', () => {
     [[{ name: 'weave-net', images: ['weaveworks/weave-kube:2.8.1'] }], 'weave', '2.8.1'],
     [[{ name: 'kube-flannel-ds', images: ['docker.io/flannel/flannel:v0.22.0'] }], 'flannel', '0.22.0'],
     [[{ name: 'kube-router', images: ['docker.io/cloudnativelabs/kube-router:v1.6.0'] }], 'kube-router', '1.6.0'],
-    [[{ name: 'aws-node', images: ['602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.15.0-eksbuild.1', '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.15.0-eksbuild.1'] }], 'aws-vpc-cni', '1.15.0'],
+    [
+      [
+        {
+          name: 'aws-node',
+          images: [
+            '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.15.0-eksbuild.1',
+            '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.15.0-eksbuild.1',
+          ],
+        },
+      ],
+      'aws-vpc-cni',
+      '1.15.0',
+    ],
     [[{ name: 'azure-cns', images: ['mcr.microsoft.com/containernetworking/azure-cns:v1.5.4'] }], 'azure-cni', '1.5.4'],
     [[{ name: 'kindnet', images: ['docker.io/kindest/kindnetd:v20230511-dc714da8'] }], 'kindnet', undefined],
     [[{ name: 'my-cilium', images: ['quay.io/cilium/cilium:v1.14.5@sha256:abc'] }], 'cilium', '1.14.5'],
@@ -52,7 +64,12 @@ describe('detectCni', () => {
   });
 
   it('an unrecognised CNI is unknown, not none', () => {
-    expect(detectCni([{ name: 'kube-proxy', images: ['k8s/kube-proxy:v1.28.1'] }, { name: 'ovn-node', images: ['ovn/ovn:1'] }])).toEqual({
+    expect(
+      detectCni([
+        { name: 'kube-proxy', images: ['k8s/kube-proxy:v1.28.1'] },
+        { name: 'ovn-node', images: ['ovn/ovn:1'] },
+      ]),
+    ).toEqual({
       status: 'unknown',
       reason: 'no known CNI DaemonSet (DaemonSets seen: kube-proxy, ovn-node)',
     });

@@ -36,7 +36,11 @@ describe('effectiveCwsConfig: precedence env > file > default', () => {
     const c = effectiveCwsConfig(
       base({
         systemProbeYaml: { text: `${HELM_YAML}    classifier_priority: 7\n`, origin: 'configmap' },
-        systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_ENABLED: '1', DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'false', DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '3' }),
+        systemProbeEnv: env({
+          DD_RUNTIME_SECURITY_CONFIG_ENABLED: '1',
+          DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'false',
+          DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '3',
+        }),
       }),
     );
     expect(c.cwsEnabled).toEqual({ value: true, origin: 'env:system-probe', key: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', raw: '1' });
@@ -47,28 +51,48 @@ describe('effectiveCwsConfig: precedence env > file > default', () => {
   });
 
   it('"0" disables, and 0 as a priority is kept with a note', () => {
-    const c = effectiveCwsConfig(base({ systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: '0', DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '0' }) }));
+    const c = effectiveCwsConfig(
+      base({ systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: '0', DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '0' }) }),
+    );
     expect(c.networkEnabled.value).toBe(false);
     expect(c.classifierPriority).toMatchObject({ value: 0, note: expect.stringMatching(/ebpf-manager/) });
   });
 
   it('DD_EVENT_MONITORING_CONFIG_* is read first, like the agent binds it', () => {
-    const c = effectiveCwsConfig(base({ systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'true', DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED: 'false' }) }));
+    const c = effectiveCwsConfig(
+      base({ systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'true', DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED: 'false' }) }),
+    );
     expect(c.networkEnabled).toMatchObject({ value: false, key: 'DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED' });
     expect(c.notes.join('\n')).toMatch(/older agents read DD_RUNTIME_SECURITY_CONFIG_/);
   });
 
   it('reads event_monitoring_config and flat dotted keys from the file; the deprecated key first', () => {
-    const flat = effectiveCwsConfig(base({ systemProbeYaml: { text: 'runtime_security_config.enabled: true\nruntime_security_config.network.enabled: false\n', origin: 'file' } }));
+    const flat = effectiveCwsConfig(
+      base({ systemProbeYaml: { text: 'runtime_security_config.enabled: true\nruntime_security_config.network.enabled: false\n', origin: 'file' } }),
+    );
     expect(flat.cwsEnabled).toMatchObject({ value: true, origin: 'file' });
     expect(flat.networkEnabled).toMatchObject({ value: false, origin: 'file', key: 'runtime_security_config.network.enabled' });
-    const both = effectiveCwsConfig(base({ systemProbeYaml: { text: 'event_monitoring_config:\n  network:\n    enabled: false\n    classifier_priority: 5\nruntime_security_config:\n  network:\n    enabled: true\n', origin: 'configmap' } }));
+    const both = effectiveCwsConfig(
+      base({
+        systemProbeYaml: {
+          text: 'event_monitoring_config:\n  network:\n    enabled: false\n    classifier_priority: 5\nruntime_security_config:\n  network:\n    enabled: true\n',
+          origin: 'configmap',
+        },
+      }),
+    );
     expect(both.networkEnabled).toMatchObject({ value: true, key: 'runtime_security_config.network.enabled' });
     expect(both.classifierPriority).toMatchObject({ value: 5, key: 'event_monitoring_config.network.classifier_priority' });
   });
 
   it('valueFrom and invalid strings are unknown, never guessed', () => {
-    const c = effectiveCwsConfig(base({ systemProbeEnv: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', valueFrom: { configMapKeyRef: { name: 'x', key: 'y' } } }, { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY', value: 'high' }] }));
+    const c = effectiveCwsConfig(
+      base({
+        systemProbeEnv: [
+          { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', valueFrom: { configMapKeyRef: { name: 'x', key: 'y' } } },
+          { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY', value: 'high' },
+        ],
+      }),
+    );
     expect(c.networkEnabled).toMatchObject({ value: undefined, origin: 'env:system-probe', note: expect.stringMatching(/valueFrom/) });
     expect(c.classifierPriority).toMatchObject({ value: undefined, raw: 'high' });
   });
@@ -109,22 +133,47 @@ describe('effectiveCwsConfig: defaults by agent version', () => {
     const c = effectiveCwsConfig(base({ agentVersion: undefined }));
     expect(c.networkEnabled).toMatchObject({ value: undefined, origin: 'unknown' });
     expect(c.classifierPriority).toMatchObject({ value: undefined, origin: 'unknown' });
-    const e = effectiveCwsConfig(base({ agentVersion: undefined, systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'true', DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '4' }) }));
+    const e = effectiveCwsConfig(
+      base({
+        agentVersion: undefined,
+        systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'true', DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '4' }),
+      }),
+    );
     expect(e.networkEnabled.value).toBe(true);
     expect(e.classifierPriority).toMatchObject({ value: 4, note: expect.stringMatching(/7\.39\.2/) });
   });
 
   it('notes when security-agent and system-probe disagree on CWS', () => {
-    const c = effectiveCwsConfig(base({ systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' }), securityAgentEnv: env({ DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'false' }) }));
+    const c = effectiveCwsConfig(
+      base({ systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' }), securityAgentEnv: env({ DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'false' }) }),
+    );
     expect(c.notes.join('\n')).toMatch(/security-agent has DD_RUNTIME_SECURITY_CONFIG_ENABLED=false/);
   });
 });
 
 describe('value parsing', () => {
-  it.each([['true', true], ['True', true], ['1', true], ['t', true], ['false', false], ['0', false], ['F', false], ['yes', undefined], ['', undefined]])('toBool(%j) = %s', (raw, want) => {
+  it.each([
+    ['true', true],
+    ['True', true],
+    ['1', true],
+    ['t', true],
+    ['false', false],
+    ['0', false],
+    ['F', false],
+    ['yes', undefined],
+    ['', undefined],
+  ])('toBool(%j) = %s', (raw, want) => {
     expect(toBool(raw)).toBe(want);
   });
-  it.each([['3', 3], ['0', 0], ['65535', 65535], ['65536', undefined], ['010', undefined], ['-1', undefined], ['3.5', undefined]])('toPriority(%j) = %s', (raw, want) => {
+  it.each([
+    ['3', 3],
+    ['0', 0],
+    ['65535', 65535],
+    ['65536', undefined],
+    ['010', undefined],
+    ['-1', undefined],
+    ['3.5', undefined],
+  ])('toPriority(%j) = %s', (raw, want) => {
     expect(toPriority(raw)).toBe(want);
   });
 });

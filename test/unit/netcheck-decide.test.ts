@@ -16,7 +16,8 @@ const tc = (text: string): TcFilter[] => {
 const cilium = (pref: number, iface = 'lxc9fc12c71903b') =>
   `filter protocol all pref ${pref} bpf chain 0 \nfilter protocol all pref ${pref} bpf chain 0 handle 0x1 cil_from_container-${iface} direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited\n`;
 /** The agent's own CWS classifier. */
-const cws = (pref: number) => `filter protocol all pref ${pref} bpf chain 0 handle 0x2 classifier_ingress_security380_4026531992_2115 direct-action not_in_hw id 4491 tag 59904229c5a1f55d jited\n`;
+const cws = (pref: number) =>
+  `filter protocol all pref ${pref} bpf chain 0 handle 0x2 classifier_ingress_security380_4026531992_2115 direct-action not_in_hw id 4491 tag 59904229c5a1f55d jited\n`;
 const node = (name: string, ...outputs: string[]): NodeTcFact => ({ node: name, interfaces: [{ name: 'lxc9fc12c71903b', filters: tc(outputs.join('')) }] });
 
 const config = (o: { cws?: boolean | undefined; net?: boolean | undefined; prio?: number | undefined } = {}): EffectiveCwsConfig => ({
@@ -34,7 +35,13 @@ const detected = (vendor: CniVendorId, version?: string): CniFact => ({
   others: [],
   ...(version ? { version: v(version) } : {}),
 });
-const facts = (o: Partial<NetcheckFacts> = {}): NetcheckFacts => ({ agentVersion: v('7.50.3'), config: config(), cni: detected('cilium', '1.14.5'), nodes: [node('node-a', cilium(1), cws(10))], ...o });
+const facts = (o: Partial<NetcheckFacts> = {}): NetcheckFacts => ({
+  agentVersion: v('7.50.3'),
+  config: config(),
+  cni: detected('cilium', '1.14.5'),
+  nodes: [node('node-a', cilium(1), cws(10))],
+  ...o,
+});
 const codes = (d: ReturnType<typeof decide>) => d.findings.map((f) => f.code);
 
 /** A vendor that returns TC_ACT_UNSPEC (none of the real ones is documented to): exercises the row. */
@@ -60,13 +67,22 @@ describe('decide: stop rows', () => {
     expect(d).toEqual({ verdict: 'ok', findings: [expect.objectContaining({ code: 'cws_disabled', severity: 'info' })], remediations: [] });
   });
   it('agent before 7.36 has no network detections → ok, stop', () => {
-    const d = decide(facts({ agentVersion: v('7.35.9'), config: effectiveCwsConfig({ agentVersion: v('7.35.9'), systemProbeEnv: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' }] }), cni: detected('cilium', '1.9.5') }));
+    const d = decide(
+      facts({
+        agentVersion: v('7.35.9'),
+        config: effectiveCwsConfig({ agentVersion: v('7.35.9'), systemProbeEnv: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' }] }),
+        cni: detected('cilium', '1.9.5'),
+      }),
+    );
     expect([d.verdict, codes(d)]).toEqual(['ok', ['network_disabled']]);
   });
   it('disabled by env but the file says enabled (newer agents honour the file) → not "already disabled"', () => {
     const c = effectiveCwsConfig({
       agentVersion: v('7.50.3'),
-      systemProbeEnv: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' }, { name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' }],
+      systemProbeEnv: [
+        { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' },
+        { name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' },
+      ],
       systemProbeYaml: { text: 'runtime_security_config:\n  enabled: true\n  network:\n    enabled: true\n', origin: 'configmap' },
     });
     const d = decide(facts({ config: c }));
@@ -78,7 +94,9 @@ describe('decide: stop rows', () => {
 
 describe('decide: vendor rows', () => {
   it('vendor attaches no eBPF tc classifier (observed) → ok', () => {
-    const d = decide(facts({ cni: detected('calico', '3.26.1'), nodes: [{ node: 'node-a', interfaces: [{ name: 'cali1234567890a', filters: tc(cws(10)) }] }] }));
+    const d = decide(
+      facts({ cni: detected('calico', '3.26.1'), nodes: [{ node: 'node-a', interfaces: [{ name: 'cali1234567890a', filters: tc(cws(10)) }] }] }),
+    );
     expect([d.verdict, codes(d)]).toEqual(['ok', ['no_ebpf_cni']]);
   });
   it('no CNI at all (caller says so), tc not gathered → ok', () => {
@@ -86,7 +104,13 @@ describe('decide: vendor rows', () => {
     expect([d.verdict, codes(d)]).toEqual(['ok', ['no_ebpf_cni']]);
   });
   it('vendor returns TC_ACT_UNSPEC → ok, observed or from the table', () => {
-    const observed = decide(facts({ cni: detected('kindnet'), nodes: [node('node-a', 'filter protocol all pref 1 bpf chain 0 handle 0x1 unspec_prog direct-action id 1 tag aa jited\n')] }), TABLE_WITH_UNSPEC);
+    const observed = decide(
+      facts({
+        cni: detected('kindnet'),
+        nodes: [node('node-a', 'filter protocol all pref 1 bpf chain 0 handle 0x1 unspec_prog direct-action id 1 tag aa jited\n')],
+      }),
+      TABLE_WITH_UNSPEC,
+    );
     expect([observed.verdict, codes(observed)]).toEqual(['ok', ['cni_tc_act_unspec']]);
     const table = decide(facts({ cni: detected('kindnet'), nodes: undefined }), TABLE_WITH_UNSPEC);
     expect([table.verdict, codes(table)]).toEqual(['ok', ['cni_tc_act_unspec']]);
@@ -112,9 +136,11 @@ describe('decide: priority rows (boundaries 1 / 2 / 10 / 11)', () => {
     expect(d.suggestedPriority).toBe(suggested);
   });
 
-  it('the priority-1 message is the seed\'s and says where the priority was seen', () => {
+  it("the priority-1 message is the seed's and says where the priority was seen", () => {
     const observed = decide(facts());
-    expect(observed.findings[0]!.message).toMatch(/priority 1 \(observed with tc on node-a, e\.g\. lxc9fc12c71903b\): CWS network detections do not work inside your containers/);
+    expect(observed.findings[0]!.message).toMatch(
+      /priority 1 \(observed with tc on node-a, e\.g\. lxc9fc12c71903b\): CWS network detections do not work inside your containers/,
+    );
     const fromTable = decide(facts({ nodes: undefined }));
     expect([fromTable.verdict, codes(fromTable)]).toEqual(['broken', ['priority_conflict_1']]);
     expect(fromTable.findings[0]!.message).toMatch(/vendor default; tc filters were not gathered/);
@@ -152,7 +178,9 @@ describe('decide: nodes', () => {
     expect(d.suggestedPriority).toBe(2);
   });
   it('a node without pod interfaces and a node whose tc failed are reported, the rest decides', () => {
-    const d = decide(facts({ nodes: [{ node: 'node-a', interfaces: [] }, { node: 'node-b', error: 'exec timed out after 60 s' }, node('node-c', cilium(11))] }));
+    const d = decide(
+      facts({ nodes: [{ node: 'node-a', interfaces: [] }, { node: 'node-b', error: 'exec timed out after 60 s' }, node('node-c', cilium(11))] }),
+    );
     expect(d.findings.map((f) => [f.code, f.node])).toEqual([
       ['unknown_tc', 'node-b'],
       ['no_pod_interfaces', 'node-a'],
@@ -169,7 +197,13 @@ describe('decide: nodes', () => {
 describe('decide: known race, Cilium ≤ 1.9 × Agent 7.36 … 7.39.1', () => {
   const raceFacts = (agent: string, ciliumVersion: string | undefined, vendor: CniVendorId = 'cilium') => {
     const agentVersion = v(agent);
-    const cfg = effectiveCwsConfig({ agentVersion, systemProbeEnv: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' }, { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'true' }] });
+    const cfg = effectiveCwsConfig({
+      agentVersion,
+      systemProbeEnv: [
+        { name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' },
+        { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'true' },
+      ],
+    });
     return facts({ agentVersion, config: cfg, cni: detected(vendor, ciliumVersion), nodes: [node('node-a', cilium(1))] });
   };
   it.each([
@@ -190,7 +224,10 @@ describe('decide: known race, Cilium ≤ 1.9 × Agent 7.36 … 7.39.1', () => {
     expect(d.remediations).toEqual(remediations);
     if (race) {
       expect(d.verdict).toBe('broken');
-      expect(d.findings.find((f) => f.code === 'cilium_race')).toMatchObject({ severity: 'critical', message: expect.stringMatching(/loss|cut .* connectivity/) });
+      expect(d.findings.find((f) => f.code === 'cilium_race')).toMatchObject({
+        severity: 'critical',
+        message: expect.stringMatching(/loss|cut .* connectivity/),
+      });
     }
   });
   it('GKE Dataplane V2 (anetd v1.9.4-gke.17) is Cilium', () => {
@@ -215,14 +252,26 @@ describe('decide: unknown facts are reported, never guessed', () => {
     expect([d.verdict, codes(d)]).toEqual(['ok', ['unknown_cni', 'no_ebpf_cni']]);
   });
   it('unknown program at priority 1 → its return code is unknown → unknown; at 11+ → ok', () => {
-    const p1 = decide(facts({ cni: { status: 'unknown', reason: 'x' }, nodes: [node('node-a', 'filter protocol all pref 1 bpf chain 0 handle 0x1 mystery_prog direct-action id 9 tag bb jited\n')] }));
+    const p1 = decide(
+      facts({
+        cni: { status: 'unknown', reason: 'x' },
+        nodes: [node('node-a', 'filter protocol all pref 1 bpf chain 0 handle 0x1 mystery_prog direct-action id 9 tag bb jited\n')],
+      }),
+    );
     expect([p1.verdict, codes(p1)]).toEqual(['unknown', ['unknown_cni', 'unknown_tc_action']]);
-    const p11 = decide(facts({ cni: { status: 'unknown', reason: 'x' }, nodes: [node('node-a', 'filter protocol all pref 11 bpf chain 0 handle 0x1 mystery_prog direct-action id 9 tag bb jited\n')] }));
+    const p11 = decide(
+      facts({
+        cni: { status: 'unknown', reason: 'x' },
+        nodes: [node('node-a', 'filter protocol all pref 11 bpf chain 0 handle 0x1 mystery_prog direct-action id 9 tag bb jited\n')],
+      }),
+    );
     expect(p11.verdict).toBe('ok');
   });
   it('unverified table claims ("no eBPF" for Flannel) do not make it fine; observation does', () => {
     expect(decide(facts({ cni: detected('flannel', '0.22.0'), nodes: undefined })).verdict).toBe('unknown');
-    expect(decide(facts({ cni: detected('flannel', '0.22.0'), nodes: [{ node: 'n', interfaces: [{ name: 'veth1a2b3c4d', filters: [] }] }] })).verdict).toBe('ok');
+    expect(decide(facts({ cni: detected('flannel', '0.22.0'), nodes: [{ node: 'n', interfaces: [{ name: 'veth1a2b3c4d', filters: [] }] }] })).verdict).toBe(
+      'ok',
+    );
   });
   it('Calico ("depends" on the eBPF dataplane) with tc unreadable everywhere → unknown', () => {
     const d = decide(facts({ cni: detected('calico', '3.26.1'), nodes: [{ node: 'node-a', error: 'container system-probe not found' }] }));
@@ -235,7 +284,9 @@ describe('decide: unknown facts are reported, never guessed', () => {
     expect(d.verdict).toBe('broken');
   });
   it('unknown agent version with a harmless CNI → ok, the missing fact still listed', () => {
-    const d = decide(facts({ agentVersion: undefined, cni: detected('calico', '3.26.1'), nodes: [{ node: 'n', interfaces: [{ name: 'cali1', filters: [] }] }] }));
+    const d = decide(
+      facts({ agentVersion: undefined, cni: detected('calico', '3.26.1'), nodes: [{ node: 'n', interfaces: [{ name: 'cali1', filters: [] }] }] }),
+    );
     expect([d.verdict, codes(d)]).toEqual(['ok', ['unknown_agent_version', 'no_ebpf_cni']]);
   });
   it('unknown "CWS enabled" turns a problem into unknown, keeps the findings and the offer', () => {

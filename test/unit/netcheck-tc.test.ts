@@ -10,7 +10,19 @@ describe('parseTcFilterShow', () => {
     const r = parseTcFilterShow(CILIUM);
     expect(r).toEqual({
       ok: true,
-      filters: [{ pref: 1, protocol: 'all', kind: 'bpf', chain: 0, handle: '0x1', name: 'cil_from_container-lxc9fc12c71903b', directAction: true, id: 4931, tag: '4cfba610f154c365' }],
+      filters: [
+        {
+          pref: 1,
+          protocol: 'all',
+          kind: 'bpf',
+          chain: 0,
+          handle: '0x1',
+          name: 'cil_from_container-lxc9fc12c71903b',
+          directAction: true,
+          id: 4931,
+          tag: '4cfba610f154c365',
+        },
+      ],
     });
   });
 
@@ -29,7 +41,10 @@ describe('parseTcFilterShow', () => {
     expect(r.filters.map(isDatadogClassifier)).toEqual([true, false]);
 
     const old = parseTcFilterShow('filter protocol all pref 1 bpf handle 0x1 bpf_lxc.o:[from-container] direct-action tag 18a10b547e2fa35f');
-    expect(old).toEqual({ ok: true, filters: [{ pref: 1, protocol: 'all', kind: 'bpf', handle: '0x1', name: 'bpf_lxc.o:[from-container]', directAction: true, tag: '18a10b547e2fa35f' }] });
+    expect(old).toEqual({
+      ok: true,
+      filters: [{ pref: 1, protocol: 'all', kind: 'bpf', handle: '0x1', name: 'bpf_lxc.o:[from-container]', directAction: true, tag: '18a10b547e2fa35f' }],
+    });
   });
 
   it('reads parent, Calico names and the newer `id N name X` program name', () => {
@@ -44,14 +59,19 @@ describe('parseTcFilterShow', () => {
   });
 
   it('keeps non-bpf filters and skips their indented lines', () => {
-    const r = parseTcFilterShow('filter protocol ip pref 49152 u32 chain 0 fh 800: ht divisor 1\nfilter protocol ip pref 49152 u32 chain 0 fh 800::800 order 2048 key ht 800 bkt 0 flowid 1:1\n  match 00000000/00000000 at 0\n\taction order 1: mirred (Egress Mirror to device eth1) pipe\n');
+    const r = parseTcFilterShow(
+      'filter protocol ip pref 49152 u32 chain 0 fh 800: ht divisor 1\nfilter protocol ip pref 49152 u32 chain 0 fh 800::800 order 2048 key ht 800 bkt 0 flowid 1:1\n  match 00000000/00000000 at 0\n\taction order 1: mirred (Egress Mirror to device eth1) pipe\n',
+    );
     if (!r.ok) throw new Error(r.error);
     expect(r.filters).toHaveLength(2);
     expect(r.filters.every((f) => f.kind === 'u32' && !f.directAction)).toBe(true);
   });
 
   it('a lone header line still means a classifier exists at that priority', () => {
-    expect(parseTcFilterShow('filter protocol all pref 3 bpf chain 0\n')).toEqual({ ok: true, filters: [{ pref: 3, protocol: 'all', kind: 'bpf', chain: 0, directAction: false }] });
+    expect(parseTcFilterShow('filter protocol all pref 3 bpf chain 0\n')).toEqual({
+      ok: true,
+      filters: [{ pref: 3, protocol: 'all', kind: 'bpf', chain: 0, directAction: false }],
+    });
   });
 
   it('empty output = no classifier', () => {
@@ -91,7 +111,9 @@ describe('parseProcNetDev', () => {
     expect(r.interfaces[3]).toEqual({ name: 'lxc9fc12c71903b', rxBytes: 123, rxPackets: 2, txBytes: 456, txPackets: 3 });
   });
   it('accepts the old no-space form `eth0:123`', () => {
-    const r = parseProcNetDev(`Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n  eth0:1215645 2751 0 0 0 0 0 0 1782404 4324 0 0 0 427 0 0\n`);
+    const r = parseProcNetDev(
+      `Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n  eth0:1215645 2751 0 0 0 0 0 0 1782404 4324 0 0 0 427 0 0\n`,
+    );
     expect(r.ok && r.interfaces[0]?.rxBytes).toBe(1215645);
   });
   it.each(['', 'hello', `Inter-|\n face |\nlxc1: 1 2 3\n`])('garbage → error value: %j', (text) => {
@@ -102,19 +124,54 @@ describe('parseProcNetDev', () => {
 describe('pickPodFacingInterfaces', () => {
   it('keeps pod veths of each plugin and drops the node and plugin devices', () => {
     const names = [
-      'lo', 'eth0', 'ens5', 'cilium_host', 'cilium_net', 'cilium_vxlan', 'lxc9fc12c71903b', 'lxc_health',
-      'cali1234567890a', 'vxlan.calico', 'tunl0', 'vethwepl1a2b3c4', 'vethwe-bridge', 'vethwe-datapath', 'weave', 'datapath',
-      'flannel.1', 'cni0', 'veth1a2b3c4d', 'eni0a1b2c3d4e5', 'azv1a2b3c4d5e', 'gke1a2b3c4d5e6', 'docker0', 'kube-ipvs0',
-      'antrea-gw0', 'coredns--d0c58e', 'nodelocaldns', 'genev_sys_6081',
+      'lo',
+      'eth0',
+      'ens5',
+      'cilium_host',
+      'cilium_net',
+      'cilium_vxlan',
+      'lxc9fc12c71903b',
+      'lxc_health',
+      'cali1234567890a',
+      'vxlan.calico',
+      'tunl0',
+      'vethwepl1a2b3c4',
+      'vethwe-bridge',
+      'vethwe-datapath',
+      'weave',
+      'datapath',
+      'flannel.1',
+      'cni0',
+      'veth1a2b3c4d',
+      'eni0a1b2c3d4e5',
+      'azv1a2b3c4d5e',
+      'gke1a2b3c4d5e6',
+      'docker0',
+      'kube-ipvs0',
+      'antrea-gw0',
+      'coredns--d0c58e',
+      'nodelocaldns',
+      'genev_sys_6081',
     ];
     const r = pickPodFacingInterfaces(names);
-    expect(r.podFacing.map((p) => p.name)).toEqual(['lxc9fc12c71903b', 'lxc_health', 'cali1234567890a', 'vethwepl1a2b3c4', 'veth1a2b3c4d', 'eni0a1b2c3d4e5', 'azv1a2b3c4d5e', 'gke1a2b3c4d5e6']);
+    expect(r.podFacing.map((p) => p.name)).toEqual([
+      'lxc9fc12c71903b',
+      'lxc_health',
+      'cali1234567890a',
+      'vethwepl1a2b3c4',
+      'veth1a2b3c4d',
+      'eni0a1b2c3d4e5',
+      'azv1a2b3c4d5e',
+      'gke1a2b3c4d5e6',
+    ]);
     expect(r.ignored).toContain('vethwe-bridge');
     expect(r.ignored).toContain('coredns--d0c58e');
     expect(r.podFacing[0]!.hint).toMatch(/Cilium/);
   });
   it('extra prefixes (e.g. Antrea pod-named interfaces) win', () => {
-    expect(pickPodFacingInterfaces(['coredns--d0c58e', 'eth0'], ['coredns-']).podFacing).toEqual([{ name: 'coredns--d0c58e', hint: 'configured prefix coredns-*' }]);
+    expect(pickPodFacingInterfaces(['coredns--d0c58e', 'eth0'], ['coredns-']).podFacing).toEqual([
+      { name: 'coredns--d0c58e', hint: 'configured prefix coredns-*' },
+    ]);
   });
 });
 
@@ -122,12 +179,20 @@ describe('numbers and errors a result can carry (found by test/property)', () =>
   it('a priority past 16 bits, or a chain or program ID past 32, is a bad line, not Infinity in the result', () => {
     // A 400-digit pref used to read as Infinity, which JSON turns into null: the whole cluster's
     // netcheck result then failed its schema and read "unreadable result".
-    for (const out of ['filter protocol all pref 65536 bpf chain 0', `filter protocol all pref ${'9'.repeat(400)} bpf chain 0`, 'filter protocol all pref 1 bpf chain 4294967296', 'filter protocol all pref 1 bpf chain 0 handle 0x1 x direct-action id 4294967296']) {
+    for (const out of [
+      'filter protocol all pref 65536 bpf chain 0',
+      `filter protocol all pref ${'9'.repeat(400)} bpf chain 0`,
+      'filter protocol all pref 1 bpf chain 4294967296',
+      'filter protocol all pref 1 bpf chain 0 handle 0x1 x direct-action id 4294967296',
+    ]) {
       const r = parseTcFilterShow(out);
       expect(r.ok, out.slice(0, 60)).toBe(false);
       if (!r.ok) expect(r.error).toMatch(/^line 1: bad (priority|chain|program id)/);
     }
-    expect(parseTcFilterShow('filter protocol all pref 65535 bpf chain 4294967295 handle 0x1 x id 4294967295')).toMatchObject({ ok: true, filters: [{ pref: 65535, chain: 4294967295, id: 4294967295 }] });
+    expect(parseTcFilterShow('filter protocol all pref 65535 bpf chain 4294967295 handle 0x1 x id 4294967295')).toMatchObject({
+      ok: true,
+      filters: [{ pref: 65535, chain: 4294967295, id: 4294967295 }],
+    });
   });
   it('an error quotes at most a clipped piece of the line, and never half of an emoji', () => {
     const huge = parseTcFilterShow(`filter ${'='.repeat(200_000)}`);

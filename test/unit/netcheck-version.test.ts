@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, formatVersion, parseAgentImage, parseAgentVersionOutput, parseCniImage, parseVersion, splitImageRef, v } from '../../src/core/netcheck/version.ts';
+import {
+  compareVersions,
+  formatVersion,
+  parseAgentImage,
+  parseAgentVersionOutput,
+  parseCniImage,
+  parseVersion,
+  splitImageRef,
+  v,
+} from '../../src/core/netcheck/version.ts';
 
 describe('parseAgentImage', () => {
   it.each([
@@ -87,7 +96,12 @@ describe('other readers', () => {
     expect(splitImageRef('localhost:5000/agent:7.50.3@sha256:x')).toEqual({ repository: 'localhost:5000/agent', tag: '7.50.3', digest: 'sha256:x' });
   });
   it('parses `agent version` output', () => {
-    expect(parseAgentVersionOutput('Agent 7.40.0-rc.1 - Commit: 1a2b3c4 - Serialization version: v5.0.22 - Go version: go1.18.6')).toEqual({ major: 7, minor: 40, patch: 0, pre: 'rc.1' });
+    expect(parseAgentVersionOutput('Agent 7.40.0-rc.1 - Commit: 1a2b3c4 - Serialization version: v5.0.22 - Go version: go1.18.6')).toEqual({
+      major: 7,
+      minor: 40,
+      patch: 0,
+      pre: 'rc.1',
+    });
     expect(parseAgentVersionOutput('garbage')).toBeUndefined();
   });
   it('formats', () => {

@@ -36,7 +36,10 @@ function fakeApi() {
 const rateLimited = (retryAfter: number) => Object.assign(new Error('rate limited'), { code: 'slack_webapi_rate_limited_error', retryAfter });
 const http5xx = (statusCode: number) => Object.assign(new Error('http'), { code: 'slack_webapi_http_error', statusCode });
 const platform = (error: string, messages?: string[]) =>
-  Object.assign(new Error(error), { code: 'slack_webapi_platform_error', data: { ok: false, error, ...(messages ? { response_metadata: { messages } } : {}) } });
+  Object.assign(new Error(error), {
+    code: 'slack_webapi_platform_error',
+    data: { ok: false, error, ...(messages ? { response_metadata: { messages } } : {}) },
+  });
 
 /** A fake ChatApi whose answer to each call is decided by `answer` (throw to fail it). */
 function scriptedApi(answer: (method: string, args: Record<string, unknown>, n: number) => void = () => {}) {
@@ -267,7 +270,12 @@ describe('Notifier', () => {
       expect(updates()).toHaveLength(2); // the one call Retry-After promises, at 2 s sharp
       await vi.advanceTimersByTimeAsync(1250); // then the bucket's learned rate (0.8/s)
       await other;
-      expect(updates().slice(1).map((u) => u.args.text).sort()).toEqual(['other', 'progress 2']);
+      expect(
+        updates()
+          .slice(1)
+          .map((u) => u.args.text)
+          .sort(),
+      ).toEqual(['other', 'progress 2']);
       expect(n.stats.rateLimited).toBe(1);
       expect(n.pacer.bucket('chat.update').learnedFactor).toBeLessThan(1);
     });
@@ -410,7 +418,16 @@ describe('JobUpdates: the final result is never lost silently', () => {
       const { logger, lines } = captureLogger();
       const notifier = new Notifier(api, { minIntervalMs: 0, baseBackoffMs: 1, maxRetries: 1, logger });
       const history = { conversations: { history: async () => ({ messages: [] }), replies: async () => ({ messages: [] }) } };
-      const updates = new JobUpdates({ connection: {}, clusters: ['prod'], producer, tracker, notifier, audit, logger, messages: new JobMessages({ tracker, notifier, history, logger }) });
+      const updates = new JobUpdates({
+        connection: {},
+        clusters: ['prod'],
+        producer,
+        tracker,
+        notifier,
+        audit,
+        logger,
+        messages: new JobMessages({ tracker, notifier, history, logger }),
+      });
       return { updates, lines };
     };
     return { claims, messages, audits, replica, isOpen: () => open };
@@ -429,12 +446,19 @@ describe('JobUpdates: the final result is never lost silently', () => {
     expect(posts).toHaveLength(1);
     expect(posts[0]!.args.channel).toBe('C1');
     expect(String(posts[0]!.args.text)).toMatch(/node-1/);
-    expect(w.messages).toEqual([{ channel: 'C1', ts: '1.1' }, { channel: 'C1', ts: '2.1' }]);
+    expect(w.messages).toEqual([
+      { channel: 'C1', ts: '1.1' },
+      { channel: 'C1', ts: '2.1' },
+    ]);
     expect(w.claims.has('2.1')).toBe(true); // the new message is not edited again
     expect(slack.updates()).toHaveLength(1);
     expect(w.isOpen()).toBe(false);
     expect(w.audits).toHaveLength(1);
-    expect([...a.lines, ...b.lines].find((l) => l.msg.includes('posted the result anew'))!.obj).toMatchObject({ jobId: 'rs-7', error: 'message_not_found', newTs: '2.1' });
+    expect([...a.lines, ...b.lines].find((l) => l.msg.includes('posted the result anew'))!.obj).toMatchObject({
+      jobId: 'rs-7',
+      error: 'message_not_found',
+      newTs: '2.1',
+    });
   });
 
   it('cant_update_message is handled the same way', async () => {
@@ -449,7 +473,8 @@ describe('JobUpdates: the final result is never lost silently', () => {
   it('refused blocks: a plain fallback with the job ID takes the message’s place, and the job closes', async () => {
     const w = world();
     const slack = scriptedApi((method, args) => {
-      if (method === 'update' && args.blocks) throw platform('invalid_blocks', ['[ERROR] `action_id` "x" already exists [json-pointer:/blocks/1/elements/1/action_id]']);
+      if (method === 'update' && args.blocks)
+        throw platform('invalid_blocks', ['[ERROR] `action_id` "x" already exists [json-pointer:/blocks/1/elements/1/action_id]']);
     });
     const r = w.replica(slack.api);
     await r.updates.finish('rs-7');
@@ -458,7 +483,10 @@ describe('JobUpdates: the final result is never lost silently', () => {
     expect(fallback!.args.blocks).toBeUndefined();
     expect(String(fallback!.args.text)).toContain('The full result is in the job record: job rs-7.');
     expect(String(fallback!.args.text)).toContain('`invalid_blocks`');
-    expect(r.lines.find((l) => l.level === 'warn')!.obj).toMatchObject({ error: 'invalid_blocks', pointers: [expect.stringContaining('json-pointer:/blocks/1/elements/1/action_id')] });
+    expect(r.lines.find((l) => l.level === 'warn')!.obj).toMatchObject({
+      error: 'invalid_blocks',
+      pointers: [expect.stringContaining('json-pointer:/blocks/1/elements/1/action_id')],
+    });
     expect(w.isOpen()).toBe(false);
   });
 

@@ -158,7 +158,12 @@ describe('Pacer', () => {
     reserve = 0;
     r.ask('nudge', 'chat.update', 'normal');
     await t.settle();
-    expect(r.granted.slice(6)).toEqual(expect.arrayContaining([{ name: 'nudge', at: 4000 }, { name: 'p3', at: 4000 }]));
+    expect(r.granted.slice(6)).toEqual(
+      expect.arrayContaining([
+        { name: 'nudge', at: 4000 },
+        { name: 'p3', at: 4000 },
+      ]),
+    );
   });
 
   it('a reserve larger than the bucket still lets progress through when the bucket is full', async () => {

@@ -5,7 +5,12 @@ import { escapeHtml, mrkdwnToHtml, plainToHtml } from '../../src/sandbox/render/
 
 /** Enough of an HTML attribute decoder for what escapeHtml produces (&amp; last). */
 function decodeAttr(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 function attrs(html: string, name: string): string[] {
@@ -98,7 +103,9 @@ describe('mrkdwnToHtml', () => {
 
   it('replaces known emoji shortcodes and keeps unknown ones', () => {
     expect(mrkdwnToHtml(':white_check_mark: :x: :warning: :hourglass_flowing_sand: :rotating_light:')).toBe('✅ ❌ ⚠️ ⏳ 🚨');
-    expect(mrkdwnToHtml(':large_green_circle: :red_circle: :no_entry: :mag: :wrench: :package: :stopwatch: :heavy_check_mark:')).toBe('🟢 🔴 ⛔ 🔍 🔧 📦 ⏱️ ✔️');
+    expect(mrkdwnToHtml(':large_green_circle: :red_circle: :no_entry: :mag: :wrench: :package: :stopwatch: :heavy_check_mark:')).toBe(
+      '🟢 🔴 ⛔ 🔍 🔧 📦 ⏱️ ✔️',
+    );
     expect(mrkdwnToHtml(':not_an_emoji: :constructor: :__proto__:')).toBe(':not_an_emoji: :constructor: :__proto__:');
     expect(mrkdwnToHtml('`:x:`')).toBe('<code>:x:</code>');
   });
@@ -167,14 +174,28 @@ describe('renderBlocks', () => {
   });
 
   it('renders section fields in a grid', () => {
-    const html = renderBlocks([{ type: 'section', fields: [{ type: 'mrkdwn', text: '*Agent*\n7.50' }, { type: 'plain_text', text: 'CNI' }, { nope: true }] }], message);
+    const html = renderBlocks(
+      [{ type: 'section', fields: [{ type: 'mrkdwn', text: '*Agent*\n7.50' }, { type: 'plain_text', text: 'CNI' }, { nope: true }] }],
+      message,
+    );
     expect(html).toContain('<div class="section-fields"><div class="section-field"><b>Agent</b><br>7.50</div><div class="section-field">CNI</div></div>');
   });
 
   it('gives every interactive element its action as JSON, with a stable block_id when none is set', () => {
     const blocks = [
-      { type: 'section', text: { type: 'mrkdwn', text: 'x' }, accessory: { type: 'button', action_id: 'acc', text: { type: 'plain_text', text: 'Go' }, value: 'v"1' } },
-      { type: 'actions', block_id: 'acts', elements: [{ type: 'button', action_id: 'a1', text: { type: 'plain_text', text: 'One' } }, { type: 'button', text: { type: 'plain_text', text: 'Two' } }] },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: 'x' },
+        accessory: { type: 'button', action_id: 'acc', text: { type: 'plain_text', text: 'Go' }, value: 'v"1' },
+      },
+      {
+        type: 'actions',
+        block_id: 'acts',
+        elements: [
+          { type: 'button', action_id: 'a1', text: { type: 'plain_text', text: 'One' } },
+          { type: 'button', text: { type: 'plain_text', text: 'Two' } },
+        ],
+      },
     ];
     const html = renderBlocks(blocks, message);
     // No value: the server takes it from the stored element at that position, not from the page.
@@ -219,12 +240,22 @@ describe('renderBlocks', () => {
     expect(html).toMatch(/class="btn btn-danger"/);
     expect(html).toMatch(/class="btn" data-action="[^"]*" data-url="https:\/\/docs.test\/a\?b=1&amp;c=2">Docs/);
     expect(attrs(html, 'data-url')).toEqual(['https://docs.test/a?b=1&c=2']);
-    expect(jsonAttrs(html, 'data-confirm')).toEqual([{ title: 'Disable CWS?', text: 'Patches <code>demo</code> &lt;script&gt;', confirm: 'Apply', deny: 'Cancel', style: 'danger' }]);
+    expect(jsonAttrs(html, 'data-confirm')).toEqual([
+      { title: 'Disable CWS?', text: 'Patches <code>demo</code> &lt;script&gt;', confirm: 'Apply', deny: 'Cancel', style: 'danger' },
+    ]);
     expect(jsonAttrs(html, 'data-action')[1]).toEqual({ type: 'button', action_id: 'd', block_id: 'b', position: { block: 0, element: 1 } });
   });
 
   it('fills in a partial confirm with defaults', () => {
-    const html = renderBlocks([{ type: 'actions', elements: [{ type: 'button', action_id: 'x', text: { type: 'plain_text', text: 'X' }, confirm: { text: { type: 'plain_text', text: 'Sure?' } } }] }], message);
+    const html = renderBlocks(
+      [
+        {
+          type: 'actions',
+          elements: [{ type: 'button', action_id: 'x', text: { type: 'plain_text', text: 'X' }, confirm: { text: { type: 'plain_text', text: 'Sure?' } } }],
+        },
+      ],
+      message,
+    );
     expect(jsonAttrs(html, 'data-confirm')).toEqual([{ title: 'Are you sure?', text: 'Sure?', confirm: 'Yes', deny: 'Cancel', style: 'primary' }]);
   });
 
@@ -240,7 +271,13 @@ describe('renderBlocks', () => {
             action_id: 'node',
             placeholder: { type: 'plain_text', text: 'Pick a node' },
             option_groups: [
-              { label: { type: 'plain_text', text: 'Linux' }, options: [{ text: { type: 'plain_text', text: 'n1 <a>' }, value: 'r|n1' }, { text: { type: 'plain_text', text: 'n2' }, value: 'r|n2' }] },
+              {
+                label: { type: 'plain_text', text: 'Linux' },
+                options: [
+                  { text: { type: 'plain_text', text: 'n1 <a>' }, value: 'r|n1' },
+                  { text: { type: 'plain_text', text: 'n2' }, value: 'r|n2' },
+                ],
+              },
               { label: { type: 'plain_text', text: 'Windows' }, options: [{ text: { type: 'plain_text', text: 'w1' }, value: 'r|w1' }, { value: 'no-text' }] },
             ],
             initial_option: { text: { type: 'plain_text', text: 'n2' }, value: 'r|n2' },
@@ -250,27 +287,63 @@ describe('renderBlocks', () => {
       message,
     );
     expect(html).toContain('<select class="select select-static" aria-label="Pick a node" data-action=');
-    expect(jsonAttrs(html, 'data-action')).toEqual([{ type: 'static_select', action_id: 'node', block_id: 'pick', position: { block: 0, element: 'accessory' } }]);
+    expect(jsonAttrs(html, 'data-action')).toEqual([
+      { type: 'static_select', action_id: 'node', block_id: 'pick', position: { block: 0, element: 'accessory' } },
+    ]);
     expect(html).toContain('<option value="" disabled hidden>Pick a node</option>');
-    expect(html).toContain('<optgroup label="Linux"><option value="r|n1" data-text="n1 &lt;a&gt;">n1 &lt;a&gt;</option><option value="r|n2" data-text="n2" selected>n2</option></optgroup>');
+    expect(html).toContain(
+      '<optgroup label="Linux"><option value="r|n1" data-text="n1 &lt;a&gt;">n1 &lt;a&gt;</option><option value="r|n2" data-text="n2" selected>n2</option></optgroup>',
+    );
     expect(html).toContain('<optgroup label="Windows"><option value="r|w1" data-text="w1">w1</option></optgroup>');
     expect(html).not.toContain('no-text');
   });
 
   it('selects the placeholder when no initial option matches', () => {
-    const html = renderBlocks([{ type: 'actions', elements: [{ type: 'static_select', action_id: 's', options: [{ text: { type: 'plain_text', text: 'A' }, value: 'a' }], initial_option: { value: 'zzz' } }] }], message);
+    const html = renderBlocks(
+      [
+        {
+          type: 'actions',
+          elements: [
+            { type: 'static_select', action_id: 's', options: [{ text: { type: 'plain_text', text: 'A' }, value: 'a' }], initial_option: { value: 'zzz' } },
+          ],
+        },
+      ],
+      message,
+    );
     expect(html).toContain('<option value="" disabled hidden selected>Select an option</option><option value="a" data-text="A">A</option>');
   });
 
   it('renders overflow menus as selects', () => {
-    const html = renderBlocks([{ type: 'actions', block_id: 'o', elements: [{ type: 'overflow', action_id: 'more', options: [{ text: { type: 'plain_text', text: 'Re-run' }, value: 'rerun' }] }] }], message);
+    const html = renderBlocks(
+      [
+        {
+          type: 'actions',
+          block_id: 'o',
+          elements: [{ type: 'overflow', action_id: 'more', options: [{ text: { type: 'plain_text', text: 'Re-run' }, value: 'rerun' }] }],
+        },
+      ],
+      message,
+    );
     expect(html).toContain('aria-label="More actions"');
     expect(jsonAttrs(html, 'data-action')).toEqual([{ type: 'overflow', action_id: 'more', block_id: 'o', position: { block: 0, element: 0 } }]);
     expect(html).toContain('<option value="rerun" data-text="Re-run">Re-run</option>');
   });
 
   it('renders context elements, with images as their alt text only', () => {
-    const html = renderBlocks([{ type: 'context', elements: [{ type: 'mrkdwn', text: 'job `j1` · <@U1>' }, { type: 'plain_text', text: 'plain' }, { type: 'image', image_url: 'https://x.test/i.png', alt_text: 'logo' }, 7] }], message);
+    const html = renderBlocks(
+      [
+        {
+          type: 'context',
+          elements: [
+            { type: 'mrkdwn', text: 'job `j1` · <@U1>' },
+            { type: 'plain_text', text: 'plain' },
+            { type: 'image', image_url: 'https://x.test/i.png', alt_text: 'logo' },
+            7,
+          ],
+        },
+      ],
+      message,
+    );
     expect(html).toContain('<span class="ctx-el">job <code>j1</code> · <span class="mention">@U1</span></span>');
     expect(html).toContain('<span class="ctx-el">plain</span>');
     expect(html).toContain('[logo]');
@@ -284,7 +357,14 @@ describe('renderBlocks', () => {
         {
           type: 'rich_text',
           elements: [
-            { type: 'rich_text_section', elements: [{ type: 'text', text: 'Hello <b>' }, { type: 'emoji', name: 'x' }, { type: 'user', user_id: 'U1' }] },
+            {
+              type: 'rich_text_section',
+              elements: [
+                { type: 'text', text: 'Hello <b>' },
+                { type: 'emoji', name: 'x' },
+                { type: 'user', user_id: 'U1' },
+              ],
+            },
             { type: 'rich_text_list', elements: [{ type: 'rich_text_section', elements: [{ type: 'link', url: 'https://x.test', text: 'item' }] }] },
             { type: 'rich_text_preformatted', elements: [{ type: 'text', text: 'code' }] },
           ],
@@ -292,7 +372,9 @@ describe('renderBlocks', () => {
       ],
       message,
     );
-    expect(html).toBe('<div class="blk blk-rich-text" data-block-id="block_0">Hello &lt;b&gt;❌<span class="mention">@U1</span><br>item<br><pre>code</pre></div>');
+    expect(html).toBe(
+      '<div class="blk blk-rich-text" data-block-id="block_0">Hello &lt;b&gt;❌<span class="mention">@U1</span><br>item<br><pre>code</pre></div>',
+    );
   });
 
   it('notes unknown blocks and unknown elements', () => {
@@ -310,25 +392,55 @@ describe('renderBlocks', () => {
   it('renders modal inputs with the hooks the page collects state values from', () => {
     const html = renderBlocks(
       [
-        { type: 'input', block_id: 'email', label: { type: 'plain_text', text: 'Email' }, hint: { type: 'plain_text', text: 'Your login' }, element: { type: 'email_text_input', action_id: 'value', initial_value: 'a"b@c.test' } },
-        { type: 'input', block_id: 'case', optional: true, label: { type: 'plain_text', text: 'Case ID' }, element: { type: 'plain_text_input', action_id: 'value', placeholder: { type: 'plain_text', text: 'digits only' }, max_length: 12 } },
-        { type: 'input', block_id: 'why', label: { type: 'plain_text', text: 'Why' }, element: { type: 'plain_text_input', action_id: 'text', multiline: true, initial_value: '</textarea><b>' } },
+        {
+          type: 'input',
+          block_id: 'email',
+          label: { type: 'plain_text', text: 'Email' },
+          hint: { type: 'plain_text', text: 'Your login' },
+          element: { type: 'email_text_input', action_id: 'value', initial_value: 'a"b@c.test' },
+        },
+        {
+          type: 'input',
+          block_id: 'case',
+          optional: true,
+          label: { type: 'plain_text', text: 'Case ID' },
+          element: { type: 'plain_text_input', action_id: 'value', placeholder: { type: 'plain_text', text: 'digits only' }, max_length: 12 },
+        },
+        {
+          type: 'input',
+          block_id: 'why',
+          label: { type: 'plain_text', text: 'Why' },
+          element: { type: 'plain_text_input', action_id: 'text', multiline: true, initial_value: '</textarea><b>' },
+        },
         {
           type: 'input',
           label: { type: 'plain_text', text: 'Node' },
-          element: { type: 'static_select', action_id: 'node', options: [{ text: { type: 'plain_text', text: 'n1' }, value: 'n1' }], initial_option: { text: { type: 'plain_text', text: 'n1' }, value: 'n1' } },
+          element: {
+            type: 'static_select',
+            action_id: 'node',
+            options: [{ text: { type: 'plain_text', text: 'n1' }, value: 'n1' }],
+            initial_option: { text: { type: 'plain_text', text: 'n1' }, value: 'n1' },
+          },
         },
       ],
       { surface: 'modal', idPrefix: 'v1-' },
     );
     expect(html).toContain('<label class="input-label" for="v1-in-0">Email</label>');
-    expect(html).toContain('<input class="input" type="email" id="v1-in-0" data-block-id="email" data-action-id="value" data-type="email_text_input" data-required aria-describedby="v1-in-0-hint" value="a&quot;b@c.test">');
+    expect(html).toContain(
+      '<input class="input" type="email" id="v1-in-0" data-block-id="email" data-action-id="value" data-type="email_text_input" data-required aria-describedby="v1-in-0-hint" value="a&quot;b@c.test">',
+    );
     expect(html).toContain('<div class="input-hint" id="v1-in-0-hint">Your login</div>');
     expect(html).toContain('<div class="input-error" role="alert" data-error-for="email" hidden></div>');
     expect(html).toContain('Case ID<span class="input-optional"> (optional)</span>');
-    expect(html).toContain('<input class="input" type="text" id="v1-in-1" data-block-id="case" data-action-id="value" data-type="plain_text_input" value="" placeholder="digits only" maxlength="12">');
-    expect(html).toContain('<textarea class="input" rows="4" id="v1-in-2" data-block-id="why" data-action-id="text" data-type="plain_text_input" data-required>&lt;/textarea&gt;&lt;b&gt;</textarea>');
-    expect(html).toContain('<select class="select select-static" id="v1-in-3" data-block-id="block_3" data-action-id="node" data-type="static_select" data-required>');
+    expect(html).toContain(
+      '<input class="input" type="text" id="v1-in-1" data-block-id="case" data-action-id="value" data-type="plain_text_input" value="" placeholder="digits only" maxlength="12">',
+    );
+    expect(html).toContain(
+      '<textarea class="input" rows="4" id="v1-in-2" data-block-id="why" data-action-id="text" data-type="plain_text_input" data-required>&lt;/textarea&gt;&lt;b&gt;</textarea>',
+    );
+    expect(html).toContain(
+      '<select class="select select-static" id="v1-in-3" data-block-id="block_3" data-action-id="node" data-type="static_select" data-required>',
+    );
     expect(html).toContain('<option value="n1" data-text="n1" selected>n1</option>');
     // Inputs are collected on submit, never sent on change.
     expect(html).not.toContain('data-action=');
@@ -368,9 +480,40 @@ describe('renderBlocks', () => {
 
   it('survives random JSON', () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const keys = ['type', 'text', 'elements', 'fields', 'accessory', 'options', 'option_groups', 'confirm', 'label', 'element', 'value', 'block_id', 'action_id', 'initial_option', 'placeholder'];
-    const types = ['section', 'actions', 'input', 'context', 'header', 'button', 'static_select', 'overflow', 'mrkdwn', 'plain_text', 'rich_text', 'rich_text_section', 'text', 'image'];
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const keys = [
+      'type',
+      'text',
+      'elements',
+      'fields',
+      'accessory',
+      'options',
+      'option_groups',
+      'confirm',
+      'label',
+      'element',
+      'value',
+      'block_id',
+      'action_id',
+      'initial_option',
+      'placeholder',
+    ];
+    const types = [
+      'section',
+      'actions',
+      'input',
+      'context',
+      'header',
+      'button',
+      'static_select',
+      'overflow',
+      'mrkdwn',
+      'plain_text',
+      'rich_text',
+      'rich_text_section',
+      'text',
+      'image',
+    ];
     const gen = (depth: number): unknown => {
       const r = rand();
       if (depth > 4 || r < 0.15) return [null, 1, 'x', true, '<b>', types[Math.floor(rand() * types.length)]][Math.floor(rand() * 6)];
@@ -395,7 +538,12 @@ describe('renderBlocks', () => {
 
 describe('renderMessage', () => {
   it('renders the bot header, time, blocks and data hooks', () => {
-    const html = renderMessage({ channel: 'C1', ts: '1712345678.000100', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*hi*' } }], text: 'fallback' });
+    const html = renderMessage({
+      channel: 'C1',
+      ts: '1712345678.000100',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*hi*' } }],
+      text: 'fallback',
+    });
     expect(html).toMatch(/^<article class="msg" data-ts="1712345678.000100" data-channel="C1">/);
     expect(html).toContain('<span class="msg-author">cws</span> <span class="badge-app">APP</span>');
     expect(html).toContain(`datetime="${new Date(1712345678000).toISOString()}"`);
@@ -411,7 +559,16 @@ describe('renderMessage', () => {
   });
 
   it('marks ephemeral, edited, thread replies and reactions', () => {
-    const html = renderMessage({ channel: 'C"1', ts: '2.000200', thread_ts: '1.000100', text: 'x', ephemeral: true, user: 'U1', updates: 2, reactions: ['white_check_mark', ':x:', 'x', 'unknown_one', ''] });
+    const html = renderMessage({
+      channel: 'C"1',
+      ts: '2.000200',
+      thread_ts: '1.000100',
+      text: 'x',
+      ephemeral: true,
+      user: 'U1',
+      updates: 2,
+      reactions: ['white_check_mark', ':x:', 'x', 'unknown_one', ''],
+    });
     expect(html).toMatch(/^<article class="msg msg-reply msg-ephemeral" data-ts="2.000200" data-channel="C&quot;1" data-thread-ts="1.000100" data-user="U1">/);
     expect(html).toContain('Only visible to you');
     expect(html).toContain('<span class="msg-edited">(edited)</span>');
@@ -481,12 +638,34 @@ describe('a click, from the rendered page to the block_actions action', () => {
     if ('error' in found) throw new Error(found.error);
     return actionPayload(found, { ...page, ...(pick ? { selected_option: { value: pick } } : {}) }, '1712345678.000200');
   }
-  const button = (actionId: string, text: string, value: string, extra: Record<string, unknown> = {}) => ({ type: 'button', action_id: actionId, text: { type: 'plain_text', text }, value, ...extra });
+  const button = (actionId: string, text: string, value: string, extra: Record<string, unknown> = {}) => ({
+    type: 'button',
+    action_id: actionId,
+    text: { type: 'plain_text', text },
+    value,
+    ...extra,
+  });
 
   it('two buttons at different positions of one block (ids different): the second sends the second, as Slack does', () => {
-    const blocks = [{ type: 'actions', block_id: 'fixes', elements: [button('netcheck.fix:disable_cws', 'Disable CWS', 'j1|disable_cws', { style: 'danger' }), button('netcheck.fix:disable_network', 'Disable network detections', 'j1|disable_network')] }];
+    const blocks = [
+      {
+        type: 'actions',
+        block_id: 'fixes',
+        elements: [
+          button('netcheck.fix:disable_cws', 'Disable CWS', 'j1|disable_cws', { style: 'danger' }),
+          button('netcheck.fix:disable_network', 'Disable network detections', 'j1|disable_network'),
+        ],
+      },
+    ];
     expect(click(blocks, 1)).toEqual({
-      action: { type: 'button', block_id: 'fixes', action_id: 'netcheck.fix:disable_network', text: { type: 'plain_text', text: 'Disable network detections', emoji: true }, value: 'j1|disable_network', action_ts: '1712345678.000200' },
+      action: {
+        type: 'button',
+        block_id: 'fixes',
+        action_id: 'netcheck.fix:disable_network',
+        text: { type: 'plain_text', text: 'Disable network detections', emoji: true },
+        value: 'j1|disable_network',
+        action_ts: '1712345678.000200',
+      },
     });
     expect(click(blocks, 0)).toMatchObject({ action: { action_id: 'netcheck.fix:disable_cws', value: 'j1|disable_cws', style: 'danger' } });
   });
@@ -494,7 +673,11 @@ describe('a click, from the rendered page to the block_actions action', () => {
   it('two elements with the same ids at different positions (a message Slack would refuse): still the one clicked', () => {
     const blocks = [
       { type: 'section', block_id: 'n7', text: { type: 'mrkdwn', text: 'node-7' }, accessory: button('selftest_flare', 'Flare from node-7', 'st|node-7') },
-      { type: 'actions', block_id: 'acts', elements: [button('selftest_restart', 'Restart agent on node-7', 'st|node-7'), button('selftest_restart', 'Restart agent on node-8', 'st|node-8')] },
+      {
+        type: 'actions',
+        block_id: 'acts',
+        elements: [button('selftest_restart', 'Restart agent on node-7', 'st|node-7'), button('selftest_restart', 'Restart agent on node-8', 'st|node-8')],
+      },
     ];
     expect(click(blocks, 2)).toMatchObject({ action: { action_id: 'selftest_restart', value: 'st|node-8', text: { text: 'Restart agent on node-8' } } });
     expect(click(blocks, 1)).toMatchObject({ action: { value: 'st|node-7' } });
@@ -503,19 +686,45 @@ describe('a click, from the rendered page to the block_actions action', () => {
 
   it('menus: the option picked in the menu at that position, and its state', () => {
     const options = (p: string) => [1, 2].map((i) => ({ text: { type: 'plain_text', text: `${p} ${i}` }, value: `${p}${i}` }));
-    const blocks = [{ type: 'actions', block_id: 'm', elements: [{ type: 'static_select', action_id: 's', options: options('a') }, { type: 'overflow', action_id: 'o', options: options('b') }] }];
-    expect(click(blocks, 1, 'b2')).toEqual({ action: { type: 'overflow', block_id: 'm', action_id: 'o', selected_option: { text: { type: 'plain_text', text: 'b 2', emoji: true }, value: 'b2' }, action_ts: '1712345678.000200' } });
-    expect(click(blocks, 0, 'a1')).toMatchObject({ action: { type: 'static_select', selected_option: { value: 'a1' } }, stateValue: { type: 'static_select', selected_option: { value: 'a1' } } });
+    const blocks = [
+      {
+        type: 'actions',
+        block_id: 'm',
+        elements: [
+          { type: 'static_select', action_id: 's', options: options('a') },
+          { type: 'overflow', action_id: 'o', options: options('b') },
+        ],
+      },
+    ];
+    expect(click(blocks, 1, 'b2')).toEqual({
+      action: {
+        type: 'overflow',
+        block_id: 'm',
+        action_id: 'o',
+        selected_option: { text: { type: 'plain_text', text: 'b 2', emoji: true }, value: 'b2' },
+        action_ts: '1712345678.000200',
+      },
+    });
+    expect(click(blocks, 0, 'a1')).toMatchObject({
+      action: { type: 'static_select', selected_option: { value: 'a1' } },
+      stateValue: { type: 'static_select', selected_option: { value: 'a1' } },
+    });
     expect(click(blocks, 1, 'a1')).toEqual({ error: 'that option is not in the menu' });
   });
 
   it('a position that no longer holds what the page showed is refused, with the reason', () => {
     const before = [{ type: 'actions', block_id: 'acts', elements: [button('a', 'A', '1'), button('b', 'B', '2')] }];
     const page = jsonAttrs(renderBlocks(before, { surface: 'message' }), 'data-action')[1] as unknown as PageAction;
-    expect(findElement([{ type: 'actions', block_id: 'acts', elements: [button('b', 'B', '2'), button('a', 'A', '1')] }], page)).toEqual({ error: 'element 1 of block 0 is now "a", not "b"' });
-    expect(findElement([{ type: 'actions', block_id: 'acts', elements: [button('a', 'A', '1')] }], page)).toEqual({ error: 'element 1 of block 0 is not there' });
+    expect(findElement([{ type: 'actions', block_id: 'acts', elements: [button('b', 'B', '2'), button('a', 'A', '1')] }], page)).toEqual({
+      error: 'element 1 of block 0 is now "a", not "b"',
+    });
+    expect(findElement([{ type: 'actions', block_id: 'acts', elements: [button('a', 'A', '1')] }], page)).toEqual({
+      error: 'element 1 of block 0 is not there',
+    });
     expect(findElement([{ type: 'actions', block_id: 'other', elements: before[0]!.elements }], page)).toEqual({ error: 'block 0 is now "other", not "acts"' });
-    expect(findElement([{ type: 'section', block_id: 'acts', text: { type: 'mrkdwn', text: 'x' } }], page)).toEqual({ error: 'block 0 is not an actions block' });
+    expect(findElement([{ type: 'section', block_id: 'acts', text: { type: 'mrkdwn', text: 'x' } }], page)).toEqual({
+      error: 'block 0 is not an actions block',
+    });
     expect(findElement('junk', page)).toEqual({ error: 'there is no block 0' });
   });
 });

@@ -24,12 +24,15 @@ const allText = (m: { blocks?: unknown[] }) => JSON.stringify(m.blocks);
 
 describe('self-test Block Kit', () => {
   it('lists failures first, then a compact OK line, with a Re-run button and metadata', () => {
-    const m = renderResult(ctx, result([
-      agent('node-1', 'ok'),
-      agent('node-3', 'timeout', { message: 'timed out after 60 s' }),
-      agent('node-2', 'failed', { failedTests: ['datadog_agent_cws_self_test_rule_chmod'] }),
-      agent('node-4', 'error', { message: 'system-probe unreachable: Error: …' }),
-    ]));
+    const m = renderResult(
+      ctx,
+      result([
+        agent('node-1', 'ok'),
+        agent('node-3', 'timeout', { message: 'timed out after 60 s' }),
+        agent('node-2', 'failed', { failedTests: ['datadog_agent_cws_self_test_rule_chmod'] }),
+        agent('node-4', 'error', { message: 'system-probe unreachable: Error: …' }),
+      ]),
+    );
     expect(m.text).toBe('Self-test cluster-a: 1/4 agents OK');
     const text = allText(m);
     expect(text.indexOf('node-2')).toBeLessThan(text.indexOf('node-4'));
@@ -53,7 +56,10 @@ describe('self-test Block Kit', () => {
   });
 
   it('offers a confirmed restart per failing node on Kubernetes; values parse back', () => {
-    const m = renderResult({ ...ctx, jobId: 'st-00000000-0000-4000-8000-000000000000' }, { ...result([agent('node-1', 'ok'), agent('node-7', 'failed')]), target: 'kubernetes' });
+    const m = renderResult(
+      { ...ctx, jobId: 'st-00000000-0000-4000-8000-000000000000' },
+      { ...result([agent('node-1', 'ok'), agent('node-7', 'failed')]), target: 'kubernetes' },
+    );
     const buttons = m.blocks!.filter((b) => b.type === 'actions').flatMap((b) => (b as unknown as { elements: Record<string, unknown>[] }).elements);
     const restart = buttons.find((b) => b.action_id === 'selftest.restart:0')!;
     expect(restart).toMatchObject({ style: 'danger', text: { text: 'Restart agent on node-7' }, confirm: { confirm: { text: 'Restart' } } });
@@ -80,9 +86,15 @@ describe('self-test Block Kit', () => {
   it('renders queued, attached, progress, no agents and job failures', () => {
     expect(renderQueued(ctx).text).toBe('Self-test on cluster-a queued…');
     expect(renderQueued(ctx, 'st-0').text).toMatch(/already running \(job st-0\)/);
-    expect(renderProgress(ctx, { phase: 'running', total: 120, done: 37, failing: 2 }).text).toBe('Self-test on cluster-a: 37/120 agents checked, 2 failing so far');
+    expect(renderProgress(ctx, { phase: 'running', total: 120, done: 37, failing: 2 }).text).toBe(
+      'Self-test on cluster-a: 37/120 agents checked, 2 failing so far',
+    );
     expect(renderResult({ ...ctx, node: 'n9' }, result([])).text).toBe('Self-test cluster-a: no agents found');
-    const f = renderJobFailure(ctx, { code: 'agent_unreachable', message: 'Docker engine at unix:///x is unreachable (ENOENT)', hint: 'Check that dockerd is running.' });
+    const f = renderJobFailure(ctx, {
+      code: 'agent_unreachable',
+      message: 'Docker engine at unix:///x is unreachable (ENOENT)',
+      hint: 'Check that dockerd is running.',
+    });
     expect(allText(f)).toContain('could not run');
     expect(allText(f)).toContain('Check that dockerd is running.');
     expect(f.metadata).toMatchObject({ event_type: 'cws_selftest_result', event_payload: { total: 0, error: expect.stringContaining('unreachable') } });

@@ -33,7 +33,10 @@ describe('runSelftestOnAgent', () => {
     const t = memoryTarget((argv) => (argv[1] === 'status' ? status(['datadog_agent_cws_self_test_rule_chown']) : OK));
     const r = await runSelftestOnAgent(t, agent, 'security-agent', 60_000);
     expect(r).toMatchObject({ node: 'n1', pod: 'p1', status: 'failed', failedTests: ['datadog_agent_cws_self_test_rule_chown'] });
-    expect(t.calls).toEqual([['security-agent', 'runtime', 'self-test'], ['security-agent', 'status']]);
+    expect(t.calls).toEqual([
+      ['security-agent', 'runtime', 'self-test'],
+      ['security-agent', 'status'],
+    ]);
   });
 
   it('uses the configured binary and can skip the status read', async () => {
@@ -57,11 +60,25 @@ describe('runSelftestOnAgent', () => {
   });
 
   it('maps timeouts and target errors to verdicts', async () => {
-    expect(await runSelftestOnAgent(memoryTarget(() => new ExecTimeoutError(60_000, 'p1')), agent, 'security-agent', 60_000)).toMatchObject({
+    expect(
+      await runSelftestOnAgent(
+        memoryTarget(() => new ExecTimeoutError(60_000, 'p1')),
+        agent,
+        'security-agent',
+        60_000,
+      ),
+    ).toMatchObject({
       status: 'timeout',
       message: 'timed out after 60 s',
     });
-    expect(await runSelftestOnAgent(memoryTarget(() => new AgentNotFoundError('container security-agent not found in pod p1')), agent, 'security-agent', 60_000)).toMatchObject({
+    expect(
+      await runSelftestOnAgent(
+        memoryTarget(() => new AgentNotFoundError('container security-agent not found in pod p1')),
+        agent,
+        'security-agent',
+        60_000,
+      ),
+    ).toMatchObject({
       status: 'error',
       message: /container security-agent not found in pod p1/,
     });

@@ -50,7 +50,8 @@ describe('parseSelftestOutput edge cases', () => {
   });
   it('reports a missing binary (docker/kubectl exec of an image without security-agent)', () => {
     const v = parseSelftestOutput({
-      stdout: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "security-agent": executable file not found in $PATH: unknown\r\n',
+      stdout:
+        'OCI runtime exec failed: exec failed: unable to start container process: exec: "security-agent": executable file not found in $PATH: unknown\r\n',
       stderr: '',
       exitCode: 126,
     });
@@ -102,13 +103,18 @@ describe('huge lines are read in linear time (found by test/property)', () => {
   const spaces = ' '.repeat(200_000);
 
   it('a result line with a long run of spaces', () => {
-    expect(within(() => parseSelftestOutput({ stdout: `Runtime self test: error: a${spaces}b\n`, stderr: '', exitCode: 0 }))).toMatchObject({ status: 'failed', message: `a${spaces}b` });
+    expect(within(() => parseSelftestOutput({ stdout: `Runtime self test: error: a${spaces}b\n`, stderr: '', exitCode: 0 }))).toMatchObject({
+      status: 'failed',
+      message: `a${spaces}b`,
+    });
     expect(within(() => parseSelftestOutput({ stdout: `Runtime self test: OK${spaces}\r`, stderr: '', exitCode: 0 }))).toMatchObject({ status: 'ok' });
   });
   it('a line repeating "no such file or directory"', () => {
     const v = within(() => parseSelftestOutput({ stdout: '', stderr: 'no such file or directory '.repeat(20_000), exitCode: 1 }));
     expect(v).toMatchObject({ status: 'error', message: /^exited with code 1/ });
-    expect(parseSelftestOutput({ stdout: '', stderr: 'exec: no such file or directory: /opt/datadog-agent/bin/security-agent\n', exitCode: 1 }).message).toMatch(/agent binary not found/);
+    expect(
+      parseSelftestOutput({ stdout: '', stderr: 'exec: no such file or directory: /opt/datadog-agent/bin/security-agent\n', exitCode: 1 }).message,
+    ).toMatch(/agent binary not found/);
   });
   it('a status field with a long run of spaces', () => {
     const s = within(() => parseSelftestStatus(`  Self Tests\n  ==========\n    Failed: a${spaces}b\n    Last execution: now${spaces}\n`));

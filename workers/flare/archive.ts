@@ -134,7 +134,9 @@ export function collapseFileList(files: ArchiveEntry[], limit = 25): { label: st
       groups.set(key, g);
     }
     if (groups.size <= limit || depth === 1) {
-      const rows = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, g]) => ({ label: g.count === 1 ? g.first : `${key} (${g.count} files)`, bytes: g.bytes, count: g.count }));
+      const rows = [...groups.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([key, g]) => ({ label: g.count === 1 ? g.first : `${key} (${g.count} files)`, bytes: g.bytes, count: g.count }));
       if (rows.length <= limit) return rows.map(({ label, bytes }) => ({ label, bytes }));
       // Nothing leaves the review unseen: what does not fit is one counted line.
       const shown = rows.slice(0, limit - 1);
@@ -142,7 +144,10 @@ export function collapseFileList(files: ArchiveEntry[], limit = 25): { label: st
       const restFiles = rest.reduce((n, r) => n + r.count, 0);
       return [
         ...shown.map(({ label, bytes }) => ({ label, bytes })),
-        { label: `…and ${restFiles} more file${restFiles === 1 ? '' : 's'} (${rest.length} entr${rest.length === 1 ? 'y' : 'ies'} at the top level)`, bytes: rest.reduce((n, r) => n + r.bytes, 0) },
+        {
+          label: `…and ${restFiles} more file${restFiles === 1 ? '' : 's'} (${rest.length} entr${rest.length === 1 ? 'y' : 'ies'} at the top level)`,
+          bytes: rest.reduce((n, r) => n + r.bytes, 0),
+        },
       ];
     }
   }

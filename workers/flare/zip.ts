@@ -88,8 +88,8 @@ export function listZip(buf: Uint8Array, maxEntries = 100_000): ZipEntry[] {
       const len = v.getUint16(e + 2, true);
       if (id === 0x0001) {
         let q = e + 4;
-        if (size === 0xffffffff && q + 8 <= e + 4 + len) (size = u64(v, q)), (q += 8);
-        if (compressedSize === 0xffffffff && q + 8 <= e + 4 + len) (compressedSize = u64(v, q)), (q += 8);
+        if (size === 0xffffffff && q + 8 <= e + 4 + len) ((size = u64(v, q)), (q += 8));
+        if (compressedSize === 0xffffffff && q + 8 <= e + 4 + len) ((compressedSize = u64(v, q)), (q += 8));
         if (localOffset === 0xffffffff && q + 8 <= e + 4 + len) localOffset = u64(v, q);
       }
       e += 4 + len;
@@ -118,11 +118,14 @@ export function readEntry(buf: Uint8Array, e: ZipEntry, maxBytes: number): { dat
       data = inflateRawSync(raw, { maxOutputLength: Math.max(1, maxBytes) });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      return { error: code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError ? `too large to scan (inflates past ${mib(maxBytes)})` : 'damaged (it does not inflate)' };
+      return {
+        error:
+          code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError ? `too large to scan (inflates past ${mib(maxBytes)})` : 'damaged (it does not inflate)',
+      };
     }
   }
   if (data.length !== e.size) return { error: `damaged (${data.length} bytes where the directory says ${e.size})` };
-  if ((crc32(data) >>> 0) !== e.crc >>> 0) return { error: 'damaged (CRC mismatch)' };
+  if (crc32(data) >>> 0 !== e.crc >>> 0) return { error: 'damaged (CRC mismatch)' };
   return { data };
 }
 

@@ -88,7 +88,10 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
     if (!d.target.openSession) throw new UnrecoverableError(d.failure('unsupported', `flares are not supported on ${d.target.kind} targets`));
     const agents = await d.target.listAgents(data.node ? { node: data.node } : undefined);
     const agent: AgentRef | undefined = agents[0];
-    if (!agent) throw new UnrecoverableError(d.failure('no_agent', `no agent found${data.node ? ` on node ${data.node}` : ''} in ${data.cluster}`, 'Check the node name with `/cws selftest`.'));
+    if (!agent)
+      throw new UnrecoverableError(
+        d.failure('no_agent', `no agent found${data.node ? ` on node ${data.node}` : ''} in ${data.cluster}`, 'Check the node name with `/cws selftest`.'),
+      );
     if (agent.unavailable) throw new UnrecoverableError(d.failure('agent_unavailable', agent.unavailable, 'Pick another node or restart the agent first.'));
     const base = { kind: 'flare' as const, cluster: data.cluster, node: agent.node, pod: agent.pod, ...(data.caseId ? { caseId: data.caseId } : {}) };
 
@@ -126,7 +129,12 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
     const built = await session.waitForOutput(ARCHIVE_LINE, d.buildTimeoutMs).catch((e) => (e instanceof ExecTimeoutError ? null : Promise.reject(e)));
     if (!built) {
       const out = session.output();
-      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: tail(`${out.stdout}\n${out.stderr}`) || `the flare was not built within ${formatSeconds(d.buildTimeoutMs)}` };
+      return {
+        ...base,
+        stage: 'failed',
+        reason: 'build_failed',
+        agentOutput: tail(`${out.stdout}\n${out.stderr}`) || `the flare was not built within ${formatSeconds(d.buildTimeoutMs)}`,
+      };
     }
     const path = built[1]!;
     // What the bot shows and stores of the path: masked like everything else from the node.
@@ -134,7 +142,12 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
     const prompt = await session.waitForOutput(CONFIRM_PROMPT, 30_000).catch(() => null);
     if (!prompt) {
       const out = session.output();
-      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: tail(`${out.stdout}\n${out.stderr}`) || 'the agent did not ask for confirmation' };
+      return {
+        ...base,
+        stage: 'failed',
+        reason: 'build_failed',
+        agentOutput: tail(`${out.stdout}\n${out.stderr}`) || 'the agent did not ask for confirmation',
+      };
     }
 
     // The archive's digest on the agent, then its bytes through a second exec: both must agree.
@@ -143,7 +156,12 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
     if (cat.exitCode !== 0 || !cat.stdoutBytes) {
       await answer(session, 'n');
       // stderr only, masked: stdout is the archive's bytes, which never leave the worker unscanned.
-      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: `could not read ${shownPath} on the agent (exit code ${cat.exitCode}): ${tail(cat.stderr, 2) || 'no error message'}. The agent was told no; nothing was sent.` };
+      return {
+        ...base,
+        stage: 'failed',
+        reason: 'build_failed',
+        agentOutput: `could not read ${shownPath} on the agent (exit code ${cat.exitCode}): ${tail(cat.stderr, 2) || 'no error message'}. The agent was told no; nothing was sent.`,
+      };
     }
     const bytes = cat.stdoutBytes;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -162,7 +180,12 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
       review = await reviewArchiveAsync(bytes);
     } catch (err) {
       await answer(session, 'n');
-      return { ...base, stage: 'failed', reason: 'build_failed', agentOutput: maskSecrets(`${shownPath}: ${(err as Error).message}. The agent was told no; nothing was sent.`) };
+      return {
+        ...base,
+        stage: 'failed',
+        reason: 'build_failed',
+        agentOutput: maskSecrets(`${shownPath}: ${(err as Error).message}. The agent was told no; nothing was sent.`),
+      };
     }
     const archive = { path: shownPath, name: basename(shownPath), bytes: review.bytes, files: review.files.length, sha256 };
     await job.updateData({ ...data, reviewStarted: true, archivePath: shownPath });
@@ -185,7 +208,12 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
       const now = await digestOnAgent(d.target, agent, path);
       if (!('sha256' in now) || now.sha256 !== sha256 || (now.bytes !== undefined && now.bytes !== review.bytes)) {
         await answer(session, 'n');
-        const found = 'sha256' in now ? `it now has SHA-256 ${short(now.sha256)}, the reviewed one ${short(sha256)}` : 'missing' in now ? 'the file is gone' : `its SHA-256 could not be checked (${now.error})`;
+        const found =
+          'sha256' in now
+            ? `it now has SHA-256 ${short(now.sha256)}, the reviewed one ${short(sha256)}`
+            : 'missing' in now
+              ? 'the file is gone'
+              : `its SHA-256 could not be checked (${now.error})`;
         return {
           ...base,
           stage: 'failed',
@@ -201,23 +229,46 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
         res = await session.result(d.uploadTimeoutMs);
       } catch (err) {
         if (!(err instanceof ExecTimeoutError)) throw err;
-        return { ...base, stage: 'failed', reason: 'upload_failed', archive, agentOutput: `the upload did not finish within ${formatSeconds(d.uploadTimeoutMs)}; the session was closed. ${tail(session.output().stdout, 2)}` };
+        return {
+          ...base,
+          stage: 'failed',
+          reason: 'upload_failed',
+          archive,
+          agentOutput: `the upload did not finish within ${formatSeconds(d.uploadTimeoutMs)}; the session was closed. ${tail(session.output().stdout, 2)}`,
+        };
       }
       const out = `${res.stdout}\n${res.stderr}`;
       const ok = UPLOADED.exec(out);
       // Between the check and the agent reading the file there is a moment: look again, and say so if it moved.
       const after = await digestOnAgent(d.target, agent, path);
-      const moved = 'sha256' in after && after.sha256 !== sha256 ? { warning: `The file at ${shownPath} changed during the upload (SHA-256 now ${short(after.sha256)}): what Datadog received may not be the reviewed archive.` } : {};
+      const moved =
+        'sha256' in after && after.sha256 !== sha256
+          ? {
+              warning: `The file at ${shownPath} changed during the upload (SHA-256 now ${short(after.sha256)}): what Datadog received may not be the reviewed archive.`,
+            }
+          : {};
       if (ok && res.exitCode === 0) return { ...base, stage: 'sent', reason: 'sent', archive, caseId: ok[1]!, agentOutput: ok[0], ...moved };
       return { ...base, stage: 'failed', reason: 'upload_failed', archive, agentOutput: tail(out.slice(Math.max(0, out.search(CONFIRM_PROMPT)))), ...moved };
     }
     if (decision === 'ended') {
       const out = session.output();
-      return { ...base, stage: 'failed', reason: 'session_lost', archive, agentOutput: `the agent's flare ended before a decision: ${tail(`${out.stdout}\n${out.stderr}`, 3)}` };
+      return {
+        ...base,
+        stage: 'failed',
+        reason: 'session_lost',
+        archive,
+        agentOutput: `the agent's flare ended before a decision: ${tail(`${out.stdout}\n${out.stderr}`, 3)}`,
+      };
     }
     await answer(session, 'n');
     if (decision === 'shutdown')
-      return { ...base, stage: 'cancelled', reason: 'session_lost', archive, agentOutput: `the worker shut down before a decision; the agent was told no and nothing was sent (the archive stays at ${shownPath}).` };
+      return {
+        ...base,
+        stage: 'cancelled',
+        reason: 'session_lost',
+        archive,
+        agentOutput: `the worker shut down before a decision; the agent was told no and nothing was sent (the archive stays at ${shownPath}).`,
+      };
     // Remove our own archive only: the file at the path must still be the reviewed one.
     const removal = await removeIfReviewed(d.target, agent, path, sha256);
     return {
@@ -244,7 +295,8 @@ export async function digestOnAgent(target: AgentTarget, agent: AgentRef, path: 
   try {
     r = await target.exec(agent, ['sha256sum', path], { timeoutMs: 120_000, container: 'securityAgent' });
   } catch (err) {
-    if (!(err instanceof TargetError) || !/executable file not found|not found|no such file or directory/i.test(err.message)) return { error: maskSecrets((err as Error).message).slice(0, 300) };
+    if (!(err instanceof TargetError) || !/executable file not found|not found|no such file or directory/i.test(err.message))
+      return { error: maskSecrets((err as Error).message).slice(0, 300) };
     r = undefined;
   }
   if (r && r.exitCode === 0) {
@@ -254,9 +306,12 @@ export async function digestOnAgent(target: AgentTarget, agent: AgentRef, path: 
   if (r && r.exitCode === 1 && /No such file or directory/.test(r.stderr)) return { missing: true };
   if (r && r.exitCode !== 126 && r.exitCode !== 127) return { error: `sha256sum exit code ${r.exitCode}: ${tail(r.stderr, 1) || 'no error message'}` };
   // No sha256sum on the agent: the same exec that reads the archive, hashed here.
-  const cat = await target.exec(agent, ['cat', path], { timeoutMs: 120_000, binary: true, maxBytes: MAX_ARCHIVE, container: 'securityAgent' }).catch((err: Error) => err);
+  const cat = await target
+    .exec(agent, ['cat', path], { timeoutMs: 120_000, binary: true, maxBytes: MAX_ARCHIVE, container: 'securityAgent' })
+    .catch((err: Error) => err);
   if (cat instanceof Error) return { error: maskSecrets(cat.message).slice(0, 300) };
-  if (cat.exitCode === 0 && cat.stdoutBytes) return { sha256: createHash('sha256').update(cat.stdoutBytes).digest('hex'), bytes: cat.stdoutBytes.length, via: 'cat' };
+  if (cat.exitCode === 0 && cat.stdoutBytes)
+    return { sha256: createHash('sha256').update(cat.stdoutBytes).digest('hex'), bytes: cat.stdoutBytes.length, via: 'cat' };
   if (/No such file or directory/.test(cat.stderr)) return { missing: true };
   return { error: `cat exit code ${cat.exitCode}: ${tail(cat.stderr, 1) || 'no error message'}` };
 }

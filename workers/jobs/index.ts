@@ -32,7 +32,15 @@ export interface WorkerContext {
 export type Processor = (job: Job, token: string | undefined, c: WorkerContext) => Promise<unknown>;
 
 const unsupported = (message: string, hint: string) => new UnrecoverableError(failureMessage({ code: 'unsupported', message, hint }));
-const fanout = (c: WorkerContext): FanoutDeps => ({ cluster: c.cluster, target: c.target, queue: c.queue, progress: c.progress, binary: c.config.selftest.binary, readStatus: c.config.selftest.readStatus, timeoutMs: c.config.selftest.timeoutMs });
+const fanout = (c: WorkerContext): FanoutDeps => ({
+  cluster: c.cluster,
+  target: c.target,
+  queue: c.queue,
+  progress: c.progress,
+  binary: c.config.selftest.binary,
+  readStatus: c.config.selftest.readStatus,
+  timeoutMs: c.config.selftest.timeoutMs,
+});
 
 /**
  * Every kind of job a worker runs, by its BullMQ job name: the worker's side of a kind (the bot's
@@ -44,12 +52,18 @@ export const PROCESSORS: Record<string, Processor> = {
   'restart-agent': (job, _token, c) => processRestartAgent(job, c.target),
   netcheck: (job, _token, c) => {
     if (c.config.kind !== 'kubernetes' || !c.target.inspector)
-      throw unsupported(`netcheck inspects Kubernetes clusters (CNI plugins); ${c.cluster} is a ${c.config.kind} cluster`, 'On a Docker or host agent, check system-probe.yaml by hand: see the CWS troubleshooting guide.');
+      throw unsupported(
+        `netcheck inspects Kubernetes clusters (CNI plugins); ${c.cluster} is a ${c.config.kind} cluster`,
+        'On a Docker or host agent, check system-probe.yaml by hand: see the CWS troubleshooting guide.',
+      );
     return processNetcheck(job, { cluster: c.cluster, config: c.config, target: c.target, inspector: c.target.inspector });
   },
   remediate: (job, _token, c) => {
     if (c.config.kind !== 'kubernetes' || !c.target.inspector || !c.target.patcher)
-      throw unsupported(`the bot changes agent configuration on Kubernetes only; ${c.cluster} is a ${c.config.kind} cluster`, 'Apply the setting shown in the report to system-probe.yaml on the host.');
+      throw unsupported(
+        `the bot changes agent configuration on Kubernetes only; ${c.cluster} is a ${c.config.kind} cluster`,
+        'Apply the setting shown in the report to system-probe.yaml on the host.',
+      );
     return processRemediate(job, { config: c.config, inspector: c.target.inspector, patcher: c.target.patcher });
   },
   'list-agents': async (job, _token, c) => {

@@ -45,7 +45,8 @@ function systemProbeConfigMapName(ds: V1DaemonSet, spContainer: string): string 
   const spec = ds.spec?.template.spec;
   const mounts = new Set(spec?.containers.find((c) => c.name === spContainer)?.volumeMounts?.map((m) => m.name) ?? []);
   for (const vol of spec?.volumes ?? []) {
-    if (vol.configMap?.name && mounts.has(vol.name) && (!vol.configMap.items || vol.configMap.items.some((i) => i.key === 'system-probe.yaml'))) return vol.configMap.name;
+    if (vol.configMap?.name && mounts.has(vol.name) && (!vol.configMap.items || vol.configMap.items.some((i) => i.key === 'system-probe.yaml')))
+      return vol.configMap.name;
   }
   return undefined;
 }
@@ -53,14 +54,19 @@ function systemProbeConfigMapName(ds: V1DaemonSet, spContainer: string): string 
 async function nodeTc(target: AgentTarget, agent: AgentRef): Promise<NodeTcFact> {
   if (agent.unavailable) return { node: agent.node, error: agent.unavailable };
   const dev = await target.exec(agent, NET_DEV, { timeoutMs: EXEC_TIMEOUT_MS, container: 'systemProbe' });
-  if (dev.exitCode !== 0) return { node: agent.node, error: `reading /host/proc/1/net/dev in system-probe failed: ${(dev.stderr || dev.stdout).trim().split('\n')[0]}` };
+  if (dev.exitCode !== 0)
+    return { node: agent.node, error: `reading /host/proc/1/net/dev in system-probe failed: ${(dev.stderr || dev.stdout).trim().split('\n')[0]}` };
   const parsed = parseProcNetDev(dev.stdout);
   if (!parsed.ok) return { node: agent.node, error: parsed.error };
   const pick = pickPodFacingInterfaces(parsed.interfaces.map((i) => i.name));
-  const interfaces: { name: string; filters: ReturnType<typeof parseTcFilterShow> extends infer P ? (P extends { ok: true; filters: infer F } ? F : never) : never }[] = [];
+  const interfaces: {
+    name: string;
+    filters: ReturnType<typeof parseTcFilterShow> extends infer P ? (P extends { ok: true; filters: infer F } ? F : never) : never;
+  }[] = [];
   for (const iface of pick.podFacing.slice(0, MAX_IFACES_PER_NODE)) {
     const out = await target.exec(agent, tcShow(iface.name), { timeoutMs: EXEC_TIMEOUT_MS, container: 'systemProbe' });
-    if (out.exitCode !== 0) return { node: agent.node, error: `tc filter show dev ${iface.name} ingress failed: ${(out.stderr || out.stdout).trim().split('\n')[0]}` };
+    if (out.exitCode !== 0)
+      return { node: agent.node, error: `tc filter show dev ${iface.name} ingress failed: ${(out.stderr || out.stdout).trim().split('\n')[0]}` };
     const tc = parseTcFilterShow(out.stdout);
     if (!tc.ok) return { node: agent.node, error: `unreadable tc output for ${iface.name}: ${tc.error}` };
     interfaces.push({ name: iface.name, filters: tc.filters });
@@ -90,7 +96,9 @@ export async function processNetcheck(job: Job, d: NetcheckDeps): Promise<Netche
     image = (sp ?? sa ?? containers[0])?.image;
     spEnv = sp?.env;
     saEnv = sa?.env;
-    how.push(`agent image and env: DaemonSet ${cfg.namespace}/${cfg.daemonSet} (containers ${[sp?.name, sa?.name].filter(Boolean).join(', ') || 'none found'})`);
+    how.push(
+      `agent image and env: DaemonSet ${cfg.namespace}/${cfg.daemonSet} (containers ${[sp?.name, sa?.name].filter(Boolean).join(', ') || 'none found'})`,
+    );
   } else how.push(`agent DaemonSet ${cfg.namespace}/${cfg.daemonSet}: not found`);
   const versionReading = image ? parseAgentImage(image) : undefined;
   if (versionReading) how.push(`agent version: ${versionReading.how}`);
@@ -105,14 +113,28 @@ export async function processNetcheck(job: Job, d: NetcheckDeps): Promise<Netche
   } else how.push('system-probe.yaml: no ConfigMap mounted into system-probe; env and defaults only');
   const config = effectiveCwsConfig({
     agentVersion: versionReading?.version,
-    systemProbeEnv: spEnv?.map((e) => ({ name: e.name, ...(e.value !== undefined ? { value: e.value } : {}), ...(e.valueFrom ? { valueFrom: e.valueFrom } : {}) })),
-    securityAgentEnv: saEnv?.map((e) => ({ name: e.name, ...(e.value !== undefined ? { value: e.value } : {}), ...(e.valueFrom ? { valueFrom: e.valueFrom } : {}) })),
+    systemProbeEnv: spEnv?.map((e) => ({
+      name: e.name,
+      ...(e.value !== undefined ? { value: e.value } : {}),
+      ...(e.valueFrom ? { valueFrom: e.valueFrom } : {}),
+    })),
+    securityAgentEnv: saEnv?.map((e) => ({
+      name: e.name,
+      ...(e.value !== undefined ? { value: e.value } : {}),
+      ...(e.valueFrom ? { valueFrom: e.valueFrom } : {}),
+    })),
     ...(yaml ? { systemProbeYaml: yaml } : {}),
     systemProbeContainer: cfg.containers.systemProbe,
   });
 
   const kubeSystem = await d.inspector.daemonSets('kube-system');
-  const cni = detectCni(kubeSystem.map((x) => ({ name: x.metadata?.name ?? '', namespace: 'kube-system', images: (x.spec?.template.spec?.containers ?? []).map((c) => c.image ?? '') })));
+  const cni = detectCni(
+    kubeSystem.map((x) => ({
+      name: x.metadata?.name ?? '',
+      namespace: 'kube-system',
+      images: (x.spec?.template.spec?.containers ?? []).map((c) => c.image ?? ''),
+    })),
+  );
   how.push(`CNI: DaemonSets in kube-system (${kubeSystem.map((x) => x.metadata?.name).join(', ') || 'none'})`);
 
   // tc only matters when network detections may be on; reading it is per node, bounded.
@@ -128,7 +150,9 @@ export async function processNetcheck(job: Job, d: NetcheckDeps): Promise<Netche
     });
     await Promise.all(workers);
     nodes.sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }));
-    how.push(`tc: \`${tcShow('IFACE').join(' ')}\` in ${cfg.containers.systemProbe} on ${nodes.length} node(s), pod-facing interfaces from /host/proc/1/net/dev (at most ${MAX_IFACES_PER_NODE} per node)`);
+    how.push(
+      `tc: \`${tcShow('IFACE').join(' ')}\` in ${cfg.containers.systemProbe} on ${nodes.length} node(s), pod-facing interfaces from /host/proc/1/net/dev (at most ${MAX_IFACES_PER_NODE} per node)`,
+    );
   }
 
   const decision = decide({ agentVersion: versionReading?.version, config, cni, nodes });
@@ -139,16 +163,29 @@ export async function processNetcheck(job: Job, d: NetcheckDeps): Promise<Netche
     findings: decision.findings,
     remediations: decision.remediations,
     ...(decision.suggestedPriority !== undefined ? { suggestedPriority: decision.suggestedPriority } : {}),
-    agent: { version: versionReading?.version ? formatVersion(versionReading.version) : null, image: image ?? null, daemonSet: cfg.daemonSet, managedBy: managedBy(ds) },
+    agent: {
+      version: versionReading?.version ? formatVersion(versionReading.version) : null,
+      image: image ?? null,
+      daemonSet: cfg.daemonSet,
+      managedBy: managedBy(ds),
+    },
     cni:
       cni.status === 'detected'
         ? { status: 'detected', vendor: cni.vendor, version: cni.version ? formatVersion(cni.version) : null, daemonSet: cni.daemonSet, detail: cni.versionHow }
         : { status: cni.status, vendor: null, version: null, daemonSet: null, detail: cni.reason },
-    config: { cwsEnabled: configValue(config.cwsEnabled), networkEnabled: configValue(config.networkEnabled), classifierPriority: configValue(config.classifierPriority) },
+    config: {
+      cwsEnabled: configValue(config.cwsEnabled),
+      networkEnabled: configValue(config.networkEnabled),
+      classifierPriority: configValue(config.classifierPriority),
+    },
     nodes: (nodes ?? []).map((n) =>
       'error' in n
         ? { node: n.node, priorities: [], interfaces: 0, error: n.error }
-        : { node: n.node, interfaces: n.interfaces.length, priorities: [...new Set(n.interfaces.flatMap((i) => i.filters.filter((f) => !isDatadogClassifier(f)).map((f) => f.pref)))].sort((a, b) => a - b) },
+        : {
+            node: n.node,
+            interfaces: n.interfaces.length,
+            priorities: [...new Set(n.interfaces.flatMap((i) => i.filters.filter((f) => !isDatadogClassifier(f)).map((f) => f.pref)))].sort((a, b) => a - b),
+          },
     ),
     how,
   };

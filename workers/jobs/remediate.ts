@@ -22,7 +22,7 @@ export async function processRemediate(job: Job, d: RemediateDeps): Promise<Reme
   const data = RemediateJobData.parse(job.data);
   const cfg = d.config;
   const ds = await d.inspector.agentDaemonSet();
-  if (!ds) throw new ExecFailedError(`DaemonSet ${cfg.namespace}/${cfg.daemonSet} not found`, 'Check the cluster\'s `daemonSet` and `namespace` settings.');
+  if (!ds) throw new ExecFailedError(`DaemonSet ${cfg.namespace}/${cfg.daemonSet} not found`, "Check the cluster's `daemonSet` and `namespace` settings.");
   const containers = ds.spec?.template.spec?.containers ?? [];
   const names = { systemProbe: cfg.containers.systemProbe, securityAgent: cfg.containers.securityAgent };
   let change: EnvSnapshot;
@@ -31,9 +31,15 @@ export async function processRemediate(job: Job, d: RemediateDeps): Promise<Reme
     change = data.restore;
   } else change = envChangeFor(data.action, names, data.priority);
   for (const c of Object.keys(change))
-    if (!containers.some((x) => x.name === c)) throw new ExecFailedError(`container ${c} not found in DaemonSet ${cfg.namespace}/${cfg.daemonSet}`, 'Check the cluster\'s `containers` settings.');
+    if (!containers.some((x) => x.name === c))
+      throw new ExecFailedError(`container ${c} not found in DaemonSet ${cfg.namespace}/${cfg.daemonSet}`, "Check the cluster's `containers` settings.");
 
-  const envs = Object.fromEntries(containers.map((c) => [c.name, c.env?.map((e) => ({ name: e.name, ...(e.value !== undefined ? { value: e.value } : {}), ...(e.valueFrom ? { valueFrom: e.valueFrom } : {}) }))]));
+  const envs = Object.fromEntries(
+    containers.map((c) => [
+      c.name,
+      c.env?.map((e) => ({ name: e.name, ...(e.value !== undefined ? { value: e.value } : {}), ...(e.valueFrom ? { valueFrom: e.valueFrom } : {}) })),
+    ]),
+  );
   const before = snapshot(envs, change);
   const base = { kind: 'remediate' as const, cluster: data.cluster, action: data.action, daemonSet: `${cfg.namespace}/${cfg.daemonSet}`, before };
   const rolloutOf = (x: typeof ds) => ({
@@ -42,7 +48,9 @@ export async function processRemediate(job: Job, d: RemediateDeps): Promise<Reme
     desired: x.status?.desiredNumberScheduled ?? 0,
     updated: x.status?.updatedNumberScheduled ?? 0,
     ready: x.status?.numberReady ?? 0,
-    complete: (x.status?.observedGeneration ?? 0) >= (x.metadata?.generation ?? 0) && (x.status?.updatedNumberScheduled ?? 0) >= (x.status?.desiredNumberScheduled ?? 0),
+    complete:
+      (x.status?.observedGeneration ?? 0) >= (x.metadata?.generation ?? 0) &&
+      (x.status?.updatedNumberScheduled ?? 0) >= (x.status?.desiredNumberScheduled ?? 0),
   });
   if (sameSnapshot(before, change)) return { ...base, after: before, status: 'no_change', rollout: rolloutOf(ds) };
 
@@ -54,7 +62,12 @@ export async function processRemediate(job: Job, d: RemediateDeps): Promise<Reme
     ops.push({ op: containers[i]!.env ? 'replace' : 'add', path: `/spec/template/spec/containers/${i}/env`, value: applyEnv(envs[c], vars) });
   }
   const patched = await d.patcher.jsonPatch(ops);
-  const patchedEnvs = Object.fromEntries((patched.spec?.template.spec?.containers ?? []).map((c) => [c.name, c.env?.map((e) => ({ name: e.name, ...(e.value !== undefined ? { value: e.value } : {}) }))]));
+  const patchedEnvs = Object.fromEntries(
+    (patched.spec?.template.spec?.containers ?? []).map((c) => [
+      c.name,
+      c.env?.map((e) => ({ name: e.name, ...(e.value !== undefined ? { value: e.value } : {}) })),
+    ]),
+  );
   const after = snapshot(patchedEnvs, change);
 
   // Follow the rollout (the DaemonSet controller replaces the pods), bounded.

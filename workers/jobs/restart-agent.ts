@@ -6,7 +6,8 @@ import type { AgentTarget } from '../targets/types.ts';
 /** Deletes the agent pod on one node; reports the pod that replaced it when it shows up. */
 export async function processRestartAgent(job: Job, target: AgentTarget, waitForReplacementMs = 30_000): Promise<RestartAgentResult> {
   const data = RestartAgentJobData.parse(job.data);
-  if (!target.restartAgent) throw new ExecFailedError(`restarting agents is not supported on ${target.kind} clusters`, 'Restart the agent service on that machine.');
+  if (!target.restartAgent)
+    throw new ExecFailedError(`restarting agents is not supported on ${target.kind} clusters`, 'Restart the agent service on that machine.');
   const { deleted } = await target.restartAgent(data.node);
   const base = { kind: 'restart-agent' as const, cluster: data.cluster, node: data.node, before: { pod: deleted } };
   if (!deleted) return { ...base, after: { pod: null }, status: 'no_agent' };

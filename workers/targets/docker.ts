@@ -11,8 +11,7 @@ export function dockerConnection(cfg: Pick<DockerClusterConfig, 'socket' | 'host
   if (spec.startsWith('/')) return { socketPath: spec };
   const url = new URL(spec);
   if (url.protocol === 'unix:') return { socketPath: url.pathname };
-  if (url.protocol === 'tcp:' || url.protocol === 'http:')
-    return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
+  if (url.protocol === 'tcp:' || url.protocol === 'http:') return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
   if (url.protocol === 'https:') return { host: url.hostname, port: Number(url.port || 2376), protocol: 'https' };
   throw new Error(`unsupported Docker endpoint ${spec}`);
 }
@@ -25,7 +24,10 @@ export class DockerTarget implements AgentTarget {
   private readonly docker: Docker;
   private engineName?: string;
 
-  constructor(private readonly cfg: DockerClusterConfig, docker?: Docker) {
+  constructor(
+    private readonly cfg: DockerClusterConfig,
+    docker?: Docker,
+  ) {
     const conn = dockerConnection(cfg);
     this.docker = docker ?? new Docker(conn);
     this.description = conn.socketPath ? `Docker engine at unix://${conn.socketPath}` : `Docker engine at ${conn.host}:${conn.port}`;
@@ -33,10 +35,7 @@ export class DockerTarget implements AgentTarget {
 
   private unreachable(err: unknown): AgentUnreachableError {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    return new AgentUnreachableError(
-      `${this.description} is unreachable (${code})`,
-      'Check that dockerd is running and that the worker can open its socket.',
-    );
+    return new AgentUnreachableError(`${this.description} is unreachable (${code})`, 'Check that dockerd is running and that the worker can open its socket.');
   }
 
   private isUnreachable(err: unknown): boolean {
@@ -57,8 +56,7 @@ export class DockerTarget implements AgentTarget {
       const info = await this.docker.getContainer(this.cfg.container).inspect();
       if (!info.State.Running) ref.unavailable = `container ${this.cfg.container} is ${info.State.Status}, not running`;
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404)
-        ref.unavailable = `container ${this.cfg.container} not found on ${this.description}`;
+      if ((err as { statusCode?: number }).statusCode === 404) ref.unavailable = `container ${this.cfg.container} not found on ${this.description}`;
       else if (this.isUnreachable(err)) throw this.unreachable(err);
       else throw err;
     }
@@ -125,7 +123,11 @@ export class DockerTarget implements AgentTarget {
       },
       `container ${agent.pod} (${agent.node})`,
     );
-    this.docker.modem.demuxStream(stream, pushSink((c) => session.pushStdout(c)), pushSink((c) => session.pushStderr(c)));
+    this.docker.modem.demuxStream(
+      stream,
+      pushSink((c) => session.pushStdout(c)),
+      pushSink((c) => session.pushStderr(c)),
+    );
     let ended = false;
     const onEnd = () => {
       if (ended) return;
@@ -137,7 +139,9 @@ export class DockerTarget implements AgentTarget {
     };
     stream.once('end', onEnd);
     stream.once('close', onEnd);
-    stream.once('error', (e: Error) => session.fail(this.isUnreachable(e) ? this.unreachable(e) : new ExecFailedError(`docker exec stream failed: ${e.message}`)));
+    stream.once('error', (e: Error) =>
+      session.fail(this.isUnreachable(e) ? this.unreachable(e) : new ExecFailedError(`docker exec stream failed: ${e.message}`)),
+    );
     return session;
   }
 }

@@ -20,7 +20,10 @@ export class HostTarget implements AgentTarget {
   readonly description: string;
   private readonly machine: string;
 
-  constructor(private readonly cfg: HostClusterConfig, machine = hostname()) {
+  constructor(
+    private readonly cfg: HostClusterConfig,
+    machine = hostname(),
+  ) {
     this.machine = machine;
     this.description = `host ${machine} (${cfg.binary}${cfg.sudo ? ' via sudo -n' : ''})`;
   }
@@ -63,13 +66,11 @@ export class HostTarget implements AgentTarget {
           if (!error) return resolve({ stdout, stderr, exitCode: 0, ...(opts.binary ? { stdoutBytes } : {}) });
           const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: string | number };
           if (e.code === 'ENOENT')
-            return reject(new AgentNotFoundError(`${file === 'sudo' ? 'sudo' : file} not found on ${agent.node}`, 'Check the cluster\'s `binary` setting.'));
+            return reject(new AgentNotFoundError(`${file === 'sudo' ? 'sudo' : file} not found on ${agent.node}`, "Check the cluster's `binary` setting."));
           if (e.code === 'EACCES')
             return reject(new AgentNotFoundError(`${file} is not executable by the worker on ${agent.node}`, 'Run the worker as root or set `sudo: true`.'));
-          if (e.killed && e.signal === 'SIGKILL')
-            return reject(new ExecTimeoutError(opts.timeoutMs, `${agent.node}`));
-          if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
-            return resolve({ stdout: `${stdout}\n[output truncated]\n`, stderr, exitCode: -1 });
+          if (e.killed && e.signal === 'SIGKILL') return reject(new ExecTimeoutError(opts.timeoutMs, `${agent.node}`));
+          if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return resolve({ stdout: `${stdout}\n[output truncated]\n`, stderr, exitCode: -1 });
           if (typeof e.code === 'number') return resolve({ stdout, stderr, exitCode: e.code, ...(opts.binary ? { stdoutBytes } : {}) });
           if (e.signal) return resolve({ stdout, stderr: `${stderr}\nkilled by ${e.signal}`, exitCode: 128 });
           reject(new ExecFailedError(`running ${file} on ${agent.node} failed: ${e.message}`));
@@ -97,7 +98,9 @@ export class HostTarget implements AgentTarget {
     child.stdout.on('data', (c: Buffer) => session.pushStdout(c));
     child.stderr.on('data', (c: Buffer) => session.pushStderr(c));
     child.once('error', (err: NodeJS.ErrnoException) =>
-      session.fail(err.code === 'ENOENT' ? new AgentNotFoundError(`${file} not found on ${agent.node}`) : new ExecFailedError(`running ${file} failed: ${err.message}`)),
+      session.fail(
+        err.code === 'ENOENT' ? new AgentNotFoundError(`${file} not found on ${agent.node}`) : new ExecFailedError(`running ${file} failed: ${err.message}`),
+      ),
     );
     child.once('close', (code, signal) => session.finish(code ?? (signal ? 128 : -1)));
     return session;

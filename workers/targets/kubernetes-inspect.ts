@@ -24,7 +24,11 @@ export class KubernetesInspector implements ClusterInspector {
   private fail(err: unknown, what: string): Error {
     const status = (err as { code?: number }).code;
     if (typeof status === 'number' && (status === 429 || status >= 500)) return new AgentUnreachableError(`the API server answered ${status} while ${what}`);
-    if (status === 401 || status === 403) return new ExecFailedError(`the API server refused ${what} (${status})`, 'Grant the worker get/list on daemonsets and get on configmaps (see manifests/worker.yaml).');
+    if (status === 401 || status === 403)
+      return new ExecFailedError(
+        `the API server refused ${what} (${status})`,
+        'Grant the worker get/list on daemonsets and get on configmaps (see manifests/worker.yaml).',
+      );
     const code = (err as { cause?: { code?: string } }).cause?.code;
     if (code) return new AgentUnreachableError(`the API server is unreachable (${code}) while ${what}`);
     return new ExecFailedError(`${what} failed: ${(err as Error).message}`);
@@ -73,8 +77,16 @@ export class DaemonSetPatcher {
       return await this.apps.patchNamespacedDaemonSet({ name: this.cfg.daemonSet, namespace: this.cfg.namespace, body: ops });
     } catch (err) {
       const status = (err as { code?: number }).code;
-      if (status === 403) throw new ExecFailedError(`the API server refused to patch DaemonSet ${this.cfg.namespace}/${this.cfg.daemonSet} (403)`, 'Grant the worker patch on daemonsets in the agent namespace.');
-      if (status === 422 || status === 409) throw new ExecFailedError(`DaemonSet ${this.cfg.namespace}/${this.cfg.daemonSet} changed while it was being patched (${status}); nothing was changed`, 'Run the netcheck again.');
+      if (status === 403)
+        throw new ExecFailedError(
+          `the API server refused to patch DaemonSet ${this.cfg.namespace}/${this.cfg.daemonSet} (403)`,
+          'Grant the worker patch on daemonsets in the agent namespace.',
+        );
+      if (status === 422 || status === 409)
+        throw new ExecFailedError(
+          `DaemonSet ${this.cfg.namespace}/${this.cfg.daemonSet} changed while it was being patched (${status}); nothing was changed`,
+          'Run the netcheck again.',
+        );
       throw new ExecFailedError(`patching DaemonSet ${this.cfg.namespace}/${this.cfg.daemonSet} failed: ${(err as Error).message}`);
     }
   }

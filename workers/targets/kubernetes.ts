@@ -20,7 +20,8 @@ export function loadKubeConfig(cfg: Pick<KubernetesClusterConfig, 'kubeconfig' |
   if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
   else kc.loadFromDefault();
   if (cfg.context) {
-    if (!kc.getContextObject(cfg.context)) throw new AgentNotFoundError(`kubeconfig has no context "${cfg.context}"`, 'Check the cluster\'s `context` setting and KUBECONFIG.');
+    if (!kc.getContextObject(cfg.context))
+      throw new AgentNotFoundError(`kubeconfig has no context "${cfg.context}"`, "Check the cluster's `context` setting and KUBECONFIG.");
     kc.setCurrentContext(cfg.context);
   }
   return kc;
@@ -91,12 +92,19 @@ export class KubernetesTarget implements AgentTarget {
   private apiError(err: unknown, what: string): Error {
     const e = err as { code?: number | string; body?: unknown; message?: string; cause?: { code?: string } };
     const netCode = typeof e.code === 'string' ? e.code : e.cause?.code;
-    if (netCode && TRANSIENT_NET.has(netCode)) return new AgentUnreachableError(`${this.description} is unreachable (${netCode}) while ${what}`, 'Check the API server address and the worker\'s network.');
+    if (netCode && TRANSIENT_NET.has(netCode))
+      return new AgentUnreachableError(
+        `${this.description} is unreachable (${netCode}) while ${what}`,
+        "Check the API server address and the worker's network.",
+      );
     const status = typeof e.code === 'number' ? e.code : undefined;
     if (status === 429 || (status !== undefined && status >= 500))
       return new AgentUnreachableError(`the API server answered ${status} while ${what}`, 'The worker retries; if it persists, check the API server.');
     if (status === 401 || status === 403)
-      return new ExecFailedError(`the API server refused ${what} (${status})`, `Grant the worker's ServiceAccount list on pods and get+create on pods/exec in namespace ${this.cfg.namespace}.`);
+      return new ExecFailedError(
+        `the API server refused ${what} (${status})`,
+        `Grant the worker's ServiceAccount list on pods and get+create on pods/exec in namespace ${this.cfg.namespace}.`,
+      );
     if (status === 404) return new AgentNotFoundError(`not found while ${what}`);
     return new ExecFailedError(`${what} failed: ${e.message ?? String(err)}`);
   }
@@ -187,7 +195,8 @@ export class KubernetesTarget implements AgentTarget {
     const m = /Unexpected server response: (\d+)/.exec(e.message ?? '');
     const status = m ? Number(m[1]) : undefined;
     const where = `pod ${agent.pod} on ${agent.node}`;
-    if (status === 404) return new AgentNotFoundError(`pod ${agent.pod} no longer exists (node ${agent.node})`, 'The DaemonSet may have replaced it; re-run the self-test.');
+    if (status === 404)
+      return new AgentNotFoundError(`pod ${agent.pod} no longer exists (node ${agent.node})`, 'The DaemonSet may have replaced it; re-run the self-test.');
     if (status === 400) return new AgentNotFoundError(`cannot exec into container ${container} of ${where} (400: container missing or not running)`);
     if (status === 401 || status === 403)
       return new ExecFailedError(`exec into ${where} refused (${status})`, `Grant the worker get and create on pods/exec in namespace ${this.cfg.namespace}.`);
@@ -214,9 +223,19 @@ export class KubernetesTarget implements AgentTarget {
     );
     let status: V1Status | undefined;
     try {
-      socket = (await this.execApi.exec(this.cfg.namespace, agent.pod, container, argv, pushSink((c) => session.pushStdout(c)), pushSink((c) => session.pushStderr(c)), stdin, false, (s) => {
-        status = s;
-      })) as unknown as WebSocket;
+      socket = (await this.execApi.exec(
+        this.cfg.namespace,
+        agent.pod,
+        container,
+        argv,
+        pushSink((c) => session.pushStdout(c)),
+        pushSink((c) => session.pushStderr(c)),
+        stdin,
+        false,
+        (s) => {
+          status = s;
+        },
+      )) as unknown as WebSocket;
     } catch (e) {
       throw this.execError(e as Error & { code?: string }, container, agent);
     }

@@ -76,7 +76,10 @@ export async function clusterFor(
   const cluster = findCluster(services, name);
   if (!cluster) {
     await audit('invalid', { detail: 'unknown cluster' });
-    const known = Object.keys(services.clusters.clusters).slice(0, 20).map((n) => `\`${n}\``).join(', ');
+    const known = Object.keys(services.clusters.clusters)
+      .slice(0, 20)
+      .map((n) => `\`${n}\``)
+      .join(', ');
     return { reply: { ack: renderProblem(`Unknown cluster \`${name}\`.`, `Configured clusters: ${known}. See \`/cws clusters\`.`) } };
   }
   const decision = await allowed(services, cluster, inv.userId, 'run');
@@ -124,7 +127,12 @@ export async function showJob(
     const here = (await services.tracker.messages(record.jobId)).find((m) => m.channel === inv.channelId && !m.ts.startsWith('ephemeral:'));
     if (here) {
       const link = await services.slack.permalink(here.channel, here.ts).catch(() => undefined);
-      await inv.respond(renderProblem(`${capitalise(o.what)} is already running (job ${record.jobId}); its result will show in ${link ? `<${link}|its message>` : 'its message in this channel'}.`, 'Nothing new was started.'));
+      await inv.respond(
+        renderProblem(
+          `${capitalise(o.what)} is already running (job ${record.jobId}); its result will show in ${link ? `<${link}|its message>` : 'its message in this channel'}.`,
+          'Nothing new was started.',
+        ),
+      );
       return;
     }
   }
@@ -142,7 +150,13 @@ export async function showJob(
     }
   } catch (err) {
     services.logger.warn({ err, jobId: record.jobId, channel: inv.channelId }, 'could not post the job message now; the job will post it');
-    await inv.respond(renderProblem(`${capitalise(o.what)} is running (job ${record.jobId}). Slack did not take its message just now: it will be posted here as soon as Slack does.`)).catch(() => {});
+    await inv
+      .respond(
+        renderProblem(
+          `${capitalise(o.what)} is running (job ${record.jobId}). Slack did not take its message just now: it will be posted here as soon as Slack does.`,
+        ),
+      )
+      .catch(() => {});
     return;
   }
   await services.results.finish(record.jobId);

@@ -16,13 +16,23 @@ export async function decideFlare(services: BotServices, inv: Invocation, jobId:
   if (!record || record.kind !== 'flare') return renderProblem('This flare review is no longer known.', 'Run `/cws flare` again.');
   const audit = (outcome: 'queued' | 'denied' | 'invalid', detail?: string) =>
     services.audit
-      .append({ user: inv.userId, channel: inv.channelId, command: `flare ${decision}`, cluster: record.cluster, jobId, outcome, ...(detail ? { detail } : {}) })
+      .append({
+        user: inv.userId,
+        channel: inv.channelId,
+        command: `flare ${decision}`,
+        cluster: record.cluster,
+        jobId,
+        outcome,
+        ...(detail ? { detail } : {}),
+      })
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
   const cluster = findCluster(services, record.cluster);
   const isRequester = inv.userId === record.requestedBy;
   if (!cluster || (!isRequester && !(await allowed(services, cluster, inv.userId, 'remediate')).allowed)) {
     await audit('denied');
-    return renderProblem(`Not allowed: only <@${record.requestedBy}> (who asked for this flare) or a remediator of \`${record.cluster}\` (\`access.remediate\`) can ${decision} it.`);
+    return renderProblem(
+      `Not allowed: only <@${record.requestedBy}> (who asked for this flare) or a remediator of \`${record.cluster}\` (\`access.remediate\`) can ${decision} it.`,
+    );
   }
   const job = await services.producer.getJob(record.cluster, jobId);
   const state = job ? await job.getState() : 'unknown';

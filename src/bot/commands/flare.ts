@@ -25,7 +25,14 @@ export const isEmail = isEmailAddress;
 export async function flare(services: BotServices, inv: Invocation, cmd: FlareCommand, requestId?: string): Promise<CommandReply> {
   const audit = (outcome: 'queued' | 'denied' | 'invalid' | 'error' | 'answered', extra: { jobId?: string; detail?: string } = {}) =>
     services.audit
-      .append({ user: inv.userId, channel: inv.channelId, command: `flare ${cmd.cluster}${cmd.node ? ` --node ${cmd.node}` : ''}${cmd.caseId ? ` ${cmd.caseId}` : ''}`, cluster: cmd.cluster, outcome, ...extra })
+      .append({
+        user: inv.userId,
+        channel: inv.channelId,
+        command: `flare ${cmd.cluster}${cmd.node ? ` --node ${cmd.node}` : ''}${cmd.caseId ? ` ${cmd.caseId}` : ''}`,
+        cluster: cmd.cluster,
+        outcome,
+        ...extra,
+      })
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
   const found = await clusterFor(services, inv, cmd.cluster, audit);
   if ('reply' in found) return found.reply;
@@ -37,7 +44,14 @@ export async function flare(services: BotServices, inv: Invocation, cmd: FlareCo
     try {
       const jobId = await services.producer.enqueueListAgents({ kind: 'list-agents', cluster: cluster.name, requestedBy: inv.userId });
       await services.tracker.saveFlareRequest(req);
-      await services.tracker.saveRecord({ jobId, kind: 'list-agents', cluster: cluster.name, requestedBy: inv.userId, channel: inv.channelId, requestId: req.id });
+      await services.tracker.saveRecord({
+        jobId,
+        kind: 'list-agents',
+        cluster: cluster.name,
+        requestedBy: inv.userId,
+        channel: inv.channelId,
+        requestId: req.id,
+      });
       await audit('answered', { jobId, detail: 'node picker' });
       return {
         ack: renderUsage(`:mag: A flare on \`${cluster.name}\` needs a node. Looking up its agents… pick one in the menu that follows.`),
@@ -47,7 +61,12 @@ export async function flare(services: BotServices, inv: Invocation, cmd: FlareCo
         },
       };
     } catch {
-      return { ack: renderProblem('Could not look up the agent nodes: the job queue (Redis) is unreachable.', `Give the node directly: \`/cws flare ${cluster.name} --node NODE …\``) };
+      return {
+        ack: renderProblem(
+          'Could not look up the agent nodes: the job queue (Redis) is unreachable.',
+          `Give the node directly: \`/cws flare ${cluster.name} --node NODE …\``,
+        ),
+      };
     }
   }
 
@@ -56,7 +75,8 @@ export async function flare(services: BotServices, inv: Invocation, cmd: FlareCo
     const profile = await services.slack.userEmail(inv.userId).catch(() => undefined);
     if (req.caseId && profile) req.email = profile;
     else {
-      if (!inv.triggerId) return { ack: renderProblem('A flare without a case ID opens a new support case and needs an email.', `Add \`--email you@example.com\`.`) };
+      if (!inv.triggerId)
+        return { ack: renderProblem('A flare without a case ID opens a new support case and needs an email.', `Add \`--email you@example.com\`.`) };
       await services.tracker.saveFlareRequest(req);
       try {
         await services.slack.openView(inv.triggerId, renderFlareEmailModal(req, profile));
@@ -98,7 +118,14 @@ async function enqueueFlare(
     // Held until the worker ends the flare; this TTL only bounds a job no worker ever picks up.
     const lifeS = Math.ceil((cfg.flare.buildTimeoutMs + cfg.flare.reviewTtlMs + cfg.flare.uploadTimeoutMs) / 1000) + 60;
     // Open flares wait on people, not on work: bounded per cluster and per user, refused past it.
-    const slot = await services.tracker.claimFlare({ cluster: clusterName, user: inv.userId, jobId, until: Date.now() + lifeS * 1000, maxOpen: cfg.flare.maxOpen, maxPerUser: cfg.flare.maxOpenPerUser });
+    const slot = await services.tracker.claimFlare({
+      cluster: clusterName,
+      user: inv.userId,
+      jobId,
+      until: Date.now() + lifeS * 1000,
+      maxOpen: cfg.flare.maxOpen,
+      maxPerUser: cfg.flare.maxOpenPerUser,
+    });
     if (!slot.ok) {
       await withdraw(services, clusterName, jobId);
       await audit('denied', { jobId, detail: `too many open flares (${slot.scope})` });
@@ -108,11 +135,17 @@ async function enqueueFlare(
           slot.scope === 'user'
             ? `You already have ${limit} flare${limit > 1 ? 's' : ''} open on \`${clusterName}\` (${slot.open.join(', ')}), the most allowed; nothing was started.`
             : `\`${clusterName}\` already has ${limit} flares open (being built or waiting for review), the most allowed; nothing was started.`,
-          slot.scope === 'user' ? 'Send or cancel one of your reviews, then try again.' : 'Try again once a review is sent or cancelled (they expire by themselves).',
+          slot.scope === 'user'
+            ? 'Send or cancel one of your reviews, then try again.'
+            : 'Try again once a review is sent or cancelled (they expire by themselves).',
         ),
       };
     }
-    const claim = await services.tracker.once(scope, JSON.stringify({ by: inv.userId, job: jobId, ...(req.node ? { node: req.node } : {}), at: new Date().toISOString() }), lifeS);
+    const claim = await services.tracker.once(
+      scope,
+      JSON.stringify({ by: inv.userId, job: jobId, ...(req.node ? { node: req.node } : {}), at: new Date().toISOString() }),
+      lifeS,
+    );
     // (Held in this job's name already: its worker, started first, took it itself.)
     if (!claim.first && parseHolder(claim.holder)?.job !== jobId) {
       await services.tracker.releaseFlare(clusterName, inv.userId, jobId);
@@ -136,10 +169,22 @@ async function enqueueFlare(
       await services.tracker.releaseFlare(clusterName, inv.userId, jobId).catch(() => undefined);
     }
     await audit('error', { detail: 'enqueue failed' });
-    return { ack: renderProblem(`Could not queue the flare on \`${clusterName}\`: the job queue (Redis) is unreachable.`, 'Nothing was started. Try again in a minute.') };
+    return {
+      ack: renderProblem(
+        `Could not queue the flare on \`${clusterName}\`: the job queue (Redis) is unreachable.`,
+        'Nothing was started. Try again in a minute.',
+      ),
+    };
   }
   await audit('queued', { jobId });
-  const ctx = { jobId, cluster: clusterName, requestedBy: inv.userId, ...(req.node ? { node: req.node } : {}), ...(req.caseId ? { caseId: req.caseId } : {}), email: req.email! };
+  const ctx = {
+    jobId,
+    cluster: clusterName,
+    requestedBy: inv.userId,
+    ...(req.node ? { node: req.node } : {}),
+    ...(req.caseId ? { caseId: req.caseId } : {}),
+    email: req.email!,
+  };
   return {
     after: () => showJob(services, inv, { jobId, cluster: clusterName, kind: 'flare' }, renderFlareQueued(ctx), { what: `the flare on \`${clusterName}\`` }),
   };
@@ -162,10 +207,20 @@ async function refuseBusy(
 ): Promise<CommandReply> {
   await withdraw(services, cluster, jobId);
   const holder = parseHolder(rawHolder);
-  const state = holder ? await services.producer.getJob(cluster, holder.job).then((j) => j?.getState(), () => undefined) : undefined;
+  const state = holder
+    ? await services.producer.getJob(cluster, holder.job).then(
+        (j) => j?.getState(),
+        () => undefined,
+      )
+    : undefined;
   const node = holder?.node ?? req.node;
   await audit('denied', { jobId, detail: `a flare is already under review on ${node ?? cluster}${holder ? ` by ${holder.by} (job ${holder.job})` : ''}` });
   return {
-    ack: renderFlareBusy({ cluster, ...(node ? { node } : {}), ...(holder ? { by: holder.by, job: holder.job } : {}), queued: state === 'waiting' || state === 'delayed' || state === 'prioritized' }),
+    ack: renderFlareBusy({
+      cluster,
+      ...(node ? { node } : {}),
+      ...(holder ? { by: holder.by, job: holder.job } : {}),
+      queued: state === 'waiting' || state === 'delayed' || state === 'prioritized',
+    }),
   };
 }

@@ -26,17 +26,28 @@ export async function netcheck(services: BotServices, inv: Invocation, cmd: { cl
     await services.tracker.saveRecord({ jobId: enq.jobId, kind: 'netcheck', cluster: cluster.name, requestedBy: inv.userId, channel: inv.channelId });
   } catch {
     await audit('error', { detail: 'enqueue failed' });
-    return { ack: renderProblem(`Could not queue the netcheck of \`${cluster.name}\`: the job queue (Redis) is unreachable.`, 'Nothing was started. Try again in a minute.') };
+    return {
+      ack: renderProblem(
+        `Could not queue the netcheck of \`${cluster.name}\`: the job queue (Redis) is unreachable.`,
+        'Nothing was started. Try again in a minute.',
+      ),
+    };
   }
   const record = await services.tracker.getRecord(enq.jobId);
   const ctx = { jobId: enq.jobId, cluster: cluster.name, requestedBy: record?.requestedBy ?? inv.userId };
   return {
     after: async () => {
       await audit(enq.attached ? 'attached' : 'queued', { jobId: enq.jobId });
-      await showJob(services, inv, { jobId: enq.jobId, cluster: cluster.name, kind: 'netcheck' }, renderNetcheckQueued(ctx, enq.attached ? enq.jobId : undefined), {
-        what: `the netcheck of \`${cluster.name}\``,
-        attached: enq.attached,
-      });
+      await showJob(
+        services,
+        inv,
+        { jobId: enq.jobId, cluster: cluster.name, kind: 'netcheck' },
+        renderNetcheckQueued(ctx, enq.attached ? enq.jobId : undefined),
+        {
+          what: `the netcheck of \`${cluster.name}\``,
+          attached: enq.attached,
+        },
+      );
     },
   };
 }

@@ -22,11 +22,22 @@ type Action = 'set_classifier_priority' | 'disable_network_detections' | 'disabl
  * A remediation button (from a netcheck report) or a Revert (from a remediation). Only users
  * in `access.remediate`; the action must be one the stored result offered; once per result.
  */
-export async function remediate(services: BotServices, inv: Invocation, req: { sourceJobId: string; action: Action; messageTs?: string }): Promise<ChatMessage | undefined> {
+export async function remediate(
+  services: BotServices,
+  inv: Invocation,
+  req: { sourceJobId: string; action: Action; messageTs?: string },
+): Promise<ChatMessage | undefined> {
   const record = await services.tracker.getRecord(req.sourceJobId);
   const audit = (outcome: 'queued' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
     services.audit
-      .append({ user: inv.userId, channel: inv.channelId, command: `remediate ${req.action}`, ...(record ? { cluster: record.cluster } : {}), outcome, ...extra })
+      .append({
+        user: inv.userId,
+        channel: inv.channelId,
+        command: `remediate ${req.action}`,
+        ...(record ? { cluster: record.cluster } : {}),
+        outcome,
+        ...extra,
+      })
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
   const facts = await services.tracker.getFacts(req.sourceJobId);
   if (!record) return renderProblem('This result is too old to act on.', 'Run `/cws netcheck <cluster>` again.');
@@ -67,15 +78,30 @@ export async function remediate(services: BotServices, inv: Invocation, req: { s
       requestedBy: inv.userId,
       requestedAt: new Date().toISOString(),
     });
-    await services.tracker.saveRecord({ jobId, kind: 'remediate', cluster: cluster.name, requestedBy: inv.userId, channel: inv.channelId, action: req.action, origin: req.sourceJobId, ...(req.messageTs ? { threadTs: req.messageTs } : {}) });
+    await services.tracker.saveRecord({
+      jobId,
+      kind: 'remediate',
+      cluster: cluster.name,
+      requestedBy: inv.userId,
+      channel: inv.channelId,
+      action: req.action,
+      origin: req.sourceJobId,
+      ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+    });
   } catch {
     await audit('error', { detail: 'enqueue failed' });
     return renderProblem('Could not queue the change: the job queue (Redis) is unreachable.', 'Nothing was changed.');
   }
   await audit('queued', { jobId, detail: req.action === 'revert' ? `revert of ${req.sourceJobId}` : `from ${req.sourceJobId}` });
-  await showJob(services, inv, { jobId, cluster: cluster.name, kind: 'remediate' }, renderRemediationQueued({ jobId, cluster: cluster.name, action: req.action, requestedBy: inv.userId }), {
-    what: 'the change',
-    ...(req.messageTs ? { threadTs: req.messageTs } : {}),
-  });
+  await showJob(
+    services,
+    inv,
+    { jobId, cluster: cluster.name, kind: 'remediate' },
+    renderRemediationQueued({ jobId, cluster: cluster.name, action: req.action, requestedBy: inv.userId }),
+    {
+      what: 'the change',
+      ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+    },
+  );
   return undefined;
 }

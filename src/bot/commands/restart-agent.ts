@@ -27,7 +27,8 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
     await audit('invalid', { detail: 'unknown or expired job' });
     return renderProblem('This result is too old to act on.', 'Run `/cws selftest <cluster>` again.');
   }
-  if (outcome.target !== 'kubernetes') return renderProblem(`Restarting agents from Slack works on Kubernetes clusters only; \`${record.cluster}\` is ${outcome.target}.`);
+  if (outcome.target !== 'kubernetes')
+    return renderProblem(`Restarting agents from Slack works on Kubernetes clusters only; \`${record.cluster}\` is ${outcome.target}.`);
   if (!outcome.failedNodes.includes(req.node)) {
     await audit('invalid', { cluster: record.cluster, detail: 'node not failing in that result' });
     return renderProblem(`\`${req.node}\` was not failing in that self-test, so it cannot be restarted from it.`);
@@ -44,17 +45,40 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
 
   let jobId: string;
   try {
-    jobId = await services.producer.enqueueRestart({ kind: 'restart-agent', cluster: cluster.name, node: req.node, requestedBy: inv.userId, requestedAt: new Date().toISOString() });
-    await services.tracker.saveRecord({ jobId, kind: 'restart-agent', cluster: cluster.name, node: req.node, requestedBy: inv.userId, channel: inv.channelId, ...(req.messageTs ? { threadTs: req.messageTs } : {}) });
+    jobId = await services.producer.enqueueRestart({
+      kind: 'restart-agent',
+      cluster: cluster.name,
+      node: req.node,
+      requestedBy: inv.userId,
+      requestedAt: new Date().toISOString(),
+    });
+    await services.tracker.saveRecord({
+      jobId,
+      kind: 'restart-agent',
+      cluster: cluster.name,
+      node: req.node,
+      requestedBy: inv.userId,
+      channel: inv.channelId,
+      ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+    });
   } catch (err) {
     services.logger.error({ err }, 'enqueue restart failed');
     await audit('error', { cluster: cluster.name, detail: 'enqueue failed' });
-    return renderProblem(`Could not queue the restart on \`${cluster.name}\`: the job queue (Redis) is unreachable.`, 'Nothing was changed. Try again in a minute.');
+    return renderProblem(
+      `Could not queue the restart on \`${cluster.name}\`: the job queue (Redis) is unreachable.`,
+      'Nothing was changed. Try again in a minute.',
+    );
   }
   await audit('queued', { cluster: cluster.name, jobId });
-  await showJob(services, inv, { jobId, cluster: cluster.name, kind: 'restart-agent' }, renderRestartQueued({ jobId, cluster: cluster.name, node: req.node, requestedBy: inv.userId }), {
-    what: `the restart of the agent on \`${req.node}\``,
-    ...(req.messageTs ? { threadTs: req.messageTs } : {}),
-  });
+  await showJob(
+    services,
+    inv,
+    { jobId, cluster: cluster.name, kind: 'restart-agent' },
+    renderRestartQueued({ jobId, cluster: cluster.name, node: req.node, requestedBy: inv.userId }),
+    {
+      what: `the restart of the agent on \`${req.node}\``,
+      ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+    },
+  );
   return undefined;
 }

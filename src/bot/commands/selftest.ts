@@ -70,10 +70,16 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
     after: async () => {
       await audit(enqueued.attached ? 'attached' : 'queued', { jobId: enqueued.jobId });
       if (record?.post === 'deferred' && !enqueued.attached) return; // posted by the job once its node has an agent
-      await showJob(services, inv, { jobId: enqueued.jobId, cluster: cluster.name, kind: 'selftest' }, renderQueued(ctx, enqueued.attached ? enqueued.jobId : undefined), {
-        what: `the self-test on \`${cluster.name}\``,
-        attached: enqueued.attached,
-      });
+      await showJob(
+        services,
+        inv,
+        { jobId: enqueued.jobId, cluster: cluster.name, kind: 'selftest' },
+        renderQueued(ctx, enqueued.attached ? enqueued.jobId : undefined),
+        {
+          what: `the self-test on \`${cluster.name}\``,
+          attached: enqueued.attached,
+        },
+      );
     },
   };
 }

@@ -41,7 +41,11 @@ export interface JobKind {
 }
 
 /** A result this bot cannot read. */
-export const UNREADABLE: JobFailure = { code: 'bad_result', message: 'the worker returned a result this bot cannot read', hint: 'Check that bot and workers run the same version.' };
+export const UNREADABLE: JobFailure = {
+  code: 'bad_result',
+  message: 'the worker returned a result this bot cannot read',
+  hint: 'Check that bot and workers run the same version.',
+};
 
 /** Where a result Slack refused to show can still be read. */
 export const howToGet = (jobId: string) => `The full result is in the job record: job ${jobId}.`;

@@ -9,7 +9,9 @@ export const listAgentsKind: JobKind = {
     const req = r.requestId ? await d.tracker.getFlareRequest(r.requestId) : undefined;
     if (req && (await d.tracker.claimFinal(r.jobId, 'picker'))) {
       const parsed = 'failure' in outcome ? undefined : ListAgentsResult.safeParse(outcome.value);
-      const msg = parsed?.success ? renderNodePicker(req, parsed.data.agents) : { text: `Could not list the agents of ${r.cluster}: ${'failure' in outcome ? outcome.failure.message : 'unreadable result'}` };
+      const msg = parsed?.success
+        ? renderNodePicker(req, parsed.data.agents)
+        : { text: `Could not list the agents of ${r.cluster}: ${'failure' in outcome ? outcome.failure.message : 'unreadable result'}` };
       if (parsed?.success) await d.tracker.saveFlareRequest({ ...req, nodes: pickableNodes(parsed.data.agents) });
       await d.notifier.postEphemeral(r.channel, r.requestedBy, msg).catch((err) => d.logger.warn({ err }, 'could not post the node picker'));
     }

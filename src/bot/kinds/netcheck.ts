@@ -13,7 +13,12 @@ export const netcheckKind: JobKind = {
     if (!parsed.success) return { message: renderNetcheckFailure(context(r), UNREADABLE), outcome: 'error' };
     const n = parsed.data;
     // What its fix buttons may do: checked again at click time (src/bot/commands/remediate.ts).
-    await d.tracker.saveFacts(r.jobId, { kind: 'netcheck', verdict: n.verdict, remediations: n.remediations, ...(n.suggestedPriority !== undefined ? { suggestedPriority: n.suggestedPriority } : {}) });
+    await d.tracker.saveFacts(r.jobId, {
+      kind: 'netcheck',
+      verdict: n.verdict,
+      remediations: n.remediations,
+      ...(n.suggestedPriority !== undefined ? { suggestedPriority: n.suggestedPriority } : {}),
+    });
     return { message: renderNetcheckResult(context(r), n), outcome: n.verdict === 'ok' ? 'ok' : n.verdict === 'unknown' ? 'error' : 'failed' };
   },
 };

@@ -16,7 +16,9 @@ export const remediateKind: JobKind = {
     // Every change is announced in the cluster's incident channel too.
     const incident = d.incidentChannel?.(r.cluster);
     if (incident && incident !== r.channel && (await d.tracker.claimFinal(r.jobId, `incident:${incident}`)))
-      await d.notifier.post(incident, message, {}, { final: true, fallback: { howToGet: howToGet(r.jobId) } }).catch((err) => d.logger.warn({ err, incident }, 'could not announce in the incident channel'));
+      await d.notifier
+        .post(incident, message, {}, { final: true, fallback: { howToGet: howToGet(r.jobId) } })
+        .catch((err) => d.logger.warn({ err, incident }, 'could not announce in the incident channel'));
     return { message, outcome: 'ok' };
   },
 };

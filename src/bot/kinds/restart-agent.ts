@@ -10,6 +10,8 @@ export const restartAgentKind: JobKind = {
   async final(r, outcome) {
     if ('failure' in outcome) return { message: renderRestartFailure(context(r), outcome.failure), outcome: 'error' };
     const parsed = RestartAgentResult.safeParse(outcome.value);
-    return parsed.success ? { message: renderRestartResult(context(r), parsed.data), outcome: 'ok' } : { message: renderRestartFailure(context(r), UNREADABLE), outcome: 'error' };
+    return parsed.success
+      ? { message: renderRestartResult(context(r), parsed.data), outcome: 'ok' }
+      : { message: renderRestartFailure(context(r), UNREADABLE), outcome: 'error' };
   },
 };

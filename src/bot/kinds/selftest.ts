@@ -1,10 +1,25 @@
 import { SelftestProgress, SelftestResult } from '../../core/results.ts';
 import { summarise } from '../../core/selftest/summary.ts';
-import { needsFailureDetails, renderFailureDetails, renderJobFailure, renderNoAgentOnNode, renderProgress, renderQueued, renderResult, type SelftestContext } from '../../core/slack/blocks/selftest.ts';
+import {
+  needsFailureDetails,
+  renderFailureDetails,
+  renderJobFailure,
+  renderNoAgentOnNode,
+  renderProgress,
+  renderQueued,
+  renderResult,
+  type SelftestContext,
+} from '../../core/slack/blocks/selftest.ts';
 import type { JobRecord } from '../state/records.ts';
 import { type JobKind, UNREADABLE } from './kind.ts';
 
-const context = (r: JobRecord): SelftestContext => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy, ...(r.node ? { node: r.node } : {}), ...(r.nodes ? { nodes: r.nodes } : {}) });
+const context = (r: JobRecord): SelftestContext => ({
+  jobId: r.jobId,
+  cluster: r.cluster,
+  requestedBy: r.requestedBy,
+  ...(r.node ? { node: r.node } : {}),
+  ...(r.nodes ? { nodes: r.nodes } : {}),
+});
 
 export const selftestKind: JobKind = {
   start: (r) => renderQueued(context(r)),

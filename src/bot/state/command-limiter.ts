@@ -41,13 +41,22 @@ export class RedisCommandLimiter implements CommandLimiter {
     const names = [keys.limitUser(userId), keys.limitCluster(cluster)];
     let r: [number, number];
     try {
-      r = (await this.redis.eval(TAKE, 2, ...names, perUser.commands, perUser.windowSec * 1000, perCluster.commands, perCluster.windowSec * 1000)) as [number, number];
+      r = (await this.redis.eval(TAKE, 2, ...names, perUser.commands, perUser.windowSec * 1000, perCluster.commands, perCluster.windowSec * 1000)) as [
+        number,
+        number,
+      ];
     } catch (err) {
       this.onError(err);
       return { ok: true };
     }
     if (r[0] === 0) return { ok: true };
     const w = r[0] === 1 ? perUser : perCluster;
-    return { ok: false, scope: r[0] === 1 ? 'user' : 'cluster', limit: w.commands, windowSec: w.windowSec, retryAfterSec: Math.max(1, Math.ceil(Number(r[1]) / 1000)) };
+    return {
+      ok: false,
+      scope: r[0] === 1 ? 'user' : 'cluster',
+      limit: w.commands,
+      windowSec: w.windowSec,
+      retryAfterSec: Math.max(1, Math.ceil(Number(r[1]) / 1000)),
+    };
   }
 }

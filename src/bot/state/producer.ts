@@ -37,10 +37,20 @@ export class JobProducer {
    * Adds one job with a fresh ID (`<prefix>-<uuid>`), within the enqueue timeout. With a
    * deduplication ID, a job already running for it is returned instead ("attached").
    */
-  private async add(cluster: string, name: string, prefix: string, payload: object, opts: { dedupeId?: string; retried?: boolean } = {}): Promise<{ jobId: string; attached: boolean }> {
+  private async add(
+    cluster: string,
+    name: string,
+    prefix: string,
+    payload: object,
+    opts: { dedupeId?: string; retried?: boolean } = {},
+  ): Promise<{ jobId: string; attached: boolean }> {
     const jobId = `${prefix}-${randomUUID()}`;
     const options = { ...jobOptions(this.policy, jobId, opts.dedupeId), ...(opts.retried === false ? { attempts: 1 } : {}) };
-    const job = await withTimeout(this.queue(cluster).add(name, payload, options), this.enqueueTimeoutMs, `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`);
+    const job = await withTimeout(
+      this.queue(cluster).add(name, payload, options),
+      this.enqueueTimeoutMs,
+      `Redis did not accept the job within ${this.enqueueTimeoutMs} ms`,
+    );
     const id = job.id ?? jobId;
     return { jobId: id, attached: id !== jobId };
   }

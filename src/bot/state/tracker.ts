@@ -49,9 +49,19 @@ export class JobTracker {
    * A place among the flares open on a cluster, within the cluster's and the user's limits;
    * held until `releaseFlare` (or `until`, should the bot never hear of the end).
    */
-  async claimFlare(o: { cluster: string; user: string; jobId: string; until: number; maxOpen: number; maxPerUser: number }): Promise<{ ok: true } | { ok: false; scope: 'cluster' | 'user'; open: string[] }> {
+  async claimFlare(o: {
+    cluster: string;
+    user: string;
+    jobId: string;
+    until: number;
+    maxOpen: number;
+    maxPerUser: number;
+  }): Promise<{ ok: true } | { ok: false; scope: 'cluster' | 'user'; open: string[] }> {
     const sets = [keys.openFlares(o.cluster), keys.openFlaresOf(o.cluster, o.user)];
-    const r = (await this.redis.eval(CLAIM_FLARE, 2, ...sets, String(Date.now()), String(o.until), o.jobId, String(o.maxOpen), String(o.maxPerUser))) as [number, string[]];
+    const r = (await this.redis.eval(CLAIM_FLARE, 2, ...sets, String(Date.now()), String(o.until), o.jobId, String(o.maxOpen), String(o.maxPerUser))) as [
+      number,
+      string[],
+    ];
     if (r[0] === 0) return { ok: true };
     return { ok: false, scope: r[0] === 1 ? 'cluster' : 'user', open: r[1] };
   }
@@ -137,7 +147,11 @@ export class JobTracker {
 
   /** Hands a decision to the worker blocked on `key` (BLPOP); kept a day for a worker that re-reads it. */
   async pushDecision(key: string, value: string): Promise<void> {
-    await this.redis.multi().rpush(key, value).expire(key, 24 * 3600).exec();
+    await this.redis
+      .multi()
+      .rpush(key, value)
+      .expire(key, 24 * 3600)
+      .exec();
   }
 
   /** Small JSON facts about a finished job that its buttons act on (validated by the caller). */

@@ -61,7 +61,10 @@ const BENIGN =
 
 /** Strips quotes and trailing separators to judge a value. */
 function bare(v: string): string {
-  return v.trim().replace(/^["'`]+|["'`,;]+$/g, '').trim();
+  return v
+    .trim()
+    .replace(/^["'`]+|["'`,;]+$/g, '')
+    .trim();
 }
 const notBenign = (v: string) => {
   // `Authorization: Bearer ********`: the scheme is not the secret; what follows it is judged.
@@ -85,7 +88,10 @@ const NOT_A_SECRET_KEY =
   /(?:bypass|passthrough|pass_through|passive|compass|passenger)|_(?:file|files|path|dir|directory|env|var|command|cmd|length|len|policy|enabled|enable|required|url|uri|ref|name|names|arn|ttl|timeout|expiry|expires|expiration|lifetime|type|max|min|count|size|limit|backend(?:_\w+)?|mode|format|header|field|version|refresh_interval|rotation)$|^secret_backend/;
 
 function keyIsSecret(name: string): boolean {
-  const k = name.toLowerCase().replace(/[-.]/g, '_').replace(/^_+|_+$/g, '');
+  const k = name
+    .toLowerCase()
+    .replace(/[-.]/g, '_')
+    .replace(/^_+|_+$/g, '');
   return SECRET_KEY_NAME.test(k) && !NOT_A_SECRET_KEY.test(k);
 }
 
@@ -117,7 +123,10 @@ function pickKeyValue(m: RegExpExecArray): [number, number] | undefined {
   return len > 0 ? [u[0], u[0] + len] : undefined;
 }
 
-const has = (...words: string[]) => (l: string) => words.some((w) => l.includes(w));
+const has =
+  (...words: string[]) =>
+  (l: string) =>
+    words.some((w) => l.includes(w));
 
 /** In priority order: when spans overlap, the first rule names the kind. */
 const RULES: Rule[] = [
@@ -158,7 +167,13 @@ const RULES: Rule[] = [
   { kind: 'Slack token', re: /\bxoxe\.xox[bp]-\d-[0-9A-Za-z]{20,300}/dg, reveal: 4, hint: has('xoxe.') },
   { kind: 'Slack token', re: /\bxox[abposre]-[0-9A-Za-z-]{8,300}/dg, reveal: 4, hint: has('xox') },
   { kind: 'Slack app-level token', re: /\bxapp-\d-[0-9A-Za-z-]{8,300}/dg, reveal: 4, hint: has('xapp-') },
-  { kind: 'Slack webhook', re: /\bhooks\.slack\.com\/(?:services|workflows|triggers)\/([A-Za-z0-9_/-]{8,300})/dg, group: 1, reveal: 0, hint: has('hooks.slack.com') },
+  {
+    kind: 'Slack webhook',
+    re: /\bhooks\.slack\.com\/(?:services|workflows|triggers)\/([A-Za-z0-9_/-]{8,300})/dg,
+    group: 1,
+    reveal: 0,
+    hint: has('hooks.slack.com'),
+  },
   // GitHub: gitleaks github.go (ghp_/gho_/ghu_/ghs_/ghr_ + 36, github_pat_ + \w{82}); formats from
   // GitHub's "Behind GitHub's new authentication token formats" (2021-04-05).
   { kind: 'GitHub token', re: /\bgh[pousr]_[0-9A-Za-z]{36,251}/dg, reveal: 4, hint: has('gh') },

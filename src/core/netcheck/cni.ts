@@ -11,17 +11,7 @@ import { parseCniImage, type Version } from './version.ts';
  */
 
 export type CniVendorId =
-  | 'cilium'
-  | 'gke-dataplane-v2'
-  | 'calico'
-  | 'canal'
-  | 'antrea'
-  | 'weave'
-  | 'flannel'
-  | 'kube-router'
-  | 'aws-vpc-cni'
-  | 'azure-cni'
-  | 'kindnet';
+  'cilium' | 'gke-dataplane-v2' | 'calico' | 'canal' | 'antrea' | 'weave' | 'flannel' | 'kube-router' | 'aws-vpc-cni' | 'azure-cni' | 'kindnet';
 
 export type TcAction = 'TC_ACT_OK' | 'TC_ACT_UNSPEC' | 'unknown';
 
@@ -68,7 +58,8 @@ const CILIUM_BASE = {
   },
   defaultPriority: {
     value: 1,
-    source: 'cilium/cilium PR #18896 ("hardcoded priority of 1 … The default is 1, for backward compatibility"); cilium option table: bpf-filter-priority Int default 1',
+    source:
+      'cilium/cilium PR #18896 ("hardcoded priority of 1 … The default is 1, for backward compatibility"); cilium option table: bpf-filter-priority Int default 1',
     verified: true,
   },
   priorityOption: {
@@ -81,7 +72,11 @@ const CILIUM_BASE = {
   ],
 } satisfies Partial<CniVendor>;
 
-const UNVERIFIED_NO = (why: string): Claim<'no'> => ({ value: 'no', source: `${why}; absence of eBPF tc classifiers on pod interfaces not confirmed`, verified: false });
+const UNVERIFIED_NO = (why: string): Claim<'no'> => ({
+  value: 'no',
+  source: `${why}; absence of eBPF tc classifiers on pod interfaces not confirmed`,
+  verified: false,
+});
 const UNKNOWN_ACTION: Claim<TcAction> = { value: 'unknown', source: 'not found in the sources', verified: false };
 const UNKNOWN_PRIORITY: Claim<'unknown'> = { value: 'unknown', source: 'not found in the sources', verified: false };
 
@@ -113,15 +108,18 @@ export const CNI_VENDORS: readonly CniVendor[] = [
     filterNames: /cali|calico/,
     usesEbpfTc: {
       value: 'depends',
-      condition: 'only with the eBPF dataplane (FelixConfiguration bpfEnabled / Installation linuxDataplane: BPF); the iptables and nftables dataplanes attach no tc programs',
-      source: 'projectcalico/calico felix/bpf/tc/attach.go (tc programs on cali* interfaces belong to the BPF dataplane); felix/CLAUDE.md lists BPF, iptables, nftables dataplanes',
+      condition:
+        'only with the eBPF dataplane (FelixConfiguration bpfEnabled / Installation linuxDataplane: BPF); the iptables and nftables dataplanes attach no tc programs',
+      source:
+        'projectcalico/calico felix/bpf/tc/attach.go (tc programs on cali* interfaces belong to the BPF dataplane); felix/CLAUDE.md lists BPF, iptables, nftables dataplanes',
       verified: true,
     },
     tcAction: UNKNOWN_ACTION,
     defaultPriority: {
       value: 49152,
       condition: 'kernel-assigned when Calico is the first to attach; it reuses the highest existing calico pref otherwise',
-      source: 'projectcalico/calico felix/bpf/tc/attach.go: example "filter protocol all pref 49152 bpf chain 0 handle 0x1 … calico_from_hos…", findFilterPriority() (0 → kernel picks)',
+      source:
+        'projectcalico/calico felix/bpf/tc/attach.go: example "filter protocol all pref 49152 bpf chain 0 handle 0x1 … calico_from_hos…", findFilterPriority() (0 → kernel picks)',
       verified: true,
     },
   },
@@ -131,7 +129,11 @@ export const CNI_VENDORS: readonly CniVendor[] = [
     daemonSets: ['canal'],
     images: [],
     filterNames: /cali|calico/,
-    usesEbpfTc: { value: 'unknown', source: 'Calico felix runs inside canal; whether its eBPF dataplane can be enabled there was not checked', verified: false },
+    usesEbpfTc: {
+      value: 'unknown',
+      source: 'Calico felix runs inside canal; whether its eBPF dataplane can be enabled there was not checked',
+      verified: false,
+    },
     tcAction: UNKNOWN_ACTION,
     defaultPriority: UNKNOWN_PRIORITY,
   },
@@ -179,7 +181,8 @@ export const CNI_VENDORS: readonly CniVendor[] = [
     usesEbpfTc: {
       value: 'depends',
       condition: 'only when network policy enforcement is on (aws-network-policy-agent, VPC CNI ≥ 1.14.0)',
-      source: 'aws/aws-network-policy-agent README: "enforces them via eBPF probes attached to pod\'s host Veth interface"; "Starting with Amazon VPC CNI v1.14.0, Network Policy agent will be automatically installed"',
+      source:
+        'aws/aws-network-policy-agent README: "enforces them via eBPF probes attached to pod\'s host Veth interface"; "Starting with Amazon VPC CNI v1.14.0, Network Policy agent will be automatically installed"',
       verified: true,
     },
     tcAction: UNKNOWN_ACTION,
@@ -278,7 +281,10 @@ export function detectCni(daemonSets: readonly DaemonSetSummary[], table: readon
 }
 
 function matchesImage(vendor: CniVendor, image: string): boolean {
-  const repo = image.trim().replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+  const repo = image
+    .trim()
+    .replace(/@.*$/, '')
+    .replace(/:[^/:]*$/, '');
   const path = repo.replace(/^[^/]+\.[^/]+\//, '').replace(/^localhost(:\d+)?\//, ''); // strip registry host
   return vendor.images.some((re) => re.test(repo) || re.test(path));
 }

@@ -121,24 +121,41 @@ export function effectiveCwsConfig(inputs: CwsConfigInputs): EffectiveCwsConfig 
   const resolve = <T>(setting: Setting, parse: (raw: unknown) => T | undefined, dflt: () => ConfigValue<T>): ConfigValue<T> => {
     const env = fromEnv(inputs.systemProbeEnv, ENV_NAMES[setting], container, parse);
     const file = fileRead ? fromFile(doc, FILE_KEYS[setting], fileOrigin, parse) : undefined;
-    if (env && file && file.value !== undefined && env.value !== undefined && file.value !== env.value && file.key?.startsWith('runtime_security_config.network.'))
+    if (
+      env &&
+      file &&
+      file.value !== undefined &&
+      env.value !== undefined &&
+      file.value !== env.value &&
+      file.key?.startsWith('runtime_security_config.network.')
+    )
       conflicts.push({
         setting,
         message: `${env.key}=${env.raw} (env) and ${file.key}: ${String(file.value)} (${fileOrigin}) disagree; netcheck applies the env value, but agents that read event_monitoring_config give the file's deprecated runtime_security_config.network.* key precedence`,
       });
     if (env) return env;
     if (file) return file;
-    if (inputs.systemProbeEnv === undefined && !fileRead) return { value: undefined, origin: 'unknown', note: 'neither the system-probe env nor system-probe.yaml could be read' };
+    if (inputs.systemProbeEnv === undefined && !fileRead)
+      return { value: undefined, origin: 'unknown', note: 'neither the system-probe env nor system-probe.yaml could be read' };
     return dflt();
   };
 
-  const cwsEnabled = resolve('enabled', toBool, () => ({ value: false, origin: `default(${verText ?? 'any'})`, note: 'runtime_security_config.enabled defaults to false' }));
+  const cwsEnabled = resolve('enabled', toBool, () => ({
+    value: false,
+    origin: `default(${verText ?? 'any'})`,
+    note: 'runtime_security_config.enabled defaults to false',
+  }));
 
   let networkEnabled = resolve('network.enabled', toBool, () => {
-    if (!ver) return { value: undefined, origin: 'unknown', note: 'not set; the default depends on the agent version (off in 7.36, on from 7.37), which is unknown' };
+    if (!ver)
+      return { value: undefined, origin: 'unknown', note: 'not set; the default depends on the agent version (off in 7.36, on from 7.37), which is unknown' };
     const line = releaseLine(ver);
     if (compareVersions(line, NETWORK_DEFAULT_ON_SINCE) >= 0) return { value: true, origin: `default(${verText})` };
-    return { value: false, origin: `default(${verText})`, note: compareVersions(line, NETWORK_SINCE) >= 0 ? 'off by default in 7.36' : 'no CWS network detections before 7.36' };
+    return {
+      value: false,
+      origin: `default(${verText})`,
+      note: compareVersions(line, NETWORK_SINCE) >= 0 ? 'off by default in 7.36' : 'no CWS network detections before 7.36',
+    };
   });
   if (ver && compareVersions(releaseLine(ver), NETWORK_SINCE) < 0 && networkEnabled.value !== false) {
     notes.push(`agent ${verText} predates CWS network detections (7.36): ${networkEnabled.key ?? 'network.enabled'} has no effect`);
@@ -161,14 +178,22 @@ export function effectiveCwsConfig(inputs: CwsConfigInputs): EffectiveCwsConfig 
   // security-agent must agree on runtime_security_config.enabled (DESIGN.md: disable CWS on both)
   const sa = fromEnv(inputs.securityAgentEnv, ENV_NAMES.enabled, 'security-agent', toBool);
   if (sa && cwsEnabled.value !== undefined && sa.value !== undefined && sa.value !== cwsEnabled.value)
-    notes.push(`security-agent has ${sa.key}=${sa.raw} but system-probe resolves runtime_security_config.enabled to ${String(cwsEnabled.value)} (${cwsEnabled.origin})`);
+    notes.push(
+      `security-agent has ${sa.key}=${sa.raw} but system-probe resolves runtime_security_config.enabled to ${String(cwsEnabled.value)} (${cwsEnabled.origin})`,
+    );
   for (const c of [networkEnabled, classifierPriority])
-    if (c.key?.startsWith('DD_EVENT_MONITORING_')) notes.push(`${c.key} is read only by agents with the event_monitoring_config layout (2023+); older agents read DD_RUNTIME_SECURITY_CONFIG_*`);
+    if (c.key?.startsWith('DD_EVENT_MONITORING_'))
+      notes.push(`${c.key} is read only by agents with the event_monitoring_config layout (2023+); older agents read DD_RUNTIME_SECURITY_CONFIG_*`);
 
   return { cwsEnabled, networkEnabled, classifierPriority, conflicts, notes };
 }
 
-function fromEnv<T>(env: readonly EnvVar[] | undefined, names: string[], container: string, parse: (raw: unknown) => T | undefined): ConfigValue<T> | undefined {
+function fromEnv<T>(
+  env: readonly EnvVar[] | undefined,
+  names: string[],
+  container: string,
+  parse: (raw: unknown) => T | undefined,
+): ConfigValue<T> | undefined {
   if (!env) return undefined;
   for (const name of names) {
     // Kubernetes: the last definition of a duplicated name wins

@@ -66,21 +66,42 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
 
   const net = config.networkEnabled;
   if (net.value === false && conflictOn('network.enabled').length === 0) {
-    return stop(findings, { code: 'network_disabled', severity: 'info', message: `CWS network detections are already disabled (network.enabled: false, ${net.origin}${net.key ? ` ${net.key}` : ''}): the CNI checklist does not apply.` });
+    return stop(findings, {
+      code: 'network_disabled',
+      severity: 'info',
+      message: `CWS network detections are already disabled (network.enabled: false, ${net.origin}${net.key ? ` ${net.key}` : ''}): the CNI checklist does not apply.`,
+    });
   }
   const cws = config.cwsEnabled;
   if (cws.value === false) {
-    return stop(findings, { code: 'cws_disabled', severity: 'info', message: `Cloud Workload Security is disabled (runtime_security_config.enabled: false, ${cws.origin}): no tc classifiers, nothing to check.` });
+    return stop(findings, {
+      code: 'cws_disabled',
+      severity: 'info',
+      message: `Cloud Workload Security is disabled (runtime_security_config.enabled: false, ${cws.origin}): no tc classifiers, nothing to check.`,
+    });
   }
   if (cws.value === undefined) {
     conditional = true;
-    findings.push({ code: 'unknown_cws_enabled', severity: 'warning', message: `Unknown whether CWS is enabled (${cws.note ?? cws.origin}); the findings below assume it is.` });
+    findings.push({
+      code: 'unknown_cws_enabled',
+      severity: 'warning',
+      message: `Unknown whether CWS is enabled (${cws.note ?? cws.origin}); the findings below assume it is.`,
+    });
   }
   if (net.value !== true) {
     conditional = true;
-    findings.push({ code: 'unknown_network_enabled', severity: 'warning', message: `Unknown whether CWS network detections are enabled (${net.value === false ? 'env and file disagree' : net.note ?? net.origin}); the findings below assume they are.` });
+    findings.push({
+      code: 'unknown_network_enabled',
+      severity: 'warning',
+      message: `Unknown whether CWS network detections are enabled (${net.value === false ? 'env and file disagree' : (net.note ?? net.origin)}); the findings below assume they are.`,
+    });
   }
-  if (!agent) findings.push({ code: 'unknown_agent_version', severity: 'warning', message: 'Agent version unknown (no readable image tag): the 7.36–7.39.1 race and the classifier priority default cannot be checked.' });
+  if (!agent)
+    findings.push({
+      code: 'unknown_agent_version',
+      severity: 'warning',
+      message: 'Agent version unknown (no readable image tag): the 7.36–7.39.1 race and the classifier priority default cannot be checked.',
+    });
 
   const vendor = cni.status === 'detected' ? table.find((x) => x.id === cni.vendor) : undefined;
   const vname = vendor?.name ?? 'the CNI plugin';
@@ -93,10 +114,18 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
     if (oldCilium === true && raceAgent === true) {
       verdicts.push('broken');
       remediations.add('upgrade_agent').add('disable_network_detections');
-      findings.push({ code: 'cilium_race', severity: 'critical', message: `Known race: ${vname} ${formatVersion(cni.version!)} (1.9 or lower) with Agent ${formatVersion(agent!)} (7.36 to 7.39.1) may cut a new pod's connectivity when it starts. Upgrade the agent to 7.39.2 or later, or disable network detections.` });
+      findings.push({
+        code: 'cilium_race',
+        severity: 'critical',
+        message: `Known race: ${vname} ${formatVersion(cni.version!)} (1.9 or lower) with Agent ${formatVersion(agent!)} (7.36 to 7.39.1) may cut a new pod's connectivity when it starts. Upgrade the agent to 7.39.2 or later, or disable network detections.`,
+      });
     } else if (oldCilium === undefined && raceAgent !== false) {
       verdicts.push('unknown');
-      findings.push({ code: 'unknown_cni_version', severity: 'warning', message: `${vname} version unknown (${cni.versionHow}): the known race of Cilium 1.9 and lower with Agent 7.36 to 7.39.1 cannot be ruled out.` });
+      findings.push({
+        code: 'unknown_cni_version',
+        severity: 'warning',
+        message: `${vname} version unknown (${cni.versionHow}): the known race of Cilium 1.9 and lower with Agent 7.36 to 7.39.1 cannot be ruled out.`,
+      });
     } else if (oldCilium === true && raceAgent === undefined) {
       verdicts.push('unknown');
     }
@@ -106,15 +135,24 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
   const cwsFromConfig = conflictOn('network.classifier_priority').length ? undefined : config.classifierPriority;
   const evals: { node?: string; e: Eval }[] = [];
   const nodesOk = (facts.nodes ?? []).filter((n): n is Extract<NodeTcFact, { interfaces: unknown }> => 'interfaces' in n);
-  for (const n of facts.nodes ?? []) if ('error' in n) findings.push({ code: 'unknown_tc', severity: 'warning', node: n.node, message: `tc filters could not be read on ${n.node}: ${n.error}` });
+  for (const n of facts.nodes ?? [])
+    if ('error' in n)
+      findings.push({ code: 'unknown_tc', severity: 'warning', node: n.node, message: `tc filters could not be read on ${n.node}: ${n.error}` });
 
   if (nodesOk.length === 0) {
-    evals.push({ e: fromTable(cni, vendor, cwsFromConfig, facts.nodes === undefined ? 'tc filters were not gathered' : 'tc filters could not be read on any node') });
+    evals.push({
+      e: fromTable(cni, vendor, cwsFromConfig, facts.nodes === undefined ? 'tc filters were not gathered' : 'tc filters could not be read on any node'),
+    });
   } else {
     for (const n of nodesOk) {
       const pod = n.interfaces;
       if (pod.length === 0) {
-        findings.push({ code: 'no_pod_interfaces', severity: 'info', node: n.node, message: `No pod-facing interface on ${n.node}: nothing to compare there.` });
+        findings.push({
+          code: 'no_pod_interfaces',
+          severity: 'info',
+          node: n.node,
+          message: `No pod-facing interface on ${n.node}: nothing to compare there.`,
+        });
         continue;
       }
       const all = pod.flatMap((i) => i.filters.filter((f) => f.kind === 'bpf').map((f) => ({ iface: i.name, f })));
@@ -122,9 +160,29 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
       const foreign = all.filter((x) => !isDatadogClassifier(x.f));
       if (foreign.length === 0) {
         if (vendor?.usesEbpfTc.value === 'yes') {
-          evals.push({ node: n.node, e: { verdict: 'unknown', finding: { code: 'vendor_filters_not_visible', severity: 'warning', message: `No ${vname} classifier in \`tc filter show\` on ${pod.length} pod interface(s) (e.g. ${pod[0]!.name}): ${vname} may attach with tcx (Cilium 1.16+ on kernel ≥ 6.6), which tc does not list and which runs before every tc filter.` } } });
+          evals.push({
+            node: n.node,
+            e: {
+              verdict: 'unknown',
+              finding: {
+                code: 'vendor_filters_not_visible',
+                severity: 'warning',
+                message: `No ${vname} classifier in \`tc filter show\` on ${pod.length} pod interface(s) (e.g. ${pod[0]!.name}): ${vname} may attach with tcx (Cilium 1.16+ on kernel ≥ 6.6), which tc does not list and which runs before every tc filter.`,
+              },
+            },
+          });
         } else {
-          evals.push({ node: n.node, e: { verdict: 'ok', finding: { code: 'no_ebpf_cni', severity: 'info', message: `No eBPF tc classifier from ${vname} on the pod interfaces (observed with tc): nothing to do.` } } });
+          evals.push({
+            node: n.node,
+            e: {
+              verdict: 'ok',
+              finding: {
+                code: 'no_ebpf_cni',
+                severity: 'info',
+                message: `No eBPF tc classifier from ${vname} on the pod interfaces (observed with tc): nothing to do.`,
+              },
+            },
+          });
         }
         continue;
       }
@@ -153,7 +211,12 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
   const keyOf = (e: Eval) => `${e.finding.code}|${e.vendorPriority ?? ''}|${e.verdict}|${e.cws ?? ''}|${e.who ?? ''}`;
   const distinct = new Set(evals.map((x) => keyOf(x.e)));
   const prios = new Set(evals.map((x) => x.e.vendorPriority).filter((p) => p !== undefined));
-  if (prios.size > 1) findings.push({ code: 'priority_differs', severity: 'warning', message: `Nodes disagree on the vendor's classifier priority (${[...prios].sort((a, b) => a - b).join(', ')}): see each node.` });
+  if (prios.size > 1)
+    findings.push({
+      code: 'priority_differs',
+      severity: 'warning',
+      message: `Nodes disagree on the vendor's classifier priority (${[...prios].sort((a, b) => a - b).join(', ')}): see each node.`,
+    });
   if (distinct.size === 1 && evals.length > 0) {
     const first = evals[0]!;
     const nodes = evals.filter((x) => x.node).length;
@@ -171,7 +234,11 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
 
   if (agent && compareVersions(agent, RACE_FIXED) < 0 && evals.some((x) => x.e.vendorPriority === 1) && !findings.some((f) => f.code === 'cilium_race')) {
     remediations.add('upgrade_agent');
-    findings.push({ code: 'upgrade_hint', severity: 'info', message: `Agent ${formatVersion(agent)} attaches its own classifiers at priority 1 too (classifier_priority exists since 7.39.2): upgrade to 7.39.2 or later so they stop competing for priority 1.` });
+    findings.push({
+      code: 'upgrade_hint',
+      severity: 'info',
+      message: `Agent ${formatVersion(agent)} attaches its own classifiers at priority 1 too (classifier_priority exists since 7.39.2): upgrade to 7.39.2 or later so they stop competing for priority 1.`,
+    });
   }
 
   let verdict = worst(verdicts);
@@ -192,23 +259,95 @@ function evaluate(p: number, action: TcAction, cwsPref: { value: number; from: s
 
 function rows(p: number, action: TcAction, cwsPref: { value: number; from: string } | undefined, who: string, where: string, knob: string | undefined): Eval {
   const at = `${who} attaches its eBPF classifiers at priority ${p} (${where})`;
-  if (action === 'TC_ACT_UNSPEC') return { verdict: 'ok', vendorPriority: p, finding: { code: 'cni_tc_act_unspec', severity: 'info', message: `${at} and returns TC_ACT_UNSPEC after granting access to a packet: the CWS classifiers still run, nothing to do.` } };
-  if (p >= 11) return { verdict: 'ok', vendorPriority: p, finding: { code: 'priority_ok', severity: 'info', message: `${at}: priority 11 or higher, nothing to do.` } };
-  if (action === 'unknown') return { verdict: 'unknown', vendorPriority: p, finding: { code: 'unknown_tc_action', severity: 'warning', message: `${at}; whether it returns TC_ACT_OK or TC_ACT_UNSPEC is unknown. With TC_ACT_OK, ${p === 1 ? 'CWS network detections do not work inside your containers' : `classifier_priority must be strictly below ${p}`}.` } };
-  if (p <= 1) return { verdict: 'broken', vendorPriority: p, remediation: 'disable_network_detections', finding: { code: 'priority_conflict_1', severity: 'critical', message: `${at}: CWS network detections do not work inside your containers. Disable network detections, or move the vendor's classifiers off priority 1${knob ? ` (${knob})` : ''}.` } };
-  if (!cwsPref || cwsPref.value === 0) return { verdict: 'unknown', vendorPriority: p, finding: { code: 'unknown_classifier_priority', severity: 'warning', message: `${at}; the CWS classifier priority is unknown${cwsPref ? ' (0: chosen by ebpf-manager)' : ''}, so whether it is strictly below ${p} cannot be told.` } };
-  if (cwsPref.value < p) return { verdict: 'ok', vendorPriority: p, finding: { code: 'priority_ok', severity: 'info', message: `${at}; CWS uses ${cwsPref.value} (${cwsPref.from}), strictly below: CWS classifiers run first.` } };
-  return { verdict: 'action_required', vendorPriority: p, remediation: 'set_classifier_priority', suggest: p - 1, finding: { code: 'priority_must_be_below', severity: 'warning', message: `${at}; runtime_security_config.network.classifier_priority is ${cwsPref.value} (${cwsPref.from}) but must be strictly below ${p}: set it to ${p - 1}.` } };
+  if (action === 'TC_ACT_UNSPEC')
+    return {
+      verdict: 'ok',
+      vendorPriority: p,
+      finding: {
+        code: 'cni_tc_act_unspec',
+        severity: 'info',
+        message: `${at} and returns TC_ACT_UNSPEC after granting access to a packet: the CWS classifiers still run, nothing to do.`,
+      },
+    };
+  if (p >= 11)
+    return { verdict: 'ok', vendorPriority: p, finding: { code: 'priority_ok', severity: 'info', message: `${at}: priority 11 or higher, nothing to do.` } };
+  if (action === 'unknown')
+    return {
+      verdict: 'unknown',
+      vendorPriority: p,
+      finding: {
+        code: 'unknown_tc_action',
+        severity: 'warning',
+        message: `${at}; whether it returns TC_ACT_OK or TC_ACT_UNSPEC is unknown. With TC_ACT_OK, ${p === 1 ? 'CWS network detections do not work inside your containers' : `classifier_priority must be strictly below ${p}`}.`,
+      },
+    };
+  if (p <= 1)
+    return {
+      verdict: 'broken',
+      vendorPriority: p,
+      remediation: 'disable_network_detections',
+      finding: {
+        code: 'priority_conflict_1',
+        severity: 'critical',
+        message: `${at}: CWS network detections do not work inside your containers. Disable network detections, or move the vendor's classifiers off priority 1${knob ? ` (${knob})` : ''}.`,
+      },
+    };
+  if (!cwsPref || cwsPref.value === 0)
+    return {
+      verdict: 'unknown',
+      vendorPriority: p,
+      finding: {
+        code: 'unknown_classifier_priority',
+        severity: 'warning',
+        message: `${at}; the CWS classifier priority is unknown${cwsPref ? ' (0: chosen by ebpf-manager)' : ''}, so whether it is strictly below ${p} cannot be told.`,
+      },
+    };
+  if (cwsPref.value < p)
+    return {
+      verdict: 'ok',
+      vendorPriority: p,
+      finding: {
+        code: 'priority_ok',
+        severity: 'info',
+        message: `${at}; CWS uses ${cwsPref.value} (${cwsPref.from}), strictly below: CWS classifiers run first.`,
+      },
+    };
+  return {
+    verdict: 'action_required',
+    vendorPriority: p,
+    remediation: 'set_classifier_priority',
+    suggest: p - 1,
+    finding: {
+      code: 'priority_must_be_below',
+      severity: 'warning',
+      message: `${at}; runtime_security_config.network.classifier_priority is ${cwsPref.value} (${cwsPref.from}) but must be strictly below ${p}: set it to ${p - 1}.`,
+    },
+  };
 }
 
 /** No tc observation: the vendor table decides, from verified claims only. */
 function fromTable(cni: CniFact, vendor: CniVendor | undefined, cwsPriority: ConfigValue<number> | undefined, why: string): Eval {
   const unknown = (message: string): Eval => ({ verdict: 'unknown', finding: { code: 'unknown_tc', severity: 'warning', message } });
-  if (cni.status === 'none') return { verdict: 'ok', finding: { code: 'no_ebpf_cni', severity: 'info', message: `No CNI plugin (${cni.reason}): no vendor eBPF classifiers to conflict with.` } };
+  if (cni.status === 'none')
+    return {
+      verdict: 'ok',
+      finding: { code: 'no_ebpf_cni', severity: 'info', message: `No CNI plugin (${cni.reason}): no vendor eBPF classifiers to conflict with.` },
+    };
   if (!vendor) return unknown(`${why} and the CNI plugin is unknown: the vendor's classifier priority is unknown.`);
   const uses = vendor.usesEbpfTc;
-  if (uses.value === 'no' && uses.verified) return { verdict: 'ok', finding: { code: 'no_ebpf_cni', severity: 'info', message: `${vendor.name} does not use eBPF traffic control classifiers (${uses.source}): nothing to do.` } };
-  if (uses.value !== 'yes' || !uses.verified) return unknown(`${why}; whether ${vendor.name} attaches eBPF tc classifiers ${uses.value === 'depends' ? `depends: ${uses.condition}` : `is not established (${uses.value}, unverified)`}.`);
+  if (uses.value === 'no' && uses.verified)
+    return {
+      verdict: 'ok',
+      finding: {
+        code: 'no_ebpf_cni',
+        severity: 'info',
+        message: `${vendor.name} does not use eBPF traffic control classifiers (${uses.source}): nothing to do.`,
+      },
+    };
+  if (uses.value !== 'yes' || !uses.verified)
+    return unknown(
+      `${why}; whether ${vendor.name} attaches eBPF tc classifiers ${uses.value === 'depends' ? `depends: ${uses.condition}` : `is not established (${uses.value}, unverified)`}.`,
+    );
   const prio = vendor.defaultPriority;
   if (typeof prio.value !== 'number' || !prio.verified) return unknown(`${why} and ${vendor.name}'s default classifier priority is not known.`);
   const action: TcAction = vendor.tcAction.verified ? vendor.tcAction.value : 'unknown';
@@ -216,4 +355,5 @@ function fromTable(cni: CniFact, vendor: CniVendor | undefined, cwsPriority: Con
   return evaluate(prio.value, action, cws, vendor.name, `vendor default; ${why}`, knobOf(vendor));
 }
 
-const knobOf = (vendor: CniVendor | undefined) => (vendor?.priorityOption?.verified ? `${vendor.name} option ${vendor.priorityOption.value.split(' ')[0]}` : undefined);
+const knobOf = (vendor: CniVendor | undefined) =>
+  vendor?.priorityOption?.verified ? `${vendor.name} option ${vendor.priorityOption.value.split(' ')[0]}` : undefined;

@@ -68,8 +68,8 @@ function parseFilterLine(line: string): TcFilter | string {
   while (i < t.length && pref === undefined) {
     const k = t[i]!;
     const val = t[i + 1];
-    if (k === 'parent' && val) (parent = val), (i += 2);
-    else if (k === 'protocol' && val) (protocol = val), (i += 2);
+    if (k === 'parent' && val) ((parent = val), (i += 2));
+    else if (k === 'protocol' && val) ((protocol = val), (i += 2));
     else if ((k === 'pref' || k === 'prio' || k === 'priority') && val) {
       pref = uint(val, 0xffff); // tc priorities are 16 bits
       if (pref === undefined) return `bad priority "${val}"`;
@@ -104,17 +104,17 @@ function parseFilterLine(line: string): TcFilter | string {
   while (i < t.length) {
     const k = t[i]!;
     const val = t[i + 1];
-    if (k === 'direct-action' || k === 'da') (f.directAction = true), i++;
+    if (k === 'direct-action' || k === 'da') ((f.directAction = true), i++);
     else if (BPF_KEYWORDS.has(k)) i++;
-    else if ((k === 'id') && val !== undefined) {
+    else if (k === 'id' && val !== undefined) {
       const id = uint(val, 0xffffffff);
       if (id === undefined) return `bad program id "${val}"`;
       f.id = id;
       i += 2;
-    } else if (k === 'tag' && val !== undefined) (f.tag = val), (i += 2);
-    else if (k === 'name' && val !== undefined && f.id !== undefined) (f.progName = val), (i += 2);
+    } else if (k === 'tag' && val !== undefined) ((f.tag = val), (i += 2));
+    else if (k === 'name' && val !== undefined && f.id !== undefined) ((f.progName = val), (i += 2));
     else if ((k === 'flowid' || k === 'classid') && val !== undefined) i += 2;
-    else if (f.name === undefined) (f.name = k), i++;
+    else if (f.name === undefined) ((f.name = k), i++);
     else i++;
   }
   return f;
@@ -151,7 +151,8 @@ export type NetDevParse = { ok: true; interfaces: NetDev[] } | { ok: false; erro
 export function parseProcNetDev(text: string): NetDevParse {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (lines.length === 0) return { ok: false, error: 'empty /proc/net/dev' };
-  if (!/^\s*Inter-\|/.test(lines[0]!) || !lines[1] || !/^\s*face\s*\|/.test(lines[1])) return { ok: false, error: `not /proc/net/dev (header is "${clip(lines[0]!)}")` };
+  if (!/^\s*Inter-\|/.test(lines[0]!) || !lines[1] || !/^\s*face\s*\|/.test(lines[1]))
+    return { ok: false, error: `not /proc/net/dev (header is "${clip(lines[0]!)}")` };
   const interfaces: NetDev[] = [];
   for (let i = 2; i < lines.length; i++) {
     const m = /^\s*([^\s:]+):\s*(.*)$/.exec(lines[i]!);
@@ -188,7 +189,8 @@ const POD_FACING: ReadonlyArray<[RegExp, string]> = [
   [/^gke[0-9a-f]/, 'GKE pod veth (gke*)'],
   [/^veth/, 'generic pod veth (veth*)'],
 ];
-const NEVER_POD_FACING = /^(lo|eth\d|ens|enp|eno|enx|em\d|bond|wlan|cilium_|docker\d|cni\d|cbr\d|flannel[.-]|tunl\d|vxlan[.-]|wireguard\.|kube-ipvs|kube-bridge|kube-dummy|weave$|datapath$|vethwe-|antrea-gw|antrea-tun|genev_sys|ovs-system|nodelocaldns|dummy|br-|virbr|ip6tnl|sit\d|gre|erspan)/;
+const NEVER_POD_FACING =
+  /^(lo|eth\d|ens|enp|eno|enx|em\d|bond|wlan|cilium_|docker\d|cni\d|cbr\d|flannel[.-]|tunl\d|vxlan[.-]|wireguard\.|kube-ipvs|kube-bridge|kube-dummy|weave$|datapath$|vethwe-|antrea-gw|antrea-tun|genev_sys|ovs-system|nodelocaldns|dummy|br-|virbr|ip6tnl|sit\d|gre|erspan)/;
 
 export interface PodFacingPick {
   podFacing: { name: string; hint: string }[];

@@ -97,9 +97,7 @@ function readImage(image: string, kind: 'agent' | 'cni'): VersionReading {
   if (ref.tag) base.tag = ref.tag;
   if (ref.digest) base.digest = ref.digest;
   if (!ref.tag) {
-    const how = ref.digest
-      ? `digest only (${short(ref.digest)}): no tag to read a version from`
-      : 'no tag (defaults to "latest"): version unknown';
+    const how = ref.digest ? `digest only (${short(ref.digest)}): no tag to read a version from` : 'no tag (defaults to "latest"): version unknown';
     return { version: undefined, how, flavours: [], ...base };
   }
   const r = readTag(ref.tag, kind);

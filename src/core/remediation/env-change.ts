@@ -41,7 +41,9 @@ export function snapshot(envs: Record<string, EnvVarLike[] | undefined>, change:
 
 /** A container's env with the change applied: values set in place or appended, nulls removed. */
 export function applyEnv(env: EnvVarLike[] | undefined, vars: Record<string, string | null>): EnvVarLike[] {
-  const result = (env ?? []).filter((e) => !(e.name in vars && vars[e.name] === null)).map((e) => (e.name in vars ? { name: e.name, value: vars[e.name]! } : e));
+  const result = (env ?? [])
+    .filter((e) => !(e.name in vars && vars[e.name] === null))
+    .map((e) => (e.name in vars ? { name: e.name, value: vars[e.name]! } : e));
   for (const [name, value] of Object.entries(vars)) if (value !== null && !result.some((e) => e.name === name)) result.push({ name, value });
   return result;
 }

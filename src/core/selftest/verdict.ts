@@ -65,8 +65,7 @@ export function parseSelftestOutput(out: { stdout: string; stderr: string; exitC
   if (/unknown command|unknown flag/i.test(text))
     return { status: 'error', failedTests: [], message: `this agent version has no runtime self-test (${firstLine(errorLine ?? text)})` };
   if (errorLine) return { status: 'error', failedTests: [], message: errorLine };
-  if (out.exitCode !== 0)
-    return { status: 'error', failedTests: [], message: `exited with code ${out.exitCode}: ${firstLine(text) || 'no output'}` };
+  if (out.exitCode !== 0) return { status: 'error', failedTests: [], message: `exited with code ${out.exitCode}: ${firstLine(text) || 'no output'}` };
   return { status: 'error', failedTests: [], message: `no self-test result in the output: ${firstLine(text) || 'no output'}` };
 }
 
@@ -84,7 +83,11 @@ function noSuchAgentFile(text: string): boolean {
 }
 
 const firstLine = (s: string) => {
-  const line = s.split(/\r?\n/).map((l) => l.trim()).find(Boolean) ?? '';
+  const line =
+    s
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find(Boolean) ?? '';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 };
 const uniq = <T>(xs: T[]) => [...new Set(xs)];

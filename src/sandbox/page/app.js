@@ -77,10 +77,12 @@ function applyState(data) {
   state.messages = new Map();
   for (const m of data.messages ?? []) storeMessage(m);
   const previous = new Map(state.views.map((v) => [v.id, v]));
-  state.views = (data.views ?? []).filter((v) => v && typeof v.id === 'string').map((v) => {
-    const old = previous.get(v.id);
-    return old && old.html === v.html ? old : { id: v.id, html: String(v.html), version: ++state.viewVersion };
-  });
+  state.views = (data.views ?? [])
+    .filter((v) => v && typeof v.id === 'string')
+    .map((v) => {
+      const old = previous.get(v.id);
+      return old && old.html === v.html ? old : { id: v.id, html: String(v.html), version: ++state.viewVersion };
+    });
   const fromHash = decodeURIComponent(location.hash.slice(1));
   if (!state.current || !state.channels.some((c) => c.id === state.current)) {
     state.current = state.channels.some((c) => c.id === fromHash) ? fromHash : (state.channels[0]?.id ?? null);
@@ -210,7 +212,9 @@ function orderedMessages(channelId) {
   const isReplyInThread = (m) => m.thread_ts !== undefined && m.thread_ts !== m.ts && byTs.has(m.thread_ts);
   const replies = new Map();
   for (const m of all.filter(isReplyInThread)) replies.set(m.thread_ts, [...(replies.get(m.thread_ts) ?? []), m]);
-  return all.filter((m) => !isReplyInThread(m)).flatMap((m) => [{ m, reply: m.thread_ts !== undefined && m.thread_ts !== m.ts }, ...(replies.get(m.ts) ?? []).map((r) => ({ m: r, reply: true }))]);
+  return all
+    .filter((m) => !isReplyInThread(m))
+    .flatMap((m) => [{ m, reply: m.thread_ts !== undefined && m.thread_ts !== m.ts }, ...(replies.get(m.ts) ?? []).map((r) => ({ m: r, reply: true }))]);
 }
 
 /** @type {WeakMap<Element, string>} */
@@ -456,7 +460,10 @@ function collectValues() {
     if (input instanceof HTMLSelectElement) {
       const option = input.selectedOptions[0];
       const picked = option && option.value ? option : null;
-      entry = { type, selected_option: picked ? { value: picked.value, text: { type: 'plain_text', text: picked.dataset.text ?? picked.textContent ?? '' } } : null };
+      entry = {
+        type,
+        selected_option: picked ? { value: picked.value, text: { type: 'plain_text', text: picked.dataset.text ?? picked.textContent ?? '' } } : null,
+      };
       if (!picked && input.hasAttribute('data-required')) missing.push(blockId);
     } else {
       entry = { type, value: input.value === '' ? null : input.value };

@@ -103,7 +103,10 @@ export function renderMessage(msg: SandboxMessage): string {
     isReply ? `data-thread-ts="${escapeHtml(String(msg.thread_ts))}"` : '',
     typeof msg.user === 'string' ? `data-user="${escapeHtml(msg.user)}"` : '',
   ].filter(Boolean);
-  const body = Array.isArray(msg.blocks) && msg.blocks.length ? renderBlocks(msg.blocks, { surface: 'message' }) : mrkdwnToHtml(typeof msg.text === 'string' ? msg.text : '');
+  const body =
+    Array.isArray(msg.blocks) && msg.blocks.length
+      ? renderBlocks(msg.blocks, { surface: 'message' })
+      : mrkdwnToHtml(typeof msg.text === 'string' ? msg.text : '');
   return (
     `<article ${attrs.join(' ')}>` +
     '<div class="msg-avatar" aria-hidden="true">C</div>' +
@@ -185,7 +188,9 @@ function renderHeader(block: Json, ctx: BlockCtx): string {
 function renderSection(block: Json, ctx: BlockCtx): string {
   const text = isTextObject(block.text) ? `<div class="section-text">${textToHtml(block.text)}</div>` : '';
   const fields = asArray(block.fields).filter(isTextObject);
-  const fieldsHtml = fields.length ? `<div class="section-fields">${fields.map((f) => `<div class="section-field">${textToHtml(f)}</div>`).join('')}</div>` : '';
+  const fieldsHtml = fields.length
+    ? `<div class="section-fields">${fields.map((f) => `<div class="section-field">${textToHtml(f)}</div>`).join('')}</div>`
+    : '';
   const accessory = block.accessory === undefined ? '' : `<div class="section-accessory">${renderElement(block.accessory, ctx, 'accessory')}</div>`;
   if (!text && !fieldsHtml && !accessory) return note('malformed section: no text, fields or accessory');
   return `<div class="blk blk-section"${blockIdAttr(ctx)}><div class="section-main">${text}${fieldsHtml}</div>${accessory}</div>`;
@@ -264,7 +269,12 @@ function richTextSection(section: Json): string {
 function renderElement(el: unknown, ctx: BlockCtx, at: number | 'accessory'): string {
   const where = at === 'accessory' ? 'accessory' : 'actions';
   if (!isRecord(el)) return note(`malformed ${where} element: not an object`);
-  const action = (type: string): ActionData => ({ type, action_id: elementActionId(el, at), block_id: ctx.blockId, position: { block: ctx.index, element: at } });
+  const action = (type: string): ActionData => ({
+    type,
+    action_id: elementActionId(el, at),
+    block_id: ctx.blockId,
+    position: { block: ctx.index, element: at },
+  });
   switch (el.type) {
     case 'button':
       return renderButton(el, action('button'));
@@ -355,7 +365,9 @@ function initialValue(el: Json): string | undefined {
 /** The placeholder comes first, disabled, so nothing is selected until the user picks. */
 function selectOptions(el: Json, placeholder: string, initial: string | undefined): string {
   const groups = asArray(el.option_groups).filter(isRecord);
-  const sets = groups.length ? groups.map((g) => ({ label: textOf(g.label), options: validOptions(g.options) })) : [{ label: undefined, options: validOptions(el.options) }];
+  const sets = groups.length
+    ? groups.map((g) => ({ label: textOf(g.label), options: validOptions(g.options) }))
+    : [{ label: undefined, options: validOptions(el.options) }];
   const selected = sets.some((s) => s.options.some((o) => o.value === initial)) ? initial : undefined;
   const body = sets.map((s) => {
     const options = s.options.map((o) => renderOption(o, o.value === selected)).join('');
@@ -410,7 +422,10 @@ function renderReactions(reactions: unknown): string {
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   if (!counts.size) return '';
-  const items = [...counts].map(([name, n]) => `<span class="reaction" title=":${escapeHtml(name)}:">${replaceEmoji(`:${escapeHtml(name)}:`)} <span class="reaction-count">${n}</span></span>`);
+  const items = [...counts].map(
+    ([name, n]) =>
+      `<span class="reaction" title=":${escapeHtml(name)}:">${replaceEmoji(`:${escapeHtml(name)}:`)} <span class="reaction-count">${n}</span></span>`,
+  );
   return `<div class="reactions">${items.join('')}</div>`;
 }
 

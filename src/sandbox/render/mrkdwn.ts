@@ -76,7 +76,9 @@ function stash(fragments: string[], html: string, mark: string): string {
 
 /** CRLF to LF, and control characters (our placeholder markers among them) to U+FFFD. */
 function normalize(text: string): string {
-  return String(text).replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '\uFFFD');
+  return String(text)
+    .replace(/\r\n?/g, '\n')
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '\uFFFD');
 }
 
 /** `&amp;lt;` is Slack's `&lt;` after our escaping: show it as `<`, still as an entity. */

@@ -185,10 +185,7 @@ export function flareContents(variant: FlareVariant, now = new Date()): Map<stri
       '',
     ].join('\n'),
   );
-  files.set(
-    'expvar/security-agent',
-    JSON.stringify({ pid: 4242, uptime: 3600, version: { Version: '7.50.3' } }, null, 2) + '\n',
-  );
+  files.set('expvar/security-agent', JSON.stringify({ pid: 4242, uptime: 3600, version: { Version: '7.50.3' } }, null, 2) + '\n');
   files.set(
     'envvars.log',
     [

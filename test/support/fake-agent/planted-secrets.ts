@@ -43,7 +43,10 @@ export type PlantedSecrets = ReturnType<typeof plantedSecrets>;
 /** A flare zip (the fake agent's layout) with every planted secret somewhere in it. */
 export function plantedFlareZip(s: PlantedSecrets): Buffer {
   const files = flareContents('clean');
-  files.set('etc/datadog.yaml', `api_key: ${s.ddApi}\napp_key: ${s.ddApp}\nsite: datadoghq.com\nproxy:\n  https: http://proxyuser:${s.urlPass}@proxy.internal:3128\n`);
+  files.set(
+    'etc/datadog.yaml',
+    `api_key: ${s.ddApi}\napp_key: ${s.ddApp}\nsite: datadoghq.com\nproxy:\n  https: http://proxyuser:${s.urlPass}@proxy.internal:3128\n`,
+  );
   files.set(
     'logs/security-agent.log',
     [
@@ -55,13 +58,22 @@ export function plantedFlareZip(s: PlantedSecrets): Buffer {
       '',
     ].join('\n'),
   );
-  files.set('envvars.log', `Found the following envvars:\n -  DD_API_KEY=${s.ddApiEnv}\n -  AWS_ACCESS_KEY_ID=${s.awsId}\n -  AWS_SECRET_ACCESS_KEY=${s.awsSecret}\n -  POSTGRES_PASSWORD=${s.envPass}\n -  SLACK_APP_TOKEN=${s.slackApp}\n`);
-  files.set('etc/credentials.json', `${JSON.stringify({ db: { user: 'app', password: s.jsonPass }, aws: { SecretAccessKey: s.awsSecret }, github: s.ghPat, slack_user: s.slackUser }, null, 2)}\n`);
+  files.set(
+    'envvars.log',
+    `Found the following envvars:\n -  DD_API_KEY=${s.ddApiEnv}\n -  AWS_ACCESS_KEY_ID=${s.awsId}\n -  AWS_SECRET_ACCESS_KEY=${s.awsSecret}\n -  POSTGRES_PASSWORD=${s.envPass}\n -  SLACK_APP_TOKEN=${s.slackApp}\n`,
+  );
+  files.set(
+    'etc/credentials.json',
+    `${JSON.stringify({ db: { user: 'app', password: s.jsonPass }, aws: { SecretAccessKey: s.awsSecret }, github: s.ghPat, slack_user: s.slackUser }, null, 2)}\n`,
+  );
   files.set('etc/secrets.yaml', `database:\n  password: ${s.yamlPass}\n`);
   files.set('keys/tls.key', `-----BEGIN RSA PRIVATE KEY-----\n${s.pemBody1}\n${s.pemBody2}\n-----END RSA PRIVATE KEY-----\n`);
   files.set(`logs/${s.ghInName}.log`, 'a log named after a token\n');
   const entries = [...files].map(([rel, text]) => ({ name: `${FLARE_HOSTNAME}/${rel}`, data: Buffer.from(text, 'utf8') }));
-  entries.push({ name: `${FLARE_HOSTNAME}/expvar/core.bin`, data: Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1]), Buffer.from(`\0token=${s.binaryToken}\0\x02\x03`), randomBytes(256)]) });
+  entries.push({
+    name: `${FLARE_HOSTNAME}/expvar/core.bin`,
+    data: Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1]), Buffer.from(`\0token=${s.binaryToken}\0\x02\x03`), randomBytes(256)]),
+  });
   return buildZip(entries);
 }
 

@@ -26,6 +26,13 @@ export function fakeUploads(agentDir: string, dir = path.join(agentDir, 'uploads
       const [n, outcome, caseId, ...rest] = line.split(' ');
       const file = path.join(dir, `${n}.zip`);
       const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
-      return { n: Number(n), outcome: outcome as FakeUpload['outcome'], caseId: caseId === '-' ? '' : caseId!, path: rest.join(' '), bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+      return {
+        n: Number(n),
+        outcome: outcome as FakeUpload['outcome'],
+        caseId: caseId === '-' ? '' : caseId!,
+        path: rest.join(' '),
+        bytes,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      };
     });
 }

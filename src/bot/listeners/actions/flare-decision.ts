@@ -7,7 +7,12 @@ const decision =
   async ({ ack, body, action, respond }, services) => {
     await ack();
     const say = ephemeral(respond);
-    const problem = await decideFlare(services, { userId: body.user.id, channelId: body.channel?.id ?? '', text: '', respond: say }, buttonValue(action) ?? '', what);
+    const problem = await decideFlare(
+      services,
+      { userId: body.user.id, channelId: body.channel?.id ?? '', text: '', respond: say },
+      buttonValue(action) ?? '',
+      what,
+    );
     if (problem) await say(problem);
   };
 

@@ -13,7 +13,11 @@ export const handleNetcheckRemediate: ActionHandler = async ({ ack, body, action
   const say = ephemeral(respond);
   const m = VALUE_RE.exec(buttonValue(action) ?? '');
   if (!m || !body.channel?.id) return say(renderProblem('This button is not valid.'));
-  const problem = await remediate(services, { userId: body.user.id, channelId: body.channel.id, text: '', respond: say }, { sourceJobId: m[1]!, action: m[2] as never, ...(body.message?.ts ? { messageTs: body.message.ts } : {}) });
+  const problem = await remediate(
+    services,
+    { userId: body.user.id, channelId: body.channel.id, text: '', respond: say },
+    { sourceJobId: m[1]!, action: m[2] as never, ...(body.message?.ts ? { messageTs: body.message.ts } : {}) },
+  );
   if (problem) await say(problem);
 };
 
@@ -24,6 +28,10 @@ export const handleRemediationRevert: ActionHandler = async ({ ack, body, action
   const id = buttonValue(action) ?? '';
   if (!/^rm-[0-9a-f-]{36}$/.test(id) || !body.channel?.id) return say(renderProblem('This button is not valid.'));
   const thread = (body.message as { thread_ts?: string; ts?: string } | undefined)?.thread_ts ?? body.message?.ts;
-  const problem = await remediate(services, { userId: body.user.id, channelId: body.channel.id, text: '', respond: say }, { sourceJobId: id, action: 'revert', ...(thread ? { messageTs: thread } : {}) });
+  const problem = await remediate(
+    services,
+    { userId: body.user.id, channelId: body.channel.id, text: '', respond: say },
+    { sourceJobId: id, action: 'revert', ...(thread ? { messageTs: thread } : {}) },
+  );
   if (problem) await say(problem);
 };

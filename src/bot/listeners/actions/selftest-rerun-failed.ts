@@ -13,7 +13,12 @@ export const handleSelftestRerunFailed: ActionHandler = async ({ ack, body, acti
   if (!outcome.failedNodes.length) return say(renderProblem('Nothing failed in that self-test.'));
   const reply = await selftest(
     services,
-    { userId: body.user.id, channelId: body.channel?.id ?? record.channel, text: `${record.cluster} (re-run of ${outcome.failedNodes.length} failed from ${jobId})`, respond: say },
+    {
+      userId: body.user.id,
+      channelId: body.channel?.id ?? record.channel,
+      text: `${record.cluster} (re-run of ${outcome.failedNodes.length} failed from ${jobId})`,
+      respond: say,
+    },
     { cluster: record.cluster, nodes: outcome.failedNodes },
   );
   if (reply.ack) await say(reply.ack);

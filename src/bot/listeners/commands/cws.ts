@@ -23,7 +23,9 @@ export function register(app: App, services: BotServices, command = '/cws'): voi
       reply = await dispatch(services, inv);
     } catch (err) {
       services.logger.error({ err }, 'command failed');
-      reply = { ack: renderProblem('Something went wrong on the bot while handling that command.', 'Nothing was started. Try again; the bot logs have the details.') };
+      reply = {
+        ack: renderProblem('Something went wrong on the bot while handling that command.', 'Nothing was started. Try again; the bot logs have the details.'),
+      };
     }
     await ack(reply.ack ? { response_type: 'ephemeral', text: reply.ack.text, ...(reply.ack.blocks ? { blocks: reply.ack.blocks } : {}) } : undefined);
     if (reply.after) {

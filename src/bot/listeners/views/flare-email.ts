@@ -21,7 +21,12 @@ export function register(app: App, services: BotServices): void {
       text: '',
       respond: (m: { text: string }) => services.notifier.postEphemeral(req.channelId, body.user.id, m),
     };
-    const reply = await flare(services, inv, { cluster: req.cluster, ...(req.node ? { node: req.node } : {}), ...(caseId ? { caseId } : req.caseId ? { caseId: req.caseId } : {}), email }, req.id);
+    const reply = await flare(
+      services,
+      inv,
+      { cluster: req.cluster, ...(req.node ? { node: req.node } : {}), ...(caseId ? { caseId } : req.caseId ? { caseId: req.caseId } : {}), email },
+      req.id,
+    );
     if (reply.ack) await inv.respond(reply.ack);
     if (reply.after) await reply.after();
   });

@@ -11,9 +11,11 @@ export interface ClusterRow {
 export function renderClusters(rows: ClusterRow[]): ChatMessage {
   const line = (r: ClusterRow) => {
     const status =
-      r.workers === undefined ? ':grey_question: worker status unknown (Redis did not answer)'
-      : r.workers === 0 ? ':red_circle: no worker online — jobs will wait until one starts'
-      : `:large_green_circle: ${r.workers} worker${r.workers > 1 ? 's' : ''} online`;
+      r.workers === undefined
+        ? ':grey_question: worker status unknown (Redis did not answer)'
+        : r.workers === 0
+          ? ':red_circle: no worker online — jobs will wait until one starts'
+          : `:large_green_circle: ${r.workers} worker${r.workers > 1 ? 's' : ''} online`;
     return `• *${escapeMrkdwn(r.name)}* (${r.kind}) — ${status}`;
   };
   const shown = rows.slice(0, 40);

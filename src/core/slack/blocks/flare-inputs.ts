@@ -24,7 +24,13 @@ export function renderFlareEmailModal(req: PendingFlare, profileEmail?: string):
     blocks: [
       {
         type: 'section',
-        text: { type: 'mrkdwn', text: clip(`Without a case ID the flare opens a new Datadog support case for this email. Node: *${escapeMrkdwn(req.node ?? '(the only agent)')}* in \`${req.cluster}\`. You will review the archive before anything is sent.`, 3000) },
+        text: {
+          type: 'mrkdwn',
+          text: clip(
+            `Without a case ID the flare opens a new Datadog support case for this email. Node: *${escapeMrkdwn(req.node ?? '(the only agent)')}* in \`${req.cluster}\`. You will review the archive before anything is sent.`,
+            3000,
+          ),
+        },
       },
       {
         type: 'input',
@@ -45,7 +51,10 @@ export function renderFlareEmailModal(req: PendingFlare, profileEmail?: string):
 
 /** The nodes a picker offers, in the order it shows them: the stored request keeps this list. */
 export function pickableNodes(agents: { node: string; unavailable?: string }[]): string[] {
-  return agents.filter((a) => !a.unavailable).map((a) => a.node).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return agents
+    .filter((a) => !a.unavailable)
+    .map((a) => a.node)
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
 /**
@@ -55,7 +64,16 @@ export function pickableNodes(agents: { node: string; unavailable?: string }[]):
  */
 export function renderNodePicker(req: PendingFlare, agents: { node: string; unavailable?: string }[]): ChatMessage {
   const usable = pickableNodes(agents);
-  if (!usable.length) return { text: `No running agent found in ${req.cluster}.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:grey_question: No running agent found in \`${req.cluster}\`, so there is nothing to build a flare on.` } }] };
+  if (!usable.length)
+    return {
+      text: `No running agent found in ${req.cluster}.`,
+      blocks: [
+        {
+          type: 'section',
+          text: { type: 'mrkdwn', text: `:grey_question: No running agent found in \`${req.cluster}\`, so there is nothing to build a flare on.` },
+        },
+      ],
+    };
   const blocks: Block[] = [
     {
       type: 'section',
@@ -70,6 +88,10 @@ export function renderNodePicker(req: PendingFlare, agents: { node: string; unav
       },
     },
   ];
-  if (usable.length > 100) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Showing 100 of ${usable.length}; for another node use \`/cws flare ${req.cluster} --node NODE\`.` }] });
+  if (usable.length > 100)
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `Showing 100 of ${usable.length}; for another node use \`/cws flare ${req.cluster} --node NODE\`.` }],
+    });
   return { text: `Pick a node of ${req.cluster} for the flare`, blocks };
 }

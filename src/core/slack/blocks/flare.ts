@@ -4,7 +4,6 @@ import { ACTIONS } from '../actions.ts';
 import type { Block, ChatMessage } from '../message.ts';
 import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
 
-
 export interface FlareContext {
   jobId: string;
   cluster: string;
@@ -15,21 +14,35 @@ export interface FlareContext {
 }
 
 const human = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
-const header = (c: FlareContext): Block => ({ type: 'header', text: { type: 'plain_text', text: clip(`CWS flare · ${c.cluster}${c.node ? ` · ${c.node}` : ''}`, LIMITS.headerText) } });
+const header = (c: FlareContext): Block => ({
+  type: 'header',
+  text: { type: 'plain_text', text: clip(`CWS flare · ${c.cluster}${c.node ? ` · ${c.node}` : ''}`, LIMITS.headerText) },
+});
 const who = (c: FlareContext) => (c.caseId ? `case ${c.caseId}` : `new case for ${escapeMrkdwn(c.email ?? '?')}`);
-const footer = (c: FlareContext): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text: `job ${c.jobId} · requested by <@${c.requestedBy}> · ${who(c)}` }] });
-
+const footer = (c: FlareContext): Block => ({
+  type: 'context',
+  elements: [{ type: 'mrkdwn', text: `job ${c.jobId} · requested by <@${c.requestedBy}> · ${who(c)}` }],
+});
 
 export function renderFlareQueued(c: FlareContext): ChatMessage {
-  return { text: `Flare on ${c.cluster}${c.node ? ` (${c.node})` : ''} queued…`, blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: ':hourglass_flowing_sand: Flare queued…' } }, footer(c)] };
+  return {
+    text: `Flare on ${c.cluster}${c.node ? ` (${c.node})` : ''} queued…`,
+    blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: ':hourglass_flowing_sand: Flare queued…' } }, footer(c)],
+  };
 }
 
 export function renderFlareProgress(ctx: FlareContext, p: FlareProgress): ChatMessage {
   // Docker and host flares learn their node from the worker.
   const c = { ...ctx, ...(ctx.node ? {} : p.node ? { node: p.node } : {}) };
   if (p.stage === 'review' && p.archive) return renderFlareReview(c, p);
-  const line = p.stage === 'building' ? `Building the flare on ${code(p.pod ?? p.node ?? '?')} (nothing is sent before you review it)…` : `Sending ${code(p.archive?.name ?? 'the archive')} to Datadog support…`;
-  return { text: line.replace(/`/g, ''), blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${line}` } }, footer(c)] };
+  const line =
+    p.stage === 'building'
+      ? `Building the flare on ${code(p.pod ?? p.node ?? '?')} (nothing is sent before you review it)…`
+      : `Sending ${code(p.archive?.name ?? 'the archive')} to Datadog support…`;
+  return {
+    text: line.replace(/`/g, ''),
+    blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${line}` } }, footer(c)],
+  };
 }
 
 export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessage {
@@ -54,7 +67,9 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
     ? `:warning: *${total} possible secret${total > 1 ? 's' : ''} left in the archive* (masked here; the agent's scrubber should have removed them):\n${findings
         .slice(0, 10)
         .map((f) => `• ${code(f.file, 80)} ${where(f)}: ${escapeMrkdwn(f.kind)} — ${code(f.preview, 120)}`)
-        .join('\n')}${total > Math.min(10, findings.length) ? `\n…and ${total - Math.min(10, findings.length)} more.` : ''}\nCancel, fix the source (or scrub the file on the node) and build the flare again, unless support needs it as is.`
+        .join(
+          '\n',
+        )}${total > Math.min(10, findings.length) ? `\n…and ${total - Math.min(10, findings.length)} more.` : ''}\nCancel, fix the source (or scrub the file on the node) and build the flare again, unless support needs it as is.`
     : ':white_check_mark: *Secret scan:* nothing that looks like a key, token or password in the files and their names.';
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(scan, LIMITS.sectionText) } });
   const notScanned = [...(p.notScanned ?? []), ...(p.skipped ?? []).map((file) => ({ file, reason: 'too large to scan' }))];
@@ -85,7 +100,13 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
         value: c.jobId,
         confirm: {
           title: { type: 'plain_text', text: 'Send this flare?' },
-          text: { type: 'mrkdwn', text: clip(`The agent uploads ${escapeClip(a.name, 80)} (${human(a.bytes)}, ${a.files} files) exactly as reviewed to Datadog support${c.caseId ? ` for case ${c.caseId}` : ''}.${findings.length ? ' The secret scan found possible secrets.' : ''}`, 300) },
+          text: {
+            type: 'mrkdwn',
+            text: clip(
+              `The agent uploads ${escapeClip(a.name, 80)} (${human(a.bytes)}, ${a.files} files) exactly as reviewed to Datadog support${c.caseId ? ` for case ${c.caseId}` : ''}.${findings.length ? ' The secret scan found possible secrets.' : ''}`,
+              300,
+            ),
+          },
           confirm: { type: 'plain_text', text: 'Send' },
           deny: { type: 'plain_text', text: 'Back' },
           ...(total ? { style: 'danger' as const } : {}),
@@ -96,9 +117,23 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
   });
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `Only <@${c.requestedBy}> or a remediator of \`${c.cluster}\` can send it.${expires ? ` This review expires <!date^${expires}^{time}|at ${p.expiresAt}>.` : ''} · job ${c.jobId}` }],
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: `Only <@${c.requestedBy}> or a remediator of \`${c.cluster}\` can send it.${expires ? ` This review expires <!date^${expires}^{time}|at ${p.expiresAt}>.` : ''} · job ${c.jobId}`,
+      },
+    ],
   });
-  return { text: `Flare ready for review: ${a.name} (${human(a.bytes)}, ${a.files} files)`, blocks, metadata: flareMetadata(c, 'review', { name: a.name, bytes: a.bytes, files: a.files }, { findings: total, ...(notScanned.length ? { notScanned: notScanned.length } : {}), ...(a.sha256 ? { sha256: a.sha256 } : {}) }) };
+  return {
+    text: `Flare ready for review: ${a.name} (${human(a.bytes)}, ${a.files} files)`,
+    blocks,
+    metadata: flareMetadata(
+      c,
+      'review',
+      { name: a.name, bytes: a.bytes, files: a.files },
+      { findings: total, ...(notScanned.length ? { notScanned: notScanned.length } : {}), ...(a.sha256 ? { sha256: a.sha256 } : {}) },
+    ),
+  };
 }
 
 const REASON: Record<FlareResult['reason'], string> = {
@@ -116,7 +151,10 @@ export function renderFlareResult(c: FlareContext, r: FlareResult): ChatMessage 
   const icon = r.stage === 'sent' ? ':white_check_mark:' : r.stage === 'cancelled' ? ':no_entry_sign:' : ':warning:';
   const lines = [`${icon} *Flare ${REASON[r.reason]}.*`];
   if (r.archive) lines.push(`Archive ${code(r.archive.name, 80)} (${human(r.archive.bytes)}, ${r.archive.files} files) from ${escapeMrkdwn(r.node)}.`);
-  if (r.heldBy) lines.push(`A flare is already under review on ${escapeMrkdwn(r.node)} by <@${r.heldBy.user}> (job ${escapeMrkdwn(r.heldBy.job)}): one flare per node at a time, so this one was not started. Nothing was built.`);
+  if (r.heldBy)
+    lines.push(
+      `A flare is already under review on ${escapeMrkdwn(r.node)} by <@${r.heldBy.user}> (job ${escapeMrkdwn(r.heldBy.job)}): one flare per node at a time, so this one was not started. Nothing was built.`,
+    );
   if (r.warning) lines.push(`:warning: ${escapeMrkdwn(r.warning)}`);
   if (r.agentOutput && !r.heldBy) lines.push(`Agent: ${code(r.agentOutput, 600)}`);
   // After the agent's own last words ("Aborting. (You can still use …)"), which predate the removal.
@@ -132,22 +170,28 @@ export function renderFlareResult(c: FlareContext, r: FlareResult): ChatMessage 
               ? `The archive could not be removed; it is still at ${code(r.archive.path, 120)} on the node.`
               : '',
     );
-  if (r.stage === 'failed' && r.reason === 'upload_failed') lines.push('Check the agent’s API key and its access to the Datadog intake, then build the flare again.');
+  if (r.stage === 'failed' && r.reason === 'upload_failed')
+    lines.push('Check the agent’s API key and its access to the Datadog intake, then build the flare again.');
   return {
     text: `Flare ${r.stage}: ${r.archive?.name ?? r.node}`,
-    blocks: [header({ ...c, node: r.node }), { type: 'section', text: { type: 'mrkdwn', text: clip(lines.filter(Boolean).join('\n'), LIMITS.sectionText) } }, footer(c)],
-    metadata: flareMetadata({ ...c, node: r.node, ...(r.caseId ? { caseId: r.caseId } : {}) }, r.stage, r.archive ? { name: r.archive.name, bytes: r.archive.bytes, files: r.archive.files } : undefined, { reason: r.reason }),
+    blocks: [
+      header({ ...c, node: r.node }),
+      { type: 'section', text: { type: 'mrkdwn', text: clip(lines.filter(Boolean).join('\n'), LIMITS.sectionText) } },
+      footer(c),
+    ],
+    metadata: flareMetadata(
+      { ...c, node: r.node, ...(r.caseId ? { caseId: r.caseId } : {}) },
+      r.stage,
+      r.archive ? { name: r.archive.name, bytes: r.archive.bytes, files: r.archive.files } : undefined,
+      { reason: r.reason },
+    ),
   };
 }
 
 export function renderFlareFailure(c: FlareContext, f: JobFailure): ChatMessage {
   return {
     text: `Flare on ${c.cluster} failed: ${clip(f.message, 300)}`,
-    blocks: [
-      header(c),
-      { type: 'section', text: { type: 'mrkdwn', text: failureText('The flare could not be built:', f) } },
-      footer(c),
-    ],
+    blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: failureText('The flare could not be built:', f) } }, footer(c)],
     metadata: flareMetadata(c, 'failed', undefined, { reason: 'build_failed', error: f.message }),
   };
 }

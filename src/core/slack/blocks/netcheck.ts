@@ -4,7 +4,6 @@ import type { Block, ChatMessage } from '../message.ts';
 import { ACTIONS } from '../actions.ts';
 import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
 
-
 export interface NetcheckContext {
   jobId: string;
   cluster: string;
@@ -21,11 +20,19 @@ const SEVERITY = { critical: ':red_circle:', warning: ':large_orange_circle:', i
 const ORDER = { critical: 0, warning: 1, info: 2 } as const;
 
 const header = (c: NetcheckContext): Block => ({ type: 'header', text: { type: 'plain_text', text: clip(`CWS netcheck · ${c.cluster}`, LIMITS.headerText) } });
-const footer = (c: NetcheckContext, extra: string[] = []): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }] });
+const footer = (c: NetcheckContext, extra: string[] = []): Block => ({
+  type: 'context',
+  elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }],
+});
 
 export function renderNetcheckQueued(c: NetcheckContext, attachedTo?: string): ChatMessage {
-  const text = attachedTo ? `A netcheck of \`${c.cluster}\` is already running (job ${attachedTo}); this message will show its result.` : `Checking CWS network detections against the CNI plugin of \`${c.cluster}\`…`;
-  return { text: text.replace(/`/g, ''), blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${text}` } }, footer(c)] };
+  const text = attachedTo
+    ? `A netcheck of \`${c.cluster}\` is already running (job ${attachedTo}); this message will show its result.`
+    : `Checking CWS network detections against the CNI plugin of \`${c.cluster}\`…`;
+  return {
+    text: text.replace(/`/g, ''),
+    blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${text}` } }, footer(c)],
+  };
 }
 
 function setting(v: NetcheckResult['config']['cwsEnabled']): string {
@@ -37,11 +44,21 @@ function nodeSummary(nodes: NetcheckResult['nodes']): string {
   if (!nodes.length) return 'not inspected';
   const groups = new Map<string, string[]>();
   for (const n of nodes) {
-    const key = n.error ? `unknown (${clip(n.error, 80)})` : n.priorities.length ? `pref ${n.priorities.join(', ')}` : n.interfaces ? 'no vendor classifier' : 'no pod-facing interface';
+    const key = n.error
+      ? `unknown (${clip(n.error, 80)})`
+      : n.priorities.length
+        ? `pref ${n.priorities.join(', ')}`
+        : n.interfaces
+          ? 'no vendor classifier'
+          : 'no pod-facing interface';
     groups.set(key, [...(groups.get(key) ?? []), n.node]);
   }
   return [...groups.entries()]
-    .map(([k, ns]) => (groups.size === 1 ? `all ${ns.length} nodes: ${escapeMrkdwn(k)}` : `${escapeMrkdwn(k)}: ${ns.slice(0, 8).map(escapeMrkdwn).join(', ')}${ns.length > 8 ? ` +${ns.length - 8}` : ''}`))
+    .map(([k, ns]) =>
+      groups.size === 1
+        ? `all ${ns.length} nodes: ${escapeMrkdwn(k)}`
+        : `${escapeMrkdwn(k)}: ${ns.slice(0, 8).map(escapeMrkdwn).join(', ')}${ns.length > 8 ? ` +${ns.length - 8}` : ''}`,
+    )
     .join('\n');
 }
 
@@ -52,19 +69,28 @@ function remediationText(r: NetcheckResult): string[] {
   const out: string[] = [];
   for (const code of r.remediations) {
     if (code === 'set_classifier_priority' && r.suggestedPriority !== undefined)
-      out.push(`• *Set classifier_priority to ${r.suggestedPriority}*: env \`DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=${r.suggestedPriority}\` on system-probe${helm ? ' (Helm: via `datadog.env`)' : ''}, or \`runtime_security_config.network.classifier_priority: ${r.suggestedPriority}\` in system-probe.yaml.`);
+      out.push(
+        `• *Set classifier_priority to ${r.suggestedPriority}*: env \`DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=${r.suggestedPriority}\` on system-probe${helm ? ' (Helm: via `datadog.env`)' : ''}, or \`runtime_security_config.network.classifier_priority: ${r.suggestedPriority}\` in system-probe.yaml.`,
+      );
     if (code === 'disable_network_detections')
-      out.push(`• *Disable network detections*: ${op ? 'DatadogAgent `features.cws.network.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.network.enabled: false`' : 'env `DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false` on system-probe'}.`);
+      out.push(
+        `• *Disable network detections*: ${op ? 'DatadogAgent `features.cws.network.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.network.enabled: false`' : 'env `DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false` on system-probe'}.`,
+      );
     if (code === 'upgrade_agent') out.push('• *Upgrade the agent* to 7.39.2 or later (the Cilium race is fixed there).');
     if (code === 'disable_cws')
-      out.push(`• *Disable CWS*: ${op ? 'DatadogAgent `features.cws.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.enabled: false`' : '`DD_RUNTIME_SECURITY_CONFIG_ENABLED=false` on both system-probe and security-agent'}.`);
+      out.push(
+        `• *Disable CWS*: ${op ? 'DatadogAgent `features.cws.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.enabled: false`' : '`DD_RUNTIME_SECURITY_CONFIG_ENABLED=false` on both system-probe and security-agent'}.`,
+      );
   }
-  if (out.length && (helm || op)) out.push(`_The agent DaemonSet is managed by ${helm ? 'Helm' : 'the Datadog Operator'}: change it there, a direct patch would be reverted._`);
+  if (out.length && (helm || op))
+    out.push(`_The agent DaemonSet is managed by ${helm ? 'Helm' : 'the Datadog Operator'}: change it there, a direct patch would be reverted._`);
   return out;
 }
 
 /** The actions the report offers as buttons (upgrading is advice only). */
-export function offeredActions(r: Pick<NetcheckResult, 'remediations' | 'suggestedPriority' | 'verdict'>): ('set_classifier_priority' | 'disable_network_detections' | 'disable_cws')[] {
+export function offeredActions(
+  r: Pick<NetcheckResult, 'remediations' | 'suggestedPriority' | 'verdict'>,
+): ('set_classifier_priority' | 'disable_network_detections' | 'disable_cws')[] {
   const out: ('set_classifier_priority' | 'disable_network_detections' | 'disable_cws')[] = [];
   if (r.remediations.includes('set_classifier_priority') && r.suggestedPriority !== undefined) out.push('set_classifier_priority');
   if (r.remediations.includes('disable_network_detections')) out.push('disable_network_detections');
@@ -76,9 +102,16 @@ export function offeredActions(r: Pick<NetcheckResult, 'remediations' | 'suggest
 function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
   const managed = r.agent.managedBy !== 'none';
   const prefix = managed ? 'Patch anyway: ' : '';
-  const warn = managed ? ` The DaemonSet is managed by ${r.agent.managedBy === 'helm' ? 'Helm' : 'the Datadog Operator'}, which will revert a direct patch.` : '';
+  const warn = managed
+    ? ` The DaemonSet is managed by ${r.agent.managedBy === 'helm' ? 'Helm' : 'the Datadog Operator'}, which will revert a direct patch.`
+    : '';
   return offeredActions(r).map((action, i) => {
-    const label = action === 'set_classifier_priority' ? `Set classifier_priority to ${r.suggestedPriority}` : action === 'disable_network_detections' ? 'Disable network detections' : 'Disable CWS';
+    const label =
+      action === 'set_classifier_priority'
+        ? `Set classifier_priority to ${r.suggestedPriority}`
+        : action === 'disable_network_detections'
+          ? 'Disable network detections'
+          : 'Disable CWS';
     const what =
       action === 'set_classifier_priority'
         ? `sets DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=${r.suggestedPriority} on system-probe`
@@ -93,7 +126,13 @@ function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
       ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),
       confirm: {
         title: { type: 'plain_text' as const, text: clip(`${label}?`, 100) },
-        text: { type: 'mrkdwn' as const, text: clip(`This patches DaemonSet ${escapeClip(r.agent.daemonSet, 60)} in \`${c.cluster}\`: it ${what}, and the agent pods restart. A Revert button restores the recorded values.${warn}`, 300) },
+        text: {
+          type: 'mrkdwn' as const,
+          text: clip(
+            `This patches DaemonSet ${escapeClip(r.agent.daemonSet, 60)} in \`${c.cluster}\`: it ${what}, and the agent pods restart. A Revert button restores the recorded values.${warn}`,
+            300,
+          ),
+        },
         confirm: { type: 'plain_text' as const, text: managed ? 'Patch anyway' : 'Apply' },
         deny: { type: 'plain_text' as const, text: 'Cancel' },
         ...(action === 'disable_cws' ? { style: 'danger' as const } : {}),
@@ -104,20 +143,28 @@ function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
 
 export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): ChatMessage {
   const blocks: Block[] = [header(c), { type: 'section', text: { type: 'mrkdwn', text: VERDICT[r.verdict] } }];
-  const cni = r.cni.status === 'detected' ? `${escapeMrkdwn(r.cni.vendor ?? '?')} ${r.cni.version ?? '(version unknown)'} (DaemonSet ${code(r.cni.daemonSet ?? '?', 40)})` : `${r.cni.status}: ${escapeMrkdwn(clip(r.cni.detail, 150))}`;
+  const cni =
+    r.cni.status === 'detected'
+      ? `${escapeMrkdwn(r.cni.vendor ?? '?')} ${r.cni.version ?? '(version unknown)'} (DaemonSet ${code(r.cni.daemonSet ?? '?', 40)})`
+      : `${r.cni.status}: ${escapeMrkdwn(clip(r.cni.detail, 150))}`;
   blocks.push({
     type: 'section',
     fields: [
       { type: 'mrkdwn', text: `*Agent*\n${r.agent.version ?? 'version unknown'}${r.agent.image ? ` (${code(r.agent.image, 80)})` : ''}` },
       { type: 'mrkdwn', text: `*CNI plugin*\n${cni}` },
-      { type: 'mrkdwn', text: `*runtime_security_config*\nenabled: ${setting(r.config.cwsEnabled)}\nnetwork.enabled: ${setting(r.config.networkEnabled)}\nclassifier_priority: ${setting(r.config.classifierPriority)}` },
+      {
+        type: 'mrkdwn',
+        text: `*runtime_security_config*\nenabled: ${setting(r.config.cwsEnabled)}\nnetwork.enabled: ${setting(r.config.networkEnabled)}\nclassifier_priority: ${setting(r.config.classifierPriority)}`,
+      },
       { type: 'mrkdwn', text: clip(`*Vendor classifiers (ingress)*\n${nodeSummary(r.nodes)}`, 2000) },
     ],
   });
   const findings = [...r.findings].sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
   if (findings.length) {
     blocks.push({ type: 'divider' });
-    const lines = findings.slice(0, 15).map((f) => `${SEVERITY[f.severity]} ${f.node ? `*${escapeMrkdwn(f.node)}* ` : ''}${escapeMrkdwn(f.message)} \`${f.code}\``);
+    const lines = findings
+      .slice(0, 15)
+      .map((f) => `${SEVERITY[f.severity]} ${f.node ? `*${escapeMrkdwn(f.node)}* ` : ''}${escapeMrkdwn(f.message)} \`${f.code}\``);
     if (findings.length > 15) lines.push(`…and ${findings.length - 15} more (all in the message metadata).`);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), LIMITS.sectionText) } });
   }

@@ -4,7 +4,6 @@ import type { Block, ChatMessage } from '../message.ts';
 import { ACTIONS } from '../actions.ts';
 import { clip, code, escapeClip, escapeMrkdwn, failureText } from './text.ts';
 
-
 export interface RemediationContext {
   jobId: string;
   cluster: string;
@@ -31,14 +30,36 @@ function diff(before: EnvSnapshot, after: EnvSnapshot): string {
 }
 
 export function renderRemediationQueued(c: RemediationContext): ChatMessage {
-  return { text: `${ACTION_LABEL[c.action] ?? c.action} on ${c.cluster}…`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: <@${c.requestedBy}> started *${ACTION_LABEL[c.action] ?? c.action}* on \`${c.cluster}\`…` } }] };
+  return {
+    text: `${ACTION_LABEL[c.action] ?? c.action} on ${c.cluster}…`,
+    blocks: [
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: <@${c.requestedBy}> started *${ACTION_LABEL[c.action] ?? c.action}* on \`${c.cluster}\`…` },
+      },
+    ],
+  };
 }
 
 export function renderRemediationResult(c: RemediationContext, r: RemediateResult): ChatMessage {
   const ro = r.rollout;
-  const rollout = r.status === 'no_change' ? 'Nothing to change: the DaemonSet already had these values.' : ro.complete ? `Rollout complete: ${ro.updated}/${ro.desired} pods updated, ${ro.ready} ready.` : `Rollout in progress: ${ro.updated}/${ro.desired} pods updated, ${ro.ready} ready (generation ${ro.generation}, observed ${ro.observedGeneration}).`;
+  const rollout =
+    r.status === 'no_change'
+      ? 'Nothing to change: the DaemonSet already had these values.'
+      : ro.complete
+        ? `Rollout complete: ${ro.updated}/${ro.desired} pods updated, ${ro.ready} ready.`
+        : `Rollout in progress: ${ro.updated}/${ro.desired} pods updated, ${ro.ready} ready (generation ${ro.generation}, observed ${ro.observedGeneration}).`;
   const blocks: Block[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: clip(`:white_check_mark: *${ACTION_LABEL[r.action]}* on \`${c.cluster}\` by <@${c.requestedBy}> — DaemonSet ${code(r.daemonSet, 80)}\n${diff(r.before, r.after)}\n${rollout}`, 3000) } },
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(
+          `:white_check_mark: *${ACTION_LABEL[r.action]}* on \`${c.cluster}\` by <@${c.requestedBy}> — DaemonSet ${code(r.daemonSet, 80)}\n${diff(r.before, r.after)}\n${rollout}`,
+          3000,
+        ),
+      },
+    },
   ];
   if (r.action !== 'revert' && r.status === 'applied')
     blocks.push({
@@ -68,7 +89,9 @@ export function renderRemediationResult(c: RemediationContext, r: RemediateResul
 export function renderRemediationFailure(c: RemediationContext, f: JobFailure): ChatMessage {
   return {
     text: `${ACTION_LABEL[c.action] ?? c.action} on ${c.cluster} failed: ${clip(f.message, 300)}`,
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: failureText(`${ACTION_LABEL[c.action] ?? escapeClip(c.action, 40)} on \`${c.cluster}\` failed:`, f) } }],
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: failureText(`${ACTION_LABEL[c.action] ?? escapeClip(c.action, 40)} on \`${c.cluster}\` failed:`, f) } },
+    ],
     metadata: remediationMetadata(c, { error: f.message }),
   };
 }

@@ -3,7 +3,6 @@ import type { JobFailure, RestartAgentResult } from '../../results.ts';
 import type { ChatMessage } from '../message.ts';
 import { clip, escapeMrkdwn, failureText } from './text.ts';
 
-
 export interface RestartContext {
   jobId: string;
   cluster: string;
@@ -15,7 +14,10 @@ const section = (text: string): ChatMessage['blocks'] => [{ type: 'section', tex
 const where = (c: RestartContext) => `*${escapeMrkdwn(c.node)}* in \`${c.cluster}\``;
 
 export function renderRestartQueued(c: RestartContext): ChatMessage {
-  return { text: `Restarting the agent on ${c.node} (${c.cluster})…`, blocks: section(`:arrows_counterclockwise: <@${c.requestedBy}> is restarting the agent on ${where(c)}…`) };
+  return {
+    text: `Restarting the agent on ${c.node} (${c.cluster})…`,
+    blocks: section(`:arrows_counterclockwise: <@${c.requestedBy}> is restarting the agent on ${where(c)}…`),
+  };
 }
 
 export function renderRestartResult(c: RestartContext, r: RestartAgentResult): ChatMessage {

@@ -30,7 +30,11 @@ export interface SelftestContext {
 }
 
 const scope = (c: SelftestContext) =>
-  c.node ? `\`${c.cluster}\` (node \`${c.node}\`)` : c.nodes ? `\`${c.cluster}\` (${c.nodes.length} previously failing node${c.nodes.length > 1 ? 's' : ''})` : `\`${c.cluster}\``;
+  c.node
+    ? `\`${c.cluster}\` (node \`${c.node}\`)`
+    : c.nodes
+      ? `\`${c.cluster}\` (${c.nodes.length} previously failing node${c.nodes.length > 1 ? 's' : ''})`
+      : `\`${c.cluster}\``;
 const header = (c: SelftestContext): Block => ({
   type: 'header',
   text: { type: 'plain_text', text: clip(`CWS self-test · ${c.cluster}${c.node ? ` · ${c.node}` : ''}`, LIMITS.headerText) },
@@ -52,9 +56,7 @@ export function renderQueued(c: SelftestContext, attachedTo?: string): ChatMessa
 
 export function renderProgress(c: SelftestContext, p: SelftestProgress): ChatMessage {
   const line =
-    p.phase === 'listing'
-      ? `Listing agents on ${scope(c)}…`
-      : `${p.done}/${p.total} agents checked${p.failing ? `, ${p.failing} failing so far` : ''}`;
+    p.phase === 'listing' ? `Listing agents on ${scope(c)}…` : `${p.done}/${p.total} agents checked${p.failing ? `, ${p.failing} failing so far` : ''}`;
   return {
     text: `Self-test on ${c.cluster}: ${line.replace(/`/g, '')}`,
     blocks: [header(c), { type: 'section', text: { type: 'mrkdwn', text: `:hourglass_flowing_sand: ${line}` } }, footer(c)],
@@ -67,7 +69,12 @@ function agentLine(r: AgentResult): string {
 }
 
 function details(r: AgentResult): string {
-  const tests = r.failedTests.length ? `\nfailing tests: ${r.failedTests.slice(0, 10).map((t) => code(t, 80)).join(', ')}${r.failedTests.length > 10 ? ` +${r.failedTests.length - 10}` : ''}` : '';
+  const tests = r.failedTests.length
+    ? `\nfailing tests: ${r.failedTests
+        .slice(0, 10)
+        .map((t) => code(t, 80))
+        .join(', ')}${r.failedTests.length > 10 ? ` +${r.failedTests.length - 10}` : ''}`
+    : '';
   const message = r.status === 'ok' || !r.message.trim() ? '' : `\n${escapeMrkdwn(clip(r.message.trim(), 400))}`;
   return `${tests}${message}`;
 }
@@ -96,7 +103,11 @@ export function groupFailures(failures: AgentResult[]): FailureGroup[] {
 
 const STATUS_ORDER: Record<AgentStatus, number> = { failed: 0, error: 1, timeout: 2, ok: 3 };
 const NODES_PER_GROUP = 10;
-const nodeList = (nodes: string[], max: number) => `${nodes.slice(0, max).map((n) => escapeMrkdwn(clip(n, 60))).join(', ')}${nodes.length > max ? `, +${nodes.length - max} more` : ''}`;
+const nodeList = (nodes: string[], max: number) =>
+  `${nodes
+    .slice(0, max)
+    .map((n) => escapeMrkdwn(clip(n, 60)))
+    .join(', ')}${nodes.length > max ? `, +${nodes.length - max} more` : ''}`;
 
 function groupLine(g: FailureGroup): string {
   if (g.nodes.length === 1) return agentLine(g.sample);
@@ -137,7 +148,9 @@ function renderResultFailures(failures: AgentResult[]): { blocks: Block[]; incom
   const incomplete = hiddenGroups.length > 0 || groups.slice(0, shown).some((g) => g.nodes.length > NODES_PER_GROUP);
   if (incomplete) {
     const hiddenNodes = hiddenGroups.reduce((n, g) => n + g.nodes.length, 0);
-    const more = hiddenGroups.length ? `…and ${hiddenNodes} more agent${hiddenNodes === 1 ? '' : 's'} not OK, failing ${hiddenGroups.length} other way${hiddenGroups.length === 1 ? '' : 's'}. ` : '';
+    const more = hiddenGroups.length
+      ? `…and ${hiddenNodes} more agent${hiddenNodes === 1 ? '' : 's'} not OK, failing ${hiddenGroups.length} other way${hiddenGroups.length === 1 ? '' : 's'}. `
+      : '';
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${more}Every agent not OK is listed in the thread of this message.` }] });
   }
   return { blocks, incomplete };
@@ -184,8 +197,7 @@ export function renderFailureDetails(c: SelftestContext, result: SelftestResult,
 
 const NEXT_STEP: Partial<Record<AgentStatus, string>> = {
   failed: 'Events are not reaching the agent: check the agent logs and collect a flare from a failing node.',
-  error:
-    'The self-test could not run: check that system-probe is running with `runtime_security_config.enabled: true`, then re-run.',
+  error: 'The self-test could not run: check that system-probe is running with `runtime_security_config.enabled: true`, then re-run.',
   timeout: 'The agent did not answer in time: check that system-probe is healthy on that node, then re-run.',
 };
 
@@ -216,7 +228,10 @@ export function renderResult(c: SelftestContext, result: SelftestResult, s: Self
 
   const oks = s.sorted.filter((r) => r.status === 'ok');
   if (oks.length) {
-    const names = oks.slice(0, 15).map((r) => escapeMrkdwn(clip(r.node, 60))).join(', ');
+    const names = oks
+      .slice(0, 15)
+      .map((r) => escapeMrkdwn(clip(r.node, 60)))
+      .join(', ');
     blocks.push({
       type: 'context',
       elements: [{ type: 'mrkdwn', text: `${ICON.ok} ${oks.length} OK: ${names}${oks.length > 15 ? `, +${oks.length - 15} more` : ''}` }],
@@ -239,7 +254,8 @@ function button(action_id: string, text: string, value: string, extra: Record<st
 function resultActions(c: SelftestContext, result: SelftestResult, failures: AgentResult[]): Block[] {
   const main = [button(ACTIONS.selftestRerun.id(), 'Re-run', c.jobId)];
   const failedNodes = [...new Set(failures.map((f) => f.node))];
-  if (failedNodes.length && failedNodes.length < result.results.length) main.unshift(button(ACTIONS.selftestRerunFailed.id(), `Re-run failed (${failedNodes.length})`, c.jobId, { style: 'primary' }));
+  if (failedNodes.length && failedNodes.length < result.results.length)
+    main.unshift(button(ACTIONS.selftestRerunFailed.id(), `Re-run failed (${failedNodes.length})`, c.jobId, { style: 'primary' }));
   const blocks: Block[] = [{ type: 'actions', block_id: 'selftest_actions', elements: main }];
   const perNode = failedNodes.slice(0, NODE_BUTTONS).flatMap((node, i) => {
     const value = nodeActionValue(c.jobId, node);
@@ -250,7 +266,13 @@ function resultActions(c: SelftestContext, result: SelftestResult, failures: Age
           style: 'danger',
           confirm: {
             title: { type: 'plain_text', text: 'Restart the agent?' },
-            text: { type: 'mrkdwn', text: clip(`This deletes the Datadog agent pod on *${escapeMrkdwn(clip(node, 100))}* in \`${c.cluster}\`. The DaemonSet starts a new one; the node has no agent until it is ready.`, 300) },
+            text: {
+              type: 'mrkdwn',
+              text: clip(
+                `This deletes the Datadog agent pod on *${escapeMrkdwn(clip(node, 100))}* in \`${c.cluster}\`. The DaemonSet starts a new one; the node has no agent until it is ready.`,
+                300,
+              ),
+            },
             confirm: { type: 'plain_text', text: 'Restart' },
             deny: { type: 'plain_text', text: 'Cancel' },
             style: 'danger',
