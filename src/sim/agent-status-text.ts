@@ -52,8 +52,7 @@ export function agentVersionOf(image: string): string {
 
 export function selfTestsBlock(lastExecution: Date, failed: readonly string[]): string {
   const succeeded = SELF_TEST_RULES.filter((r) => !failed.includes(r));
-  const list = (title: string, ids: readonly string[]) =>
-    ids.length === 0 ? [`    ${title}: none`] : [`    ${title}:`, ...ids.map((id) => `      - ${id}`)];
+  const list = (title: string, ids: readonly string[]) => (ids.length === 0 ? [`    ${title}: none`] : [`    ${title}:`, ...ids.map((id) => `      - ${id}`)]);
   return [
     '  Self Tests',
     '  ==========',

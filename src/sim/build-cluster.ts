@@ -19,7 +19,17 @@ export const SYSTEM_PROBE_CONFIG_PATH = '/etc/datadog-agent/system-probe.yaml';
 /** Where the chart mounts the host's /proc (`procdir`) in system-probe. */
 export const HOST_PROC_PATH = '/host/proc';
 /** The chart's default `agents.containers.systemProbe.securityContext.capabilities.add`. */
-export const SYSTEM_PROBE_CAPABILITIES = ['SYS_ADMIN', 'SYS_RESOURCE', 'SYS_PTRACE', 'NET_ADMIN', 'NET_BROADCAST', 'NET_RAW', 'IPC_LOCK', 'CHOWN', 'DAC_READ_SEARCH'] as const;
+export const SYSTEM_PROBE_CAPABILITIES = [
+  'SYS_ADMIN',
+  'SYS_RESOURCE',
+  'SYS_PTRACE',
+  'NET_ADMIN',
+  'NET_BROADCAST',
+  'NET_RAW',
+  'IPC_LOCK',
+  'CHOWN',
+  'DAC_READ_SEARCH',
+] as const;
 
 /**
  * The emptyDir both charts share between system-probe (read-write) and the agent containers
@@ -110,7 +120,14 @@ export function setNodeReadiness(node: Node, ready: boolean, now: Date): void {
   const cond = (type: string, okStatus: 'True' | 'False', reason: string, message: string) =>
     ready
       ? { type, status: okStatus, lastHeartbeatTime: t, lastTransitionTime: t, reason, message }
-      : { type, status: 'Unknown' as const, lastHeartbeatTime: t, lastTransitionTime: t, reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' };
+      : {
+          type,
+          status: 'Unknown' as const,
+          lastHeartbeatTime: t,
+          lastTransitionTime: t,
+          reason: 'NodeStatusUnknown',
+          message: 'Kubelet stopped posting node status.',
+        };
   node.status.conditions = [
     cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
     cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
@@ -198,7 +215,12 @@ function podVolumes(containers: readonly Container[], configMap: string | undefi
   const hasSystemProbe = containers.some((c) => c.name === 'system-probe');
   return [
     ...(configMap ? [{ name: 'sysprobe-config', configMap: { name: configMap, defaultMode: 420 } }] : []),
-    ...(hasSystemProbe ? [{ name: 'procdir', hostPath: { path: '/proc', type: '' } }, { name: SYSPROBE_SOCKET_VOLUME, emptyDir: {} }] : []),
+    ...(hasSystemProbe
+      ? [
+          { name: 'procdir', hostPath: { path: '/proc', type: '' } },
+          { name: SYSPROBE_SOCKET_VOLUME, emptyDir: {} },
+        ]
+      : []),
   ];
 }
 
@@ -271,13 +293,26 @@ export function buildCniDaemonSet(cni: NonNullable<Fleet['cni']>, mint: Mint): D
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: { ...meta(mint, cni.daemonSet, cni.namespace), generation: 1, labels: { ...cni.labels }, annotations: { 'deprecated.daemonset.template.generation': '1' } },
+    metadata: {
+      ...meta(mint, cni.daemonSet, cni.namespace),
+      generation: 1,
+      labels: { ...cni.labels },
+      annotations: { 'deprecated.daemonset.template.generation': '1' },
+    },
     spec: {
       selector: { matchLabels: { ...cni.labels } },
       template: {
         metadata: { labels: { ...cni.labels } },
         spec: {
-          containers: [{ name: container, image: cni.image, ...(container === 'cilium-agent' ? { command: ['cilium-agent'], args: ['--config-dir=/tmp/cilium/config-map'] } : {}), imagePullPolicy: 'IfNotPresent', resources: {} }],
+          containers: [
+            {
+              name: container,
+              image: cni.image,
+              ...(container === 'cilium-agent' ? { command: ['cilium-agent'], args: ['--config-dir=/tmp/cilium/config-map'] } : {}),
+              imagePullPolicy: 'IfNotPresent',
+              resources: {},
+            },
+          ],
           hostNetwork: true,
           dnsPolicy: 'ClusterFirstWithHostNet',
           priorityClassName: 'system-node-critical',
@@ -297,7 +332,8 @@ export function buildCniDaemonSet(cni: NonNullable<Fleet['cni']>, mint: Mint): D
 export function buildSystemProbeConfigMap(fleet: Fleet, mint: Mint): ConfigMap | undefined {
   if (fleet.agent.systemProbeYaml === undefined) return undefined;
   const name = systemProbeConfigMapName(fleet.agent.daemonSet);
-  const labels: Record<string, string> = fleet.agent.managedBy === 'helm' ? { 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/instance': helmReleaseName(fleet.agent.daemonSet) } : {};
+  const labels: Record<string, string> =
+    fleet.agent.managedBy === 'helm' ? { 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/instance': helmReleaseName(fleet.agent.daemonSet) } : {};
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

@@ -42,7 +42,22 @@ export function containerOf(pod: Pod, name: string): Container | undefined {
   return pod.spec.containers.find((c) => c.name === name);
 }
 
-const DEFAULT_CAPS = new Set(['CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE']);
+const DEFAULT_CAPS = new Set([
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FSETID',
+  'FOWNER',
+  'MKNOD',
+  'NET_RAW',
+  'SETGID',
+  'SETUID',
+  'SETFCAP',
+  'SETPCAP',
+  'NET_BIND_SERVICE',
+  'SYS_CHROOT',
+  'KILL',
+  'AUDIT_WRITE',
+]);
 
 /** Whether the container's processes hold `cap` (containerd's default set, then securityContext add/drop; privileged = all). */
 export function hasCapability(container: Container | undefined, cap: string): boolean {

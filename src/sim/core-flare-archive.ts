@@ -79,7 +79,9 @@ function envvarsLog(input: CoreFlareInput): string {
 function configCheck(): string {
   const block = (check: string, id: string) =>
     `=== ${check} check ===\nConfiguration provider: file\nConfiguration source: file:/etc/datadog-agent/conf.d/${check}.d/conf.yaml.default\nConfig for instance ID: ${check}:${id}\n{}\n~\n===\n`;
-  return [block('cpu', '5b9ee2c1f1e2c3b2'), block('disk', '8c0a7e2a3f1d6b4e'), block('memory', '1f6a2d4c8b3e5a7d'), block('network', '9e4b2c7a1d3f5e6b')].join('\n');
+  return [block('cpu', '5b9ee2c1f1e2c3b2'), block('disk', '8c0a7e2a3f1d6b4e'), block('memory', '1f6a2d4c8b3e5a7d'), block('network', '9e4b2c7a1d3f5e6b')].join(
+    '\n',
+  );
 }
 
 function diagnoseLog(): string {
@@ -103,7 +105,14 @@ function agentLog(input: CoreFlareInput): string {
   return [
     line(at(s, 800), 'INFO', 'comp/core/log/logimpl/logger.go:82 in NewLogger', 'Starting Datadog Agent v' + input.agentVersion),
     line(at(s, 900), 'INFO', 'pkg/util/hostname/providers.go:127 in GetWithProvider', `Hostname is: ${input.hostname}`),
-    line(at(s, 1_300), 'INFO', 'comp/forwarder/defaultforwarder/default_forwarder.go:366 in Start', 'Forwarder started, sending to 1 endpoint(s) with 1 worker(s) each: "https://' + input.agentVersion.replace(/^(\d+)\.(\d+)\.(\d+).*$/, '$1-$2-$3') + '-app.agent.datadoghq.com" (1 api key(s))'),
+    line(
+      at(s, 1_300),
+      'INFO',
+      'comp/forwarder/defaultforwarder/default_forwarder.go:366 in Start',
+      'Forwarder started, sending to 1 endpoint(s) with 1 worker(s) each: "https://' +
+        input.agentVersion.replace(/^(\d+)\.(\d+)\.(\d+).*$/, '$1-$2-$3') +
+        '-app.agent.datadoghq.com" (1 api key(s))',
+    ),
     line(at(s, 2_000), 'INFO', 'pkg/collector/scheduler.go:128 in Enter', 'Scheduling check cpu with an interval of 15s'),
     line(at(s, 62_000), 'INFO', 'pkg/serializer/serializer.go:409 in sendMetadata', 'Sent host metadata payload, size (raw/compressed): 1843/812 bytes.'),
     line(input.now, 'INFO', 'comp/core/flare/flare.go:132 in createAndReturnFlarePath', 'Making a flare'),
@@ -117,7 +126,12 @@ function securityAgentLog(input: CoreFlareInput): string {
   return [
     line(at(s, 1_200), 'INFO', 'cmd/security-agent/subcommands/start/command.go:274 in RunAgent', `Hostname is: ${input.hostname}`),
     // pkg/security/agent/start.go StartRuntimeSecurity
-    line(at(s, 1_420), 'INFO', 'pkg/security/agent/start.go:27 in StartRuntimeSecurity', direct ? 'Datadog runtime security agent disabled by config' : 'Datadog runtime security agent is now running'),
+    line(
+      at(s, 1_420),
+      'INFO',
+      'pkg/security/agent/start.go:27 in StartRuntimeSecurity',
+      direct ? 'Datadog runtime security agent disabled by config' : 'Datadog runtime security agent is now running',
+    ),
   ].join('');
 }
 
@@ -172,7 +186,12 @@ function permissionsLog(input: CoreFlareInput): string {
     ['/etc/datadog-agent/datadog.yaml', '-rw-r--r--'],
     ['/var/log/datadog', 'drwxr-xr-x'],
     ['/var/log/datadog/agent.log', '-rw-r--r--'],
-    ...(input.containers.includes('system-probe') ? ([['/etc/datadog-agent/system-probe.yaml', '-rw-r--r--'], ['/var/log/datadog/system-probe.log', '-rw-r--r--']] as [string, string][]) : []),
+    ...(input.containers.includes('system-probe')
+      ? ([
+          ['/etc/datadog-agent/system-probe.yaml', '-rw-r--r--'],
+          ['/var/log/datadog/system-probe.log', '-rw-r--r--'],
+        ] as [string, string][])
+      : []),
   ];
   return header + '-'.repeat(header.length) + '\n' + rows.map(([p, m]) => row(p, m, 'root', 'root', '')).join('');
 }
@@ -207,7 +226,11 @@ export function coreFlareFiles(input: CoreFlareInput): FlareFile[] {
   }
   // The flare component: logs (not scrubbed), the configuration files, permissions, its own errors.
   add('logs/agent.log', agentLog(input));
-  if (has('system-probe')) add('logs/system-probe.log', systemProbeLog({ ...input, podName: '', podUid: '', env: input.systemProbeEnv ?? {}, systemProbeYaml: input.systemProbeYaml, secretIn: null }));
+  if (has('system-probe'))
+    add(
+      'logs/system-probe.log',
+      systemProbeLog({ ...input, podName: '', podUid: '', env: input.systemProbeEnv ?? {}, systemProbeYaml: input.systemProbeYaml, secretIn: null }),
+    );
   if (has('security-agent')) add('logs/security-agent.log', securityAgentLog(input));
   add('etc/datadog.yaml', scrubYaml(datadogYaml(input.apiKey)));
   if (has('system-probe')) add('etc/system-probe.yaml', scrubYaml(input.systemProbeYaml ?? DEFAULT_SYSTEM_PROBE_YAML));

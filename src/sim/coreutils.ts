@@ -109,7 +109,11 @@ export function runRm(ctx: ExecContext): number {
       if (p.flags.has('v')) ctx.stdout.write(`removed '${name}'\n`);
     } else if (kind === 'dir') {
       if (!recursive || normalizePath(name) === '/') {
-        ctx.stderr.write(normalizePath(name) === '/' && recursive ? "rm: it is dangerous to operate recursively on '/'\nrm: use --no-preserve-root to override this failsafe\n" : `rm: cannot remove '${name}': Is a directory\n`);
+        ctx.stderr.write(
+          normalizePath(name) === '/' && recursive
+            ? "rm: it is dangerous to operate recursively on '/'\nrm: use --no-preserve-root to override this failsafe\n"
+            : `rm: cannot remove '${name}': Is a directory\n`,
+        );
         code = 1;
         continue;
       }
@@ -151,14 +155,26 @@ interface LsRow {
 }
 
 function rowFor(name: string, f: PodFile | undefined, now: Date): LsRow {
-  if (!f) return { mode: modeString(name.endsWith('tmp') ? 0o1777 : 0o755, true), links: '1', owner: 'root', group: 'root', size: '4096', time: lsTime(now, now), name };
+  if (!f)
+    return {
+      mode: modeString(name.endsWith('tmp') ? 0o1777 : 0o755, true),
+      links: '1',
+      owner: 'root',
+      group: 'root',
+      size: '4096',
+      time: lsTime(now, now),
+      name,
+    };
   return { mode: modeString(f.mode, false), links: '1', owner: f.owner, group: f.group, size: String(f.data.length), time: lsTime(f.mtime, now), name };
 }
 
 function formatRows(rows: LsRow[]): string {
   const w = (k: keyof LsRow) => Math.max(...rows.map((r) => r[k].length));
   return rows
-    .map((r) => `${r.mode} ${r.links.padStart(w('links'))} ${r.owner.padEnd(w('owner'))} ${r.group.padEnd(w('group'))} ${r.size.padStart(w('size'))} ${r.time} ${r.name}\n`)
+    .map(
+      (r) =>
+        `${r.mode} ${r.links.padStart(w('links'))} ${r.owner.padEnd(w('owner'))} ${r.group.padEnd(w('group'))} ${r.size.padStart(w('size'))} ${r.time} ${r.name}\n`,
+    )
     .join('');
 }
 
@@ -194,7 +210,10 @@ export function runLs(ctx: ExecContext): number {
     let text = operands.length > 1 ? `${d}:\n` : '';
     if (long) {
       const rows = entries.map((e) => rowFor(e.name, e.kind === 'file' ? fs.read(`${normalizePath(dir)}/${e.name}`) : undefined, now));
-      const blocks = entries.reduce((sum, e) => sum + (e.kind === 'file' ? Math.ceil((fs.read(`${normalizePath(dir)}/${e.name}`)?.data.length ?? 0) / 4096) * 4 : 4), 0);
+      const blocks = entries.reduce(
+        (sum, e) => sum + (e.kind === 'file' ? Math.ceil((fs.read(`${normalizePath(dir)}/${e.name}`)?.data.length ?? 0) / 4096) * 4 : 4),
+        0,
+      );
       text += `total ${blocks}\n${rows.length > 0 ? formatRows(rows) : ''}`;
     } else {
       text += entries.map((e) => `${e.name}\n`).join('');

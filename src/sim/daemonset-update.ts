@@ -83,7 +83,8 @@ function validate(ds: DaemonSet, old: DaemonSet): void {
         const at = `spec.template.spec.containers[${i}]`;
         if (!isObj(c)) return bad(at, 'Invalid value: must be an object');
         if (typeof c.name !== 'string' || c.name === '') bad(`${at}.name`, 'Required value');
-        else if (!DNS_LABEL.test(c.name)) bad(`${at}.name`, `Invalid value: "${c.name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`);
+        else if (!DNS_LABEL.test(c.name))
+          bad(`${at}.name`, `Invalid value: "${c.name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`);
         else if (seen.has(c.name)) bad(`${at}.name`, `Duplicate value: "${c.name}"`);
         else seen.add(c.name);
         if (typeof c.image !== 'string' || c.image.trim() === '') bad(`${at}.image`, 'Required value');
@@ -100,4 +101,3 @@ function validate(ds: DaemonSet, old: DaemonSet): void {
   }
   if (problems.length > 0) throw invalid('DaemonSet', 'apps', ds.metadata.name, problems);
 }
-

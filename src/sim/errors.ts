@@ -83,7 +83,9 @@ export function conflict(gr: GroupResource, name: string, message: string): ApiE
 }
 
 export function unsupportedMediaType(contentType: string | undefined, accepted: readonly string[]): ApiError {
-  const what = contentType ? `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}` : 'the body of the request was in an unknown format';
+  const what = contentType
+    ? `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`
+    : 'the body of the request was in an unknown format';
   return new ApiError(415, 'UnsupportedMediaType', what);
 }
 

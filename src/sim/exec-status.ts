@@ -36,7 +36,14 @@ export function goStringSlice(argv: readonly string[]): string {
 }
 
 function internalError(message: string): StatusFrame {
-  return { metadata: {}, status: 'Failure', message: `Internal error occurred: ${message}`, reason: 'InternalError', details: { causes: [{ message }] }, code: 500 };
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `Internal error occurred: ${message}`,
+    reason: 'InternalError',
+    details: { causes: [{ message }] },
+    code: 500,
+  };
 }
 
 export function exitStatus(code: number, argv: readonly string[], protocol: ChannelProtocol, runtime: Runtime): StatusFrame {
@@ -78,7 +85,14 @@ export function startFailure(argv: readonly string[], execId: string, protocol: 
 }
 
 /** The kubelet's exec URL, as the API server's ExecLocation builds it (url.Values sorts keys). */
-export function kubeletExecURL(nodeIP: string, ns: string, pod: string, container: string, argv: readonly string[], streams: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): string {
+export function kubeletExecURL(
+  nodeIP: string,
+  ns: string,
+  pod: string,
+  container: string,
+  argv: readonly string[],
+  streams: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean },
+): string {
   const q = new URLSearchParams();
   for (const a of argv) q.append('command', a);
   if (streams.stderr) q.append('error', '1');

@@ -137,7 +137,11 @@ function unknownCommand(binary: string, known: Record<string, string[]>) {
   return (ctx: ExecContext): number => {
     const args = ctx.argv.slice(1);
     if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
-      ctx.stdout.write(`Usage:\n  ${binary} [command]\n\nAvailable Commands:\n${Object.keys(known).map((c) => `  ${c}`).join('\n')}\n`);
+      ctx.stdout.write(
+        `Usage:\n  ${binary} [command]\n\nAvailable Commands:\n${Object.keys(known)
+          .map((c) => `  ${c}`)
+          .join('\n')}\n`,
+      );
       return 0;
     }
     const group = args[0]!;
@@ -161,7 +165,11 @@ export function registerAgentCommands(registry: ExecRegistry): void {
   const coreAgent = { containers: ['agent'], paths: ['/opt/datadog-agent/bin/agent/agent'] };
   const flareFiles = ['security-agent', 'agent'];
 
-  registry.register({ ...securityAgent, argv: ['security-agent'], handler: unknownCommand('security-agent', { flare: [], runtime: ['self-test'], status: [] }) });
+  registry.register({
+    ...securityAgent,
+    argv: ['security-agent'],
+    handler: unknownCommand('security-agent', { flare: [], runtime: ['self-test'], status: [] }),
+  });
   registry.register({ ...securityAgent, argv: ['security-agent', 'runtime', 'self-test'], handler: runSecurityAgentSelftest });
   registry.register({ ...securityAgent, argv: ['security-agent', 'status'], handler: runStatus });
   registerFlareCommand(registry, securityAgent, { statusText: agentStatusText, delay, untilAborted });

@@ -66,7 +66,10 @@ export const CORE_FLARE_FILE_NAMES = [
 ] as const;
 
 /** What the fleet's `flare.secretIn` may name: a file of either archive (security-agent's first). */
-export const ALL_FLARE_FILE_NAMES: readonly string[] = [...FLARE_FILE_NAMES, ...CORE_FLARE_FILE_NAMES.filter((n) => !(FLARE_FILE_NAMES as readonly string[]).includes(n))];
+export const ALL_FLARE_FILE_NAMES: readonly string[] = [
+  ...FLARE_FILE_NAMES,
+  ...CORE_FLARE_FILE_NAMES.filter((n) => !(FLARE_FILE_NAMES as readonly string[]).includes(n)),
+];
 
 export const DEFAULT_API_KEY = '4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99';
 export const DEFAULT_APP_KEY = '9d8c7b6a5f4e3d2c1b0a99887766554433221100';
@@ -84,7 +87,10 @@ export function agentLogLevel(env: Readonly<Record<string, string>>): string {
  * e.g. /tmp/datadog-agent-2024-05-14T09-12-33Z-info.zip.
  */
 export function flareArchivePath(now: Date, logLevel: string): string {
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(':', '-');
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replaceAll(':', '-');
   return `/tmp/datadog-agent-${stamp}-${logLevel}.zip`;
 }
 
@@ -240,7 +246,24 @@ rules:
 }
 
 /** The environment variables envvars.log lists: DD_* and the agent's allow-list, never *_KEY or *_AUTH_TOKEN. */
-export const ALLOWED_ENV = new Set(['DOCKER_API_VERSION', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'HOST_ETC', 'HOST_PROC', 'HOST_ROOT', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'GOGC', 'GODEBUG', 'GOMAXPROCS', 'GOTRACEBACK', 'LOG_LEVEL']);
+export const ALLOWED_ENV = new Set([
+  'DOCKER_API_VERSION',
+  'DOCKER_CONFIG',
+  'DOCKER_CERT_PATH',
+  'DOCKER_HOST',
+  'DOCKER_TLS_VERIFY',
+  'HOST_ETC',
+  'HOST_PROC',
+  'HOST_ROOT',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'GOGC',
+  'GODEBUG',
+  'GOMAXPROCS',
+  'GOTRACEBACK',
+  'LOG_LEVEL',
+]);
 
 function defaultEnv(input: FlareInput): Record<string, string> {
   return {
@@ -293,12 +316,22 @@ function securityAgentLog(input: FlareInput): string {
   return [
     line(at(s, 1_200), 'INFO', 'cmd/security-agent/subcommands/start/command.go:274 in RunAgent', `Hostname is: ${input.hostname}`),
     line(at(s, 1_210), 'INFO', 'pkg/api/util/util.go:92 in CreateAndSetAuthToken', 'Saved a new authentication token to /etc/datadog-agent/auth_token'),
-    line(at(s, 1_350), 'INFO', 'comp/forwarder/defaultforwarder/default_forwarder.go:366 in Start', 'Forwarder started, sending to 1 endpoint(s) with 1 worker(s) each: "https://7-50-3-app.agent.datadoghq.com" (1 api key(s))'),
+    line(
+      at(s, 1_350),
+      'INFO',
+      'comp/forwarder/defaultforwarder/default_forwarder.go:366 in Start',
+      'Forwarder started, sending to 1 endpoint(s) with 1 worker(s) each: "https://7-50-3-app.agent.datadoghq.com" (1 api key(s))',
+    ),
     line(at(s, 1_420), 'INFO', 'cmd/security-agent/subcommands/start/command.go:330 in RunAgent', 'Datadog runtime security agent is now running.'),
     line(at(s, 1_430), 'INFO', 'pkg/security/agent/agent.go:88 in Start', 'Starting runtime security agent'),
     line(at(s, 2_010), 'INFO', 'pkg/security/agent/agent.go:135 in StartEventListener', 'Successfully connected to the runtime security module'),
     line(at(s, 2_600), 'INFO', 'pkg/security/agent/agent.go:171 in StartEventListener', 'Event stream connected'),
-    line(at(s, 61_000), 'INFO', 'pkg/security/reporter/reporter.go:61 in Start', 'Successfully posted payload to "https://runtime-security-http-intake.logs.datadoghq.com/api/v2/logs"'),
+    line(
+      at(s, 61_000),
+      'INFO',
+      'pkg/security/reporter/reporter.go:61 in Start',
+      'Successfully posted payload to "https://runtime-security-http-intake.logs.datadoghq.com/api/v2/logs"',
+    ),
     line(input.now, 'INFO', 'cmd/security-agent/api/agent/agent.go:104 in makeFlare', 'Making a flare'),
   ].join('');
 }
@@ -307,8 +340,18 @@ export function systemProbeLog(input: FlareInput): string {
   const s = input.podStartedAt;
   const line = (d: Date, level: string, where: string, msg: string) => `${logDate(d)} | SYS-PROBE | ${level} | (${where}) | ${msg}\n`;
   return [
-    line(at(s, 900), 'INFO', 'cmd/system-probe/subcommands/run/command.go:215 in startSystemProbe', `system probe not enabled for network or service monitoring; starting runtime security module`),
-    line(at(s, 1_100), 'INFO', 'pkg/ebpf/bytecode/runtime/runtime_compilation_helpers.go:80 in compileToObjectFile', 'compiling runtime version of runtime-security'),
+    line(
+      at(s, 900),
+      'INFO',
+      'cmd/system-probe/subcommands/run/command.go:215 in startSystemProbe',
+      `system probe not enabled for network or service monitoring; starting runtime security module`,
+    ),
+    line(
+      at(s, 1_100),
+      'INFO',
+      'pkg/ebpf/bytecode/runtime/runtime_compilation_helpers.go:80 in compileToObjectFile',
+      'compiling runtime version of runtime-security',
+    ),
     line(at(s, 1_500), 'INFO', 'pkg/security/probe/probe_ebpf.go:412 in Init', `kernel version: ${input.kernelVersion}`),
     line(at(s, 1_700), 'INFO', 'pkg/security/module/server.go:470 in Start', 'runtime security module started'),
     line(at(s, 1_900), 'INFO', 'pkg/security/rules/engine.go:212 in LoadPolicies', 'Loading policies from /etc/datadog-agent/runtime-security.d'),
@@ -402,7 +445,28 @@ export function dmesg(input: FlareInput): string {
 }
 
 function kallsyms(): string {
-  const syms = ['T startup_64', 'T secondary_startup_64', 'T _stext', 'T do_sys_openat2', 'T vfs_open', 'T security_file_open', 'T do_unlinkat', 'T vfs_rename', 'T __x64_sys_execve', 'T do_exit', 'T security_bprm_check', 'T security_sb_mount', 'T tcp_connect', 'T inet_bind', 'T __sys_bind', 'T kernel_clone', 'T chmod_common', 'T chown_common', 'T commit_creds', 'T ptrace_attach'];
+  const syms = [
+    'T startup_64',
+    'T secondary_startup_64',
+    'T _stext',
+    'T do_sys_openat2',
+    'T vfs_open',
+    'T security_file_open',
+    'T do_unlinkat',
+    'T vfs_rename',
+    'T __x64_sys_execve',
+    'T do_exit',
+    'T security_bprm_check',
+    'T security_sb_mount',
+    'T tcp_connect',
+    'T inet_bind',
+    'T __sys_bind',
+    'T kernel_clone',
+    'T chmod_common',
+    'T chown_common',
+    'T commit_creds',
+    'T ptrace_attach',
+  ];
   return syms.map((s) => `0000000000000000 ${s}\n`).join('');
 }
 
@@ -421,7 +485,10 @@ export function flareFiles(input: FlareInput): FlareFile[] {
     // GetExpVar: yaml.v2 of each expvar decoded into a map ("cmdline" is a JSON array, so it stays empty).
     { name: 'expvar/cmdline', content: scrubBytes('{}\n') },
     { name: 'expvar/memstats', content: scrubBytes(memstats(input)) },
-    { name: 'expvar/trace-agent', content: scrubBytes('Error retrieving vars: Get "https://127.0.0.1:5012/debug/vars": dial tcp 127.0.0.1:5012: connect: connection refused') },
+    {
+      name: 'expvar/trace-agent',
+      content: scrubBytes('Error retrieving vars: Get "https://127.0.0.1:5012/debug/vars": dial tcp 127.0.0.1:5012: connect: connection refused'),
+    },
     { name: 'envvars.log', content: scrubBytes(envvarsLog(input)) },
     { name: 'kallsyms', content: scrubBytes(kallsyms()) },
     { name: 'mountinfo', content: scrubBytes(mountinfo(input)) },

@@ -81,24 +81,71 @@ const SECURITY_AGENT_FLAGS: readonly FlagDef[] = [
 export const CORE_FLARE_FLAGS: readonly FlagDef[] = [
   { name: 'email', short: 'e', kind: 'string', usage: 'Your email' },
   { name: 'send', short: 's', kind: 'bool', usage: "Automatically send flare (don't prompt for confirmation)" },
-  { name: 'local', short: 'l', kind: 'bool', usage: 'Force the creation of the flare by the command line instead of the agent process (useful when running in a containerized env)' },
-  { name: 'profile', short: 'p', kind: 'int', defaultValue: '-1', usage: 'Add performance profiling data to the flare. It will collect a heap profile and a CPU profile for the amount of seconds passed to the flag, with a minimum of 30s' },
+  {
+    name: 'local',
+    short: 'l',
+    kind: 'bool',
+    usage: 'Force the creation of the flare by the command line instead of the agent process (useful when running in a containerized env)',
+  },
+  {
+    name: 'profile',
+    short: 'p',
+    kind: 'int',
+    defaultValue: '-1',
+    usage:
+      'Add performance profiling data to the flare. It will collect a heap profile and a CPU profile for the amount of seconds passed to the flag, with a minimum of 30s',
+  },
   { name: 'profile-mutex', short: 'M', kind: 'bool', usage: 'Add mutex profile to the performance data in the flare' },
-  { name: 'profile-mutex-fraction', kind: 'int', defaultValue: '100', usage: 'Set the fraction of mutex contention events that are reported in the mutex profile' },
+  {
+    name: 'profile-mutex-fraction',
+    kind: 'int',
+    defaultValue: '100',
+    usage: 'Set the fraction of mutex contention events that are reported in the mutex profile',
+  },
   { name: 'profile-blocking', short: 'B', kind: 'bool', usage: 'Add gorouting blocking profile to the performance data in the flare' },
-  { name: 'profile-blocking-rate', kind: 'int', defaultValue: '10000', usage: 'Set the fraction of goroutine blocking events that are reported in the blocking profile' },
-  { name: 'with-stream-logs', short: 'L', kind: 'duration', usage: 'Add stream-logs data to the flare. It will collect logs for the amount of seconds passed to the flag' },
-  { name: 'provider-timeout', short: 't', kind: 'duration', usage: 'Timeout to run each flare provider in seconds. This is not a global timeout for the flare creation process.' },
-  { name: 'process-false-positives', short: 'P', kind: 'bool', usage: 'Add processes false positive detection to the flare. It will detect for false positives in the processes data.' },
+  {
+    name: 'profile-blocking-rate',
+    kind: 'int',
+    defaultValue: '10000',
+    usage: 'Set the fraction of goroutine blocking events that are reported in the blocking profile',
+  },
+  {
+    name: 'with-stream-logs',
+    short: 'L',
+    kind: 'duration',
+    usage: 'Add stream-logs data to the flare. It will collect logs for the amount of seconds passed to the flag',
+  },
+  {
+    name: 'provider-timeout',
+    short: 't',
+    kind: 'duration',
+    usage: 'Timeout to run each flare provider in seconds. This is not a global timeout for the flare creation process.',
+  },
+  {
+    name: 'process-false-positives',
+    short: 'P',
+    kind: 'bool',
+    usage: 'Add processes false positive detection to the flare. It will detect for false positives in the processes data.',
+  },
   { name: 'log_level', kind: 'string', defaultValue: 'off', usage: 'Override the log level for this command for debugging purposes' },
   { name: 'help', short: 'h', kind: 'bool', usage: 'help for flare' },
 ];
 export const CORE_ROOT_FLAGS: readonly FlagDef[] = [
   { name: 'cfgpath', short: 'c', kind: 'string', usage: 'path to directory containing datadog.yaml' },
-  { name: 'extracfgpath', short: 'E', kind: 'stringArray', usage: 'specify additional configuration files to be loaded sequentially after the main datadog.yaml' },
+  {
+    name: 'extracfgpath',
+    short: 'E',
+    kind: 'stringArray',
+    usage: 'specify additional configuration files to be loaded sequentially after the main datadog.yaml',
+  },
   { name: 'sysprobecfgpath', kind: 'string', usage: 'path to directory containing system-probe.yaml' },
   { name: 'fleetcfgpath', kind: 'string', usage: 'path to the directory containing fleet policies', hidden: true },
-  { name: 'common-root', kind: 'string', noOptDefault: '/opt/datadog-agent', usage: 'enable read-only root filesystem support with optional custom root path (default: /opt/datadog-agent)' },
+  {
+    name: 'common-root',
+    kind: 'string',
+    noOptDefault: '/opt/datadog-agent',
+    usage: 'enable read-only root filesystem support with optional custom root path (default: /opt/datadog-agent)',
+  },
   { name: 'no-color', short: 'n', kind: 'bool', usage: 'disable color output' },
 ];
 
@@ -262,6 +309,8 @@ export function responseCaseId(caseId: string, newCase: () => number): number {
 
 /** The upload URL's host, as config.AddAgentVersionToDomain makes it for "flare" (7.50.3 → 7-50-3-flare.agent.datadoghq.com). */
 export function flareIntakeURL(agentVersion: string, caseId: string): string {
-  const host = /^\d+\.\d+\.\d+/.test(agentVersion) ? `${agentVersion.replace(/^(\d+)\.(\d+)\.(\d+).*$/, '$1-$2-$3')}-flare.agent.datadoghq.com` : 'app.datadoghq.com';
+  const host = /^\d+\.\d+\.\d+/.test(agentVersion)
+    ? `${agentVersion.replace(/^(\d+)\.(\d+)\.(\d+).*$/, '$1-$2-$3')}-flare.agent.datadoghq.com`
+    : 'app.datadoghq.com';
   return `https://${host}/support/flare${caseId ? `/${caseId}` : ''}`;
 }

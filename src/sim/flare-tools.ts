@@ -19,7 +19,20 @@ import type { ExecContext, ExecRegistry } from './exec-registry.ts';
 import type { ClusterState } from './state.ts';
 
 const SHORT = 'btzc';
-const LONG: Record<string, string> = { binary: 'b', text: 't', tag: 'tag', zero: 'z', check: 'c', help: 'help', version: 'version', 'ignore-missing': 'c', quiet: 'c', status: 'c', strict: 'c', warn: 'c' };
+const LONG: Record<string, string> = {
+  binary: 'b',
+  text: 't',
+  tag: 'tag',
+  zero: 'z',
+  check: 'c',
+  help: 'help',
+  version: 'version',
+  'ignore-missing': 'c',
+  quiet: 'c',
+  status: 'c',
+  strict: 'c',
+  warn: 'c',
+};
 
 const HELP = `Usage: sha256sum [OPTION]... [FILE]...
 Print or check SHA256 (256-bit) checksums.

@@ -88,7 +88,9 @@ export function writeFlareArchive(ctx: ExecContext, now: Date, statusText: strin
   });
   // The builder zips in a private temp dir, restricts the file to its owner (0600, chown dd-agent)
   // and renames it into os.TempDir(): a flare in the same second replaces the previous one.
-  ctx.state.podFilesByUid(pod.metadata.uid, ctx.container).write(path, zipFlare(ctx.node, files, now), { mode: 0o600, mtime: now, owner: 'dd-agent', group: 'root' });
+  ctx.state
+    .podFilesByUid(pod.metadata.uid, ctx.container)
+    .write(path, zipFlare(ctx.node, files, now), { mode: 0o600, mtime: now, owner: 'dd-agent', group: 'root' });
   return path;
 }
 
@@ -116,7 +118,9 @@ export function writeCoreFlareArchive(ctx: ExecContext, now: Date, statusText: s
     local,
     secretIn: ctx.state.flareFor(ctx.node).secretIn,
   });
-  ctx.state.podFilesByUid(pod.metadata.uid, ctx.container).write(path, zipFlare(ctx.node, files, now), { mode: 0o600, mtime: now, owner: 'dd-agent', group: 'root' });
+  ctx.state
+    .podFilesByUid(pod.metadata.uid, ctx.container)
+    .write(path, zipFlare(ctx.node, files, now), { mode: 0o600, mtime: now, owner: 'dd-agent', group: 'root' });
   return path;
 }
 
@@ -186,7 +190,11 @@ export async function runFlare(ctx: ExecContext, hooks: FlareHooks, flavour: Fla
   const file = ctx.state.podFilesByUid(ctx.pod.metadata.uid, ctx.container).read(path);
   if (!file) {
     ctx.stdout.write('\n');
-    ctx.stderr.write(errorLine(`Post "${flareIntakeURL(agentVersionOf(ctx.pod.spec.containers.find((c) => c.name === ctx.container)?.image ?? ''), caseId)}": open ${path}: no such file or directory`));
+    ctx.stderr.write(
+      errorLine(
+        `Post "${flareIntakeURL(agentVersionOf(ctx.pod.spec.containers.find((c) => c.name === ctx.container)?.image ?? ''), caseId)}": open ${path}: no such file or directory`,
+      ),
+    );
     return EXIT_ERROR;
   }
   const record = {

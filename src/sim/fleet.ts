@@ -44,14 +44,8 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 const IFACE = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
-const dnsLabel = z
-  .string()
-  .max(63)
-  .regex(DNS_LABEL, { error: 'must be a lowercase RFC 1123 label (a-z, 0-9 and "-", starting and ending alphanumeric)' });
-const nodeName = z
-  .string()
-  .max(253)
-  .regex(DNS_SUBDOMAIN, { error: 'must be a lowercase RFC 1123 subdomain (a Kubernetes node name)' });
+const dnsLabel = z.string().max(63).regex(DNS_LABEL, { error: 'must be a lowercase RFC 1123 label (a-z, 0-9 and "-", starting and ending alphanumeric)' });
+const nodeName = z.string().max(253).regex(DNS_SUBDOMAIN, { error: 'must be a lowercase RFC 1123 subdomain (a Kubernetes node name)' });
 const labels = z.record(
   z.string().regex(LABEL_KEY, { error: 'not a valid label key' }),
   z.string().regex(LABEL_VALUE, { error: 'not a valid label value (63 characters of [A-Za-z0-9_.-])' }),
@@ -247,7 +241,10 @@ export function loadFleet(path: string): Fleet {
 export function parseFleet(text: string, origin: string): Fleet {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new FleetError(origin, doc.errors.map((e) => `invalid YAML: ${e.message.split('\n')[0]?.replace(/:$/, '')}`));
+    throw new FleetError(
+      origin,
+      doc.errors.map((e) => `invalid YAML: ${e.message.split('\n')[0]?.replace(/:$/, '')}`),
+    );
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

@@ -29,10 +29,7 @@ const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 
-type Token =
-  | { kind: 'id'; text: string }
-  | { kind: 'op'; text: '=' | '==' | '!=' | '!' | '>' | '<' | '(' | ')' | ',' }
-  | { kind: 'end' };
+type Token = { kind: 'id'; text: string } | { kind: 'op'; text: '=' | '==' | '!=' | '!' | '>' | '<' | '(' | ')' | ',' } | { kind: 'end' };
 
 function tokenize(input: string): Token[] {
   const out: Token[] = [];
@@ -100,7 +97,8 @@ export function parseLabelSelector(input: string): LabelSelector {
     }
     if (t.kind === 'op' && (t.text === '>' || t.text === '<')) {
       const v = next();
-      if (v.kind !== 'id' || !/^-?\d+$/.test(v.text)) throw new SelectorParseError(`for 'gt', 'lt' operators, exactly one integer value is required, found ${show(v)}`);
+      if (v.kind !== 'id' || !/^-?\d+$/.test(v.text))
+        throw new SelectorParseError(`for 'gt', 'lt' operators, exactly one integer value is required, found ${show(v)}`);
       return requirement(key, t.text === '>' ? 'gt' : 'lt', [v.text]);
     }
     if (t.kind === 'id' && (t.text === 'in' || t.text === 'notin')) {
@@ -153,7 +151,8 @@ function validateKey(key: string): string | undefined {
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !PREFIX.test(prefix))) return 'prefix part must be a lowercase RFC 1123 subdomain';
-  if (!NAME.test(name)) return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (63 characters at most)";
+  if (!NAME.test(name))
+    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (63 characters at most)";
   return undefined;
 }
 

@@ -69,7 +69,16 @@ export function runTc(ctx: ExecContext): number {
     if (!a.startsWith('-') || a === '-') break;
     if (a.startsWith('--')) a = a.slice(1);
     const o = a.slice(1);
-    if (matches(o, 'stats') || matches(o, 'statistics') || matches(o, 'details') || matches(o, 'raw') || matches(o, 'oneline') || matches(o, 'Numeric') || matches(o, 'color')) continue;
+    if (
+      matches(o, 'stats') ||
+      matches(o, 'statistics') ||
+      matches(o, 'details') ||
+      matches(o, 'raw') ||
+      matches(o, 'oneline') ||
+      matches(o, 'Numeric') ||
+      matches(o, 'color')
+    )
+      continue;
     if (matches(o, 'pretty')) opts.pretty = true;
     else if (matches(o, 'json')) opts.json = true;
     else if (matches(o, 'Version')) {
@@ -196,12 +205,24 @@ function tcQdisc(ctx: ExecContext, args: readonly string[], opts: TcOptions): nu
   const rows: { text: string; json: Record<string, unknown> }[] = [];
   for (const dev of devs) {
     const dv = p.dev === undefined ? `dev ${dev} ` : '';
-    if (p.parent !== 'ingress' && p.parent !== 'egress') rows.push({ text: `qdisc noqueue 0: ${dv}root refcnt 2 `, json: { kind: 'noqueue', handle: '0:', ...(p.dev === undefined ? { dev } : {}), root: true, refcnt: 2, options: {} } });
-    const hasClsact =
-      ns === 'host' && ((ctx.state.nodeSpec(ctx.node).tc[dev] ?? '').trim() !== '' || agentClassifierFor(ctx, dev, 'ingress') !== undefined);
-    if (hasClsact && p.parent !== 'root') rows.push({ text: `qdisc clsact ffff: ${dv}parent ffff:fff1 `, json: { kind: 'clsact', handle: 'ffff:', ...(p.dev === undefined ? { dev } : {}), parent: 'ffff:fff1', options: {} } });
+    if (p.parent !== 'ingress' && p.parent !== 'egress')
+      rows.push({
+        text: `qdisc noqueue 0: ${dv}root refcnt 2 `,
+        json: { kind: 'noqueue', handle: '0:', ...(p.dev === undefined ? { dev } : {}), root: true, refcnt: 2, options: {} },
+      });
+    const hasClsact = ns === 'host' && ((ctx.state.nodeSpec(ctx.node).tc[dev] ?? '').trim() !== '' || agentClassifierFor(ctx, dev, 'ingress') !== undefined);
+    if (hasClsact && p.parent !== 'root')
+      rows.push({
+        text: `qdisc clsact ffff: ${dv}parent ffff:fff1 `,
+        json: { kind: 'clsact', handle: 'ffff:', ...(p.dev === undefined ? { dev } : {}), parent: 'ffff:fff1', options: {} },
+      });
   }
-  if (opts.json) writeJson(ctx, rows.map((r) => r.json), opts);
+  if (opts.json)
+    writeJson(
+      ctx,
+      rows.map((r) => r.json),
+      opts,
+    );
   else if (rows.length > 0) ctx.stdout.write(rows.map((r) => `${r.text}\n`).join(''));
   return 0;
 }
@@ -209,7 +230,16 @@ function tcQdisc(ctx: ExecContext, args: readonly string[], opts: TcOptions): nu
 // ── nsenter ──────────────────────────────────────────────────────────────────────────────
 
 const NS_FLAGS: Record<string, string> = { m: 'mount', u: 'uts', i: 'ipc', n: 'net', p: 'pid', U: 'user', C: 'cgroup', T: 'time' };
-const NS_FILES: Record<string, string> = { mount: 'ns/mnt', uts: 'ns/uts', ipc: 'ns/ipc', net: 'ns/net', pid: 'ns/pid', user: 'ns/user', cgroup: 'ns/cgroup', time: 'ns/time' };
+const NS_FILES: Record<string, string> = {
+  mount: 'ns/mnt',
+  uts: 'ns/uts',
+  ipc: 'ns/ipc',
+  net: 'ns/net',
+  pid: 'ns/pid',
+  user: 'ns/user',
+  cgroup: 'ns/cgroup',
+  time: 'ns/time',
+};
 const NO_ARG_LONG = new Set(['all', 'preserve-credentials', 'no-fork', 'follow-context', 'help', 'version', 'keep-caps', 'user-parent', 'join-cgroup', 'env']);
 const ARG_LONG = new Set(['target', 'setuid', 'setgid', 'root', 'wd', 'wdns']);
 

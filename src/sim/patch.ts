@@ -9,11 +9,7 @@ import { PatchError, strategicMerge } from './strategic-merge.ts';
 
 export { PatchError } from './strategic-merge.ts';
 
-export const PATCH_CONTENT_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-] as const;
+export const PATCH_CONTENT_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'] as const;
 export type PatchContentType = (typeof PATCH_CONTENT_TYPES)[number];
 
 /** The patch format named by a Content-Type header (parameters such as charset ignored). */

@@ -29,7 +29,13 @@ export class PodFilesystem {
 
   write(path: string, data: Uint8Array, opts: { mode?: number; mtime?: Date; owner?: string; group?: string } = {}): string {
     const p = normalizePath(path);
-    this.files.set(p, { data: Uint8Array.from(data), mode: opts.mode ?? 0o644, mtime: opts.mtime ?? new Date(), owner: opts.owner ?? 'root', group: opts.group ?? 'root' });
+    this.files.set(p, {
+      data: Uint8Array.from(data),
+      mode: opts.mode ?? 0o644,
+      mtime: opts.mtime ?? new Date(),
+      owner: opts.owner ?? 'root',
+      group: opts.group ?? 'root',
+    });
     return p;
   }
 

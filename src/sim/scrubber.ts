@@ -40,7 +40,11 @@ const SINGLE_LINE: Replacer[] = [
   { re: /([A-Za-z][A-Za-z0-9+\-.]+:\/\/|\b)([^:\s]+):([^\s|"]+)@/g, repl: `$1$2:${DEFAULT_REPLACEMENT}@` },
   { re: /(\s*(\w|_|-)*(pass(word)?|pwd)(\w|_|-)*\s*:).+/g, hints: ['pass', 'pwd'], repl: `$1 "${DEFAULT_REPLACEMENT}"` },
   { re: /(^\s*(\w|_|-)*token\s*:).+/g, hints: ['token'], repl: `$1 "${DEFAULT_REPLACEMENT}"` },
-  { re: /(\s*(community_string|auth_?[Kk]ey|priv_?[Kk]ey|community|authentication_key|privacy_key)\s*:).+/g, hints: ['community', 'authKey', 'authkey', 'auth_key', 'privKey', 'privkey', 'priv_key', 'authentication_key', 'privacy_key'], repl: `$1 "${DEFAULT_REPLACEMENT}"` },
+  {
+    re: /(\s*(community_string|auth_?[Kk]ey|priv_?[Kk]ey|community|authentication_key|privacy_key)\s*:).+/g,
+    hints: ['community', 'authKey', 'authkey', 'auth_key', 'privKey', 'privkey', 'priv_key', 'authentication_key', 'privacy_key'],
+    repl: `$1 "${DEFAULT_REPLACEMENT}"`,
+  },
   // comp/core/flare/helpers/builder.go: other services' api_key fields, but not an already scrubbed one.
   { re: /api_key\s*:\s*[a-zA-Z0-9\\/^\][(){}!|%:;"~><=#@$_\-+]{2,}/g, repl: `api_key: "${DEFAULT_REPLACEMENT}"` },
 ];

@@ -91,7 +91,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const exec = parseExecRequest(path, url.searchParams);
     if (exec) {
       const target = resolveExecTarget(state, exec);
-      if (!target.kubeletReachable) throw serverError(kubeletUnreachable(target.nodeIP, kubeletExecURL(target.nodeIP, target.namespace, target.pod, target.container, target.argv, target)).beforeUpgrade);
+      if (!target.kubeletReachable)
+        throw serverError(
+          kubeletUnreachable(target.nodeIP, kubeletExecURL(target.nodeIP, target.namespace, target.pod, target.container, target.argv, target)).beforeUpgrade,
+        );
       throw badRequest('Upgrade request required');
     }
 
@@ -145,12 +148,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           ),
         );
       }
-      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim());
       const protocol = negotiateProtocol(offered);
-      if (!protocol) return fail(badRequest(`websocket subprotocol negotiation failed: this server speaks v5.channel.k8s.io and v4.channel.k8s.io, the client offered [${offered.join(' ')}]`));
+      if (!protocol)
+        return fail(
+          badRequest(
+            `websocket subprotocol negotiation failed: this server speaks v5.channel.k8s.io and v4.channel.k8s.io, the client offered [${offered.join(' ')}]`,
+          ),
+        );
       // v4 is proxied to the kubelet, which must answer before the upgrade; v5 is upgraded by the API server first.
       if (protocol === 'v4.channel.k8s.io' && !target.kubeletReachable) {
-        return fail(serverError(kubeletUnreachable(target.nodeIP, kubeletExecURL(target.nodeIP, target.namespace, target.pod, target.container, target.argv, target)).beforeUpgrade));
+        return fail(
+          serverError(
+            kubeletUnreachable(target.nodeIP, kubeletExecURL(target.nodeIP, target.namespace, target.pod, target.container, target.argv, target)).beforeUpgrade,
+          ),
+        );
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         log?.(`${req.method} ${req.url} 101 ${protocol}`);

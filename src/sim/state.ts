@@ -325,7 +325,10 @@ export class ClusterState {
       if (pods.some((p) => p.spec.nodeName === node.metadata.name)) continue;
       const agent = ds.metadata.namespace === this.fleet.namespace && ds.metadata.name === this.fleet.agent.daemonSet;
       const podSpec = agent ? (spec: DaemonSet['spec']['template']['spec']) => nodePodSpec(spec, this.fleet, node.metadata.name) : undefined;
-      this.store(this.pods, buildPod({ ds, node, name: this.podName(ds), podIP: this.nextPodIP(node), runtime: this.runtime, mint: this.mint, ...(podSpec ? { podSpec } : {}) }));
+      this.store(
+        this.pods,
+        buildPod({ ds, node, name: this.podName(ds), podIP: this.nextPodIP(node), runtime: this.runtime, mint: this.mint, ...(podSpec ? { podSpec } : {}) }),
+      );
     }
     const status = daemonSetStatus(ds, this.podsOf(ds), [...this.nodes.values()]);
     const current = this.daemonSets.get(key(ds.metadata.namespace, ds.metadata.name)) ?? ds;

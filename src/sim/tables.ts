@@ -65,7 +65,17 @@ export const podTable: TableConverter<Pod> = {
     }
     if (p.metadata.deletionTimestamp) reason = 'Terminating';
     const restarts = statuses.reduce((n, c) => n + c.restartCount, 0);
-    return [p.metadata.name, `${ready}/${p.spec.containers.length}`, reason, String(restarts), age(p, now), p.status.podIP ?? '<none>', p.spec.nodeName ?? '<none>', '<none>', '<none>'];
+    return [
+      p.metadata.name,
+      `${ready}/${p.spec.containers.length}`,
+      reason,
+      String(restarts),
+      age(p, now),
+      p.status.podIP ?? '<none>',
+      p.spec.nodeName ?? '<none>',
+      '<none>',
+      '<none>',
+    ];
   },
 };
 
@@ -76,8 +86,8 @@ export const nodeTable: TableConverter<Node> = {
     col('Roles', 'string', 'The roles of the node'),
     ageCol,
     col('Version', 'string', 'Kubelet Version reported by the node.'),
-    col('Internal-IP', 'string', "List of addresses reachable to the node. Queried from cloud provider, if available.", 1),
-    col('External-IP', 'string', "List of addresses reachable to the node. Queried from cloud provider, if available.", 1),
+    col('Internal-IP', 'string', 'List of addresses reachable to the node. Queried from cloud provider, if available.', 1),
+    col('External-IP', 'string', 'List of addresses reachable to the node. Queried from cloud provider, if available.', 1),
     col('OS-Image', 'string', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
     col('Kernel-Version', 'string', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
     col('Container-Runtime', 'string', 'Container runtime version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1),
@@ -91,7 +101,18 @@ export const nodeTable: TableConverter<Node> = {
       .map((l) => l.slice('node-role.kubernetes.io/'.length));
     const addr = (t: string) => n.status.addresses.find((a) => a.type === t)?.address ?? '<none>';
     const info = n.status.nodeInfo;
-    return [n.metadata.name, status, roles.join(',') || '<none>', age(n, now), info.kubeletVersion ?? '', addr('InternalIP'), addr('ExternalIP'), info.osImage ?? '<unknown>', info.kernelVersion ?? '<unknown>', info.containerRuntimeVersion ?? '<unknown>'];
+    return [
+      n.metadata.name,
+      status,
+      roles.join(',') || '<none>',
+      age(n, now),
+      info.kubeletVersion ?? '',
+      addr('InternalIP'),
+      addr('ExternalIP'),
+      info.osImage ?? '<unknown>',
+      info.kernelVersion ?? '<unknown>',
+      info.containerRuntimeVersion ?? '<unknown>',
+    ];
   },
 };
 
@@ -100,9 +121,17 @@ export const daemonSetTable: TableConverter<DaemonSet> = {
     nameCol,
     col('Desired', 'integer', 'The total number of nodes that should be running the daemon pod.'),
     col('Current', 'integer', 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.'),
-    col('Ready', 'integer', 'numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.'),
+    col(
+      'Ready',
+      'integer',
+      'numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.',
+    ),
     col('Up-to-date', 'integer', 'The total number of nodes that are running updated daemon pod'),
-    col('Available', 'integer', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)'),
+    col(
+      'Available',
+      'integer',
+      'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)',
+    ),
     col('Node Selector', 'string', 'NodeSelector is a selector which must be true for the pod to fit on a node.'),
     ageCol,
     col('Containers', 'string', 'Names of each container in the template.', 1),
@@ -120,7 +149,11 @@ export const daemonSetTable: TableConverter<DaemonSet> = {
       s.numberReady,
       s.updatedNumberScheduled ?? 0,
       s.numberAvailable ?? 0,
-      nodeSelector && Object.keys(nodeSelector).length ? Object.entries(nodeSelector).map(([k, v]) => `${k}=${v}`).join(',') : '<none>',
+      nodeSelector && Object.keys(nodeSelector).length
+        ? Object.entries(nodeSelector)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')
+        : '<none>',
       age(ds, now),
       containers.map((c) => c.name).join(','),
       containers.map((c) => c.image).join(','),
@@ -148,7 +181,11 @@ export interface Table {
 }
 
 /** A Table of `objs`; row objects are PartialObjectMetadata unless the full object was asked for. */
-export function toTable<T extends KObject>(conv: TableConverter<T>, objs: readonly T[], opts: { now: Date; resourceVersion: string; includeObject: string | null; continueToken?: string }): Table {
+export function toTable<T extends KObject>(
+  conv: TableConverter<T>,
+  objs: readonly T[],
+  opts: { now: Date; resourceVersion: string; includeObject: string | null; continueToken?: string },
+): Table {
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

@@ -107,7 +107,14 @@ export function runExecSession(ws: WebSocket, protocol: ChannelProtocol, target:
     } catch (err) {
       if (ac.signal.aborted) return;
       const message = `error executing command in container: ${(err as Error).message}`;
-      finish({ metadata: {}, status: 'Failure', message: `Internal error occurred: ${message}`, reason: 'InternalError', details: { causes: [{ message }] }, code: 500 });
+      finish({
+        metadata: {},
+        status: 'Failure',
+        message: `Internal error occurred: ${message}`,
+        reason: 'InternalError',
+        details: { causes: [{ message }] },
+        code: 500,
+      });
     } finally {
       stdin.destroy();
     }

@@ -42,10 +42,16 @@ describe('kubeconfig and auth', () => {
   it('answers 401 Status to a wrong token, and TLS fails without the CA', async () => {
     const bad = new KubeConfig();
     bad.loadFromString(sim.kubeconfig.replace(/token: .*/, 'token: wrong'));
-    const err = await bad.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NS }).catch((e: unknown) => e);
+    const err = await bad
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: NS })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 401 }); // client-node drops the body of a 401; read it raw
     const raw = await rawGet(sim, '/api/v1/namespaces/datadog/pods', 'wrong');
-    expect(raw).toEqual({ code: 401, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 } });
+    expect(raw).toEqual({
+      code: 401,
+      body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 },
+    });
     expect((await rawGet(sim, '/version')).code).toBe(200);
 
     const noCa = new KubeConfig();
@@ -117,7 +123,9 @@ describe('exec over WebSocket (v5.channel.k8s.io)', () => {
 
     const unreachable = await execCollect(kc, NS, podOn('node-10'), 'security-agent', SELFTEST);
     expect(unreachable.stdout).toBe('');
-    expect(unreachable.stderr).toMatch(/^Error: unable to get a process self test: rpc error: code = Unavailable .*runtime-security\.sock: connect: no such file or directory"\n$/);
+    expect(unreachable.stderr).toMatch(
+      /^Error: unable to get a process self test: rpc error: code = Unavailable .*runtime-security\.sock: connect: no such file or directory"\n$/,
+    );
     expect(unreachable.status).toEqual({
       metadata: {},
       status: 'Failure',
@@ -137,14 +145,24 @@ describe('exec over WebSocket (v5.channel.k8s.io)', () => {
   it('fails like a cluster: missing binary, bad container, missing pod, unreachable kubelet', async () => {
     const missing = await execCollect(kc, NS, podOn('node-1'), 'system-probe', SELFTEST);
     expect(missing.status).toMatchObject({ status: 'Failure', reason: 'InternalError', code: 500 });
-    expect(missing.status!.message).toMatch(/OCI runtime exec failed: exec failed: unable to start container process: exec: "security-agent": executable file not found in \$PATH: unknown$/);
+    expect(missing.status!.message).toMatch(
+      /OCI runtime exec failed: exec failed: unable to start container process: exec: "security-agent": executable file not found in \$PATH: unknown$/,
+    );
 
-    await expect(new Exec(kc).exec(NS, podOn('node-1'), 'agent', SELFTEST, new Collect(), new Collect(), null, false)).rejects.toThrow('Unexpected server response: 400');
-    await expect(new Exec(kc).exec(NS, 'datadog-agent-nope0', 'security-agent', SELFTEST, new Collect(), new Collect(), null, false)).rejects.toThrow('Unexpected server response: 404');
+    await expect(new Exec(kc).exec(NS, podOn('node-1'), 'agent', SELFTEST, new Collect(), new Collect(), null, false)).rejects.toThrow(
+      'Unexpected server response: 400',
+    );
+    await expect(new Exec(kc).exec(NS, 'datadog-agent-nope0', 'security-agent', SELFTEST, new Collect(), new Collect(), null, false)).rejects.toThrow(
+      'Unexpected server response: 404',
+    );
     const body = await rawGet(sim, `/api/v1/namespaces/datadog/pods/${podOn('node-1')}/exec?command=x&container=agent&stdout=true`);
     expect(body).toMatchObject({ code: 400, body: { reason: 'BadRequest', message: `container agent is not valid for pod ${podOn('node-1')}` } });
-    expect((await rawGet(sim, `/api/v1/namespaces/datadog/pods/${podOn('node-1')}/exec?command=x&container=security-agent`)).body).toMatchObject({ message: 'you must specify at least 1 of stdin, stdout, stderr' });
-    expect((await rawGet(sim, `/api/v1/namespaces/datadog/pods/${podOn('node-1')}/exec?command=x&container=security-agent&stdout=1`)).body).toMatchObject({ message: 'Upgrade request required' });
+    expect((await rawGet(sim, `/api/v1/namespaces/datadog/pods/${podOn('node-1')}/exec?command=x&container=security-agent`)).body).toMatchObject({
+      message: 'you must specify at least 1 of stdin, stdout, stderr',
+    });
+    expect((await rawGet(sim, `/api/v1/namespaces/datadog/pods/${podOn('node-1')}/exec?command=x&container=security-agent&stdout=1`)).body).toMatchObject({
+      message: 'Upgrade request required',
+    });
 
     const down = await execCollect(kc, NS, podOn('node-12'), 'security-agent', SELFTEST);
     expect(down.status).toMatchObject({ status: 'Failure', reason: 'InternalError', code: 500 });
@@ -170,7 +188,11 @@ describe('exec over WebSocket (v5.channel.k8s.io)', () => {
 
   it('a hanging self-test ends, with nothing left running, when the client closes the socket', async () => {
     let status: unknown;
-    const ws = await within(new Exec(kc).exec(NS, podOn('node-9'), 'security-agent', SELFTEST, new Collect(), new Collect(), null, false, (s) => (status = s)), 5_000, 'upgrade');
+    const ws = await within(
+      new Exec(kc).exec(NS, podOn('node-9'), 'security-agent', SELFTEST, new Collect(), new Collect(), null, false, (s) => (status = s)),
+      5_000,
+      'upgrade',
+    );
     await until(() => sim.activeExecs() === 1, 2_000, 'the session to be running');
     await new Promise((r) => setTimeout(r, 300));
     expect(sim.activeExecs()).toBe(1);
@@ -192,8 +214,13 @@ describe('exec over WebSocket (v5.channel.k8s.io)', () => {
 describe('writes', () => {
   it('patches the DaemonSet with a strategic merge patch and rolls the pods', async () => {
     const before = new Set((await core.listNamespacedPod({ namespace: NS })).items.map((p) => p.metadata!.name));
-    const body = { spec: { template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' }] }] } } } };
-    const ds = await apps.patchNamespacedDaemonSet({ namespace: NS, name: 'datadog-agent', body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+    const body = {
+      spec: { template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' }] }] } } },
+    };
+    const ds = await apps.patchNamespacedDaemonSet(
+      { namespace: NS, name: 'datadog-agent', body },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
     expect(ds.metadata!.generation).toBe(2);
     expect(ds.status).toMatchObject({ observedGeneration: 2, updatedNumberScheduled: 20, desiredNumberScheduled: 20 });
     const sp = ds.spec!.template.spec!.containers.find((c) => c.name === 'system-probe')!;
@@ -206,10 +233,16 @@ describe('writes', () => {
   });
 
   it('uses JSON patch by default and answers 415 to other content types', async () => {
-    const ds = await apps.patchNamespacedDaemonSet({ namespace: NS, name: 'datadog-agent', body: [{ op: 'add', path: '/metadata/labels/team', value: 'sec' }] });
+    const ds = await apps.patchNamespacedDaemonSet({
+      namespace: NS,
+      name: 'datadog-agent',
+      body: [{ op: 'add', path: '/metadata/labels/team', value: 'sec' }],
+    });
     expect(ds.metadata!.labels!.team).toBe('sec');
     expect(ds.metadata!.generation).toBe(2);
-    const err = await apps.patchNamespacedDaemonSet({ namespace: NS, name: 'datadog-agent', body: {} }, setHeaderOptions('Content-Type', 'application/json')).catch((e: unknown) => e);
+    const err = await apps
+      .patchNamespacedDaemonSet({ namespace: NS, name: 'datadog-agent', body: {} }, setHeaderOptions('Content-Type', 'application/json'))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 415 });
     expect(JSON.parse(String((err as { body: string }).body))).toMatchObject({ reason: 'UnsupportedMediaType' });
   });
@@ -229,7 +262,10 @@ describe('writes', () => {
 describe('other fleets', () => {
   it('serves the system-probe ConfigMap and a CNI DaemonSet in kube-system', async () => {
     const other = await startSimulator({
-      fleet: parseFleet('name: net\ncni: { daemonSet: cilium }\nagent: { systemProbeYaml: "runtime_security_config:\\n  network: { enabled: true }\\n" }', 'net'),
+      fleet: parseFleet(
+        'name: net\ncni: { daemonSet: cilium }\nagent: { systemProbeYaml: "runtime_security_config:\\n  network: { enabled: true }\\n" }',
+        'net',
+      ),
     });
     try {
       const okc = new KubeConfig();
@@ -251,7 +287,9 @@ describe('other fleets', () => {
       const pod = other.state.agentPod('node-1')!;
       expect(other.state.getNode('node-1')!.status.nodeInfo.containerRuntimeVersion).toMatch(/^docker:\/\//);
       const r = await execCollect(okc, NS, pod.metadata.name, 'security-agent', ['bash']);
-      expect(r.stdout).toBe('OCI runtime exec failed: exec failed: unable to start container process: exec: "bash": executable file not found in $PATH: unknown\r\n');
+      expect(r.stdout).toBe(
+        'OCI runtime exec failed: exec failed: unable to start container process: exec: "bash": executable file not found in $PATH: unknown\r\n',
+      );
       expect(r.status).toMatchObject({ reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '126' }] } });
     } finally {
       await other.close();
@@ -262,7 +300,16 @@ describe('other fleets', () => {
     const other = await startSimulator({ fleet: parseFleet('name: hang\nnodes: { count: 1, selftest: { hang: true } }', 'hang') });
     const okc = new KubeConfig();
     okc.loadFromString(other.kubeconfig);
-    const ws = await new Exec(okc).exec(NS, other.state.agentPod('node-1')!.metadata.name, 'security-agent', SELFTEST, new Collect(), new Collect(), null, false);
+    const ws = await new Exec(okc).exec(
+      NS,
+      other.state.agentPod('node-1')!.metadata.name,
+      'security-agent',
+      SELFTEST,
+      new Collect(),
+      new Collect(),
+      null,
+      false,
+    );
     const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
     await until(() => other.activeExecs() === 1, 2_000, 'the session to start');
     await within(other.close(), 5_000, 'close()');

@@ -21,11 +21,25 @@ const fleet = join(dir, 'fleet.yaml');
 const kubeconfig = join(dir, 'kubeconfig');
 writeFileSync(fleet, `name: bench\nnodes:\n  count: ${agents}\n  selftest: { latencyMs: ${latencyMs} }\n`);
 
-const child = spawn(process.execPath, [...(process.env.SIM_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SIM_PROF] : []), '--import', 'tsx', 'src/sim/main.ts', '--fleet', fleet, '--kubeconfig', kubeconfig], {
-  cwd: join(import.meta.dirname, '../..'),
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const procStatus = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const child = spawn(
+  process.execPath,
+  [
+    ...(process.env.SIM_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SIM_PROF] : []),
+    '--import',
+    'tsx',
+    'src/sim/main.ts',
+    '--fleet',
+    fleet,
+    '--kubeconfig',
+    kubeconfig,
+  ],
+  {
+    cwd: join(import.meta.dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+const procStatus = (field: string) =>
+  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const cpuSeconds = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
@@ -54,7 +68,14 @@ try {
   for (let r = 1; r <= rounds; r++) {
     const cpu0 = cpuSeconds();
     const t0 = performance.now();
-    const results = await Promise.allSettled(names.map((pod) => execCollect(kc, 'datadog', pod, 'security-agent', ['security-agent', 'runtime', 'self-test'], { timeoutMs: latencyMs + 60_000, upgradeTimeoutMs: 60_000 })));
+    const results = await Promise.allSettled(
+      names.map((pod) =>
+        execCollect(kc, 'datadog', pod, 'security-agent', ['security-agent', 'runtime', 'self-test'], {
+          timeoutMs: latencyMs + 60_000,
+          upgradeTimeoutMs: 60_000,
+        }),
+      ),
+    );
     const wall = performance.now() - t0;
     const ok = results.filter((x) => x.status === 'fulfilled' && x.value.status?.status === 'Success' && x.value.stdout === 'Runtime self test: OK\n').length;
     const failures = results.filter((x) => x.status === 'rejected').map((x) => String((x as PromiseRejectedResult).reason));

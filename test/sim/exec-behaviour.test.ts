@@ -21,8 +21,12 @@ describe('exec status frames (what the kubelet / API server write on channel 3)'
       reason: 'NonZeroExitCode',
       details: { causes: [{ reason: 'ExitCode', message: '255' }] },
     });
-    expect(exitStatus(255, ARGV, 'v5.channel.k8s.io', 'containerd').message).toBe('command terminated with non-zero exit code: command terminated with exit code 255');
-    expect(exitStatus(126, ['x'], 'v4.channel.k8s.io', 'cri-dockerd').message).toBe('command terminated with non-zero exit code: Error executing in Docker Container: 126');
+    expect(exitStatus(255, ARGV, 'v5.channel.k8s.io', 'containerd').message).toBe(
+      'command terminated with non-zero exit code: command terminated with exit code 255',
+    );
+    expect(exitStatus(126, ['x'], 'v4.channel.k8s.io', 'cri-dockerd').message).toBe(
+      'command terminated with non-zero exit code: Error executing in Docker Container: 126',
+    );
   });
 
   it('a missing binary: containerd InternalError (wrapped twice over v5), cri-dockerd exit 126', () => {
@@ -40,7 +44,9 @@ describe('exec status frames (what the kubelet / API server write on channel 3)'
       },
     });
     const v5 = startFailure(['/bin/x'], 'abc', 'v5.channel.k8s.io', 'containerd');
-    expect(v5.kind === 'status' && v5.frame.message).toMatch(/^Internal error occurred: Internal error occurred: error executing command in container: .*exec: "\/bin\/x": stat \/bin\/x: no such file or directory: unknown$/);
+    expect(v5.kind === 'status' && v5.frame.message).toMatch(
+      /^Internal error occurred: Internal error occurred: error executing command in container: .*exec: "\/bin\/x": stat \/bin\/x: no such file or directory: unknown$/,
+    );
     expect(startFailure(['ls'], 'abc', 'v5.channel.k8s.io', 'cri-dockerd')).toEqual({
       kind: 'exit',
       stdout: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "ls": executable file not found in $PATH: unknown\r\n',
@@ -53,7 +59,11 @@ describe('exec status frames (what the kubelet / API server write on channel 3)'
     expect(url).toBe('https://10.0.0.21:10250/exec/datadog/p/security-agent?command=security-agent&command=runtime&command=self-test&error=1&output=1');
     const r = kubeletUnreachable('10.0.0.21', url);
     expect(r.beforeUpgrade).toBe('error dialing backend: dial tcp 10.0.0.21:10250: connect: connection refused');
-    expect(r.frame).toMatchObject({ reason: 'InternalError', code: 500, message: `Internal error occurred: error sending request: Post "${url}": dial tcp 10.0.0.21:10250: connect: connection refused` });
+    expect(r.frame).toMatchObject({
+      reason: 'InternalError',
+      code: 500,
+      message: `Internal error occurred: error sending request: Post "${url}": dial tcp 10.0.0.21:10250: connect: connection refused`,
+    });
   });
 });
 
@@ -77,8 +87,14 @@ describe('security-agent status text', () => {
       ].join('\n'),
     );
     const failed = selfTestsBlock(at, ['datadog_agent_cws_self_test_rule_chmod']);
-    expect(failed).toContain('    Succeeded:\n      - datadog_agent_cws_self_test_rule_open\n      - datadog_agent_cws_self_test_rule_chown\n    \n    Failed:\n      - datadog_agent_cws_self_test_rule_chmod');
-    const all = selfTestsBlock(at, ['datadog_agent_cws_self_test_rule_open', 'datadog_agent_cws_self_test_rule_chmod', 'datadog_agent_cws_self_test_rule_chown']);
+    expect(failed).toContain(
+      '    Succeeded:\n      - datadog_agent_cws_self_test_rule_open\n      - datadog_agent_cws_self_test_rule_chown\n    \n    Failed:\n      - datadog_agent_cws_self_test_rule_chmod',
+    );
+    const all = selfTestsBlock(at, [
+      'datadog_agent_cws_self_test_rule_open',
+      'datadog_agent_cws_self_test_rule_chmod',
+      'datadog_agent_cws_self_test_rule_chown',
+    ]);
     expect(all).toContain('    Succeeded: none\n    \n    Failed:\n      - datadog_agent_cws_self_test_rule_open');
   });
 
@@ -91,7 +107,12 @@ describe('security-agent status text', () => {
 });
 
 describe('agent commands in the exec registry', () => {
-  const state = new ClusterState(parseFleet('name: t\nnodes: { count: 2, overrides: { node-2: { selftest: { failedTests: [datadog_agent_cws_self_test_rule_chown], latencyMs: 5 } } } }', 't'));
+  const state = new ClusterState(
+    parseFleet(
+      'name: t\nnodes: { count: 2, overrides: { node-2: { selftest: { failedTests: [datadog_agent_cws_self_test_rule_chown], latencyMs: 5 } } } }',
+      't',
+    ),
+  );
   registerAgentCommands(state.exec);
 
   async function run(node: string, container: string, argv: string[], signal = new AbortController().signal) {
@@ -144,8 +165,15 @@ describe('agent commands in the exec registry', () => {
   });
 
   it('answers unknown subcommands as the agent CLI does', async () => {
-    expect(await run('node-1', 'security-agent', ['security-agent', 'frobnicate'])).toEqual({ code: 255, stdout: '', stderr: 'Error: unknown command "frobnicate" for "security-agent"\n' });
-    expect(await run('node-1', 'security-agent', ['security-agent', 'runtime', 'nope'])).toMatchObject({ code: 255, stderr: 'Error: unknown command "nope" for "security-agent runtime"\n' });
+    expect(await run('node-1', 'security-agent', ['security-agent', 'frobnicate'])).toEqual({
+      code: 255,
+      stdout: '',
+      stderr: 'Error: unknown command "frobnicate" for "security-agent"\n',
+    });
+    expect(await run('node-1', 'security-agent', ['security-agent', 'runtime', 'nope'])).toMatchObject({
+      code: 255,
+      stderr: 'Error: unknown command "nope" for "security-agent runtime"\n',
+    });
     expect((await run('node-1', 'system-probe', ['system-probe']))!.code).toBe(0);
   });
 

@@ -12,7 +12,16 @@ import { PassThrough, Writable } from 'node:stream';
 import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentLogLevel, DEFAULT_API_KEY, DEFAULT_APP_KEY, FLARE_FILE_NAMES, flareArchivePath, flareFiles, goFloat, zipFlare } from '../../src/sim/flare-archive.ts';
+import {
+  agentLogLevel,
+  DEFAULT_API_KEY,
+  DEFAULT_APP_KEY,
+  FLARE_FILE_NAMES,
+  flareArchivePath,
+  flareFiles,
+  goFloat,
+  zipFlare,
+} from '../../src/sim/flare-archive.ts';
 import { forbiddenError, parseFlareCommandLine } from '../../src/sim/flare-cli.ts';
 import { replaceFlareArchive } from '../../src/sim/flare-tools.ts';
 import { parseFleet, type Simulator, startSimulator } from '../../src/sim/index.ts';
@@ -41,7 +50,10 @@ describe('flare command line (cobra/pflag)', () => {
     expect(parseFlareCommandLine(['-sx'])).toEqual({ kind: 'error', message: "unknown shorthand flag: 'x' in -x" });
     expect(parseFlareCommandLine(['-e'])).toEqual({ kind: 'error', message: "flag needs an argument: 'e' in -e" });
     expect(parseFlareCommandLine(['--email'])).toEqual({ kind: 'error', message: 'flag needs an argument: --email' });
-    expect(parseFlareCommandLine(['--send=maybe'])).toEqual({ kind: 'error', message: 'invalid argument "maybe" for "-s, --send" flag: strconv.ParseBool: parsing "maybe": invalid syntax' });
+    expect(parseFlareCommandLine(['--send=maybe'])).toEqual({
+      kind: 'error',
+      message: 'invalid argument "maybe" for "-s, --send" flag: strconv.ParseBool: parsing "maybe": invalid syntax',
+    });
   });
 
   it('403 names the last five characters of the API key', () => {
@@ -62,9 +74,11 @@ describe('flare archive (pure)', () => {
     expect(hideKeyExceptLastFiveChars(DEFAULT_API_KEY)).toBe('***************************b0a99');
     expect(hideKeyExceptLastFiveChars('short')).toBe('********');
     expect(scrubYaml(`# comment\nsite: datadoghq.com\napi_key: ${DEFAULT_API_KEY}\npassword: hunter2\ntags:\n  - a\n`)).toBe(
-      "api_key: '***************************b0a99'\npassword: \"********\"\nsite: datadoghq.com\ntags:\n- a",
+      'api_key: \'***************************b0a99\'\npassword: "********"\nsite: datadoghq.com\ntags:\n- a',
     );
-    expect(scrubBytes(`# c\nkey in text: ${DEFAULT_API_KEY}\n\nDD_APP_KEY=${DEFAULT_APP_KEY}\n`)).toBe(`key in text: "***************************b0a99"\n\nDD_APP_KEY=***********************************21100`);
+    expect(scrubBytes(`# c\nkey in text: ${DEFAULT_API_KEY}\n\nDD_APP_KEY=${DEFAULT_APP_KEY}\n`)).toBe(
+      `key in text: "***************************b0a99"\n\nDD_APP_KEY=***********************************21100`,
+    );
     expect(scrubBytes('url: https://user:s3cret@example.com/x')).toBe('url: https://user:********@example.com/x');
     expect(goFloat(23_471_096)).toBe('2.3471096e+07');
     expect(goFloat(142_187)).toBe('142187');
@@ -93,13 +107,17 @@ describe('flare archive (pure)', () => {
     const zip = zipFlare('node-1', files, input.now);
     const entries = unzipSync(zip);
     expect(Object.keys(entries)).toEqual(FLARE_FILE_NAMES.map((n) => `node-1/${n}`));
-    const all = Object.values(entries).map((b) => dec.decode(b)).join('\n');
+    const all = Object.values(entries)
+      .map((b) => dec.decode(b))
+      .join('\n');
     expect(all).not.toContain(DEFAULT_API_KEY);
     expect(all).not.toContain(DEFAULT_APP_KEY);
     expect(dec.decode(entries['node-1/etc/datadog.yaml'])).toContain("api_key: '***************************b0a99'");
     expect(dec.decode(entries['node-1/envvars.log'])).toMatch(/^Found the following envvars:\n -  DD_KUBERNETES_KUBELET_HOST=10\.0\.0\.10\n/);
     expect(dec.decode(entries['node-1/envvars.log'])).not.toContain('DD_API_KEY');
-    expect(dec.decode(entries['node-1/logs/security-agent.log'])).toMatch(/^2024-05-14 08:00:01 UTC \| SECURITY \| INFO \| \(cmd\/security-agent\/.*\) \| Hostname is: node-1\n/);
+    expect(dec.decode(entries['node-1/logs/security-agent.log'])).toMatch(
+      /^2024-05-14 08:00:01 UTC \| SECURITY \| INFO \| \(cmd\/security-agent\/.*\) \| Hostname is: node-1\n/,
+    );
     // Central directory: made by Unix (3), Store (0), external attributes = regular file 0644.
     const cd = Buffer.from(zip).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     const view = Buffer.from(zip.subarray(cd));
@@ -129,10 +147,16 @@ describe('flare archive (pure)', () => {
     };
     expect(problems('name: a\nnodes: { flare: { upload: ok, latencyMs: 5, hang: false, files: default, secretIn: etc/datadog.yaml } }')).toEqual([]);
     expect(problems('name: a\nnodes: { flare: { uplaod: ok } }')).toEqual(['f.yaml: nodes.flare.uplaod: unknown key']);
-    expect(problems('name: a\nnodes: { flare: { files: [etc/datadog.yaml] } }')).toEqual(['f.yaml: nodes.flare.files: ["etc/datadog.yaml"] is not supported (only "default" is)']);
+    expect(problems('name: a\nnodes: { flare: { files: [etc/datadog.yaml] } }')).toEqual([
+      'f.yaml: nodes.flare.files: ["etc/datadog.yaml"] is not supported (only "default" is)',
+    ]);
     expect(problems('name: a\nnodes: { flare: { files: minimal } }')).toEqual(['f.yaml: nodes.flare.files: "minimal" is not supported (only "default" is)']);
-    expect(problems('name: a\nnodes: { flare: { secretIn: etc/nope.yaml } }')[0]).toMatch(/^f\.yaml: nodes\.flare\.secretIn: "etc\/nope\.yaml" is not a file of the flare archive \(one of: compliance\.d\/cis-docker\.yaml, /);
-    expect(problems('name: a\nnodes: { count: 2, overrides: { node-2: { flare: { hang: maybe } } } }')[0]).toMatch(/^f\.yaml: nodes\.overrides\.node-2\.flare\.hang: /);
+    expect(problems('name: a\nnodes: { flare: { secretIn: etc/nope.yaml } }')[0]).toMatch(
+      /^f\.yaml: nodes\.flare\.secretIn: "etc\/nope\.yaml" is not a file of the flare archive \(one of: compliance\.d\/cis-docker\.yaml, /,
+    );
+    expect(problems('name: a\nnodes: { count: 2, overrides: { node-2: { flare: { hang: maybe } } } }')[0]).toMatch(
+      /^f\.yaml: nodes\.overrides\.node-2\.flare\.hang: /,
+    );
   });
 });
 
@@ -202,9 +226,19 @@ async function openFlare(node: string, args: string[]) {
   let status: V1Status | undefined;
   const sink = (push: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (push(c.toString('utf8')), cb()) });
   const ws = await within(
-    new Exec(kc).exec(NS, podOn(node), 'security-agent', ['security-agent', 'flare', ...args], sink((s) => (stdout += s)), sink((s) => (stderr += s)), stdin, false, (s) => {
-      status = s;
-    }),
+    new Exec(kc).exec(
+      NS,
+      podOn(node),
+      'security-agent',
+      ['security-agent', 'flare', ...args],
+      sink((s) => (stdout += s)),
+      sink((s) => (stderr += s)),
+      stdin,
+      false,
+      (s) => {
+        status = s;
+      },
+    ),
     5_000,
     'exec upgrade',
   );
@@ -228,7 +262,9 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
     await f.waitFor('Are you sure you want to upload a flare? [y/N]\n');
     const path = pathIn(f.out());
     expect(path).toMatch(ARCHIVE);
-    expect(f.out()).toBe(`Asking the Security Agent to build the flare archive.\n${path} is going to be uploaded to Datadog\nAre you sure you want to upload a flare? [y/N]\n`);
+    expect(f.out()).toBe(
+      `Asking the Security Agent to build the flare archive.\n${path} is going to be uploaded to Datadog\nAre you sure you want to upload a flare? [y/N]\n`,
+    );
     const reviewed = filesOn('node-1').read(path)!.data;
     f.stdin.write('y\n');
     await f.done();
@@ -253,14 +289,32 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
     const pod = podOn('node-1');
     const stdout: Buffer[] = [];
     let status: V1Status | undefined;
-    const ws = await new Exec(kc).exec(NS, pod, 'security-agent', ['cat', path], new Writable({ write: (c: Buffer, _e, cb) => (stdout.push(Buffer.from(c)), cb()) }), null, null, false, (s) => (status = s));
+    const ws = await new Exec(kc).exec(
+      NS,
+      pod,
+      'security-agent',
+      ['cat', path],
+      new Writable({ write: (c: Buffer, _e, cb) => (stdout.push(Buffer.from(c)), cb()) }),
+      null,
+      null,
+      false,
+      (s) => (status = s),
+    );
     await within(new Promise((r) => ws.on('close', r)), 5_000, 'cat');
     expect(status).toEqual({ metadata: {}, status: 'Success' });
     const zip = Buffer.concat(stdout);
     expect(zip.subarray(0, 4)).toEqual(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
     expect(zip.equals(Buffer.from(filesOn('node-1').read(path)!.data))).toBe(true);
     const entries = unzipSync(new Uint8Array(zip));
-    expect(Object.keys(entries)).toEqual(expect.arrayContaining(['node-1/security-agent-status.log', 'node-1/etc/datadog.yaml', 'node-1/logs/security-agent.log', 'node-1/runtime-security.d/default.policy', 'node-1/flare_creation.log']));
+    expect(Object.keys(entries)).toEqual(
+      expect.arrayContaining([
+        'node-1/security-agent-status.log',
+        'node-1/etc/datadog.yaml',
+        'node-1/logs/security-agent.log',
+        'node-1/runtime-security.d/default.policy',
+        'node-1/flare_creation.log',
+      ]),
+    );
     expect(dec.decode(entries['node-1/etc/datadog.yaml'])).toContain("api_key: '***************************b0a99'");
     expect(dec.decode(entries['node-1/security-agent-status.log'])).toContain('Runtime Security');
 
@@ -304,7 +358,9 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
 
   it('exec without stdin: both prompts read EOF — an empty email, then the abort (exit 0)', async () => {
     const r = await execCollect(kc, NS, podOn('node-1'), 'security-agent', ['security-agent', 'flare', '4242']);
-    expect(r.stdout).toMatch(/^Please enter your email: \nAsking the Security Agent to build the flare archive\.\n(\S+) is going to be uploaded to Datadog\nAre you sure you want to upload a flare\? \[y\/N\]\nAborting\. \(You can still use \1\)\n$/);
+    expect(r.stdout).toMatch(
+      /^Please enter your email: \nAsking the Security Agent to build the flare archive\.\n(\S+) is going to be uploaded to Datadog\nAre you sure you want to upload a flare\? \[y\/N\]\nAborting\. \(You can still use \1\)\n$/,
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toEqual({ metadata: {}, status: 'Success' });
   });
@@ -315,7 +371,11 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
     const path = pathIn(f.out());
     const pod = podOn('node-1');
     const hex = createHash('sha256').update(filesOn('node-1').read(path)!.data).digest('hex');
-    expect(await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', path])).toMatchObject({ stdout: `${hex}  ${path}\n`, stderr: '', status: { status: 'Success' } });
+    expect(await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', path])).toMatchObject({
+      stdout: `${hex}  ${path}\n`,
+      stderr: '',
+      status: { status: 'Success' },
+    });
     expect((await execCollect(kc, NS, pod, 'security-agent', ['/usr/bin/sha256sum', '-b', path])).stdout).toBe(`${hex} *${path}\n`);
     expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '--tag', path])).stdout).toBe(`SHA256 (${path}) = ${hex}\n`);
     const missing = await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '/tmp/nope.zip', path]);
@@ -323,7 +383,9 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
     expect(missing.stderr).toBe('sha256sum: /tmp/nope.zip: No such file or directory\n');
     expect(missing.status?.message).toBe('command terminated with non-zero exit code: command terminated with exit code 1');
     expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '/tmp'])).stderr).toBe('sha256sum: /tmp: Is a directory\n');
-    expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '-q', path])).stderr).toBe("sha256sum: invalid option -- 'q'\nTry 'sha256sum --help' for more information.\n");
+    expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum', '-q', path])).stderr).toBe(
+      "sha256sum: invalid option -- 'q'\nTry 'sha256sum --help' for more information.\n",
+    );
     const empty = createHash('sha256').update('').digest('hex');
     expect((await execCollect(kc, NS, pod, 'security-agent', ['sha256sum'])).stdout).toBe(`${empty}  -\n`); // stdin (none: empty)
     // Another container, another filesystem: the archive is not there.
@@ -379,7 +441,9 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
     expect(f.out()).toBe('Please enter your email: \n');
     f.stdin.write('me@example.com\n');
     await f.waitFor('[y/N]\n');
-    expect(f.out()).toMatch(/^Please enter your email: \nAsking the Security Agent to build the flare archive\.\n\S+ is going to be uploaded to Datadog\nAre you sure you want to upload a flare\? \[y\/N\]\n$/);
+    expect(f.out()).toMatch(
+      /^Please enter your email: \nAsking the Security Agent to build the flare archive\.\n\S+ is going to be uploaded to Datadog\nAre you sure you want to upload a flare\? \[y\/N\]\n$/,
+    );
     f.stdin.write('Y\n');
     await f.done();
     expect(sim.state.flareUploads('node-1').at(-1)).toMatchObject({ caseId: '777', email: 'me@example.com', outcome: 'ok' });
@@ -449,7 +513,10 @@ describe('security-agent flare over client-node exec (v5, stdin)', () => {
 // ── kubectl ───────────────────────────────────────────────────────────────────────────────
 
 function newestKubectl(): { path?: string; reason?: string } {
-  const onPath = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'kubectl')).find((p) => existsSync(p));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, 'kubectl'))
+    .find((p) => existsSync(p));
   if (!onPath) return { reason: 'kubectl is not on PATH' };
   const dir = dirname(realpathSync(onPath));
   const versions = readdirSync(dir)
@@ -472,7 +539,25 @@ describe.skipIf(!kubectl.path)('security-agent flare with kubectl exec -i', () =
       const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         const child = execFile(
           kubectl.path!,
-          ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '-n', NS, 'exec', '-i', podOn('node-1'), '-c', 'security-agent', '--', 'security-agent', 'flare', '123', '-e', 'a@b.co'],
+          [
+            '--kubeconfig',
+            kubeconfig,
+            '--cache-dir',
+            join(dir, 'cache'),
+            '-n',
+            NS,
+            'exec',
+            '-i',
+            podOn('node-1'),
+            '-c',
+            'security-agent',
+            '--',
+            'security-agent',
+            'flare',
+            '123',
+            '-e',
+            'a@b.co',
+          ],
           { timeout: 20_000, env: { ...process.env, KUBECONFIG: kubeconfig } },
           (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
         );
@@ -480,7 +565,9 @@ describe.skipIf(!kubectl.path)('security-agent flare with kubectl exec -i', () =
       });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^Asking the Security Agent to build the flare archive\.\n(\S+) is going to be uploaded to Datadog\nAre you sure you want to upload a flare\? \[y\/N\]\nAborting\. \(You can still use \1\)\n$/);
+      expect(r.stdout).toMatch(
+        /^Asking the Security Agent to build the flare archive\.\n(\S+) is going to be uploaded to Datadog\nAre you sure you want to upload a flare\? \[y\/N\]\nAborting\. \(You can still use \1\)\n$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -74,7 +74,9 @@ nodes:
   });
 
   it('names unknown keys by their path', () => {
-    expect(problems('name: a\nnodes: { count: 9, overrides: { node-7: { selftst: {} } } }')).toEqual(['fleet.yaml: nodes.overrides.node-7.selftst: unknown key']);
+    expect(problems('name: a\nnodes: { count: 9, overrides: { node-7: { selftst: {} } } }')).toEqual([
+      'fleet.yaml: nodes.overrides.node-7.selftst: unknown key',
+    ]);
     expect(problems('name: a\nagnet: {}\nagent: { containers: { security-agent: { env: {}, image: x } } }').sort()).toEqual([
       'fleet.yaml: agent.containers.security-agent.image: unknown key',
       'fleet.yaml: agnet: unknown key',
@@ -90,7 +92,9 @@ nodes:
     expect(problems('name: a\nnodes: { selftest: { hang: "yes" } }')[0]).toMatch(/nodes\.selftest\.hang: Invalid input: expected boolean/);
     expect(problems('name: a\nnodes: { names: [n1, n1] }')).toEqual(['fleet.yaml: nodes.names[1]: duplicate node name "n1"']);
     expect(problems('name: a\nnodes: { count: 2, names: [n1] }')).toEqual(['fleet.yaml: nodes.count: is 2 but names lists 1 nodes (give one of them)']);
-    expect(problems('name: a\nnodes: { overrides: { node-9: { ready: false } } }')).toEqual(['fleet.yaml: nodes.overrides.node-9: no such node (nodes are node-1, node-2, node-3)']);
+    expect(problems('name: a\nnodes: { overrides: { node-9: { ready: false } } }')).toEqual([
+      'fleet.yaml: nodes.overrides.node-9: no such node (nodes are node-1, node-2, node-3)',
+    ]);
     expect(problems('name: a\nnodes: { flare: { upload: maybe } }')[0]).toMatch(/nodes\.flare\.upload: Invalid option/);
   });
 

@@ -16,7 +16,10 @@ interface Kubectl {
 }
 
 function findKubectls(): { all: Kubectl[]; reason?: string } {
-  const onPath = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'kubectl')).find((p) => existsSync(p));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, 'kubectl'))
+    .find((p) => existsSync(p));
   if (!onPath) return { all: [], reason: 'kubectl is not on PATH' };
   const dir = dirname(realpathSync(onPath));
   const all = readdirSync(dir)
@@ -113,11 +116,24 @@ describe.skipIf(!newest)('kubectl (newest found) against the simulator', () => {
     const again = await kubectl(k, ['patch', 'ds', 'datadog-agent', '--type=merge', '-p', '{"metadata":{"labels":{"team":"sec"}}}']);
     expect(again.stdout).toBe('daemonset.apps/datadog-agent patched (no change)\n');
     const before = podOn('node-1');
-    const smp = await kubectl(k, ['patch', 'ds', 'datadog-agent', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"system-probe","env":[{"name":"DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED","value":"false"}]}]}}}}']);
+    const smp = await kubectl(k, [
+      'patch',
+      'ds',
+      'datadog-agent',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"system-probe","env":[{"name":"DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED","value":"false"}]}]}}}}',
+    ]);
     expect(smp.code).toBe(0);
     expect(podOn('node-1')).not.toBe(before);
     expect(sim.state.getDaemonSet('datadog', 'datadog-agent')!.metadata.generation).toBe(2);
-    const bad = await kubectl(k, ['patch', 'ds', 'datadog-agent', '--type=json', '-p', '[{"op":"replace","path":"/spec/selector/matchLabels/app","value":"x"}]']);
+    const bad = await kubectl(k, [
+      'patch',
+      'ds',
+      'datadog-agent',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/spec/selector/matchLabels/app","value":"x"}]',
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('spec.selector: Invalid value');
     expect(bad.stderr).toContain('field is immutable');
@@ -134,7 +150,13 @@ describe.skipIf(!newest)('kubectl (newest found) against the simulator', () => {
 
   it('api-resources lists the short names', async () => {
     const r = await kubectl(k, ['api-resources']);
-    for (const [name, short] of [['pods', 'po'], ['nodes', 'no'], ['daemonsets', 'ds'], ['configmaps', 'cm']]) expect(r.stdout).toMatch(new RegExp(`^${name}\\s+${short}\\s`, 'm'));
+    for (const [name, short] of [
+      ['pods', 'po'],
+      ['nodes', 'no'],
+      ['daemonsets', 'ds'],
+      ['configmaps', 'cm'],
+    ])
+      expect(r.stdout).toMatch(new RegExp(`^${name}\\s+${short}\\s`, 'm'));
   });
 });
 

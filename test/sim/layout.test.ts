@@ -79,7 +79,14 @@ describe('the fleet spec: layouts', () => {
 
   it('a node override removes (null), adds, or adds env to containers, and turns direct send on or off', () => {
     const f = parseFleet(MIXED, 'mixed');
-    expect(podLayout(f, 'node-1')).toEqual({ containers: { agent: { env: {} }, 'security-agent': { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' } }, 'system-probe': { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' } } }, directSend: true });
+    expect(podLayout(f, 'node-1')).toEqual({
+      containers: {
+        agent: { env: {} },
+        'security-agent': { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' } },
+        'system-probe': { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true' } },
+      },
+      directSend: true,
+    });
     expect(podLayout(f, 'node-2').directSend).toBe(false);
     expect(Object.keys(podLayout(f, 'node-3').containers)).toEqual(['agent', 'system-probe']);
     expect(podLayout(f, 'node-5').containers['system-probe']).toEqual({ env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: 'true', DD_LOG_LEVEL: 'debug' } });
@@ -89,9 +96,13 @@ describe('the fleet spec: layouts', () => {
     expect(problems('name: a\nnodes: { count: 1, overrides: { node-1: { agent: { containers: { security-agent: null, system-probe: null } } } } }')).toEqual([
       'f.yaml: nodes.overrides.node-1.agent.containers: leaves the pod with no container',
     ]);
-    expect(problems('name: a\nnodes: { count: 1, overrides: { node-1: { agent: { layout: x } } } }')).toEqual(['f.yaml: nodes.overrides.node-1.agent.layout: unknown key']);
+    expect(problems('name: a\nnodes: { count: 1, overrides: { node-1: { agent: { layout: x } } } }')).toEqual([
+      'f.yaml: nodes.overrides.node-1.agent.layout: unknown key',
+    ]);
     expect(problems('name: a\nagent: { directSend: maybe }')[0]).toMatch(/^f\.yaml: agent\.directSend: /);
-    expect(problems('name: a\nnodes: { count: 1, overrides: { node-1: { agent: { containers: { Agent: {} } } } } }')[0]).toMatch(/^f\.yaml: nodes\.overrides\.node-1\.agent\.containers\.Agent: /);
+    expect(problems('name: a\nnodes: { count: 1, overrides: { node-1: { agent: { containers: { Agent: {} } } } } }')[0]).toMatch(
+      /^f\.yaml: nodes\.overrides\.node-1\.agent\.containers\.Agent: /,
+    );
     // secretIn may name a file of the core agent's flare too.
     expect(problems('name: a\nnodes: { flare: { secretIn: runtime_config_dump.yaml } }')).toEqual([]);
   });
@@ -99,11 +110,23 @@ describe('the fleet spec: layouts', () => {
 
 describe('agent flare command line (the core agent’s flags)', () => {
   it('takes -l/--local and -p, rejects what pflag rejects, with its words', () => {
-    expect(parseFlareCommandLine(['123', '-e', 'a@b.co'], 'agent')).toEqual({ kind: 'run', options: { caseId: '123', email: 'a@b.co', send: false, local: false, profile: -1 } });
-    expect(parseFlareCommandLine(['-ls', '--email=x@y.z', '-p', '45', '--log_level', 'debug', '-t', '30s'], 'agent')).toEqual({ kind: 'run', options: { caseId: '', email: 'x@y.z', send: true, local: true, profile: 45 } });
+    expect(parseFlareCommandLine(['123', '-e', 'a@b.co'], 'agent')).toEqual({
+      kind: 'run',
+      options: { caseId: '123', email: 'a@b.co', send: false, local: false, profile: -1 },
+    });
+    expect(parseFlareCommandLine(['-ls', '--email=x@y.z', '-p', '45', '--log_level', 'debug', '-t', '30s'], 'agent')).toEqual({
+      kind: 'run',
+      options: { caseId: '', email: 'x@y.z', send: true, local: true, profile: 45 },
+    });
     expect(parseFlareCommandLine(['--common-root', '7'], 'agent')).toMatchObject({ options: { caseId: '7' } }); // NoOptDefVal: the next word is not its value
-    expect(parseFlareCommandLine(['-p', 'x'], 'agent')).toEqual({ kind: 'error', message: 'invalid argument "x" for "-p, --profile" flag: strconv.ParseInt: parsing "x": invalid syntax' });
-    expect(parseFlareCommandLine(['-L', '5'], 'agent')).toEqual({ kind: 'error', message: 'invalid argument "5" for "-L, --with-stream-logs" flag: time: invalid duration "5"' });
+    expect(parseFlareCommandLine(['-p', 'x'], 'agent')).toEqual({
+      kind: 'error',
+      message: 'invalid argument "x" for "-p, --profile" flag: strconv.ParseInt: parsing "x": invalid syntax',
+    });
+    expect(parseFlareCommandLine(['-L', '5'], 'agent')).toEqual({
+      kind: 'error',
+      message: 'invalid argument "5" for "-L, --with-stream-logs" flag: time: invalid duration "5"',
+    });
     expect(parseFlareCommandLine(['--nope'], 'agent')).toEqual({ kind: 'error', message: 'unknown flag: --nope' });
     expect(parseFlareCommandLine(['--local'])).toEqual({ kind: 'error', message: 'unknown flag: --local' }); // security-agent's flare has no --local
   });
@@ -112,10 +135,18 @@ describe('agent flare command line (the core agent’s flags)', () => {
     expect(CORE_FLARE_HELP).toMatch(/^Collect a flare and send it to Datadog\n\nUsage:\n {2}agent flare \[caseID\] \[flags\]\n\nFlags:\n/);
     // The usage column: three spaces past the longest "  -x, --name type" of each block.
     expect(CORE_FLARE_HELP).toContain('\n  -e, --email string                 Your email\n');
-    expect(CORE_FLARE_HELP).toContain('\n      --profile-mutex-fraction int   Set the fraction of mutex contention events that are reported in the mutex profile (default 100)\n');
-    expect(CORE_FLARE_HELP).toContain('\n      --log_level string             Override the log level for this command for debugging purposes (default "off")\n');
-    expect(CORE_FLARE_HELP).toContain('\n  -L, --with-stream-logs duration    Add stream-logs data to the flare. It will collect logs for the amount of seconds passed to the flag\n\nGlobal Flags:\n');
-    expect(CORE_FLARE_HELP).toContain('\nGlobal Flags:\n  -c, --cfgpath string                              path to directory containing datadog.yaml\n      --common-root string[="/opt/datadog-agent"]   enable read-only');
+    expect(CORE_FLARE_HELP).toContain(
+      '\n      --profile-mutex-fraction int   Set the fraction of mutex contention events that are reported in the mutex profile (default 100)\n',
+    );
+    expect(CORE_FLARE_HELP).toContain(
+      '\n      --log_level string             Override the log level for this command for debugging purposes (default "off")\n',
+    );
+    expect(CORE_FLARE_HELP).toContain(
+      '\n  -L, --with-stream-logs duration    Add stream-logs data to the flare. It will collect logs for the amount of seconds passed to the flag\n\nGlobal Flags:\n',
+    );
+    expect(CORE_FLARE_HELP).toContain(
+      '\nGlobal Flags:\n  -c, --cfgpath string                              path to directory containing datadog.yaml\n      --common-root string[="/opt/datadog-agent"]   enable read-only',
+    );
     expect(CORE_FLARE_HELP).not.toContain('fleetcfgpath'); // hidden
   });
 });
@@ -173,9 +204,14 @@ describe('a fleet without the security-agent container', () => {
   });
 
   it('exec into security-agent fails as the API server does (400 before the upgrade)', async () => {
-    await expect(new Exec(kc).exec(NS, podOn('node-1'), 'security-agent', SA_SELFTEST, new Collect(), new Collect(), null, false)).rejects.toThrow('Unexpected server response: 400');
+    await expect(new Exec(kc).exec(NS, podOn('node-1'), 'security-agent', SA_SELFTEST, new Collect(), new Collect(), null, false)).rejects.toThrow(
+      'Unexpected server response: 400',
+    );
     const body = await rawGet(sim, `/api/v1/namespaces/${NS}/pods/${podOn('node-1')}/exec?command=security-agent&container=security-agent&stdout=true`);
-    expect(body).toMatchObject({ code: 400, body: { kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400, message: `container security-agent is not valid for pod ${podOn('node-1')}` } });
+    expect(body).toMatchObject({
+      code: 400,
+      body: { kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400, message: `container security-agent is not valid for pod ${podOn('node-1')}` },
+    });
   });
 
   it('a binary the container does not have: the runtime’s "executable file not found"', async () => {
@@ -187,7 +223,9 @@ describe('a fleet without the security-agent container', () => {
   });
 
   it('agent version and agent status in the agent container', async () => {
-    expect((await execCollect(kc, NS, podOn('node-2'), 'agent', ['agent', 'version'])).stdout).toMatch(/^Agent 7\.77\.0 - Commit: \w+ - Serialization version: v[\d.]+ - Go version: go[\d.]+\n$/);
+    expect((await execCollect(kc, NS, podOn('node-2'), 'agent', ['agent', 'version'])).stdout).toMatch(
+      /^Agent 7\.77\.0 - Commit: \w+ - Serialization version: v[\d.]+ - Go version: go[\d.]+\n$/,
+    );
     const st = await execCollect(kc, NS, podOn('node-2'), 'agent', ['agent', 'status']);
     expect(st.status).toEqual(SUCCESS);
     expect(st.stdout).toMatch(/^=+\n Agent \(v7\.77\.0\)\n=+\n/);
@@ -207,7 +245,11 @@ describe('direct send with a security-agent container (the Operator gives it no 
     expect(sa.stdout).toBe('');
     expect(sa.stderr).toBe(UNREACHABLE);
     expect(sa.status?.message).toBe('command terminated with non-zero exit code: command terminated with exit code 255');
-    expect(await execCollect(kcMixed, NS, podOn('node-1', mixed), 'system-probe', SP_SELFTEST)).toEqual({ stdout: 'Runtime self test: OK\n', stderr: '', status: SUCCESS });
+    expect(await execCollect(kcMixed, NS, podOn('node-1', mixed), 'system-probe', SP_SELFTEST)).toEqual({
+      stdout: 'Runtime self test: OK\n',
+      stderr: '',
+      status: SUCCESS,
+    });
     const status = await execCollect(kcMixed, NS, podOn('node-1', mixed), 'security-agent', ['security-agent', 'status']);
     expect(status.stdout).toMatch(/^=+\n Security Agent \(v7\.77\.0\)\n/);
     expect(status.stdout).not.toContain('Runtime Security');
@@ -217,8 +259,14 @@ describe('direct send with a security-agent container (the Operator gives it no 
   });
 
   it('per node: node-2 keeps the socket (self-test OK, no direct send), node-3 has no security-agent, node-5 adds env', async () => {
-    expect(await execCollect(kcMixed, NS, podOn('node-2', mixed), 'security-agent', SA_SELFTEST)).toEqual({ stdout: 'Runtime self test: OK\n', stderr: '', status: SUCCESS });
-    expect((await execCollect(kcMixed, NS, podOn('node-2', mixed), 'security-agent', ['security-agent', 'status'])).stdout).toContain('\nRuntime Security\n================\n');
+    expect(await execCollect(kcMixed, NS, podOn('node-2', mixed), 'security-agent', SA_SELFTEST)).toEqual({
+      stdout: 'Runtime self test: OK\n',
+      stderr: '',
+      status: SUCCESS,
+    });
+    expect((await execCollect(kcMixed, NS, podOn('node-2', mixed), 'security-agent', ['security-agent', 'status'])).stdout).toContain(
+      '\nRuntime Security\n================\n',
+    );
     const env = (node: string, c: string) => mixed.state.agentPod(node)!.spec.containers.find((x) => x.name === c)!.env;
     expect(env('node-2', 'system-probe')).not.toContainEqual(expect.objectContaining({ name: DIRECT_SEND_ENV }));
     expect(env('node-1', 'system-probe')).toContainEqual({ name: DIRECT_SEND_ENV, value: 'true' });
@@ -229,18 +277,28 @@ describe('direct send with a security-agent container (the Operator gives it no 
     ]);
     expect(mixed.state.agentPod('node-3')!.spec.containers.map((c) => c.name)).toEqual(['agent', 'system-probe']);
     expect(mixed.state.agentPod('node-3')!.status.containerStatuses!.map((c) => c.name)).toEqual(['agent', 'system-probe']);
-    await expect(new Exec(kcMixed).exec(NS, podOn('node-3', mixed), 'security-agent', SA_SELFTEST, new Collect(), new Collect(), null, false)).rejects.toThrow('Unexpected server response: 400');
+    await expect(new Exec(kcMixed).exec(NS, podOn('node-3', mixed), 'security-agent', SA_SELFTEST, new Collect(), new Collect(), null, false)).rejects.toThrow(
+      'Unexpected server response: 400',
+    );
     // The DaemonSet's template still has all three; the node's layout is applied to each new pod.
-    expect(mixed.state.getDaemonSet(NS, 'datadog-agent')!.spec.template.spec.containers.map((c) => c.name)).toEqual(['agent', 'security-agent', 'system-probe']);
+    expect(mixed.state.getDaemonSet(NS, 'datadog-agent')!.spec.template.spec.containers.map((c) => c.name)).toEqual([
+      'agent',
+      'security-agent',
+      'system-probe',
+    ]);
   });
 
   it('the layout follows the pod spec: patches roll the pods and keep each node’s layout; a removed socket mount is felt', () => {
     const s = new ClusterState(parseFleet(MIXED, 'mixed-2'));
-    const patch = { spec: { template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' }] }] } } } };
+    const patch = {
+      spec: { template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' }] }] } } },
+    };
     s.patchDaemonSet(NS, 'datadog-agent', 'application/strategic-merge-patch+json', JSON.stringify(patch));
     expect(s.agentPod('node-3')!.spec.containers.map((c) => c.name)).toEqual(['agent', 'system-probe']);
     expect(s.agentPod('node-3')!.spec.containers[1]!.env).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' });
-    expect(s.agentPod('node-2')!.spec.containers.find((c) => c.name === 'security-agent')!.volumeMounts).toEqual([{ name: 'sysprobe-socket-dir', mountPath: '/var/run/sysprobe', readOnly: true }]);
+    expect(s.agentPod('node-2')!.spec.containers.find((c) => c.name === 'security-agent')!.volumeMounts).toEqual([
+      { name: 'sysprobe-socket-dir', mountPath: '/var/run/sysprobe', readOnly: true },
+    ]);
   });
 });
 
@@ -255,9 +313,18 @@ describe('a default fleet keeps its layout', () => {
       ]);
       const k = new KubeConfig();
       k.loadFromString(plain.kubeconfig);
-      expect(await execCollect(k, NS, pod.metadata.name, 'security-agent', SA_SELFTEST)).toEqual({ stdout: 'Runtime self test: OK\n', stderr: '', status: SUCCESS });
+      expect(await execCollect(k, NS, pod.metadata.name, 'security-agent', SA_SELFTEST)).toEqual({
+        stdout: 'Runtime self test: OK\n',
+        stderr: '',
+        status: SUCCESS,
+      });
       // A JSON patch that takes the mount away: the new pod's security-agent can no longer dial.
-      plain.state.patchDaemonSet(NS, 'datadog-agent', 'application/json-patch+json', JSON.stringify([{ op: 'remove', path: '/spec/template/spec/containers/0/volumeMounts' }]));
+      plain.state.patchDaemonSet(
+        NS,
+        'datadog-agent',
+        'application/json-patch+json',
+        JSON.stringify([{ op: 'remove', path: '/spec/template/spec/containers/0/volumeMounts' }]),
+      );
       const after = await execCollect(k, NS, plain.state.agentPod('node-1')!.metadata.name, 'security-agent', SA_SELFTEST);
       expect(after.stderr).toBe(UNREACHABLE);
     } finally {
@@ -276,9 +343,19 @@ async function openCoreFlare(node: string, args: string[]) {
   let status: V1Status | undefined;
   const sink = (push: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (push(c.toString('utf8')), cb()) });
   const ws = await within(
-    new Exec(kc).exec(NS, podOn(node), 'agent', ['agent', 'flare', ...args], sink((s) => (stdout += s)), sink((s) => (stderr += s)), stdin, false, (s) => {
-      status = s;
-    }),
+    new Exec(kc).exec(
+      NS,
+      podOn(node),
+      'agent',
+      ['agent', 'flare', ...args],
+      sink((s) => (stdout += s)),
+      sink((s) => (stderr += s)),
+      stdin,
+      false,
+      (s) => {
+        status = s;
+      },
+    ),
     5_000,
     'exec upgrade',
   );
@@ -323,7 +400,21 @@ describe('agent flare in the agent container (the core agent)', () => {
     const entries = unzipSync(new Uint8Array(agentFiles('node-1').read(path)!.data));
     const names = Object.keys(entries).map((n) => n.replace(/^node-1\//, ''));
     expect(Object.keys(entries).every((n) => n.startsWith('node-1/'))).toBe(true);
-    expect(names).toEqual(expect.arrayContaining(['status.log', 'config-check.log', 'logs/agent.log', 'logs/system-probe.log', 'etc/datadog.yaml', 'etc/system-probe.yaml', 'runtime_config_dump.yaml', 'system_probe_runtime_config_dump.yaml', 'envvars.log', 'permissions.log', 'flare_creation.log']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'status.log',
+        'config-check.log',
+        'logs/agent.log',
+        'logs/system-probe.log',
+        'etc/datadog.yaml',
+        'etc/system-probe.yaml',
+        'runtime_config_dump.yaml',
+        'system_probe_runtime_config_dump.yaml',
+        'envvars.log',
+        'permissions.log',
+        'flare_creation.log',
+      ]),
+    );
     expect(names.every((n) => (CORE_FLARE_FILE_NAMES as readonly string[]).includes(n))).toBe(true);
     expect(names).not.toContain('security-agent-status.log');
     expect(names).not.toContain('etc/security-agent.yaml');
@@ -346,7 +437,17 @@ describe('agent flare in the agent container (the core agent)', () => {
     expect(sim.state.flareUploads().length).toBe(before);
     const chunks: Buffer[] = [];
     let status: V1Status | undefined;
-    const ws = await new Exec(kc).exec(NS, podOn('node-2'), 'agent', ['cat', path], new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(Buffer.from(c)), cb()) }), null, null, false, (s) => (status = s));
+    const ws = await new Exec(kc).exec(
+      NS,
+      podOn('node-2'),
+      'agent',
+      ['cat', path],
+      new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(Buffer.from(c)), cb()) }),
+      null,
+      null,
+      false,
+      (s) => (status = s),
+    );
     await within(new Promise((r) => ws.on('close', r)), 5_000, 'cat');
     expect(status).toEqual(SUCCESS);
     expect(Buffer.concat(chunks).equals(Buffer.from(agentFiles('node-2').read(path)!.data))).toBe(true);
@@ -396,7 +497,10 @@ describe('agent flare in the agent container (the core agent)', () => {
 // ── kubectl ───────────────────────────────────────────────────────────────────────────────
 
 function newestKubectl(): { path?: string; reason?: string } {
-  const onPath = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'kubectl')).find((p) => existsSync(p));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, 'kubectl'))
+    .find((p) => existsSync(p));
   if (!onPath) return { reason: 'kubectl is not on PATH' };
   const dir = dirname(realpathSync(onPath));
   const versions = readdirSync(dir)
@@ -431,14 +535,28 @@ describe.skipIf(!kubectl.path)('kubectl against the system-probe-only fleet', ()
   it('get pods: 2/2 ready, the containers agent and system-probe', async () => {
     const po = await run(['get', 'pods', '-o', 'wide']);
     expect(po.stderr).toBe('');
-    expect(po.stdout.trim().split('\n').slice(1).every((l) => /^datadog-agent-\w{5}\s+2\/2\s+Running\s/.test(l))).toBe(true);
+    expect(
+      po.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .every((l) => /^datadog-agent-\w{5}\s+2\/2\s+Running\s/.test(l)),
+    ).toBe(true);
     const names = await run(['get', 'pod', podOn('node-1'), '-o', 'jsonpath={.spec.containers[*].name}']);
     expect(names.stdout).toBe('agent system-probe');
   });
 
   it('exec: system-probe runtime self-test (OK, and node-4 failing with exit 0), security-agent not valid for the pod', async () => {
-    expect(await run(['exec', podOn('node-1'), '-c', 'system-probe', '--', ...SP_SELFTEST])).toEqual({ code: 0, stdout: 'Runtime self test: OK\n', stderr: '' });
-    expect(await run(['exec', podOn('node-4'), '-c', 'system-probe', '--', ...SP_SELFTEST])).toEqual({ code: 0, stdout: 'Runtime self test: error: failed to receive expected event\n', stderr: '' });
+    expect(await run(['exec', podOn('node-1'), '-c', 'system-probe', '--', ...SP_SELFTEST])).toEqual({
+      code: 0,
+      stdout: 'Runtime self test: OK\n',
+      stderr: '',
+    });
+    expect(await run(['exec', podOn('node-4'), '-c', 'system-probe', '--', ...SP_SELFTEST])).toEqual({
+      code: 0,
+      stdout: 'Runtime self test: error: failed to receive expected event\n',
+      stderr: '',
+    });
     const sa = await run(['exec', podOn('node-1'), '-c', 'security-agent', '--', ...SA_SELFTEST]);
     expect(sa.code).toBe(1);
     expect(sa.stdout).toBe('');

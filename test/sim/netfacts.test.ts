@@ -15,7 +15,8 @@ import { parseFleet, type Simulator, startSimulator } from '../../src/sim/index.
 import { execCollect, type ExecOutcome } from './support.ts';
 
 const NS = 'datadog';
-const CILIUM_9FC = 'filter protocol all pref 1 bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited\n';
+const CILIUM_9FC =
+  'filter protocol all pref 1 bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited\n';
 const CILIUM_2A1 =
   'filter protocol all pref 1 bpf chain 0 \nfilter protocol all pref 1 bpf chain 0 handle 0x1 cil_from_container-lxc2a1b3c4d5e6f direct-action not_in_hw id 4940 tag 0b1c2d3e4f506172 jited \n';
 const SYSTEM_PROBE_YAML = 'runtime_security_config:\n  enabled: true\n  network:\n    enabled: true\n';
@@ -105,7 +106,14 @@ describe('netcheck facts from system-probe', () => {
     expect(lines[2]).toMatch(/^ {4}lo: +\d+ +\d+( +\d+){14}$/);
     expect(devNames(r.stdout)).toEqual(['lo', 'eth0', 'cilium_net', 'cilium_host', 'cilium_vxlan', 'lxc9fc12c71903b', 'lxc2a1b3c4d5e6f']);
     // an override's tc map replaces the node's interfaces
-    expect(devNames((await run('node-2', ['cat', '/host/proc/1/net/dev'])).stdout)).toEqual(['lo', 'eth0', 'cilium_net', 'cilium_host', 'cilium_vxlan', 'lxcabc']);
+    expect(devNames((await run('node-2', ['cat', '/host/proc/1/net/dev'])).stdout)).toEqual([
+      'lo',
+      'eth0',
+      'cilium_net',
+      'cilium_host',
+      'cilium_vxlan',
+      'lxcabc',
+    ]);
   });
 
   it('the container own netns (/proc/net/dev, /host/proc/self/net/dev): a pod has lo and eth0 only', async () => {
@@ -134,7 +142,9 @@ describe('netcheck facts from system-probe', () => {
       expect(r, `${node} ${argv.join(' ')}`).toMatchObject({ stdout: '', stderr: '', status: { status: 'Success' } });
     }
     // the absolute paths name the same binaries
-    expect((await run('node-1', ['/usr/bin/nsenter', HOST_NET, '/usr/sbin/tc', 'filter', 'show', 'dev', 'lxc9fc12c71903b', 'ingress'])).stdout).toBe(CILIUM_9FC);
+    expect((await run('node-1', ['/usr/bin/nsenter', HOST_NET, '/usr/sbin/tc', 'filter', 'show', 'dev', 'lxc9fc12c71903b', 'ingress'])).stdout).toBe(
+      CILIUM_9FC,
+    );
   });
 
   it('tc -j: the same filters as iproute2 JSON', async () => {
@@ -146,7 +156,13 @@ describe('netcheck facts from system-probe', () => {
         pref: 1,
         kind: 'bpf',
         chain: 0,
-        options: { handle: '0x1', bpf_name: 'cil_from_container-lxc2a1b3c4d5e6f', 'direct-action': true, not_in_hw: true, prog: { id: 4940, tag: '0b1c2d3e4f506172', jited: true } },
+        options: {
+          handle: '0x1',
+          bpf_name: 'cil_from_container-lxc2a1b3c4d5e6f',
+          'direct-action': true,
+          not_in_hw: true,
+          prog: { id: 4940, tag: '0b1c2d3e4f506172', jited: true },
+        },
       },
     ]);
   });
@@ -219,10 +235,18 @@ describe('run-time changes', () => {
     try {
       const before = await run('node-1', tcShow('lxc9fc12c71903b'));
       // default classifier_priority 10: after Cilium's pref 1
-      expect(before.stdout).toMatch(new RegExp(`^${CILIUM_9FC.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}filter protocol all pref 10 bpf chain 0 \nfilter protocol all pref 10 bpf chain 0 handle 0x1 classifier_ingress_security6_4026531840_\\d+ direct-action not_in_hw id \\d+ tag [0-9a-f]{16} jited \n$`));
+      expect(before.stdout).toMatch(
+        new RegExp(
+          `^${CILIUM_9FC.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}filter protocol all pref 10 bpf chain 0 \nfilter protocol all pref 10 bpf chain 0 handle 0x1 classifier_ingress_security6_4026531840_\\d+ direct-action not_in_hw id \\d+ tag [0-9a-f]{16} jited \n$`,
+        ),
+      );
       const oldPods = (await core.listNamespacedPod({ namespace: NS })).items.map((p) => p.metadata!.name);
 
-      const body = { spec: { template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY', value: '3' }] }] } } } };
+      const body = {
+        spec: {
+          template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY', value: '3' }] }] } },
+        },
+      };
       await apps.patchNamespacedDaemonSet({ namespace: NS, name: 'datadog-agent', body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
 
       const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/component=agent' })).items;
@@ -236,7 +260,9 @@ describe('run-time changes', () => {
       const after = await run('node-1', tcShow('lxc9fc12c71903b'));
       expect(after.stdout.split('\n')[0]).toBe(CILIUM_9FC.trimEnd());
       expect(after.stdout).toMatch(/\nfilter protocol all pref 3 bpf chain 0 handle 0x1 classifier_ingress_security6_4026531840_\d+ /);
-      expect((await run('node-1', tcShow('lxc9fc12c71903b', 'egress'))).stdout).toMatch(/^filter protocol all pref 3 bpf chain 0 \nfilter protocol all pref 3 .* classifier_egress_/);
+      expect((await run('node-1', tcShow('lxc9fc12c71903b', 'egress'))).stdout).toMatch(
+        /^filter protocol all pref 3 bpf chain 0 \nfilter protocol all pref 3 .* classifier_egress_/,
+      );
     } finally {
       sim.state.setAgentClassifiers(false);
     }
@@ -305,7 +331,10 @@ describe('host-net (pure)', () => {
 // ── kubectl exec (1.30+), where found ────────────────────────────────────────────────────
 
 function newestKubectl(): string | undefined {
-  const onPath = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'kubectl')).find((p) => existsSync(p));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, 'kubectl'))
+    .find((p) => existsSync(p));
   if (!onPath) return undefined;
   const dir = dirname(realpathSync(onPath));
   const versions = readdirSync(dir)
@@ -329,8 +358,11 @@ describe.skipIf(!kubectlPath)('kubectl exec -c system-probe', () => {
       const pod = fresh.state.agentPod('node-1')!.metadata.name;
       const kubectl = (args: string[]) =>
         new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-          execFile(kubectlPath!, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout', '10s', ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
-            resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+          execFile(
+            kubectlPath!,
+            ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout', '10s', ...args],
+            { timeout: 20_000 },
+            (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
           );
         });
       const tc = await kubectl(['exec', pod, '-c', 'system-probe', '--', ...tcShow('lxc9fc12c71903b')]);

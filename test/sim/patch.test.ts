@@ -9,7 +9,15 @@ const ds = (): JsonObject => ({
       spec: {
         containers: [
           { name: 'security-agent', image: 'agent:7.50.3', env: [{ name: 'A', value: '1' }], args: ['--x'] },
-          { name: 'system-probe', image: 'agent:7.50.3', env: [{ name: 'DD_X', value: 'a' }, { name: 'DD_Y', value: 'b' }], volumeMounts: [{ name: 'v', mountPath: '/etc/x' }] },
+          {
+            name: 'system-probe',
+            image: 'agent:7.50.3',
+            env: [
+              { name: 'DD_X', value: 'a' },
+              { name: 'DD_Y', value: 'b' },
+            ],
+            volumeMounts: [{ name: 'v', mountPath: '/etc/x' }],
+          },
         ],
         tolerations: [{ operator: 'Exists' }],
       },
@@ -32,7 +40,11 @@ describe('patch content types', () => {
 
 describe('RFC 7386 merge patch', () => {
   it('merges objects, deletes with null, replaces lists and scalars', () => {
-    expect(mergePatch({ a: { b: 1, c: 2 }, l: [1, 2], s: 'x' }, { a: { b: null, d: 3 }, l: [3], s: { t: 1 } })).toEqual({ a: { c: 2, d: 3 }, l: [3], s: { t: 1 } });
+    expect(mergePatch({ a: { b: 1, c: 2 }, l: [1, 2], s: 'x' }, { a: { b: null, d: 3 }, l: [3], s: { t: 1 } })).toEqual({
+      a: { c: 2, d: 3 },
+      l: [3],
+      s: { t: 1 },
+    });
     expect(mergePatch({ a: 1 }, [1])).toEqual([1]);
   });
 
@@ -44,7 +56,23 @@ describe('RFC 7386 merge patch', () => {
 
 describe('strategic merge patch', () => {
   it('merges containers by name and env by name', () => {
-    const patch = { spec: { template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_Y', value: 'B' }, { name: 'DD_Z', value: 'c' }] }] } } } };
+    const patch = {
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'system-probe',
+                env: [
+                  { name: 'DD_Y', value: 'B' },
+                  { name: 'DD_Z', value: 'c' },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    };
     const out = applyPatch(ds(), SMP, JSON.stringify(patch));
     const [sa, sp] = containers(out).containers;
     expect(sa).toEqual(containers(ds()).containers[0]);
@@ -61,7 +89,23 @@ describe('strategic merge patch', () => {
   });
 
   it('adds a new container, and replaces lists without a merge key', () => {
-    const out = applyPatch(ds(), SMP, JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'agent', image: 'agent:7' }, { name: 'security-agent', args: ['--y'] }], tolerations: [] } } } }));
+    const out = applyPatch(
+      ds(),
+      SMP,
+      JSON.stringify({
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'agent', image: 'agent:7' },
+                { name: 'security-agent', args: ['--y'] },
+              ],
+              tolerations: [],
+            },
+          },
+        },
+      }),
+    );
     const c = containers(out);
     expect(c.containers.map((x) => x.name)).toEqual(['security-agent', 'system-probe', 'agent']);
     expect(c.containers[0]!.args).toEqual(['--y']);
@@ -88,14 +132,23 @@ describe('strategic merge patch', () => {
     const sp = containers(out).containers[1]!;
     expect(sp.env).toEqual([{ name: 'DD_Y', value: 'b' }]);
     expect(sp.volumeMounts).toEqual([]);
-    const deleted = applyPatch(ds(), SMP, JSON.stringify({ metadata: { $deleteFromPrimitiveList$finalizers: ['x'] } }).replace('$deleteFromPrimitiveList$finalizers', '$deleteFromPrimitiveList/finalizers'));
+    const deleted = applyPatch(
+      ds(),
+      SMP,
+      JSON.stringify({ metadata: { $deleteFromPrimitiveList$finalizers: ['x'] } }).replace(
+        '$deleteFromPrimitiveList$finalizers',
+        '$deleteFromPrimitiveList/finalizers',
+      ),
+    );
     expect((deleted.metadata as JsonObject).finalizers).toEqual([]);
     const replaced = applyPatch(ds(), SMP, JSON.stringify({ metadata: { $patch: 'replace', name: 'z' } }));
     expect(replaced.metadata).toEqual({ name: 'z' });
   });
 
   it('rejects an element without its merge key, and a body that is not an object', () => {
-    expect(() => applyPatch(ds(), SMP, JSON.stringify({ spec: { template: { spec: { containers: [{ image: 'x' }] } } } }))).toThrow('does not contain declared merge key: name');
+    expect(() => applyPatch(ds(), SMP, JSON.stringify({ spec: { template: { spec: { containers: [{ image: 'x' }] } } } }))).toThrow(
+      'does not contain declared merge key: name',
+    );
     expect(() => applyPatch(ds(), SMP, '[]')).toThrow(PatchDecodeError);
     expect(() => applyPatch(ds(), SMP, '{oops')).toThrow(/error decoding patch/);
   });
@@ -114,16 +167,25 @@ describe('RFC 6902 JSON patch', () => {
         { op: 'test', path: '/metadata/name', value: 'datadog-agent' },
       ]),
     );
-    expect(containers(out).containers[0]!.env).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+    expect(containers(out).containers[0]!.env).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ]);
     expect(containers(out).containers[1]!.image).toBe('agent:7.51.0');
     expect((out.metadata as JsonObject).labels).toEqual({ b: '2' });
     expect(original).toEqual(ds());
   });
 
   it('reports operations that do not apply, and bodies that are not a list of operations', () => {
-    expect(() => applyPatch(ds(), 'application/json-patch+json', '[{"op":"replace","path":"/spec/nope/x","value":1}]')).toThrow('jsonpatch replace operation does not apply: doc is missing path: /spec/nope/x');
-    expect(() => applyPatch(ds(), 'application/json-patch+json', '[{"op":"test","path":"/metadata/name","value":"other"}]')).toThrow('testing value /metadata/name failed');
-    expect(() => applyPatch(ds(), 'application/json-patch+json', '{"op":"add"}')).toThrow('cannot unmarshal object into Go value of type []handlers.jsonPatchOp');
+    expect(() => applyPatch(ds(), 'application/json-patch+json', '[{"op":"replace","path":"/spec/nope/x","value":1}]')).toThrow(
+      'jsonpatch replace operation does not apply: doc is missing path: /spec/nope/x',
+    );
+    expect(() => applyPatch(ds(), 'application/json-patch+json', '[{"op":"test","path":"/metadata/name","value":"other"}]')).toThrow(
+      'testing value /metadata/name failed',
+    );
+    expect(() => applyPatch(ds(), 'application/json-patch+json', '{"op":"add"}')).toThrow(
+      'cannot unmarshal object into Go value of type []handlers.jsonPatchOp',
+    );
     expect(() => applyPatch(ds(), 'application/json-patch+json', '[{"path":"/a"}]')).toThrow(PatchDecodeError);
     try {
       applyPatch(ds(), 'application/json-patch+json', '[{"op":"remove","path":"/missing"}]');

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matchesFields, parseFieldSelector, unsupportedField } from '../../src/sim/field-selector.ts';
-import {
-  formatLabelSelector,
-  fromLabelSelectorSpec,
-  matchesLabels,
-  parseLabelSelector,
-  SelectorParseError,
-} from '../../src/sim/label-selector.ts';
+import { formatLabelSelector, fromLabelSelectorSpec, matchesLabels, parseLabelSelector, SelectorParseError } from '../../src/sim/label-selector.ts';
 
 const agent = { app: 'datadog-agent', 'app.kubernetes.io/component': 'agent', tier: 'node' };
 const cilium = { 'k8s-app': 'cilium', tier: 'node' };
@@ -85,7 +79,13 @@ describe('label selector matcher', () => {
   });
 
   it('converts a metav1.LabelSelector and prints a selector', () => {
-    const sel = fromLabelSelectorSpec({ matchLabels: { app: 'x' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['b', 'a'] }, { key: 'gone', operator: 'DoesNotExist' }] });
+    const sel = fromLabelSelectorSpec({
+      matchLabels: { app: 'x' },
+      matchExpressions: [
+        { key: 'tier', operator: 'In', values: ['b', 'a'] },
+        { key: 'gone', operator: 'DoesNotExist' },
+      ],
+    });
     expect(matchesLabels(sel, { app: 'x', tier: 'a' })).toBe(true);
     expect(matchesLabels(sel, { app: 'x', tier: 'a', gone: '' })).toBe(false);
     expect(formatLabelSelector(sel)).toBe('app=x,tier in (a,b),!gone');

@@ -30,7 +30,9 @@ describe('cluster built from a fleet', () => {
     expect(pods).toHaveLength(4);
     for (const p of pods) {
       expect(p.metadata.name).toMatch(/^datadog-agent-[a-z0-9]{5}$/);
-      expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'DaemonSet', name: 'datadog-agent', uid: ds.metadata.uid, controller: true })]);
+      expect(p.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'DaemonSet', name: 'datadog-agent', uid: ds.metadata.uid, controller: true }),
+      ]);
       expect(p.status.phase).toBe('Running');
       expect(p.status.containerStatuses!.map((c) => [c.name, c.ready, c.image])).toEqual([
         ['security-agent', true, 'gcr.io/datadoghq/agent:7.50.3'],
@@ -51,7 +53,9 @@ describe('cluster built from a fleet', () => {
     expect(helm.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/component': 'agent' });
     expect(helm.metadata.annotations).toMatchObject({ 'meta.helm.sh/release-name': 'datadog-agent', 'meta.helm.sh/release-namespace': 'datadog' });
     const op = cluster('agent: { managedBy: operator }').getDaemonSet('datadog', 'datadog-agent')!;
-    expect(op.metadata.ownerReferences).toEqual([expect.objectContaining({ apiVersion: 'datadoghq.com/v2alpha1', kind: 'DatadogAgent', name: 'datadog', controller: true })]);
+    expect(op.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ apiVersion: 'datadoghq.com/v2alpha1', kind: 'DatadogAgent', name: 'datadog', controller: true }),
+    ]);
     expect(cluster().getDaemonSet('datadog', 'datadog-agent')!.metadata.ownerReferences).toBeUndefined();
   });
 
@@ -62,7 +66,9 @@ describe('cluster built from a fleet', () => {
   systemProbeYaml: "runtime_security_config: {}\\n"
 cni: { daemonSet: cilium }`);
     const ds = s.getDaemonSet('datadog', 'datadog-agent')!;
-    expect(ds.spec.template.spec.containers.map((c) => [c.name, c.env])).toEqual([['system-probe', [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY', value: '3' }]]]);
+    expect(ds.spec.template.spec.containers.map((c) => [c.name, c.env])).toEqual([
+      ['system-probe', [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY', value: '3' }]],
+    ]);
     expect(s.getConfigMap('datadog', 'datadog-agent-system-probe-config')!.data).toEqual({ 'system-probe.yaml': 'runtime_security_config: {}\n' });
     const cilium = s.getDaemonSet('kube-system', 'cilium')!;
     expect(cilium.spec.template.spec.containers[0]).toMatchObject({ name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.9.5' });
@@ -111,7 +117,9 @@ describe('controllers react to writes', () => {
   it('rolls every pod onto a new template, bumping generation and status', () => {
     const s = cluster();
     const old = new Set(s.listPods('datadog').map((p) => p.metadata.name));
-    const patch = { spec: { template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' }] }] } } } };
+    const patch = {
+      spec: { template: { spec: { containers: [{ name: 'system-probe', env: [{ name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' }] }] } } },
+    };
     const ds = s.patchDaemonSet('datadog', 'datadog-agent', SMP, JSON.stringify(patch));
     expect(ds.metadata.generation).toBe(2);
     expect(ds.metadata.annotations!['deprecated.daemonset.template.generation']).toBe('2');
@@ -135,7 +143,12 @@ describe('controllers react to writes', () => {
     expect(s.listPods('datadog').map((p) => p.metadata.name)).toEqual(names);
 
     s.patchDaemonSet('datadog', 'datadog-agent', MERGE, '{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}');
-    const after = s.patchDaemonSet('datadog', 'datadog-agent', 'application/json-patch+json', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"gcr.io/datadoghq/agent:7.51.0"}]');
+    const after = s.patchDaemonSet(
+      'datadog',
+      'datadog-agent',
+      'application/json-patch+json',
+      '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"gcr.io/datadoghq/agent:7.51.0"}]',
+    );
     expect(after.metadata.generation).toBe(3);
     expect(after.status).toMatchObject({ observedGeneration: 3, updatedNumberScheduled: 0 });
     s.deletePod('datadog', s.agentPod('node-1')!.metadata.name);
@@ -149,8 +162,14 @@ describe('controllers react to writes', () => {
     expect(selector.code).toBe(422);
     expect(selector.message).toContain('DaemonSet.apps "datadog-agent" is invalid: spec.selector: Invalid value');
     expect(selector.message).toContain('field is immutable');
-    const image = apiError(() => s.patchDaemonSet('datadog', 'datadog-agent', SMP, '{"spec":{"template":{"spec":{"containers":[{"name":"security-agent","image":""}]}}}}'));
-    expect(image.toStatus()).toMatchObject({ code: 422, reason: 'Invalid', details: { causes: [{ field: 'spec.template.spec.containers[0].image', message: 'Required value' }] } });
+    const image = apiError(() =>
+      s.patchDaemonSet('datadog', 'datadog-agent', SMP, '{"spec":{"template":{"spec":{"containers":[{"name":"security-agent","image":""}]}}}}'),
+    );
+    expect(image.toStatus()).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+      details: { causes: [{ field: 'spec.template.spec.containers[0].image', message: 'Required value' }] },
+    });
     expect(apiError(() => s.patchDaemonSet('datadog', 'datadog-agent', MERGE, '{"metadata":{"resourceVersion":"1"}}')).code).toBe(409);
     expect(apiError(() => s.patchDaemonSet('datadog', 'datadog-agent', MERGE, '{"metadata":{"name":"other"}}')).code).toBe(400);
     expect(apiError(() => s.patchDaemonSet('datadog', 'datadog-agent', 'application/json-patch+json', '{}')).code).toBe(400);

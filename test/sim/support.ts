@@ -36,7 +36,14 @@ export interface ExecOutcome {
 }
 
 /** client-node's Exec, waited for until the server closes the session (bounded). */
-export async function execCollect(kc: KubeConfig, ns: string, pod: string, container: string, argv: string[], opts: { stdin?: Readable; timeoutMs?: number; upgradeTimeoutMs?: number } = {}): Promise<ExecOutcome> {
+export async function execCollect(
+  kc: KubeConfig,
+  ns: string,
+  pod: string,
+  container: string,
+  argv: string[],
+  opts: { stdin?: Readable; timeoutMs?: number; upgradeTimeoutMs?: number } = {},
+): Promise<ExecOutcome> {
   const stdout = new Collect();
   const stderr = new Collect();
   let status: V1Status | undefined;

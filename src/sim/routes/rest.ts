@@ -61,7 +61,15 @@ export async function handleRest(state: ClusterState, req: RestRequest): Promise
     const all = def.list(state, namespace, labels, fields);
     const { items, continueToken, remaining } = paginate(all, req.query, state.resourceVersion);
     if (req.table) {
-      return { code: 200, body: toTable(def.table, items as never[], { now: new Date(), resourceVersion: state.resourceVersion, includeObject: req.query.get('includeObject'), ...(continueToken ? { continueToken } : {}) }) };
+      return {
+        code: 200,
+        body: toTable(def.table, items as never[], {
+          now: new Date(),
+          resourceVersion: state.resourceVersion,
+          includeObject: req.query.get('includeObject'),
+          ...(continueToken ? { continueToken } : {}),
+        }),
+      };
     }
     return {
       code: 200,
@@ -78,7 +86,12 @@ export async function handleRest(state: ClusterState, req: RestRequest): Promise
     case 'GET': {
       const obj = def.get(state, namespace, name);
       if (!obj) throw notFound(gr, name);
-      return { code: 200, body: req.table ? toTable(def.table, [obj] as never[], { now: new Date(), resourceVersion: state.resourceVersion, includeObject: req.query.get('includeObject') }) : obj };
+      return {
+        code: 200,
+        body: req.table
+          ? toTable(def.table, [obj] as never[], { now: new Date(), resourceVersion: state.resourceVersion, includeObject: req.query.get('includeObject') })
+          : obj,
+      };
     }
     case 'DELETE': {
       if (!def.delete || namespace === undefined) throw methodNotAllowed();
