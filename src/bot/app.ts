@@ -15,6 +15,7 @@ import { boltLogger } from '../observability/logger.ts';
 import { register as registerActions } from './listeners/actions/index.ts';
 import { register as registerCws } from './listeners/commands/cws.ts';
 import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
+import { register as registerAppHome } from './listeners/events/app-home.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
 import { JobMessages } from './job-messages.ts';
 import { SlackDirectory } from './slack-directory.ts';
@@ -56,7 +57,7 @@ export function createBot(o: BotOptions): Bot {
   redis.on('error', (err) => o.logger.warn({ err: err.message }, 'redis (bot) error'));
   const producer = new JobProducer(redis, o.jobPolicy ?? DEFAULT_JOB_POLICY);
   const tracker = new JobTracker(redis);
-  const audit = new RedisAuditLog(redis);
+  const audit = new RedisAuditLog(redis, { logger: o.logger.child({ component: 'audit' }), retentionDays: o.clusters.audit?.retentionDays });
   const web = new WebClient(o.botToken, {
     ...(o.slackApiUrl ? { slackApiUrl: o.slackApiUrl } : {}),
     rejectRateLimitedCalls: true, // the notifier waits out Retry-After itself, coalescing meanwhile
@@ -132,6 +133,7 @@ export function createBot(o: BotOptions): Bot {
   registerCws(app, services);
   registerActions(app, services);
   registerFlareEmail(app, services);
+  registerAppHome(app, services);
 
   return {
     app,

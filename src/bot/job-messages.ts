@@ -58,7 +58,7 @@ export class JobMessages {
       let posted: { channel: string; ts: string };
       try {
         posted = await this.d.notifier.post(channel, tagged, o.threadTs ? { thread_ts: o.threadTs } : {}, {
-          ...(o.final ? { final: true, fallback: { howToGet: `The full result is in the job record: job ${jobId}.` } } : {}),
+          ...(o.final ? { final: true, fallback: { howToGet: `The full result is in the job record: \`/cws status ${jobId}\`.` } } : {}),
           findPosted: () => this.find(jobId, channel, o.threadTs),
         });
       } catch (err) {

@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
   const redis = new Redis(fastFailOptions(env.REDIS_URL));
   redis.on('error', () => {});
   const producer = new JobProducer(redis, DEFAULT_JOB_POLICY, 5000);
-  const audit = new RedisAuditLog(redis);
+  const audit = new RedisAuditLog(redis, { retentionDays: clusters.audit?.retentionDays });
   try {
     if (cmd.name === 'clusters') {
       const rows = await Promise.all(
@@ -65,6 +65,10 @@ async function main(argv: string[]): Promise<number> {
     }
     if (cmd.name === 'flare') {
       process.stderr.write('cws: the flare is reviewed in Slack before it is sent; run /cws flare there.\n');
+      return EXIT.error;
+    }
+    if (cmd.name === 'audit' || cmd.name === 'jobs' || cmd.name === 'status') {
+      process.stderr.write(`cws: ${cmd.name} is answered in Slack (it checks who may see what); run /cws ${cmd.name} there.\n`);
       return EXIT.error;
     }
     const config = clusterNamed(clusters, cmd.cluster);

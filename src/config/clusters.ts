@@ -126,6 +126,11 @@ export type CommandLimits = z.infer<typeof CommandLimits>;
 export const ClustersFile = z
   .object({
     limits: CommandLimits.optional(),
+    /** The audit trail (`cws:audit`): entries older than `retentionDays` are trimmed (default 90). */
+    audit: z
+      .object({ retentionDays: z.number().int().min(1).max(3650).optional() })
+      .strict()
+      .optional(),
     clusters: z.record(ClusterName, ClusterConfig).refine((c) => Object.keys(c).length > 0, 'at least one cluster is required'),
   })
   .strict();

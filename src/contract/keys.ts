@@ -49,6 +49,10 @@ export const keys = {
   /** Fan-out progress counters of a self-test (worker). */
   progressDone: (parentId: string) => `cws:progress:{${parentId}}:done`,
   progressFailing: (parentId: string) => `cws:progress:{${parentId}}:failing`,
+  /** Jobs of a cluster by the time their record was saved, the last 24 h (sorted set, bot: `/cws jobs`, App Home). */
+  recentJobs: (cluster: string) => `cws:jobs:recent:${cluster}`,
+  /** The last verdict of a kind of job on a cluster, e.g. its last self-test (bot: App Home). */
+  lastVerdict: (cluster: string, kind: string) => `cws:verdict:${cluster}:${kind}`,
   /** The audit stream: every command, denial and result. */
   audit: 'cws:audit',
 } as const;

@@ -6,7 +6,10 @@ export type Command =
   | { name: 'clusters' }
   | { name: 'selftest'; cluster: string; node?: string }
   | { name: 'flare'; cluster: string; node?: string; caseId?: string; email?: string }
-  | { name: 'netcheck'; cluster: string };
+  | { name: 'netcheck'; cluster: string }
+  | { name: 'audit'; cluster?: string; limit?: number }
+  | { name: 'jobs'; cluster?: string }
+  | { name: 'status'; jobId: string };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };
 
@@ -16,6 +19,9 @@ export const USAGE: Record<Command['name'], string> = {
   selftest: '/cws selftest <cluster> [--node NODE]',
   flare: '/cws flare <cluster> [--node NODE] [CASE_ID] [--email ADDRESS]',
   netcheck: '/cws netcheck <cluster>',
+  audit: '/cws audit [cluster] [--limit N]',
+  jobs: '/cws jobs [cluster]',
+  status: '/cws status <JOB_ID>',
 };
 
 export const SUMMARY: Record<Command['name'], string> = {
@@ -24,6 +30,9 @@ export const SUMMARY: Record<Command['name'], string> = {
   selftest: 'run `security-agent runtime self-test` on every agent of a cluster',
   flare: 'build a support flare on an agent, review it, then send it',
   netcheck: 'check CWS network detections against the cluster’s CNI plugin, and fix what it finds',
+  audit: 'who ran what, when, and how it ended (newest first)',
+  jobs: 'running and recent jobs (last 24 h)',
+  status: 'the state or result of one job',
 };
 
 const CASE_ID_RE = /^[0-9]{1,12}$/;
@@ -70,7 +79,7 @@ export const MAX_COMMAND_TEXT = 4000;
 export const MAX_TOKEN = 255;
 
 /** Options that take a value, and the subcommands that accept each. */
-const OPTIONS = ['node', 'email'] as const;
+const OPTIONS = ['node', 'email', 'limit'] as const;
 type OptionName = (typeof OPTIONS)[number];
 const ALLOWED_OPTIONS: Record<Command['name'], readonly OptionName[]> = {
   help: [],
@@ -78,16 +87,22 @@ const ALLOWED_OPTIONS: Record<Command['name'], readonly OptionName[]> = {
   selftest: ['node'],
   flare: ['node', 'email'],
   netcheck: [],
+  audit: ['limit'],
+  jobs: [],
+  status: [],
 };
 const isOption = (s: string): s is OptionName => (OPTIONS as readonly string[]).includes(s);
 
 /** What the positional arguments of each subcommand are, in order. */
-const POSITIONALS: Record<Command['name'], readonly ('topic' | 'cluster' | 'caseId')[]> = {
+const POSITIONALS: Record<Command['name'], readonly ('topic' | 'cluster' | 'caseId' | 'jobId')[]> = {
   help: ['topic'],
   clusters: [],
   selftest: ['cluster'],
   flare: ['cluster', 'caseId'],
   netcheck: ['cluster'],
+  audit: ['cluster'],
+  jobs: ['cluster'],
+  status: ['jobId'],
 };
 
 /**
@@ -108,7 +123,7 @@ export function parseCommand(text: string): ParseResult {
   if (!known) return fail(undefined, `unknown subcommand \`${clip(sub)}\`.`);
 
   const options: Partial<Record<OptionName, string>> = {};
-  const args: { topic?: string; cluster?: string; caseId?: string } = {};
+  const args: { topic?: string; cluster?: string; caseId?: string; jobId?: string } = {};
   let positional = 0;
   let optionsEnded = false;
   for (let i = 0; i < rest.length; i++) {
@@ -141,7 +156,7 @@ export function parseCommand(text: string): ParseResult {
             ? 'help takes at most one subcommand.'
             : `unexpected argument \`${clip(token)}\`.`,
       );
-    const bad = slot === 'topic' ? undefined : slot === 'cluster' ? checkCluster(token) : checkCaseId(token);
+    const bad = slot === 'topic' ? undefined : slot === 'cluster' ? checkCluster(token) : slot === 'jobId' ? checkJobId(token) : checkCaseId(token);
     if (bad) return fail(known, bad);
     args[slot] = slot === 'topic' ? token.toLowerCase() : token;
   }
@@ -164,7 +179,27 @@ export function parseCommand(text: string): ParseResult {
       if (options.email) command.email = options.email;
       return { ok: true, command };
     }
+    case 'audit': {
+      const command: Command = { name: known };
+      if (args.cluster) command.cluster = args.cluster;
+      if (options.limit) command.limit = Number(options.limit);
+      return { ok: true, command };
+    }
+    case 'jobs':
+      return { ok: true, command: args.cluster ? { name: known, cluster: args.cluster } : { name: known } };
+    case 'status':
+      if (!args.jobId) return fail(known, 'a job ID is required (it is in the footer of the job’s message).');
+      return { ok: true, command: { name: known, jobId: args.jobId } };
   }
+}
+
+/** A job ID as the bot makes them: `<kind prefix>-<uuid>` (e.g. `st-…`, `nc-…`). */
+export const JOB_ID_RE = /^[a-z]{2}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The most entries `/cws audit --limit` shows. */
+export const MAX_AUDIT_LIMIT = 100;
+
+function checkJobId(value: string): string | undefined {
+  return JOB_ID_RE.test(value) ? undefined : `\`${clip(value)}\` is not a job ID (like \`st-1b2c3d4e-…\`, from the footer of the job’s message).`;
 }
 
 function checkCluster(value: string): string | undefined {
@@ -181,5 +216,9 @@ function checkOption(key: OptionName, value: string): string | undefined {
       return NODE_NAME_RE.test(value) ? undefined : `\`${clip(value)}\` is not a valid node name (lowercase letters, digits, "-", ".").`;
     case 'email':
       return isEmailAddress(value) ? undefined : `\`${clip(value)}\` is not an email address.`;
+    case 'limit':
+      return /^[0-9]{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_AUDIT_LIMIT
+        ? undefined
+        : `\`--limit\` must be a number from 1 to ${MAX_AUDIT_LIMIT}.`;
   }
 }

@@ -49,6 +49,7 @@ export const DEFAULT_METHOD_LIMITS: Record<string, BucketSpec> = {
   'views.open': TIERS[4],
   'views.update': TIERS[4],
   'views.push': TIERS[4],
+  'views.publish': TIERS[4],
   'users.info': TIERS[4],
   'usergroups.users.list': TIERS[2],
   'conversations.info': TIERS[3],

@@ -37,7 +37,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type SlackRefusal, validateMessage, validateView } from './block-kit.ts';
+import { BLOCK_KIT_LIMITS, blockErrors, type SlackRefusal, validateMessage, validateView } from './block-kit.ts';
 import { isRecord } from './json.ts';
 import { type RateLimitConfig, RateLimiter } from './rate-limits.ts';
 
@@ -68,6 +68,33 @@ export interface SlackMessage {
   ephemeral?: boolean;
   /** Reaction names added with reactions.add, in order. */
   reactions?: string[];
+}
+
+/**
+ * Slack's rules for a home tab (views.publish): `type: home`, at most 100 blocks, no `title`,
+ * `submit` or `close` (a home view has none), the modal's limits on the other fields.
+ */
+export function validateHomeView(view: unknown): SlackRefusal | undefined {
+  const errors: string[] = [];
+  const err = (what: string, ptr: string) => errors.push(`[ERROR] ${what} [json-pointer:${ptr}]`);
+  if (!isRecord(view)) err('must provide an object', '/view');
+  else {
+    if (view.type === undefined) err('missing required field: type', '/view');
+    else if (view.type !== 'home') err(`unsupported type: ${String(view.type)}`, '/view/type');
+    for (const f of ['title', 'submit', 'close']) if (view[f] !== undefined) err(`unsupported field: ${f}`, `/view/${f}`);
+    const limits: [string, number][] = [
+      ['private_metadata', BLOCK_KIT_LIMITS.privateMetadata],
+      ['callback_id', BLOCK_KIT_LIMITS.callbackId],
+      ['external_id', BLOCK_KIT_LIMITS.externalId],
+    ];
+    for (const [f, max] of limits)
+      if (view[f] !== undefined && (typeof view[f] !== 'string' || (view[f] as string).length > max))
+        err(`must be a string of at most ${max} characters`, `/view/${f}`);
+    if (!Array.isArray(view.blocks)) err(view.blocks === undefined ? 'missing required field: blocks' : 'must provide an array', '/view/blocks');
+    else if (view.blocks.length > BLOCK_KIT_LIMITS.viewBlocks) err(`must provide no more than ${BLOCK_KIT_LIMITS.viewBlocks} items`, '/view/blocks');
+    else errors.push(...blockErrors(view.blocks, 'modal', '/view/blocks'));
+  }
+  return errors.length ? { error: 'invalid_arguments', messages: errors } : undefined;
 }
 
 export interface SlackView {
@@ -256,6 +283,8 @@ export class SlackEmulator extends EventEmitter {
   users = new Map<string, SlackUser>();
   /** Modals opened with views.open (keyed by view id), in opening order: the last one is on top. */
   views = new Map<string, SlackView>();
+  /** Home tabs published with views.publish, by user ID (the last one published). */
+  homeViews = new Map<string, SlackView>();
   /** Channel ID → name (without `#`), for conversations.info and the sandbox page. */
   readonly channels = new Map<string, string>();
 
@@ -521,6 +550,7 @@ export class SlackEmulator extends EventEmitter {
     this.calls = [];
     this.store.clear();
     this.views.clear();
+    this.homeViews.clear();
     this.faults = [];
     this.responseUrls.clear();
     this.limiter?.reset();
@@ -828,6 +858,8 @@ export class SlackEmulator extends EventEmitter {
         return this.viewsUpdate(args);
       case 'views.push':
         return this.viewsPush(args);
+      case 'views.publish':
+        return this.viewsPublish(args);
       case 'users.info':
         return this.usersInfo(args);
       case 'usergroups.users.list': {
@@ -979,6 +1011,29 @@ export class SlackEmulator extends EventEmitter {
     if (refusal) return refused(refusal);
     if (this.views.size >= MAX_VIEW_STACK) return fail('push_limit_reached');
     return ok({ view: this.wireView(this.openView(args.view as Record<string, unknown>, trigger.triggerId)) });
+  }
+
+  /** views.publish: the user's home tab, replaced as a whole; `hash` (optional) must be the current one. */
+  private viewsPublish(args: Record<string, unknown>): Answer {
+    const user = str(args.user_id);
+    if (!user) return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: user_id'] } });
+    if (!/^[UW][A-Z0-9]{2,}$/.test(user)) return fail('user_not_found');
+    const refusal = validateHomeView(args.view);
+    if (refusal) return refused(refusal);
+    const previous = this.homeViews.get(user);
+    const hash = str(args.hash);
+    if (hash !== undefined && hash !== previous?.hash) return fail('hash_conflict');
+    this.viewSeq += 1;
+    const id = previous?.id ?? `V${String(this.viewSeq).padStart(8, '0')}`;
+    const stored: SlackView = {
+      id,
+      hash: `${Date.now()}.${this.viewSeq}`,
+      view: args.view as Record<string, unknown>,
+      updates: previous ? previous.updates + 1 : 0,
+    };
+    this.homeViews.set(user, stored);
+    this.emit('home_published', { user, view: stored });
+    return ok({ view: { ...this.wireView(stored), type: 'home' } });
   }
 
   private viewsUpdate(args: Record<string, unknown>): Answer {

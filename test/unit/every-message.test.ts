@@ -8,6 +8,11 @@ import type { AgentResult, FlareProgress, FlareResult, JobFailure, NetcheckResul
 import { validateMessage, validateView } from '../../src/sandbox/block-kit.ts';
 import { actionKindOf } from '../../src/core/slack/actions.ts';
 import { renderClusters } from '../../src/core/slack/blocks/clusters.ts';
+import { type AuditRow, renderAudit } from '../../src/core/slack/blocks/audit.ts';
+import { type JobRow, renderJobs } from '../../src/core/slack/blocks/jobs.ts';
+import { renderStatus } from '../../src/core/slack/blocks/status.ts';
+import { renderHome } from '../../src/core/slack/blocks/home.ts';
+import { validateHomeView } from '../../src/sandbox/slack-api.ts';
 import { renderFlareEmailModal, renderNodePicker } from '../../src/core/slack/blocks/flare-inputs.ts';
 import { renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlareResult } from '../../src/core/slack/blocks/flare.ts';
 import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
@@ -169,10 +174,52 @@ const flareLongCtx = {
 };
 const req = { id: 'fr-1', cluster: 'cluster-a', userId: 'U0ASKER', channelId: 'C0CHAN' };
 
+// History (issue 17, point 3): audit entries and jobs, the longest and most hostile the bot records.
+const auditRow = (i: number, o: Partial<AuditRow> = {}): AuditRow => ({
+  at: new Date(Date.UTC(2026, 11, 1, 7, 0, i)).toISOString(),
+  user: i % 7 === 0 ? `cli:${HOSTILE}` : 'U0ASKER',
+  channel: i % 3 === 0 ? 'cli' : 'C0CHAN',
+  command: `selftest ${LONG_CLUSTER} ${HOSTILE} ${'a'.repeat(200)}`,
+  cluster: LONG_CLUSTER,
+  jobId: JOB,
+  outcome: (['queued', 'denied', 'invalid', 'ok', 'failed', 'error', 'attached', 'answered'] as const)[i % 8]!,
+  detail: `${HOSTILE}${'d'.repeat(400)}`,
+  ...o,
+});
+const jobRow = (i: number, o: Partial<JobRow> = {}): JobRow => ({
+  jobId: JOB,
+  kind: (['selftest', 'netcheck', 'flare', 'remediate'] as const)[i % 4]!,
+  cluster: LONG_CLUSTER,
+  requestedBy: 'U0ASKER',
+  state: (['active', 'completed', 'failed', 'unknown', 'waiting', 'waiting-children'] as const)[i % 6]!,
+  at: Date.UTC(2026, 11, 1, 7, 0, i),
+  link: `https://cws.slack.com/archives/C0CHAN/p170000000000${String(i).padStart(4, '0')}`,
+  ...o,
+});
+const manyAudit = Array.from({ length: 100 }, (_, i) => auditRow(i));
+const manyJobs = Array.from({ length: 500 }, (_, i) => jobRow(i));
+const hostileJob = jobRow(1, { kind: HOSTILE, requestedBy: HOSTILE, state: HOSTILE, link: `https://evil.example|click> ${HOSTILE}` });
+
 /** name → message: every builder, each with small, large and hostile input. */
 function catalogue(): [string, ChatMessage | ChatMessage[]][] {
   const parsed = parseCommand(`selftest ${ARG_4000}`);
   return [
+    ['audit: no entries', renderAudit([], { limit: 20 })],
+    [
+      'audit: a few entries of a cluster',
+      renderAudit([auditRow(1, { detail: undefined }), auditRow(3, { jobId: undefined })], { cluster: 'cluster-a', limit: 20 }),
+    ],
+    ['audit: 100 entries, longest and hostile', renderAudit(manyAudit, { limit: 100 })],
+    ['jobs: none', renderJobs([], { hours: 24 })],
+    ['jobs: 500 recent and running, longest names', renderJobs(manyJobs, { cluster: LONG_CLUSTER, hours: 24 })],
+    ['jobs: hostile job', renderJobs([hostileJob], { hours: 24 })],
+    ['status: running, no message yet', renderStatus(jobRow(0, { link: undefined }), renderQueued(ctx))],
+    ['status: a large self-test result again, without its buttons', renderStatus(jobRow(1), renderResult(longCtx, large))],
+    [
+      'status: a netcheck result again',
+      renderStatus(jobRow(1), renderNetcheckResult({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, largeNetcheck)),
+    ],
+    ['status: answered privately', renderStatus(hostileJob, undefined, HOSTILE)],
     ['selftest queued', renderQueued(ctx)],
     ['selftest queued, longest names, attached', renderQueued({ ...longCtx, nodes: Array.from({ length: 5000 }, (_, i) => longNode(i)) }, JOB)],
     ['selftest progress', renderProgress(ctx, { total: 1000, done: 500, failing: 100, phase: 'running' })],
@@ -406,6 +453,25 @@ describe('every message the bot can produce is one Slack accepts', () => {
 });
 
 describe('every view the bot can open is one Slack accepts', () => {
+  it('the App Home: no cluster, a few, and 1000 clusters with 500 jobs (within a home view’s 100 blocks)', () => {
+    const cluster = (i: number) => ({
+      name: i ? `${LONG_CLUSTER.slice(0, 58)}-${String(i).padStart(4, '0')}` : LONG_CLUSTER,
+      kind: (['kubernetes', 'docker', 'host'] as const)[i % 3]!,
+      workers: i % 4 === 0 ? undefined : i % 4,
+      ...(i % 2 ? { selftest: { verdict: 'failed', at: '2026-12-01T07:00:00.000Z', jobId: JOB } } : {}),
+      ...(i % 3 ? { netcheck: { verdict: HOSTILE, at: 'not a date', jobId: NC_JOB } } : {}),
+    });
+    for (const view of [
+      renderHome({ userId: 'U0ASKER', clusters: [], jobs: [] }),
+      renderHome({ userId: 'U0ASKER', clusters: [cluster(1), cluster(2)], jobs: [jobRow(1), hostileJob] }),
+      renderHome({ userId: 'U0ASKER', clusters: Array.from({ length: 1000 }, (_, i) => cluster(i)), jobs: manyJobs }),
+    ]) {
+      expect(validateHomeView(view)).toBeUndefined();
+      expect(view.blocks.length).toBeLessThanOrEqual(100);
+      for (const id of actionIds(view.blocks)) expect(actionKindOf(id), `action_id ${id} is bound to no handler`).toBeDefined();
+    }
+  });
+
   it('the flare email modal, with and without a profile email, long names', () => {
     expect(validateView(renderFlareEmailModal(req))).toBeUndefined();
     expect(

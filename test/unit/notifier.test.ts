@@ -481,7 +481,7 @@ describe('JobUpdates: the final result is never lost silently', () => {
     const [refused, fallback] = slack.updates();
     expect(refused!.args.blocks).toBeDefined();
     expect(fallback!.args.blocks).toBeUndefined();
-    expect(String(fallback!.args.text)).toContain('The full result is in the job record: job rs-7.');
+    expect(String(fallback!.args.text)).toContain('The full result is in the job record: `/cws status rs-7`.');
     expect(String(fallback!.args.text)).toContain('`invalid_blocks`');
     expect(r.lines.find((l) => l.level === 'warn')!.obj).toMatchObject({
       error: 'invalid_blocks',

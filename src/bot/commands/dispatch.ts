@@ -6,6 +6,9 @@ import { flare } from './flare.ts';
 import { help } from './help.ts';
 import { netcheck } from './netcheck.ts';
 import { selftest } from './selftest.ts';
+import { audit } from './audit.ts';
+import { jobs } from './jobs.ts';
+import { status } from './status.ts';
 
 /** Parses the text of `/cws …` and routes it. Bad input never reaches a handler. */
 export async function dispatch(services: BotServices, inv: Invocation): Promise<CommandReply> {
@@ -29,6 +32,9 @@ export const HANDLERS: { [N in Command['name']]: Handler<N> } = {
   selftest: (s, inv, cmd) => selftest(s, inv, cmd),
   flare: (s, inv, cmd) => flare(s, inv, cmd),
   netcheck: (s, inv, cmd) => netcheck(s, inv, cmd),
+  audit: (s, inv, cmd) => audit(s, inv, cmd),
+  jobs: (s, inv, cmd) => jobs(s, inv, cmd),
+  status: (s, inv, cmd) => status(s, inv, cmd),
 };
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

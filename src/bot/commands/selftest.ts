@@ -11,6 +11,9 @@ export interface SelftestRequest {
   nodes?: string[];
 }
 
+/** The command as typed (`selftest demo`), recorded once; a button's text (`demo (re-run of …)`) gets its subcommand. */
+const typed = (text: string) => (/^selftest(\s|$)/i.test(text.trim()) ? text.trim() : `selftest ${text}`.trim());
+
 /**
  * `/cws selftest <cluster> [--node N]` and the Re-run button: authorise, enqueue (or attach to
  * the running job), then — after the ack — post the message that will show the result.
@@ -18,7 +21,7 @@ export interface SelftestRequest {
 export async function selftest(services: BotServices, inv: Invocation, cmd: Extract<Command, { name: 'selftest' }> | SelftestRequest): Promise<CommandReply> {
   const audit = (outcome: 'queued' | 'attached' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
     services.audit
-      .append({ user: inv.userId, channel: inv.channelId, command: `selftest ${inv.text}`.trim(), cluster: cmd.cluster, outcome, ...extra })
+      .append({ user: inv.userId, channel: inv.channelId, command: typed(inv.text), cluster: cmd.cluster, outcome, ...extra })
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
 
   const found = await clusterFor(services, inv, cmd.cluster, audit);

@@ -48,4 +48,4 @@ export const UNREADABLE: JobFailure = {
 };
 
 /** Where a result Slack refused to show can still be read. */
-export const howToGet = (jobId: string) => `The full result is in the job record: job ${jobId}.`;
+export const howToGet = (jobId: string) => `The full result is in the job record: \`/cws status ${jobId}\`.`;

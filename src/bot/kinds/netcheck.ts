@@ -12,6 +12,7 @@ export const netcheckKind: JobKind = {
     const parsed = NetcheckResult.safeParse(outcome.value);
     if (!parsed.success) return { message: renderNetcheckFailure(context(r), UNREADABLE), outcome: 'error' };
     const n = parsed.data;
+    await d.tracker.saveVerdict(r.cluster, 'netcheck', { jobId: r.jobId, verdict: n.verdict }); // the App Home's "last netcheck"
     // What its fix buttons may do: checked again at click time (src/bot/commands/remediate.ts).
     await d.tracker.saveFacts(r.jobId, {
       kind: 'netcheck',

@@ -39,6 +39,7 @@ export const selftestKind: JobKind = {
     if (r.post === 'deferred' && s.total === 0 && r.node) return { message: renderNoAgentOnNode(context(r)), outcome: 'error', privately: true };
     const failedNodes = [...new Set(s.sorted.filter((x) => x.status !== 'ok').map((x) => x.node))];
     await d.tracker.saveOutcome(r.jobId, { failedNodes, target: result.target });
+    await d.tracker.saveVerdict(r.cluster, 'selftest', { jobId: r.jobId, verdict: s.notOk === 0 ? 'ok' : 'failed' }); // the App Home's "last self-test"
     // The summary is computed once here, for the buttons' facts, the message, its metadata and the thread.
     const thread = needsFailureDetails(result, s) ? renderFailureDetails(context(r), result, s) : undefined;
     return { message: renderResult(context(r), result, s), outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };

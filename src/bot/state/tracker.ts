@@ -7,6 +7,12 @@ export const JobOutcome = z.object({ failedNodes: z.array(z.string()), target: z
 export type JobOutcome = z.infer<typeof JobOutcome>;
 
 const RECORD_TTL_S = 7 * 24 * 3600;
+const RECENT_MS = 24 * 3600_000;
+const MAX_RECENT = 500;
+
+/** The last verdict of a self-test or netcheck on a cluster, for the App Home. */
+export const LastVerdict = z.object({ jobId: z.string(), verdict: z.enum(['ok', 'failed', 'error', 'action_required', 'broken', 'unknown']), at: z.string() });
+export type LastVerdict = z.infer<typeof LastVerdict>;
 
 // KEYS: the cluster's open flares, the user's there (sorted sets: job -> until). ARGV: now,
 // until, job, cluster limit, user limit. {0} taken; {1|2, open jobs} refused (cluster | user).
@@ -32,8 +38,40 @@ export class JobTracker {
 
   /** Stores who asked for the job and where; the job is open (looked after by reconcile) until closed. */
   async saveRecord(record: JobRecord): Promise<void> {
-    await this.redis.set(keys.jobRecord(record.jobId), JSON.stringify(JobRecord.parse(record)), 'EX', RECORD_TTL_S, 'NX');
+    const saved = await this.redis.set(keys.jobRecord(record.jobId), JSON.stringify(JobRecord.parse(record)), 'EX', RECORD_TTL_S, 'NX');
     await this.redis.sadd(keys.openJobs, record.jobId);
+    if (saved === 'OK') await this.noteRecent(record.cluster, record.jobId);
+  }
+
+  /** The cluster's recent jobs (`/cws jobs`): its own key, trimmed to the last 24 h on each write. */
+  private async noteRecent(cluster: string, jobId: string): Promise<void> {
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .zadd(keys.recentJobs(cluster), now, jobId)
+      .zremrangebyscore(keys.recentJobs(cluster), '-inf', now - RECENT_MS)
+      .zremrangebyrank(keys.recentJobs(cluster), 0, -(MAX_RECENT + 1))
+      .expire(keys.recentJobs(cluster), Math.ceil(RECENT_MS / 1000))
+      .exec();
+  }
+
+  /** The job IDs of a cluster started in the last 24 h, newest first, at most `limit`, with when. */
+  async recentJobs(cluster: string, limit: number): Promise<{ jobId: string; at: number }[]> {
+    const rows = await this.redis.zrevrangebyscore(keys.recentJobs(cluster), '+inf', Date.now() - RECENT_MS, 'WITHSCORES', 'LIMIT', 0, limit);
+    const out: { jobId: string; at: number }[] = [];
+    for (let i = 0; i + 1 < rows.length; i += 2) out.push({ jobId: rows[i]!, at: Number(rows[i + 1]) });
+    return out;
+  }
+
+  /** The last verdict of a kind of job on a cluster (written where its result is rendered). */
+  async saveVerdict(cluster: string, kind: 'selftest' | 'netcheck', v: Omit<LastVerdict, 'at'>): Promise<void> {
+    await this.redis.set(keys.lastVerdict(cluster, kind), JSON.stringify(LastVerdict.parse({ ...v, at: new Date().toISOString() })), 'EX', RECORD_TTL_S * 4);
+  }
+
+  async lastVerdict(cluster: string, kind: 'selftest' | 'netcheck'): Promise<LastVerdict | undefined> {
+    const raw = await this.redis.get(keys.lastVerdict(cluster, kind));
+    const p = raw ? LastVerdict.safeParse(JSON.parse(raw)) : undefined;
+    return p?.success ? p.data : undefined;
   }
 
   /** Channels that wait for this job's message (the requester's, and those of commands that joined it). */

@@ -1,0 +1,98 @@
+import type { Block } from '../message.ts';
+import { slackDate } from './audit.ts';
+import { jobLine, type JobRow } from './jobs.ts';
+import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
+
+/** The App Home tab, as views.publish takes it (no title, no submit: Slack refuses them on a home view). */
+export interface HomeView {
+  type: 'home';
+  callback_id?: string;
+  private_metadata?: string;
+  blocks: Block[];
+}
+
+export interface HomeVerdict {
+  verdict: string;
+  at: string;
+  jobId: string;
+}
+
+export interface HomeCluster {
+  name: string;
+  kind: 'kubernetes' | 'docker' | 'host';
+  /** Connected workers; undefined when Redis did not answer. */
+  workers: number | undefined;
+  selftest?: HomeVerdict | undefined;
+  netcheck?: HomeVerdict | undefined;
+}
+
+/** Slack's limit for the blocks of a home view. */
+export const HOME_MAX_BLOCKS = 100;
+const MAX_CLUSTERS = 60;
+const MAX_JOBS = 10;
+
+const VERDICT: Record<string, string> = {
+  ok: ':large_green_circle: OK',
+  failed: ':red_circle: failing agents',
+  error: ':warning: could not run',
+  action_required: ':large_yellow_circle: action required',
+  broken: ':red_circle: broken',
+  unknown: ':grey_question: unknown',
+};
+
+function verdict(label: string, v: HomeVerdict | undefined): string {
+  return v ? `${label}: ${VERDICT[v.verdict] ?? code(v.verdict, 20)} ${slackDate(v.at, '{date_short_pretty} {time}')}` : `${label}: _never run_`;
+}
+
+function workers(n: number | undefined): string {
+  return n === undefined
+    ? ':grey_question: workers unknown'
+    : n === 0
+      ? ':red_circle: no worker online'
+      : `:large_green_circle: ${n} worker${n > 1 ? 's' : ''} online`;
+}
+
+/**
+ * The App Home: the clusters the user may act on (kind, workers, last self-test and netcheck)
+ * and their latest jobs, within a home view's 100 blocks.
+ */
+export function renderHome(o: { userId: string; clusters: HomeCluster[]; jobs: JobRow[] }): HomeView {
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: 'CWS ChatOps', emoji: true } },
+    {
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: 'Datadog Cloud Workload Security on your clusters. Type `/cws help` in any channel the bot is in.' }],
+    },
+    { type: 'header', text: { type: 'plain_text', text: 'Your clusters', emoji: true } },
+  ];
+  const clusters = o.clusters.slice(0, MAX_CLUSTERS);
+  if (!clusters.length)
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: 'You may not run commands on any configured cluster. Ask an admin of the bot (the `access` lists).' },
+    });
+  for (const c of clusters)
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(
+          `*${escapeMrkdwn(c.name)}* (${c.kind}) — ${workers(c.workers)}\n${verdict('Last self-test', c.selftest)} · ${verdict('Last netcheck', c.netcheck)}`,
+          LIMITS.sectionText,
+        ),
+      },
+    });
+  if (o.clusters.length > clusters.length)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${o.clusters.length - clusters.length} more: \`/cws clusters\`.` }] });
+  blocks.push({ type: 'divider' }, { type: 'header', text: { type: 'plain_text', text: 'Your latest jobs', emoji: true } });
+  const jobs = o.jobs.slice(0, MAX_JOBS);
+  blocks.push({
+    type: 'section',
+    text: { type: 'mrkdwn', text: jobs.length ? clip(jobs.map((j) => jobLine(j)).join('\n'), LIMITS.sectionText) : 'No jobs of yours in the last 24 h.' },
+  });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: '`/cws jobs` lists every recent job, `/cws status JOB_ID` shows one, `/cws audit` who ran what.' }],
+  });
+  return { type: 'home', callback_id: 'cws_home', blocks: blocks.slice(0, HOME_MAX_BLOCKS) };
+}
