@@ -12,7 +12,7 @@ import { RedisAuditLog } from '../bot/state/audit.ts';
 import { parseCommand, usageAll } from '../core/grammar.ts';
 import { clusterNamed, loadClustersFile } from '../config/clusters.ts';
 import { ConfigError, parseEnv } from '../config/env.ts';
-import { JobProducer } from '../bot/state/producer.ts';
+import { JobProducer, withTimeout } from '../bot/state/producer.ts';
 import { DEFAULT_JOB_POLICY, queueName } from '../contract/queues.ts';
 import { blockingOptions, fastFailOptions } from '../config/redis.ts';
 import { NetcheckResult, SelftestProgress, SelftestResult } from '../contract/jobs.ts';
@@ -78,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
     }
     const decision = authorise({ name: cmd.cluster, config }, user, 'run');
     if (!decision.allowed) {
+      // The first command on this connection: wait until it is up (no offline queue), or the denial would go unrecorded.
+      await withTimeout(producer.ready(), 5000, 'Redis did not answer').catch(() => {});
       await audit.append({ user, channel: 'cli', command: words.join(' '), cluster: cmd.cluster, outcome: 'denied' }).catch(() => {});
       process.stderr.write(`cws: not allowed: ${decision.reason.replace(/`/g, '')} (set CWS_USER to your Slack user ID)\n`);
       return EXIT.error;
