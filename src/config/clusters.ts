@@ -16,8 +16,11 @@ const Access = z.object({ run: SlackUserList.optional(), remediate: SlackUserLis
 
 const SelftestSettings = z
   .object({
-    /** Which binary runs `runtime self-test`; since Agent 7.77 the docs point to system-probe. */
-    binary: z.enum(['security-agent', 'system-probe']).default('security-agent'),
+    /**
+     * Which binary runs `runtime self-test`. Absent: decided per agent from its layout (security-agent
+     * where the pod has that container, else system-probe; test/fixtures/selftest/SOURCES.md §4).
+     */
+    binary: z.enum(['security-agent', 'system-probe']).optional(),
     timeoutMs: z
       .number()
       .int()
@@ -28,7 +31,7 @@ const SelftestSettings = z
     readStatus: z.boolean().default(true),
   })
   .strict()
-  .default({ binary: 'security-agent', timeoutMs: 60_000, readStatus: true });
+  .default({ timeoutMs: 60_000, readStatus: true });
 
 const FlareSettings = z
   .object({

@@ -14,6 +14,8 @@ export const AgentRefSchema = z.object({
   phase: z.string().optional(),
   ready: z.boolean().optional(),
   image: z.string().optional(),
+  /** The pod's container names (Kubernetes): which commands the agent layout allows (issue 19). */
+  containers: z.array(z.string()).optional(),
 });
 
 export const RestartAgentResult = z.object({
@@ -36,6 +38,8 @@ export const AgentResult = z.object({
   failedTests: z.array(z.string()),
   message: z.string(),
   durationMs: z.number().nonnegative(),
+  /** The command that gave the verdict, e.g. `system-probe runtime self-test` (absent from older workers). */
+  command: z.string().optional(),
 });
 export type AgentResult = z.infer<typeof AgentResult>;
 
@@ -160,6 +164,8 @@ export const FlareResult = z.object({
   warning: z.string().optional(),
   /** reason busy: who holds the node's flare lock, with which job. */
   heldBy: z.object({ user: z.string(), job: z.string() }).optional(),
+  /** The flare command used: `security-agent flare` or the core agent's `agent flare` (absent from older workers). */
+  command: z.string().optional(),
 });
 export type FlareResult = z.infer<typeof FlareResult>;
 

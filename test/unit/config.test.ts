@@ -51,7 +51,8 @@ clusters:
   it('parses with defaults', () => {
     const c = parseClustersFile(yaml);
     expect(c.clusters['cluster-a']).toMatchObject({ namespace: 'datadog', daemonSet: 'datadog-agent', selector: 'app.kubernetes.io/component=agent' });
-    expect(c.clusters['build-host']).toMatchObject({ container: 'datadog-agent', selftest: { timeoutMs: 60000, binary: 'security-agent' } });
+    expect(c.clusters['build-host']).toMatchObject({ container: 'datadog-agent', selftest: { timeoutMs: 60000 } });
+    expect(c.clusters['build-host']!.selftest.binary).toBeUndefined(); // absent: decided per agent from its layout
     expect(c.clusters.lab).toMatchObject({ binary: '/opt/datadog-agent/embedded/bin/security-agent', sudo: true });
   });
   it.each([

@@ -90,3 +90,91 @@ describe('runSelftestOnAgent', () => {
     expect(await runSelftestOnAgent(t, agent, 'security-agent', 60_000, true, false)).toMatchObject({ status: 'error', message: /API server unreachable/ });
   });
 });
+
+/** Strings of the real CLIs (test/fixtures/selftest/SOURCES.md §4.1, §4.2). */
+const UNAVAILABLE = {
+  stdout: '',
+  stderr:
+    'Error: unable to get a process self test: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix /opt/datadog-agent/run/runtime-security.sock: connect: no such file or directory"\n',
+  exitCode: 255,
+};
+const SP_FAILED = { stdout: 'Runtime self test: error: failed to receive expected event\n', stderr: '', exitCode: 0 };
+
+describe('runSelftestOnAgent: the agent layout decides the command (issue 19)', () => {
+  const spOnly: AgentRef = { node: 'n1', pod: 'p1', containers: ['agent', 'system-probe'] };
+  const both: AgentRef = { node: 'n1', pod: 'p1', containers: ['security-agent', 'system-probe'] };
+
+  it('a pod without a security-agent container runs system-probe runtime self-test, no status read', async () => {
+    const calls: [string[], string | undefined][] = [];
+    const t: AgentTarget = {
+      kind: 'kubernetes',
+      description: 'memory',
+      listAgents: async () => [],
+      async exec(_a, argv, opts) {
+        calls.push([argv, opts.container]);
+        return SP_FAILED;
+      },
+    };
+    const r = await runSelftestOnAgent(t, spOnly, undefined, 60_000);
+    expect(r).toMatchObject({ status: 'failed', message: 'failed to receive expected event', command: 'system-probe runtime self-test' });
+    expect(calls).toEqual([[['system-probe', 'runtime', 'self-test'], 'systemProbe']]);
+  });
+
+  it('security-agent first where the pod has it; its Unavailable dial error falls back to system-probe', async () => {
+    const t = memoryTarget((argv) => (argv[0] === 'security-agent' ? UNAVAILABLE : OK));
+    const r = await runSelftestOnAgent(t, both, undefined, 60_000);
+    expect(r).toMatchObject({ status: 'ok', command: 'system-probe runtime self-test' });
+    expect(t.calls).toEqual([
+      ['security-agent', 'runtime', 'self-test'],
+      ['system-probe', 'runtime', 'self-test'],
+    ]);
+  });
+
+  it('security-agent OK stays security-agent (and reads its status)', async () => {
+    const t = memoryTarget((argv) => (argv[1] === 'status' ? status([]) : OK));
+    expect(await runSelftestOnAgent(t, both, undefined, 60_000)).toMatchObject({ status: 'ok', command: 'security-agent runtime self-test' });
+    expect(t.calls).toHaveLength(2);
+  });
+
+  it('a missing security-agent container (exec refused, 400) falls back; both down: system-probe’s answer', async () => {
+    const t = memoryTarget((argv) =>
+      argv[0] === 'security-agent' ? new AgentNotFoundError('cannot exec into container security-agent of pod p1 (400)') : UNAVAILABLE,
+    );
+    const r = await runSelftestOnAgent(t, { node: 'n1', pod: 'p1' }, undefined, 60_000);
+    expect(r).toMatchObject({ status: 'error', message: /system-probe unreachable/, command: 'system-probe runtime self-test' });
+  });
+
+  it('an explicit selftest.binary wins: no fallback', async () => {
+    const t = memoryTarget(() => UNAVAILABLE);
+    const r = await runSelftestOnAgent(t, both, 'security-agent', 60_000);
+    expect(r).toMatchObject({ status: 'error', command: 'security-agent runtime self-test' });
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('host: a missing security-agent binary tries system-probe; neither there: the first error stands', async () => {
+    const host = (behave: (argv: string[]) => ExecResult | Error) => ({ ...memoryTarget(behave), kind: 'host' as const });
+    const h1 = host((argv) =>
+      argv[0] === 'security-agent' ? new AgentNotFoundError('/opt/x/security-agent not found on m1', "Check the cluster's `binary` setting.") : OK,
+    );
+    expect(await runSelftestOnAgent(h1, { node: 'm1', pod: 'host' }, undefined, 60_000)).toMatchObject({
+      status: 'ok',
+      command: 'system-probe runtime self-test',
+    });
+    const h2 = host((argv) => new AgentNotFoundError(`/opt/x/${argv[0]} not found on m1`, "Check the cluster's `binary` setting."));
+    expect(await runSelftestOnAgent(h2, { node: 'm1', pod: 'host' }, undefined, 60_000)).toMatchObject({
+      status: 'error',
+      message: /security-agent not found on m1.*binary/,
+      command: 'security-agent runtime self-test',
+    });
+    // host: an unreachable module is not a reason to ask system-probe (same socket)
+    const h3 = host(() => UNAVAILABLE);
+    await runSelftestOnAgent(h3, { node: 'm1', pod: 'host' }, undefined, 60_000, false);
+    expect(h3.calls).toHaveLength(1);
+  });
+
+  it('docker keeps today’s single command', async () => {
+    const t = { ...memoryTarget(() => UNAVAILABLE), kind: 'docker' as const };
+    await runSelftestOnAgent(t, { node: 'e', pod: 'datadog-agent' }, undefined, 60_000);
+    expect(t.calls).toHaveLength(1);
+  });
+});

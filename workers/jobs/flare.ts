@@ -8,7 +8,24 @@ import { maskSecrets } from '../../src/core/flare/secrets.ts';
 import { flareDecisionKey } from '../../src/contract/queues.ts';
 import { FlareJobData, type FailureCode, type FlareProgress, type FlareResult } from '../../src/contract/jobs.ts';
 import { ExecTimeoutError, formatSeconds, TargetError } from '../targets/errors.ts';
-import type { AgentRef, AgentTarget, ExecSession } from '../targets/types.ts';
+import type { AgentContainer, AgentRef, AgentTarget, ExecSession } from '../targets/types.ts';
+
+/**
+ * Which flare the agent's layout gives: `security-agent flare` in the security-agent container, or,
+ * in a pod without one (the newer system-probe-only layouts), the core agent's `agent flare` in the
+ * `agent` container (src/sim/FLARE-SOURCES.md §8: same `-e`, path line, `[y/N]` prompt, abort and
+ * upload lines, exit codes; its archive is in /tmp of the agent container, so it is read, hashed and
+ * removed there). The review-before-upload steps are the same for both.
+ */
+export interface FlareFlavour {
+  binary: 'security-agent' | 'agent';
+  container: AgentContainer;
+}
+export function flareFlavour(target: AgentTarget, agent: AgentRef): FlareFlavour {
+  const names = target.containerNames ?? { securityAgent: 'security-agent', systemProbe: 'system-probe' };
+  if (agent.containers && !agent.containers.includes(names.securityAgent) && agent.containers.includes('agent')) return { binary: 'agent', container: 'agent' };
+  return { binary: 'security-agent', container: 'securityAgent' };
+}
 
 export interface FlareDeps {
   target: AgentTarget;
@@ -28,7 +45,7 @@ export interface FlareDeps {
   locks?: FlareLocks;
 }
 
-/* Strings of the real `security-agent flare` (src/sim/FLARE-SOURCES.md). */
+/* Strings of the real `security-agent flare` and core `agent flare` (src/sim/FLARE-SOURCES.md §1–4, §8): the same. */
 const ARCHIVE_LINE = /^(\/\S+\.zip) is going to be uploaded to Datadog/m;
 const CONFIRM_PROMPT = /Are you sure you want to upload a flare\? \[y\/N\]/;
 const UPLOADED = /Your logs were successfully uploaded\. For future reference, your internal case id is (\d+)/;
@@ -93,7 +110,14 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
         d.failure('no_agent', `no agent found${data.node ? ` on node ${data.node}` : ''} in ${data.cluster}`, 'Check the node name with `/cws selftest`.'),
       );
     if (agent.unavailable) throw new UnrecoverableError(d.failure('agent_unavailable', agent.unavailable, 'Pick another node or restart the agent first.'));
-    const base = { kind: 'flare' as const, cluster: data.cluster, node: agent.node, pod: agent.pod, ...(data.caseId ? { caseId: data.caseId } : {}) };
+    const base = {
+      kind: 'flare' as const,
+      cluster: data.cluster,
+      node: agent.node,
+      pod: agent.pod,
+      ...(data.caseId ? { caseId: data.caseId } : {}),
+      command: `${flareFlavour(d.target, agent).binary} flare`,
+    };
 
     scope ??= flareLockScope(data.cluster, d.target.kind, agent.node);
     const lock = await locks.acquire(scope, { job: jobId, by: data.requestedBy, node: agent.node }, d.lockWaitMs);
@@ -119,12 +143,13 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
   }
 }
 
-type Base = Pick<FlareResult, 'kind' | 'cluster' | 'node' | 'pod' | 'caseId'>;
+type Base = Pick<FlareResult, 'kind' | 'cluster' | 'node' | 'pod' | 'caseId' | 'command'>;
 
 async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: AgentRef, base: Base, redis: () => Redis): Promise<FlareResult> {
   await job.updateProgress({ stage: 'building', node: agent.node, pod: agent.pod } satisfies FlareProgress);
-  const argv = ['security-agent', 'flare', ...(data.caseId ? [data.caseId] : []), '-e', data.email];
-  const session = await d.target.openSession!(agent, argv, { container: 'securityAgent' });
+  const f = flareFlavour(d.target, agent);
+  const argv = [f.binary, 'flare', ...(data.caseId ? [data.caseId] : []), '-e', data.email];
+  const session = await d.target.openSession!(agent, argv, { container: f.container });
   try {
     const built = await session.waitForOutput(ARCHIVE_LINE, d.buildTimeoutMs).catch((e) => (e instanceof ExecTimeoutError ? null : Promise.reject(e)));
     if (!built) {
@@ -151,8 +176,8 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
     }
 
     // The archive's digest on the agent, then its bytes through a second exec: both must agree.
-    const before = await digestOnAgent(d.target, agent, path);
-    const cat = await d.target.exec(agent, ['cat', path], { timeoutMs: 120_000, binary: true, maxBytes: MAX_ARCHIVE, container: 'securityAgent' });
+    const before = await digestOnAgent(d.target, agent, path, f.container);
+    const cat = await d.target.exec(agent, ['cat', path], { timeoutMs: 120_000, binary: true, maxBytes: MAX_ARCHIVE, container: f.container });
     if (cat.exitCode !== 0 || !cat.stdoutBytes) {
       await answer(session, 'n');
       // stderr only, masked: stdout is the archive's bytes, which never leave the worker unscanned.
@@ -205,7 +230,7 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
     if (decision === 'send') {
       await job.updateProgress({ stage: 'sending', node: agent.node, pod: agent.pod, archive } satisfies FlareProgress);
       // Uploaded = reviewed: the agent sends the file at `path` after "y"; check that it still is that file.
-      const now = await digestOnAgent(d.target, agent, path);
+      const now = await digestOnAgent(d.target, agent, path, f.container);
       if (!('sha256' in now) || now.sha256 !== sha256 || (now.bytes !== undefined && now.bytes !== review.bytes)) {
         await answer(session, 'n');
         const found =
@@ -240,7 +265,7 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
       const out = `${res.stdout}\n${res.stderr}`;
       const ok = UPLOADED.exec(out);
       // Between the check and the agent reading the file there is a moment: look again, and say so if it moved.
-      const after = await digestOnAgent(d.target, agent, path);
+      const after = await digestOnAgent(d.target, agent, path, f.container);
       const moved =
         'sha256' in after && after.sha256 !== sha256
           ? {
@@ -270,7 +295,7 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
         agentOutput: `the worker shut down before a decision; the agent was told no and nothing was sent (the archive stays at ${shownPath}).`,
       };
     // Remove our own archive only: the file at the path must still be the reviewed one.
-    const removal = await removeIfReviewed(d.target, agent, path, sha256);
+    const removal = await removeIfReviewed(d.target, agent, path, sha256, f.container);
     return {
       ...base,
       stage: 'cancelled',
@@ -290,10 +315,10 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
  * no sha256sum (a minimal image), the bytes are read with `cat` and hashed here — the size comes
  * with them then. Never throws: an exec that fails is an `error` (and the caller answers "n").
  */
-export async function digestOnAgent(target: AgentTarget, agent: AgentRef, path: string): Promise<Digest> {
+export async function digestOnAgent(target: AgentTarget, agent: AgentRef, path: string, container: AgentContainer = 'securityAgent'): Promise<Digest> {
   let r;
   try {
-    r = await target.exec(agent, ['sha256sum', path], { timeoutMs: 120_000, container: 'securityAgent' });
+    r = await target.exec(agent, ['sha256sum', path], { timeoutMs: 120_000, container });
   } catch (err) {
     if (!(err instanceof TargetError) || !/executable file not found|not found|no such file or directory/i.test(err.message))
       return { error: maskSecrets((err as Error).message).slice(0, 300) };
@@ -306,9 +331,7 @@ export async function digestOnAgent(target: AgentTarget, agent: AgentRef, path: 
   if (r && r.exitCode === 1 && /No such file or directory/.test(r.stderr)) return { missing: true };
   if (r && r.exitCode !== 126 && r.exitCode !== 127) return { error: `sha256sum exit code ${r.exitCode}: ${tail(r.stderr, 1) || 'no error message'}` };
   // No sha256sum on the agent: the same exec that reads the archive, hashed here.
-  const cat = await target
-    .exec(agent, ['cat', path], { timeoutMs: 120_000, binary: true, maxBytes: MAX_ARCHIVE, container: 'securityAgent' })
-    .catch((err: Error) => err);
+  const cat = await target.exec(agent, ['cat', path], { timeoutMs: 120_000, binary: true, maxBytes: MAX_ARCHIVE, container }).catch((err: Error) => err);
   if (cat instanceof Error) return { error: maskSecrets(cat.message).slice(0, 300) };
   if (cat.exitCode === 0 && cat.stdoutBytes)
     return { sha256: createHash('sha256').update(cat.stdoutBytes).digest('hex'), bytes: cat.stdoutBytes.length, via: 'cat' };
@@ -317,12 +340,18 @@ export async function digestOnAgent(target: AgentTarget, agent: AgentRef, path: 
 }
 
 /** `rm -f` of the archive if the file at `path` is still the reviewed one; otherwise it is left alone. */
-async function removeIfReviewed(target: AgentTarget, agent: AgentRef, path: string, sha256: string): Promise<'removed' | 'replaced' | 'missing' | 'failed'> {
-  const now = await digestOnAgent(target, agent, path);
+async function removeIfReviewed(
+  target: AgentTarget,
+  agent: AgentRef,
+  path: string,
+  sha256: string,
+  container: AgentContainer,
+): Promise<'removed' | 'replaced' | 'missing' | 'failed'> {
+  const now = await digestOnAgent(target, agent, path, container);
   if ('missing' in now) return 'missing';
   if (!('sha256' in now)) return 'failed';
   if (now.sha256 !== sha256) return 'replaced';
-  const rm = await target.exec(agent, ['rm', '-f', path], { timeoutMs: 30_000, container: 'securityAgent' }).catch(() => undefined);
+  const rm = await target.exec(agent, ['rm', '-f', path], { timeoutMs: 30_000, container }).catch(() => undefined);
   return rm?.exitCode === 0 ? 'removed' : 'failed';
 }
 

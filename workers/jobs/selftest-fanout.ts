@@ -11,8 +11,8 @@ export interface FanoutDeps {
   /** The cluster's queue: children go to the same queue, so every replica takes a share. */
   queue: Queue;
   progress: FanoutProgress;
-  /** The cluster's `selftest` settings: the worker's alone (the bot never reads them). */
-  binary: 'security-agent' | 'system-probe';
+  /** The cluster's `selftest` settings: the worker's alone (the bot never reads them). Absent binary: from each agent's layout. */
+  binary?: 'security-agent' | 'system-probe' | undefined;
   readStatus: boolean;
   /** Per-agent exec timeout. */
   timeoutMs: number;

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { HostClusterConfig } from '../../src/config/clusters.ts';
@@ -7,6 +8,8 @@ import { SessionCore } from './session.ts';
 import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
 const MAX_OUTPUT = 1024 * 1024;
+/** Where the Linux packages install system-probe (beside security-agent in embedded/bin; test/fixtures/selftest/SOURCES.md §4). */
+export const SYSTEM_PROBE_PATH = '/opt/datadog-agent/embedded/bin/system-probe';
 /** Where `security-agent flare` writes its archive (TMPDIR, usually /tmp). */
 const FLARE_ARCHIVE_RE = /^\/[A-Za-z0-9._\/-]*\/datadog-agent-[A-Za-z0-9._-]+\.zip$/;
 
@@ -49,7 +52,9 @@ export class HostTarget implements AgentTarget {
     }
     const known = new Set(['security-agent', 'system-probe', basename(this.cfg.binary)]);
     if (!known.has(program)) throw new ExecFailedError(`refusing to run ${program}: only the agent binaries may run on the host`);
-    const path = program === basename(this.cfg.binary) ? this.cfg.binary : join(dirname(this.cfg.binary), program);
+    let path = program === basename(this.cfg.binary) ? this.cfg.binary : join(dirname(this.cfg.binary), program);
+    // system-probe next to a configured binary that is not in the agent's embedded/bin: the package's own path.
+    if (program === 'system-probe' && path !== SYSTEM_PROBE_PATH && !existsSync(path)) path = SYSTEM_PROBE_PATH;
     return this.cfg.sudo ? { file: 'sudo', args: ['-n', '--', path, ...args] } : { file: path, args };
   }
 

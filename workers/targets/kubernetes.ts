@@ -10,7 +10,10 @@ import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeout
 import { CappedSink } from './output.ts';
 import { DaemonSetPatcher, KubernetesInspector } from './kubernetes-inspect.ts';
 import { pushSink, SessionCore } from './session.ts';
-import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
+import type { AgentContainer, AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
+
+/** The core agent's container in the agent pod (Datadog Operator and Helm chart): where `agent flare` runs. */
+export const CORE_AGENT_CONTAINER = 'agent';
 
 const TRANSIENT_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
@@ -76,12 +79,14 @@ export class KubernetesTarget implements AgentTarget {
   /** Read access to the agent DaemonSet, kube-system DaemonSets and ConfigMaps (netcheck). */
   readonly inspector: KubernetesInspector;
   readonly patcher: DaemonSetPatcher;
+  readonly containerNames: { securityAgent: string; systemProbe: string };
 
   constructor(
     private readonly cfg: KubernetesClusterConfig,
     kc: KubeConfig = loadKubeConfig(cfg),
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
+    this.containerNames = { securityAgent: cfg.containers.securityAgent, systemProbe: cfg.containers.systemProbe };
     this.inspector = new KubernetesInspector(cfg, kc);
     this.patcher = new DaemonSetPatcher(cfg, kc);
     this.execApi = new Exec(kc, new WebSocketHandler(kc, sharedTlsSocketFactory() as never));
@@ -133,7 +138,13 @@ export class KubernetesTarget implements AgentTarget {
 
   private toAgent(pod: V1Pod): AgentRef {
     const name = pod.metadata?.name ?? '?';
-    const container = this.cfg.containers.securityAgent;
+    const containers = (pod.spec?.containers ?? []).map((c) => c.name);
+    // The pod's layout decides where the self-test runs: security-agent where the pod has it, else
+    // system-probe (the newer layouts without a security-agent container, test/fixtures/selftest/SOURCES.md §4).
+    const container =
+      !containers.includes(this.cfg.containers.securityAgent) && containers.includes(this.cfg.containers.systemProbe)
+        ? this.cfg.containers.systemProbe
+        : this.cfg.containers.securityAgent;
     const phase = pod.status?.phase ?? 'Unknown';
     const spec = pod.spec?.containers.find((c) => c.name === container);
     const status = pod.status?.containerStatuses?.find((c) => c.name === container);
@@ -143,12 +154,13 @@ export class KubernetesTarget implements AgentTarget {
       phase,
       ready: status?.ready ?? false,
       ...(spec?.image ? { image: spec.image } : {}),
+      containers,
     };
     if (pod.metadata?.deletionTimestamp) ref.unavailable = `pod ${name} is terminating`;
-    else if (!pod.spec?.containers.some((c) => c.name === container)) ref.unavailable = `container ${container} not found in pod ${name}`;
+    else if (!spec) ref.unavailable = `container ${container} not found in pod ${name}`;
     else if (phase !== 'Running') ref.unavailable = `pod ${name} is ${phase}, not running`;
     else {
-      const cs = pod.status?.containerStatuses?.find((c) => c.name === container);
+      const cs = status;
       if (cs && !cs.ready) {
         const why = cs.state?.waiting?.reason ?? (cs.state?.terminated ? `terminated: ${cs.state.terminated.reason ?? 'exited'}` : 'not ready');
         ref.unavailable = `container ${container} in pod ${name} is not ready (${why})`;
@@ -157,8 +169,15 @@ export class KubernetesTarget implements AgentTarget {
     return ref;
   }
 
+  /** The container name of a role: the configured ones, and the core agent's `agent` (both charts name it so). */
+  private containerName(role: AgentContainer | undefined): string {
+    if (role === 'systemProbe') return this.cfg.containers.systemProbe;
+    if (role === 'agent') return CORE_AGENT_CONTAINER;
+    return this.cfg.containers.securityAgent;
+  }
+
   async exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
-    const container = opts.container === 'systemProbe' ? this.cfg.containers.systemProbe : this.cfg.containers.securityAgent;
+    const container = this.containerName(opts.container);
     const out = new CappedSink(opts.maxBytes);
     const err = new CappedSink();
     let status: V1Status | undefined;
@@ -205,8 +224,8 @@ export class KubernetesTarget implements AgentTarget {
     return new ExecFailedError(`exec into ${where} failed: ${e.message}`);
   }
 
-  async openSession(agent: AgentRef, argv: string[], opts: { container?: 'securityAgent' | 'systemProbe' } = {}): Promise<ExecSession> {
-    const container = opts.container === 'systemProbe' ? this.cfg.containers.systemProbe : this.cfg.containers.securityAgent;
+  async openSession(agent: AgentRef, argv: string[], opts: { container?: AgentContainer } = {}): Promise<ExecSession> {
+    const container = this.containerName(opts.container);
     const stdin = new PassThrough();
     let socket: WebSocket | undefined;
     const session = new SessionCore(

@@ -12,10 +12,13 @@ export interface ExecResult {
   stdoutBytes?: Buffer;
 }
 
+/** The agent pod's containers by role: `agent` is the core agent (its `agent flare`). */
+export type AgentContainer = 'securityAgent' | 'systemProbe' | 'agent';
+
 export interface ExecOptions {
   timeoutMs: number;
   /** Which container of the agent (Kubernetes); ignored where there is only one. */
-  container?: 'securityAgent' | 'systemProbe';
+  container?: AgentContainer;
   /** Keep stdout as bytes (binary-safe), up to `maxBytes` (default 1 MiB). */
   binary?: boolean;
   maxBytes?: number;
@@ -47,6 +50,8 @@ export interface AgentRef {
   ready?: boolean;
   /** The agent image (e.g. gcr.io/datadoghq/agent:7.50.3). */
   image?: string;
+  /** The pod's container names (Kubernetes), from the listing: which commands the layout allows. */
+  containers?: string[];
 }
 
 export interface AgentTarget {
@@ -56,9 +61,11 @@ export interface AgentTarget {
   listAgents(filter?: { node?: string }): Promise<AgentRef[]>;
   exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult>;
   /** Starts a command with stdin open (flare). */
-  openSession?(agent: AgentRef, argv: string[], opts: { container?: 'securityAgent' | 'systemProbe' }): Promise<ExecSession>;
+  openSession?(agent: AgentRef, argv: string[], opts: { container?: AgentContainer }): Promise<ExecSession>;
   /** Restart the agent on a node (Kubernetes: delete the pod). Absent where the bot cannot do it. */
   restartAgent?(node: string): Promise<{ deleted: string | null }>;
+  /** The agent pod's container names (Kubernetes, as configured): to read an AgentRef's `containers`. */
+  readonly containerNames?: { securityAgent: string; systemProbe: string };
   /** Reads the cluster's API objects for the netcheck (Kubernetes). */
   readonly inspector?: ClusterInspector;
   /** Patches the agent DaemonSet for remediations (Kubernetes). */

@@ -63,6 +63,24 @@ export function renderProgress(c: SelftestContext, p: SelftestProgress): ChatMes
   };
 }
 
+/**
+ * Which command gave the verdicts (the agent layout decides it per pod, issue 19): `via \`system-probe runtime self-test\``,
+ * with counts when the fleet mixed them. Results of older workers name none.
+ */
+export function commandsUsed(results: AgentResult[]): string[] {
+  const counts = new Map<string, number>();
+  for (const r of results) if (r.command) counts.set(r.command, (counts.get(r.command) ?? 0) + 1);
+  if (counts.size === 0) return [];
+  if (counts.size === 1) return [`via ${code([...counts.keys()][0]!, 60)}`];
+  return [
+    `via ${[...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([cmd, n]) => `${code(cmd, 60)} (${n})`)
+      .join(', ')}`,
+  ];
+}
+
 function agentLine(r: AgentResult): string {
   const where = r.pod && r.pod !== r.node ? `*${escapeMrkdwn(clip(r.node, 100))}* ${code(r.pod, 80)}` : `*${escapeMrkdwn(clip(r.node, 100))}*`;
   return `${ICON[r.status]} ${where} — ${LABEL[r.status]}${details(r)}`;
@@ -238,7 +256,7 @@ export function renderResult(c: SelftestContext, result: SelftestResult, s: Self
     });
   }
   blocks.push(...resultActions(c, result, failures));
-  blocks.push(footer(c, [result.target, `took ${(tookMs / 1000).toFixed(1)} s`]));
+  blocks.push(footer(c, [result.target, ...commandsUsed(result.results), `took ${(tookMs / 1000).toFixed(1)} s`]));
 
   return {
     text: s.total === 0 ? `Self-test ${c.cluster}: no agents found` : `Self-test ${c.cluster}: ${s.ok}/${s.total} agents OK`,
