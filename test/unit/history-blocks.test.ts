@@ -9,6 +9,8 @@ import { parseCommand } from '../../src/core/grammar.ts';
 import { validateMessage } from '../../src/sandbox/block-kit.ts';
 import { validateHomeView } from '../../src/sandbox/slack-api.ts';
 import { redactEmails } from '../../src/bot/state/audit.ts';
+import { JobTracker } from '../../src/bot/state/tracker.ts';
+import { readOnlyTracker } from '../../src/bot/commands/status.ts';
 
 const HOSTILE = '<!channel> <!here> <@U0BOSS> <#C0GENERAL> <https://evil.example|click> *b* `t` ```x``` &amp; &<>';
 const JOB = 'st-00000000-0000-4000-8000-000000000000';
@@ -138,5 +140,28 @@ describe('history builders', () => {
     expect(r).not.toContain('Alice.Smith');
     expect(r).toMatch(/^flare demo 12345 --email <email sha256:[0-9a-f]{12}@example\.com>$/);
     expect(redactEmails('alice.smith+cws@example.com')).toBe(redactEmails('Alice.Smith+cws@example.com'));
+  });
+});
+
+describe('/cws status renders a result read-only', () => {
+  it('the tracker it hands the kind reads through, and saves, claims, closes and releases nothing', async () => {
+    const calls: string[] = [];
+    const redis = new Proxy(
+      {},
+      {
+        get: (_t, prop) => (prop === 'then' ? undefined : (...args: unknown[]) => (calls.push(`${String(prop)} ${String(args[0])}`), Promise.resolve(null))),
+      },
+    );
+    const ro = readOnlyTracker(new JobTracker(redis as never));
+    expect(await ro.claimFinal('st-1', 'ts')).toBe(false);
+    expect(await ro.close('st-1')).toBe(false);
+    expect(await ro.once('scope', 'me')).toEqual({ first: false, holder: 'status' });
+    await ro.saveFacts('st-1', { a: 1 });
+    await ro.saveOutcome('st-1', { failedNodes: [], target: 'host' });
+    await ro.saveVerdict('demo', 'selftest', { jobId: 'st-1', verdict: 'ok' });
+    await ro.releaseFlare('demo', 'U1', 'st-1');
+    expect(calls).toEqual([]);
+    expect(await ro.getRecord('st-1')).toBeUndefined();
+    expect(calls).toEqual(['get cws:job:{st-1}:record']);
   });
 });

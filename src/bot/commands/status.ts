@@ -23,7 +23,7 @@ export function readOnlyTracker(tracker: JobTracker): JobTracker {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof prop !== 'string' || typeof value !== 'function') return value;
-      if (READS.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
+      if (READS.has(prop) || /^get[A-Z]/.test(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
       if (prop === 'once') return async () => ({ first: false, holder: 'status' });
       if (/^(claim|lock|close)/.test(prop)) return async () => false;
       return async () => undefined;
@@ -33,9 +33,12 @@ export function readOnlyTracker(tracker: JobTracker): JobTracker {
 
 /** A notifier that posts nothing (a kind's final may announce elsewhere; the status path must not). */
 const SILENT: Notifier = new Proxy({} as Notifier, {
-  get: () => async () => {
-    throw new Error('read-only: /cws status posts nothing');
-  },
+  get: (_t, prop) =>
+    prop === 'then'
+      ? undefined
+      : async () => {
+          throw new Error('read-only: /cws status posts nothing');
+        },
 });
 
 /**
