@@ -9,6 +9,8 @@ export interface HistoryApi {
     history(args: { channel: string; limit: number; include_all_metadata: boolean }): Promise<{ messages?: HistoryMessage[] }>;
     replies(args: { channel: string; ts: string; limit: number; include_all_metadata: boolean }): Promise<{ messages?: HistoryMessage[] }>;
   };
+  /** chat.getPermalink: the incident mirror links each job to its full result. */
+  chat?: { getPermalink(args: { channel: string; message_ts: string }): Promise<{ permalink?: string }> };
 }
 
 interface HistoryMessage {
@@ -73,6 +75,12 @@ export class JobMessages {
     } finally {
       await this.d.tracker.unlock(`post:${jobId}:${channel}`);
     }
+  }
+
+  /** A link to a message (chat.getPermalink), or undefined when Slack gives none. */
+  async permalink(channel: string, ts: string): Promise<string | undefined> {
+    if (!this.d.history.chat || ts.startsWith('ephemeral:')) return undefined;
+    return (await this.d.history.chat.getPermalink({ channel, message_ts: ts }).catch(() => undefined))?.permalink;
   }
 
   /** Our message for this job among the channel's (or the thread's) recent ones; throws when Slack cannot tell. */

@@ -11,6 +11,7 @@ import type { JobTracker } from './state/tracker.ts';
 import { JOB_KINDS, type FinalRendering } from './kinds/index.ts';
 import { howToGet } from './kinds/kind.ts';
 import type { JobMessages } from './job-messages.ts';
+import { IncidentMirror } from './kinds/incident-mirror.ts';
 import { CHANNEL_ERRORS, CONTENT_ERRORS, type ChatMessage, type FallbackOptions, GONE_ERRORS, type Notifier, refusalOf } from './notifier.ts';
 
 export interface JobUpdatesDeps {
@@ -40,8 +41,12 @@ const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: howToGet(jo
 export class JobUpdates {
   private readonly events: QueueEvents[] = [];
   private timer?: NodeJS.Timeout;
+  /** The job's one message in the cluster's incident channels. */
+  private readonly mirror: IncidentMirror;
 
-  constructor(private readonly d: JobUpdatesDeps) {}
+  constructor(private readonly d: JobUpdatesDeps) {
+    this.mirror = new IncidentMirror({ tracker: d.tracker, notifier: d.notifier, logger: d.logger, incidentChannel: d.incidentChannel });
+  }
 
   async start(): Promise<void> {
     for (const cluster of this.d.clusters) {
@@ -127,6 +132,7 @@ export class JobUpdates {
         this.d.logger.warn({ err, jobId, channel: m.channel }, 'could not post the final result; will retry');
       }
     }
+    if (allPosted && !rendered.privately) await this.mirrorFinal(record, rendered);
     if (allPosted && (await this.d.tracker.close(jobId))) {
       await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command: record.kind, cluster: record.cluster, jobId, outcome });
     }
@@ -206,6 +212,27 @@ export class JobUpdates {
     if (!record.post || (record.post === 'deferred' && o.final)) wanted.add(record.channel);
     const have = new Set((await this.d.tracker.messages(record.jobId)).map((m) => m.channel));
     return [...wanted].filter((c) => !have.has(c));
+  }
+
+  /** The job's final state in the incident channels: who, from where, the verdict in one line, a link to the full result. */
+  private async mirrorFinal(record: JobRecord, rendered: FinalRendering): Promise<void> {
+    if (!(await this.mirror.channels(record.cluster)).length) return; // no incident channel: no extra Slack call
+    const main = (await this.d.tracker.messages(record.jobId)).find((m) => m.channel === record.channel && !m.ts.startsWith('ephemeral:'));
+    const link = main ? await this.d.messages.permalink(main.channel, main.ts) : undefined;
+    await this.mirror
+      .show(
+        {
+          id: record.jobId,
+          cluster: record.cluster,
+          kind: record.kind,
+          by: record.requestedBy,
+          from: record.channel,
+          ...(rendered.approvedBy ? { approvedBy: rendered.approvedBy } : {}),
+        },
+        rendered.outcome,
+        { verdict: rendered.verdict ?? rendered.message.text, ...(link ? { link } : {}), final: true },
+      )
+      .catch((err) => this.d.logger.warn({ err, jobId: record.jobId }, 'could not mirror the result to the incident channel'));
   }
 
   /** Replies in the result's thread (the full list a large result could not show), each posted once. */

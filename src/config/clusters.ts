@@ -62,8 +62,30 @@ const FlareSettings = z
   .strict()
   .default({ reviewTtlMs: 30 * 60_000, buildTimeoutMs: 5 * 60_000, uploadTimeoutMs: 10 * 60_000, maxOpen: 10, maxOpenPerUser: 2 });
 
+/** The changes a cluster's `requireApproval` can name (`true`: all of them). */
+export const APPROVABLE_ACTIONS = ['restart_agent', 'set_classifier_priority', 'disable_network_detections', 'disable_cws', 'revert'] as const;
+export type ApprovableAction = (typeof APPROVABLE_ACTIONS)[number];
+
+const ApprovalSettings = z
+  .object({
+    /** An approval request not answered within this is void (default 15 minutes). */
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(15 * 60),
+  })
+  .strict();
+
 const Common = {
   flare: FlareSettings,
+  /**
+   * Two-person approval of changes: `true` for every change, or the list of the changes that need
+   * it. The change runs once a user of `access.approve` other than the requester approves it.
+   */
+  requireApproval: z.union([z.boolean(), z.array(z.enum(APPROVABLE_ACTIONS))]).optional(),
+  approval: ApprovalSettings.optional(),
   incidentChannel: z
     .string()
     .regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel ID such as C0123456789')
@@ -171,3 +193,12 @@ export function loadClustersFile(path: string): ClustersFile {
 export function clusterNamed(file: ClustersFile, name: string): ClusterConfig | undefined {
   return Object.hasOwn(file.clusters, name) ? file.clusters[name] : undefined;
 }
+
+/** Whether a change on this cluster waits for a second person's approval. */
+export function needsApproval(config: Pick<ClusterConfig, 'requireApproval'>, action: ApprovableAction): boolean {
+  const r = config.requireApproval;
+  return r === true || (Array.isArray(r) && r.includes(action));
+}
+
+/** How long an approval request of this cluster stays open, in ms (default 15 minutes). */
+export const approvalTtlMs = (config: Pick<ClusterConfig, 'approval'>): number => (config.approval?.ttlSeconds ?? 15 * 60) * 1000;

@@ -53,6 +53,14 @@ export const keys = {
   recentJobs: (cluster: string) => `cws:jobs:recent:${cluster}`,
   /** The last verdict of a kind of job on a cluster, e.g. its last self-test (bot: App Home). */
   lastVerdict: (cluster: string, kind: string) => `cws:verdict:${cluster}:${kind}`,
+  /** The job's message in an incident channel, `{ts}` (bot): one per job and channel, edited to its final state. */
+  jobMirror: (jobId: string, channel: string) => `cws:job:{${jobId}}:mirror:${channel}`,
+  /** Who approved the job's change, `{approvalId, approvedBy}` (bot): read by its final message. */
+  jobApproval: (jobId: string) => `cws:job:{${jobId}}:approval`,
+  /** The channel linked to a cluster by `/cws incident`, `{channel, by, from, at}` (bot). */
+  incidentLink: (cluster: string) => `cws:incident:${cluster}`,
+  /** A two-person approval request: what to run, who asked, until when, and its state (bot). */
+  approval: (approvalId: string) => `cws:approval:${approvalId}`,
   /** The audit stream: every command, denial and result. */
   audit: 'cws:audit',
 } as const;

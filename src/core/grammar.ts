@@ -9,7 +9,8 @@ export type Command =
   | { name: 'netcheck'; cluster: string }
   | { name: 'audit'; cluster?: string; limit?: number }
   | { name: 'jobs'; cluster?: string }
-  | { name: 'status'; jobId: string };
+  | { name: 'status'; jobId: string }
+  | { name: 'incident'; cluster: string; channel?: string; off?: true };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };
 
@@ -22,6 +23,7 @@ export const USAGE: Record<Command['name'], string> = {
   audit: '/cws audit [cluster] [--limit N]',
   jobs: '/cws jobs [cluster]',
   status: '/cws status <JOB_ID>',
+  incident: '/cws incident <#channel> <cluster> | /cws incident off <cluster>',
 };
 
 export const SUMMARY: Record<Command['name'], string> = {
@@ -33,6 +35,7 @@ export const SUMMARY: Record<Command['name'], string> = {
   audit: 'who ran what, when, and how it ended (newest first)',
   jobs: 'running and recent jobs (last 24 h)',
   status: 'the state or result of one job',
+  incident: 'mirror every job and change on a cluster into an incident channel (or stop)',
 };
 
 const CASE_ID_RE = /^[0-9]{1,12}$/;
@@ -90,6 +93,7 @@ const ALLOWED_OPTIONS: Record<Command['name'], readonly OptionName[]> = {
   audit: ['limit'],
   jobs: [],
   status: [],
+  incident: [],
 };
 const isOption = (s: string): s is OptionName => (OPTIONS as readonly string[]).includes(s);
 
@@ -103,6 +107,7 @@ const POSITIONALS: Record<Command['name'], readonly ('topic' | 'cluster' | 'case
   audit: ['cluster'],
   jobs: ['cluster'],
   status: ['jobId'],
+  incident: [], // parsed by parseIncident
 };
 
 /**
@@ -121,6 +126,7 @@ export function parseCommand(text: string): ParseResult {
   const long = tokens.find((t) => t.length > MAX_TOKEN);
   if (long !== undefined) return fail(known, `\`${clip(long)}\` is too long (${long.length} characters; an argument is at most ${MAX_TOKEN}).`);
   if (!known) return fail(undefined, `unknown subcommand \`${clip(sub)}\`.`);
+  if (known === 'incident') return parseIncident(rest);
 
   const options: Partial<Record<OptionName, string>> = {};
   const args: { topic?: string; cluster?: string; caseId?: string; jobId?: string } = {};
@@ -221,4 +227,20 @@ function checkOption(key: OptionName, value: string): string | undefined {
         ? undefined
         : `\`--limit\` must be a number from 1 to ${MAX_AUDIT_LIMIT}.`;
   }
+}
+
+/** A channel as Slack escapes its mention in command text (`<#C123|name>`), or its bare ID. */
+const CHANNEL_RE = /^(?:<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>|#?([CG][A-Z0-9]{2,}))$/;
+
+/** `/cws incident <#channel> <cluster>` links the channel to the cluster; `/cws incident off <cluster>` ends it. */
+function parseIncident(rest: string[]): ParseResult {
+  const [target, cluster, ...more] = rest;
+  if (!target || !cluster) return fail('incident', 'a channel (or `off`) and a cluster name are required.');
+  if (more.length) return fail('incident', `unexpected argument \`${clip(more[0]!)}\`.`);
+  const bad = checkCluster(cluster);
+  if (bad) return fail('incident', bad);
+  if (target.toLowerCase() === 'off') return { ok: true, command: { name: 'incident', cluster, off: true } };
+  const m = CHANNEL_RE.exec(target);
+  if (!m) return fail('incident', `\`${clip(target)}\` is not a channel: mention it as #channel (or write \`off\`).`);
+  return { ok: true, command: { name: 'incident', cluster, channel: (m[1] ?? m[2])! } };
 }

@@ -21,6 +21,8 @@ export const SELFTEST_METADATA_EVENT = 'cws_selftest_result';
 export const NETCHECK_METADATA_EVENT = 'cws_netcheck_result';
 export const FLARE_METADATA_EVENT = 'cws_flare_result';
 export const REMEDIATION_METADATA_EVENT = 'cws_remediation_result';
+export const INCIDENT_METADATA_EVENT = 'cws_incident_update';
+export const APPROVAL_METADATA_EVENT = 'cws_approval_request';
 
 export const SelftestMetadataPayload = z.object({
   jobId: z.string(),
@@ -73,8 +75,36 @@ export const RemediationMetadataPayload = z.object({
   status: z.string(),
   rollout: z.record(z.string(), z.unknown()).optional(),
   error: z.string().optional(),
+  /** Two-person approval: who approved the change (`by` asked for it). */
+  approvedBy: z.string().optional(),
 });
 export type RemediationMetadataPayload = z.infer<typeof RemediationMetadataPayload>;
+
+/** A job (or approval request) of a cluster, as its one message in the incident channel shows it. */
+export const IncidentMetadataPayload = z.object({
+  jobId: z.string(),
+  cluster: z.string(),
+  kind: z.string(),
+  /** `running` until it ends (`ok` | `failed` | `error`); an approval request: `pending`, then `approved` | `rejected` | `expired`. */
+  state: z.enum(['running', 'ok', 'failed', 'error', 'pending', 'approved', 'rejected', 'expired']),
+  verdict: z.string().optional(),
+  by: z.string(),
+  link: z.string().optional(),
+});
+export type IncidentMetadataPayload = z.infer<typeof IncidentMetadataPayload>;
+
+/** A change waiting for a second person's approval. */
+export const ApprovalMetadataPayload = z.object({
+  approvalId: z.string(),
+  cluster: z.string(),
+  action: z.string(),
+  requestedBy: z.string(),
+  expiresAt: z.string(),
+  node: z.string().optional(),
+  state: z.enum(['pending', 'approved', 'rejected', 'expired']).optional(),
+  decidedBy: z.string().optional(),
+});
+export type ApprovalMetadataPayload = z.infer<typeof ApprovalMetadataPayload>;
 
 const meta = (event_type: string, event_payload: Record<string, unknown>): MessageMetadata => ({ event_type, event_payload });
 
@@ -138,18 +168,18 @@ export function flareMetadata(
 export const flareStageOf = (r: FlareResult): FlareMetadataPayload['stage'] => r.stage;
 
 export function remediationMetadata(
-  c: { jobId: string; cluster: string; action: string; requestedBy: string },
+  c: { jobId: string; cluster: string; action: string; requestedBy: string; approvedBy?: string | undefined },
   r: RemediateResult | { error: string },
 ): MessageMetadata {
   const payload: RemediationMetadataPayload =
     'error' in r
       ? { jobId: c.jobId, cluster: c.cluster, action: c.action, by: c.requestedBy, before: null, after: null, status: 'failed', error: r.error }
       : { jobId: c.jobId, cluster: c.cluster, action: r.action, by: c.requestedBy, before: r.before, after: r.after, status: r.status, rollout: r.rollout };
-  return meta(REMEDIATION_METADATA_EVENT, payload);
+  return meta(REMEDIATION_METADATA_EVENT, c.approvedBy ? { ...payload, approvedBy: c.approvedBy } : payload);
 }
 
 export function restartMetadata(
-  c: { jobId: string; cluster: string; node: string; requestedBy: string },
+  c: { jobId: string; cluster: string; node: string; requestedBy: string; approvedBy?: string | undefined },
   r: RestartAgentResult | { error: string },
 ): MessageMetadata {
   const payload: RemediationMetadataPayload =
@@ -166,5 +196,17 @@ export function restartMetadata(
           error: r.error,
         }
       : { jobId: c.jobId, cluster: c.cluster, action: 'restart_agent', node: c.node, by: c.requestedBy, before: r.before, after: r.after, status: r.status };
-  return meta(REMEDIATION_METADATA_EVENT, payload);
+  return meta(REMEDIATION_METADATA_EVENT, c.approvedBy ? { ...payload, approvedBy: c.approvedBy } : payload);
 }
+
+export function incidentPayload(u: IncidentMetadataPayload): IncidentMetadataPayload {
+  return IncidentMetadataPayload.parse(u);
+}
+
+export const incidentMetadata = (u: IncidentMetadataPayload) => meta(INCIDENT_METADATA_EVENT, incidentPayload(u));
+
+export function approvalPayload(a: ApprovalMetadataPayload): ApprovalMetadataPayload {
+  return ApprovalMetadataPayload.parse(a);
+}
+
+export const approvalMetadata = (a: ApprovalMetadataPayload) => meta(APPROVAL_METADATA_EVENT, approvalPayload(a));

@@ -32,6 +32,10 @@ import { SlackEmulator } from './slack-api.ts';
 export const DEMO_CLUSTER = 'demo';
 export const SANDBOX_USER = { id: 'U0SANDBOX', name: 'you' } as const;
 export const SANDBOX_CHANNEL = { id: 'C0SANDBOX', name: 'cws-sandbox' } as const;
+/** The demo cluster's incident channel: every job and change on `demo` is mirrored there (issue 17). */
+export const SANDBOX_INCIDENT_CHANNEL = { id: 'C0INCIDENT', name: 'cws-incident' } as const;
+/** A second person, who may approve what `you` ask (two-person approval of "Disable CWS" on `demo`). */
+export const SANDBOX_APPROVER = { id: 'U0APPROVER', name: 'alex' } as const;
 /** users.info gives it, so the flare's email modal comes prefilled as it would from a Slack profile. */
 const SANDBOX_EMAIL = 'you@example.com';
 
@@ -91,6 +95,8 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     stops.push({ what: 'emulator', stop: () => emu.close() });
     emu.users.set(SANDBOX_USER.id, { ...SANDBOX_USER, email: SANDBOX_EMAIL });
     emu.channels.set(SANDBOX_CHANNEL.id, SANDBOX_CHANNEL.name);
+    emu.channels.set(SANDBOX_INCIDENT_CHANNEL.id, SANDBOX_INCIDENT_CHANNEL.name);
+    emu.users.set(SANDBOX_APPROVER.id, { ...SANDBOX_APPROVER, email: 'alex@example.com' });
 
     const workers = await startWorkers({
       clusters,
@@ -147,7 +153,14 @@ function demoFleet(path: string) {
 export function withDemoCluster(configured: ClustersFile['clusters'], kubeconfig: string, context: string): ClustersFile {
   if (configured[DEMO_CLUSTER])
     throw new ConfigError(`CWS_CONFIG: cluster "${DEMO_CLUSTER}" is the sandbox's simulated cluster; rename yours (or run with SANDBOX=0)`);
-  const demo = KubernetesCluster.parse({ kind: 'kubernetes', kubeconfig, context });
+  // Jobs on `demo` are mirrored to #cws-incident; "Disable CWS" waits for a second person's approval.
+  const demo = KubernetesCluster.parse({
+    kind: 'kubernetes',
+    kubeconfig,
+    context,
+    incidentChannel: SANDBOX_INCIDENT_CHANNEL.id,
+    requireApproval: ['disable_cws'],
+  });
   return ClustersFile.parse({ clusters: { ...configured, [DEMO_CLUSTER]: demo } });
 }
 

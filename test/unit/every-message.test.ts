@@ -18,6 +18,8 @@ import { renderFlareFailure, renderFlareProgress, renderFlareQueued, renderFlare
 import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
 import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../../src/core/slack/blocks/remediation.ts';
 import { renderRestartFailure, renderRestartQueued, renderRestartResult } from '../../src/core/slack/blocks/restart.ts';
+import { renderIncidentAck, renderIncidentLinked, renderIncidentUpdate } from '../../src/core/slack/blocks/incident.ts';
+import { renderApprovalClosed, renderApprovalRequest } from '../../src/core/slack/blocks/approval.ts';
 import {
   needsFailureDetails,
   renderFailureDetails,
@@ -316,6 +318,68 @@ function catalogue(): [string, ChatMessage | ChatMessage[]][] {
         failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`),
       ),
     ],
+    // Incident mirroring and two-person approval (issue 17).
+    [
+      'incident: a job running',
+      renderIncidentUpdate({ jobId: NC_JOB, cluster: 'cluster-a', kind: 'netcheck', state: 'running', by: 'U0ASKER', from: 'C0ORIGIN' }),
+    ],
+    [
+      'incident: a change approved, longest names, hostile verdict and link',
+      renderIncidentUpdate({
+        jobId: RM_JOB,
+        cluster: LONG_CLUSTER,
+        kind: 'remediate',
+        state: 'ok',
+        by: 'U0ASKER',
+        from: 'C0ORIGIN',
+        approvedBy: 'U0BOSS',
+        verdict: `${HOSTILE}${ARG_4000}`,
+        link: `https://evil.example|click> ${HOSTILE}`,
+      }),
+    ],
+    [
+      'incident: a self-test with a link',
+      renderIncidentUpdate({
+        jobId: JOB,
+        cluster: 'cluster-a',
+        kind: 'selftest',
+        state: 'failed',
+        by: 'U0ASKER',
+        from: 'cli',
+        verdict: 'Self-test cluster-a: 4/5 agents OK',
+        link: 'https://example.slack.com/archives/C0ORIGIN/p1',
+      }),
+    ],
+    ['incident: hostile kind', renderIncidentUpdate({ jobId: HOSTILE, cluster: 'cluster-a', kind: HOSTILE, state: 'error', by: 'U0ASKER', from: HOSTILE })],
+    ['incident: linked', renderIncidentLinked({ cluster: LONG_CLUSTER, by: 'U0ASKER', from: 'C0ORIGIN' })],
+    ['incident: ack', renderIncidentAck(`:rotating_light: Every job and change on \`${LONG_CLUSTER}\` will be mirrored to <#C0INCIDENT>.`)],
+    ...(['disable_cws', 'restart_agent', HOSTILE] as const).map((action): [string, ChatMessage] => [
+      `approval request: ${action.slice(0, 20)}`,
+      renderApprovalRequest({
+        approvalId: 'ap-00000000-0000-4000-8000-000000000000',
+        cluster: LONG_CLUSTER,
+        action,
+        requestedBy: 'U0ASKER',
+        expiresAt: '2026-12-01T07:15:00.000Z',
+        ...(action === 'restart_agent' ? { node: longNode(1) } : {}),
+      }),
+    ]),
+    ...(['approved', 'rejected', 'expired'] as const).map((state): [string, ChatMessage] => [
+      `approval ${state}`,
+      renderApprovalClosed(
+        {
+          approvalId: 'ap-00000000-0000-4000-8000-000000000000',
+          cluster: LONG_CLUSTER,
+          action: HOSTILE,
+          requestedBy: 'U0ASKER',
+          expiresAt: 'not a date',
+          node: HOSTILE,
+        },
+        state,
+        state === 'expired' ? undefined : 'U0BOSS',
+        '2026-12-01T07:10:00.000Z',
+      ),
+    ]),
     ['flare queued', renderFlareQueued(flareCtx)],
     ['flare building, longest names', renderFlareProgress(flareLongCtx, { stage: 'building', pod: longPod(3) })],
     ['flare review', renderFlareProgress(flareCtx, review())],

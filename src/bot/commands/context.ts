@@ -9,6 +9,7 @@ import type { JobRecord } from '../state/records.ts';
 import type { JobTracker } from '../state/tracker.ts';
 import type { JobMessages } from '../job-messages.ts';
 import type { ChatMessage, Notifier } from '../notifier.ts';
+import { IncidentMirror } from '../kinds/incident-mirror.ts';
 
 /** What a subcommand handler may use. Everything is passed in; nothing is global. */
 export interface BotServices {
@@ -148,6 +149,7 @@ export async function showJob(
       );
       return;
     }
+    await mirrorStart(services, record.jobId);
   } catch (err) {
     services.logger.warn({ err, jobId: record.jobId, channel: inv.channelId }, 'could not post the job message now; the job will post it');
     await inv
@@ -160,6 +162,36 @@ export async function showJob(
     return;
   }
   await services.results.finish(record.jobId);
+}
+
+/** The cluster's incident mirror (issue 17), from the services a handler has. */
+export function incidentMirror(services: BotServices): IncidentMirror {
+  return new IncidentMirror({
+    tracker: services.tracker,
+    notifier: services.notifier,
+    logger: services.logger,
+    incidentChannel: (cluster) => findCluster(services, cluster)?.config.incidentChannel,
+  });
+}
+
+/** A job that just started, in the cluster's incident channels: who, from where, a link to its message. */
+async function mirrorStart(services: BotServices, jobId: string): Promise<void> {
+  try {
+    const record = await services.tracker.getRecord(jobId);
+    if (!record) return;
+    const mirror = incidentMirror(services);
+    if (!(await mirror.channels(record.cluster)).length) return;
+    const [approval, messages] = await Promise.all([services.tracker.getJobApproval(jobId), services.tracker.messages(jobId)]);
+    const main = messages.find((m) => m.channel === record.channel && !m.ts.startsWith('ephemeral:'));
+    const link = main ? await services.slack.permalink(main.channel, main.ts).catch(() => undefined) : undefined;
+    await mirror.show(
+      { id: jobId, cluster: record.cluster, kind: record.kind, by: record.requestedBy, from: record.channel, approvedBy: approval?.approvedBy },
+      'running',
+      link ? { link } : {},
+    );
+  } catch (err) {
+    services.logger.warn({ err, jobId }, 'could not mirror the job to the incident channel');
+  }
 }
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -9,6 +9,7 @@ import { selftest } from './selftest.ts';
 import { audit } from './audit.ts';
 import { jobs } from './jobs.ts';
 import { status } from './status.ts';
+import { incident } from './incident.ts';
 
 /** Parses the text of `/cws …` and routes it. Bad input never reaches a handler. */
 export async function dispatch(services: BotServices, inv: Invocation): Promise<CommandReply> {
@@ -35,6 +36,7 @@ export const HANDLERS: { [N in Command['name']]: Handler<N> } = {
   audit: (s, inv, cmd) => audit(s, inv, cmd),
   jobs: (s, inv, cmd) => jobs(s, inv, cmd),
   status: (s, inv, cmd) => status(s, inv, cmd),
+  incident: (s, inv, cmd) => incident(s, inv, cmd),
 };
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

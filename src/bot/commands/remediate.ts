@@ -4,6 +4,8 @@ import { offeredActions } from '../../core/slack/blocks/netcheck.ts';
 import { renderRemediationQueued } from '../../core/slack/blocks/remediation.ts';
 import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import type { ChatMessage } from '../notifier.ts';
+import { needsApproval } from '../../config/clusters.ts';
+import { requestApproval } from './approval.ts';
 import { allowed, type BotServices, findCluster, type Invocation, showJob } from './context.ts';
 
 /** What a finished netcheck lets its buttons do (stored by the bot, never taken from the button). */
@@ -25,7 +27,7 @@ type Action = 'set_classifier_priority' | 'disable_network_detections' | 'disabl
 export async function remediate(
   services: BotServices,
   inv: Invocation,
-  req: { sourceJobId: string; action: Action; messageTs?: string },
+  req: { sourceJobId: string; action: Action; messageTs?: string; approval?: { approvalId: string; approvedBy: string } },
 ): Promise<ChatMessage | undefined> {
   const record = await services.tracker.getRecord(req.sourceJobId);
   const audit = (outcome: 'queued' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
@@ -65,8 +67,20 @@ export async function remediate(
     await audit('denied');
     return renderProblem(`Not allowed: ${decision.reason}`);
   }
-  const claim = await services.tracker.once(`remediate:${req.sourceJobId}:${req.action}`, inv.userId, 24 * 3600);
-  if (!claim.first) return renderProblem(`This was already requested by <@${claim.holder}>; nothing more was done.`);
+  const scope = `remediate:${req.sourceJobId}:${req.action}`;
+  // An approved request already holds the claim (./approval.ts); the requester was re-authorised above.
+  if (!req.approval) {
+    const claim = await services.tracker.once(scope, inv.userId, 24 * 3600);
+    if (!claim.first) return renderProblem(`This was already requested by <@${claim.holder}>; nothing more was done.`);
+    if (needsApproval(cluster.config, req.action))
+      return requestApproval(services, inv, {
+        cluster,
+        action: req.action,
+        run: { type: 'remediate', sourceJobId: req.sourceJobId, action: req.action },
+        ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+        claim: scope,
+      });
+  }
   let jobId: string;
   try {
     jobId = await services.producer.enqueueRemediate({
@@ -88,11 +102,13 @@ export async function remediate(
       origin: req.sourceJobId,
       ...(req.messageTs ? { threadTs: req.messageTs } : {}),
     });
+    if (req.approval) await services.tracker.saveJobApproval(jobId, req.approval);
   } catch {
     await audit('error', { detail: 'enqueue failed' });
     return renderProblem('Could not queue the change: the job queue (Redis) is unreachable.', 'Nothing was changed.');
   }
-  await audit('queued', { jobId, detail: req.action === 'revert' ? `revert of ${req.sourceJobId}` : `from ${req.sourceJobId}` });
+  const approved = req.approval ? `, approved by ${req.approval.approvedBy} (${req.approval.approvalId})` : '';
+  await audit('queued', { jobId, detail: `${req.action === 'revert' ? `revert of ${req.sourceJobId}` : `from ${req.sourceJobId}`}${approved}` });
   await showJob(
     services,
     inv,

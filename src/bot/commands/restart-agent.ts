@@ -1,6 +1,8 @@
 import { renderRestartQueued } from '../../core/slack/blocks/restart.ts';
 import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import type { ChatMessage } from '../notifier.ts';
+import { approvalTtlMs, needsApproval } from '../../config/clusters.ts';
+import { requestApproval } from './approval.ts';
 import { allowed, type BotServices, findCluster, type Invocation, showJob } from './context.ts';
 
 export interface RestartRequest {
@@ -9,6 +11,8 @@ export interface RestartRequest {
   node: string;
   /** The result message; the restart is reported in its thread. */
   messageTs?: string;
+  /** Two-person approval: the approved request this restart runs for (it holds the claim). */
+  approval?: { approvalId: string; approvedBy: string };
 }
 
 /**
@@ -40,8 +44,22 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
     await audit('denied', { cluster: cluster.name });
     return renderProblem(`Not allowed: ${decision.reason}`);
   }
-  const claim = await services.tracker.once(`restart:${req.jobId}:${req.node}`, inv.userId);
-  if (!claim.first) return renderProblem(`A restart of the agent on \`${req.node}\` was already requested from this result by <@${claim.holder}>.`);
+  const scope = `restart:${req.jobId}:${req.node}`;
+  // An approved request already holds the claim (./approval.ts); the requester was re-authorised above.
+  if (!req.approval) {
+    const approval = needsApproval(cluster.config, 'restart_agent');
+    const claim = await services.tracker.once(scope, inv.userId, approval ? Math.max(600, Math.ceil(approvalTtlMs(cluster.config) / 1000)) : undefined);
+    if (!claim.first) return renderProblem(`A restart of the agent on \`${req.node}\` was already requested from this result by <@${claim.holder}>.`);
+    if (approval)
+      return requestApproval(services, inv, {
+        cluster,
+        action: 'restart_agent',
+        node: req.node,
+        run: { type: 'restart', jobId: req.jobId, node: req.node },
+        ...(req.messageTs ? { threadTs: req.messageTs } : {}),
+        claim: scope,
+      });
+  }
 
   let jobId: string;
   try {
@@ -61,6 +79,7 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
       channel: inv.channelId,
       ...(req.messageTs ? { threadTs: req.messageTs } : {}),
     });
+    if (req.approval) await services.tracker.saveJobApproval(jobId, req.approval);
   } catch (err) {
     services.logger.error({ err }, 'enqueue restart failed');
     await audit('error', { cluster: cluster.name, detail: 'enqueue failed' });
@@ -69,7 +88,11 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
       'Nothing was changed. Try again in a minute.',
     );
   }
-  await audit('queued', { cluster: cluster.name, jobId });
+  await audit('queued', {
+    cluster: cluster.name,
+    jobId,
+    ...(req.approval ? { detail: `approved by ${req.approval.approvedBy} (${req.approval.approvalId})` } : {}),
+  });
   await showJob(
     services,
     inv,

@@ -13,6 +13,10 @@ export interface FinalRendering {
   thread?: ChatMessage[];
   /** Told to the requester alone: nothing was posted in the channel. */
   privately?: boolean;
+  /** The verdict in one line of plain text, for the incident channel (default: the message's text). */
+  verdict?: string;
+  /** Two-person approval: who approved the change. */
+  approvedBy?: string;
 }
 
 /** What a finished job hands its kind: the failure, or the worker's return value (unchecked). */

@@ -1,24 +1,63 @@
+import type { EnvSnapshot } from '../../core/results.ts';
 import { RemediateResult } from '../../core/results.ts';
-import { renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../../core/slack/blocks/remediation.ts';
+import { ACTION_LABEL, renderRemediationFailure, renderRemediationQueued, renderRemediationResult } from '../../core/slack/blocks/remediation.ts';
+import type { ChatMessage } from '../../core/slack/message.ts';
 import type { JobRecord } from '../state/records.ts';
-import { howToGet, type JobKind, UNREADABLE } from './kind.ts';
+import type { JobTracker } from '../state/tracker.ts';
+import { type JobKind, UNREADABLE } from './kind.ts';
 
-const context = (r: JobRecord) => ({ jobId: r.jobId, cluster: r.cluster, action: r.action ?? '?', requestedBy: r.requestedBy });
+const context = (r: JobRecord, approvedBy?: string) => ({
+  jobId: r.jobId,
+  cluster: r.cluster,
+  action: r.action ?? '?',
+  requestedBy: r.requestedBy,
+  ...(approvedBy ? { approvedBy } : {}),
+});
+
+/** Before → after of every variable the change set, in one line of plain text. */
+export function changedLine(before: EnvSnapshot, after: EnvSnapshot): string {
+  const parts: string[] = [];
+  for (const [c, vars] of Object.entries(after))
+    for (const [name, value] of Object.entries(vars)) parts.push(`${c} ${name}: ${before[c]?.[name] ?? 'unset'} → ${value ?? 'unset'}`);
+  return parts.join('; ');
+}
+
+/** Who approved the job's change; a result is never held back for it (Redis failing here leaves the line out). */
+export async function approverOf(tracker: JobTracker, jobId: string): Promise<string | undefined> {
+  try {
+    return (await tracker.getJobApproval(jobId))?.approvedBy;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A line saying who approved the change, under its result. */
+export const withApprover = (m: ChatMessage, approvedBy: string | undefined): ChatMessage =>
+  approvedBy ? { ...m, blocks: [...(m.blocks ?? []), { type: 'context', elements: [{ type: 'mrkdwn', text: `Approved by <@${approvedBy}>` }] }] } : m;
 
 export const remediateKind: JobKind = {
   start: (r) => renderRemediationQueued(context(r)),
   async final(r, outcome, d) {
-    if ('failure' in outcome) return { message: renderRemediationFailure(context(r), outcome.failure), outcome: 'error' };
+    const approvedBy = await approverOf(d.tracker, r.jobId);
+    const by = approvedBy ? { approvedBy } : {};
+    const label = ACTION_LABEL[r.action ?? ''] ?? r.action ?? 'change';
+    if ('failure' in outcome)
+      return {
+        message: withApprover(renderRemediationFailure(context(r, approvedBy), outcome.failure), approvedBy),
+        outcome: 'error',
+        verdict: `${label} failed: ${outcome.failure.message}`,
+        ...by,
+      };
     const parsed = RemediateResult.safeParse(outcome.value);
-    if (!parsed.success) return { message: renderRemediationFailure(context(r), UNREADABLE), outcome: 'error' };
+    if (!parsed.success) return { message: renderRemediationFailure(context(r, approvedBy), UNREADABLE), outcome: 'error', ...by };
     await d.tracker.saveFacts(r.jobId, { kind: 'remediation', action: parsed.data.action, status: parsed.data.status, before: parsed.data.before });
-    const message = renderRemediationResult(context(r), parsed.data);
-    // Every change is announced in the cluster's incident channel too.
-    const incident = d.incidentChannel?.(r.cluster);
-    if (incident && incident !== r.channel && (await d.tracker.claimFinal(r.jobId, `incident:${incident}`)))
-      await d.notifier
-        .post(incident, message, {}, { final: true, fallback: { howToGet: howToGet(r.jobId) } })
-        .catch((err) => d.logger.warn({ err, incident }, 'could not announce in the incident channel'));
-    return { message, outcome: 'ok' };
+    // The incident channels see it through the mirror (./incident-mirror.ts): who, what, before → after, who approved.
+    const change = changedLine(parsed.data.before, parsed.data.after);
+    return {
+      message: withApprover(renderRemediationResult(context(r, approvedBy), parsed.data), approvedBy),
+      outcome: 'ok',
+      verdict: `${label}: ${parsed.data.status}${change ? ` — ${change}` : ''}`,
+      ...by,
+    };
   },
 };

@@ -14,6 +14,14 @@ const MAX_RECENT = 500;
 export const LastVerdict = z.object({ jobId: z.string(), verdict: z.enum(['ok', 'failed', 'error', 'action_required', 'broken', 'unknown']), at: z.string() });
 export type LastVerdict = z.infer<typeof LastVerdict>;
 
+/** Who approved the change a job makes. */
+export const JobApproval = z.object({ approvalId: z.string(), approvedBy: z.string() });
+export type JobApproval = z.infer<typeof JobApproval>;
+
+/** A channel linked to a cluster by `/cws incident`: who linked it, from which channel, when. */
+export const IncidentLink = z.object({ channel: z.string(), by: z.string(), from: z.string(), at: z.string() });
+export type IncidentLink = z.infer<typeof IncidentLink>;
+
 // KEYS: the cluster's open flares, the user's there (sorted sets: job -> until). ARGV: now,
 // until, job, cluster limit, user limit. {0} taken; {1|2, open jobs} refused (cluster | user).
 const CLAIM_FLARE = `
@@ -220,5 +228,58 @@ export class JobTracker {
 
   async isFinal(jobId: string, ts: string): Promise<boolean> {
     return (await this.redis.exists(keys.jobClaim(jobId, `final:${ts}`))) === 1;
+  }
+
+  /** Gives a `once` claim back (a closed approval request frees its change to be asked for again). */
+  async forget(scope: string): Promise<void> {
+    await this.redis.del(keys.once(scope));
+  }
+
+  /** The job's message in an incident channel, if posted. */
+  async getMirror(jobId: string, channel: string): Promise<string | undefined> {
+    return (await this.redis.get(keys.jobMirror(jobId, channel))) ?? undefined;
+  }
+
+  async saveMirror(jobId: string, channel: string, ts: string): Promise<void> {
+    await this.redis.set(keys.jobMirror(jobId, channel), ts, 'EX', RECORD_TTL_S);
+  }
+
+  /** Who approved the change a job makes (two-person approval). */
+  async saveJobApproval(jobId: string, approval: JobApproval): Promise<void> {
+    await this.redis.set(keys.jobApproval(jobId), JSON.stringify(JobApproval.parse(approval)), 'EX', RECORD_TTL_S);
+  }
+
+  async getJobApproval(jobId: string): Promise<JobApproval | undefined> {
+    const raw = await this.redis.get(keys.jobApproval(jobId));
+    const p = raw ? JobApproval.safeParse(JSON.parse(raw)) : undefined;
+    return p?.success ? p.data : undefined;
+  }
+
+  /** The channel `/cws incident` linked to a cluster (for the duration of an incident, at most 30 days). */
+  async setIncidentLink(cluster: string, link: IncidentLink): Promise<void> {
+    await this.redis.set(keys.incidentLink(cluster), JSON.stringify(IncidentLink.parse(link)), 'EX', 30 * 24 * 3600);
+  }
+
+  async getIncidentLink(cluster: string): Promise<IncidentLink | undefined> {
+    const raw = await this.redis.get(keys.incidentLink(cluster));
+    const p = raw ? IncidentLink.safeParse(JSON.parse(raw)) : undefined;
+    return p?.success ? p.data : undefined;
+  }
+
+  /** Removes the link; the link that was there, if any. */
+  async clearIncidentLink(cluster: string): Promise<IncidentLink | undefined> {
+    const had = await this.getIncidentLink(cluster);
+    await this.redis.del(keys.incidentLink(cluster));
+    return had;
+  }
+
+  /** An approval request (validated by the caller), kept `ttlS` (past its expiry, so late clicks can be told). */
+  async saveApproval(approvalId: string, request: unknown, ttlS: number): Promise<void> {
+    await this.redis.set(keys.approval(approvalId), JSON.stringify(request), 'EX', ttlS);
+  }
+
+  async getApproval(approvalId: string): Promise<unknown> {
+    const raw = await this.redis.get(keys.approval(approvalId));
+    return raw ? JSON.parse(raw) : undefined;
   }
 }

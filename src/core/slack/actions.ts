@@ -38,6 +38,8 @@ export const ACTIONS = {
   flareSend: actionKind('flare.send'),
   flareCancel: actionKind('flare.cancel'),
   flarePickNode: actionKind('flare.pick_node'),
+  approvalApprove: actionKind('approval.approve'),
+  approvalReject: actionKind('approval.reject'),
 } as const satisfies Record<string, ActionKind>;
 
 export type ActionName = keyof typeof ACTIONS;

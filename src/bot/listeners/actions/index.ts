@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { BotServices } from '../../commands/context.ts';
 import { ACTIONS, type ActionName } from '../../../core/slack/actions.ts';
+import { handleApprovalApprove, handleApprovalReject } from './approval.ts';
 import { handleFlareCancel, handleFlareSend } from './flare-decision.ts';
 import { handleFlarePickNode } from './flare-pick-node.ts';
 import { handleNetcheckRemediate, handleRemediationRevert } from './remediation.ts';
@@ -21,6 +22,8 @@ export const ACTION_HANDLERS: Record<ActionName, ActionHandler> = {
   flareSend: handleFlareSend,
   flareCancel: handleFlareCancel,
   flarePickNode: handleFlarePickNode,
+  approvalApprove: handleApprovalApprove,
+  approvalReject: handleApprovalReject,
 };
 
 /** Binds every kind's `action_id` pattern to its handler. */

@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { APPROVABLE_ACTIONS, type ApprovableAction, approvalTtlMs, type ClusterConfig } from '../../config/clusters.ts';
+import { ClusterName } from '../../core/names.ts';
+import { approvalWhat, renderApprovalClosed, renderApprovalRequest, type ApprovalView } from '../../core/slack/blocks/approval.ts';
+import { renderProblem } from '../../core/slack/blocks/usage.ts';
+import { CHANNEL_ERRORS, type ChatMessage, refusalOf } from '../notifier.ts';
+import { allowed, type BotServices, findCluster, incidentMirror, type Invocation } from './context.ts';
+import { remediate } from './remediate.ts';
+import { restartAgent } from './restart-agent.ts';
+
+/** What an approved request runs: the existing remediation or restart path, re-checked then. */
+const Run = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('remediate'),
+    sourceJobId: z.string(),
+    action: z.enum(['set_classifier_priority', 'disable_network_detections', 'disable_cws', 'revert']),
+  }),
+  z.object({ type: z.literal('restart'), jobId: z.string(), node: z.string() }),
+]);
+export type ApprovalRun = z.infer<typeof Run>;
+
+/** A change waiting for a second person (stored in Redis; the buttons carry only its ID). */
+export const ApprovalRequest = z.object({
+  approvalId: z.string(),
+  cluster: ClusterName,
+  action: z.enum(APPROVABLE_ACTIONS),
+  node: z.string().optional(),
+  requestedBy: z.string(),
+  /** Where it was asked (the report's channel) and the report it belongs to (the thread). */
+  channel: z.string(),
+  threadTs: z.string().optional(),
+  /** The request message, edited when it closes. */
+  messageTs: z.string().optional(),
+  expiresAt: z.string(),
+  state: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  decidedBy: z.string().optional(),
+  decidedAt: z.string().optional(),
+  run: Run,
+  /** The `once` scope the request holds for its change: freed when it closes without running. */
+  claim: z.string(),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
+
+export const APPROVAL_ID_RE = /^ap-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A closed request is kept a day past its expiry, so late clicks are told what happened. */
+const KEEP_AFTER_S = 24 * 3600;
+
+const view = (r: ApprovalRequest): ApprovalView => ({
+  approvalId: r.approvalId,
+  cluster: r.cluster,
+  action: r.action,
+  requestedBy: r.requestedBy,
+  expiresAt: r.expiresAt,
+  ...(r.node ? { node: r.node } : {}),
+});
+
+const auditOf =
+  (services: BotServices, inv: Invocation, r: Pick<ApprovalRequest, 'approvalId' | 'action' | 'cluster'>, command: string) =>
+  (outcome: 'queued' | 'ok' | 'denied' | 'invalid' | 'error', detail: string) =>
+    services.audit
+      .append({
+        user: inv.userId,
+        channel: inv.channelId,
+        command: `${command} ${r.action}`,
+        cluster: r.cluster,
+        outcome,
+        detail: `${r.approvalId}: ${detail}`,
+      })
+      .catch((err) => services.logger.warn({ err }, 'audit append failed'));
+
+/** Kept until a day past its expiry. */
+async function save(services: BotServices, r: ApprovalRequest): Promise<void> {
+  const left = Math.max(0, Date.parse(r.expiresAt) - Date.now());
+  await services.tracker.saveApproval(r.approvalId, ApprovalRequest.parse(r), Math.ceil(left / 1000) + KEEP_AFTER_S);
+}
+
+async function mirror(services: BotServices, r: ApprovalRequest, state: 'pending' | 'approved' | 'rejected' | 'expired', final: boolean): Promise<void> {
+  const link = r.messageTs ? await services.slack.permalink(r.channel, r.messageTs).catch(() => undefined) : undefined;
+  const verdict =
+    state === 'pending'
+      ? `${approvalWhat(view(r))} waits for approval`
+      : state === 'expired'
+        ? `${approvalWhat(view(r))}: expired without an approval, nothing changed`
+        : `${approvalWhat(view(r))}: ${state} by ${r.decidedBy ?? 'someone'}`;
+  await incidentMirror(services)
+    .show(
+      {
+        id: r.approvalId,
+        cluster: r.cluster,
+        kind: 'approval',
+        by: r.requestedBy,
+        from: r.channel,
+        ...(state === 'approved' && r.decidedBy ? { approvedBy: r.decidedBy } : {}),
+      },
+      state,
+      { verdict, ...(link ? { link } : {}), final },
+    )
+    .catch((err) => services.logger.warn({ err, approvalId: r.approvalId }, 'could not mirror the approval request'));
+}
+
+/**
+ * Two-person approval (issue 17): instead of running the change, posts a request in the same
+ * conversation (the thread of the report) with Approve and Reject. The caller has authorised the
+ * requester and holds the change's `once` claim (`claim`).
+ */
+export async function requestApproval(
+  services: BotServices,
+  inv: Invocation,
+  o: { cluster: { name: string; config: ClusterConfig }; action: ApprovableAction; node?: string; run: ApprovalRun; threadTs?: string; claim: string },
+): Promise<ChatMessage | undefined> {
+  const ttl = approvalTtlMs(o.cluster.config);
+  const r: ApprovalRequest = {
+    approvalId: `ap-${randomUUID()}`,
+    cluster: o.cluster.name,
+    action: o.action,
+    ...(o.node ? { node: o.node } : {}),
+    requestedBy: inv.userId,
+    channel: inv.channelId,
+    ...(o.threadTs ? { threadTs: o.threadTs } : {}),
+    expiresAt: new Date(Date.now() + ttl).toISOString(),
+    state: 'pending',
+    run: o.run,
+    claim: o.claim,
+  };
+  const audit = auditOf(services, inv, r, 'approval-request');
+  try {
+    await save(services, r);
+  } catch {
+    await services.tracker.forget(o.claim).catch(() => {});
+    await audit('error', 'could not store the request');
+    return renderProblem('Could not store the approval request: the bot’s Redis is unreachable.', 'Nothing was changed.');
+  }
+  try {
+    const posted = await services.notifier.post(inv.channelId, renderApprovalRequest(view(r)), o.threadTs ? { thread_ts: o.threadTs } : {});
+    r.messageTs = posted.ts;
+    await save(services, r);
+  } catch (err) {
+    await services.tracker.forget(o.claim).catch(() => {});
+    const refusal = refusalOf(err);
+    await audit('error', `could not post the request${refusal ? ` (${refusal.error})` : ''}`);
+    return refusal && CHANNEL_ERRORS.has(refusal.error)
+      ? renderProblem(
+          `This change needs an approval, and I cannot post the request here (${refusal.error}).`,
+          'Invite me with `/invite @cws`. Nothing was changed.',
+        )
+      : renderProblem('This change needs an approval, and Slack did not take the request just now.', 'Nothing was changed. Try again in a minute.');
+  }
+  await audit('queued', `approval requested, until ${r.expiresAt}`);
+  await mirror(services, r, 'pending', false);
+  return undefined;
+}
+
+/** Approve or Reject: the request is re-read from Redis, the clicking user re-authorised, each decision made once. */
+export async function decideApproval(
+  services: BotServices,
+  inv: Invocation,
+  approvalId: string,
+  decision: 'approve' | 'reject',
+): Promise<ChatMessage | undefined> {
+  const raw = APPROVAL_ID_RE.test(approvalId) ? await services.tracker.getApproval(approvalId) : undefined;
+  const parsed = ApprovalRequest.safeParse(raw);
+  if (!parsed.success) return renderProblem('This approval request is no longer known (they are kept a day after they expire).', 'Nothing was changed.');
+  const r = parsed.data;
+  const audit = auditOf(services, inv, r, decision);
+  const cluster = findCluster(services, r.cluster);
+  if (!cluster) return renderProblem(`Cluster \`${r.cluster}\` is no longer configured.`);
+  if (r.state !== 'pending') return renderProblem(`This request was already ${r.state}${r.decidedBy ? ` by <@${r.decidedBy}>` : ''}; nothing more was done.`);
+  if (Date.now() >= Date.parse(r.expiresAt)) {
+    await expire(services, inv, r);
+    return renderProblem(
+      `This request expired at ${r.expiresAt} without an approval; nothing was changed.`,
+      'Click the button on the report again to ask anew.',
+    );
+  }
+  if (decision === 'approve' && inv.userId === r.requestedBy) {
+    await audit('denied', 'self-approval refused');
+    return renderProblem('You cannot approve your own request: another person allowed to approve changes on this cluster must.', 'Nothing was changed.');
+  }
+  // The requester may withdraw their own request; anyone else needs `access.approve`.
+  if (!(decision === 'reject' && inv.userId === r.requestedBy)) {
+    const d = await allowed(services, cluster, inv.userId, 'approve');
+    if (!d.allowed) {
+      await audit('denied', 'not an approver');
+      return renderProblem(`Not allowed: ${d.reason}`);
+    }
+  }
+  const claim = await services.tracker.once(`approval:${r.approvalId}`, inv.userId, Math.ceil(approvalTtlMs(cluster.config) / 1000) + KEEP_AFTER_S);
+  if (!claim.first) return renderProblem(`This request was already decided by <@${claim.holder}>; nothing more was done.`);
+  const at = new Date().toISOString();
+  const closed: ApprovalRequest = { ...r, state: decision === 'approve' ? 'approved' : 'rejected', decidedBy: inv.userId, decidedAt: at };
+  await save(services, closed);
+  if (closed.messageTs)
+    await services.notifier
+      .update(closed.channel, closed.messageTs, renderApprovalClosed(view(closed), closed.state as 'approved' | 'rejected', inv.userId, at), { final: true })
+      .catch((err) => services.logger.warn({ err, approvalId }, 'could not close the approval request message'));
+  await audit('ok', closed.state);
+  await mirror(services, closed, closed.state, true);
+  if (decision === 'reject') {
+    await services.tracker.forget(r.claim);
+    return undefined;
+  }
+  // The change runs as the requester asked it (re-checked: their access, what the report offered), approved by this user.
+  const as: Invocation = { userId: r.requestedBy, channelId: r.channel, text: '', respond: inv.respond };
+  const approval = { approvalId: r.approvalId, approvedBy: inv.userId };
+  return r.run.type === 'remediate'
+    ? remediate(services, as, { sourceJobId: r.run.sourceJobId, action: r.run.action, ...(r.threadTs ? { messageTs: r.threadTs } : {}), approval })
+    : restartAgent(services, as, { jobId: r.run.jobId, node: r.run.node, ...(r.threadTs ? { messageTs: r.threadTs } : {}), approval });
+}
+
+/** Closes an expired request once: its buttons are replaced by "expired", its change may be asked for again. */
+async function expire(services: BotServices, inv: Invocation, r: ApprovalRequest): Promise<void> {
+  const claim = await services.tracker.once(`approval:${r.approvalId}`, 'expired', KEEP_AFTER_S);
+  if (!claim.first) return;
+  const closed: ApprovalRequest = { ...r, state: 'expired', decidedAt: new Date().toISOString() };
+  await save(services, closed);
+  if (closed.messageTs)
+    await services.notifier
+      .update(closed.channel, closed.messageTs, renderApprovalClosed(view(closed), 'expired', undefined, closed.decidedAt!), { final: true })
+      .catch((err) => services.logger.warn({ err, approvalId: r.approvalId }, 'could not close the approval request message'));
+  await auditOf(services, inv, r, 'approve')('invalid', 'expired');
+  await mirror(services, closed, 'expired', true);
+  await services.tracker.forget(r.claim);
+}

@@ -1,0 +1,175 @@
+/**
+ * Two-person approval (issue 17, point 2): on a cluster with `requireApproval`, a fix click posts
+ * an approval request in the report's thread (`cws_approval_request`), with Approve and Reject.
+ * The requester cannot approve their own request (nothing changes at the simulator's DaemonSet);
+ * another approver's Approve runs the change, whose result carries `approvedBy`; Reject and expiry
+ * close it. Each step is mirrored to the incident channel. Emulator rules (Block Kit, rate limits) on.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFleet } from '../../src/sim/fleet.ts';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
+import { click, type Harness, startHarness } from '../support/harness.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cws-approval-'));
+const sims: Record<string, Simulator> = {};
+let h: Harness;
+
+const raceFleet = (name: string) => `name: ${name}
+agent:
+  image: "gcr.io/datadoghq/agent:7.39.1"
+  containers:
+    security-agent: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
+    system-probe: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
+cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.9.5", labels: { k8s-app: cilium } }
+nodes:
+  count: 3
+  tc:
+    lxc9fc12c71903b: "filter protocol all pref 1 bpf chain 0 \\nfilter protocol all pref 1 bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"
+`;
+
+// UALICE01 may change and approve, UBOB0001 may approve, UCAROL01 may only change.
+const ACCESS = 'access: { remediate: [UALICE01, UCAROL01], approve: [UALICE01, UBOB0001] }';
+
+beforeAll(async () => {
+  let yaml = 'clusters:\n';
+  for (const [name, extra] of [
+    ['ap-a', 'requireApproval: true, incidentChannel: CAPINC01'],
+    ['ap-rej', 'requireApproval: [disable_network_detections, disable_cws]'],
+    ['ap-exp', 'requireApproval: true, approval: { ttlSeconds: 1 }'],
+  ] as const) {
+    sims[name] = await startSimulator({ fleet: parseFleet(raceFleet(name), name) });
+    const kc = join(dir, `${name}.kubeconfig`);
+    await sims[name].writeKubeconfig(kc);
+    yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sims[name].contextName}, ${ACCESS}, ${extra} }\n`;
+  }
+  h = await startHarness({ clustersYaml: yaml, minIntervalMs: 100 });
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+  for (const s of Object.values(sims)) await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const spEnv = (cluster: string) =>
+  sims[cluster]!.state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers.find((c: { name: string }) => c.name === 'system-probe')!
+    .env ?? [];
+const NETWORK_OFF = { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' };
+
+async function report(cluster: string, channel: string, userId: string) {
+  await h.signer.command(`netcheck ${cluster}`, { channelId: channel, userId });
+  return h.emu.waitFor((e) => e.messages(channel).find((x) => x.metadata?.event_type === 'cws_netcheck_result'), { timeoutMs: 30_000 });
+}
+/** The approval request in the report's thread, as first posted (a copy: a late click sends the buttons a client still shows). */
+const requestIn = async (m: SlackMessage) =>
+  structuredClone(
+    await h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_approval_request'), {
+      timeoutMs: 30_000,
+    }),
+  );
+const told = (re: RegExp) => h.emu.waitFor((e) => e.callsTo('response_url').find((c) => re.test(String(c.args.text))), { timeoutMs: 30_000 });
+const resultIn = (m: SlackMessage) =>
+  h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
+const settle = () => new Promise((r) => setTimeout(r, 700));
+
+describe('two-person approval', () => {
+  it('refuses self-approval (nothing changes), then another approver’s Approve applies the change, once', async () => {
+    const m = await report('ap-a', 'CAPWORK1', 'UALICE01');
+    await click(h, m, 'Disable network detections', 'UALICE01');
+    const req = await requestIn(m);
+    const p = req.metadata!.event_payload;
+    expect(p).toMatchObject({ cluster: 'ap-a', action: 'disable_network_detections', requestedBy: 'UALICE01' });
+    expect(String(p.approvalId)).toMatch(/^ap-/);
+    expect(Date.parse(String(p.expiresAt)) - Date.now()).toBeGreaterThan(14 * 60_000);
+    expect(spEnv('ap-a')).not.toContainEqual(NETWORK_OFF);
+
+    // The requester cannot approve it; nothing changes.
+    await click(h, req, 'Approve', 'UALICE01');
+    await told(/cannot approve your own request/);
+    await settle();
+    expect(spEnv('ap-a')).not.toContainEqual(NETWORK_OFF);
+    expect(h.emu.messages('CAPWORK1').find((x) => x.metadata?.event_type === 'cws_remediation_result')).toBeUndefined();
+
+    // Someone not in access.approve cannot either.
+    await click(h, req, 'Approve', 'UCAROL01');
+    await told(/Not allowed: .*approve changes/);
+
+    // Another approver: the change runs, its result says who approved it.
+    await click(h, req, 'Approve', 'UBOB0001');
+    const done = await resultIn(m);
+    expect(done.metadata!.event_payload).toMatchObject({ action: 'disable_network_detections', status: 'applied', by: 'UALICE01', approvedBy: 'UBOB0001' });
+    expect(JSON.stringify(done.blocks)).toContain('Approved by <@UBOB0001>');
+    expect(spEnv('ap-a')).toContainEqual(NETWORK_OFF);
+    const closed = h.emu.message(req.channel, req.ts)!;
+    expect(closed.metadata!.event_payload).toMatchObject({ state: 'approved', decidedBy: 'UBOB0001' });
+    expect(JSON.stringify(closed.blocks)).not.toContain('approval.approve');
+
+    // A second click does nothing more.
+    await click(h, req, 'Approve', 'UBOB0001');
+    await told(/already approved by <@UBOB0001>/);
+    await settle();
+    expect(h.emu.messages('CAPWORK1').filter((x) => x.metadata?.event_type === 'cws_remediation_result')).toHaveLength(1);
+
+    // Mirrored: the request (one message, edited to approved) and the change (who approved it).
+    const inc = h.emu.messages('CAPINC01').filter((x) => x.metadata?.event_type === 'cws_incident_update');
+    expect(inc.find((x) => x.metadata!.event_payload.jobId === p.approvalId)!.metadata!.event_payload).toMatchObject({ kind: 'approval', state: 'approved' });
+    const change = await h.emu.waitFor(
+      () =>
+        h.emu
+          .messages('CAPINC01')
+          .find((x) => x.metadata?.event_payload.jobId === done.metadata!.event_payload.jobId && x.metadata?.event_payload.state === 'ok'),
+      { timeoutMs: 30_000 },
+    );
+    expect(JSON.stringify(change.blocks)).toContain('approved by <@UBOB0001>');
+    expect(inc.filter((x) => x.metadata!.event_payload.jobId === p.approvalId)).toHaveLength(1);
+
+    // Audited: the request, the refusals, the approval, the change.
+    const audit = await h.bot.services.audit.recent(100);
+    const about = audit.filter((a) => a.detail?.includes(String(p.approvalId)));
+    expect(about.map((a) => [a.user, a.outcome])).toEqual(
+      expect.arrayContaining([
+        ['UALICE01', 'queued'],
+        ['UALICE01', 'denied'],
+        ['UCAROL01', 'denied'],
+        ['UBOB0001', 'ok'],
+        ['UALICE01', 'queued'],
+      ]),
+    );
+  });
+
+  it('Reject closes the request; nothing changes, and the fix may be asked for again', async () => {
+    const m = await report('ap-rej', 'CAPWORK2', 'UCAROL01');
+    await click(h, m, 'Disable network detections', 'UCAROL01');
+    const req = await requestIn(m);
+    await click(h, req, 'Reject', 'UBOB0001');
+    await h.emu.waitFor(() => h.emu.message(req.channel, req.ts)?.metadata?.event_payload.state === 'rejected' || undefined);
+    await settle();
+    expect(spEnv('ap-rej')).not.toContainEqual(NETWORK_OFF);
+    await click(h, req, 'Approve', 'UBOB0001');
+    await told(/already rejected by <@UBOB0001>/);
+    await settle();
+    expect(spEnv('ap-rej')).not.toContainEqual(NETWORK_OFF);
+    // Freed: the same button asks again (a new request).
+    await click(h, m, 'Disable network detections', 'UCAROL01');
+    await h.emu.waitFor(
+      (e) => e.messages(m.channel).filter((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_approval_request').length === 2 || undefined,
+      { timeoutMs: 30_000 },
+    );
+  });
+
+  it('an expired request’s buttons do nothing and say so', async () => {
+    const m = await report('ap-exp', 'CAPWORK3', 'UCAROL01');
+    await click(h, m, 'Disable network detections', 'UCAROL01');
+    const req = await requestIn(m);
+    await new Promise((r) => setTimeout(r, 1500));
+    await click(h, req, 'Approve', 'UBOB0001');
+    await told(/expired at .* without an approval; nothing was changed/);
+    await h.emu.waitFor(() => h.emu.message(req.channel, req.ts)?.metadata?.event_payload.state === 'expired' || undefined);
+    await settle();
+    expect(spEnv('ap-exp')).not.toContainEqual(NETWORK_OFF);
+  });
+});
