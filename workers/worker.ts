@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../src/config/clusters.ts';
+import { countingExecs, type Metrics } from '../src/observability/metrics.ts';
 import { queueName } from '../src/contract/queues.ts';
 import { failureMessage, PROCESSORS, type WorkerContext } from './jobs/index.ts';
 import { FanoutProgress } from './jobs/progress.ts';
@@ -23,12 +24,18 @@ export interface ClusterWorkerOptions {
   /** How long a job's lock lives without renewal: after a crash, its jobs move on after this. */
   lockDurationMs?: number;
   progressIntervalMs?: number;
+  /** Counts agent execs and reads the queue at scrape time (src/observability/metrics.ts). */
+  metrics?: Pick<Metrics, 'agentExec' | 'watchQueue'>;
 }
 
 export { failureMessage };
 
 export interface ClusterWorker {
   worker: Worker;
+  /** IDs of the jobs this worker is running now. */
+  running(): string[];
+  /** Puts the jobs still running back in the queue (another worker takes them); returns their IDs. For a shutdown that cannot wait longer. */
+  handBack(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -38,7 +45,9 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   redis.on('error', () => {});
   const progress = new FanoutProgress(redis, queue, o.progressIntervalMs ?? 250);
   const shutdown = new AbortController();
-  const context: WorkerContext = { cluster: o.name, config: o.config, target: o.target, queue, redis, progress, shutdown: shutdown.signal };
+  const target = o.metrics ? countingExecs(o.target, (outcome) => o.metrics!.agentExec(o.name, outcome)) : o.target;
+  o.metrics?.watchQueue(o.name, queue);
+  const context: WorkerContext = { cluster: o.name, config: o.config, target, queue, redis, progress, shutdown: shutdown.signal };
 
   const processor = async (job: Job, token?: string): Promise<unknown> => {
     const log = o.logger.child({ jobId: job.id, job: job.name, cluster: o.name, attempt: job.attemptsMade + 1 });
@@ -92,7 +101,9 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
       openFlares--;
     }
   };
-  const worker = new Worker(queueName(o.name), scheduled, {
+  const running = new Map<string, { job: Job; token: string | undefined }>();
+  const tracked = (job: Job, token?: string) => (running.set(job.id!, { job, token }), scheduled(job, token).finally(() => running.delete(job.id!)));
+  const worker = new Worker(queueName(o.name), tracked, {
     connection: o.connection,
     concurrency: workSlots + flareSlots,
     name: `cws-worker:${o.name}`,
@@ -103,6 +114,12 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   worker.on('error', (err) => o.logger.error({ err, cluster: o.name }, 'worker error'));
   return {
     worker,
+    running: () => [...running.keys()],
+    async handBack() {
+      const jobs = [...running.values()];
+      await Promise.all(jobs.map(({ job, token }) => job.moveToWait(token)));
+      return jobs.map(({ job }) => job.id!);
+    },
     async close() {
       shutdown.abort(); // open flare reviews answer "no" instead of holding the shutdown
       await worker.close();

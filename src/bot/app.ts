@@ -12,6 +12,8 @@ import { DEFAULT_JOB_POLICY, type JobPolicy } from '../contract/queues.ts';
 import { blockingOptions, fastFailOptions } from '../config/redis.ts';
 import { JobTracker } from './state/tracker.ts';
 import { boltLogger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { readyKey, redisWritable, SucceedsOnce } from '../observability/readiness.ts';
 import { register as registerActions } from './listeners/actions/index.ts';
 import { register as registerCws } from './listeners/commands/cws.ts';
 import { register as registerFlareEmail } from './listeners/views/flare-email.ts';
@@ -33,6 +35,8 @@ export interface BotOptions {
   jobPolicy?: JobPolicy;
   notifier?: NotifierOptions;
   reconcileIntervalMs?: number;
+  /** Counts commands, jobs and Slack calls, and reads the queues at scrape time (src/observability/metrics.ts). */
+  metrics?: Pick<Metrics, 'command' | 'job' | 'slackCall' | 'watchQueue'>;
 }
 
 export interface Bot {
@@ -44,7 +48,10 @@ export interface Bot {
    * Mode; resolves with the bound port in HTTP mode.
    */
   start(port: number | { port: number; host: string }): Promise<number | undefined>;
-  stop(): Promise<void>;
+  /** Undefined when ready (Redis takes a write, Slack's auth.test succeeded once), else why not: for /readyz. */
+  readiness(): Promise<string | undefined>;
+  /** With `drainMs`: first posts the results of jobs that finished meanwhile, and waits (at most that long) for queued Slack edits. */
+  stop(o?: { drainMs?: number }): Promise<void>;
   /** Resolves once the bot's Redis connections are ready (used after outages and by tests). */
   redisReady(): Promise<void>;
   /** Runs the periodic catch-up now: finishes missed results, replays the progress of running jobs. */
@@ -64,7 +71,11 @@ export function createBot(o: BotOptions): Bot {
     retryConfig: { retries: 0 },
     logger: boltLogger(o.logger.child({ component: 'web-api' })) as never,
   });
-  const notifier = new Notifier(web as never, { ...o.notifier, logger: o.logger.child({ component: 'notifier' }) });
+  const notifier = new Notifier(web as never, {
+    ...o.notifier,
+    logger: o.logger.child({ component: 'notifier' }),
+    ...(o.metrics ? { onCall: o.metrics.slackCall } : {}),
+  });
   const messages = new JobMessages({ tracker, notifier, history: web as never, logger: o.logger.child({ component: 'messages' }) });
   const updates = new JobUpdates({
     messages,
@@ -77,6 +88,7 @@ export function createBot(o: BotOptions): Bot {
     logger: o.logger.child({ component: 'updates' }),
     incidentChannel: (cluster) => clusterNamed(o.clusters, cluster)?.incidentChannel,
     ...(o.reconcileIntervalMs ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),
+    ...(o.metrics ? { onFinished: o.metrics.job } : {}),
   });
   const services: BotServices = {
     clusters: o.clusters,
@@ -93,6 +105,11 @@ export function createBot(o: BotOptions): Bot {
     slack: new SlackDirectory(web),
   };
 
+  for (const cluster of Object.keys(o.clusters.clusters)) o.metrics?.watchQueue(cluster, producer.queue(cluster));
+  // Ready (/readyz, /healthz): Redis takes a write, and Slack's auth.test succeeded once (retried until it does).
+  const slackAuth = new SucceedsOnce('slack: auth.test', () => web.auth.test(), o.logger.child({ component: 'slack-auth' }));
+  const readiness = async () => (await redisWritable((k, v, ms) => redis.set(k, v, 'PX', ms), readyKey('bot'))) ?? slackAuth.reason();
+
   const socketMode = Boolean(o.appToken);
   const boltLog = boltLogger(o.logger.child({ component: 'bolt' })) as never;
   const receiver = socketMode
@@ -104,11 +121,12 @@ export function createBot(o: BotOptions): Bot {
           {
             path: '/healthz',
             method: ['GET'],
-            handler: (_req, res) => {
-              const ok = redis.status === 'ready';
-              res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-              res.end(ok ? 'ok\n' : `redis ${redis.status}\n`);
-            },
+            // As /readyz on the ops port (OPS_PORT), which is the contract; kept for existing setups.
+            handler: (_req, res) =>
+              void readiness().then((why) => {
+                res.writeHead(why ? 503 : 200, { 'content-type': 'text/plain' });
+                res.end(why ? `${why}\n` : 'ok\n');
+              }),
           },
         ],
       });
@@ -130,7 +148,7 @@ export function createBot(o: BotOptions): Bot {
   app.error(async (err) => {
     o.logger.error({ err }, 'bolt error');
   });
-  registerCws(app, services);
+  registerCws(app, services, '/cws', o.metrics?.command);
   registerActions(app, services);
   registerFlareEmail(app, services);
   registerAppHome(app, services);
@@ -140,6 +158,7 @@ export function createBot(o: BotOptions): Bot {
     services,
     notifier,
     async start(port) {
+      slackAuth.start();
       await updates.start();
       if (socketMode) {
         await app.start();
@@ -154,11 +173,25 @@ export function createBot(o: BotOptions): Bot {
       if (redis.status !== 'ready') await once(redis, 'ready');
       await producer.ready();
     },
-    async stop() {
+    readiness,
+    async stop(so = {}) {
       await app.stop().catch(() => {});
+      slackAuth.stop();
+      if (so.drainMs) await drainResults(updates, notifier, so.drainMs, o.logger.child({ component: 'shutdown' }));
       await updates.close();
       await producer.close();
       redis.disconnect();
     },
   };
+}
+
+/** At shutdown: the results of jobs that finished meanwhile are posted (reconcile), and queued Slack edits sent, within `ms`. */
+async function drainResults(updates: JobUpdates, notifier: Notifier, ms: number, log: Logger): Promise<void> {
+  const until = Date.now() + ms;
+  const sleep = (t: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, t)));
+  log.info({ withinMs: ms }, 'bot: posting the results of jobs that finished, then the queued Slack edits');
+  await Promise.race([updates.reconcile().catch((err) => log.warn({ err }, 'bot: the last reconcile failed')), sleep(ms)]);
+  while (notifier.backlog > 0 && Date.now() < until) await sleep(50);
+  if (notifier.backlog > 0) log.warn({ messages: notifier.backlog }, `bot: ${notifier.backlog} Slack edits still queued after ${ms} ms; exiting without them`);
+  else log.info('bot: no Slack edit left to send');
 }

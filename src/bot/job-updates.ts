@@ -28,6 +28,8 @@ export interface JobUpdatesDeps {
   reconcileIntervalMs?: number;
   /** Creates a job's message in a channel, once whatever Slack does. */
   messages: JobMessages;
+  /** A job's result was posted and the job closed (once across replicas): for the metrics. */
+  onFinished?: (kind: string, cluster: string, outcome: string, seconds?: number) => void;
 }
 
 const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: howToGet(jobId) });
@@ -134,6 +136,7 @@ export class JobUpdates {
     }
     if (allPosted && !rendered.privately) await this.mirrorFinal(record, rendered);
     if (allPosted && (await this.d.tracker.close(jobId))) {
+      this.d.onFinished?.(record.kind, record.cluster, outcome, job?.finishedOn ? (job.finishedOn - job.timestamp) / 1000 : undefined);
       await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command: record.kind, cluster: record.cluster, jobId, outcome });
     }
     return true;

@@ -34,6 +34,8 @@ export interface NotifierOptions {
   pacer?: Pacer;
   logger?: Logger;
   clock?: Clock;
+  /** Each Slack call's end: its method and outcome (`ok`, `ratelimited`, `error`, or Slack's error code), for the metrics. */
+  onCall?: (method: string, outcome: string) => void;
 }
 
 /** How a refused final message is still shown: the fallback names where the full result is. */
@@ -328,6 +330,7 @@ export class Notifier {
     state.inflight = true;
     try {
       await this.api.chat.update({ channel: state.channel, ts: state.ts, ...p.message });
+      this.opts.onCall?.(UPDATE, 'ok');
       this.stats.updates++;
       if (p.final) state.finalSent = true;
       if (p.isFallback) this.stats.fallbacks++;
@@ -392,7 +395,9 @@ export class Notifier {
     for (;;) {
       await this.pacer.acquire(key, priority);
       try {
-        return await fn();
+        const res = await fn();
+        this.opts.onCall?.(method, 'ok');
+        return res;
       } catch (raw) {
         const err = this.classify(raw, key, where, method);
         if (err.kind === 'rate-limited' && rateLimitWaits < this.maxRateLimitWaits) {
@@ -435,6 +440,7 @@ export class Notifier {
     | { kind: 'refused'; refusal: Refusal; error: Error }
     | { kind: 'other'; error: Error } {
     const e = raw as { code?: string; retryAfter?: number; statusCode?: number };
+    this.opts.onCall?.(method, e.code === 'slack_webapi_rate_limited_error' ? 'ratelimited' : (refusalOf(raw)?.error ?? 'error'));
     if (e.code === 'slack_webapi_rate_limited_error') {
       this.stats.rateLimited++;
       const waitMs = Math.max(1, e.retryAfter ?? 1) * 1000;

@@ -18,6 +18,19 @@ export const EnvSchema = z.object({
     .default('redis://127.0.0.1:6379'),
   CWS_CONFIG: z.string().min(1).default('cws.yaml'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** The operations endpoints (/livez, /readyz, /metrics) of every process; 0 = any free port. */
+  OPS_PORT: z.coerce
+    .number({ message: 'must be a port number (0-65535)' })
+    .int({ message: 'must be a port number (0-65535)' })
+    .min(0, { message: 'must be a port number (0-65535)' })
+    .max(65535, { message: 'must be a port number (0-65535)' })
+    .default(9464),
+  /** Where they listen: all interfaces by default (0.0.0.0), loopback in the sandbox. */
+  OPS_HOST: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be an address to listen on, such as 0.0.0.0, 127.0.0.1 or ::')
+    .transform((v) => v.replace(/^\[(.*)\]$/, '$1'))
+    .optional(),
   WORKER_CLUSTERS: z
     .string()
     .optional()

@@ -18,6 +18,9 @@ import { ClustersFile, KubernetesCluster, loadClustersFile } from '../config/clu
 import { ConfigError, parseEnv } from '../config/env.ts';
 import { assertRedisReachable, blockingOptions } from '../config/redis.ts';
 import { createLogger } from '../observability/logger.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { OpsListenError, type OpsServer, startOpsServer } from '../observability/ops-server.ts';
+import type { ReadinessCheck } from '../observability/readiness.ts';
 import { type Fleet, FleetError, loadFleet } from '../sim/fleet.ts';
 import { type Simulator, startSimulator } from '../sim/index.ts';
 import { type Bot, createBot } from '../bot/app.ts';
@@ -54,6 +57,8 @@ export interface SandboxOptions {
   concurrency?: number;
   /** Default src/sandbox/demo-fleet.yaml. */
   fleetPath?: string;
+  /** The process's metrics (`npm start` serves them on OPS_PORT). */
+  metrics?: Metrics;
 }
 
 export interface Sandbox {
@@ -67,6 +72,8 @@ export interface Sandbox {
   emu: SlackEmulator;
   bot: Bot;
   server: SandboxServer;
+  /** As in production: the bot's and the worker's readiness (/readyz). */
+  readiness: ReadinessCheck;
   /** Stops everything it started, last started first. Idempotent. */
   stop(): Promise<void>;
 }
@@ -105,12 +112,21 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
       logger: o.logger.child({ role: 'worker' }),
       ...(o.lockDurationMs ? { lockDurationMs: o.lockDurationMs } : {}),
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+      ...(o.metrics ? { metrics: o.metrics } : {}),
     });
     stops.push({ what: 'worker', stop: () => workers.close() });
 
     // A fresh secret per run, known only to the bot and the sandbox client.
     const signingSecret = randomBytes(32).toString('hex');
-    const bot = createBot({ botToken, signingSecret, slackApiUrl: emu.url, redisUrl, clusters, logger: o.logger.child({ role: 'bot' }) });
+    const bot = createBot({
+      botToken,
+      signingSecret,
+      slackApiUrl: emu.url,
+      redisUrl,
+      clusters,
+      logger: o.logger.child({ role: 'bot' }),
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+    });
     const botPort = (await bot.start({ port: 0, host: '127.0.0.1' }))!;
     stops.push({ what: 'bot', stop: () => bot.stop() });
 
@@ -122,7 +138,8 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     );
     stops.push({ what: 'sandbox server', stop: () => server.close() });
 
-    return { url: server.url, clusters, redisUrl, fleet, sim, emu, bot, server, stop: stopAll };
+    const readiness = async () => (await bot.readiness()) ?? (await workers.readiness());
+    return { url: server.url, clusters, redisUrl, fleet, sim, emu, bot, server, readiness, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -184,8 +201,13 @@ export async function runSandbox(source: Record<string, string | undefined>): Pr
   const env = parseEnv(source, 'worker');
   // The banner is the interface; JSON logs only from warnings on unless LOG_LEVEL says otherwise.
   const logger = createLogger(source.LOG_LEVEL ? env.LOG_LEVEL : 'warn');
+  // The ops endpoints as in production, on loopback unless OPS_HOST says otherwise.
+  const metrics = createMetrics();
+  const readiness: ReadinessCheck[] = [async () => 'starting'];
+  const ops = await sandboxOps(env.OPS_HOST ?? '127.0.0.1', env.OPS_PORT, metrics, readiness, logger);
   const sandbox = await startSandbox({
     logger,
+    metrics,
     configured: configuredClusters(env.CWS_CONFIG, source.CWS_CONFIG !== undefined && source.CWS_CONFIG !== ''),
     ...(source.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
     host: env.SANDBOX_HOST,
@@ -194,8 +216,21 @@ export async function runSandbox(source: Record<string, string | undefined>): Pr
     lockDurationMs: env.WORKER_LOCK_MS,
     ...(env.WORKER_CONCURRENCY ? { concurrency: env.WORKER_CONCURRENCY } : {}),
   });
+  readiness.splice(0, 1, sandbox.readiness);
   process.stdout.write(banner(sandbox, env.SANDBOX_HOST, Boolean(source.REDIS_URL)));
-  stopOnSignals(() => sandbox.stop());
+  stopOnSignals(() => sandbox.stop().finally(() => ops?.close()));
+}
+
+/** Its ops server, or none when OPS_PORT is taken (said in one line: the sandbox runs on). */
+async function sandboxOps(host: string, port: number, metrics: Metrics, readiness: ReadinessCheck[], logger: Logger): Promise<OpsServer | undefined> {
+  try {
+    return await startOpsServer({ host, port, registry: metrics.registry, readiness, logger: logger.child({ component: 'ops' }) });
+  } catch (err) {
+    if (!(err instanceof OpsListenError)) throw err;
+    if (err.code !== 'EADDRINUSE') throw new ConfigError(err.message);
+    process.stderr.write(`cws sandbox: ${err.message}: no /livez, /readyz or /metrics\n`);
+    return undefined;
+  }
 }
 
 /** CWS_CONFIG when it exists; the default cws.yaml may be absent (a fresh checkout), a named file may not. */
