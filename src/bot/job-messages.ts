@@ -46,7 +46,7 @@ export class JobMessages {
   ): Promise<Opened> {
     const jobId = record.jobId;
     // Wanted from now on: if Slack fails now, the job's lifecycle creates it later.
-    await this.d.tracker.want(jobId, channel);
+    const firstTry = await this.d.tracker.want(jobId, channel);
     const mine = (await this.d.tracker.messages(jobId)).find((m) => m.channel === channel);
     if (mine) return { ok: true, message: mine, existing: true };
     if (!(await this.d.tracker.lock(`post:${jobId}:${channel}`, POSTING_LOCK_MS))) return { ok: false, reason: 'busy' };
@@ -54,6 +54,16 @@ export class JobMessages {
       // Another replica may have posted between our look and the lock.
       const again = (await this.d.tracker.messages(jobId)).find((m) => m.channel === channel);
       if (again) return { ok: true, message: again, existing: true };
+      // An earlier try failed: its last post may have landed all the same (Slack applied it, then
+      // answered 5xx). Found in the channel, it is the job's message; Slack not answering, try later.
+      if (!firstTry) {
+        const landed = await this.find(jobId, channel, o.threadTs);
+        if (landed) {
+          // It may show the start only: returned as existing, so the caller's final pass edits it.
+          await this.d.tracker.addMessage(jobId, landed);
+          return { ok: true, message: landed, existing: true };
+        }
+      }
       const tagged: ChatMessage = message.metadata
         ? message
         : { ...message, metadata: { event_type: JOB_PENDING_EVENT, event_payload: { jobId, cluster: record.cluster, kind: record.kind } } };

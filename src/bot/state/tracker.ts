@@ -83,8 +83,10 @@ export class JobTracker {
   }
 
   /** Channels that wait for this job's message (the requester's, and those of commands that joined it). */
-  async want(jobId: string, channel: string): Promise<void> {
-    await this.redis.multi().sadd(keys.jobChannels(jobId), channel).expire(keys.jobChannels(jobId), RECORD_TTL_S).exec();
+  /** True the first time the channel is wanted (a later call is a retry: an earlier post may have landed). */
+  async want(jobId: string, channel: string): Promise<boolean> {
+    const r = await this.redis.multi().sadd(keys.jobChannels(jobId), channel).expire(keys.jobChannels(jobId), RECORD_TTL_S).exec();
+    return r?.[0]?.[1] === 1;
   }
 
   async wanted(jobId: string): Promise<string[]> {
