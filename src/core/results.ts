@@ -189,7 +189,18 @@ export const NetcheckResult = z.object({
     daemonSet: z.string().nullable(),
     detail: z.string(),
   }),
-  config: z.object({ cwsEnabled: ConfigValueSchema, networkEnabled: ConfigValueSchema, classifierPriority: ConfigValueSchema }),
+  config: z.object({
+    cwsEnabled: ConfigValueSchema,
+    networkEnabled: ConfigValueSchema,
+    classifierPriority: ConfigValueSchema,
+    /** Newer network options and direct send (absent from older workers): see src/core/netcheck/config.ts. */
+    classifierHandle: ConfigValueSchema.optional(),
+    rawClassifierHandle: ConfigValueSchema.optional(),
+    rawPacketEnabled: ConfigValueSchema.optional(),
+    directSend: ConfigValueSchema.optional(),
+    /** Which key family the agent version reads: event_monitoring_config (7.44+), runtime_security_config only, unknown. */
+    layout: z.enum(['event_monitoring', 'legacy', 'unknown']).optional(),
+  }),
   /** Per node: the vendor's ingress classifier priorities seen on pod-facing interfaces, or why unknown. */
   nodes: z.array(z.object({ node: z.string(), priorities: z.array(z.number()), interfaces: z.number().int(), error: z.string().optional() })),
   /** How each fact was obtained (API object, exec, default…). */

@@ -166,7 +166,7 @@ describe('effectiveCwsConfig', () => {
     );
   });
 
-  it('env wins over the file, the last of a repeated name wins, unrelated vars are ignored, a last empty value unsets it', () => {
+  it('env wins over the file (agents before 7.44; from 7.44 the deprecated file key wins), the last of a repeated name wins, unrelated vars are ignored, a last empty value unsets it', () => {
     const unrelated = fc.record({ name: fc.stringMatching(/^[A-Z][A-Z0-9_]{0,30}$/).filter((n) => !ENV_NAMES.includes(n)), value: rawValue });
     check(
       fc.property(
@@ -178,11 +178,14 @@ describe('effectiveCwsConfig', () => {
           const name = 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED';
           const env: EnvVar[] = [...earlier.map((value) => ({ name, value })), { name, value: last }];
           noise.forEach((n, i) => env.splice((picks[i] ?? 0) % env.length, 0, n)); // never after the last definition
-          const c = effectiveCwsConfig({ agentVersion: v('7.50.3'), systemProbeEnv: env, systemProbeYaml: { text: HELM_YAML, origin: 'configmap' } });
+          const c = effectiveCwsConfig({ agentVersion: v('7.43.1'), systemProbeEnv: env, systemProbeYaml: { text: HELM_YAML, origin: 'configmap' } });
           expect(c.networkEnabled).toMatchObject({ value: toBool(last), origin: 'env:system-probe', key: name, raw: last });
+          // From 7.44 the deprecated runtime_security_config.network.enabled in the file is read before any env var
+          const newer = effectiveCwsConfig({ agentVersion: v('7.50.3'), systemProbeEnv: env, systemProbeYaml: { text: HELM_YAML, origin: 'configmap' } });
+          expect(newer.networkEnabled).toMatchObject({ value: true, origin: 'configmap', key: 'runtime_security_config.network.enabled' });
           // Kubernetes keeps the last definition; viper takes an empty variable as unset: the file decides
           const unset = effectiveCwsConfig({
-            agentVersion: v('7.50.3'),
+            agentVersion: v('7.43.1'),
             systemProbeEnv: [...env, { name, value: '' }],
             systemProbeYaml: { text: HELM_YAML, origin: 'configmap' },
           });

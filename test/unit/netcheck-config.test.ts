@@ -32,9 +32,10 @@ describe('effectiveCwsConfig: precedence env > file > default', () => {
     expect(c.classifierPriority).toMatchObject({ value: 10, origin: 'default(7.50.3)' });
   });
 
-  it('env beats the file (strings "false", "0", "3")', () => {
-    const c = effectiveCwsConfig(
+  const envAndHelmFile = (ver: string | undefined) =>
+    effectiveCwsConfig(
       base({
+        agentVersion: ver ? v(ver) : undefined,
         systemProbeYaml: { text: `${HELM_YAML}    classifier_priority: 7\n`, origin: 'configmap' },
         systemProbeEnv: env({
           DD_RUNTIME_SECURITY_CONFIG_ENABLED: '1',
@@ -43,11 +44,78 @@ describe('effectiveCwsConfig: precedence env > file > default', () => {
         }),
       }),
     );
+
+  it('older agents (before 7.44, runtime_security_config only): env beats the file (strings "false", "0", "3")', () => {
+    const c = envAndHelmFile('7.43.1');
+    expect(c.layout).toBe('legacy');
     expect(c.cwsEnabled).toEqual({ value: true, origin: 'env:system-probe', key: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', raw: '1' });
     expect(c.networkEnabled).toEqual({ value: false, origin: 'env:system-probe', key: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', raw: 'false' });
     expect(c.classifierPriority).toEqual({ value: 3, origin: 'env:system-probe', key: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY', raw: '3' });
-    // env and the deprecated file key disagree: reported, because newer agents read the file key first
+    expect(c.conflicts).toEqual([]);
+    expect(c.shadowed).toEqual([]);
+  });
+
+  it('agents from 7.44: the deprecated runtime_security_config.network.* key in the file beats every env var (IsConfigured(deprecatedKey) first)', () => {
+    const c = envAndHelmFile('7.50.3');
+    expect(c.layout).toBe('event_monitoring');
+    // runtime_security_config.enabled is not a network option: env still wins there
+    expect(c.cwsEnabled).toMatchObject({ value: true, origin: 'env:system-probe' });
+    expect(c.networkEnabled).toEqual({ value: true, origin: 'configmap', key: 'runtime_security_config.network.enabled' });
+    expect(c.classifierPriority).toEqual({ value: 7, origin: 'configmap', key: 'runtime_security_config.network.classifier_priority' });
+    expect(c.shadowed.map((x) => x.setting)).toEqual(['network.enabled', 'network.classifier_priority']);
+    expect(c.conflicts).toEqual([]);
+  });
+
+  it('agent version unknown: the two orders disagree → conflicts', () => {
+    const c = envAndHelmFile(undefined);
+    expect(c.layout).toBe('unknown');
     expect(c.conflicts.map((x) => x.setting)).toEqual(['network.enabled', 'network.classifier_priority']);
+  });
+
+  it('agents from 7.44: env (either family) beats the new file key event_monitoring_config.network.*', () => {
+    const yaml = { text: 'event_monitoring_config:\n  network:\n    enabled: true\n    classifier_priority: 7\n', origin: 'configmap' as const };
+    for (const name of ['DD_EVENT_MONITORING_CONFIG_NETWORK_CLASSIFIER_PRIORITY', 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY']) {
+      const c = effectiveCwsConfig(base({ systemProbeYaml: yaml, systemProbeEnv: env({ [name]: '3' }) }));
+      expect(c.classifierPriority).toMatchObject({ value: 3, key: name });
+    }
+    const none = effectiveCwsConfig(base({ systemProbeYaml: yaml }));
+    expect(none.classifierPriority).toMatchObject({ value: 7, key: 'event_monitoring_config.network.classifier_priority' });
+  });
+
+  it('older agents ignore DD_EVENT_MONITORING_CONFIG_* and event_monitoring_config.* (noted)', () => {
+    const c = effectiveCwsConfig(
+      base({
+        agentVersion: v('7.40.1'),
+        systemProbeEnv: env({ DD_EVENT_MONITORING_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '3' }),
+        systemProbeYaml: { text: 'event_monitoring_config:\n  network:\n    enabled: false\n', origin: 'configmap' },
+      }),
+    );
+    expect(c.classifierPriority).toMatchObject({ value: 10, origin: 'default(7.40.1)' });
+    expect(c.networkEnabled).toMatchObject({ value: true, origin: 'default(7.40.1)' });
+    expect(c.notes.join('\n')).toMatch(/DD_EVENT_MONITORING_CONFIG_NETWORK_CLASSIFIER_PRIORITY is ignored by agent 7\.40\.1/);
+    expect(c.notes.join('\n')).toMatch(/event_monitoring_config\.network\.enabled is ignored/);
+  });
+
+  it('the newer network options and direct send: env and file, same precedence', () => {
+    const c = effectiveCwsConfig(
+      base({
+        agentVersion: v('7.77.0'),
+        systemProbeEnv: env({
+          DD_EVENT_MONITORING_CONFIG_NETWORK_RAW_CLASSIFIER_HANDLE: '6',
+          DD_RUNTIME_SECURITY_CONFIG_DIRECT_SEND_FROM_SYSTEM_PROBE: 'true',
+        }),
+        systemProbeYaml: {
+          text: 'event_monitoring_config:\n  network:\n    classifier_handle: 5\n    raw_packet:\n      enabled: false\n',
+          origin: 'configmap',
+        },
+      }),
+    );
+    expect(c.classifierHandle).toMatchObject({ value: 5, key: 'event_monitoring_config.network.classifier_handle' });
+    expect(c.rawClassifierHandle).toMatchObject({ value: 6, key: 'DD_EVENT_MONITORING_CONFIG_NETWORK_RAW_CLASSIFIER_HANDLE' });
+    expect(c.rawPacketEnabled).toMatchObject({ value: false, key: 'event_monitoring_config.network.raw_packet.enabled' });
+    expect(c.directSend).toMatchObject({ value: true, key: 'DD_RUNTIME_SECURITY_CONFIG_DIRECT_SEND_FROM_SYSTEM_PROBE' });
+    const d = effectiveCwsConfig(base());
+    expect([d.classifierHandle.value, d.rawClassifierHandle.value, d.rawPacketEnabled.value, d.directSend.value]).toEqual([0, 0, true, false]);
   });
 
   it('"0" disables, and 0 as a priority is kept with a note', () => {
@@ -58,12 +126,14 @@ describe('effectiveCwsConfig: precedence env > file > default', () => {
     expect(c.classifierPriority).toMatchObject({ value: 0, note: expect.stringMatching(/ebpf-manager/) });
   });
 
-  it('DD_EVENT_MONITORING_CONFIG_* is read first, like the agent binds it', () => {
-    const c = effectiveCwsConfig(
-      base({ systemProbeEnv: env({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'true', DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED: 'false' }) }),
-    );
-    expect(c.networkEnabled).toMatchObject({ value: false, key: 'DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED' });
-    expect(c.notes.join('\n')).toMatch(/older agents read DD_RUNTIME_SECURITY_CONFIG_/);
+  it('DD_EVENT_MONITORING_CONFIG_* is read first, like the agent binds it (both orders of the two names)', () => {
+    for (const order of [
+      { DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'true', DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED: 'false' },
+      { DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED: 'false', DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'true' },
+    ]) {
+      const c = effectiveCwsConfig(base({ systemProbeEnv: env(order) }));
+      expect(c.networkEnabled).toMatchObject({ value: false, key: 'DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED' });
+    }
   });
 
   it('reads event_monitoring_config and flat dotted keys from the file; the deprecated key first', () => {

@@ -24,7 +24,13 @@ const config = (o: { cws?: boolean | undefined; net?: boolean | undefined; prio?
   cwsEnabled: { value: 'cws' in o ? o.cws : true, origin: 'configmap' },
   networkEnabled: { value: 'net' in o ? o.net : true, origin: 'env:system-probe', key: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED' },
   classifierPriority: { value: 'prio' in o ? o.prio : 10, origin: 'default(7.50.3)' },
+  classifierHandle: { value: 0, origin: 'default(7.50.3)' },
+  rawClassifierHandle: { value: 0, origin: 'default(7.50.3)' },
+  rawPacketEnabled: { value: true, origin: 'default(7.50.3)' },
+  directSend: { value: false, origin: 'default(7.50.3)' },
+  layout: 'event_monitoring',
   conflicts: [],
+  shadowed: [],
   notes: [],
 });
 const detected = (vendor: CniVendorId, version?: string): CniFact => ({
@@ -76,19 +82,60 @@ describe('decide: stop rows', () => {
     );
     expect([d.verdict, codes(d)]).toEqual(['ok', ['network_disabled']]);
   });
-  it('disabled by env but the file says enabled (newer agents honour the file) → not "already disabled"', () => {
-    const c = effectiveCwsConfig({
-      agentVersion: v('7.50.3'),
-      systemProbeEnv: [
-        { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' },
-        { name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' },
-      ],
-      systemProbeYaml: { text: 'runtime_security_config:\n  enabled: true\n  network:\n    enabled: true\n', origin: 'configmap' },
-    });
+  const envOffFileOn = {
+    systemProbeEnv: [
+      { name: 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED', value: 'false' },
+      { name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' },
+    ],
+    systemProbeYaml: { text: 'runtime_security_config:\n  enabled: true\n  network:\n    enabled: true\n', origin: 'configmap' as const },
+  };
+  it('disabled by env but the deprecated file key says enabled: agents from 7.44 apply the file → not "already disabled", and no env remediation', () => {
+    const c = effectiveCwsConfig({ agentVersion: v('7.50.3'), ...envOffFileOn });
     const d = decide(facts({ config: c }));
-    expect(codes(d)).toEqual(['config_conflict', 'unknown_network_enabled', 'priority_conflict_1']);
+    expect(codes(d)).toEqual(['config_shadowed', 'priority_conflict_1', 'remediation_needs_file']);
+    expect(d.verdict).toBe('broken');
+    // an env patch would not take: the deprecated key in system-probe.yaml is read first
+    expect(d.remediations).toEqual([]);
+    expect(d.findings.at(-1)!.message).toMatch(/runtime_security_config\.network\.enabled is set in system-probe\.yaml/);
+  });
+
+  it('the same on an older agent (runtime_security_config only): env wins, already disabled', () => {
+    const d = decide(facts({ config: effectiveCwsConfig({ agentVersion: v('7.40.1'), ...envOffFileOn }) }));
+    expect(d.verdict).toBe('ok');
+    expect(codes(d)).toEqual(['network_disabled']);
+  });
+
+  it('the same with the agent version unknown: a conflict, the verdict is conditional', () => {
+    const d = decide(facts({ config: effectiveCwsConfig({ agentVersion: undefined, ...envOffFileOn }) }));
+    expect(codes(d)[0]).toBe('config_conflict');
     expect(d.verdict).toBe('unknown');
-    expect(d.remediations).toEqual(['disable_network_detections']);
+  });
+});
+
+describe('decide: the agent refuses its classifier handles (Config.sanitize)', () => {
+  const withHandles = (h: number, raw: number, rawPacket = true) =>
+    effectiveCwsConfig({
+      agentVersion: v('7.60.0'),
+      systemProbeEnv: [
+        { name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' },
+        { name: 'DD_EVENT_MONITORING_CONFIG_NETWORK_CLASSIFIER_HANDLE', value: String(h) },
+        { name: 'DD_EVENT_MONITORING_CONFIG_NETWORK_RAW_CLASSIFIER_HANDLE', value: String(raw) },
+        ...(rawPacket ? [] : [{ name: 'DD_EVENT_MONITORING_CONFIG_NETWORK_RAW_PACKET_ENABLED', value: 'false' }]),
+      ],
+    });
+  it('equal and not 0 → broken, CWS does not start (the agent’s own words)', () => {
+    const d = decide(facts({ config: withHandles(5, 5) }));
+    expect(d.verdict).toBe('broken');
+    expect(codes(d)).toEqual(['classifier_handles_refused']);
+    expect(d.findings[0]!.message).toContain("network.classifier_handle and network.raw_classifier_handle can't be equal and not null");
+    expect(d.remediations).toEqual([]);
+  });
+  it('only one set → refused too', () => {
+    expect(decide(facts({ config: withHandles(5, 0) })).findings[0]!.message).toContain('none or both of network.classifier_handle');
+  });
+  it('different and both set, both 0, or raw packets off → accepted', () => {
+    for (const c of [withHandles(5, 6), withHandles(0, 0), withHandles(5, 5, false)])
+      expect(codes(decide(facts({ config: c })))).not.toContain('classifier_handles_refused');
   });
 });
 

@@ -2,7 +2,7 @@ import type { V1Container, V1DaemonSet } from '@kubernetes/client-node';
 import type { Job } from 'bullmq';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { detectCni } from '../../src/core/netcheck/cni.ts';
-import { effectiveCwsConfig, type EffectiveCwsConfig } from '../../src/core/netcheck/config.ts';
+import { type ConfigValue, effectiveCwsConfig } from '../../src/core/netcheck/config.ts';
 import { decide, type NodeTcFact } from '../../src/core/netcheck/decide.ts';
 import { isDatadogClassifier, parseProcNetDev, parseTcFilterShow, pickPodFacingInterfaces } from '../../src/core/netcheck/tc.ts';
 import { formatVersion, parseAgentImage } from '../../src/core/netcheck/version.ts';
@@ -74,7 +74,7 @@ async function nodeTc(target: AgentTarget, agent: AgentRef): Promise<NodeTcFact>
   return { node: agent.node, interfaces };
 }
 
-const configValue = (c: EffectiveCwsConfig[keyof Omit<EffectiveCwsConfig, 'conflicts' | 'notes'>]) => ({
+const configValue = (c: ConfigValue<boolean> | ConfigValue<number>) => ({
   value: c.value ?? null,
   origin: c.origin,
   ...(c.note ? { note: c.note } : {}),
@@ -177,6 +177,11 @@ export async function processNetcheck(job: Job, d: NetcheckDeps): Promise<Netche
       cwsEnabled: configValue(config.cwsEnabled),
       networkEnabled: configValue(config.networkEnabled),
       classifierPriority: configValue(config.classifierPriority),
+      classifierHandle: configValue(config.classifierHandle),
+      rawClassifierHandle: configValue(config.rawClassifierHandle),
+      rawPacketEnabled: configValue(config.rawPacketEnabled),
+      directSend: configValue(config.directSend),
+      layout: config.layout,
     },
     nodes: (nodes ?? []).map((n) =>
       'error' in n

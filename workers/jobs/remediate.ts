@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { RemediateJobData, type EnvSnapshot, type RemediateResult } from '../../src/contract/jobs.ts';
+import { parseAgentImage } from '../../src/core/netcheck/version.ts';
 import { applyEnv, envChangeFor, sameSnapshot, snapshot } from '../../src/core/remediation/env-change.ts';
 import { ExecFailedError } from '../targets/errors.ts';
 import type { ClusterInspector, DaemonSetPatcher } from '../targets/kubernetes-inspect.ts';
@@ -29,7 +30,19 @@ export async function processRemediate(job: Job, d: RemediateDeps): Promise<Reme
   if (data.action === 'revert') {
     if (!data.restore) throw new ExecFailedError('a revert needs the recorded "before"');
     change = data.restore;
-  } else change = envChangeFor(data.action, names, data.priority);
+  } else {
+    // The env name the agent version reads (7.44+: DD_EVENT_MONITORING_CONFIG_* when the container sets it).
+    const sp = containers.find((c) => c.name === names.systemProbe);
+    const image = (sp ?? containers.find((c) => c.name === names.securityAgent) ?? containers[0])?.image;
+    change = envChangeFor(data.action, names, data.priority, {
+      version: image ? parseAgentImage(image)?.version : undefined,
+      systemProbeEnv: sp?.env?.map((e) => ({
+        name: e.name,
+        ...(e.value !== undefined ? { value: e.value } : {}),
+        ...(e.valueFrom ? { valueFrom: e.valueFrom } : {}),
+      })),
+    });
+  }
   for (const c of Object.keys(change))
     if (!containers.some((x) => x.name === c))
       throw new ExecFailedError(`container ${c} not found in DaemonSet ${cfg.namespace}/${cfg.daemonSet}`, "Check the cluster's `containers` settings.");

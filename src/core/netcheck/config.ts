@@ -22,12 +22,35 @@ import { compareVersions, formatVersion, releaseLine, v, type Version } from './
  *   #13762: "the default priority level is now set to 10 (instead of 1)"); before that the
  *   classifiers always took priority 1 whatever the config says. 0 lets ebpf-manager/the kernel
  *   pick, which netcheck cannot predict.
- * - In the file, the deprecated `runtime_security_config.network.*` key is read before
- *   `event_monitoring_config.network.*` (pkg/security/probe/config: getBool/getInt check
- *   IsConfigured(deprecatedKey) first). Newer agents bind the env vars only to the
- *   event_monitoring_config key, so a `runtime_security_config.network.*` line in the file —
- *   which the Helm chart always renders — may take precedence over the env var there. netcheck
- *   keeps "env wins" (DESIGN.md) and reports the disagreement in `conflicts`.
+ * - Precedence of the network keys, as the agent applies it (agents with the event_monitoring_config
+ *   layout, from EVENT_MONITORING_SINCE): pkg/security/probe/config/config.go (DataDog/datadog-agent,
+ *   commit 006787fa0c058aa379c859f6cd096131daecec84) reads every `network.*` option with
+ *   getBool/getInt(key): `if IsConfigured("runtime_security_config." + key) { log.Warnf("%s has been
+ *   deprecated: please set %s instead"); return Get(deprecatedKey) }; return Get("event_monitoring_config." + key)`.
+ *   The env names are bound to the new key only, both of them, DD_EVENT_MONITORING_CONFIG_* first
+ *   (pkg/config/setup/system_probe_cws.go, commit fde1ec2736ae4fdc6b7e38595f9977cde2513e83, and
+ *   system_probe.go: eventMonitorBindEnvAndSetDefault → BindEnvAndSetDefault(key, val, emConfigKey,
+ *   runtimeSecKey)). So: the deprecated key in system-probe.yaml > DD_EVENT_MONITORING_CONFIG_NETWORK_* >
+ *   DD_RUNTIME_SECURITY_CONFIG_NETWORK_* > event_monitoring_config.network.* in the file > default.
+ *   A `runtime_security_config.network.*` line in the file (the Helm chart renders network.enabled)
+ *   therefore beats any env var. Older agents (runtime_security_config only): env
+ *   DD_RUNTIME_SECURITY_CONFIG_NETWORK_* > the file's runtime_security_config.network.* > default;
+ *   they ignore DD_EVENT_MONITORING_* and event_monitoring_config.*.
+ * - event_monitoring_config appeared with the event monitor module (DataDog/datadog-agent PR #16108,
+ *   "The `runtime-security` system-probe module has been deprecated & replaced with the new
+ *   `event-monitoring` module … configuration settings have now been split", reviewed 2023-03-15/16);
+ *   7.43.0 was released 2023-02-23, so 7.44.0 is the first release taken to have it (inferred from the
+ *   dates, not read from a tag). With the version unknown, the two orders are compared and a
+ *   disagreement is a conflict (the verdict is then conditional).
+ * - `network.classifier_handle`, `network.raw_classifier_handle` (default 0) and
+ *   `network.raw_packet.enabled` (default true in the sources read): Config.sanitize() in
+ *   pkg/security/probe/config/config.go refuses, when raw packets are enabled, handles that are equal and
+ *   not 0 ("network.classifier_handle and network.raw_classifier_handle can't be equal and not null") or
+ *   only one of them set ("none or both of network.classifier_handle and network.raw_classifier_handle must
+ *   be provided"): NewConfig returns the error and CWS does not start.
+ * - `runtime_security_config.direct_send_from_system_probe` (env
+ *   DD_RUNTIME_SECURITY_CONFIG_DIRECT_SEND_FROM_SYSTEM_PROBE, default false; test/fixtures/selftest/SOURCES.md §4.3):
+ *   system-probe sends the CWS events itself, no security-agent needed.
  */
 
 export interface EnvVar {
@@ -66,43 +89,75 @@ export interface EffectiveCwsConfig {
   cwsEnabled: ConfigValue<boolean>;
   networkEnabled: ConfigValue<boolean>;
   classifierPriority: ConfigValue<number>;
-  /** Env and file disagree where newer agents may honour the file (see the module comment). */
+  classifierHandle: ConfigValue<number>;
+  rawClassifierHandle: ConfigValue<number>;
+  rawPacketEnabled: ConfigValue<boolean>;
+  directSend: ConfigValue<boolean>;
+  /** Which key family the agent reads (from its version): decides precedence and the env names to patch. */
+  layout: ConfigLayout;
+  /** Agent version unknown and the two precedence orders give different values (see the module comment). */
   conflicts: ConfigConflict[];
+  /** A setting whose env var the agent ignores because another source wins (a remediation by env would not take). */
+  shadowed: ConfigConflict[];
   notes: string[];
 }
+
+/** `event_monitoring`: 7.44+ (both families, deprecated file key first); `legacy`: runtime_security_config only. */
+export type ConfigLayout = 'event_monitoring' | 'legacy' | 'unknown';
 
 const NETWORK_SINCE = v('7.36.0');
 const NETWORK_DEFAULT_ON_SINCE = v('7.37.0');
 export const CLASSIFIER_PRIORITY_SINCE = v('7.39.2');
 export const DEFAULT_CLASSIFIER_PRIORITY = 10;
+/** First release with the event_monitoring_config keys (see the module comment: inferred, PR #16108). */
+export const EVENT_MONITORING_SINCE = v('7.44.0');
+
+export function configLayout(ver: Version | undefined): ConfigLayout {
+  if (!ver) return 'unknown';
+  return compareVersions(releaseLine(ver), EVENT_MONITORING_SINCE) >= 0 ? 'event_monitoring' : 'legacy';
+}
+
+/** The env var of a network option the agent reads first: by layout (unknown: the name every version reads). */
+export function networkEnvName(option: 'enabled' | 'classifier_priority', layout: ConfigLayout): string {
+  const suffix = option.toUpperCase();
+  return layout === 'event_monitoring' ? `DD_EVENT_MONITORING_CONFIG_NETWORK_${suffix}` : `DD_RUNTIME_SECURITY_CONFIG_NETWORK_${suffix}`;
+}
 /** Before 7.39.2 the agent's classifiers always took priority 1. */
 export const LEGACY_CLASSIFIER_PRIORITY = 1;
 
-export type Setting = 'enabled' | 'network.enabled' | 'network.classifier_priority';
+export type Setting =
+  | 'enabled'
+  | 'direct_send_from_system_probe'
+  | 'network.enabled'
+  | 'network.classifier_priority'
+  | 'network.classifier_handle'
+  | 'network.raw_classifier_handle'
+  | 'network.raw_packet.enabled';
+type NetworkSetting = Extract<Setting, `network.${string}`>;
+const isNetwork = (s: Setting): s is NetworkSetting => s.startsWith('network.');
 
 export interface ConfigConflict {
   setting: Setting;
   message: string;
 }
 
-const ENV_NAMES: Record<Setting, string[]> = {
+/** Env names of the non-network settings (bound to their runtime_security_config key). */
+const ENV_NAMES: Record<'enabled' | 'direct_send_from_system_probe', string[]> = {
   enabled: ['DD_RUNTIME_SECURITY_CONFIG_ENABLED'],
-  // viper BindEnv order in eventMonitorBindEnvAndSetDefault: the event_monitoring name first
-  'network.enabled': ['DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED', 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED'],
-  'network.classifier_priority': ['DD_EVENT_MONITORING_CONFIG_NETWORK_CLASSIFIER_PRIORITY', 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY'],
+  direct_send_from_system_probe: ['DD_RUNTIME_SECURITY_CONFIG_DIRECT_SEND_FROM_SYSTEM_PROBE'],
 };
-
-const FILE_KEYS: Record<Setting, string[]> = {
-  enabled: ['runtime_security_config.enabled'],
-  // deprecated key first, as getBool/getInt read it
-  'network.enabled': ['runtime_security_config.network.enabled', 'event_monitoring_config.network.enabled'],
-  'network.classifier_priority': ['runtime_security_config.network.classifier_priority', 'event_monitoring_config.network.classifier_priority'],
-};
+const envOfNetwork = (s: NetworkSetting) => s.slice('network.'.length).replace(/\./g, '_').toUpperCase();
+/** viper BindEnv order in eventMonitorBindEnvAndSetDefault: the event_monitoring name first. */
+const networkEnvNew = (s: NetworkSetting) => [`DD_EVENT_MONITORING_CONFIG_NETWORK_${envOfNetwork(s)}`, `DD_RUNTIME_SECURITY_CONFIG_NETWORK_${envOfNetwork(s)}`];
+const networkEnvLegacy = (s: NetworkSetting) => [`DD_RUNTIME_SECURITY_CONFIG_NETWORK_${envOfNetwork(s)}`];
+const deprecatedKey = (s: NetworkSetting) => `runtime_security_config.${s}`;
+const newKey = (s: NetworkSetting) => `event_monitoring_config.${s}`;
 
 export function effectiveCwsConfig(inputs: CwsConfigInputs): EffectiveCwsConfig {
   const container = inputs.systemProbeContainer ?? 'system-probe';
   const notes: string[] = [];
   const conflicts: ConfigConflict[] = [];
+  const shadowed: ConfigConflict[] = [];
   const ver = inputs.agentVersion;
   const verText = ver ? formatVersion(ver) : undefined;
 
@@ -118,28 +173,48 @@ export function effectiveCwsConfig(inputs: CwsConfigInputs): EffectiveCwsConfig 
   const fileOrigin = inputs.systemProbeYaml?.origin ?? 'file';
   const fileRead = inputs.systemProbeYaml !== undefined && doc !== undefined;
 
-  const resolve = <T>(setting: Setting, parse: (raw: unknown) => T | undefined, dflt: () => ConfigValue<T>): ConfigValue<T> => {
-    const env = fromEnv(inputs.systemProbeEnv, ENV_NAMES[setting], container, parse);
-    const file = fileRead ? fromFile(doc, FILE_KEYS[setting], fileOrigin, parse) : undefined;
-    if (
-      env &&
-      file &&
-      file.value !== undefined &&
-      env.value !== undefined &&
-      file.value !== env.value &&
-      file.key?.startsWith('runtime_security_config.network.')
-    )
-      conflicts.push({
-        setting,
-        message: `${env.key}=${env.raw} (env) and ${file.key}: ${String(file.value)} (${fileOrigin}) disagree; netcheck applies the env value, but agents that read event_monitoring_config give the file's deprecated runtime_security_config.network.* key precedence`,
-      });
-    if (env) return env;
-    if (file) return file;
-    if (inputs.systemProbeEnv === undefined && !fileRead)
-      return { value: undefined, origin: 'unknown', note: 'neither the system-probe env nor system-probe.yaml could be read' };
-    return dflt();
-  };
+  const layout = configLayout(ver);
+  const spEnvRead = inputs.systemProbeEnv !== undefined;
+  const nothingRead = <T>(): ConfigValue<T> | undefined =>
+    !spEnvRead && !fileRead ? { value: undefined, origin: 'unknown', note: 'neither the system-probe env nor system-probe.yaml could be read' } : undefined;
+  const env = <T>(names: string[], parse: (raw: unknown) => T | undefined) => fromEnv(inputs.systemProbeEnv, names, container, parse);
+  const file = <T>(keys: string[], parse: (raw: unknown) => T | undefined) => (fileRead ? fromFile(doc, keys, fileOrigin, parse) : undefined);
 
+  /** The agent's order for a network option, for one layout: the first source that has it. */
+  const networkOrder = <T>(setting: NetworkSetting, l: 'event_monitoring' | 'legacy', parse: (raw: unknown) => T | undefined) =>
+    l === 'event_monitoring'
+      ? [file([deprecatedKey(setting)], parse), env(networkEnvNew(setting), parse), file([newKey(setting)], parse)]
+      : [env(networkEnvLegacy(setting), parse), file([deprecatedKey(setting)], parse)];
+
+  const resolve = <T>(setting: Setting, parse: (raw: unknown) => T | undefined, dflt: () => ConfigValue<T>): ConfigValue<T> => {
+    if (!isNetwork(setting)) return env(ENV_NAMES[setting], parse) ?? file([`runtime_security_config.${setting}`], parse) ?? nothingRead<T>() ?? dflt();
+    const pick = (l: 'event_monitoring' | 'legacy') => networkOrder(setting, l, parse);
+    const chosen = layout === 'legacy' ? pick('legacy') : pick('event_monitoring');
+    const winner = chosen.find((x) => x !== undefined);
+    // An env var of this setting that the agent does not read because another source wins.
+    const envs = layout === 'legacy' ? networkEnvLegacy(setting) : networkEnvNew(setting);
+    const envHit = env(envs, parse);
+    if (envHit && winner && winner !== envHit && winner.value !== envHit.value)
+      (layout === 'unknown' ? conflicts : shadowed).push({
+        setting,
+        message: `${envHit.key}=${envHit.raw} is not what the agent applies: ${winner.key}: ${String(winner.value)} (${winner.origin}) takes precedence${
+          winner.key === deprecatedKey(setting) ? ' (the deprecated runtime_security_config.network.* key in the file beats every env var since 7.44)' : ''
+        }`,
+      });
+    if (layout === 'unknown') {
+      const legacy = pick('legacy').find((x) => x !== undefined);
+      if (legacy && winner && legacy.value !== winner.value && !conflicts.some((c) => c.setting === setting))
+        conflicts.push({
+          setting,
+          message: `agents from 7.44 apply ${winner.key}: ${String(winner.value)} (${winner.origin}), older agents ${legacy.key}: ${String(legacy.value)} (${legacy.origin}); the agent version is unknown`,
+        });
+    }
+    if (layout === 'legacy') {
+      const ignored = [env([networkEnvNew(setting)[0]!], parse), file([newKey(setting)], parse)].filter((x) => x !== undefined);
+      for (const x of ignored) notes.push(`${x.key} is ignored by agent ${verText}: event_monitoring_config keys exist from 7.44`);
+    }
+    return winner ?? nothingRead<T>() ?? dflt();
+  };
   const cwsEnabled = resolve('enabled', toBool, () => ({
     value: false,
     origin: `default(${verText ?? 'any'})`,
@@ -181,11 +256,32 @@ export function effectiveCwsConfig(inputs: CwsConfigInputs): EffectiveCwsConfig 
     notes.push(
       `security-agent has ${sa.key}=${sa.raw} but system-probe resolves runtime_security_config.enabled to ${String(cwsEnabled.value)} (${cwsEnabled.origin})`,
     );
-  for (const c of [networkEnabled, classifierPriority])
-    if (c.key?.startsWith('DD_EVENT_MONITORING_'))
-      notes.push(`${c.key} is read only by agents with the event_monitoring_config layout (2023+); older agents read DD_RUNTIME_SECURITY_CONFIG_*`);
+  const handleDefault = (): ConfigValue<number> => ({ value: 0, origin: `default(${verText ?? 'any'})` });
+  const classifierHandle = resolve('network.classifier_handle', toPriority, handleDefault);
+  const rawClassifierHandle = resolve('network.raw_classifier_handle', toPriority, handleDefault);
+  const rawPacketEnabled = resolve('network.raw_packet.enabled', toBool, () => ({
+    value: true,
+    origin: `default(${verText ?? 'any'})`,
+    note: 'default true in the agent sources read (pkg/config/setup/system_probe_cws.go)',
+  }));
+  const directSend = resolve('direct_send_from_system_probe', toBool, () => ({ value: false, origin: `default(${verText ?? 'any'})` }));
+  if (layout === 'legacy')
+    for (const c of [classifierHandle, rawClassifierHandle])
+      if (c.key) notes.push(`${c.key} is not read by agent ${verText} (event_monitoring_config layout from 7.44)`);
 
-  return { cwsEnabled, networkEnabled, classifierPriority, conflicts, notes };
+  return {
+    cwsEnabled,
+    networkEnabled,
+    classifierPriority,
+    classifierHandle,
+    rawClassifierHandle,
+    rawPacketEnabled,
+    directSend,
+    layout,
+    conflicts,
+    shadowed,
+    notes,
+  };
 }
 
 function fromEnv<T>(

@@ -63,6 +63,19 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
 
   const conflictOn = (s: string) => config.conflicts.filter((c) => c.setting === s);
   for (const c of config.conflicts) findings.push({ code: 'config_conflict', severity: 'warning', message: c.message });
+  // Which value the agent applies depends on its version, which is unknown: problems are conditional.
+  if (config.conflicts.length) conditional = true;
+  for (const c of config.shadowed ?? []) findings.push({ code: 'config_shadowed', severity: 'warning', message: c.message });
+
+  // The agent refuses these handles before anything else (pkg/security/probe/config/config.go, Config.sanitize):
+  // CWS does not start at all, whatever the CNI does.
+  const refused = handlesRefused(config);
+  if (refused && config.cwsEnabled.value !== false)
+    return {
+      verdict: 'broken',
+      findings: [...findings, { code: 'classifier_handles_refused', severity: 'critical', message: refused }],
+      remediations: [],
+    };
 
   const net = config.networkEnabled;
   if (net.value === false && conflictOn('network.enabled').length === 0) {
@@ -241,11 +254,44 @@ export function decide(facts: NetcheckFacts, table: readonly CniVendor[] = CNI_V
     });
   }
 
+  // The remediation patches env; where the agent reads the setting from system-probe.yaml first, it would not take.
+  for (const [code, value, setting] of [
+    ['set_classifier_priority', config.classifierPriority, 'network.classifier_priority'],
+    ['disable_network_detections', config.networkEnabled, 'network.enabled'],
+  ] as const) {
+    if (!remediations.has(code) || config.layout === 'legacy' || value.key !== `runtime_security_config.${setting}`) continue;
+    remediations.delete(code);
+    findings.push({
+      code: 'remediation_needs_file',
+      severity: 'warning',
+      message: `${value.key} is set in system-probe.yaml (${value.origin}); agents from 7.44 read this deprecated key before every env var, so an env patch would not take: change (or remove) it in system-probe.yaml${
+        config.layout === 'unknown' ? ' (the agent version is unknown; older agents let env win)' : ''
+      }, preferably as event_monitoring_config.${setting}.`,
+    });
+  }
+
   let verdict = worst(verdicts);
   if (conditional && (verdict === 'broken' || verdict === 'action_required')) verdict = 'unknown';
   const out: NetcheckDecision = { verdict, findings, remediations: orderRemediations(remediations) };
   if (suggestions.length) out.suggestedPriority = Math.min(...suggestions);
   return out;
+}
+
+/**
+ * The agent's own check of its classifier handles, when raw packets are enabled (Config.sanitize in
+ * pkg/security/probe/config/config.go): different handles need both set; equal ones must be 0.
+ * Undefined when it accepts them (or a value is unknown).
+ */
+export function handlesRefused(config: EffectiveCwsConfig): string | undefined {
+  const h = config.classifierHandle?.value;
+  const raw = config.rawClassifierHandle?.value;
+  if (h === undefined || raw === undefined || config.rawPacketEnabled?.value !== true) return undefined;
+  const where = `classifier_handle ${h} (${config.classifierHandle.key ?? config.classifierHandle.origin}), raw_classifier_handle ${raw} (${config.rawClassifierHandle.key ?? config.rawClassifierHandle.origin})`;
+  if (h !== raw && h * raw === 0)
+    return `system-probe refuses its configuration: "none or both of network.classifier_handle and network.raw_classifier_handle must be provided" (${where}, raw packets enabled); CWS does not start. Set both, to different values, or neither.`;
+  if (h === raw && h !== 0)
+    return `system-probe refuses its configuration: "network.classifier_handle and network.raw_classifier_handle can't be equal and not null" (${where}, raw packets enabled); CWS does not start. Give them different values, or remove both.`;
+  return undefined;
 }
 
 function stop(findings: Finding[], f: Finding): NetcheckDecision {

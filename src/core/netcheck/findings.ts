@@ -28,7 +28,13 @@ export type FindingCode =
   | 'unknown_tc_action'
   | 'unknown_cws_enabled'
   | 'unknown_network_enabled'
-  | 'unknown_classifier_priority';
+  | 'unknown_classifier_priority'
+  /** The agent refuses its network classifier handles (equal and not 0, or only one set): CWS does not start. */
+  | 'classifier_handles_refused'
+  /** An env var the agent ignores: another source of the same setting wins (see config.ts). */
+  | 'config_shadowed'
+  /** A remediation by env would not take: the agent reads the setting from system-probe.yaml first. */
+  | 'remediation_needs_file';
 
 export interface Finding {
   code: FindingCode;

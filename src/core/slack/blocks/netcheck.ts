@@ -4,6 +4,14 @@ import type { Block, ChatMessage } from '../message.ts';
 import { ACTIONS } from '../actions.ts';
 import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
 
+/** Which keys the agent version reads (src/core/netcheck/config.ts): shown under the settings' title. */
+const LAYOUT: Record<'event_monitoring' | 'legacy' | 'unknown' | 'none', string> = {
+  event_monitoring: ' (event_monitoring_config.network.*, deprecated runtime_security_config.network.* in the file first)',
+  legacy: ' (runtime_security_config.*: agent before 7.44)',
+  unknown: ' (agent version unknown: key precedence unknown)',
+  none: '',
+};
+
 export interface NetcheckContext {
   jobId: string;
   cluster: string;
@@ -154,7 +162,18 @@ export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): Cha
       { type: 'mrkdwn', text: `*CNI plugin*\n${cni}` },
       {
         type: 'mrkdwn',
-        text: `*runtime_security_config*\nenabled: ${setting(r.config.cwsEnabled)}\nnetwork.enabled: ${setting(r.config.networkEnabled)}\nclassifier_priority: ${setting(r.config.classifierPriority)}`,
+        text: clip(
+          `*CWS settings*${LAYOUT[r.config.layout ?? 'none']}\nenabled: ${setting(r.config.cwsEnabled)}\nnetwork.enabled: ${setting(r.config.networkEnabled)}\nclassifier_priority: ${setting(r.config.classifierPriority)}${[
+            ['classifier_handle', r.config.classifierHandle],
+            ['raw_classifier_handle', r.config.rawClassifierHandle],
+            ['raw_packet.enabled', r.config.rawPacketEnabled],
+            ['direct_send_from_system_probe', r.config.directSend],
+          ]
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `\n${k as string}: ${setting(v as NetcheckResult['config']['cwsEnabled'])}`)
+            .join('')}`,
+          2000,
+        ),
       },
       { type: 'mrkdwn', text: clip(`*Vendor classifiers (ingress)*\n${nodeSummary(r.nodes)}`, 2000) },
     ],
