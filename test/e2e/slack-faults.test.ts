@@ -63,6 +63,15 @@ describe('Slack failing while jobs run', () => {
     expect(h.emu.callsTo('chat.postMessage').filter((c) => c.status === 500).length).toBe(15);
   }, 60_000);
 
+  it('the last retry of a post lands although Slack answers 500: found again later, not posted twice', async () => {
+    // 1 try + 4 retries (the harness notifier's default): the 5th is applied, then answered 500.
+    h.emu.failNext('chat.postMessage', { status: 500 }, 4);
+    h.emu.failNext('chat.postMessage', { status: 500, afterApplying: true }, 1);
+    await h.signer.command('selftest f-ok', { channelId: 'CFAULTL', userId: 'UFAULTL1' });
+    await h.emu.waitFor((e) => finalSelftest(e, 'CFAULTL'), { timeoutMs: 45_000 });
+    expect(h.emu.messages('CFAULTL').filter((m) => !m.ephemeral)).toHaveLength(1);
+  }, 60_000);
+
   it('--node naming a node without an agent is answered privately; the channel gets nothing', async () => {
     await h.signer.command('selftest small --node node-99', { channelId: 'CNODE99', userId: 'UNODE099' });
     const e = await h.emu.waitFor((x) => x.messages('CNODE99').find((m) => m.ephemeral && m.user === 'UNODE099'), { timeoutMs: 20_000 });
