@@ -12,6 +12,7 @@ import { JOB_KINDS, type FinalRendering } from './kinds/index.ts';
 import { howToGet } from './kinds/kind.ts';
 import type { JobMessages } from './job-messages.ts';
 import { IncidentMirror } from './kinds/incident-mirror.ts';
+import { expireDueApprovals } from './commands/approval.ts';
 import { CHANNEL_ERRORS, CONTENT_ERRORS, type ChatMessage, type FallbackOptions, GONE_ERRORS, type Notifier, refusalOf } from './notifier.ts';
 
 export interface JobUpdatesDeps {
@@ -272,6 +273,15 @@ export class JobUpdates {
    * ones (a flare review published while the bot was down must still appear).
    */
   async reconcile(): Promise<void> {
+    // Approval requests nobody answered in time: closed, so their buttons and the incident channel say so.
+    await expireDueApprovals({
+      tracker: this.d.tracker,
+      notifier: this.d.notifier,
+      audit: this.d.audit,
+      logger: this.d.logger,
+      incidentChannel: this.d.incidentChannel ?? (() => undefined),
+      permalink: (channel, ts) => this.d.messages.permalink(channel, ts),
+    }).catch((err) => this.d.logger.warn({ err }, 'could not close the expired approval requests'));
     for (const jobId of await this.d.tracker.openJobs()) {
       if (await this.finish(jobId)) continue;
       const record = await this.d.tracker.getRecord(jobId);

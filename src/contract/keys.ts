@@ -61,6 +61,8 @@ export const keys = {
   incidentLink: (cluster: string) => `cws:incident:${cluster}`,
   /** A two-person approval request: what to run, who asked, until when, and its state (bot). */
   approval: (approvalId: string) => `cws:approval:${approvalId}`,
+  /** Approval requests still open, by expiry time (sorted set, bot: the reconcile loop closes the expired ones). */
+  openApprovals: 'cws:approvals:open',
   /** The audit stream: every command, denial and result. */
   audit: 'cws:audit',
 } as const;

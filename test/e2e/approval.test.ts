@@ -161,6 +161,22 @@ describe('two-person approval', () => {
     );
   });
 
+  it('an unanswered request closes by itself at expiry: its buttons are replaced, nothing changes', async () => {
+    const m = await report('ap-exp', 'CAPWORK4', 'UCAROL01');
+    await click(h, m, 'Disable network detections', 'UCAROL01');
+    const req = await requestIn(m);
+    // No click: the reconcile loop (every 2 s here) closes it once it has expired.
+    const closed = await h.emu.waitFor(
+      () => (h.emu.message(req.channel, req.ts)?.metadata?.event_payload.state === 'expired' ? h.emu.message(req.channel, req.ts) : undefined),
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    expect(JSON.stringify(closed.blocks)).not.toContain('approval.approve');
+    expect(JSON.stringify(closed.blocks)).toContain('without an approval: nothing was changed');
+    expect(spEnv('ap-exp')).not.toContainEqual(NETWORK_OFF);
+  });
+
   it('an expired request’s buttons do nothing and say so', async () => {
     const m = await report('ap-exp', 'CAPWORK3', 'UCAROL01');
     await click(h, m, 'Disable network detections', 'UCAROL01');

@@ -5,7 +5,8 @@ import { ClusterName } from '../../core/names.ts';
 import { approvalWhat, renderApprovalClosed, renderApprovalRequest, type ApprovalView } from '../../core/slack/blocks/approval.ts';
 import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import { CHANNEL_ERRORS, type ChatMessage, refusalOf } from '../notifier.ts';
-import { allowed, type BotServices, findCluster, incidentMirror, type Invocation } from './context.ts';
+import { IncidentMirror } from '../kinds/incident-mirror.ts';
+import { allowed, type BotServices, findCluster, type Invocation } from './context.ts';
 import { remediate } from './remediate.ts';
 import { restartAgent } from './restart-agent.ts';
 
@@ -55,8 +56,32 @@ const view = (r: ApprovalRequest): ApprovalView => ({
   ...(r.node ? { node: r.node } : {}),
 });
 
+/** What closing a request needs: a click has the bot's services, the reconcile loop only these. */
+export interface ApprovalDeps {
+  tracker: BotServices['tracker'];
+  notifier: BotServices['notifier'];
+  audit: BotServices['audit'];
+  logger: BotServices['logger'];
+  incidentChannel: (cluster: string) => string | undefined;
+  permalink?: (channel: string, ts: string) => Promise<string | undefined>;
+}
+
+const depsOf = (services: BotServices): ApprovalDeps => ({
+  tracker: services.tracker,
+  notifier: services.notifier,
+  audit: services.audit,
+  logger: services.logger,
+  incidentChannel: (cluster) => findCluster(services, cluster)?.config.incidentChannel,
+  permalink: (channel, ts) => services.slack.permalink(channel, ts),
+});
+
 const auditOf =
-  (services: BotServices, inv: Invocation, r: Pick<ApprovalRequest, 'approvalId' | 'action' | 'cluster'>, command: string) =>
+  (
+    services: Pick<ApprovalDeps, 'audit' | 'logger'>,
+    inv: Pick<Invocation, 'userId' | 'channelId'>,
+    r: Pick<ApprovalRequest, 'approvalId' | 'action' | 'cluster'>,
+    command: string,
+  ) =>
   (outcome: 'queued' | 'ok' | 'denied' | 'invalid' | 'error', detail: string) =>
     services.audit
       .append({
@@ -70,20 +95,20 @@ const auditOf =
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
 
 /** Kept until a day past its expiry. */
-async function save(services: BotServices, r: ApprovalRequest): Promise<void> {
+async function save(services: Pick<ApprovalDeps, 'tracker'>, r: ApprovalRequest): Promise<void> {
   const left = Math.max(0, Date.parse(r.expiresAt) - Date.now());
   await services.tracker.saveApproval(r.approvalId, ApprovalRequest.parse(r), Math.ceil(left / 1000) + KEEP_AFTER_S);
 }
 
-async function mirror(services: BotServices, r: ApprovalRequest, state: 'pending' | 'approved' | 'rejected' | 'expired', final: boolean): Promise<void> {
-  const link = r.messageTs ? await services.slack.permalink(r.channel, r.messageTs).catch(() => undefined) : undefined;
+async function mirror(d: ApprovalDeps, r: ApprovalRequest, state: 'pending' | 'approved' | 'rejected' | 'expired', final: boolean): Promise<void> {
+  const link = r.messageTs && d.permalink ? await d.permalink(r.channel, r.messageTs).catch(() => undefined) : undefined;
   const verdict =
     state === 'pending'
       ? `${approvalWhat(view(r))} waits for approval`
       : state === 'expired'
         ? `${approvalWhat(view(r))}: expired without an approval, nothing changed`
         : `${approvalWhat(view(r))}: ${state} by ${r.decidedBy ?? 'someone'}`;
-  await incidentMirror(services)
+  await new IncidentMirror({ tracker: d.tracker, notifier: d.notifier, logger: d.logger, incidentChannel: d.incidentChannel })
     .show(
       {
         id: r.approvalId,
@@ -96,7 +121,7 @@ async function mirror(services: BotServices, r: ApprovalRequest, state: 'pending
       state,
       { verdict, ...(link ? { link } : {}), final },
     )
-    .catch((err) => services.logger.warn({ err, approvalId: r.approvalId }, 'could not mirror the approval request'));
+    .catch((err) => d.logger.warn({ err, approvalId: r.approvalId }, 'could not mirror the approval request'));
 }
 
 /**
@@ -146,8 +171,9 @@ export async function requestApproval(
         )
       : renderProblem('This change needs an approval, and Slack did not take the request just now.', 'Nothing was changed. Try again in a minute.');
   }
+  await services.tracker.openApproval(r.approvalId, Date.parse(r.expiresAt)).catch((err) => services.logger.warn({ err }, 'could not note the open request'));
   await audit('queued', `approval requested, until ${r.expiresAt}`);
-  await mirror(services, r, 'pending', false);
+  await mirror(depsOf(services), r, 'pending', false);
   return undefined;
 }
 
@@ -165,14 +191,14 @@ export async function decideApproval(
   const audit = auditOf(services, inv, r, decision);
   const cluster = findCluster(services, r.cluster);
   if (!cluster) return renderProblem(`Cluster \`${r.cluster}\` is no longer configured.`);
-  if (r.state !== 'pending') return renderProblem(`This request was already ${r.state}${r.decidedBy ? ` by <@${r.decidedBy}>` : ''}; nothing more was done.`);
-  if (Date.now() >= Date.parse(r.expiresAt)) {
-    await expire(services, inv, r);
+  if (r.state === 'expired' || (r.state === 'pending' && Date.now() >= Date.parse(r.expiresAt))) {
+    await expire(depsOf(services), inv, r);
     return renderProblem(
       `This request expired at ${r.expiresAt} without an approval; nothing was changed.`,
       'Click the button on the report again to ask anew.',
     );
   }
+  if (r.state !== 'pending') return renderProblem(`This request was already ${r.state}${r.decidedBy ? ` by <@${r.decidedBy}>` : ''}; nothing more was done.`);
   if (decision === 'approve' && inv.userId === r.requestedBy) {
     await audit('denied', 'self-approval refused');
     return renderProblem('You cannot approve your own request: another person allowed to approve changes on this cluster must.', 'Nothing was changed.');
@@ -190,12 +216,13 @@ export async function decideApproval(
   const at = new Date().toISOString();
   const closed: ApprovalRequest = { ...r, state: decision === 'approve' ? 'approved' : 'rejected', decidedBy: inv.userId, decidedAt: at };
   await save(services, closed);
+  await services.tracker.closeApproval(r.approvalId).catch(() => {});
   if (closed.messageTs)
     await services.notifier
       .update(closed.channel, closed.messageTs, renderApprovalClosed(view(closed), closed.state as 'approved' | 'rejected', inv.userId, at), { final: true })
       .catch((err) => services.logger.warn({ err, approvalId }, 'could not close the approval request message'));
   await audit('ok', closed.state);
-  await mirror(services, closed, closed.state, true);
+  await mirror(depsOf(services), closed, closed.state, true);
   if (decision === 'reject') {
     await services.tracker.forget(r.claim);
     return undefined;
@@ -209,16 +236,32 @@ export async function decideApproval(
 }
 
 /** Closes an expired request once: its buttons are replaced by "expired", its change may be asked for again. */
-async function expire(services: BotServices, inv: Invocation, r: ApprovalRequest): Promise<void> {
-  const claim = await services.tracker.once(`approval:${r.approvalId}`, 'expired', KEEP_AFTER_S);
+async function expire(d: ApprovalDeps, who: Pick<Invocation, 'userId' | 'channelId'>, r: ApprovalRequest): Promise<void> {
+  const claim = await d.tracker.once(`approval:${r.approvalId}`, 'expired', KEEP_AFTER_S);
+  await d.tracker.closeApproval(r.approvalId).catch(() => {});
   if (!claim.first) return;
   const closed: ApprovalRequest = { ...r, state: 'expired', decidedAt: new Date().toISOString() };
-  await save(services, closed);
+  await save(d, closed);
   if (closed.messageTs)
-    await services.notifier
+    await d.notifier
       .update(closed.channel, closed.messageTs, renderApprovalClosed(view(closed), 'expired', undefined, closed.decidedAt!), { final: true })
-      .catch((err) => services.logger.warn({ err, approvalId: r.approvalId }, 'could not close the approval request message'));
-  await auditOf(services, inv, r, 'approve')('invalid', 'expired');
-  await mirror(services, closed, 'expired', true);
-  await services.tracker.forget(r.claim);
+      .catch((err) => d.logger.warn({ err, approvalId: r.approvalId }, 'could not close the approval request message'));
+  await auditOf(d, who, r, 'approve')('invalid', 'expired');
+  await mirror(d, closed, 'expired', true);
+  await d.tracker.forget(r.claim);
+}
+
+/**
+ * Closes the requests whose expiry passed with nobody clicking (the reconcile loop of every bot
+ * replica calls it; each request closes once): the message says "expired", the incident channel too.
+ */
+export async function expireDueApprovals(d: ApprovalDeps, now = Date.now()): Promise<void> {
+  for (const id of await d.tracker.dueApprovals(now)) {
+    const parsed = ApprovalRequest.safeParse(await d.tracker.getApproval(id));
+    if (!parsed.success || parsed.data.state !== 'pending') {
+      await d.tracker.closeApproval(id);
+      continue;
+    }
+    await expire(d, { userId: parsed.data.requestedBy, channelId: parsed.data.channel }, parsed.data);
+  }
 }

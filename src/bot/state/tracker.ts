@@ -284,4 +284,18 @@ export class JobTracker {
     const raw = await this.redis.get(keys.approval(approvalId));
     return raw ? JSON.parse(raw) : undefined;
   }
+
+  /** An approval request is open until `expiresAtMs` (the reconcile loop closes it then). */
+  async openApproval(approvalId: string, expiresAtMs: number): Promise<void> {
+    await this.redis.zadd(keys.openApprovals, expiresAtMs, approvalId);
+  }
+
+  async closeApproval(approvalId: string): Promise<void> {
+    await this.redis.zrem(keys.openApprovals, approvalId);
+  }
+
+  /** Open approval requests whose expiry has passed. */
+  async dueApprovals(nowMs: number, limit = 100): Promise<string[]> {
+    return this.redis.zrangebyscore(keys.openApprovals, '-inf', nowMs, 'LIMIT', 0, limit);
+  }
 }
