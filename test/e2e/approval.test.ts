@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet } from '../../src/sim/fleet.ts';
+import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { click, type Harness, startHarness } from '../support/harness.ts';
+import { click, finalSelftest, type Harness, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-approval-'));
 const sims: Record<string, Simulator> = {};
@@ -46,6 +46,10 @@ beforeAll(async () => {
     await sims[name].writeKubeconfig(kc);
     yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sims[name].contextName}, ${ACCESS}, ${extra} }\n`;
   }
+  // A self-test with failing nodes, whose "Restart agent" needs an approval.
+  sims['ap-st'] = await startSimulator({ fleet: loadFleet(join(import.meta.dirname, '../fixtures/fleets/sim-a.yaml')) });
+  await sims['ap-st'].writeKubeconfig(join(dir, 'ap-st.kubeconfig'));
+  yaml += `  ap-st: { kind: kubernetes, kubeconfig: ${join(dir, 'ap-st.kubeconfig')}, context: ${sims['ap-st'].contextName}, selftest: { timeoutMs: 2000 }, ${ACCESS}, requireApproval: [restart_agent] }\n`;
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 100 });
 }, 60_000);
 
@@ -139,6 +143,37 @@ describe('two-person approval', () => {
         ['UALICE01', 'queued'],
       ]),
     );
+  });
+
+  it('"Restart agent" waits for the approval too, then restarts exactly that agent', async () => {
+    const podsOn = (node: string) =>
+      sims['ap-st']!.state.listPods('datadog')
+        .filter((p) => p.spec?.nodeName === node)
+        .map((p) => p.metadata!.name!);
+    await h.signer.command('selftest ap-st', { channelId: 'CAPWORK5', userId: 'UALICE01' });
+    const final = await h.emu.waitFor((e) => finalSelftest(e, 'CAPWORK5'), { timeoutMs: 30_000 });
+    const before = podsOn('node-7');
+    await click(h, final, 'Restart agent on node-7', 'UALICE01');
+    const req = await requestIn(final);
+    expect(req.metadata!.event_payload).toMatchObject({ action: 'restart_agent', node: 'node-7', requestedBy: 'UALICE01' });
+    await settle();
+    expect(podsOn('node-7')).toEqual(before);
+    await click(h, req, 'Approve', 'UBOB0001');
+    const r7 = await h.emu.waitFor(
+      (e) =>
+        e
+          .messages('CAPWORK5')
+          .find((m) => m.thread_ts === final.ts && m.metadata?.event_type === 'cws_remediation_result' && m.metadata.event_payload.node === 'node-7'),
+      { timeoutMs: 30_000 },
+    );
+    expect(r7.metadata!.event_payload).toMatchObject({
+      action: 'restart_agent',
+      status: 'restarted',
+      by: 'UALICE01',
+      approvedBy: 'UBOB0001',
+      before: { pod: before[0] },
+    });
+    expect(podsOn('node-7')).not.toEqual(before);
   });
 
   it('Reject closes the request; nothing changes, and the fix may be asked for again', async () => {
