@@ -126,3 +126,32 @@ describe('huge lines are read in linear time (found by test/property)', () => {
     expect(parseSelftestStatus('Self Tests\n===\nFailed: a\u2028b\n')).toEqual({ succeeded: [], failed: [] });
   });
 });
+
+describe('system-probe runtime self-test (issue 19): the same strings, the same verdicts (SOURCES.md §4.1)', () => {
+  it('OK, a server-side error (exit 0) and the client-side Unavailable error (exit 255) read as for security-agent', () => {
+    expect(parseSelftestOutput({ stdout: 'Runtime self test: OK\n', stderr: '', exitCode: 0 })).toMatchObject({ status: 'ok' });
+    expect(parseSelftestOutput({ stdout: 'Runtime self test: error: failed to receive expected event\n', stderr: '', exitCode: 0 })).toEqual({
+      status: 'failed',
+      failedTests: [],
+      message: 'failed to receive expected event',
+    });
+    const unavailable = parseSelftestOutput({
+      stdout: '',
+      stderr:
+        'Error: unable to get a process self test: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix /opt/datadog-agent/run/runtime-security.sock: connect: no such file or directory"\n',
+      exitCode: 255,
+    });
+    // the worker falls back from security-agent to system-probe on exactly this message
+    expect(unavailable).toMatchObject({
+      status: 'error',
+      message: expect.stringMatching(/^system-probe unreachable: Error: unable to get a process self test/),
+    });
+    expect(
+      parseSelftestOutput({
+        stdout: '',
+        stderr: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "system-probe": executable file not found in $PATH\n',
+        exitCode: 127,
+      }),
+    ).toMatchObject({ status: 'error', message: expect.stringMatching(/^agent binary not found/) });
+  });
+});
