@@ -1,6 +1,8 @@
 import type { ConnectionOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { ConfigError } from '../src/config/env.ts';
+import { redisConnection, urlOf } from '../src/config/redis.ts';
 import type { Metrics } from '../src/observability/metrics.ts';
 import { readyKey, redisWritable } from '../src/observability/readiness.ts';
 import { type ClustersFile, clusterNamed } from '../src/config/clusters.ts';
@@ -35,12 +37,17 @@ export async function startWorkers(opts: {
   const workers: ClusterWorker[] = [];
   const closers: (() => Promise<void>)[] = [];
   const served: string[] = [];
+  // One Redis client for every served cluster's Queue, Worker and processors; each Worker adds
+  // only its blocking connection (BullMQ duplicates this client for it).
+  const shared = sharedClient(opts.connection);
   for (const name of names) {
     const config = opts.clusters.clusters[name]!;
     let target;
     try {
       target = await createTarget(name, config);
     } catch (err) {
+      await Promise.all(workers.map((w) => w.close()));
+      shared.close();
       // e.g. a kubeconfig that cannot be read or has no such context: one clear line at start.
       throw new ConfigError(`CWS_CONFIG: cluster ${name}: ${(err as Error).message}`);
     }
@@ -48,7 +55,7 @@ export async function startWorkers(opts: {
       name,
       config,
       target,
-      connection: opts.connection,
+      connection: shared.client,
       logger: opts.logger,
       ...(opts.lockDurationMs ? { lockDurationMs: opts.lockDurationMs } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
@@ -105,6 +112,19 @@ export async function startWorkers(opts: {
         }
       } else log.info('worker: every running job finished');
       await Promise.all(closers.map((c) => c()));
+      shared.close();
     },
   };
+}
+
+/**
+ * The worker process's one non-blocking client: from `blockingOptions(REDIS_URL)`, any topology
+ * (`redisConnection`); an ioredis client given by the caller is used as it is and left open.
+ */
+function sharedClient(connection: ConnectionOptions & object): { client: Redis; close(): void } {
+  if (typeof (connection as Partial<Redis>).duplicate === 'function') return { client: connection as Redis, close() {} };
+  const url = urlOf(connection);
+  const client = url ? redisConnection(url).client('shared', 'cws:worker') : new Redis({ ...(connection as RedisOptions), maxRetriesPerRequest: null });
+  client.on('error', () => {}); // the Workers report what matters ('worker error')
+  return { client, close: () => client.disconnect() };
 }

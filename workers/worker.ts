@@ -1,5 +1,5 @@
 import { type ConnectionOptions, type Job, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../src/config/clusters.ts';
@@ -14,6 +14,11 @@ export interface ClusterWorkerOptions {
   name: string;
   config: ClusterConfig;
   target: AgentTarget;
+  /**
+   * An ioredis client (Redis or Cluster) is shared by the cluster's Queue, its Worker (BullMQ
+   * duplicates it for the Worker's blocking connection) and the processors' own commands, and is
+   * left open; from plain options, the worker makes one such client and closes it.
+   */
   connection: ConnectionOptions & object;
   logger: Logger;
   /**
@@ -40,9 +45,11 @@ export interface ClusterWorker {
 }
 
 export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
-  const queue = new Queue(queueName(o.name), { connection: o.connection });
-  const redis = new Redis({ ...(o.connection as object), maxRetriesPerRequest: null });
-  redis.on('error', () => {});
+  const given = isClient(o.connection) ? o.connection : undefined;
+  const redis = given ?? new Redis({ ...(o.connection as RedisOptions), maxRetriesPerRequest: null });
+  if (!given) redis.on('error', () => {});
+  const queue = new Queue(queueName(o.name), { connection: redis });
+  queue.on('error', () => {}); // the same connection's errors reach the Worker, which logs them ('worker error')
   const progress = new FanoutProgress(redis, queue, o.progressIntervalMs ?? 250);
   const shutdown = new AbortController();
   const target = o.metrics ? countingExecs(o.target, (outcome) => o.metrics!.agentExec(o.name, outcome)) : o.target;
@@ -104,7 +111,7 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   const running = new Map<string, { job: Job; token: string | undefined }>();
   const tracked = (job: Job, token?: string) => (running.set(job.id!, { job, token }), scheduled(job, token).finally(() => running.delete(job.id!)));
   const worker = new Worker(queueName(o.name), tracked, {
-    connection: o.connection,
+    connection: redis,
     concurrency: workSlots + flareSlots,
     name: `cws-worker:${o.name}`,
     lockDuration: o.lockDurationMs ?? 30_000,
@@ -125,7 +132,10 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
       await worker.close();
       progress.close();
       await queue.close();
-      redis.disconnect();
+      if (!given) redis.disconnect();
     },
   };
 }
+
+/** An ioredis client (a Redis or a Cluster) rather than options. */
+const isClient = (c: object): c is Redis => typeof (c as Partial<Redis>).duplicate === 'function' && typeof (c as Partial<Redis>).disconnect === 'function';

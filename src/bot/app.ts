@@ -1,7 +1,5 @@
-import { once } from 'node:events';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisAuditLog } from './state/audit.ts';
 import type { BotServices } from './commands/context.ts';
@@ -9,7 +7,7 @@ import { type ClustersFile, clusterNamed } from '../config/clusters.ts';
 import { RedisCommandLimiter } from './state/command-limiter.ts';
 import { JobProducer } from './state/producer.ts';
 import { DEFAULT_JOB_POLICY, type JobPolicy } from '../contract/queues.ts';
-import { blockingOptions, fastFailOptions } from '../config/redis.ts';
+import { redisConnection, whenReady } from '../config/redis.ts';
 import { JobTracker } from './state/tracker.ts';
 import { boltLogger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -60,7 +58,10 @@ export interface Bot {
 
 /** Wires Bolt, the queue producer, the notifier and the result relay. Holds no cluster credentials. */
 export function createBot(o: BotOptions): Bot {
-  const redis = new Redis(fastFailOptions(o.redisUrl));
+  // Any topology of REDIS_URL. One fail-fast client for the bot's own commands and every Queue;
+  // each QueueEvents gets its own blocking connection, duplicated from `redisConn.bullmq`.
+  const redisConn = redisConnection(o.redisUrl);
+  const redis = redisConn.client('commands', 'cws:bot');
   redis.on('error', (err) => o.logger.warn({ err: err.message }, 'redis (bot) error'));
   const producer = new JobProducer(redis, o.jobPolicy ?? DEFAULT_JOB_POLICY);
   const tracker = new JobTracker(redis);
@@ -79,7 +80,7 @@ export function createBot(o: BotOptions): Bot {
   const messages = new JobMessages({ tracker, notifier, history: web as never, logger: o.logger.child({ component: 'messages' }) });
   const updates = new JobUpdates({
     messages,
-    connection: blockingOptions(o.redisUrl),
+    connection: redisConn.bullmq,
     clusters: Object.keys(o.clusters.clusters),
     producer,
     tracker,
@@ -159,6 +160,9 @@ export function createBot(o: BotOptions): Bot {
     notifier,
     async start(port) {
       slackAuth.start();
+      // However slowly Redis answers: the fail-fast client refuses commands until it is ready, and
+      // reconcile (in updates.start) is its first use.
+      await whenReady(redis);
       await updates.start();
       if (socketMode) {
         await app.start();
@@ -170,7 +174,7 @@ export function createBot(o: BotOptions): Bot {
     },
     reconcile: () => updates.reconcile(),
     async redisReady() {
-      if (redis.status !== 'ready') await once(redis, 'ready');
+      await whenReady(redis);
       await producer.ready();
     },
     readiness,
@@ -181,6 +185,7 @@ export function createBot(o: BotOptions): Bot {
       await updates.close();
       await producer.close();
       redis.disconnect();
+      redisConn.close();
     },
   };
 }

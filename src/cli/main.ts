@@ -6,7 +6,6 @@
  */
 import { userInfo } from 'node:os';
 import { QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import { authorise } from '../core/access.ts';
 import { RedisAuditLog } from '../bot/state/audit.ts';
 import { parseCommand, usageAll } from '../core/grammar.ts';
@@ -14,7 +13,7 @@ import { clusterNamed, loadClustersFile } from '../config/clusters.ts';
 import { ConfigError, parseEnv } from '../config/env.ts';
 import { JobProducer, withTimeout } from '../bot/state/producer.ts';
 import { DEFAULT_JOB_POLICY, queueName } from '../contract/queues.ts';
-import { blockingOptions, fastFailOptions } from '../config/redis.ts';
+import { redisConnection } from '../config/redis.ts';
 import { NetcheckResult, SelftestProgress, SelftestResult } from '../contract/jobs.ts';
 import { netcheckPayload, selftestPayload } from '../core/metadata.ts';
 import { summarise } from '../core/selftest/summary.ts';
@@ -47,7 +46,8 @@ async function main(argv: string[]): Promise<number> {
   const user = process.env.CWS_USER ?? `cli:${userInfo().username}`;
   if (process.env.CWS_USER !== undefined && !/^[UW][A-Z0-9]{2,}$/.test(user)) throw new ConfigError('CWS_USER: must be your Slack user ID (U… or W…)');
 
-  const redis = new Redis(fastFailOptions(env.REDIS_URL));
+  const redisConn = redisConnection(env.REDIS_URL);
+  const redis = redisConn.client('commands', 'cws:cli');
   redis.on('error', () => {});
   const producer = new JobProducer(redis, DEFAULT_JOB_POLICY, 5000);
   const audit = new RedisAuditLog(redis, { retentionDays: clusters.audit?.retentionDays });
@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
         : await producer.enqueueNetcheck({ kind: 'netcheck', cluster: cmd.cluster, requestedBy: user, requestedAt: now });
     await audit.append({ user, channel: 'cli', command: words.join(' '), cluster: cmd.cluster, jobId, outcome: 'queued' }).catch(() => {});
 
-    const events = new QueueEvents(queueName(cmd.cluster), { connection: blockingOptions(env.REDIS_URL) });
+    const events = new QueueEvents(queueName(cmd.cluster), { connection: redisConn.bullmq });
     events.on('error', () => {});
     await events.waitUntilReady();
     if (tty && cmd.name === 'selftest')
@@ -129,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await producer.close();
     redis.disconnect();
+    redisConn.close();
   }
 }
 

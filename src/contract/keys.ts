@@ -4,16 +4,20 @@
  *
  * Hash tags (`{…}`) keep together what one command or script touches at once, so every
  * multi-key write stays in one slot of a Redis Cluster:
+ *  - a cluster's queue: its name is its hash tag (`bull:{cws.<cluster>}:…`), so each BullMQ
+ *    script, which touches many keys of one queue, stays in one slot; a self-test's parent and
+ *    its children are jobs of the same queue, so the flow does too. Different clusters' queues
+ *    hash to different slots and spread over the masters (BullMQ's Redis Cluster guide);
  *  - a job's keys share `{<jobId>}` (its record, messages, claims, facts, channels);
  *  - a fan-out's progress counters share `{<parentId>}`;
  *  - the command limits share `{limits}` (one script checks the user's and the cluster's);
  *  - the open-flare sets share `{flares}` (one script checks the cluster's and the user's).
- * Everything else is one key per command.
+ * Everything else is one key per command. No script or transaction mixes a queue's keys with ours.
  */
 
 export const QUEUE_PREFIX = 'bull';
-/** The BullMQ queue of a cluster: every job kind of that cluster goes through it. */
-export const queueName = (cluster: string) => `cws.${cluster}`;
+/** The BullMQ queue of a cluster: every job kind of that cluster goes through it. Braced: its own hash tag. */
+export const queueName = (cluster: string) => `{cws.${cluster}}`;
 
 export const keys = {
   /** Who asked for the job, where, and what it showed (bot). */

@@ -2,11 +2,12 @@
  * A private `redis-server` child on a free loopback port, in a throw-away directory, stopped
  * with its owner: the sandbox's Redis when REDIS_URL is not set (no persistence), and every test
  * file's (`persistence: 'aof'` with `appendfsync always`, so what was written before kill()
- * survives restart() on the same port and directory).
+ * survives restart() on the same port and directory). With `args` or `sentinel`, one node of a
+ * Redis Cluster, a replica or a Sentinel (test/support/redis-topologies.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,16 @@ export interface PrivateRedisOptions {
   binary?: string;
   /** 'none' (default): no RDB, no AOF. 'aof': append-only file, fsync on every write. */
   persistence?: 'none' | 'aof';
+  /**
+   * More server arguments, e.g. `['--cluster-enabled', 'yes']` or `['--replicaof', '127.0.0.1', '6380']`,
+   * or a function of the port (`--port 0 --tls-port <port>`: TLS only); tests of Redis topologies.
+   */
+  args?: string[] | ((port: number) => string[]);
+  /**
+   * Runs `redis-sentinel` (or `binary`) with these lines as its configuration file, written in
+   * its directory (a Sentinel rewrites it): e.g. `sentinel monitor …`.
+   */
+  sentinel?: string[];
 }
 
 /** The one line `npm start` prints when there is no Redis to use. */
@@ -37,6 +48,7 @@ export class RedisNotInstalledError extends ConfigError {
 }
 
 const READY = 'Ready to accept connections';
+const SENTINEL_READY = '+monitor master';
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 5;
@@ -44,9 +56,13 @@ const PORT_ATTEMPTS = 5;
 class PortTakenError extends Error {}
 
 export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
-  const binary = opts.binary ?? 'redis-server';
+  const binary = opts.binary ?? (opts.sentinel ? 'redis-sentinel' : 'redis-server');
   const persistence = opts.persistence ?? 'none';
   const dir = await mkdtemp(join(tmpdir(), 'cws-redis-'));
+  const conf = join(dir, 'sentinel.conf');
+  if (opts.sentinel) await writeFile(conf, `${opts.sentinel.join('\n')}\n`);
+  const extra = (p: number) => (typeof opts.args === 'function' ? opts.args(p) : (opts.args ?? []));
+  const spawnIt = (p: number) => spawnRedis(binary, p, dir, persistence, extra(p), opts.sentinel ? conf : undefined);
   let current: ChildProcess | undefined;
   let port = 0;
   try {
@@ -54,7 +70,7 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
     for (let attempt = 1; !current; attempt++) {
       port = await freeLoopbackPort();
       try {
-        current = await spawnRedis(binary, port, dir, persistence);
+        current = await spawnIt(port);
       } catch (err) {
         if (!(err instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw err;
       }
@@ -96,7 +112,7 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
       let lastErr: unknown;
       for (let attempt = 0; attempt < 20; attempt++) {
         try {
-          current = await spawnRedis(binary, port, dir, persistence);
+          current = await spawnIt(port);
           return;
         } catch (err) {
           lastErr = err;
@@ -109,9 +125,12 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
   };
 }
 
-function spawnRedis(binary: string, port: number, dir: string, persistence: 'none' | 'aof'): Promise<ChildProcess> {
+function spawnRedis(binary: string, port: number, dir: string, persistence: 'none' | 'aof', extra: string[], sentinelConf?: string): Promise<ChildProcess> {
   const durability = persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir, '--daemonize', 'no'];
+  // A Sentinel takes its configuration file first; it says it is ready once it monitors its master.
+  const conf = sentinelConf ? [sentinelConf] : [];
+  const args = [...conf, '--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir, '--daemonize', 'no', ...extra];
+  const ready = sentinelConf ? SENTINEL_READY : READY;
   return new Promise((resolve, reject) => {
     // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop Redis last,
     // after the bot and the worker let go of it (else they log connection errors on the way out).
@@ -129,12 +148,18 @@ function spawnRedis(binary: string, port: number, dir: string, persistence: 'non
     const onData = (chunk: Buffer) => {
       if (settled) return;
       output += chunk.toString('utf8');
-      if (output.includes(READY)) settle();
+      if (output.includes(ready)) settle();
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.once('error', (err: NodeJS.ErrnoException) =>
-      settle(err.code === 'ENOENT' ? new RedisNotInstalledError() : new Error(`cannot start redis-server: ${err.message}`)),
+      settle(
+        err.code === 'ENOENT'
+          ? binary === 'redis-server'
+            ? new RedisNotInstalledError()
+            : new Error(`${binary}: not found on PATH`)
+          : new Error(`cannot start ${binary}: ${err.message}`),
+      ),
     );
     child.once('exit', (code, signal) => {
       const why = `redis-server exited before it was ready on port ${port} (code ${code}, signal ${signal}): ${output.trim().split('\n').slice(-3).join(' | ')}`;
