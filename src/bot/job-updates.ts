@@ -78,19 +78,32 @@ export class JobUpdates {
     const shown = JOB_KINDS[record.kind].progress?.(record, data);
     if (!shown) return;
     const { message, urgent = false } = shown;
-    // Skip what was already shown (reconcile replays the current progress of running jobs).
-    const digest = createHash('sha1').update(JSON.stringify(message)).digest('hex');
-    if (!(await this.d.tracker.markShown(jobId, digest))) return;
     const messages = await this.d.tracker.messages(jobId);
     if (record.post === 'deferred' && !messages.some((m) => m.channel === record.channel)) {
       // A deferred message is created once the job has something to show in the channel (its kind says when).
       if (shown.opens) await this.d.messages.open(record, record.channel, message);
       return;
     }
-    for (const m of messages) {
-      if (m.ts.startsWith('ephemeral:') || (await this.d.tracker.isFinal(jobId, m.ts))) continue;
-      void this.d.notifier.update(m.channel, m.ts, message, urgent ? { urgent } : {}).catch(() => {});
-    }
+    const targets: typeof messages = [];
+    for (const m of messages) if (!m.ts.startsWith('ephemeral:') && !(await this.d.tracker.isFinal(jobId, m.ts))) targets.push(m);
+    // Nothing shows it yet (its message is still being posted): not marked shown, so the replay
+    // after the post (show) or the reconcile puts it there.
+    if (!targets.length) return;
+    // Skip what was already shown (reconcile replays the current progress of running jobs).
+    const digest = createHash('sha1').update(JSON.stringify(message)).digest('hex');
+    if (!(await this.d.tracker.markShown(jobId, digest))) return;
+    for (const m of targets) void this.d.notifier.update(m.channel, m.ts, message, urgent ? { urgent } : {}).catch(() => {});
+  }
+
+  /**
+   * Brings a job's messages up to date: its final result if it finished, else its current
+   * progress (a review published while its message was being posted is shown at once).
+   */
+  async show(jobId: string): Promise<void> {
+    if (await this.finish(jobId)) return;
+    const record = await this.d.tracker.getRecord(jobId);
+    const job = record ? await this.d.producer.getJob(record.cluster, jobId) : undefined;
+    if (job?.progress && typeof job.progress === 'object') await this.onProgress(jobId, job.progress);
   }
 
   /** Posts the final message if the job has finished. Safe to call any number of times. */

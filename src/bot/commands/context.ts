@@ -25,8 +25,12 @@ export interface BotServices {
   limiter: CommandLimiter;
   /** Creates a job's message in a channel, once whatever Slack does. */
   messages: JobMessages;
-  /** The relay of job results: posts the final result now if the job already finished (closes the enqueue/post race). */
-  results: { finish(jobId: string): Promise<boolean> };
+  /**
+   * The relay of job results. `finish` posts the final result now if the job already finished;
+   * `show` also brings a new message up to the job's current progress (both close the race
+   * between the job and the post of its message).
+   */
+  results: { finish(jobId: string): Promise<boolean>; show(jobId: string): Promise<void> };
 }
 
 export interface SlackExtras {
@@ -161,7 +165,7 @@ export async function showJob(
       .catch(() => {});
     return;
   }
-  await services.results.finish(record.jobId);
+  await services.results.show(record.jobId);
 }
 
 /** The cluster's incident mirror (issue 17), from the services a handler has. */
