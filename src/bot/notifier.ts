@@ -99,6 +99,38 @@ export const METADATA_ERRORS = new Set(['invalid_metadata_format', 'invalid_meta
 export const GONE_ERRORS = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed']);
 /** The bot cannot write to the channel at all. */
 export const CHANNEL_ERRORS = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
+/** Slack's own trouble (answered ok:false): worth another attempt. */
+export const TRANSIENT_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+/** The token or the app: no retry helps, an operator must act. */
+const AUTH_ERRORS = [
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'missing_scope',
+  'not_allowed_token_type',
+  'ekm_access_denied',
+];
+/** Slack error codes a metric keeps as their own outcome (a bounded set: any other code is `other_error`). */
+const KNOWN_ERRORS = new Set([
+  ...CONTENT_ERRORS,
+  ...GONE_ERRORS,
+  ...CHANNEL_ERRORS,
+  ...TRANSIENT_ERRORS,
+  ...AUTH_ERRORS,
+  'invalid_arguments',
+  'user_not_found',
+  'user_not_in_channel',
+]);
+
+/** A call's outcome for the metrics: ok, ratelimited, error (HTTP or network), a known Slack code, or other_error. */
+export function slackOutcome(raw: unknown): string {
+  if ((raw as { code?: string } | undefined)?.code === 'slack_webapi_rate_limited_error') return 'ratelimited';
+  const code = refusalOf(raw)?.error;
+  if (code === undefined) return 'error';
+  return KNOWN_ERRORS.has(code) ? code : 'other_error';
+}
 
 const FALLBACK_TEXT_CHARS = 3000;
 
@@ -440,7 +472,7 @@ export class Notifier {
     | { kind: 'refused'; refusal: Refusal; error: Error }
     | { kind: 'other'; error: Error } {
     const e = raw as { code?: string; retryAfter?: number; statusCode?: number };
-    this.opts.onCall?.(method, e.code === 'slack_webapi_rate_limited_error' ? 'ratelimited' : (refusalOf(raw)?.error ?? 'error'));
+    this.opts.onCall?.(method, slackOutcome(raw));
     if (e.code === 'slack_webapi_rate_limited_error') {
       this.stats.rateLimited++;
       const waitMs = Math.max(1, e.retryAfter ?? 1) * 1000;
@@ -452,7 +484,7 @@ export class Notifier {
     const transient =
       (e.code === 'slack_webapi_http_error' && (e.statusCode ?? 0) >= 500) ||
       e.code === 'slack_webapi_request_error' ||
-      (refusal !== undefined && ['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout'].includes(refusal.error));
+      (refusal !== undefined && TRANSIENT_ERRORS.has(refusal.error));
     if (transient) return { kind: 'transient', error: raw as Error };
     if (refusal) {
       this.stats.refused++;

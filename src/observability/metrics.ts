@@ -16,6 +16,7 @@ export interface Metrics {
   /** A command ran in an agent (ok, nonzero_exit, timeout, unreachable, not_found, error). */
   agentExec: (cluster: string, outcome: string) => void;
   /** A Slack Web API call ended: `ok`, `ratelimited`, `error` (HTTP/network) or Slack's error code, bucketed. */
+  /** `outcome` is bounded by the caller (the notifier's `slackOutcome`): ok, ratelimited, error, a known Slack code, other_error. */
   slackCall: (method: string, outcome: string) => void;
   /** A cluster's queue, read at scrape time for `cws_queue_jobs` and `cws_workers_online` (last one given per cluster wins). */
   watchQueue: (cluster: string, queue: QueueCounts) => void;
@@ -29,51 +30,6 @@ export interface QueueCounts {
 
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
-
-/** Slack error codes kept as their own `outcome`; any other code is `other_error`. */
-export const SLACK_OUTCOMES = new Set([
-  'ok',
-  'ratelimited',
-  'error',
-  // content refused
-  'invalid_blocks',
-  'invalid_blocks_format',
-  'msg_too_long',
-  'msg_blocks_too_long',
-  'invalid_metadata_format',
-  'invalid_metadata_schema',
-  'metadata_too_large',
-  'metadata_must_be_sent_from_app',
-  'invalid_attachments',
-  'too_many_attachments',
-  'no_text',
-  'invalid_arguments',
-  // the message or the channel
-  'message_not_found',
-  'cant_update_message',
-  'edit_window_closed',
-  'not_in_channel',
-  'channel_not_found',
-  'is_archived',
-  'user_not_found',
-  'user_not_in_channel',
-  // the token or the app
-  'invalid_auth',
-  'not_authed',
-  'account_inactive',
-  'token_revoked',
-  'token_expired',
-  'missing_scope',
-  'not_allowed_token_type',
-  'ekm_access_denied',
-  // Slack's side
-  'internal_error',
-  'fatal_error',
-  'service_unavailable',
-  'request_timeout',
-]);
-
-export const bucketSlackOutcome = (outcome: string): string => (SLACK_OUTCOMES.has(outcome) ? outcome : 'other_error');
 
 /** Seconds from enqueue to the end of a job: self-tests take seconds to minutes, flares wait on people. */
 export const JOB_DURATION_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600];
@@ -172,7 +128,7 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
       if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) durations.observe({ kind, cluster }, seconds);
     },
     agentExec: (cluster, outcome) => execs.inc({ cluster, outcome }),
-    slackCall: (method, outcome) => slack.inc({ method, outcome: bucketSlackOutcome(outcome) }),
+    slackCall: (method, outcome) => slack.inc({ method, outcome }),
     watchQueue: (cluster, queue) => void queues.set(cluster, queue),
   };
 }

@@ -12,7 +12,7 @@
  */
 import { scrubBytes, scrubYaml } from './scrubber.ts';
 import {
-  ALLOWED_ENV,
+  envvarsLog,
   at,
   DEFAULT_SYSTEM_PROBE_YAML,
   datadogYaml,
@@ -61,18 +61,6 @@ function defaultEnv(input: CoreFlareInput): Record<string, string> {
     DD_LOGS_ENABLED: 'false',
     DD_SYSTEM_PROBE_ENABLED: input.containers.includes('system-probe') ? 'true' : 'false',
   };
-}
-
-/** pkg/flare/common envvars.go: "Found the following envvars:" then " -  NAME=value", no *_KEY / *_AUTH_TOKEN. */
-function envvarsLog(input: CoreFlareInput): string {
-  const env = { ...defaultEnv(input), ...input.env };
-  const found = Object.entries(env).filter(([k]) => {
-    const key = k.toUpperCase();
-    if (key.includes('_KEY') || key.includes('_AUTH_TOKEN')) return false;
-    return key.startsWith('DD_') || ALLOWED_ENV.has(key);
-  });
-  if (found.length === 0) return 'Found no allowed envvar\n';
-  return `Found the following envvars:\n${found.map(([k, v]) => ` -  ${k}=${v}\n`).join('')}`;
 }
 
 /** `agent configcheck` (PrintConfig): one block per scheduled check instance. */
@@ -240,7 +228,7 @@ export function coreFlareFiles(input: CoreFlareInput): FlareFile[] {
   add('system_probe_runtime_config_dump.yaml', scrubYaml(systemProbeRuntimeConfigDump(input)));
   add('diagnose.log', scrubBytes(diagnoseLog()));
   add('secrets.log', scrubBytes('No secret_backend_command set: secrets feature is not enabled\n'));
-  add('envvars.log', scrubBytes(envvarsLog(input)));
+  add('envvars.log', scrubBytes(envvarsLog({ ...defaultEnv(input), ...input.env })));
   add('health.yaml', scrubYaml(healthYaml(input)));
   add('version-history.json', scrubBytes(versionHistory(input)));
   add('expvar/cmdline', scrubBytes('{}\n'));

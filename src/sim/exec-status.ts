@@ -35,7 +35,8 @@ export function goStringSlice(argv: readonly string[]): string {
   return `[${argv.join(' ')}]`;
 }
 
-function internalError(message: string): StatusFrame {
+/** The API server's status for an exec that could not run (500 InternalError). */
+export function internalError(message: string): StatusFrame {
   return {
     metadata: {},
     status: 'Failure',

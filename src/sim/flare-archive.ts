@@ -278,8 +278,8 @@ function defaultEnv(input: FlareInput): Record<string, string> {
   };
 }
 
-function envvarsLog(input: FlareInput): string {
-  const env = { ...defaultEnv(input), ...input.env };
+/** pkg/flare/common envvars.go: "Found the following envvars:" then " -  NAME=value", no *_KEY / *_AUTH_TOKEN. */
+export function envvarsLog(env: Readonly<Record<string, string>>): string {
   const found = Object.entries(env).filter(([k]) => {
     const key = k.toUpperCase();
     if (key.includes('_KEY') || key.includes('_AUTH_TOKEN')) return false;
@@ -489,7 +489,7 @@ export function flareFiles(input: FlareInput): FlareFile[] {
       name: 'expvar/trace-agent',
       content: scrubBytes('Error retrieving vars: Get "https://127.0.0.1:5012/debug/vars": dial tcp 127.0.0.1:5012: connect: connection refused'),
     },
-    { name: 'envvars.log', content: scrubBytes(envvarsLog(input)) },
+    { name: 'envvars.log', content: scrubBytes(envvarsLog({ ...defaultEnv(input), ...input.env })) },
     { name: 'kallsyms', content: scrubBytes(kallsyms()) },
     { name: 'mountinfo', content: scrubBytes(mountinfo(input)) },
     { name: 'dmesg', content: scrubBytes(dmesg(input)) },

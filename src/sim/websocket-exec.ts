@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { type RawData, WebSocket } from 'ws';
 import type { ExecContext } from './exec-registry.ts';
-import { type ChannelProtocol, exitStatus, kubeletExecURL, kubeletUnreachable, startFailure, type StatusFrame } from './exec-status.ts';
+import { type ChannelProtocol, exitStatus, internalError, kubeletExecURL, kubeletUnreachable, startFailure, type StatusFrame } from './exec-status.ts';
 import type { ExecTarget } from './routes/exec.ts';
 import type { ClusterState } from './state.ts';
 
@@ -106,15 +106,7 @@ export function runExecSession(ws: WebSocket, protocol: ChannelProtocol, target:
       finish(exitStatus(code, target.argv, protocol, state.runtime));
     } catch (err) {
       if (ac.signal.aborted) return;
-      const message = `error executing command in container: ${(err as Error).message}`;
-      finish({
-        metadata: {},
-        status: 'Failure',
-        message: `Internal error occurred: ${message}`,
-        reason: 'InternalError',
-        details: { causes: [{ message }] },
-        code: 500,
-      });
+      finish(internalError(`error executing command in container: ${(err as Error).message}`));
     } finally {
       stdin.destroy();
     }
