@@ -170,6 +170,12 @@ export interface SlackEmulatorOptions {
    */
   socketMode?: { appToken: string; url: () => string };
   /**
+   * The bot token's OAuth scopes (default: the bot scopes of `manifest.json`, `BOT_SCOPES`). A
+   * method the token has no scope for answers `missing_scope` with `needed` and `provided`, as
+   * Slack does; `users.info` leaves the email out without `users:read.email`.
+   */
+  scopes?: readonly string[];
+  /**
    * Slack's rate limits (./rate-limits.ts), on by default: `false` turns them off; a partial
    * config replaces some budgets (`methods` entries are merged) or injects a clock (`now`).
    */
@@ -194,6 +200,44 @@ interface PendingFault {
 }
 
 type Answer = { status: number; body: Record<string, unknown> };
+
+/** The bot scopes `manifest.json` asks for (a test keeps the two the same). */
+export const BOT_SCOPES = [
+  'commands',
+  'chat:write',
+  'users:read',
+  'users:read.email',
+  'usergroups:read',
+  'channels:history',
+  'groups:history',
+  'im:history',
+  'mpim:history',
+] as const;
+
+/** The scope a method needs, per Slack's method pages; the history and info methods by the kind of conversation. */
+function scopeNeeded(method: string, channel: string): string | undefined {
+  const kind = channel.startsWith('G') ? 'groups' : channel.startsWith('D') ? 'im' : 'channels';
+  switch (method) {
+    case 'chat.postMessage':
+    case 'chat.update':
+    case 'chat.delete':
+    case 'chat.postEphemeral':
+      return 'chat:write';
+    case 'users.info':
+      return 'users:read';
+    case 'usergroups.users.list':
+      return 'usergroups:read';
+    case 'conversations.history':
+    case 'conversations.replies':
+      return `${kind}:history`;
+    case 'conversations.info':
+      return `${kind}:read`;
+    case 'reactions.add':
+      return 'reactions:write';
+    default:
+      return undefined; // auth.test, views.*, chat.getPermalink: no scope of their own
+  }
+}
 
 export const BOT_USER_ID = 'UBOT';
 export const BOT_ID = 'BBOT';
@@ -300,6 +344,7 @@ export class SlackEmulator extends EventEmitter {
   private responseSeq = 0;
   private readonly strictTriggers: boolean;
   private readonly socketMode: SlackEmulatorOptions['socketMode'];
+  private readonly scopes: ReadonlySet<string>;
   /** Issued trigger ids: when they expire, whether views.open used them already. */
   private readonly triggers = new Map<string, { expiresAt: number; used: boolean }>();
   private triggerSeq = 0;
@@ -323,6 +368,7 @@ export class SlackEmulator extends EventEmitter {
     this.wallClock = opts.clock === 'wall';
     this.strictTriggers = opts.strictTriggers === true;
     this.socketMode = opts.socketMode;
+    this.scopes = new Set(opts.scopes ?? BOT_SCOPES);
     this.limiter = opts.rateLimits === false ? undefined : new RateLimiter(opts.rateLimits ?? {});
   }
 
@@ -725,7 +771,8 @@ export class SlackEmulator extends EventEmitter {
         this.sendFault(res, { status: 429, retryAfterSec: decision.retryAfterSec }, record);
         return;
       }
-      answer = this.dispatch(method, args);
+      const needed = scopeNeeded(method, str(args.channel) ?? '');
+      answer = needed && !this.scopes.has(needed) ? fail('missing_scope', { needed, provided: [...this.scopes].join(',') }) : this.dispatch(method, args);
     }
     if (fault) {
       // Applied (or refused) as usual, then answered as if it had failed.
@@ -1054,7 +1101,7 @@ export class SlackEmulator extends EventEmitter {
     const u = id ? this.users.get(id) : undefined;
     if (!u) return fail('user_not_found');
     const profile: Record<string, unknown> = { real_name: u.name, display_name: u.name };
-    if (u.email !== undefined) profile.email = u.email;
+    if (u.email !== undefined && this.scopes.has('users:read.email')) profile.email = u.email;
     return ok({
       user: { id: u.id, team_id: TEAM_ID, name: u.name, real_name: u.name, deleted: false, is_bot: false, profile },
     });

@@ -6,7 +6,7 @@
 import { type WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RateLimitConfig } from '../../src/sandbox/rate-limits.ts';
-import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
+import { BOT_SCOPES, SlackEmulator } from '../../src/sandbox/slack-api.ts';
 
 const TOKEN = 'xoxb-limits';
 const ERR = (what: string, ptr: string) => `[ERROR] ${what} [json-pointer:${ptr}]`;
@@ -20,7 +20,11 @@ afterEach(async () => {
 /** An emulator with its rate limits on a clock the test moves. */
 async function start(rateLimits: false | Partial<RateLimitConfig> = {}) {
   const clock = { now: 0 };
-  emu = await SlackEmulator.start({ token: TOKEN, rateLimits: rateLimits === false ? false : { now: () => clock.now, ...rateLimits } });
+  emu = await SlackEmulator.start({
+    token: TOKEN,
+    scopes: [...BOT_SCOPES, 'reactions:write', 'channels:read'],
+    rateLimits: rateLimits === false ? false : { now: () => clock.now, ...rateLimits },
+  });
   const client = new WebClient(TOKEN, { slackApiUrl: emu.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
   return { emu, client, clock };
 }
@@ -290,5 +294,36 @@ describe('channel and message errors', () => {
     expect(await none.json()).toEqual({ ok: false, error: 'not_authed' });
     const wrong = new WebClient('xoxb-wrong', { slackApiUrl: emu.url, retryConfig: { retries: 0 } });
     expect((await platformError(wrong.chat.postMessage({ channel: 'C1', text: 'x' }))).error).toBe('invalid_auth');
+  });
+});
+
+describe('scopes', () => {
+  it("a method the token has no scope for answers missing_scope, as Slack does; BOT_SCOPES are the manifest's", async () => {
+    const { readFileSync } = await import('node:fs');
+    const manifest = JSON.parse(readFileSync(new URL('../../manifest.json', import.meta.url), 'utf8')) as { oauth_config: { scopes: { bot: string[] } } };
+    expect([...BOT_SCOPES].sort()).toEqual([...manifest.oauth_config.scopes.bot].sort());
+    const narrow = await SlackEmulator.start({ token: TOKEN, rateLimits: false });
+    try {
+      const web = new WebClient(TOKEN, { slackApiUrl: narrow.url, retryConfig: { retries: 0 } });
+      await expect(web.conversations.info({ channel: 'C0SCOPE1' })).rejects.toMatchObject({
+        data: { ok: false, error: 'missing_scope', needed: 'channels:read' },
+      });
+      await expect(web.reactions.add({ channel: 'C0SCOPE1', timestamp: '1.1', name: 'x' })).rejects.toMatchObject({
+        data: { error: 'missing_scope', needed: 'reactions:write' },
+      });
+      expect((await web.conversations.history({ channel: 'G0SCOPE1' })).ok).toBe(true); // groups:history is the bot's
+      const chatOnly = await SlackEmulator.start({ token: TOKEN, rateLimits: false, scopes: ['chat:write'] });
+      try {
+        const w = new WebClient(TOKEN, { slackApiUrl: chatOnly.url, retryConfig: { retries: 0 } });
+        await expect(w.conversations.history({ channel: 'C0SCOPE1' })).rejects.toMatchObject({
+          data: { error: 'missing_scope', needed: 'channels:history', provided: 'chat:write' },
+        });
+        expect((await w.chat.postMessage({ channel: 'C0SCOPE1', text: 'hi' })).ok).toBe(true);
+      } finally {
+        await chatOnly.close();
+      }
+    } finally {
+      await narrow.close();
+    }
   });
 });

@@ -6,7 +6,10 @@ import { ErrorCode, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type PrivateRedis } from './redis.ts';
-import { SlackEmulator } from '../../src/sandbox/slack-api.ts';
+import { BOT_SCOPES, SlackEmulator } from '../../src/sandbox/slack-api.ts';
+
+/** The bot's scopes and those the emulator's other methods need, to exercise them all. */
+const ALL_SCOPES = [...BOT_SCOPES, 'reactions:write', 'channels:read', 'groups:read', 'im:read'];
 import { SlackSigner, signSlackRequest } from '../../src/sandbox/signer.ts';
 
 const TOKEN = 'xoxb-test';
@@ -16,7 +19,7 @@ describe('SlackEmulator with a real WebClient', () => {
   let client: WebClient;
 
   beforeEach(async () => {
-    emu = await SlackEmulator.start({ token: TOKEN });
+    emu = await SlackEmulator.start({ token: TOKEN, scopes: ALL_SCOPES });
     client = new WebClient(TOKEN, { slackApiUrl: emu.url, retryConfig: { retries: 0 } });
   });
   afterEach(async () => {
@@ -289,7 +292,7 @@ describe('SlackSigner + SlackEmulator against a real Bolt app', () => {
   let signer: SlackSigner;
 
   beforeAll(async () => {
-    emu = await SlackEmulator.start({ token: TOKEN });
+    emu = await SlackEmulator.start({ token: TOKEN, scopes: ALL_SCOPES });
     app = new App({
       token: TOKEN,
       signingSecret: secret,
