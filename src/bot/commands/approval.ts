@@ -235,6 +235,35 @@ export async function decideApproval(
     : restartAgent(services, as, { jobId: r.run.jobId, node: r.run.node, ...(r.threadTs ? { messageTs: r.threadTs } : {}), approval });
 }
 
+/** The open requests that concern one user (the App Home): those they may approve, and their own. */
+export interface OpenApprovals {
+  toApprove: ApprovalRequest[];
+  mine: ApprovalRequest[];
+}
+
+/** How many open requests the App Home reads at most (soonest expiry first). */
+const OPEN_SCAN = 200;
+
+/**
+ * Pending, unexpired requests: the user's own, and the others' on clusters where the user is in
+ * `access.approve` (resolved once per cluster, as a click would be). Unreadable ones are skipped.
+ */
+export async function openApprovalsFor(services: BotServices, userId: string, now = Date.now()): Promise<OpenApprovals> {
+  const ids = await services.tracker.openApprovals(now, OPEN_SCAN);
+  const read = await Promise.all(ids.map((id) => services.tracker.getApproval(id).catch(() => undefined)));
+  const open = read
+    .map((raw) => ApprovalRequest.safeParse(raw))
+    .flatMap((p) => (p.success && p.data.state === 'pending' && Date.parse(p.data.expiresAt) > now ? [p.data] : []));
+  const mine = open.filter((r) => r.requestedBy === userId);
+  const others = open.filter((r) => r.requestedBy !== userId);
+  const may = new Map<string, boolean>();
+  for (const name of new Set(others.map((r) => r.cluster))) {
+    const cluster = findCluster(services, name);
+    may.set(name, cluster ? (await allowed(services, cluster, userId, 'approve')).allowed : false);
+  }
+  return { toApprove: others.filter((r) => may.get(r.cluster)), mine };
+}
+
 /** Closes an expired request once: its buttons are replaced by "expired", its change may be asked for again. */
 async function expire(d: ApprovalDeps, who: Pick<Invocation, 'userId' | 'channelId'>, r: ApprovalRequest): Promise<void> {
   const claim = await d.tracker.once(`approval:${r.approvalId}`, 'expired', KEEP_AFTER_S);

@@ -212,6 +212,28 @@ export class JobTracker {
     return raw ? JSON.parse(raw) : undefined;
   }
 
+  /** The result message as first shown (its buttons are replaced by their outcomes later: living messages). */
+  async saveLive(jobId: string, message: unknown): Promise<void> {
+    await this.redis.set(keys.jobLive(jobId), JSON.stringify(message), 'EX', RECORD_TTL_S);
+  }
+
+  async getLive(jobId: string): Promise<unknown> {
+    const raw = await this.redis.get(keys.jobLive(jobId));
+    return raw ? JSON.parse(raw) : undefined;
+  }
+
+  /** A change started from the job's buttons (validated by the caller); `ifAbsent`: an earlier write (its end) wins. */
+  async saveFollowUp(jobId: string, followUpJobId: string, entry: unknown, o: { ifAbsent?: boolean } = {}): Promise<void> {
+    const k = keys.jobFollowUps(jobId);
+    if (o.ifAbsent) await this.redis.hsetnx(k, followUpJobId, JSON.stringify(entry));
+    else await this.redis.hset(k, followUpJobId, JSON.stringify(entry));
+    await this.redis.expire(k, RECORD_TTL_S);
+  }
+
+  async getFollowUps(jobId: string): Promise<unknown[]> {
+    return Object.values(await this.redis.hgetall(keys.jobFollowUps(jobId))).map((v) => JSON.parse(v) as unknown);
+  }
+
   /** Records the digest of the progress shown for a job; false when it is the one already shown. */
   async markShown(jobId: string, digest: string): Promise<boolean> {
     const prev = await this.redis.getset(keys.jobShown(jobId), digest);
@@ -292,6 +314,11 @@ export class JobTracker {
 
   async closeApproval(approvalId: string): Promise<void> {
     await this.redis.zrem(keys.openApprovals, approvalId);
+  }
+
+  /** Open approval requests whose expiry has not passed, soonest first (the App Home lists them). */
+  async openApprovals(nowMs: number, limit = 200): Promise<string[]> {
+    return this.redis.zrangebyscore(keys.openApprovals, `(${nowMs}`, '+inf', 'LIMIT', 0, limit);
   }
 
   /** Open approval requests whose expiry has passed. */

@@ -1,5 +1,6 @@
 import type { Block } from '../message.ts';
-import { slackDate } from './audit.ts';
+import { approvalWhat } from './approval.ts';
+import { slackDate, who } from './audit.ts';
 import { jobLine, type JobRow } from './jobs.ts';
 import { clip, code, escapeMrkdwn, LIMITS } from './text.ts';
 
@@ -26,10 +27,30 @@ export interface HomeCluster {
   netcheck?: HomeVerdict | undefined;
 }
 
+/** An open two-person approval request, as the App Home lists it. */
+export interface HomeApproval {
+  approvalId: string;
+  cluster: string;
+  action: string;
+  node?: string | undefined;
+  requestedBy: string;
+  expiresAt: string;
+  /** The request message (chat.getPermalink), where Approve and Reject are. */
+  link?: string | undefined;
+}
+
+/** The open requests that concern the user: the ones they may approve, and their own still waiting. */
+export interface HomeApprovals {
+  toApprove: HomeApproval[];
+  mine: HomeApproval[];
+}
+
 /** Slack's limit for the blocks of a home view. */
 export const HOME_MAX_BLOCKS = 100;
 const MAX_CLUSTERS = 60;
 const MAX_JOBS = 10;
+/** Requests listed per list (each list is one section, its lines whole). */
+export const HOME_MAX_APPROVALS = 10;
 
 const VERDICT: Record<string, string> = {
   ok: ':large_green_circle: OK',
@@ -52,17 +73,56 @@ function workers(n: number | undefined): string {
       : `:large_green_circle: ${n} worker${n > 1 ? 's' : ''} online`;
 }
 
+/** A Slack permalink as a link; anything else (not https, or with characters that end a link) is left out. */
+const SAFE_LINK = /^https:\/\/[^\s<>|]{1,2000}$/;
+
+function approvalLine(a: HomeApproval, mine: boolean): string {
+  const what = `*${escapeMrkdwn(approvalWhat(a))}*`;
+  const by = mine ? '' : ` — asked by ${who(a.requestedBy)}`;
+  const link = a.link && SAFE_LINK.test(a.link) ? ` · <${a.link}|${mine ? 'open the request' : 'approve or reject'}>` : '';
+  return `• ${what}${by}, until ${slackDate(a.expiresAt, '{date_short_pretty} {time}')}${link}`;
+}
+
+/** One section: a title, then whole lines while they fit (a line cut in two could break a date token or a link), then "…and N more". */
+function approvalSection(title: string, list: HomeApproval[], mine: boolean): Block {
+  const shown = list.slice(0, HOME_MAX_APPROVALS);
+  const lines: string[] = [];
+  let size = title.length;
+  for (const a of shown) {
+    const line = approvalLine(a, mine);
+    if (size + 1 + line.length > LIMITS.sectionText - 60) break;
+    lines.push(line);
+    size += 1 + line.length;
+  }
+  const more = list.length - lines.length;
+  const tail = more > 0 ? [`…and ${more} more${mine ? '' : ': see the channels where they were asked'}.`] : [];
+  return { type: 'section', text: { type: 'mrkdwn', text: [title, ...lines, ...tail].join('\n') } };
+}
+
+function approvalBlocks(a: HomeApprovals): Block[] {
+  const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: 'Approval requests', emoji: true } }];
+  if (!a.toApprove.length && !a.mine.length) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'No change waits for your approval, and none of your requests is open.' } });
+    return blocks;
+  }
+  if (a.toApprove.length) blocks.push(approvalSection(':raised_hand: *Waiting for your approval*', a.toApprove, false));
+  if (a.mine.length) blocks.push(approvalSection(':hourglass_flowing_sand: *Your requests, waiting for another approver*', a.mine, true));
+  return blocks;
+}
+
 /**
- * The App Home: the clusters the user may act on (kind, workers, last self-test and netcheck)
- * and their latest jobs, within a home view's 100 blocks.
+ * The App Home: the user's open approval requests, the clusters the user may act on (kind,
+ * workers, last self-test and netcheck) and their latest jobs, within a home view's 100 blocks.
  */
-export function renderHome(o: { userId: string; clusters: HomeCluster[]; jobs: JobRow[] }): HomeView {
+export function renderHome(o: { userId: string; clusters: HomeCluster[]; jobs: JobRow[]; approvals?: HomeApprovals }): HomeView {
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: 'CWS ChatOps', emoji: true } },
     {
       type: 'context',
       elements: [{ type: 'mrkdwn', text: 'Datadog Cloud Workload Security on your clusters. Type `/cws help` in any channel the bot is in.' }],
     },
+    ...approvalBlocks(o.approvals ?? { toApprove: [], mine: [] }),
+    { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: 'Your clusters', emoji: true } },
   ];
   const clusters = o.clusters.slice(0, MAX_CLUSTERS);

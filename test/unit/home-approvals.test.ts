@@ -1,0 +1,113 @@
+/**
+ * The App Home's approval requests (issue 17, point 5): the ones the user may approve and their
+ * own still waiting, each with a link to its message; always within a home view's limits
+ * (100 blocks, 3000 characters a section), as the emulator's views.publish checks them.
+ */
+import { describe, expect, it } from 'vitest';
+import { type HomeApproval, HOME_MAX_APPROVALS, HOME_MAX_BLOCKS, renderHome } from '../../src/core/slack/blocks/home.ts';
+import { validateHomeView } from '../../src/sandbox/slack-api.ts';
+
+const EXPIRES = '2026-12-02T06:15:00.000Z';
+const LINK = 'https://sandbox.slack.com/archives/C0SANDBOX/p1764655200000100?thread_ts=1764655100.000100';
+
+const request = (i: number, o: Partial<HomeApproval> = {}): HomeApproval => ({
+  approvalId: `ap-0000000${i}-0000-4000-8000-000000000000`,
+  cluster: 'demo',
+  action: 'disable_cws',
+  requestedBy: 'U0SANDBOX',
+  expiresAt: EXPIRES,
+  link: LINK,
+  ...o,
+});
+
+const texts = (blocks: unknown[]) => JSON.stringify(blocks);
+const sectionTexts = (view: ReturnType<typeof renderHome>) =>
+  view.blocks.flatMap((b) =>
+    b.type === 'section' && typeof (b as { text?: { text?: unknown } }).text?.text === 'string' ? [(b as { text: { text: string } }).text.text] : [],
+  );
+
+describe('App Home: approval requests', () => {
+  it('lists the requests to approve (who asked, until when, a link) apart from the user’s own', () => {
+    const view = renderHome({
+      userId: 'U0APPROVER',
+      clusters: [{ name: 'demo', kind: 'kubernetes', workers: 1 }],
+      jobs: [],
+      approvals: {
+        toApprove: [request(1)],
+        mine: [request(2, { action: 'restart_agent', node: 'node-3', requestedBy: 'U0APPROVER' })],
+      },
+    });
+    expect(validateHomeView(view)).toBeUndefined();
+    const [toApprove, mine] = sectionTexts(view).filter((t) => t.includes('approv') || t.includes('requests'));
+    expect(toApprove).toContain('*Waiting for your approval*');
+    expect(toApprove).toContain('*Disable CWS (demo)* — asked by <@U0SANDBOX>, until <!date^');
+    expect(toApprove).toContain(`<${LINK}|approve or reject>`);
+    expect(mine).toContain('*Your requests, waiting for another approver*');
+    expect(mine).toContain('*Restart agent on node-3 (demo)*, until');
+    expect(mine).not.toContain('asked by');
+    expect(mine).toContain(`<${LINK}|open the request>`);
+    // The requests come before the clusters.
+    const order = view.blocks.map((b) => (b.type === 'header' ? (b as { text: { text: string } }).text.text : b.type));
+    expect(order.indexOf('Approval requests')).toBeLessThan(order.indexOf('Your clusters'));
+  });
+
+  it('says so when nothing is open, and without the argument (older callers) too', () => {
+    const none = renderHome({ userId: 'U1', clusters: [], jobs: [], approvals: { toApprove: [], mine: [] } });
+    expect(texts(none.blocks)).toContain('No change waits for your approval, and none of your requests is open.');
+    expect(renderHome({ userId: 'U1', clusters: [], jobs: [] })).toEqual(none);
+    expect(validateHomeView(none)).toBeUndefined();
+  });
+
+  it('only a Slack https link is linked: anything that could break out of the link is left out', () => {
+    const view = renderHome({
+      userId: 'U1',
+      clusters: [],
+      jobs: [],
+      approvals: {
+        toApprove: [request(1, { link: 'javascript:alert(1)' }), request(2, { link: 'https://x.slack.com/a|<!channel>' }), request(3, { link: undefined })],
+        mine: [],
+      },
+    });
+    const text = sectionTexts(view).find((t) => t.includes('Waiting for your approval'))!;
+    expect(text.match(/^• /gm)).toHaveLength(3);
+    expect(text).not.toContain('javascript:');
+    expect(text).not.toContain('<!channel>');
+    expect(text).not.toContain('approve or reject');
+  });
+
+  it('escapes what it shows: an unknown action name cannot add mrkdwn or a mention', () => {
+    const view = renderHome({ userId: 'U1', clusters: [], jobs: [], approvals: { toApprove: [request(1, { action: '<!here> & <@U9>' })], mine: [] } });
+    const text = sectionTexts(view).find((t) => t.includes('Waiting'))!;
+    expect(text).toContain('&lt;!here&gt; &amp; &lt;@U9&gt;');
+    expect(text).not.toContain('<!here>');
+  });
+
+  it(`shows at most ${HOME_MAX_APPROVALS} a list and says how many more, within 100 blocks and 3000 characters a section`, () => {
+    const many = Array.from({ length: 250 }, (_, i) => request(i, { node: `node-${'n'.repeat(200)}-${i}` }));
+    const view = renderHome({
+      userId: 'U1',
+      clusters: Array.from({ length: 1000 }, (_, i) => ({ name: `c${i}`, kind: 'host' as const, workers: 1 })),
+      jobs: [],
+      approvals: { toApprove: many, mine: many },
+    });
+    expect(view.blocks.length).toBeLessThanOrEqual(HOME_MAX_BLOCKS);
+    expect(validateHomeView(view)).toBeUndefined();
+    const [toApprove, mine] = sectionTexts(view).filter((t) => t.includes('Waiting for your approval') || t.includes('Your requests'));
+    for (const t of [toApprove!, mine!]) {
+      expect(t.length).toBeLessThanOrEqual(3000);
+      const shown = t.match(/^• /gm)!.length;
+      expect(shown).toBeGreaterThan(0);
+      expect(shown).toBeLessThanOrEqual(HOME_MAX_APPROVALS);
+      expect(t).toContain(`…and ${250 - shown} more`);
+      // Whole lines only: every date token and link that starts also ends.
+      expect(t.split('<').length).toBe(t.split('>').length);
+    }
+  });
+
+  it('ten short requests all fit, with no "more" line', () => {
+    const view = renderHome({ userId: 'U1', clusters: [], jobs: [], approvals: { toApprove: Array.from({ length: 10 }, (_, i) => request(i)), mine: [] } });
+    const t = sectionTexts(view).find((s) => s.includes('Waiting'))!;
+    expect(t.match(/^• /gm)).toHaveLength(10);
+    expect(t).not.toContain('more');
+  });
+});
