@@ -140,6 +140,8 @@ export const FlareProgress = z.object({
   /** Older workers: files not scanned because too large. */
   skipped: z.array(z.string()).optional(),
   expiresAt: z.string().optional(),
+  /** The flare command building the archive: `security-agent flare` or the core agent's `agent flare` (absent from older workers). */
+  command: z.string().optional(),
 });
 export type FlareProgress = z.infer<typeof FlareProgress>;
 

@@ -18,6 +18,7 @@ process.env.TMPDIR = archives;
 
 let h: Harness;
 const agents: HostAgent[] = [];
+const coreAgents: HostAgent[] = [];
 let n = 0;
 const ch = () => `CFLARE${String(++n).padStart(4, '0')}`;
 
@@ -32,8 +33,17 @@ beforeAll(async () => {
     agents.push(a);
     return a.binary;
   };
+  const core = async (flare: string) => {
+    const a = await prepareHostAgent({ flare, layout: 'core-only' });
+    agents.push(a);
+    coreAgents.push(a);
+    return a.binary; // where security-agent would be: not installed on these hosts
+  };
   const yaml = `
 clusters:
+  fl-core: { kind: host, binary: ${await core('ok')} }
+  fl-core-secret: { kind: host, binary: ${await core('secret')} }
+  fl-none: { kind: host, binary: ${join(archives, 'no-agent-here', 'security-agent')} }
   fl-ok: { kind: host, binary: ${await mk('ok')}, access: { remediate: [UREMEDY1] } }
   fl-secret: { kind: host, binary: ${await mk('secret')} }
   fl-forbidden: { kind: host, binary: ${await mk('forbidden')} }
@@ -69,8 +79,11 @@ describe('/cws flare on a host agent', () => {
     expect(sent.ts).toBe(r.ts); // updated in place
     expect(sent.metadata!.event_payload).toMatchObject({ stage: 'sent', caseId: '1234567', archive: p.archive });
     expect(JSON.stringify(sent.blocks)).toContain('Your logs were successfully uploaded');
+    // The result names the command that built it, in the review and the final message.
+    expect(text).toContain('`security-agent flare`');
+    expect(JSON.stringify(sent.blocks)).toContain('built by `security-agent flare`');
     // What the agent uploaded is byte for byte the archive reviewed (size and SHA-256 of the review).
-    const up = fakeUploads(agents[0]!.dir).at(-1)!;
+    const up = fakeUploads(agents.find((a) => !a.coreAgent)!.dir).at(-1)!;
     expect(up).toMatchObject({ outcome: 'ok', caseId: '1234567', sha256: p.sha256 });
     expect(up.bytes.length).toBe(p.archive!.bytes);
   });
@@ -83,12 +96,12 @@ describe('/cws flare on a host agent', () => {
     const path = join(archives, p.archive!.name);
     const reviewed = readFileSync(path);
     writeFileSync(path, Buffer.concat([reviewed, Buffer.from('appended after the review')]));
-    const before = fakeUploads(agents[0]!.dir).length;
+    const before = fakeUploads(agents.find((a) => !a.coreAgent)!.dir).length;
     await h.signer.action({ actionId: 'flare.send', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
     const failed = await h.emu.waitFor(stage(c, 'failed'), { timeoutMs: 20_000 });
     expect(failed.metadata!.event_payload).toMatchObject({ reason: 'archive_changed' });
     expect(JSON.stringify(failed.blocks)).toContain('the archive changed after review, so nothing was sent');
-    expect(fakeUploads(agents[0]!.dir)).toHaveLength(before);
+    expect(fakeUploads(agents.find((a) => !a.coreAgent)!.dir)).toHaveLength(before);
     expect(existsSync(path)).toBe(true); // not the reviewed file: left alone
     rmSync(path);
   });
@@ -225,6 +238,81 @@ describe('/cws flare on a host agent', () => {
     await h.signer.action({ actionId: 'flare.cancel', value: jobId, userId: 'UASKER01', channelId: c, messageTs: r.ts });
     await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
     expect(h.emu.callsTo('chat.update').filter((x) => x.args.ts === r.ts && x.status === 200).length).toBe(after + 1);
+  });
+
+  it('a host without security-agent: the core agent’s flare, held at its prompt, reviewed, and exactly that archive sent', async () => {
+    const c = ch();
+    const a = coreAgents[0]!;
+    await h.signer.command('flare fl-core 31415 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const p = r.metadata!.event_payload as Payload;
+    expect(p).toMatchObject({ cluster: 'fl-core', caseId: '31415', stage: 'review', findings: 0 });
+    const text = JSON.stringify(r.blocks);
+    expect(text).toContain('*Built by*\\n`agent flare`');
+    expect(text).toContain('status.log'); // the core agent's archive…
+    expect(text).not.toContain('security-agent-status.log'); // …not the security-agent's
+    // Held at its prompt: built, on the host, nothing uploaded yet.
+    const onHost = readdirSync(archives).filter((f) => f.endsWith('.zip'));
+    expect(onHost).toContain(p.archive!.name);
+    expect(fakeUploads(a.dir)).toHaveLength(0);
+
+    await h.signer.action({ actionId: 'flare.send', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    const sent = await h.emu.waitFor(stage(c, 'sent'), { timeoutMs: 20_000 });
+    expect(sent.metadata!.event_payload).toMatchObject({ stage: 'sent', caseId: '31415', archive: p.archive });
+    expect(JSON.stringify(sent.blocks)).toContain('built by `agent flare`');
+    const ups = fakeUploads(a.dir);
+    expect(ups).toHaveLength(1);
+    expect(ups[0]).toMatchObject({ outcome: 'ok', caseId: '31415', sha256: p.sha256 });
+    expect(ups[0]!.bytes.length).toBe(p.archive!.bytes);
+    rmSync(join(archives, p.archive!.name), { force: true }); // kept by the agent after an upload, as the real one does
+  });
+
+  it('a host without security-agent: Cancel tells the core agent no and removes its archive; a changed archive is not sent', async () => {
+    const a = coreAgents[0]!;
+    const c = ch();
+    await h.signer.command('flare fl-core 2718 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const p = r.metadata!.event_payload as Payload;
+    await h.signer.action({ actionId: 'flare.cancel', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    const done = await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
+    expect(JSON.stringify(done.blocks)).toContain('Then the bot removed the archive from the node.');
+    expect(JSON.stringify(done.blocks)).toContain('built by `agent flare`');
+    expect(readdirSync(archives)).not.toContain(p.archive!.name);
+
+    const c2 = ch();
+    await h.signer.command('flare fl-core 2719 --email ops@example.com', { channelId: c2, userId: 'UASKER01' });
+    const r2 = await review(c2);
+    const p2 = r2.metadata!.event_payload as Payload;
+    const path = join(archives, p2.archive!.name);
+    writeFileSync(path, Buffer.concat([readFileSync(path), Buffer.from('appended after the review')]));
+    const before = fakeUploads(a.dir).length;
+    await h.signer.action({ actionId: 'flare.send', value: String(p2.jobId), userId: 'UASKER01', channelId: c2, messageTs: r2.ts });
+    const failed = await h.emu.waitFor(stage(c2, 'failed'), { timeoutMs: 20_000 });
+    expect(failed.metadata!.event_payload).toMatchObject({ reason: 'archive_changed' });
+    expect(fakeUploads(a.dir)).toHaveLength(before);
+    rmSync(path, { force: true });
+  });
+
+  it('a host without security-agent: a secret left in the core agent’s archive is shown, masked', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-core-secret 99 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    expect(r.metadata!.event_payload).toMatchObject({ findings: 1 });
+    const text = JSON.stringify(r.blocks);
+    expect(text).toContain('`agent flare`');
+    expect(text).toContain('etc/datadog.yaml');
+    expect(text).not.toContain('4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99');
+    await h.signer.action({ actionId: 'flare.cancel', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
+  });
+
+  it('a host with neither security-agent nor the core agent: the failure names both paths', async () => {
+    const c = ch();
+    await h.signer.command('flare fl-none 5 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const failed = await h.emu.waitFor(stage(c, 'failed'), { timeoutMs: 20_000 });
+    const text = JSON.stringify(failed.blocks);
+    expect(text).toContain('no-agent-here/security-agent not found');
+    expect(text).toContain('no core agent either (/opt/datadog-agent/bin/agent/agent not found');
   });
 
   it('invalid input is refused with a usage message', async () => {

@@ -12,13 +12,21 @@ export interface HostAgentModes {
   selftest?: string;
   /** Written to `flare-mode` next to the script (wins over $FAKE_FLARE). */
   flare?: string;
+  /**
+   * `security-agent` (default): the script is `security-agent`. `core-only`: a host without security-agent
+   * (issue 19): the script is only the core agent, `agent` next to where security-agent would be, and
+   * `binary` (what the cluster config names) does not exist.
+   */
+  layout?: 'security-agent' | 'core-only';
 }
 
 export interface HostAgent {
   /** Private directory holding the script, its mode files and `fixtures/`. */
   dir: string;
-  /** Path of the executable `security-agent` script. */
+  /** Path of the executable `security-agent` script (absent in the `core-only` layout). */
   binary: string;
+  /** Path of the core agent (`agent`), in the `core-only` layout. */
+  coreAgent?: string;
   /** Where `flare` writes its archives when run with `env` (Go's os.TempDir honours $TMPDIR). */
   tmpDir: string;
   /** process.env plus TMPDIR=tmpDir and `dir` first on PATH: pass it to spawn(). */
@@ -33,10 +41,12 @@ export async function prepareHostAgent(modes: HostAgentModes = {}): Promise<Host
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cws-host-agent-'));
   const binary = path.join(dir, 'security-agent');
   const tmpDir = path.join(dir, 'tmp');
-  await copyFile(FAKE_AGENT_SCRIPT, binary);
-  chmodSync(binary, 0o755);
+  const coreOnly = modes.layout === 'core-only';
+  const executable = coreOnly ? path.join(dir, 'agent') : binary;
+  await copyFile(FAKE_AGENT_SCRIPT, executable);
+  chmodSync(executable, 0o755);
   await mkdir(tmpDir);
-  await writeFlareFixtures(path.join(dir, 'fixtures'));
+  await writeFlareFixtures(path.join(dir, 'fixtures'), { core: coreOnly });
   if (modes.selftest !== undefined) await writeFile(path.join(dir, 'selftest-mode'), `${modes.selftest}\n`);
   if (modes.flare !== undefined) await writeFile(path.join(dir, 'flare-mode'), `${modes.flare}\n`);
 
@@ -55,6 +65,7 @@ export async function prepareHostAgent(modes: HostAgentModes = {}): Promise<Host
   return {
     dir,
     binary,
+    ...(coreOnly ? { coreAgent: executable } : {}),
     tmpDir,
     env: { ...process.env, TMPDIR: tmpDir, PATH: `${dir}${path.delimiter}${process.env.PATH ?? ''}` },
     setModes,

@@ -7,7 +7,7 @@ import { type FlareLocks, flareLockScope, heartbeat, redisLocks } from '../../sr
 import { maskSecrets } from '../../src/core/flare/secrets.ts';
 import { flareDecisionKey } from '../../src/contract/queues.ts';
 import { FlareJobData, type FailureCode, type FlareProgress, type FlareResult } from '../../src/contract/jobs.ts';
-import { ExecTimeoutError, formatSeconds, TargetError } from '../targets/errors.ts';
+import { AgentNotFoundError, ExecTimeoutError, formatSeconds, TargetError } from '../targets/errors.ts';
 import type { AgentContainer, AgentRef, AgentTarget, ExecSession } from '../targets/types.ts';
 
 /**
@@ -15,7 +15,9 @@ import type { AgentContainer, AgentRef, AgentTarget, ExecSession } from '../targ
  * in a pod without one (the newer system-probe-only layouts), the core agent's `agent flare` in the
  * `agent` container (src/sim/FLARE-SOURCES.md §8: same `-e`, path line, `[y/N]` prompt, abort and
  * upload lines, exit codes; its archive is in /tmp of the agent container, so it is read, hashed and
- * removed there). The review-before-upload steps are the same for both.
+ * removed there). The review-before-upload steps are the same for both. On a host the layout is
+ * known only when the command starts: a security-agent that is not installed there falls back to
+ * the core agent's `agent flare` (runFlare; FLARE-SOURCES.md §9).
  */
 export interface FlareFlavour {
   binary: 'security-agent' | 'agent';
@@ -145,13 +147,47 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
 
 type Base = Pick<FlareResult, 'kind' | 'cluster' | 'node' | 'pod' | 'caseId' | 'command'>;
 
-async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: AgentRef, base: Base, redis: () => Redis): Promise<FlareResult> {
-  await job.updateProgress({ stage: 'building', node: agent.node, pod: agent.pod } satisfies FlareProgress);
-  const f = flareFlavour(d.target, agent);
-  const argv = [f.binary, 'flare', ...(data.caseId ? [data.caseId] : []), '-e', data.email];
-  const session = await d.target.openSession!(agent, argv, { container: f.container });
+/** Opens the flare and waits for its path line; a host without security-agent gets the core agent's flare. */
+async function startFlare(
+  job: Job,
+  d: FlareDeps,
+  data: FlareJobData,
+  agent: AgentRef,
+  base: Base,
+): Promise<{ f: FlareFlavour; base: Base; session: ExecSession; built: RegExpExecArray | null }> {
+  let f = flareFlavour(d.target, agent);
+  const open = async (fl: FlareFlavour) => {
+    const argv = [fl.binary, 'flare', ...(data.caseId ? [data.caseId] : []), '-e', data.email];
+    const session = await d.target.openSession!(agent, argv, { container: fl.container });
+    try {
+      const built = await session.waitForOutput(ARCHIVE_LINE, d.buildTimeoutMs).catch((e) => (e instanceof ExecTimeoutError ? null : Promise.reject(e)));
+      return { session, built };
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+  };
   try {
-    const built = await session.waitForOutput(ARCHIVE_LINE, d.buildTimeoutMs).catch((e) => (e instanceof ExecTimeoutError ? null : Promise.reject(e)));
+    return { f, base, ...(await open(f)) };
+  } catch (err) {
+    if (!(err instanceof AgentNotFoundError && d.target.kind === 'host' && f.binary === 'security-agent')) throw err;
+    f = { binary: 'agent', container: 'agent' };
+    const next = { ...base, command: 'agent flare' };
+    await job.updateProgress({ stage: 'building', node: agent.node, pod: agent.pod, command: next.command } satisfies FlareProgress);
+    try {
+      return { f, base: next, ...(await open(f)) };
+    } catch (err2) {
+      if (err2 instanceof AgentNotFoundError)
+        throw new AgentNotFoundError(`${err.message}, and no core agent either (${err2.message})`, "Check the cluster's `binary` setting.");
+      throw err2;
+    }
+  }
+}
+
+async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: AgentRef, base0: Base, redis: () => Redis): Promise<FlareResult> {
+  await job.updateProgress({ stage: 'building', node: agent.node, pod: agent.pod, command: base0.command } satisfies FlareProgress);
+  const { f, base, session, built } = await startFlare(job, d, data, agent, base0);
+  try {
     if (!built) {
       const out = session.output();
       return {
@@ -224,11 +260,12 @@ async function runFlare(job: Job, d: FlareDeps, data: FlareJobData, agent: Agent
       findingsTotal: review.findingsTotal,
       notScanned: review.notScanned.slice(0, 50),
       expiresAt: data.expiresAt,
+      command: base.command,
     } satisfies FlareProgress);
 
     const decision = await waitForDecision(redis(), flareDecisionKey(job.id!), Date.parse(data.expiresAt), session, d.shutdown);
     if (decision === 'send') {
-      await job.updateProgress({ stage: 'sending', node: agent.node, pod: agent.pod, archive } satisfies FlareProgress);
+      await job.updateProgress({ stage: 'sending', node: agent.node, pod: agent.pod, archive, command: base.command } satisfies FlareProgress);
       // Uploaded = reviewed: the agent sends the file at `path` after "y"; check that it still is that file.
       const now = await digestOnAgent(d.target, agent, path, f.container);
       if (!('sha256' in now) || now.sha256 !== sha256 || (now.bytes !== undefined && now.bytes !== review.bytes)) {

@@ -10,13 +10,16 @@ import type { AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from
 const MAX_OUTPUT = 1024 * 1024;
 /** Where the Linux packages install system-probe (beside security-agent in embedded/bin; test/fixtures/selftest/SOURCES.md §4). */
 export const SYSTEM_PROBE_PATH = '/opt/datadog-agent/embedded/bin/system-probe';
-/** Where `security-agent flare` writes its archive (TMPDIR, usually /tmp). */
+/** Where the Linux packages install the core agent (`datadog-agent` in PATH links to it; src/sim/FLARE-SOURCES.md §9). */
+export const CORE_AGENT_PATH = '/opt/datadog-agent/bin/agent/agent';
+/** Where `security-agent flare` / `agent flare` write their archive (TMPDIR, usually /tmp). */
 const FLARE_ARCHIVE_RE = /^\/[A-Za-z0-9._\/-]*\/datadog-agent-[A-Za-z0-9._-]+\.zip$/;
 
 /**
  * The agent installed on the worker's own machine. argv[0] names the agent binary
- * (`security-agent` or `system-probe`); it is resolved next to the configured binary,
- * so a request can never choose an arbitrary program.
+ * (`security-agent`, `system-probe`, or the core `agent` for its flare where security-agent is
+ * not installed); it is resolved next to the configured binary (the core agent: in the package's
+ * `bin/agent/`), so a request can never choose an arbitrary program.
  */
 export class HostTarget implements AgentTarget {
   readonly kind = 'host' as const;
@@ -50,12 +53,23 @@ export class HostTarget implements AgentTarget {
       const file = FILE_TOOLS[program]!;
       return this.cfg.sudo ? { file: 'sudo', args: ['-n', '--', file, ...args] } : { file, args };
     }
-    const known = new Set(['security-agent', 'system-probe', basename(this.cfg.binary)]);
+    const known = new Set(['security-agent', 'system-probe', 'agent', basename(this.cfg.binary)]);
     if (!known.has(program)) throw new ExecFailedError(`refusing to run ${program}: only the agent binaries may run on the host`);
-    let path = program === basename(this.cfg.binary) ? this.cfg.binary : join(dirname(this.cfg.binary), program);
+    let path = program === basename(this.cfg.binary) ? this.cfg.binary : program === 'agent' ? this.coreAgentPath() : join(dirname(this.cfg.binary), program);
     // system-probe next to a configured binary that is not in the agent's embedded/bin: the package's own path.
     if (program === 'system-probe' && path !== SYSTEM_PROBE_PATH && !existsSync(path)) path = SYSTEM_PROBE_PATH;
     return this.cfg.sudo ? { file: 'sudo', args: ['-n', '--', path, ...args] } : { file: path, args };
+  }
+
+  /**
+   * The core agent beside the configured binary: `<root>/bin/agent/agent` when that is the package's
+   * `<root>/embedded/bin`, else an `agent` in the same folder, else the package's own path.
+   */
+  coreAgentPath(): string {
+    const dir = dirname(this.cfg.binary);
+    if (dir.endsWith('/embedded/bin')) return join(dirname(dirname(dir)), 'bin', 'agent', 'agent');
+    const beside = join(dir, 'agent');
+    return existsSync(beside) ? beside : CORE_AGENT_PATH;
   }
 
   exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
@@ -86,6 +100,10 @@ export class HostTarget implements AgentTarget {
 
   async openSession(agent: AgentRef, argv: string[]): Promise<ExecSession> {
     const { file, args } = this.resolve(argv);
+    // Said before anything runs (also through sudo, which would only print "command not found"): the
+    // flare falls back to the core agent's where security-agent is not installed.
+    const program = file === 'sudo' ? args[2]! : file;
+    if (!existsSync(program)) throw new AgentNotFoundError(`${program} not found on ${agent.node}`, "Check the cluster's `binary` setting.");
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
     const session = new SessionCore(
       {

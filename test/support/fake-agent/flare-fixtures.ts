@@ -19,6 +19,8 @@ export const FLARE_SCRUBBED_API_KEY = '***************************abcde';
 export const FLARE_FIXTURE_IMAGE_DIR = '/opt/datadog-agent/embedded/share/fake-flare';
 /** File names, inside a fixture dir, of the two archives. */
 export const FLARE_FIXTURE_FILES = { clean: 'flare-clean.zip', secret: 'flare-secret.zip' } as const;
+/** The core agent's archives (`agent flare`, the same script run as `agent`): src/sim/FLARE-SOURCES.md §8 and §9. */
+export const CORE_FLARE_FIXTURE_FILES = { clean: 'core-flare-clean.zip', secret: 'core-flare-secret.zip' } as const;
 
 export type FlareVariant = keyof typeof FLARE_FIXTURE_FILES;
 
@@ -240,6 +242,105 @@ export function flareContents(variant: FlareVariant, now = new Date()): Map<stri
   return files;
 }
 
+/**
+ * Files of the core agent's flare (`pkg/flare/archive.go` CompleteFlare and the flare component, a subset:
+ * src/sim/FLARE-SOURCES.md §8), relative to `<hostname>/`. No security-agent-status.log: that is what tells
+ * the two flares apart in a review.
+ */
+export const CORE_FLARE_FILES = [
+  'status.log',
+  'config-check.log',
+  'logs/agent.log',
+  'logs/system-probe.log',
+  'etc/datadog.yaml',
+  'etc/system-probe.yaml',
+  'runtime_config_dump.yaml',
+  'system_probe_runtime_config_dump.yaml',
+  'diagnose.log',
+  'envvars.log',
+  'health.yaml',
+  'permissions.log',
+  'flare_creation.log',
+] as const;
+
+/** The text files of a core agent flare (`agent flare` on a host without security-agent). */
+export function coreFlareContents(variant: FlareVariant, now = new Date()): Map<string, string> {
+  const t = (secondsAgo: number) => stamp(new Date(now.getTime() - secondsAgo * 1000));
+  const sa = flareContents(variant, now);
+  const files = new Map<string, string>();
+  files.set(
+    'status.log',
+    [
+      '===============',
+      'Agent (v7.77.0)',
+      '===============',
+      '',
+      `  Status date: ${t(1)}`,
+      `  Agent start: ${t(3600)}`,
+      '  Pid: 1717',
+      '  Go Version: go1.24.6',
+      '  Python Version: 3.12.11',
+      '  Build arch: amd64',
+      '  Agent flavor: agent',
+      '  Log Level: info',
+      '',
+      '=============',
+      'System Probe',
+      '=============',
+      '',
+      '  Status: Running',
+      '  Uptime: 3605 seconds',
+      `  Last Updated: ${t(5)}`,
+      '',
+    ].join('\n'),
+  );
+  files.set(
+    'config-check.log',
+    '=== Configuration Checks ===\n\n=== cpu check ===\nConfiguration provider: file\nConfiguration source: file:/etc/datadog-agent/conf.d/cpu.d/conf.yaml.default\n',
+  );
+  files.set(
+    'logs/agent.log',
+    [
+      `${t(3600)} | CORE | INFO | (cmd/agent/subcommands/run/command.go:312 in startAgent) | Starting Datadog Agent v7.77.0`,
+      `${t(3600)} | CORE | INFO | (pkg/config/setup/config.go:2012 in LoadProxyFromEnv) | no proxy configured, api_key ${FLARE_SCRUBBED_API_KEY}`,
+      `${t(2)} | CORE | INFO | (comp/core/flare/flare.go:91 in createAndReturnFlarePath) | Making a flare`,
+      '',
+    ].join('\n'),
+  );
+  files.set('logs/system-probe.log', sa.get('logs/system-probe.log')!);
+  files.set('etc/datadog.yaml', sa.get('etc/datadog.yaml')!);
+  files.set('etc/system-probe.yaml', sa.get('etc/system-probe.yaml')!);
+  files.set('runtime_config_dump.yaml', `api_key: "${FLARE_SCRUBBED_API_KEY}"\ncmd_port: 5001\nhostname: ${FLARE_HOSTNAME}\nsite: datadoghq.com\n`);
+  files.set(
+    'system_probe_runtime_config_dump.yaml',
+    'runtime_security_config:\n  direct_send_from_system_probe: true\n  enabled: true\nevent_monitoring_config:\n  network:\n    classifier_priority: 10\n    enabled: true\n',
+  );
+  files.set('diagnose.log', '=== Starting diagnose ===\nSuite: connectivity-datadog-core-endpoints\n  PASS\n');
+  files.set(
+    'envvars.log',
+    [
+      'Found the following agent-related environment variables:',
+      ` - DD_HOSTNAME=${FLARE_HOSTNAME}`,
+      ' - DD_LOG_LEVEL=info',
+      ' - DD_SITE=datadoghq.com',
+      '',
+    ].join('\n'),
+  );
+  files.set('health.yaml', 'Agent health: PASS\n=== 12 healthy components ===\n');
+  files.set(
+    'permissions.log',
+    [
+      'File path                                          | mode        | owner      | group      | error     |',
+      '-------------------------------------------------------------------------------------------------------------',
+      '/etc/datadog-agent/datadog.yaml                    | -rw-r-----  | dd-agent   | dd-agent   |           |',
+      '/etc/datadog-agent/system-probe.yaml               | -rw-r-----  | root       | root       |           |',
+      '',
+    ].join('\n'),
+  );
+  files.set('flare_creation.log', `${t(1)} | CORE | INFO | (comp/core/flare/helpers/builder.go:229 in logError) | flare created\n`);
+  return files;
+}
+
 // ---- a small zip writer (deflate; unix modes in the central directory) ----
 
 function dosDateTime(d: Date): { date: number; time: number } {
@@ -314,8 +415,8 @@ export function buildZip(entries: ZipInput[], mtime = new Date()): Buffer {
 }
 
 /** The zip of one flare variant, with directory entries, everything under `<hostname>/`. */
-export function buildFlareZip(variant: FlareVariant, now = new Date()): Buffer {
-  const files = flareContents(variant, now);
+export function buildFlareZip(variant: FlareVariant, now = new Date(), flavour: 'security-agent' | 'agent' = 'security-agent'): Buffer {
+  const files = flavour === 'agent' ? coreFlareContents(variant, now) : flareContents(variant, now);
   const entries: ZipInput[] = [];
   const dirs = new Set<string>();
   for (const [rel, text] of files) {
@@ -333,14 +434,15 @@ export function buildFlareZip(variant: FlareVariant, now = new Date()): Buffer {
   return buildZip(entries, now);
 }
 
-/** Write both archives into `dir` (created if needed); returns their paths. */
-export async function writeFlareFixtures(dir: string): Promise<Record<FlareVariant, string>> {
+/** Write both archives into `dir` (created if needed), with `core` the core agent's two as well; returns the security-agent's paths. */
+export async function writeFlareFixtures(dir: string, opts: { core?: boolean } = {}): Promise<Record<FlareVariant, string>> {
   await mkdir(dir, { recursive: true });
   const now = new Date();
   const out = {} as Record<FlareVariant, string>;
   for (const variant of Object.keys(FLARE_FIXTURE_FILES) as FlareVariant[]) {
     const file = path.join(dir, FLARE_FIXTURE_FILES[variant]);
     await writeFile(file, buildFlareZip(variant, now), { mode: 0o644 });
+    if (opts.core) await writeFile(path.join(dir, CORE_FLARE_FIXTURE_FILES[variant]), buildFlareZip(variant, now, 'agent'), { mode: 0o644 });
     out[variant] = file;
   }
   return out;

@@ -37,7 +37,7 @@ export function renderFlareProgress(ctx: FlareContext, p: FlareProgress): ChatMe
   if (p.stage === 'review' && p.archive) return renderFlareReview(c, p);
   const line =
     p.stage === 'building'
-      ? `Building the flare on ${code(p.pod ?? p.node ?? '?')} (nothing is sent before you review it)…`
+      ? `Building the flare on ${code(p.pod ?? p.node ?? '?')}${p.command ? ` with ${code(p.command)}` : ''} (nothing is sent before you review it)…`
       : `Sending ${code(p.archive?.name ?? 'the archive')} to Datadog support…`;
   return {
     text: line.replace(/`/g, ''),
@@ -57,6 +57,8 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
       { type: 'mrkdwn', text: `*Case*\n${who(c)}` },
       { type: 'mrkdwn', text: `*Archive*\n${code(a.name, 80)}` },
       { type: 'mrkdwn', text: `*Size*\n${human(a.bytes)}, ${a.files} files${a.sha256 ? `\nSHA-256 ${code(`${a.sha256.slice(0, 16)}…`)}` : ''}` },
+      // Which flare built it: `security-agent flare`, or the core agent's `agent flare` where security-agent is not there.
+      ...(p.command ? [{ type: 'mrkdwn' as const, text: `*Built by*\n${code(p.command, 60)}` }] : []),
     ],
   });
   const list = (p.fileList ?? []).map((f) => `${escapeMrkdwn(f.label)}  _${human(f.bytes)}_`).join('\n');
@@ -150,7 +152,11 @@ const REASON: Record<FlareResult['reason'], string> = {
 export function renderFlareResult(c: FlareContext, r: FlareResult): ChatMessage {
   const icon = r.stage === 'sent' ? ':white_check_mark:' : r.stage === 'cancelled' ? ':no_entry_sign:' : ':warning:';
   const lines = [`${icon} *Flare ${REASON[r.reason]}.*`];
-  if (r.archive) lines.push(`Archive ${code(r.archive.name, 80)} (${human(r.archive.bytes)}, ${r.archive.files} files) from ${escapeMrkdwn(r.node)}.`);
+  if (r.archive)
+    lines.push(
+      `Archive ${code(r.archive.name, 80)} (${human(r.archive.bytes)}, ${r.archive.files} files) from ${escapeMrkdwn(r.node)}${r.command ? `, built by ${code(r.command, 60)}` : ''}.`,
+    );
+  else if (r.command && r.reason !== 'busy') lines.push(`Command: ${code(r.command, 60)} on ${escapeMrkdwn(r.node)}.`);
   if (r.heldBy)
     lines.push(
       `A flare is already under review on ${escapeMrkdwn(r.node)} by <@${r.heldBy.user}> (job ${escapeMrkdwn(r.heldBy.job)}): one flare per node at a time, so this one was not started. Nothing was built.`,
