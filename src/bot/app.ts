@@ -21,6 +21,7 @@ import { JobMessages } from './job-messages.ts';
 import { SlackDirectory } from './slack-directory.ts';
 import { JobUpdates } from './job-updates.ts';
 import { guardSlackRequests, RedisSeenRequests } from './http-guard.ts';
+import { Schedules } from './schedules/service.ts';
 
 export interface BotOptions {
   botToken: string;
@@ -35,6 +36,8 @@ export interface BotOptions {
   reconcileIntervalMs?: number;
   /** Counts commands, jobs and Slack calls, and reads the queues at scrape time (src/observability/metrics.ts). */
   metrics?: Pick<Metrics, 'command' | 'job' | 'slackCall' | 'watchQueue'>;
+  /** Scheduled checks. `minuteMs` (default 60 000) is a test-only knob passed in code: how long a minute of `every Nm` is. */
+  schedules?: { minuteMs?: number };
 }
 
 export interface Bot {
@@ -78,6 +81,21 @@ export function createBot(o: BotOptions): Bot {
     ...(o.metrics ? { onCall: o.metrics.slackCall } : {}),
   });
   const messages = new JobMessages({ tracker, notifier, history: web as never, logger: o.logger.child({ component: 'messages' }) });
+  const directory = new SlackDirectory(web);
+  const schedules = new Schedules({
+    redis,
+    connection: redisConn.bullmq,
+    clusters: o.clusters,
+    producer,
+    tracker,
+    notifier,
+    audit,
+    logger: o.logger.child({ component: 'schedules' }),
+    groupsOf: (user, groups) => directory.groupsOf(user, groups),
+    permalink: (channel, ts) => messages.permalink(channel, ts),
+    userTimeZone: async (user) => ((await web.users.info({ user })) as { user?: { tz?: string } }).user?.tz,
+    ...(o.schedules?.minuteMs ? { minuteMs: o.schedules.minuteMs } : {}),
+  });
   const updates = new JobUpdates({
     messages,
     connection: redisConn.bullmq,
@@ -90,6 +108,7 @@ export function createBot(o: BotOptions): Bot {
     incidentChannel: (cluster) => clusterNamed(o.clusters, cluster)?.incidentChannel,
     ...(o.reconcileIntervalMs ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),
     ...(o.metrics ? { onFinished: o.metrics.job } : {}),
+    schedules,
   });
   const services: BotServices = {
     clusters: o.clusters,
@@ -103,7 +122,8 @@ export function createBot(o: BotOptions): Bot {
     ),
     messages,
     results: updates,
-    slack: new SlackDirectory(web),
+    slack: directory,
+    schedules,
   };
 
   for (const cluster of Object.keys(o.clusters.clusters)) o.metrics?.watchQueue(cluster, producer.queue(cluster));
@@ -164,6 +184,7 @@ export function createBot(o: BotOptions): Bot {
       // reconcile (in updates.start) is its first use.
       await whenReady(redis);
       await updates.start();
+      await schedules.start();
       if (socketMode) {
         await app.start();
         return undefined;
@@ -183,6 +204,7 @@ export function createBot(o: BotOptions): Bot {
       slackAuth.stop();
       if (so.drainMs) await drainResults(updates, notifier, so.drainMs, o.logger.child({ component: 'shutdown' }));
       await updates.close();
+      await schedules.close();
       await producer.close();
       redis.disconnect();
       redisConn.close();

@@ -9,7 +9,7 @@ import { type JobRecord } from './state/records.ts';
 import { parseFailure } from '../contract/failures.ts';
 import type { JobTracker } from './state/tracker.ts';
 import { JOB_KINDS, type FinalRendering } from './kinds/index.ts';
-import { howToGet } from './kinds/kind.ts';
+import { howToGet, type Outcome } from './kinds/kind.ts';
 import type { JobMessages } from './job-messages.ts';
 import { IncidentMirror } from './kinds/incident-mirror.ts';
 import { expireDueApprovals } from './commands/approval.ts';
@@ -31,6 +31,16 @@ export interface JobUpdatesDeps {
   messages: JobMessages;
   /** A job's result was posted and the job closed (once across replicas): for the metrics. */
   onFinished?: (kind: string, cluster: string, outcome: string, seconds?: number) => void;
+  /** Scheduled checks (src/bot/schedules/): whether a scheduled run's result is posted, and its last run. */
+  schedules?: ScheduleOutcomes;
+}
+
+/** What JobUpdates asks about a job that is a run of a schedule (its record has `schedule`). */
+export interface ScheduleOutcomes {
+  /** The message to post (the kind's, with the schedule's notice), or silent: nothing changed since the last run. */
+  final(record: JobRecord, outcome: Outcome, message: ChatMessage): Promise<{ message: ChatMessage } | { silent: true }>;
+  /** Once, when the job is closed: the run becomes the schedule's last (with its message, if posted). */
+  closed(record: JobRecord, messages: { channel: string; ts: string }[]): Promise<void>;
 }
 
 const fallbackFor = (jobId: string): FallbackOptions => ({ howToGet: howToGet(jobId) });
@@ -74,7 +84,7 @@ export class JobUpdates {
 
   private async onProgress(jobId: string, data: unknown): Promise<void> {
     const record = await this.d.tracker.getRecord(jobId);
-    if (!record) return;
+    if (!record || record.schedule) return; // a scheduled run shows only its result, and only if it changed
     const shown = JOB_KINDS[record.kind].progress?.(record, data);
     if (!shown) return;
     const { message, urgent = false } = shown;
@@ -114,8 +124,17 @@ export class JobUpdates {
     const state = await this.d.producer.queue(record.cluster).getJobState(jobId);
     if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
     const job = state === 'unknown' ? undefined : await this.d.producer.getJob(record.cluster, jobId);
-    const rendered = await this.renderFinal(record, state, job);
+    let rendered = await this.renderFinal(record, state, job);
     if (!rendered) return true;
+    // Scheduled checks: the first run posts, a later one only when its outcome changed.
+    if (record.schedule && this.d.schedules) {
+      const scheduled = await this.d.schedules.final(record, this.outcomeOf(state, job), rendered.message);
+      if ('silent' in scheduled) {
+        if (await this.d.tracker.close(jobId)) await this.closed(record, job, rendered.outcome);
+        return true;
+      }
+      rendered = { ...rendered, message: scheduled.message };
+    }
     const { message, outcome, thread } = rendered;
     if (rendered.privately && !(await this.d.tracker.messages(jobId)).length) {
       // Told to the requester alone (nothing was posted in the channel).
@@ -149,11 +168,17 @@ export class JobUpdates {
       }
     }
     if (allPosted && !rendered.privately) await this.mirrorFinal(record, rendered);
-    if (allPosted && (await this.d.tracker.close(jobId))) {
-      this.d.onFinished?.(record.kind, record.cluster, outcome, job?.finishedOn ? (job.finishedOn - job.timestamp) / 1000 : undefined);
-      await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command: record.kind, cluster: record.cluster, jobId, outcome });
-    }
+    if (allPosted && (await this.d.tracker.close(jobId))) await this.closed(record, job, outcome);
     return true;
+  }
+
+  /** Once per job (after `tracker.close`): the metric, the audit entry, and a scheduled run's bookkeeping. */
+  private async closed(record: JobRecord, job: Job | undefined, outcome: FinalRendering['outcome']): Promise<void> {
+    const jobId = record.jobId;
+    this.d.onFinished?.(record.kind, record.cluster, outcome, job?.finishedOn ? (job.finishedOn - job.timestamp) / 1000 : undefined);
+    const command = record.schedule ? `${record.kind} (scheduled ${record.schedule})` : record.kind;
+    await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command, cluster: record.cluster, jobId, outcome });
+    if (record.schedule) await this.d.schedules?.closed(record, await this.d.tracker.messages(jobId));
   }
 
   /**
@@ -267,18 +292,23 @@ export class JobUpdates {
 
   /** The final message of a finished job, by its kind; undefined when it was answered another way. */
   private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<FinalRendering | undefined> {
-    const failure: JobFailure | undefined = !job
-      ? { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' }
-      : state === 'failed'
-        ? parseFailure(job.failedReason)
-        : undefined;
     const deps = {
       tracker: this.d.tracker,
       notifier: this.d.notifier,
       logger: this.d.logger,
       ...(this.d.incidentChannel ? { incidentChannel: this.d.incidentChannel } : {}),
     };
-    return JOB_KINDS[record.kind].final(record, failure ? { failure } : { value: job!.returnvalue }, deps);
+    return JOB_KINDS[record.kind].final(record, this.outcomeOf(state, job), deps);
+  }
+
+  /** The failure of a finished job, or its return value. */
+  private outcomeOf(state: string, job: Job | undefined): Outcome {
+    const failure: JobFailure | undefined = !job
+      ? { code: 'expired', message: 'the job is no longer in the queue (expired or removed)', hint: 'Run the command again.' }
+      : state === 'failed'
+        ? parseFailure(job.failedReason)
+        : undefined;
+    return failure ? { failure } : { value: job!.returnvalue };
   }
 
   /**

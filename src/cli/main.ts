@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write('cws: the flare is reviewed in Slack before it is sent; run /cws flare there.\n');
       return EXIT.error;
     }
-    if (cmd.name === 'audit' || cmd.name === 'jobs' || cmd.name === 'status' || cmd.name === 'incident') {
+    if (cmd.name === 'audit' || cmd.name === 'jobs' || cmd.name === 'status' || cmd.name === 'incident' || cmd.name === 'schedule') {
       process.stderr.write(`cws: ${cmd.name} is answered in Slack (it checks who may see what); run /cws ${cmd.name} there.\n`);
       return EXIT.error;
     }

@@ -18,6 +18,11 @@
 export const QUEUE_PREFIX = 'bull';
 /** The BullMQ queue of a cluster: every job kind of that cluster goes through it. Braced: its own hash tag. */
 export const queueName = (cluster: string) => `{cws.${cluster}}`;
+/**
+ * The BullMQ queue of schedule ticks (issue 19 point 3), processed by the bot: its own hash tag.
+ * A cluster's queue is always `{cws.<cluster>}`, so no cluster name can take this one.
+ */
+export const SCHEDULE_QUEUE = '{cws-schedules}';
 
 export const keys = {
   /** Who asked for the job, where, and what it showed (bot). */
@@ -32,6 +37,10 @@ export const keys = {
   jobFacts: (jobId: string) => `cws:job:{${jobId}}:facts`,
   /** The digest of the progress last shown (bot). */
   jobShown: (jobId: string) => `cws:job:{${jobId}}:shown`,
+  /** The result message as first shown, `ChatMessage` JSON (bot): re-rendered with its follow-ups (issue 17, living messages). */
+  jobLive: (jobId: string) => `cws:job:{${jobId}}:live`,
+  /** Changes started from the job's buttons, a hash follow-up job ID -> JSON (bot). */
+  jobFollowUps: (jobId: string) => `cws:job:{${jobId}}:followups`,
   /** Jobs whose result is not posted yet (bot's reconcile loop). */
   openJobs: 'cws:jobs:open',
   /** Idempotency of clicks and claims held by a holder (bot; the flare lock is one). */
@@ -67,6 +76,16 @@ export const keys = {
   approval: (approvalId: string) => `cws:approval:${approvalId}`,
   /** Approval requests still open, by expiry time (sorted set, bot: the reconcile loop closes the expired ones). */
   openApprovals: 'cws:approvals:open',
+  /** A scheduled check: what, where, how often, who created it (bot). Its keys share `{<scheduleId>}`. */
+  schedule: (id: string) => `cws:schedule:{${id}}:spec`,
+  /** A schedule's last run: its outcome fingerprint and summary, the message that shows it, the denial notice (bot). */
+  scheduleLast: (id: string) => `cws:schedule:{${id}}:last`,
+  /** The run of a schedule still going: `tick:<id>` while it is being started, then its job ID (bot). One at a time. */
+  scheduleRunning: (id: string) => `cws:schedule:{${id}}:running`,
+  /** A scheduled job's decision to post or stay silent, taken once across replicas (bot). */
+  scheduleDecision: (jobId: string) => `cws:job:{${jobId}}:schedule-decision`,
+  /** Every schedule ID (set, bot). */
+  schedules: 'cws:schedules',
   /** The audit stream: every command, denial and result. */
   audit: 'cws:audit',
 } as const;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { keys } from './keys.ts';
 
-export { QUEUE_PREFIX, queueName } from './keys.ts';
+export { QUEUE_PREFIX, queueName, SCHEDULE_QUEUE } from './keys.ts';
 
 /** Retries of a job's transient failures; time limits are per unit of work (exec, build, upload). */
 export interface JobPolicy {

@@ -1,4 +1,5 @@
 import { CLUSTER_NAME_RE, NODE_NAME_RE } from './names.ts';
+import { parseScheduleArgs, SCHEDULE_USAGE, type ScheduleOp } from './schedule/grammar.ts';
 
 /** The `/cws` grammar: one pure parser shared by the Slack command and the operator CLI (`npx cws`). */
 export type Command =
@@ -10,7 +11,8 @@ export type Command =
   | { name: 'audit'; cluster?: string; limit?: number }
   | { name: 'jobs'; cluster?: string }
   | { name: 'status'; jobId: string }
-  | { name: 'incident'; cluster: string; channel?: string; off?: true };
+  | { name: 'incident'; cluster: string; channel?: string; off?: true }
+  | ({ name: 'schedule' } & ScheduleOp);
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };
 
@@ -24,6 +26,7 @@ export const USAGE: Record<Command['name'], string> = {
   jobs: '/cws jobs [cluster]',
   status: '/cws status <JOB_ID>',
   incident: '/cws incident <#channel> <cluster> | /cws incident off <cluster>',
+  schedule: SCHEDULE_USAGE,
 };
 
 export const SUMMARY: Record<Command['name'], string> = {
@@ -36,6 +39,7 @@ export const SUMMARY: Record<Command['name'], string> = {
   jobs: 'running and recent jobs (last 24 h)',
   status: 'the state or result of one job',
   incident: 'mirror every job and change on a cluster into an incident channel (or stop)',
+  schedule: 'run a self-test or netcheck on a schedule (at least every minute); it posts its first result, then only what changes',
 };
 
 const CASE_ID_RE = /^[0-9]{1,12}$/;
@@ -94,6 +98,7 @@ const ALLOWED_OPTIONS: Record<Command['name'], readonly OptionName[]> = {
   jobs: [],
   status: [],
   incident: [],
+  schedule: [],
 };
 const isOption = (s: string): s is OptionName => (OPTIONS as readonly string[]).includes(s);
 
@@ -108,6 +113,7 @@ const POSITIONALS: Record<Command['name'], readonly ('topic' | 'cluster' | 'case
   jobs: ['cluster'],
   status: ['jobId'],
   incident: [], // parsed by parseIncident
+  schedule: [], // parsed by parseScheduleArgs (src/core/schedule/grammar.ts)
 };
 
 /**
@@ -127,6 +133,10 @@ export function parseCommand(text: string): ParseResult {
   if (long !== undefined) return fail(known, `\`${clip(long)}\` is too long (${long.length} characters; an argument is at most ${MAX_TOKEN}).`);
   if (!known) return fail(undefined, `unknown subcommand \`${clip(sub)}\`.`);
   if (known === 'incident') return parseIncident(rest);
+  if (known === 'schedule') {
+    const parsed = parseScheduleArgs(rest);
+    return parsed.ok ? { ok: true, command: { name: 'schedule', ...parsed.op } } : fail('schedule', parsed.error);
+  }
 
   const options: Partial<Record<OptionName, string>> = {};
   const args: { topic?: string; cluster?: string; caseId?: string; jobId?: string } = {};

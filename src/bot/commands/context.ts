@@ -10,6 +10,7 @@ import type { JobTracker } from '../state/tracker.ts';
 import type { JobMessages } from '../job-messages.ts';
 import type { ChatMessage, Notifier } from '../notifier.ts';
 import { IncidentMirror } from '../kinds/incident-mirror.ts';
+import type { Schedules } from '../schedules/service.ts';
 
 /** What a subcommand handler may use. Everything is passed in; nothing is global. */
 export interface BotServices {
@@ -31,6 +32,8 @@ export interface BotServices {
    * between the job and the post of its message).
    */
   results: { finish(jobId: string): Promise<boolean>; show(jobId: string): Promise<void> };
+  /** Scheduled checks (`/cws schedule`, src/bot/schedules/). */
+  schedules?: Schedules;
 }
 
 export interface SlackExtras {

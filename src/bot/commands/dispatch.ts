@@ -10,6 +10,7 @@ import { audit } from './audit.ts';
 import { jobs } from './jobs.ts';
 import { status } from './status.ts';
 import { incident } from './incident.ts';
+import { schedule } from './schedule.ts';
 
 /** Parses the text of `/cws …` and routes it. Bad input never reaches a handler. */
 export async function dispatch(services: BotServices, inv: Invocation): Promise<CommandReply> {
@@ -37,6 +38,7 @@ export const HANDLERS: { [N in Command['name']]: Handler<N> } = {
   jobs: (s, inv, cmd) => jobs(s, inv, cmd),
   status: (s, inv, cmd) => status(s, inv, cmd),
   incident: (s, inv, cmd) => incident(s, inv, cmd),
+  schedule: (s, inv, cmd) => schedule(s, inv, cmd),
 };
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -30,6 +30,11 @@ export const JobRecord = z.object({
    * exist answers its requester privately), or `none` (answered privately only).
    */
   post: z.enum(['deferred', 'none']).optional(),
+  /**
+   * The schedule this job is a run of (`sc-…`, issue 19 point 3): it shows nothing while it
+   * runs, and its result is posted only on the first run or when the outcome changed.
+   */
+  schedule: z.string().optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 
