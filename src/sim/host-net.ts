@@ -71,6 +71,8 @@ export interface AgentClassifier {
   name: string;
   progId: number;
   tag: string;
+  /** network.classifier_handle when the agent sets one (else the kernel numbers the filter). */
+  handle?: number;
 }
 
 interface FilterLine {
@@ -101,7 +103,10 @@ export function tcFilterLines(spec: string | undefined, parent: TcParent, agent:
     const head = `filter protocol all pref ${agent.pref} bpf chain 0 `;
     const own = [
       ...(shared ? [] : [{ text: head, pref: agent.pref }]),
-      { text: `${head}handle 0x${shared ? 2 : 1} ${agent.name} direct-action not_in_hw id ${agent.progId} tag ${agent.tag} jited `, pref: agent.pref },
+      {
+        text: `${head}handle 0x${agent.handle ? agent.handle.toString(16) : shared ? 2 : 1} ${agent.name} direct-action not_in_hw id ${agent.progId} tag ${agent.tag} jited `,
+        pref: agent.pref,
+      },
     ];
     let at = lines.length;
     for (let i = 0; i < lines.length; i++) {
@@ -170,31 +175,107 @@ export interface AgentNetworkConfig {
   attaches: boolean;
   /** The pref its classifiers get. */
   priority: number;
+  /** network.classifier_handle when set (not 0): the tc handle of its classifier; else the kernel's (0x1). */
+  handle: number;
+  /** Why system-probe's CWS module refused its configuration and did not start (no classifiers then). */
+  refused?: string;
+  /** What system-probe logs for each deprecated key it applies (pkg/security/probe/config/config.go getBool/getInt). */
+  warnings: string[];
+}
+
+/** First release with the event_monitoring_config.* keys (event monitor module, DataDog/datadog-agent PR #16108). */
+const EVENT_MONITORING_SINCE: [number, number, number] = [7, 44, 0];
+
+/** Viper-style lookup in a parsed YAML document: nested maps, flat dotted keys, or a mix. */
+function yamlLookup(node: unknown, path: readonly string[]): unknown {
+  if (path.length === 0) return node;
+  if (!node || typeof node !== 'object' || Array.isArray(node)) return undefined;
+  const obj = node as Record<string, unknown>;
+  for (let n = path.length; n >= 1; n--) {
+    const k = path.slice(0, n).join('.');
+    if (Object.hasOwn(obj, k)) {
+      const r = yamlLookup(obj[k], path.slice(n));
+      if (r !== undefined && r !== null) return r;
+    }
+  }
+  return undefined;
 }
 
 /**
- * What system-probe resolves from its environment and system-probe.yaml (env wins), as the
- * simulator models it: CWS and network detections on unless set false (the simulated fleet runs
- * CWS); `classifier_priority` default 10, 0 → ebpf-manager's default 50; agents before 7.39.2 had
- * no such key and attached at priority 1; agents before 7.36 had no network detections.
+ * What system-probe resolves from its environment and system-probe.yaml, as the agent applies it
+ * (DataDog/datadog-agent; src/sim/README.md "Network options"):
+ *
+ * - `runtime_security_config.enabled`: env DD_RUNTIME_SECURITY_CONFIG_ENABLED, then the file
+ *   (BindEnvAndSetDefault, pkg/config/setup/system_probe_cws.go); the simulated fleet runs CWS
+ *   unless it is set false.
+ * - The network options from 7.44 (the event_monitoring_config layout): the option is bound to
+ *   `event_monitoring_config.network.X` with both env names, DD_EVENT_MONITORING_CONFIG_NETWORK_X
+ *   first (pkg/config/setup/system_probe.go eventMonitorBindEnvAndSetDefault: the first env name that
+ *   is set and not empty wins), and read with getBool/getInt (pkg/security/probe/config/config.go):
+ *   `runtime_security_config.network.X` *configured* (only the file configures it: no env is bound to
+ *   that key) wins and logs "%s has been deprecated: please set %s instead"; else the new key
+ *   (its env, then the file's event_monitoring_config.network.X), else the default.
+ * - Before 7.44: only runtime_security_config.network.X, env DD_RUNTIME_SECURITY_CONFIG_NETWORK_X
+ *   over the file; the event_monitoring_config names are not read.
+ * - `classifier_priority` default 10, 0 → ebpf-manager's default 50; before 7.39.2 no such key
+ *   (priority 1); before 7.36 no network detections.
+ * - `classifier_handle` / `raw_classifier_handle` (default 0) with `raw_packet.enabled` (default true):
+ *   Config.sanitize refuses one set without the other, or both equal and not 0; NewConfig returns the
+ *   error, the CWS module does not start, and no classifier is attached.
+ * datadog.yaml does not take part: system-probe reads these keys from its own config (system-probe.yaml).
  */
 export function agentNetworkConfig(env: Readonly<Record<string, string>>, systemProbeYaml: string | undefined, agentVersion: string): AgentNetworkConfig {
-  let rsc: Record<string, unknown> = {};
+  let doc: unknown;
   try {
-    const doc = systemProbeYaml === undefined ? undefined : (parseYaml(systemProbeYaml) as unknown);
-    const r = doc && typeof doc === 'object' ? (doc as Record<string, unknown>).runtime_security_config : undefined;
-    if (r && typeof r === 'object') rsc = r as Record<string, unknown>;
+    doc = systemProbeYaml === undefined ? undefined : (parseYaml(systemProbeYaml) as unknown);
   } catch {
     /* an unreadable file: the agent would not start; keep defaults */
   }
-  const network = rsc.network && typeof rsc.network === 'object' ? (rsc.network as Record<string, unknown>) : {};
-  const enabled = goBool(env.DD_RUNTIME_SECURITY_CONFIG_ENABLED) ?? goBool(rsc.enabled) ?? true;
-  const netEnabled = goBool(env.DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED) ?? goBool(network.enabled) ?? true;
+  const fileValue = (key: string) => yamlLookup(doc, key.split('.'));
+  const envValue = (...names: string[]) => {
+    for (const n of names) if (env[n] !== undefined && env[n] !== '') return env[n];
+    return undefined;
+  };
+  const emLayout = versionAtLeast(agentVersion, EVENT_MONITORING_SINCE) ?? true;
+  const warnings: string[] = [];
+  /** A network option, in the agent's order for its version. */
+  const network = (option: string): unknown => {
+    const suffix = option.replace(/\./g, '_').toUpperCase();
+    const oldKey = `runtime_security_config.network.${option}`;
+    const newKey = `event_monitoring_config.network.${option}`;
+    if (!emLayout) return envValue(`DD_RUNTIME_SECURITY_CONFIG_NETWORK_${suffix}`) ?? fileValue(oldKey);
+    const deprecated = fileValue(oldKey);
+    if (deprecated !== undefined) {
+      warnings.push(`${oldKey} has been deprecated: please set ${newKey} instead`);
+      return deprecated;
+    }
+    return envValue(`DD_EVENT_MONITORING_CONFIG_NETWORK_${suffix}`, `DD_RUNTIME_SECURITY_CONFIG_NETWORK_${suffix}`) ?? fileValue(newKey);
+  };
+  const enabled = goBool(envValue('DD_RUNTIME_SECURITY_CONFIG_ENABLED')) ?? goBool(fileValue('runtime_security_config.enabled')) ?? true;
+  const netEnabled = goBool(network('enabled')) ?? true;
   const hasNetwork = versionAtLeast(agentVersion, [7, 36, 0]) ?? true;
   const hasPriorityKey = versionAtLeast(agentVersion, [7, 39, 2]) ?? true;
-  let priority = hasPriorityKey ? (goInt(env.DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY) ?? goInt(network.classifier_priority) ?? 10) : 1;
+  const prioritySetting = hasPriorityKey ? network('classifier_priority') : undefined;
+  let priority = hasPriorityKey ? (goInt(prioritySetting) ?? 10) : 1;
   if (priority <= 0 || priority > 0xffff) priority = 50;
-  return { attaches: enabled && netEnabled && hasNetwork, priority };
+  let handle = 0;
+  let refused: string | undefined;
+  if (emLayout) {
+    handle = goInt(network('classifier_handle')) ?? 0;
+    const raw = goInt(network('raw_classifier_handle')) ?? 0;
+    const rawPackets = goBool(network('raw_packet.enabled')) ?? true;
+    if (rawPackets && handle !== 0 && handle === raw)
+      refused = `network.classifier_handle and network.raw_classifier_handle can't be equal and not null: got classifier_handle:${handle} raw_classifier_handle:${raw}`;
+    else if (rawPackets && (handle === 0) !== (raw === 0))
+      refused = `none or both of network.classifier_handle and network.raw_classifier_handle must be provided: got classifier_handle:${handle} raw_classifier_handle:${raw}`;
+  }
+  return {
+    attaches: enabled && netEnabled && hasNetwork && !refused,
+    priority,
+    handle,
+    ...(refused ? { refused } : {}),
+    warnings: [...new Set(warnings)],
+  };
 }
 
 /**
@@ -202,7 +283,14 @@ export function agentNetworkConfig(env: Readonly<Record<string, string>>, system
  * `<section>_<UID>_<pid>` with non-alphanumerics as "_" (section `classifier/ingress`, UID
  * `security<ifindex>_<netns>`), so a new agent process shows a new name.
  */
-export function agentClassifier(direction: 'ingress' | 'egress', iface: string, ifindex: number, podUid: string, priority: number): AgentClassifier {
+export function agentClassifier(
+  direction: 'ingress' | 'egress',
+  iface: string,
+  ifindex: number,
+  podUid: string,
+  priority: number,
+  handle = 0,
+): AgentClassifier {
   const h = sha256Hex(`${podUid}/${iface}/${direction}`);
   const pid = 1000 + (Number.parseInt(sha256Hex(podUid).slice(0, 6), 16) % 60_000);
   return {
@@ -210,5 +298,6 @@ export function agentClassifier(direction: 'ingress' | 'egress', iface: string, 
     name: `classifier_${direction}_security${ifindex}_${HOST_NETNS_INODE}_${pid}`,
     progId: 100 + (Number.parseInt(h.slice(0, 6), 16) % 50_000),
     tag: h.slice(16, 32),
+    ...(handle ? { handle } : {}),
   };
 }

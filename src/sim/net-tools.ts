@@ -52,7 +52,7 @@ function agentClassifierFor(ctx: ExecContext, iface: string, direction: 'ingress
   const cfg = agentNetworkConfig(envOf(pod, 'system-probe'), systemProbeYamlOf(state, pod), agentVersionOf(sp.image));
   if (!cfg.attaches) return undefined;
   const ifindex = state.hostInterfaces(node).indexOf(iface) + 1;
-  return agentClassifier(direction, iface, ifindex, pod.metadata.uid, cfg.priority);
+  return agentClassifier(direction, iface, ifindex, pod.metadata.uid, cfg.priority, cfg.handle);
 }
 
 interface TcOptions {

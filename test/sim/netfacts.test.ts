@@ -298,16 +298,82 @@ describe('without systemProbeYaml', () => {
 });
 
 describe('host-net (pure)', () => {
-  it('agentNetworkConfig: env wins over system-probe.yaml; 0 → 50; before 7.39.2 priority 1; off when disabled', () => {
+  it('agentNetworkConfig: 0 → 50; before 7.39.2 priority 1; before 7.36 none; off when disabled', () => {
     const yaml = 'runtime_security_config:\n  network:\n    classifier_priority: 5\n';
-    expect(agentNetworkConfig({}, undefined, '7.50.3')).toEqual({ attaches: true, priority: 10 });
-    expect(agentNetworkConfig({}, yaml, '7.50.3')).toEqual({ attaches: true, priority: 5 });
-    expect(agentNetworkConfig({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '2' }, yaml, '7.50.3').priority).toBe(2);
-    expect(agentNetworkConfig({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '0' }, yaml, '7.50.3').priority).toBe(50);
+    expect(agentNetworkConfig({}, undefined, '7.50.3')).toEqual({ attaches: true, priority: 10, handle: 0, warnings: [] });
+    expect(agentNetworkConfig({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '0' }, undefined, '7.50.3').priority).toBe(50);
     expect(agentNetworkConfig({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY: '2' }, yaml, '7.39.1').priority).toBe(1);
     expect(agentNetworkConfig({ DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: 'false' }, undefined, '7.50.3').attaches).toBe(false);
+    expect(agentNetworkConfig({ DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED: 'false' }, undefined, '7.50.3').attaches).toBe(false);
     expect(agentNetworkConfig({}, 'runtime_security_config:\n  enabled: false\n', '7.50.3').attaches).toBe(false);
     expect(agentNetworkConfig({}, undefined, '7.35.0').attaches).toBe(false);
+  });
+
+  // The agent's precedence (host-net.ts agentNetworkConfig; DataDog/datadog-agent pkg/security/probe/config/config.go
+  // getBool/getInt and pkg/config/setup/system_probe.go eventMonitorBindEnvAndSetDefault).
+  const EM = 'DD_EVENT_MONITORING_CONFIG_NETWORK_CLASSIFIER_PRIORITY';
+  const RS = 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY';
+  const oldKey = (n: number) => `runtime_security_config:\n  network:\n    classifier_priority: ${n}\n`;
+  const newKey = (n: number) => `event_monitoring_config:\n  network:\n    classifier_priority: ${n}\n`;
+  const both = (o: number, n: number) => `${oldKey(o)}${newKey(n)}`;
+  const prio = (env: Record<string, string>, yaml: string | undefined, version = '7.50.3') => agentNetworkConfig(env, yaml, version).priority;
+
+  it.each([
+    ['new env alone', { [EM]: '2' }, undefined, 2],
+    ['old env alone', { [RS]: '2' }, undefined, 2],
+    ['both env: the event_monitoring name is bound first', { [EM]: '2', [RS]: '5' }, undefined, 2],
+    ['both env, the other way round', { [EM]: '5', [RS]: '2' }, undefined, 5],
+    ['an empty env var does not count', { [EM]: '', [RS]: '2' }, undefined, 2],
+    ['new key in the file alone', {}, newKey(2), 2],
+    ['deprecated key in the file alone', {}, oldKey(2), 2],
+    ['both keys in the file: the deprecated one wins', {}, both(5, 2), 5],
+    ['both keys in the file, the other way round', {}, both(2, 5), 2],
+    ['env over the file’s new key', { [EM]: '2' }, newKey(5), 2],
+    ['old env over the file’s new key', { [RS]: '5' }, newKey(2), 5],
+    ['the file’s deprecated key over every env var', { [EM]: '2', [RS]: '2' }, oldKey(5), 5],
+    ['flat dotted keys are read as nested ones', {}, 'runtime_security_config.network.classifier_priority: 7\n', 7],
+  ])('7.44+: %s', (_name, env, yaml, want) => {
+    expect(prio(env, yaml)).toBe(want);
+  });
+
+  it.each([
+    ['the new env name is not read', { [EM]: '2' }, undefined, 10],
+    ['old env alone', { [RS]: '2' }, undefined, 2],
+    ['env over the file', { [RS]: '5' }, oldKey(2), 5],
+    ['the file’s event_monitoring_config key is not read', {}, newKey(2), 10],
+    ['the file’s runtime_security_config key', {}, both(3, 2), 3],
+  ])('before 7.44 (7.43.1): %s', (_name, env, yaml, want) => {
+    expect(prio(env, yaml, '7.43.1')).toBe(want);
+  });
+
+  it('logs the deprecation of each deprecated key it applies, as system-probe does', () => {
+    expect(agentNetworkConfig({ [EM]: '2' }, both(5, 3), '7.50.3').warnings).toEqual([
+      'runtime_security_config.network.classifier_priority has been deprecated: please set event_monitoring_config.network.classifier_priority instead',
+    ]);
+    expect(agentNetworkConfig({}, newKey(3), '7.50.3').warnings).toEqual([]);
+    expect(agentNetworkConfig({}, oldKey(3), '7.43.1').warnings).toEqual([]); // not deprecated before 7.44
+  });
+
+  it('classifier handles: refused when equal and not 0 or when only one is set (raw packets on); the handle names the tc filter', () => {
+    const h = (c: string, r: string, extra: Record<string, string> = {}) =>
+      agentNetworkConfig(
+        { DD_EVENT_MONITORING_CONFIG_NETWORK_CLASSIFIER_HANDLE: c, DD_EVENT_MONITORING_CONFIG_NETWORK_RAW_CLASSIFIER_HANDLE: r, ...extra },
+        undefined,
+        '7.50.3',
+      );
+    expect(h('5', '5')).toMatchObject({
+      attaches: false,
+      refused: "network.classifier_handle and network.raw_classifier_handle can't be equal and not null: got classifier_handle:5 raw_classifier_handle:5",
+    });
+    expect(h('5', '0')).toMatchObject({ attaches: false, refused: expect.stringMatching(/^none or both of network.classifier_handle/) });
+    expect(h('5', '6')).toMatchObject({ attaches: true, handle: 5 });
+    expect(h('5', '5', { DD_RUNTIME_SECURITY_CONFIG_NETWORK_RAW_PACKET_ENABLED: 'false' })).toMatchObject({ attaches: true, handle: 5 });
+    // From the file, deprecated key first, as every network option.
+    const yaml = 'runtime_security_config:\n  network:\n    classifier_handle: 7\n    raw_classifier_handle: 7\n';
+    expect(agentNetworkConfig({}, yaml, '7.50.3').attaches).toBe(false);
+    expect(agentNetworkConfig({}, yaml, '7.43.1').attaches).toBe(true); // not read before 7.44
+    const agent = { pref: 10, name: 'classifier_ingress_x', progId: 1, tag: '00', handle: 5 };
+    expect(tcFilterLines(undefined, 'ingress', agent)[1]).toMatch(/ handle 0x5 classifier_ingress_x /);
   });
 
   it('tcFilterLines: agent filters sorted by pref among the vendor lines', () => {

@@ -133,7 +133,21 @@ describe('effectiveCwsConfig: precedence env > file > default', () => {
     ]) {
       const c = effectiveCwsConfig(base({ systemProbeEnv: env(order) }));
       expect(c.networkEnabled).toMatchObject({ value: false, key: 'DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED' });
+      // The other name is set too, to another value: the agent ignores it, and the report says so.
+      expect(c.shadowed).toEqual([
+        {
+          setting: 'network.enabled',
+          message:
+            'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=true is not what the agent applies: DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED=false (env:system-probe) takes precedence (both env names are bound to event_monitoring_config.network.enabled, DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED first)',
+        },
+      ]);
     }
+    // Same value under both names: nothing to say.
+    expect(
+      effectiveCwsConfig(
+        base({ systemProbeEnv: env({ DD_EVENT_MONITORING_CONFIG_NETWORK_ENABLED: 'false', DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED: '0' }) }),
+      ).shadowed,
+    ).toEqual([]);
   });
 
   it('reads event_monitoring_config and flat dotted keys from the file; the deprecated key first', () => {

@@ -193,14 +193,21 @@ export function effectiveCwsConfig(inputs: CwsConfigInputs): EffectiveCwsConfig 
     const winner = chosen.find((x) => x !== undefined);
     // An env var of this setting that the agent does not read because another source wins.
     const envs = layout === 'legacy' ? networkEnvLegacy(setting) : networkEnvNew(setting);
-    const envHit = env(envs, parse);
-    if (envHit && winner && winner !== envHit && winner.value !== envHit.value)
+    // Each env name on its own: with both names set, the one bound second is ignored too (eventMonitorBindEnvAndSetDefault).
+    for (const name of envs) {
+      const envHit = env([name], parse);
+      if (!envHit || !winner || winner.key === envHit.key || winner.value === envHit.value) continue;
+      const why =
+        winner.key === deprecatedKey(setting)
+          ? ' (the deprecated runtime_security_config.network.* key in the file beats every env var since 7.44)'
+          : winner.origin === envHit.origin
+            ? ` (both env names are bound to event_monitoring_config.${setting}, ${winner.key} first)`
+            : '';
       (layout === 'unknown' ? conflicts : shadowed).push({
         setting,
-        message: `${envHit.key}=${envHit.raw} is not what the agent applies: ${winner.key}: ${String(winner.value)} (${winner.origin}) takes precedence${
-          winner.key === deprecatedKey(setting) ? ' (the deprecated runtime_security_config.network.* key in the file beats every env var since 7.44)' : ''
-        }`,
+        message: `${envHit.key}=${envHit.raw} is not what the agent applies: ${winner.key}${winner.origin.startsWith('env:') ? '=' : ': '}${String(winner.value)} (${winner.origin}) takes precedence${why}`,
       });
+    }
     if (layout === 'unknown') {
       const legacy = pick('legacy').find((x) => x !== undefined);
       if (legacy && winner && legacy.value !== winner.value && !conflicts.some((c) => c.setting === setting))
