@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand, usageAll, USAGE } from '../../src/core/grammar.ts';
 import { describeCadence, isTimeZone, parseDuration, parseTimeOfDay, repeatOptions } from '../../src/core/schedule/cadence.ts';
 import { describeOutcome, diffOutcomes, fingerprint, summarise } from '../../src/core/schedule/outcome.ts';
-import { renderScheduleList, slackDate, withScheduleNotice } from '../../src/core/schedule/render.ts';
+import { renderScheduleCreated, renderScheduleDenied, renderScheduleList, slackDate, withScheduleNotice } from '../../src/core/schedule/render.ts';
+import { assertSlackAccepts } from '../../src/sandbox/block-kit.ts';
 import { keys, queueName, SCHEDULE_QUEUE } from '../../src/contract/keys.ts';
 import { ScheduleSpec } from '../../src/contract/schedules.ts';
 
@@ -220,5 +221,34 @@ describe('rendering and contract', () => {
     expect(ScheduleSpec.safeParse({ ...ok, cadence: { every: 0 } }).success).toBe(false);
     expect(ScheduleSpec.safeParse({ ...ok, cadence: { daily: '24:00', tz: 'UTC' } }).success).toBe(false);
     expect(ScheduleSpec.safeParse({ ...ok, id: 'sc-zz' }).success).toBe(false);
+  });
+});
+
+describe('Slack accepts every schedule message', () => {
+  const v = { id: 'sc-0a1b2c3d', what: 'selftest' as const, cluster: 'prod', cadence: { daily: '07:30', tz: 'Europe/Paris' }, createdBy: 'U1', channel: 'C1' };
+  it('created, listed (many), denied, and the notice over a full result', () => {
+    assertSlackAccepts({ channel: 'C1', ...renderScheduleCreated({ ...v, next: Date.now() }, { tzNote: 'your time zone in Slack' }) }, 'created');
+    const many = Array.from({ length: 70 }, (_, i) => ({
+      ...v,
+      id: `sc-${String(i).padStart(8, '0')}`,
+      next: Date.now(),
+      last: { outcome: '5/6 nodes OK', at: new Date().toISOString() },
+    }));
+    const list = renderScheduleList(many, 3);
+    assertSlackAccepts({ channel: 'C1', ...list }, 'list');
+    expect(JSON.stringify(list.blocks)).toContain('22 more not shown');
+    assertSlackAccepts({ channel: 'C1', ...renderScheduleList([], 2) }, 'empty list');
+    assertSlackAccepts({ channel: 'C1', ...renderScheduleDenied(v, 'you are not allowed to run commands on cluster `prod`') }, 'denied');
+    const changes = diffOutcomes(
+      summarise('selftest', st(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`node-${i}-${'x'.repeat(200)}`, 'ok'])))),
+      summarise('selftest', st(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`node-${i}-${'x'.repeat(200)}`, 'failed'])))),
+    );
+    assertSlackAccepts(
+      {
+        channel: 'C1',
+        ...withScheduleNotice({ text: 'result', blocks: [{ type: 'divider' }] }, v, { changes, previous: 'https://x.slack.com/archives/C1/p1' }),
+      },
+      'notice',
+    );
   });
 });
