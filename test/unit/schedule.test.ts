@@ -236,7 +236,7 @@ describe('Slack accepts every schedule message', () => {
     }));
     const list = renderScheduleList(many, 3);
     assertSlackAccepts({ channel: 'C1', ...list }, 'list');
-    expect(JSON.stringify(list.blocks)).toContain('22 more not shown');
+    expect(JSON.stringify(list.blocks)).toContain('45 more not shown');
     assertSlackAccepts({ channel: 'C1', ...renderScheduleList([], 2) }, 'empty list');
     assertSlackAccepts({ channel: 'C1', ...renderScheduleDenied(v, 'you are not allowed to run commands on cluster `prod`') }, 'denied');
     const changes = diffOutcomes(

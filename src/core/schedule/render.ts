@@ -19,6 +19,8 @@ export interface ScheduleView {
 
 const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: clip(text, LIMITS.sectionText) } });
 const plain = (s: string) => s.replace(/[`*_]/g, '');
+/** The most schedules one list shows: each takes a section of about 300 characters, and a message holds 12 000 in all. */
+const MAX_LISTED = 25;
 
 /** A Slack date token: shown in the reader's own time zone; the fallback is UTC. */
 export function slackDate(ms: number): string {
@@ -46,7 +48,7 @@ export function renderScheduleList(views: ScheduleView[], hidden: number): ChatM
     return { text: plain(text), blocks: [section(text)] };
   }
   const blocks: Block[] = [section(`:alarm_clock: *Scheduled checks* (${views.length})`)];
-  for (const v of views.slice(0, LIMITS.blocks - 2)) {
+  for (const v of views.slice(0, MAX_LISTED)) {
     const next = v.next ? slackDate(v.next) : 'not scheduled';
     const last = v.last ? `${escapeMrkdwn(v.last.outcome)} (${slackDate(Date.parse(v.last.at))})` : 'not run yet';
     blocks.push(
@@ -56,14 +58,14 @@ export function renderScheduleList(views: ScheduleView[], hidden: number): ChatM
       ),
     );
   }
-  if (views.length > LIMITS.blocks - 2 || hidden)
+  if (views.length > MAX_LISTED || hidden)
     blocks.push({
       type: 'context',
       elements: [
         {
           type: 'mrkdwn',
           text: [
-            views.length > LIMITS.blocks - 2 ? `${views.length - (LIMITS.blocks - 2)} more not shown.` : '',
+            views.length > MAX_LISTED ? `${views.length - MAX_LISTED} more not shown (the first ${MAX_LISTED} by ID).` : '',
             hidden ? `${hidden} on clusters you may not run commands on.` : '',
           ]
             .filter(Boolean)
