@@ -91,7 +91,7 @@ export class JobUpdates {
     const messages = await this.d.tracker.messages(jobId);
     if (record.post === 'deferred' && !messages.some((m) => m.channel === record.channel)) {
       // A deferred message is created once the job has something to show in the channel (its kind says when).
-      if (shown.opens) await this.d.messages.open(record, record.channel, message);
+      if (shown.opens) await this.d.messages.open(record, record.channel, message, record.threadTs ? { threadTs: record.threadTs } : {});
       return;
     }
     const targets: typeof messages = [];

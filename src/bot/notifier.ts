@@ -57,6 +57,11 @@ export interface SendOptions {
    * it did. Without it, such a post is not retried at all: the error goes to the caller.
    */
   findPosted?: () => Promise<{ channel: string; ts: string } | undefined>;
+  /**
+   * A later change to a message already final (a button replaced by its outcome): sent even
+   * though the message took its final edit, as a final edit itself (later progress is dropped).
+   */
+  amend?: boolean;
   /** When Slack refuses the content, send a plain-text fallback instead (see `plainFallback`). */
   fallback?: FallbackOptions;
 }
@@ -294,9 +299,9 @@ export class Notifier {
       state = { channel, ts, lastSentAt: 0, lastActivity: this.clock.now(), inflight: false, closed: false, finalSent: false };
       this.states.set(k, state);
     }
-    if (state.closed) return Promise.resolve('sent');
+    if (state.closed && !opts.amend) return Promise.resolve('sent');
     state.lastActivity = this.clock.now();
-    const final = opts.final ?? false;
+    const final = (opts.final || opts.amend) ?? false;
     if (state.pending) {
       if (state.pending.final && !final) return Promise.resolve('sent'); // never replace a final edit
       this.stats.coalesced++;

@@ -29,6 +29,7 @@ import {
   renderResult,
 } from '../../src/core/slack/blocks/selftest.ts';
 import { renderProblem, renderUsage } from '../../src/core/slack/blocks/usage.ts';
+import { type FollowUp, liveMessage } from '../../src/core/slack/blocks/living.ts';
 import { help } from '../../src/bot/commands/help.ts';
 import { parseCommand } from '../../src/core/grammar.ts';
 import type { ChatMessage } from '../../src/bot/notifier.ts';
@@ -202,6 +203,17 @@ const manyAudit = Array.from({ length: 100 }, (_, i) => auditRow(i));
 const manyJobs = Array.from({ length: 500 }, (_, i) => jobRow(i));
 const hostileJob = jobRow(1, { kind: HOSTILE, requestedBy: HOSTILE, state: HOSTILE, link: `https://evil.example|click> ${HOSTILE}` });
 
+let followUps = 0;
+const followUp = (o: Partial<FollowUp> = {}): FollowUp => ({
+  jobId: `rm-00000000-0000-4000-8000-${String(++followUps).padStart(12, '0')}`,
+  action: 'disable_cws',
+  by: 'U0FIXER',
+  startedAt: Date.parse('2026-12-01T07:01:00Z'),
+  endedAt: Date.parse('2026-12-01T07:02:00Z'),
+  state: 'done',
+  ...o,
+});
+
 /** name → message: every builder, each with small, large and hostile input. */
 function catalogue(): [string, ChatMessage | ChatMessage[]][] {
   const parsed = parseCommand(`selftest ${ARG_4000}`);
@@ -316,6 +328,46 @@ function catalogue(): [string, ChatMessage | ChatMessage[]][] {
       renderRestartFailure(
         { jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER' },
         failure(`${HOSTILE}${ARG_4000}`, `${HOSTILE}${ARG_4000}`),
+      ),
+    ],
+    // Living messages (issue 17, point 4): finished buttons replaced by their outcomes, stale verdicts, next steps.
+    [
+      'living: a netcheck report after a fix, with Re-check',
+      liveMessage(renderNetcheckResult({ jobId: NC_JOB, cluster: 'cluster-a', requestedBy: 'U0ASKER' }, netcheck()), NC_JOB, [
+        followUp({ action: 'disable_network_detections' }),
+      ]),
+    ],
+    [
+      'living: a large netcheck with every fix started, hostile details',
+      liveMessage(
+        renderNetcheckResult({ jobId: NC_JOB, cluster: LONG_CLUSTER, requestedBy: 'U0ASKER' }, largeNetcheck),
+        NC_JOB,
+        (['set_classifier_priority', 'disable_network_detections', 'disable_cws'] as const).map((action, i) =>
+          followUp({ action, state: (['running', 'done', 'failed'] as const)[i]!, by: HOSTILE, detail: `${HOSTILE}${ARG_4000}` }),
+        ),
+      ),
+    ],
+    [
+      'living: 1000 agents, restarts of the failing nodes, longest names',
+      liveMessage(
+        renderResult(longCtx, large),
+        JOB,
+        [0, 5, 10, 15, 20, 25].map((i) => followUp({ action: 'restart_agent', node: longNode(i), detail: `pod ${longPod(i)} → ${longPod(i + 1)}` })),
+      ),
+    ],
+    [
+      'living: a remediation reverted',
+      liveMessage(
+        renderRemediationResult({ jobId: RM_JOB, cluster: 'cluster-a', action: 'disable_network_detections', requestedBy: 'U0ASKER' }, remediation()),
+        RM_JOB,
+        [followUp({ action: 'revert' })],
+      ),
+    ],
+    [
+      'restart result with its re-run button, longest names',
+      renderRestartResult(
+        { jobId: JOB, cluster: LONG_CLUSTER, node: longNode(1), requestedBy: 'U0ASKER', origin: JOB },
+        { kind: 'restart-agent', cluster: 'cluster-a', node: longNode(1), before: { pod: longPod(1) }, after: { pod: longPod(2) }, status: 'restarted' },
       ),
     ],
     // Incident mirroring and two-person approval (issue 17).

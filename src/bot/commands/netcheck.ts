@@ -3,7 +3,12 @@ import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import { type BotServices, clusterFor, type CommandReply, type Invocation, showJob } from './context.ts';
 
 /** `/cws netcheck <cluster>`: enqueue the fact gathering, post the message that shows the verdict. */
-export async function netcheck(services: BotServices, inv: Invocation, cmd: { cluster: string }): Promise<CommandReply> {
+export async function netcheck(
+  services: BotServices,
+  inv: Invocation,
+  cmd: { cluster: string },
+  o: { threadTs?: string | undefined } = {},
+): Promise<CommandReply> {
   const audit = (outcome: 'queued' | 'attached' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
     services.audit
       .append({ user: inv.userId, channel: inv.channelId, command: `netcheck ${cmd.cluster}`, cluster: cmd.cluster, outcome, ...extra })
@@ -23,7 +28,15 @@ export async function netcheck(services: BotServices, inv: Invocation, cmd: { cl
   let enq: { jobId: string; attached: boolean };
   try {
     enq = await services.producer.enqueueNetcheck({ kind: 'netcheck', cluster: cluster.name, requestedBy: inv.userId, requestedAt: new Date().toISOString() });
-    await services.tracker.saveRecord({ jobId: enq.jobId, kind: 'netcheck', cluster: cluster.name, requestedBy: inv.userId, channel: inv.channelId });
+    await services.tracker.saveRecord({
+      jobId: enq.jobId,
+      kind: 'netcheck',
+      cluster: cluster.name,
+      requestedBy: inv.userId,
+      channel: inv.channelId,
+      // A Re-check from a report or a fix: in that thread.
+      ...(o.threadTs ? { threadTs: o.threadTs } : {}),
+    });
   } catch {
     await audit('error', { detail: 'enqueue failed' });
     return {
@@ -46,6 +59,7 @@ export async function netcheck(services: BotServices, inv: Invocation, cmd: { cl
         {
           what: `the netcheck of \`${cluster.name}\``,
           attached: enq.attached,
+          ...(o.threadTs ? { threadTs: o.threadTs } : {}),
         },
       );
     },

@@ -5,6 +5,7 @@ import { renderRemediationQueued } from '../../core/slack/blocks/remediation.ts'
 import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import type { ChatMessage } from '../notifier.ts';
 import { needsApproval } from '../../config/clusters.ts';
+import { alreadyDone, noteFollowUp, whatHappened } from '../living.ts';
 import { requestApproval } from './approval.ts';
 import { allowed, type BotServices, findCluster, type Invocation, showJob } from './context.ts';
 
@@ -67,6 +68,18 @@ export async function remediate(
     await audit('denied');
     return renderProblem(`Not allowed: ${decision.reason}`);
   }
+  // A button that did its work is replaced on its message, but a stale click (an old copy of the
+  // message, a click racing the edit) is refused here, from what was recorded, and told what happened.
+  const prior = await alreadyDone(services.tracker, req.sourceJobId, (f) => (req.action === 'revert' ? f.action === 'revert' : f.action !== 'restart_agent'));
+  if (prior) {
+    await audit('invalid', { detail: `already done from this result (${prior.jobId})` });
+    return prior.action === req.action
+      ? renderProblem(
+          `Nothing more was done: ${whatHappened(prior)}.`,
+          req.action === 'revert' ? undefined : 'Use *Re-check* on the report to see the state now.',
+        )
+      : renderProblem(`This report is out of date, so nothing was changed: ${whatHappened(prior)}.`, 'Use *Re-check* on the report to see the state now.');
+  }
   const scope = `remediate:${req.sourceJobId}:${req.action}`;
   // An approved request already holds the claim (./approval.ts); the requester was re-authorised above.
   if (!req.approval) {
@@ -107,6 +120,7 @@ export async function remediate(
     await audit('error', { detail: 'enqueue failed' });
     return renderProblem('Could not queue the change: the job queue (Redis) is unreachable.', 'Nothing was changed.');
   }
+  await noteFollowUp(services, req.sourceJobId, { jobId, action: req.action, by: inv.userId, startedAt: Date.now(), state: 'running' });
   const approved = req.approval ? `, approved by ${req.approval.approvedBy} (${req.approval.approvalId})` : '';
   await audit('queued', { jobId, detail: `${req.action === 'revert' ? `revert of ${req.sourceJobId}` : `from ${req.sourceJobId}`}${approved}` });
   await showJob(

@@ -2,6 +2,7 @@ import { renderRestartQueued } from '../../core/slack/blocks/restart.ts';
 import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import type { ChatMessage } from '../notifier.ts';
 import { approvalTtlMs, needsApproval } from '../../config/clusters.ts';
+import { alreadyDone, noteFollowUp, whatHappened } from '../living.ts';
 import { requestApproval } from './approval.ts';
 import { allowed, type BotServices, findCluster, type Invocation, showJob } from './context.ts';
 
@@ -44,6 +45,15 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
     await audit('denied', { cluster: cluster.name });
     return renderProblem(`Not allowed: ${decision.reason}`);
   }
+  // The pod this button named is gone once the restart ran: a stale click is refused from what was recorded.
+  const prior = await alreadyDone(services.tracker, req.jobId, (f) => f.action === 'restart_agent' && f.node === req.node);
+  if (prior) {
+    await audit('invalid', { cluster: cluster.name, detail: `already restarted from this result (${prior.jobId})` });
+    return renderProblem(
+      `Nothing more was done: ${whatHappened(prior)}.`,
+      prior.state === 'done' ? `Use *Re-run self-test on ${req.node}* on the result to see the agent's state now.` : undefined,
+    );
+  }
   const scope = `restart:${req.jobId}:${req.node}`;
   // An approved request already holds the claim (./approval.ts); the requester was re-authorised above.
   if (!req.approval) {
@@ -77,6 +87,7 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
       node: req.node,
       requestedBy: inv.userId,
       channel: inv.channelId,
+      origin: req.jobId,
       ...(req.messageTs ? { threadTs: req.messageTs } : {}),
     });
     if (req.approval) await services.tracker.saveJobApproval(jobId, req.approval);
@@ -88,6 +99,7 @@ export async function restartAgent(services: BotServices, inv: Invocation, req: 
       'Nothing was changed. Try again in a minute.',
     );
   }
+  await noteFollowUp(services, req.jobId, { jobId, action: 'restart_agent', node: req.node, by: inv.userId, startedAt: Date.now(), state: 'running' });
   await audit('queued', {
     cluster: cluster.name,
     jobId,

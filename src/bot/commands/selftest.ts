@@ -15,10 +15,15 @@ export interface SelftestRequest {
 const typed = (text: string) => (/^selftest(\s|$)/i.test(text.trim()) ? text.trim() : `selftest ${text}`.trim());
 
 /**
- * `/cws selftest <cluster> [--node N]` and the Re-run button: authorise, enqueue (or attach to
+ * `/cws selftest <cluster> [--node N]` and the Re-run buttons (in the result's thread): authorise, enqueue (or attach to
  * the running job), then — after the ack — post the message that will show the result.
  */
-export async function selftest(services: BotServices, inv: Invocation, cmd: Extract<Command, { name: 'selftest' }> | SelftestRequest): Promise<CommandReply> {
+export async function selftest(
+  services: BotServices,
+  inv: Invocation,
+  cmd: Extract<Command, { name: 'selftest' }> | SelftestRequest,
+  o: { threadTs?: string | undefined } = {},
+): Promise<CommandReply> {
   const audit = (outcome: 'queued' | 'attached' | 'denied' | 'invalid' | 'error', extra: { jobId?: string; detail?: string } = {}) =>
     services.audit
       .append({ user: inv.userId, channel: inv.channelId, command: typed(inv.text), cluster: cmd.cluster, outcome, ...extra })
@@ -46,6 +51,8 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
       ...('nodes' in cmd && cmd.nodes ? { nodes: cmd.nodes } : {}),
       requestedBy: inv.userId,
       channel: inv.channelId,
+      // A re-run from a result's button: in that result's thread.
+      ...(o.threadTs ? { threadTs: o.threadTs } : {}),
       // A single node that may have no agent: the channel hears of it only once it does.
       ...(cmd.node && cluster.config.kind === 'kubernetes' ? { post: 'deferred' as const } : {}),
     });
@@ -81,6 +88,7 @@ export async function selftest(services: BotServices, inv: Invocation, cmd: Extr
         {
           what: `the self-test on \`${cluster.name}\``,
           attached: enqueued.attached,
+          ...(o.threadTs ? { threadTs: o.threadTs } : {}),
         },
       );
     },

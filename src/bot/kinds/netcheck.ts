@@ -1,6 +1,7 @@
 import { NetcheckResult } from '../../core/results.ts';
 import { renderNetcheckFailure, renderNetcheckQueued, renderNetcheckResult } from '../../core/slack/blocks/netcheck.ts';
 import type { JobRecord } from '../state/records.ts';
+import { rememberResult } from '../living.ts';
 import { type JobKind, UNREADABLE } from './kind.ts';
 
 const context = (r: JobRecord) => ({ jobId: r.jobId, cluster: r.cluster, requestedBy: r.requestedBy });
@@ -20,6 +21,7 @@ export const netcheckKind: JobKind = {
       remediations: n.remediations,
       ...(n.suggestedPriority !== undefined ? { suggestedPriority: n.suggestedPriority } : {}),
     });
-    return { message: renderNetcheckResult(context(r), n), outcome: n.verdict === 'ok' ? 'ok' : n.verdict === 'unknown' ? 'error' : 'failed' };
+    const message = await rememberResult(d.tracker, r.jobId, renderNetcheckResult(context(r), n));
+    return { message, outcome: n.verdict === 'ok' ? 'ok' : n.verdict === 'unknown' ? 'error' : 'failed' };
   },
 };

@@ -11,6 +11,7 @@ import {
   type SelftestContext,
 } from '../../core/slack/blocks/selftest.ts';
 import type { JobRecord } from '../state/records.ts';
+import { rememberResult } from '../living.ts';
 import { type JobKind, UNREADABLE } from './kind.ts';
 
 const context = (r: JobRecord): SelftestContext => ({
@@ -42,6 +43,7 @@ export const selftestKind: JobKind = {
     await d.tracker.saveVerdict(r.cluster, 'selftest', { jobId: r.jobId, verdict: s.notOk === 0 ? 'ok' : 'failed' }); // the App Home's "last self-test"
     // The summary is computed once here, for the buttons' facts, the message, its metadata and the thread.
     const thread = needsFailureDetails(result, s) ? renderFailureDetails(context(r), result, s) : undefined;
-    return { message: renderResult(context(r), result, s), outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };
+    const message = await rememberResult(d.tracker, r.jobId, renderResult(context(r), result, s));
+    return { message, outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };
   },
 };

@@ -34,6 +34,8 @@ export const ACTIONS = {
   selftestFlare: actionKind('selftest.flare'),
   selftestRestart: actionKind('selftest.restart'),
   netcheckRemediate: actionKind('netcheck.remediate'),
+  netcheckRecheck: actionKind('netcheck.recheck'),
+  selftestRerunNode: actionKind('selftest.rerun_node'),
   remediationRevert: actionKind('remediation.revert'),
   flareSend: actionKind('flare.send'),
   flareCancel: actionKind('flare.cancel'),

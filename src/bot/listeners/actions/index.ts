@@ -10,6 +10,8 @@ import { handleSelftestFlare } from './selftest-flare.ts';
 import { handleSelftestRerunFailed } from './selftest-rerun-failed.ts';
 import { handleSelftestRerun } from './selftest-rerun.ts';
 import { handleSelftestRestart } from './selftest-restart.ts';
+import { handleNetcheckRecheck } from './netcheck-recheck.ts';
+import { handleSelftestRerunNode } from './selftest-rerun-node.ts';
 
 /** Each kind of action the bot renders (`src/slack/actions.ts`) and the handler that answers it. */
 export const ACTION_HANDLERS: Record<ActionName, ActionHandler> = {
@@ -18,6 +20,8 @@ export const ACTION_HANDLERS: Record<ActionName, ActionHandler> = {
   selftestFlare: handleSelftestFlare,
   selftestRestart: handleSelftestRestart,
   netcheckRemediate: handleNetcheckRemediate,
+  netcheckRecheck: handleNetcheckRecheck,
+  selftestRerunNode: handleSelftestRerunNode,
   remediationRevert: handleRemediationRevert,
   flareSend: handleFlareSend,
   flareCancel: handleFlareCancel,

@@ -1,6 +1,6 @@
 import { remediate } from '../../commands/remediate.ts';
 import { renderProblem } from '../../../core/slack/blocks/usage.ts';
-import { type ActionHandler, buttonValue, ephemeral } from './respond.ts';
+import { type ActionHandler, buttonValue, ephemeral, threadOf } from './respond.ts';
 
 const VALUE_RE = /^(nc-[0-9a-f-]{36})\|(set_classifier_priority|disable_network_detections|disable_cws)$/;
 
@@ -16,7 +16,7 @@ export const handleNetcheckRemediate: ActionHandler = async ({ ack, body, action
   const problem = await remediate(
     services,
     { userId: body.user.id, channelId: body.channel.id, text: '', respond: say },
-    { sourceJobId: m[1]!, action: m[2] as never, ...(body.message?.ts ? { messageTs: body.message.ts } : {}) },
+    { sourceJobId: m[1]!, action: m[2] as never, ...(threadOf(body) ? { messageTs: threadOf(body)! } : {}) },
   );
   if (problem) await say(problem);
 };
@@ -27,7 +27,7 @@ export const handleRemediationRevert: ActionHandler = async ({ ack, body, action
   const say = ephemeral(respond);
   const id = buttonValue(action) ?? '';
   if (!/^rm-[0-9a-f-]{36}$/.test(id) || !body.channel?.id) return say(renderProblem('This button is not valid.'));
-  const thread = (body.message as { thread_ts?: string; ts?: string } | undefined)?.thread_ts ?? body.message?.ts;
+  const thread = threadOf(body);
   const problem = await remediate(
     services,
     { userId: body.user.id, channelId: body.channel.id, text: '', respond: say },

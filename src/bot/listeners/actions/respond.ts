@@ -17,3 +17,12 @@ export const ephemeral = (respond: RespondFn) => async (m: ChatMessage) => {
 export function buttonValue(action: ActionArgs['action']): string | undefined {
   return action.type === 'button' ? (action.value ?? '') : undefined;
 }
+
+/**
+ * The thread a click's follow-up goes in: the clicked message's thread, or the message itself
+ * when it is not a reply (re-runs, restarts and fixes of a job are replies of its result).
+ */
+export function threadOf(body: ActionArgs['body']): string | undefined {
+  const m = body.message as { thread_ts?: string; ts?: string } | undefined;
+  return m?.thread_ts ?? m?.ts;
+}

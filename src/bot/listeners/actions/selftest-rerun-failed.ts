@@ -1,7 +1,7 @@
 import { selftest } from '../../commands/selftest.ts';
 import { SELFTEST_JOB_ID_RE } from '../../../contract/queues.ts';
 import { renderProblem } from '../../../core/slack/blocks/usage.ts';
-import { type ActionHandler, buttonValue, ephemeral } from './respond.ts';
+import { type ActionHandler, buttonValue, ephemeral, threadOf } from './respond.ts';
 
 /** "Re-run failed": the failing nodes come from the stored outcome, never from the button. */
 export const handleSelftestRerunFailed: ActionHandler = async ({ ack, body, action, respond }, services) => {
@@ -20,6 +20,7 @@ export const handleSelftestRerunFailed: ActionHandler = async ({ ack, body, acti
       respond: say,
     },
     { cluster: record.cluster, nodes: outcome.failedNodes },
+    { threadTs: threadOf(body) },
   );
   if (reply.ack) await say(reply.ack);
   if (reply.after) await reply.after();

@@ -1,7 +1,7 @@
 import { selftest } from '../../commands/selftest.ts';
 import { SELFTEST_JOB_ID_RE } from '../../../contract/queues.ts';
 import { renderProblem } from '../../../core/slack/blocks/usage.ts';
-import { type ActionHandler, buttonValue, ephemeral } from './respond.ts';
+import { type ActionHandler, buttonValue, ephemeral, threadOf } from './respond.ts';
 
 /**
  * "Re-run": the button's value is only a lookup key. Cluster and node come from the job
@@ -18,6 +18,7 @@ export const handleSelftestRerun: ActionHandler = async ({ ack, body, action, re
     services,
     { userId: body.user.id, channelId, text: `${record.cluster}${record.node ? ` --node ${record.node}` : ''} (re-run of ${jobId})`, respond: say },
     { cluster: record.cluster, ...(record.node ? { node: record.node } : {}), ...(record.nodes ? { nodes: record.nodes } : {}) },
+    { threadTs: threadOf(body) },
   );
   if (reply.ack) await say(reply.ack);
   if (reply.after) await reply.after();

@@ -1,7 +1,7 @@
 import { restartAgent } from '../../commands/restart-agent.ts';
 import { parseNodeActionValue } from '../../../core/slack/blocks/selftest.ts';
 import { renderProblem } from '../../../core/slack/blocks/usage.ts';
-import { type ActionHandler, buttonValue, ephemeral } from './respond.ts';
+import { type ActionHandler, buttonValue, ephemeral, threadOf } from './respond.ts';
 
 /** "Restart agent on <node>": the node comes from the clicked button's value, checked against the stored result. */
 export const handleSelftestRestart: ActionHandler = async ({ ack, body, action, respond }, services) => {
@@ -14,7 +14,7 @@ export const handleSelftestRestart: ActionHandler = async ({ ack, body, action, 
   const problem = await restartAgent(
     services,
     { userId: body.user.id, channelId, text: '', respond: say },
-    { jobId: parsed.jobId, node: parsed.node, ...(body.message?.ts ? { messageTs: body.message.ts } : {}) },
+    { jobId: parsed.jobId, node: parsed.node, ...(threadOf(body) ? { messageTs: threadOf(body)! } : {}) },
   );
   if (problem) await say(problem);
 };

@@ -2,6 +2,7 @@ import { netcheckMetadata } from '../../metadata.ts';
 import type { JobFailure, NetcheckResult } from '../../results.ts';
 import type { Block, ChatMessage } from '../message.ts';
 import { ACTIONS } from '../actions.ts';
+import { LIVING } from './living.ts';
 import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
 
 /** Which keys the agent version reads (src/core/netcheck/config.ts): shown under the settings' title. */
@@ -30,6 +31,7 @@ const ORDER = { critical: 0, warning: 1, info: 2 } as const;
 const header = (c: NetcheckContext): Block => ({ type: 'header', text: { type: 'plain_text', text: clip(`CWS netcheck · ${c.cluster}`, LIMITS.headerText) } });
 const footer = (c: NetcheckContext, extra: string[] = []): Block => ({
   type: 'context',
+  block_id: LIVING.footer,
   elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }],
 });
 
@@ -150,7 +152,7 @@ function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
 }
 
 export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): ChatMessage {
-  const blocks: Block[] = [header(c), { type: 'section', text: { type: 'mrkdwn', text: VERDICT[r.verdict] } }];
+  const blocks: Block[] = [header(c), { type: 'section', block_id: LIVING.verdict, text: { type: 'mrkdwn', text: VERDICT[r.verdict] } }];
   const cni =
     r.cni.status === 'detected'
       ? `${escapeMrkdwn(r.cni.vendor ?? '?')} ${r.cni.version ?? '(version unknown)'} (DaemonSet ${code(r.cni.daemonSet ?? '?', 40)})`

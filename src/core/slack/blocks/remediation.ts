@@ -1,6 +1,7 @@
 import { remediationMetadata } from '../../metadata.ts';
 import type { EnvSnapshot, JobFailure, RemediateResult } from '../../results.ts';
-import type { Block, ChatMessage } from '../message.ts';
+import type { Block, Button, ChatMessage } from '../message.ts';
+import { LIVING } from './living.ts';
 import { ACTIONS } from '../actions.ts';
 import { clip, code, escapeClip, escapeMrkdwn, failureText } from './text.ts';
 
@@ -52,6 +53,7 @@ export function renderRemediationResult(c: RemediationContext, r: RemediateResul
   const blocks: Block[] = [
     {
       type: 'section',
+      block_id: LIVING.verdict,
       text: {
         type: 'mrkdwn',
         text: clip(
@@ -61,24 +63,24 @@ export function renderRemediationResult(c: RemediationContext, r: RemediateResul
       },
     },
   ];
+  const buttons: Button[] = [];
   if (r.action !== 'revert' && r.status === 'applied')
-    blocks.push({
-      type: 'actions',
-      elements: [
-        {
-          type: 'button',
-          action_id: ACTIONS.remediationRevert.id(),
-          text: { type: 'plain_text', text: 'Revert' },
-          value: c.jobId,
-          confirm: {
-            title: { type: 'plain_text', text: 'Revert this change?' },
-            text: { type: 'mrkdwn', text: clip(`Restores the recorded values on DaemonSet ${escapeClip(r.daemonSet, 60)}; its pods roll again.`, 300) },
-            confirm: { type: 'plain_text', text: 'Revert' },
-            deny: { type: 'plain_text', text: 'Cancel' },
-          },
-        },
-      ],
+    buttons.push({
+      type: 'button',
+      action_id: ACTIONS.remediationRevert.id(),
+      text: { type: 'plain_text', text: 'Revert' },
+      value: c.jobId,
+      confirm: {
+        title: { type: 'plain_text', text: 'Revert this change?' },
+        text: { type: 'mrkdwn', text: clip(`Restores the recorded values on DaemonSet ${escapeClip(r.daemonSet, 60)}; its pods roll again.`, 300) },
+        confirm: { type: 'plain_text', text: 'Revert' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+      },
     });
+  // After a fix (or its revert), the next step is to look again: a netcheck in this thread.
+  if (r.status === 'applied')
+    buttons.push({ type: 'button', action_id: ACTIONS.netcheckRecheck.id(), text: { type: 'plain_text', text: 'Re-check' }, value: c.jobId });
+  if (buttons.length) blocks.push({ type: 'actions', block_id: 'remediation_actions', elements: buttons });
   return {
     text: `${ACTION_LABEL[r.action]} on ${c.cluster}: ${r.status}`,
     blocks,

@@ -1,13 +1,16 @@
 import { restartMetadata } from '../../metadata.ts';
 import type { JobFailure, RestartAgentResult } from '../../results.ts';
 import type { ChatMessage } from '../message.ts';
-import { clip, escapeMrkdwn, failureText } from './text.ts';
+import { ACTIONS } from '../actions.ts';
+import { clip, escapeMrkdwn, failureText, LIMITS } from './text.ts';
 
 export interface RestartContext {
   jobId: string;
   cluster: string;
   node: string;
   requestedBy: string;
+  /** The self-test whose button asked for the restart: its result offers a re-run of that node. */
+  origin?: string | undefined;
 }
 
 const section = (text: string): ChatMessage['blocks'] => [{ type: 'section', text: { type: 'mrkdwn', text } }];
@@ -26,10 +29,26 @@ export function renderRestartResult(c: RestartContext, r: RestartAgentResult): C
       ? `:grey_question: No agent pod found on ${where(c)}: nothing was restarted.`
       : `:white_check_mark: Agent on ${where(c)} restarted by <@${c.requestedBy}>: pod \`${r.before.pod}\` deleted, ${
           r.after.pod ? `\`${r.after.pod}\` replaces it.` : 'no replacement seen yet — check the DaemonSet.'
-        } Run the self-test again once it is ready.`;
+        } Re-run the self-test on that node once it is ready.`;
+  const blocks = section(text)!;
+  // The next step is a self-test of that node, in this thread (the node is re-checked against the origin's result on click).
+  if (r.status !== 'no_agent' && c.origin)
+    blocks.push({
+      type: 'actions',
+      block_id: 'restart_actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTIONS.selftestRerunNode.id(),
+          text: { type: 'plain_text', text: clip(`Re-run self-test on ${c.node}`, LIMITS.buttonText) },
+          value: `${c.origin}|${c.node}`,
+          style: 'primary',
+        },
+      ],
+    });
   return {
     text: r.status === 'no_agent' ? `No agent pod on ${c.node}` : `Agent on ${c.node} restarted`,
-    blocks: section(text),
+    blocks,
     metadata: restartMetadata(c, r),
   };
 }

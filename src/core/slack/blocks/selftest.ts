@@ -3,6 +3,7 @@ import type { AgentResult, AgentStatus, JobFailure, SelftestProgress, SelftestRe
 import { type SelftestSummary, summarise } from '../../selftest/summary.ts';
 import { ACTIONS } from '../actions.ts';
 import type { Block, ChatMessage } from '../message.ts';
+import { LIVING } from './living.ts';
 import { clip, code, escapeClip, escapeMrkdwn, failureText, LIMITS } from './text.ts';
 
 /** Pure Block Kit builders for the self-test: result in, message out. */
@@ -41,6 +42,7 @@ const header = (c: SelftestContext): Block => ({
 });
 const footer = (c: SelftestContext, extra: string[] = []): Block => ({
   type: 'context',
+  block_id: LIVING.footer,
   elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }],
 });
 
@@ -234,6 +236,7 @@ export function renderResult(c: SelftestContext, result: SelftestResult, s: Self
     const parts = (['failed', 'error', 'timeout'] as const).filter((k) => s.byStatus[k]).map((k) => `${s.byStatus[k]} ${LABEL[k]}`);
     blocks.push({
       type: 'section',
+      block_id: LIVING.verdict,
       text: { type: 'mrkdwn', text: `${icon} *${s.ok}/${s.total} agents OK*${parts.length ? ` · ${parts.join(' · ')}` : ''}` },
     });
   }
