@@ -217,7 +217,15 @@ export function coreFlareFiles(input: CoreFlareInput): FlareFile[] {
   if (has('system-probe'))
     add(
       'logs/system-probe.log',
-      systemProbeLog({ ...input, podName: '', podUid: '', env: input.systemProbeEnv ?? {}, systemProbeYaml: input.systemProbeYaml, secretIn: null }),
+      systemProbeLog({
+        ...input,
+        podName: '',
+        podUid: '',
+        env: input.systemProbeEnv ?? {},
+        systemProbeEnv: input.systemProbeEnv,
+        systemProbeYaml: input.systemProbeYaml,
+        secretIn: null,
+      }),
     );
   if (has('security-agent')) add('logs/security-agent.log', securityAgentLog(input));
   add('etc/datadog.yaml', scrubYaml(datadogYaml(input.apiKey)));

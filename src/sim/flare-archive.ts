@@ -9,6 +9,7 @@
  * filepath.Walk order, with Unix mode 0644 and a UTC modification time.
  */
 import { zipSync, type Zippable } from 'fflate';
+import { agentNetworkConfig } from './host-net.ts';
 import { scrubBytes, scrubForFlare, scrubYaml } from './scrubber.ts';
 
 /** The files of a default flare, relative to `<hostname>/` (what `secretIn` may name). */
@@ -110,6 +111,8 @@ export interface FlareInput {
   appKey: string;
   /** The mounted system-probe.yaml (the fleet's ConfigMap), if any; a Helm-like default otherwise. */
   systemProbeYaml: string | undefined;
+  /** The system-probe container's environment, when the pod has one: its log's deprecation warnings come from it and the file. */
+  systemProbeEnv?: Readonly<Record<string, string>> | undefined;
   /** `security-agent status` text at flare time. */
   statusText: string;
   /** A file (relative to `<hostname>/`) that keeps an unscrubbed API key and an app key. */
@@ -351,6 +354,11 @@ export function systemProbeLog(input: FlareInput): string {
       'INFO',
       'pkg/ebpf/bytecode/runtime/runtime_compilation_helpers.go:80 in compileToObjectFile',
       'compiling runtime version of runtime-security',
+    ),
+    // What system-probe logs for each deprecated runtime_security_config.network.* key it applies
+    // (pkg/security/probe/config/config.go getBool/getInt: log.Warnf; the line numbers are illustrative).
+    ...agentNetworkConfig(input.systemProbeEnv ?? {}, input.systemProbeYaml, input.agentVersion).warnings.map((w) =>
+      line(at(s, 1_400), 'WARN', `pkg/security/probe/config/config.go:${w.includes('.enabled ') ? '561 in getBool' : '570 in getInt'}`, w),
     ),
     line(at(s, 1_500), 'INFO', 'pkg/security/probe/probe_ebpf.go:412 in Init', `kernel version: ${input.kernelVersion}`),
     line(at(s, 1_700), 'INFO', 'pkg/security/module/server.go:470 in Start', 'runtime security module started'),

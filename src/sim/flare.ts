@@ -83,6 +83,7 @@ export function writeFlareArchive(ctx: ExecContext, now: Date, statusText: strin
     apiKey: apiKeyOf(env),
     appKey: DEFAULT_APP_KEY,
     systemProbeYaml: ctx.state.fleet.agent.systemProbeYaml,
+    ...(pod.spec.containers.some((c) => c.name === 'system-probe') ? { systemProbeEnv: containerEnv({ pod, container: 'system-probe' }) } : {}),
     statusText,
     secretIn: ctx.state.flareFor(ctx.node).secretIn,
   });

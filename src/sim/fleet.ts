@@ -27,6 +27,12 @@
  *             security-agent: null  # profile): null removes a container, an entry adds one
  *             agent: {}           #   (or adds its env to the existing one)
  *           directSend: true
+ *
+ * The CWS network options (issue 19) are set as a deployment sets them: env on the system-probe
+ * container (DD_EVENT_MONITORING_CONFIG_NETWORK_* and/or the deprecated DD_RUNTIME_SECURITY_CONFIG_NETWORK_*)
+ * and keys in `agent.systemProbeYaml` (event_monitoring_config.network.* and/or the deprecated
+ * runtime_security_config.network.*); system-probe applies them with the agent's precedence
+ * (host-net.ts agentNetworkConfig, README "Network options").
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemProbeLog } from '../../src/sim/flare-archive.ts';
 import { agentNetworkConfig, renderProcNetDev, tcFilterLines } from '../../src/sim/host-net.ts';
 import { parseFleet, type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { execCollect, type ExecOutcome } from './support.ts';
@@ -352,6 +353,36 @@ describe('host-net (pure)', () => {
     ]);
     expect(agentNetworkConfig({}, newKey(3), '7.50.3').warnings).toEqual([]);
     expect(agentNetworkConfig({}, oldKey(3), '7.43.1').warnings).toEqual([]); // not deprecated before 7.44
+  });
+
+  it('the deprecation warnings are in system-probe’s log (as a flare shows it), one per deprecated key applied', () => {
+    const input = {
+      hostname: 'node-1',
+      now: new Date(Date.UTC(2024, 4, 14, 9, 12, 33)),
+      podName: 'p',
+      podUid: 'u',
+      podStartedAt: new Date(Date.UTC(2024, 4, 14, 8, 0, 0)),
+      nodeIP: '10.0.0.10',
+      kernelVersion: '5.15.0-1067-aws',
+      agentVersion: '7.50.3',
+      env: {},
+      apiKey: 'k',
+      appKey: 'a',
+      systemProbeYaml: 'runtime_security_config:\n  network:\n    enabled: true\n    classifier_priority: 5\n',
+      systemProbeEnv: { [EM]: '2' },
+      statusText: '',
+      secretIn: null,
+    };
+    const warns = systemProbeLog(input)
+      .split('\n')
+      .filter((l) => l.includes('| WARN |'));
+    expect(warns).toHaveLength(2);
+    expect(warns[0]).toMatch(
+      /^2024-05-14 08:00:01 UTC \| SYS-PROBE \| WARN \| \(pkg\/security\/probe\/config\/config\.go:\d+ in getBool\) \| runtime_security_config\.network\.enabled has been deprecated: please set event_monitoring_config\.network\.enabled instead$/,
+    );
+    expect(warns[1]).toContain('in getInt) | runtime_security_config.network.classifier_priority has been deprecated');
+    expect(systemProbeLog({ ...input, agentVersion: '7.43.1' })).not.toContain('| WARN |');
+    expect(systemProbeLog({ ...input, systemProbeYaml: undefined })).not.toContain('| WARN |');
   });
 
   it('classifier handles: refused when equal and not 0 or when only one is set (raw packets on); the handle names the tc filter', () => {
