@@ -18,6 +18,16 @@ const WORDS = [
   'SELFTEST',
   'Flare',
   'netchecK',
+  'schedule',
+  'every',
+  'daily',
+  'at',
+  'list',
+  'delete',
+  '15m',
+  '30s',
+  '07:30',
+  'sc-0a1b2c3d',
   'frobnicate',
   '--node',
   '--email',
@@ -99,6 +109,15 @@ const values = (c: Command): [string, string][] => Object.entries(c).filter(([k]
 
 function assertValidated(c: Command): void {
   for (const [key, value] of values(c)) {
+    if (c.name === 'schedule' && ['action', 'what', 'every', 'daily', 'id'].includes(key)) {
+      // `/cws schedule` (src/core/schedule/grammar.ts): closed sets, a number of minutes ≥ 1, HH:MM, an sc- ID
+      if (key === 'action') expect(['list', 'delete', 'create']).toContain(value);
+      else if (key === 'what') expect(['selftest', 'netcheck']).toContain(value);
+      else if (key === 'every') expect(Number.isInteger(value) && (value as unknown as number) >= 1).toBe(true);
+      else if (key === 'daily') expect(value).toMatch(/^([01][0-9]|2[0-3]):[0-5][0-9]$/);
+      else expect(value).toMatch(/^sc-[0-9a-f]{8}$/);
+      continue;
+    }
     expect(typeof value, key).toBe('string');
     expect(value.length, key).toBeGreaterThan(0);
     expect(value.length, key).toBeLessThanOrEqual(MAX_TOKEN);
@@ -246,6 +265,31 @@ describe('round trip: valid parts parse back to the same values', () => {
         },
       ),
       3000,
+    );
+  });
+
+  it('schedule <selftest|netcheck> <cluster> every <N><m|h|d> | daily at HH:MM, list, delete <ID>', () => {
+    check(
+      fc.property(
+        fc.constantFrom('selftest', 'netcheck'),
+        cluster,
+        fc.oneof(
+          fc.tuple(fc.integer({ min: 1, max: 720 }), fc.constantFrom('m', 'h', 'd')).filter(([n, u]) => n * (u === 'm' ? 1 : u === 'h' ? 60 : 1440) <= 43_200),
+          fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })),
+        ),
+        fc.array(gap, { minLength: 1, maxLength: 4 }),
+        (what, c, when, gaps) => {
+          const daily = typeof when[1] === 'number';
+          const hhmm = daily ? `${String(when[0]).padStart(2, '0')}:${String(when[1]).padStart(2, '0')}` : '';
+          const parts = daily ? [['schedule'], [what], [c], ['daily'], ['at'], [hhmm]] : [['schedule'], [what], [c], ['every'], [`${when[0]}${when[1]}`]];
+          const minutes = daily ? 0 : (when[0] as number) * (when[1] === 'm' ? 1 : when[1] === 'h' ? 60 : 1440);
+          const want = daily
+            ? { name: 'schedule', action: 'create', what, cluster: c, daily: hhmm }
+            : { name: 'schedule', action: 'create', what, cluster: c, every: minutes };
+          expect(parseCommand(spell(parts, gaps))).toEqual({ ok: true, command: want });
+        },
+      ),
+      2000,
     );
   });
 
