@@ -179,7 +179,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
+    // The listen backlog of a Go server (kube-apiserver): net.Listen passes the kernel's net.core.somaxconn,
+    // and the kernel caps any backlog at that, so the largest value asks for the same. Node's default of 511
+    // drops the SYNs of a 1000-session burst, and each dropped client waits out a 1 s retransmit.
+    server.listen({ port: opts.port, host: opts.host, backlog: 65535 }, () => {
       server.off('error', reject);
       resolve();
     });

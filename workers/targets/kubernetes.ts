@@ -1,15 +1,11 @@
-import https from 'node:https';
-import tls from 'node:tls';
-import { CoreV1Api, Exec, KubeConfig, type V1Pod, type V1Status } from '@kubernetes/client-node';
-// Not re-exported by the package index (1.4); the package has no `exports` map, so the file is public.
-import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
-import { PassThrough } from 'node:stream';
-import WebSocket from 'ws';
+import { CoreV1Api, KubeConfig, type V1Pod, type V1Status } from '@kubernetes/client-node';
+import type WebSocket from 'ws';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
 import { DaemonSetPatcher, KubernetesInspector } from './kubernetes-inspect.ts';
-import { pushSink, SessionCore } from './session.ts';
+import { endStdin, KubeExecClient, stdinFrame } from './kubernetes-exec.ts';
+import { SessionCore } from './session.ts';
 import type { AgentContainer, AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
 /** The core agent's container in the agent pod (Datadog Operator and Helm chart): where `agent flare` runs. */
@@ -28,32 +24,6 @@ export function loadKubeConfig(cfg: Pick<KubernetesClusterConfig, 'kubeconfig' |
     kc.setCurrentContext(cfg.context);
   }
   return kc;
-}
-
-/**
- * client-node builds a new https.Agent (and so a new TLS context, and a full handshake) for every
- * exec. With hundreds of execs at once that dominates the cost, so one agent with one secure
- * context is shared: same CA, client certificate and verification, plus TLS session resumption.
- */
-export function sharedTlsSocketFactory(): (uri: string, protocols: string[], opts: WebSocket.ClientOptions) => WebSocket {
-  let shared: https.Agent | undefined;
-  return (uri, protocols, opts) => {
-    const perCall = opts.agent as (https.Agent & { options?: https.AgentOptions }) | undefined;
-    if (uri.startsWith('wss:') && perCall?.options) {
-      if (!shared) {
-        const o = perCall.options;
-        shared = new https.Agent({
-          secureContext: tls.createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase }),
-          ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
-          ...(o.servername ? { servername: o.servername } : {}),
-          maxCachedSessions: 1000,
-        });
-      }
-      perCall.destroy();
-      return new WebSocket(uri, protocols, { ...opts, agent: shared });
-    }
-    return new WebSocket(uri, protocols, opts);
-  };
 }
 
 /** Exit code from the exec status channel (`v4`/`v5.channel.k8s.io`, channel 3). */
@@ -75,7 +45,7 @@ export class KubernetesTarget implements AgentTarget {
   readonly kind = 'kubernetes' as const;
   readonly description: string;
   private readonly core: CoreV1Api;
-  private readonly execApi: Exec;
+  private readonly execClient: KubeExecClient;
   /** Read access to the agent DaemonSet, kube-system DaemonSets and ConfigMaps (netcheck). */
   readonly inspector: KubernetesInspector;
   readonly patcher: DaemonSetPatcher;
@@ -89,7 +59,7 @@ export class KubernetesTarget implements AgentTarget {
     this.containerNames = { securityAgent: cfg.containers.securityAgent, systemProbe: cfg.containers.systemProbe };
     this.inspector = new KubernetesInspector(cfg, kc);
     this.patcher = new DaemonSetPatcher(cfg, kc);
-    this.execApi = new Exec(kc, new WebSocketHandler(kc, sharedTlsSocketFactory() as never));
+    this.execClient = new KubeExecClient(kc);
     this.description = `Kubernetes API at ${kc.getCurrentCluster()?.server ?? 'in-cluster'} (namespace ${cfg.namespace})`;
   }
 
@@ -182,18 +152,32 @@ export class KubernetesTarget implements AgentTarget {
     const err = new CappedSink();
     let status: V1Status | undefined;
     let timer: NodeJS.Timeout | undefined;
-    let socket: Awaited<ReturnType<Exec['exec']>> | undefined;
+    let socket: WebSocket | undefined;
     const where = `pod ${agent.pod} on ${agent.node}`;
+    // The deadline also gives up a session still waiting for its turn to open (kubernetes-exec.ts).
+    const deadline = new AbortController();
     try {
       return await new Promise<ExecResult>((resolve, reject) => {
         timer = setTimeout(() => {
+          const e = new ExecTimeoutError(opts.timeoutMs, where);
+          deadline.abort(e);
           socket?.terminate();
-          reject(new ExecTimeoutError(opts.timeoutMs, where));
+          reject(e);
         }, opts.timeoutMs);
-        this.execApi
-          .exec(this.cfg.namespace, agent.pod, container, argv, out, err, null, false, (s) => {
-            status = s;
-          })
+        this.execClient
+          .open(
+            this.cfg.namespace,
+            agent.pod,
+            container,
+            argv,
+            false,
+            {
+              stdout: (c) => void out.write(c),
+              stderr: (c) => void err.write(c),
+              status: (s) => (status = s),
+            },
+            deadline.signal,
+          )
           .then((ws) => {
             socket = ws;
             ws.on('close', () => {
@@ -226,35 +210,23 @@ export class KubernetesTarget implements AgentTarget {
 
   async openSession(agent: AgentRef, argv: string[], opts: { container?: AgentContainer } = {}): Promise<ExecSession> {
     const container = this.containerName(opts.container);
-    const stdin = new PassThrough();
     let socket: WebSocket | undefined;
     const session = new SessionCore(
       {
-        write: (t) => void stdin.write(t),
-        // client-node turns the end of stdin into the v5 close signal for channel 0.
-        endStdin: () => void stdin.end(),
-        close: () => {
-          stdin.end();
-          socket?.close();
-        },
+        write: (t) => socket?.send(stdinFrame(t)),
+        // v5: the close signal for channel 0; v4 has none, so the session ends (as client-node does).
+        endStdin: () => socket && endStdin(socket),
+        close: () => socket?.close(),
       },
       `pod ${agent.pod} on ${agent.node}`,
     );
     let status: V1Status | undefined;
     try {
-      socket = (await this.execApi.exec(
-        this.cfg.namespace,
-        agent.pod,
-        container,
-        argv,
-        pushSink((c) => session.pushStdout(c)),
-        pushSink((c) => session.pushStderr(c)),
-        stdin,
-        false,
-        (s) => {
-          status = s;
-        },
-      )) as unknown as WebSocket;
+      socket = await this.execClient.open(this.cfg.namespace, agent.pod, container, argv, true, {
+        stdout: (c) => session.pushStdout(c),
+        stderr: (c) => session.pushStderr(c),
+        status: (s) => (status = s),
+      });
     } catch (e) {
       throw this.execError(e as Error & { code?: string }, container, agent);
     }

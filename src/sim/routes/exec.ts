@@ -46,7 +46,7 @@ export function parseExecRequest(pathname: string, query: URLSearchParams): Exec
 }
 
 export function resolveExecTarget(state: ClusterState, req: ExecRequest): ExecTarget {
-  const pod = state.getPod(req.namespace, req.pod);
+  const pod = state.peekPod(req.namespace, req.pod) as Pod | undefined;
   if (!pod) throw notFound({ group: '', resource: 'pods' }, req.pod);
   if (req.argv.length === 0) throw badRequest('you must specify at least 1 command');
   if (!req.stdin && !req.stdout && !req.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
@@ -60,7 +60,7 @@ export function resolveExecTarget(state: ClusterState, req: ExecRequest): ExecTa
   }
   const node = pod.spec.nodeName;
   if (!node) throw badRequest(`pod ${req.pod} does not have a host assigned`);
-  const nodeObj = state.getNode(node);
+  const nodeObj = state.peekNode(node);
   const nodeIP = nodeObj?.status.addresses.find((a) => a.type === 'InternalIP')?.address ?? pod.status.hostIP ?? '';
   const kubeletReachable = nodeObj?.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   return { ...req, container, podObject: pod, node, nodeIP, kubeletReachable };
