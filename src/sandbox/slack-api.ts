@@ -116,6 +116,8 @@ export interface SlackUser {
   id: string;
   name: string;
   email?: string;
+  /** The user's time zone (users.info `tz`, an IANA name), as Slack gives it. */
+  tz?: string;
 }
 
 /** Who and where a registered response_url answers: the invoking user, the channel, and the message it came from. */
@@ -1103,7 +1105,7 @@ export class SlackEmulator extends EventEmitter {
     const profile: Record<string, unknown> = { real_name: u.name, display_name: u.name };
     if (u.email !== undefined && this.scopes.has('users:read.email')) profile.email = u.email;
     return ok({
-      user: { id: u.id, team_id: TEAM_ID, name: u.name, real_name: u.name, deleted: false, is_bot: false, profile },
+      user: { id: u.id, team_id: TEAM_ID, name: u.name, real_name: u.name, deleted: false, is_bot: false, ...(u.tz ? { tz: u.tz } : {}), profile },
     });
   }
 

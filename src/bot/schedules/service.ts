@@ -89,7 +89,9 @@ export class Schedules {
       if (!spec) await this.d.redis.srem(keys.schedules, id);
       else if (!(await this.queue.getJobScheduler(id))) await this.upsert(spec);
     }
-    for (const s of await this.queue.getJobSchedulers(0, -1)) if (s.key && !ids.has(s.key)) await this.queue.removeJobScheduler(s.key);
+    // A scheduler whose schedule is gone (deleted while its removal failed); re-checked one by one, as another replica may be creating one now.
+    for (const s of await this.queue.getJobSchedulers(0, -1))
+      if (s.key && !ids.has(s.key) && !(await this.d.redis.exists(keys.schedule(s.key)))) await this.queue.removeJobScheduler(s.key);
     this.worker = new Worker(SCHEDULE_QUEUE, (job: Job) => this.onTick(job), { connection: this.d.connection, concurrency: 4, name: 'cws-bot:schedules' });
     this.worker.on('error', (err) => this.d.logger.warn({ err }, 'schedule worker error'));
     this.worker.on('failed', (job, err) => this.d.logger.warn({ err, tick: job?.id }, 'schedule tick failed'));
