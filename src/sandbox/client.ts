@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import {
   actionPayload,
+  appHomeOpenedEnvelope,
   actionTs,
   blockActionsPayload,
   type ChannelRef,
@@ -140,6 +141,26 @@ export class SandboxClient {
     return this.applyViewAnswer(view, parseJsonObject(res.body) ?? {});
   }
 
+  /** The Home tab this user last had published (views.publish), if any. */
+  home(): SlackView | undefined {
+    return this.emu.homeViews.get(this.user.id);
+  }
+
+  /**
+   * The user opens the app's Home tab: Slack sends `app_home_opened` (the app then publishes the
+   * Home with views.publish, which the emulator records for this user).
+   */
+  async openHome(): Promise<Outcome> {
+    const home = this.home();
+    const envelope = appHomeOpenedEnvelope({
+      user: this.user,
+      dmChannel: `D${this.user.id.slice(1)}`,
+      view: home ? { ...this.emu.wireView(home), type: 'home' } : undefined,
+    });
+    const res = await this.deliver('app_home_opened', () => this.signer.postEvent(envelope, { timeoutMs: this.ackTimeoutMs }));
+    return res.ok ? { ok: true } : res;
+  }
+
   /** Cancel / × / Escape: the bot hears of it only when the view asked to (`notify_on_close`). */
   async closeView(viewId: string): Promise<Outcome> {
     const view = this.emu.views.get(viewId);
@@ -191,7 +212,9 @@ export class SandboxClient {
   }
 
   private viewOrigin(viewId: string): Origin {
-    const view = this.emu.views.get(viewId);
+    // A modal, or this user's Home tab (its elements are clicked like a modal's, container `view`).
+    const home = this.home();
+    const view = this.emu.views.get(viewId) ?? (home?.id === viewId ? home : undefined);
     if (!view) return { error: 'That view is closed.' };
     return { blocks: view.view.blocks, payloadOrigin: { view: this.emu.wireView(view) } };
   }

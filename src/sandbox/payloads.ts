@@ -215,3 +215,28 @@ export function withBlockIds(blocks: unknown): unknown {
 export function actionTs(now = Date.now()): string {
   return (now / 1000).toFixed(6);
 }
+
+/**
+ * The Events API envelope of `app_home_opened` (Slack posts it as JSON, signed like the rest):
+ * the user opened the app's Home tab; `view` is the Home the app last published for them.
+ */
+export function appHomeOpenedEnvelope(o: { user: SandboxUser; dmChannel: string; view?: Json | undefined; now?: number }): Json {
+  const now = o.now ?? Date.now();
+  const eventTs = `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')}`;
+  return {
+    token: VERIFICATION_TOKEN,
+    team_id: TEAM_ID,
+    api_app_id: APP_ID,
+    type: 'event_callback',
+    event_id: `Ev${now.toString(36).toUpperCase()}${Math.floor(Math.random() * 1e6)}`,
+    event_time: Math.floor(now / 1000),
+    event: {
+      type: 'app_home_opened',
+      user: o.user.id,
+      channel: o.dmChannel,
+      tab: 'home',
+      event_ts: eventTs,
+      ...(o.view ? { view: o.view } : {}),
+    },
+  };
+}

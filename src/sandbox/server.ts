@@ -1,13 +1,18 @@
 /**
  * The sandbox web server: the page (src/sandbox/page) and the JSON/SSE protocol it speaks.
  *
- *   GET  /api/state        channels, me, visible messages and open views, rendered to HTML
- *   GET  /api/events       SSE: message, message_deleted, view, view_closed
- *   POST /api/command      {channel, text}                       → signed slash command
- *   POST /api/action       {channel, ts?, view_id?, action}      → signed block_actions for the element at
- *                                                                   action.position (block, element|accessory)
- *   POST /api/view/submit  {view_id, values}                     → signed view_submission
- *   POST /api/view/close   {view_id}                             → view_closed if notify_on_close
+ *   GET  /api/state?user=U…  channels, me, users, the messages this user sees, open views and
+ *                            this user's App Home, rendered to HTML
+ *   GET  /api/events?user=U… SSE: message, message_deleted, view, view_closed, home (this user's)
+ *   POST /api/command      {channel, text, user?}                 → signed slash command
+ *   POST /api/action       {channel, ts?, view_id?, action, user?} → signed block_actions for the element at
+ *                                                                    action.position (block, element|accessory)
+ *   POST /api/view/submit  {view_id, values, user?}               → signed view_submission
+ *   POST /api/view/close   {view_id, user?}                       → view_closed if notify_on_close
+ *   POST /api/home/open    {user?}                                → signed app_home_opened (the bot publishes the Home)
+ *
+ * `user` is one of the workspace's people the sandbox may act as (the first one when absent): the
+ * page's user switcher, so a second person can approve what the first asked.
  *
  * Answers are `{ok:true}` or `{ok:false, error[, errors]}`. It has no authentication and can
  * patch the configured clusters, so it binds to loopback by default and, when it does, refuses
@@ -22,11 +27,14 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Outcome, SandboxClient } from './client.ts';
 import { pageDir as defaultPageDir } from './paths.ts';
-import { renderMessage, renderModal } from './render/blocks.ts';
+import { renderHomeTab, renderMessage, renderModal } from './render/blocks.ts';
 import type { SlackEmulator, SlackMessage, SlackView } from './slack-api.ts';
 
 export interface SandboxServerOptions {
+  /** The person the page acts as by default. */
   client: SandboxClient;
+  /** Others it may act as (the page's user switcher), besides `client`. */
+  others?: SandboxClient[];
   emu: SlackEmulator;
   logger: Logger;
   /** Default 127.0.0.1. */
@@ -63,6 +71,8 @@ const DEFAULT_MAX_BODY = 256 * 1024;
 
 const ChannelId = z.string().regex(/^[CDG][A-Z0-9]{1,30}$/, 'must be a channel ID such as C0SANDBOX');
 const ViewId = z.string().regex(/^V[A-Z0-9]{1,30}$/, 'must be a view ID');
+const UserId = z.string().regex(/^[UW][A-Z0-9]{1,30}$/, 'must be a user ID such as U0SANDBOX');
+const As = { user: UserId.optional() };
 const Id = z.string().min(1).max(255);
 
 /**
@@ -71,7 +81,7 @@ const Id = z.string().min(1).max(255);
  * validation error here would only say "Too big". The bound below only caps what the page may post.
  */
 const MAX_COMMAND_TEXT = 40_000;
-const CommandBody = z.object({ channel: ChannelId, text: z.string().max(MAX_COMMAND_TEXT, `a command is at most ${MAX_COMMAND_TEXT} characters here`) });
+const CommandBody = z.object({ channel: ChannelId, text: z.string().max(MAX_COMMAND_TEXT, `a command is at most ${MAX_COMMAND_TEXT} characters here`), ...As });
 const ActionBody = z
   .object({
     // For an element of a modal the page sends the current channel, possibly empty.
@@ -91,12 +101,14 @@ const ActionBody = z
       }),
       selected_option: z.object({ value: z.string().max(2000) }).optional(),
     }),
+    ...As,
   })
   .refine((b) => b.view_id !== undefined || (b.channel !== '' && b.ts !== undefined && b.ts !== ''), { message: 'give view_id, or channel and ts' });
 /** `view.state.values`: block_id → action_id → element state, passed to the bot as the page built it. */
 const ViewValues = z.record(Id, z.record(Id, z.looseObject({ type: z.string().max(64) })));
-const ViewSubmitBody = z.object({ view_id: ViewId, values: ViewValues });
-const ViewCloseBody = z.object({ view_id: ViewId });
+const ViewSubmitBody = z.object({ view_id: ViewId, values: ViewValues, ...As });
+const ViewCloseBody = z.object({ view_id: ViewId, ...As });
+const HomeOpenBody = z.object({ ...As });
 
 class HttpError extends Error {
   constructor(
@@ -113,7 +125,19 @@ export async function startSandboxServer(o: SandboxServerOptions): Promise<Sandb
   const host = o.host ?? '127.0.0.1';
   const dir = o.pageDir ?? defaultPageDir();
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  const events = new EventStreams(o.emu, o.client);
+  const clients = [o.client, ...(o.others ?? [])];
+  const events = new EventStreams(o.emu);
+  /** The person a request acts as: `user` when given (one the sandbox knows), else the default one. */
+  const as = (user: string | null | undefined): SandboxClient => {
+    if (user === undefined || user === null || user === '') return o.client;
+    const c = clients.find((x) => x.user.id === user);
+    if (!c)
+      throw new HttpError(
+        400,
+        `invalid request: user: ${UserId.safeParse(user).success ? 'not a user the sandbox can act as' : 'must be a user ID such as U0SANDBOX'}`,
+      );
+    return c;
+  };
   let allowedHosts: Set<string> | undefined;
 
   const server = http.createServer((req, res) => {
@@ -129,24 +153,27 @@ export async function startSandboxServer(o: SandboxServerOptions): Promise<Sandb
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase()))
       throw new HttpError(421, 'unexpected Host header: open the sandbox at its loopback URL');
-    const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const path = url.pathname;
     const page = PAGE_FILES[path];
     if (page) return allow(req, 'GET', () => servePage(res, join(dir, page.file), page.type));
     switch (path) {
       case '/favicon.ico':
         return allow(req, 'GET', () => void res.writeHead(204, COMMON_HEADERS).end());
       case '/api/state':
-        return allow(req, 'GET', () => sendJson(res, 200, snapshot(o.emu, o.client)));
+        return allow(req, 'GET', () => sendJson(res, 200, snapshot(o.emu, as(url.searchParams.get('user')), clients)));
       case '/api/events':
-        return allow(req, 'GET', () => events.open(req, res));
+        return allow(req, 'GET', () => events.open(req, res, as(url.searchParams.get('user'))));
       case '/api/command':
-        return post(req, res, CommandBody, (b) => o.client.slashCommand(b.channel, b.text));
+        return post(req, res, CommandBody, (b) => as(b.user).slashCommand(b.channel, b.text));
       case '/api/action':
-        return post(req, res, ActionBody, (b) => o.client.action(b));
+        return post(req, res, ActionBody, ({ user, ...b }) => as(user).action(b));
       case '/api/view/submit':
-        return post(req, res, ViewSubmitBody, (b) => o.client.submitView(b.view_id, b.values));
+        return post(req, res, ViewSubmitBody, (b) => as(b.user).submitView(b.view_id, b.values));
       case '/api/view/close':
-        return post(req, res, ViewCloseBody, (b) => o.client.closeView(b.view_id));
+        return post(req, res, ViewCloseBody, (b) => as(b.user).closeView(b.view_id));
+      case '/api/home/open':
+        return post(req, res, HomeOpenBody, (b) => as(b.user).openHome());
       default:
         throw new HttpError(404, 'not found');
     }
@@ -275,39 +302,54 @@ function viewEvent(v: SlackView) {
   return { id: v.id, html: renderModal({ id: v.id, view: v.view }) };
 }
 
-function snapshot(emu: SlackEmulator, client: SandboxClient) {
+/** The user's Home tab, names shown for `<@U…>` as in messages. */
+function homeEvent(emu: SlackEmulator, v: SlackView | undefined) {
+  if (!v) return { html: renderHomeTab(undefined) };
+  const named = withUserNames({ channel: '', ts: '', updates: 0, blocks: Array.isArray(v.view.blocks) ? v.view.blocks : [] }, emu.users);
+  return { html: renderHomeTab({ id: v.id, view: { ...v.view, blocks: named.blocks } }) };
+}
+
+function snapshot(emu: SlackEmulator, client: SandboxClient, clients: SandboxClient[]) {
   return {
     channels: client.channels(),
     me: client.user,
+    users: clients.map((c) => c.user),
     messages: client.visibleMessages().map((m) => messageEvent(m, emu.users)),
     views: [...emu.views.values()].map(viewEvent),
+    home: homeEvent(emu, client.home()),
   };
 }
 
-/** Server-sent events: every open page hears every change the bot makes, as it makes it. */
+/**
+ * Server-sent events: every open page hears every change the bot makes, as it makes it, as the
+ * person it acts as sees it (their ephemeral messages, their Home).
+ */
 class EventStreams {
-  private readonly streams = new Set<http.ServerResponse>();
+  private readonly streams = new Map<http.ServerResponse, SandboxClient>();
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
 
-  constructor(emu: SlackEmulator, client: SandboxClient) {
-    const onMessage = (m: SlackMessage) => client.isVisible(m) && this.send('message', messageEvent(m, emu.users));
-    const onDeleted = (m: SlackMessage) => client.isVisible(m) && this.send('message_deleted', { channel: m.channel, ts: m.ts });
+  constructor(emu: SlackEmulator) {
+    const onMessage = (m: SlackMessage) => this.send('message', messageEvent(m, emu.users), (c) => c.isVisible(m));
+    const onDeleted = (m: SlackMessage) => this.send('message_deleted', { channel: m.channel, ts: m.ts }, (c) => c.isVisible(m));
     const onView = (v: SlackView) => this.send('view', viewEvent(v));
     const onViewClosed = (v: SlackView) => this.send('view_closed', { id: v.id });
+    const onHome = (h: { user: string; view: SlackView }) => this.send('home', homeEvent(emu, h.view), (c) => c.user.id === h.user);
     emu.on('message_posted', onMessage).on('message_updated', onMessage).on('message_deleted', onDeleted);
     emu.on('view_opened', onView).on('view_updated', onView).on('view_closed', onViewClosed);
+    emu.on('home_published', onHome);
     this.unsubscribe.push(() => {
       emu.off('message_posted', onMessage).off('message_updated', onMessage).off('message_deleted', onDeleted);
       emu.off('view_opened', onView).off('view_updated', onView).off('view_closed', onViewClosed);
+      emu.off('home_published', onHome);
     });
   }
 
-  open(req: http.IncomingMessage, res: http.ServerResponse): void {
+  open(req: http.IncomingMessage, res: http.ServerResponse, client: SandboxClient): void {
     res.writeHead(200, { ...COMMON_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
     // The page reloads /api/state on every (re)connect, so nothing is replayed here.
     res.write('retry: 2000\n\n');
-    this.streams.add(res);
+    this.streams.set(res, client);
     req.socket.setKeepAlive(true);
     req.on('close', () => this.streams.delete(res));
     this.heartbeat ??= setInterval(() => this.write(': ping\n\n'), SSE_HEARTBEAT_MS).unref();
@@ -316,15 +358,15 @@ class EventStreams {
   closeAll(): void {
     for (const off of this.unsubscribe.splice(0)) off();
     clearInterval(this.heartbeat);
-    for (const res of this.streams) res.end();
+    for (const res of this.streams.keys()) res.end();
     this.streams.clear();
   }
 
-  private send(event: string, data: unknown): void {
-    this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  private send(event: string, data: unknown, to: (c: SandboxClient) => boolean = () => true): void {
+    this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, to);
   }
 
-  private write(chunk: string): void {
-    for (const res of this.streams) if (!res.destroyed) res.write(chunk);
+  private write(chunk: string, to: (c: SandboxClient) => boolean = () => true): void {
+    for (const [res, client] of this.streams) if (!res.destroyed && to(client)) res.write(chunk);
   }
 }

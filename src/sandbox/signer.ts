@@ -263,6 +263,19 @@ export class SlackSigner {
     return this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), opts);
   }
 
+  /** An Events API envelope, as JSON, signed (Slack posts events that way). */
+  async postEvent(envelope: unknown, opts: { timeoutMs?: number } = {}): Promise<{ status: number; body: string; ms: number }> {
+    const body = JSON.stringify(envelope);
+    const started = performance.now();
+    const res = await fetch(this.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signSlackRequest(this.secret, body) },
+      body,
+      ...(opts.timeoutMs !== undefined ? { signal: AbortSignal.timeout(opts.timeoutMs) } : {}),
+    });
+    return { status: res.status, body: await res.text(), ms: performance.now() - started };
+  }
+
   private send(body: string): Promise<{ status: number; body: string; ms: number }> {
     return this.post(body);
   }

@@ -131,9 +131,13 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     stops.push({ what: 'bot', stop: () => bot.stop() });
 
     const signer = new SlackSigner({ secret: signingSecret, url: `http://127.0.0.1:${botPort}/slack/events` });
-    const client = new SandboxClient({ emu, signer, user: SANDBOX_USER, logger: o.logger.child({ component: 'sandbox-client' }) });
+    const clientOf = (user: { id: string; name: string }) =>
+      new SandboxClient({ emu, signer, user: { id: user.id, name: user.name }, logger: o.logger.child({ component: 'sandbox-client', user: user.id }) });
+    // The page acts as `you` and, through its user switcher, as `alex` (who may approve what `you` ask).
+    const client = clientOf(SANDBOX_USER);
+    const others = [clientOf(SANDBOX_APPROVER)];
     const server = await listen(
-      () => startSandboxServer({ client, emu, logger: o.logger.child({ component: 'sandbox' }), host: o.host ?? '127.0.0.1', port: o.port ?? 3000 }),
+      () => startSandboxServer({ client, others, emu, logger: o.logger.child({ component: 'sandbox' }), host: o.host ?? '127.0.0.1', port: o.port ?? 3000 }),
       o,
     );
     stops.push({ what: 'sandbox server', stop: () => server.close() });
@@ -246,6 +250,7 @@ function banner(s: Sandbox, host: string, externalRedis: boolean): string {
     'cws sandbox: no Slack credentials, so Slack is simulated on this machine.',
     '',
     `  Open ${s.url} and type /cws selftest ${DEMO_CLUSTER}  (or /cws netcheck ${DEMO_CLUSTER}, /cws help)`,
+    `  #${SANDBOX_INCIDENT_CHANNEL.name} mirrors every job on ${DEMO_CLUSTER}; "Disable CWS" there needs a second person: switch to ${SANDBOX_APPROVER.name} on the page to approve.`,
     '',
     `  ${DEMO_CLUSTER}: SIMULATED Kubernetes cluster (${describeFleet(s.fleet)}) — nothing real is touched`,
     ...others.map(([name, c]) => `  ${name}: ${c.kind} (from CWS_CONFIG) — real: commands and buttons act on it`),

@@ -18,10 +18,16 @@ const SECRET = 'sandbox-test-secret';
 const TOKEN = 'xoxb-sandbox-test';
 const CHANNEL = 'C0SANDBOX';
 const ME = { id: 'U0SANDBOX', name: 'you' };
+/** The second person the page may act as (its user switcher). */
+const OTHER = { id: 'U0APPROVER', name: 'alex' };
+/** A channel of its own for those tests (Slack's 1 post a second per channel). */
+const SECOND = 'C0SECOND';
 
 interface Received {
   form: URLSearchParams;
   payload?: Record<string, any>;
+  /** An Events API envelope (JSON), as Slack posts events. */
+  envelope?: Record<string, any>;
 }
 type Answer = { status?: number; body?: unknown; delayMs?: number };
 
@@ -40,12 +46,16 @@ function startApp(): Promise<http.Server> {
     const ts = String(req.headers['x-slack-request-timestamp']);
     const expected = Buffer.from(`v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${raw}`).digest('hex')}`);
     const got = Buffer.from(String(req.headers['x-slack-signature']));
-    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded' || got.length !== expected.length || !timingSafeEqual(got, expected)) {
+    const type = req.headers['content-type'];
+    if ((type !== 'application/x-www-form-urlencoded' && type !== 'application/json') || got.length !== expected.length || !timingSafeEqual(got, expected)) {
       res.writeHead(401).end();
       return;
     }
-    const form = new URLSearchParams(raw);
-    const r: Received = { form, ...(form.has('payload') ? { payload: JSON.parse(form.get('payload')!) } : {}) };
+    const form = new URLSearchParams(type === 'application/json' ? '' : raw);
+    const r: Received =
+      type === 'application/json'
+        ? { form, envelope: JSON.parse(raw) }
+        : { form, ...(form.has('payload') ? { payload: JSON.parse(form.get('payload')!) } : {}) };
     received.push(r);
     const a = answer(r);
     if (a.delayMs) await new Promise((resolve) => setTimeout(resolve, a.delayMs));
@@ -61,11 +71,13 @@ function startApp(): Promise<http.Server> {
 beforeAll(async () => {
   emu = await SlackEmulator.start({ token: TOKEN, clock: 'wall', strictTriggers: true });
   emu.users.set(ME.id, { ...ME });
+  emu.users.set(OTHER.id, { ...OTHER });
   emu.channels.set(CHANNEL, 'cws-sandbox');
   app = await startApp();
   const signer = new SlackSigner({ secret: SECRET, url: `http://127.0.0.1:${(app.address() as AddressInfo).port}/slack/events` });
   const client = new SandboxClient({ emu, signer, user: ME, logger: pino({ level: 'silent' }), ackTimeoutMs: 500 });
-  sandbox = await startSandboxServer({ client, emu, logger: pino({ level: 'silent' }), port: 0, maxBodyBytes: 8192 });
+  const other = new SandboxClient({ emu, signer, user: OTHER, logger: pino({ level: 'silent' }), ackTimeoutMs: 500 });
+  sandbox = await startSandboxServer({ client, others: [other], emu, logger: pino({ level: 'silent' }), port: 0, maxBodyBytes: 8192 });
 });
 
 afterAll(async () => {
@@ -88,13 +100,32 @@ const post = async (path: string, body: unknown, headers: Record<string, string>
   });
   return { status: res.status, json: (await res.json()) as Record<string, any> };
 };
-const state = async () =>
-  (await (await fetch(url('/api/state'))).json()) as {
+const state = async (user?: string) =>
+  (await (await fetch(url(user ? `/api/state?user=${user}` : '/api/state'))).json()) as {
     channels: unknown[];
     me: unknown;
+    users: unknown[];
     messages: { channel: string; ts: string; html: string }[];
     views: { id: string; html: string }[];
+    home: { html: string };
   };
+
+/** An SSE stream of the page, as `user` (default: the sandbox's person); `until` reads it up to a pattern. */
+async function events(user?: string) {
+  const ctl = new AbortController();
+  const res = await fetch(url(user ? `/api/events?user=${user}` : '/api/events'), { signal: ctl.signal });
+  const reader = res.body!.getReader();
+  let text = '';
+  return {
+    get text() {
+      return text;
+    },
+    async until(re: RegExp) {
+      while (!re.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    },
+    close: () => ctl.abort(),
+  };
+}
 
 /** What the bot would post with its token. */
 async function api(method: string, args: Record<string, unknown>): Promise<Record<string, any>> {
@@ -586,5 +617,104 @@ describe('modals', () => {
     expect((await post('/api/view/close', { view_id: loud })).json).toEqual({ ok: true });
     expect(received.at(-1)!.payload).toMatchObject({ type: 'view_closed', view: { id: loud, callback_id: 'ask_email' }, is_cleared: false });
     expect(emu.views.size).toBe(0);
+  });
+});
+
+describe('acting as another person, and the App Home', () => {
+  beforeAll(() => {
+    emu.channels.set(SECOND, 'cws-second');
+  });
+
+  it('the state says who the page acts as and whom it may act as; each sees only their own ephemeral messages', async () => {
+    expect((await state()).me).toEqual(ME);
+    const theirs = await state(OTHER.id);
+    expect(theirs.me).toEqual(OTHER);
+    expect(theirs.users).toEqual([ME, OTHER]);
+    await api('chat.postEphemeral', { channel: SECOND, user: OTHER.id, text: 'only for alex' });
+    await api('chat.postEphemeral', { channel: SECOND, user: ME.id, text: 'only for you' });
+    const mine = (await state()).messages.map((m) => m.html).join();
+    const alex = (await state(OTHER.id)).messages.map((m) => m.html).join();
+    expect(mine).toContain('only for you');
+    expect(mine).not.toContain('only for alex');
+    expect(alex).toContain('only for alex');
+    expect(alex).not.toContain('only for you');
+  });
+
+  it('a command and a click as the other person are signed as that person', async () => {
+    answer = () => ({});
+    expect(await post('/api/command', { channel: SECOND, text: 'jobs', user: OTHER.id })).toEqual({ status: 200, json: { ok: true } });
+    expect(Object.fromEntries(received.at(-1)!.form)).toMatchObject({ user_id: OTHER.id, user_name: 'alex', text: 'jobs' });
+    const posted = await api('chat.postMessage', {
+      channel: SECOND,
+      text: 'approve?',
+      blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'ok', text: { type: 'plain_text', text: 'Approve' }, value: 'ap-1' }] }],
+    });
+    const click = { channel: SECOND, ts: posted.ts, action: { type: 'button', action_id: 'ok', block_id: 'block_0', position: { block: 0, element: 0 } } };
+    expect((await post('/api/action', { ...click, user: OTHER.id })).json).toEqual({ ok: true });
+    expect(received.at(-1)!.payload!.user).toMatchObject({ id: OTHER.id, username: 'alex' });
+    // Without `user`: the sandbox's own person, as before.
+    expect((await post('/api/action', click)).json).toEqual({ ok: true });
+    expect(received.at(-1)!.payload!.user).toMatchObject({ id: ME.id });
+  });
+
+  it('a person the sandbox does not act as is refused before anything reaches the bot', async () => {
+    expect(await post('/api/command', { channel: SECOND, text: 'help', user: 'U0STRANGER' })).toEqual({
+      status: 400,
+      json: { ok: false, error: 'invalid request: user: not a user the sandbox can act as' },
+    });
+    expect((await post('/api/command', { channel: SECOND, text: 'help', user: 'nope' })).json.error).toMatch(/^invalid request: user: must be a user ID/);
+    expect((await fetch(url('/api/state?user=U0STRANGER'))).status).toBe(400);
+    expect((await fetch(url('/api/events?user=U0STRANGER'))).status).toBe(400);
+    expect(received).toEqual([]);
+  });
+
+  it('opening the Home sends a signed app_home_opened event (JSON) for that person, with the Home they have', async () => {
+    expect((await post('/api/home/open', { user: OTHER.id })).json).toEqual({ ok: true });
+    const first = received.at(-1)!.envelope!;
+    expect(first).toMatchObject({ type: 'event_callback', team_id: 'T0001', api_app_id: 'A0001', event_id: expect.stringMatching(/^Ev/) });
+    expect(first.event).toEqual({
+      type: 'app_home_opened',
+      user: OTHER.id,
+      channel: 'D0APPROVER',
+      tab: 'home',
+      event_ts: expect.stringMatching(/^\d+\.\d{6}$/),
+    });
+    const home = { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Asked by <@U0SANDBOX>' } }] };
+    expect((await api('views.publish', { user_id: OTHER.id, view: home })).ok).toBe(true);
+    expect((await post('/api/home/open', { user: OTHER.id })).json).toEqual({ ok: true });
+    expect(received.at(-1)!.envelope!.event.view).toMatchObject({ type: 'home', id: expect.stringMatching(/^V/), blocks: home.blocks });
+  });
+
+  it("the Home the bot publishes streams to that person's page only, rendered, and is in their state", async () => {
+    const alex = await events(OTHER.id);
+    const you = await events();
+    const view = (text: string) => ({
+      type: 'home',
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'CWS' } },
+        { type: 'section', text: { type: 'mrkdwn', text } },
+      ],
+    });
+    expect((await api('views.publish', { user_id: OTHER.id, view: view('*Waiting for your approval* <@U0SANDBOX>') })).ok).toBe(true);
+    await alex.until(/event: home\ndata: .*Waiting for your approval/);
+    expect(alex.text).toContain('data-testid=\\"home-view\\"');
+    expect(alex.text).toContain('@you'); // <@U0SANDBOX> shown by name, as in messages
+    // A Slack-refused Home (a modal's title) is not published, and nothing streams.
+    expect((await api('views.publish', { user_id: OTHER.id, view: { ...view('x'), title: { type: 'plain_text', text: 'T' } } })).ok).toBe(false);
+    expect((await api('views.publish', { user_id: ME.id, view: view('for the sandbox person') })).ok).toBe(true);
+    await you.until(/event: home\ndata: .*for the sandbox person/);
+    expect(you.text).not.toContain('Waiting for your approval');
+    await api('chat.postMessage', { channel: SECOND, text: 'marker' });
+    await alex.until(/marker/);
+    expect(alex.text).not.toContain('for the sandbox person');
+    alex.close();
+    you.close();
+    expect((await state(OTHER.id)).home.html).toContain('<b>Waiting for your approval</b>');
+    expect((await state()).home.html).toContain('for the sandbox person');
+  });
+
+  it('before the app publishes a Home, the state says so', async () => {
+    emu.homeViews.delete(ME.id);
+    expect((await state()).home.html).toContain('has not published a Home for you yet');
   });
 });

@@ -10,6 +10,14 @@ const state = {
   channels: [],
   /** @type {{ id: string, name: string } | null} */
   me: null,
+  /** The people the page may act as (the user switcher). @type {{ id: string, name: string }[]} */
+  users: [],
+  /** Who the page acts as; null: the sandbox's default person. @type {string | null} */
+  as: null,
+  /** The App Home of that person, rendered by the server. */
+  home: '',
+  /** The main pane shows a channel or the App Home. @type {'channel' | 'home'} */
+  pane: 'channel',
   /** @type {string | null} */
   current: null,
   /** channel id → (ts → message) @type {Map<string, Map<string, Msg>>} */
@@ -38,6 +46,9 @@ const els = {
   confirmDeny: /** @type {HTMLButtonElement} */ ($('confirm-deny')),
   me: $('me'),
   conn: $('conn'),
+  homeLink: /** @type {HTMLButtonElement} */ ($('home-link')),
+  homePane: $('home-pane'),
+  userSwitch: /** @type {HTMLSelectElement} */ ($('user-switch')),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -45,6 +56,9 @@ const els = {
 
 /** Every answer is JSON; a non-JSON or failed response becomes `{ok:false, error}`. */
 async function api(path, body) {
+  // Every request acts as the person chosen in the switcher.
+  if (body !== undefined && state.as) body = { ...body, user: state.as };
+  else if (body === undefined && state.as) path += `${path.includes('?') ? '&' : '?'}user=${encodeURIComponent(state.as)}`;
   try {
     const res = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const data = await res.json().catch(() => null);
@@ -74,6 +88,10 @@ async function loadState() {
 function applyState(data) {
   state.channels = data.channels.filter((c) => c && typeof c.id === 'string').map((c) => ({ id: c.id, name: String(c.name ?? c.id) }));
   state.me = data.me ?? null;
+  state.users = Array.isArray(data.users)
+    ? data.users.filter((u) => u && typeof u.id === 'string').map((u) => ({ id: u.id, name: String(u.name ?? u.id) }))
+    : [];
+  state.home = typeof data.home?.html === 'string' ? data.home.html : '';
   state.messages = new Map();
   for (const m of data.messages ?? []) storeMessage(m);
   const previous = new Map(state.views.map((v) => [v.id, v]));
@@ -84,28 +102,39 @@ function applyState(data) {
       return old && old.html === v.html ? old : { id: v.id, html: String(v.html), version: ++state.viewVersion };
     });
   const fromHash = decodeURIComponent(location.hash.slice(1));
+  if (fromHash === 'home') state.pane = 'home';
   if (!state.current || !state.channels.some((c) => c.id === state.current)) {
     state.current = state.channels.some((c) => c.id === fromHash) ? fromHash : (state.channels[0]?.id ?? null);
   }
   els.me.textContent = state.me ? `Signed in as ${state.me.name}` : '';
+  renderUserSwitch();
   renderSidebar();
   renderPane(true);
+  renderHome();
   renderTopView();
 }
 
+/** @type {EventSource | null} */
+let source = null;
+
 function connect() {
-  const es = new EventSource('/api/events');
+  const es = new EventSource(state.as ? `/api/events?user=${encodeURIComponent(state.as)}` : '/api/events');
+  source = es;
   // The first open loads the state; every reconnect reloads it, for what was missed meanwhile.
   es.addEventListener('open', () => {
     setConnected(true);
-    void loadState();
+    // Slack sends app_home_opened each time the Home is shown: here, on every (re)load of it too.
+    void loadState().then(() => {
+      if (state.pane === 'home') void openHome();
+    });
   });
   es.addEventListener('error', () => {
+    if (source !== es) return;
     setConnected(false);
     // EventSource retries by itself unless the server refused the stream outright.
     if (es.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
   });
-  for (const type of ['message', 'message_deleted', 'view', 'view_closed']) {
+  for (const type of ['message', 'message_deleted', 'view', 'view_closed', 'home']) {
     es.addEventListener(type, (e) => {
       let payload;
       try {
@@ -113,6 +142,7 @@ function connect() {
       } catch {
         return;
       }
+      if (source !== es) return;
       if (loading) pending.push([type, payload]);
       else applyEvent(type, payload);
     });
@@ -144,6 +174,9 @@ function applyEvent(type, p) {
     renderTopView();
   } else if (type === 'view_closed') {
     removeView(p.id);
+  } else if (type === 'home' && typeof p.html === 'string') {
+    state.home = p.html;
+    renderHome();
   }
 }
 
@@ -167,7 +200,7 @@ function renderSidebar() {
       btn.dataset.testid = 'channel-' + c.id;
       btn.dataset.channel = c.id;
       btn.textContent = `# ${c.name.replace(/^#/, '')}`;
-      if (c.id === state.current) btn.setAttribute('aria-current', 'true');
+      if (c.id === state.current && state.pane === 'channel') btn.setAttribute('aria-current', 'true');
       const unread = state.unread.get(c.id) ?? 0;
       if (unread) {
         btn.classList.add('has-unread');
@@ -181,14 +214,20 @@ function renderSidebar() {
       return li;
     }),
   );
+  if (state.pane === 'home') els.homeLink.setAttribute('aria-current', 'true');
+  else els.homeLink.removeAttribute('aria-current');
   const current = state.channels.find((c) => c.id === state.current);
   const name = current ? current.name.replace(/^#/, '') : '';
-  els.title.textContent = current ? `# ${name}` : 'No channel';
+  els.title.textContent = state.pane === 'home' ? 'Home' : current ? `# ${name}` : 'No channel';
+  els.messages.hidden = state.pane === 'home';
+  els.composerForm.hidden = state.pane === 'home';
+  els.homePane.hidden = state.pane !== 'home';
   els.composer.setAttribute('aria-label', current ? `Message #${name}` : 'Message');
 }
 
 function selectChannel(id) {
-  if (id === state.current) return;
+  if (id === state.current && state.pane === 'channel') return;
+  state.pane = 'channel';
   state.current = id;
   state.unread.delete(id);
   history.replaceState(null, '', `#${encodeURIComponent(id)}`);
@@ -196,6 +235,83 @@ function selectChannel(id) {
   renderSidebar();
   renderPane(true);
   els.composer.focus();
+}
+
+/**
+ * The App Home tab: opening it is what makes Slack send app_home_opened, and the bot publish the
+ * Home (views.publish) for this person; it shows here when the emulator has it.
+ */
+function selectHome() {
+  state.pane = 'home';
+  history.replaceState(null, '', '#home');
+  renderSidebar();
+  renderHome();
+  void openHome();
+}
+
+async function openHome() {
+  const res = await api('/api/home/open', {});
+  if (!res.ok) showHomeError(res.error ?? 'Opening the Home failed.');
+}
+
+function showHomeError(message) {
+  const p = document.createElement('p');
+  p.className = 'composer-error';
+  p.setAttribute('role', 'alert');
+  p.textContent = String(message);
+  els.homePane.prepend(p);
+}
+
+function renderHome() {
+  if (state.pane !== 'home') return;
+  if (renderedHtml.get(els.homePane) === state.home) return;
+  els.homePane.innerHTML = state.home || '<p class="empty">Loading the Home…</p>';
+  renderedHtml.set(els.homePane, state.home);
+  localizeTimes(els.homePane);
+}
+
+function renderUserSwitch() {
+  const current = state.me?.id ?? '';
+  els.userSwitch.replaceChildren(
+    ...state.users.map((u) => {
+      const o = document.createElement('option');
+      o.value = u.id;
+      o.textContent = u.name;
+      o.selected = u.id === current;
+      return o;
+    }),
+  );
+  els.userSwitch.disabled = state.users.length < 2;
+}
+
+/** Acting as someone else: their view of the workspace (their ephemeral messages, their Home), from scratch. */
+function switchUser(id) {
+  if (!id || id === state.me?.id) return;
+  state.as = id;
+  state.messages = new Map();
+  state.unread = new Map();
+  state.home = '';
+  renderedHtml.delete(els.homePane);
+  els.messages.replaceChildren();
+  clearError();
+  source?.close();
+  // The new stream's first open reloads the state, and opens the Home again if it is shown.
+  connect();
+}
+
+/** A Slack permalink (…/archives/C…/p1700000000000100): the page goes to that message instead of leaving. */
+function followPermalink(a, e) {
+  const m = /\/archives\/([CDG][A-Z0-9]+)\/p(\d{10})(\d{6})/.exec(a.getAttribute('href') ?? '');
+  if (!m || !state.channels.some((c) => c.id === m[1])) return;
+  e.preventDefault();
+  const ts = `${m[2]}.${m[3]}`;
+  selectChannel(m[1]);
+  const row = [...els.messages.querySelectorAll(':scope > .msg-row')].find((r) => /** @type {HTMLElement} */ (r).dataset.key === ts);
+  if (row) {
+    row.scrollIntoView({ block: 'center' });
+    row.classList.add('highlight');
+    setTimeout(() => row.classList.remove('highlight'), 2000);
+  }
 }
 
 /** Slack timestamps are "seconds.micros": compared as two integers, floats would lose digits. */
@@ -322,6 +438,8 @@ function parseData(value) {
 
 /** Where an element lives: a message (channel + ts) or a modal (view_id). */
 function originOf(el) {
+  const home = el.closest('.home');
+  if (home) return { channel: '', view_id: home.getAttribute('data-view-id') ?? '' };
   const modal = el.closest('.modal');
   if (modal) return { channel: state.current ?? '', view_id: modal.getAttribute('data-view-id') ?? '' };
   const msg = el.closest('article.msg');
@@ -553,12 +671,16 @@ function wire() {
       e.preventDefault();
     }
   });
+  els.homeLink.addEventListener('click', () => selectHome());
+  els.userSwitch.addEventListener('change', () => switchUser(els.userSwitch.value));
   els.channels.addEventListener('click', (e) => {
     const btn = /** @type {HTMLElement} */ (e.target).closest('button[data-channel]');
     if (btn instanceof HTMLElement && btn.dataset.channel) selectChannel(btn.dataset.channel);
   });
   document.addEventListener('click', (e) => {
     const target = /** @type {HTMLElement} */ (e.target);
+    const link = target.closest('a[href]');
+    if (link) return followPermalink(link, e);
     const actionButton = target.closest('button[data-action]');
     if (actionButton instanceof HTMLButtonElement) return void onButton(actionButton);
     const close = target.closest('[data-modal-close]');
@@ -586,7 +708,8 @@ function wire() {
   });
   window.addEventListener('hashchange', () => {
     const id = decodeURIComponent(location.hash.slice(1));
-    if (state.channels.some((c) => c.id === id)) selectChannel(id);
+    if (id === 'home') selectHome();
+    else if (state.channels.some((c) => c.id === id)) selectChannel(id);
   });
 }
 

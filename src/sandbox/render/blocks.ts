@@ -19,7 +19,7 @@
 import { escapeHtml, mrkdwnToHtml, plainToHtml, replaceEmoji } from './mrkdwn.ts';
 import { asArray, asString, isRecord, type Json } from '../json.ts';
 
-export type Surface = 'message' | 'modal';
+export type Surface = 'message' | 'modal' | 'home';
 
 export interface RenderWhere {
   surface: Surface;
@@ -70,7 +70,7 @@ export interface ConfirmData {
 }
 
 /** Slack's limits on blocks per surface; beyond them it rejects the call, so we say so. */
-const MAX_BLOCKS: Record<Surface, number> = { message: 50, modal: 100 };
+const MAX_BLOCKS: Record<Surface, number> = { message: 50, modal: 100, home: 100 };
 
 /** Slack invents a block_id when the bot gives none; ours must be stable across re-renders. */
 export function defaultBlockId(index: number): string {
@@ -143,6 +143,21 @@ export function renderModal(view: SandboxView): string {
     `<button type="button" class="btn" data-modal-close>${plainToHtml(close)}</button>` +
     (submit !== undefined ? `<button type="submit" class="btn btn-primary" data-modal-submit>${plainToHtml(submit)}</button>` : '') +
     '</footer></form></div>'
+  );
+}
+
+/**
+ * A user's App Home tab as views.publish left it (`data-view-id` its ID, as a click would name
+ * it), or what Slack shows before the app published one.
+ */
+export function renderHomeTab(view: SandboxView | undefined): string {
+  if (!view) return '<div class="home" data-testid="home-view"><p class="empty">The app has not published a Home for you yet.</p></div>';
+  const v = isRecord(view.view) ? view.view : {};
+  const id = String(view.id);
+  const notes = v.type !== 'home' ? note(`view type ${JSON.stringify(v.type ?? null)}: a Home tab must be "home"`) : '';
+  return (
+    `<div class="home" data-view-id="${escapeHtml(id)}" data-testid="home-view">` +
+    `${notes}${renderBlocks(asArray(v.blocks), { surface: 'home', idPrefix: `h${safeId(id)}-` })}</div>`
   );
 }
 
