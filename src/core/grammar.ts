@@ -214,8 +214,13 @@ export const JOB_ID_RE = /^[a-z]{2}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 /** The most entries `/cws audit --limit` shows. */
 export const MAX_AUDIT_LIMIT = 100;
 
+/** The start of a job ID, as message footers show it (`st-1b2c3d4e`): `/cws status` resolves it when it is unique. */
+export const JOB_ID_PREFIX_RE = /^[a-z]{2}-[0-9a-f]{4}[0-9a-f-]{0,32}$/;
+
 function checkJobId(value: string): string | undefined {
-  return JOB_ID_RE.test(value) ? undefined : `\`${clip(value)}\` is not a job ID (like \`st-1b2c3d4e-…\`, from the footer of the job’s message).`;
+  return JOB_ID_RE.test(value) || JOB_ID_PREFIX_RE.test(value)
+    ? undefined
+    : `\`${clip(value)}\` is not a job ID (like \`st-1b2c3d4e-…\`, from the footer of the job’s message).`;
 }
 
 function checkCluster(value: string): string | undefined {

@@ -20,6 +20,7 @@ import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { execCollect } from '../sim/support.ts';
+import { originWords } from '../../src/core/slack/blocks/netcheck.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-netcheck-keys-'));
 const sims = new Map<string, Simulator>();
@@ -179,7 +180,7 @@ describe('netcheck with the event_monitoring_config keys and the deprecated ones
     const { p, text } = await netcheck(cluster);
     expect(p.verdict).toBe('ok');
     expect(p.remediations).toEqual([]);
-    expect(text).toContain(`classifier_priority: ${pref} _(${origin})_`);
+    expect(text).toContain(`classifier_priority: ${pref} _(${originWords(origin)})_`); // in plain words (issue 17)
   });
 
   it('both env names, the deprecated one lower: the agent reads DD_EVENT_MONITORING_CONFIG_* (5), and the fix patches that one', async () => {
@@ -188,7 +189,7 @@ describe('netcheck with the event_monitoring_config keys and the deprecated ones
     const { m, p, text } = await netcheck(cluster);
     expect(p).toMatchObject({ verdict: 'action_required', suggestedPriority: 2 });
     expect(p.remediations).toContain('set_classifier_priority');
-    expect(text).toContain('classifier_priority: 5 _(env:system-probe)_');
+    expect(text).toContain('classifier_priority: 5 _(set in the system-probe environment)_');
     expect(p.findings.map((f) => f.code)).toContain('config_shadowed'); // RS=2 is not what the agent applies
     const r = await setPriority(m);
     expect(r).toMatchObject({ status: 'applied', before: { 'system-probe': { [EM]: '5' } }, after: { 'system-probe': { [EM]: '2' } } });
@@ -204,7 +205,7 @@ describe('netcheck with the event_monitoring_config keys and the deprecated ones
     expect(p.verdict).toBe('action_required');
     expect(p.remediations).not.toContain('set_classifier_priority');
     expect(p.findings.map((f) => f.code)).toContain('remediation_needs_file');
-    expect(text).toContain('classifier_priority: 5 _(configmap)_');
+    expect(text).toContain('classifier_priority: 5 _(set in system-probe.yaml (ConfigMap))_');
     expect(text).toContain('runtime_security_config.network.classifier_priority is set in system-probe.yaml');
   });
 
@@ -215,7 +216,7 @@ describe('netcheck with the event_monitoring_config keys and the deprecated ones
     expect(p.verdict).toBe('action_required');
     expect(p.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['config_shadowed', 'remediation_needs_file']));
     expect(p.remediations).not.toContain('set_classifier_priority');
-    expect(text).toContain('classifier_priority: 5 _(configmap)_');
+    expect(text).toContain('classifier_priority: 5 _(set in system-probe.yaml (ConfigMap))_');
   });
 
   it('the deprecated env name over the file’s new key: the fix patches the deprecated env name the pod already sets', async () => {
@@ -223,7 +224,7 @@ describe('netcheck with the event_monitoring_config keys and the deprecated ones
     expect(await attachedPref(cluster)).toBe(5);
     const { m, p, text } = await netcheck(cluster);
     expect(p).toMatchObject({ verdict: 'action_required', suggestedPriority: 2 });
-    expect(text).toContain('classifier_priority: 5 _(env:system-probe)_');
+    expect(text).toContain('classifier_priority: 5 _(set in the system-probe environment)_');
     const r = await setPriority(m);
     expect(r).toMatchObject({ status: 'applied', after: { 'system-probe': { [RS]: '2' } } });
     expect(spEnv(cluster)).toContainEqual({ name: RS, value: '2' });
@@ -238,7 +239,7 @@ describe('netcheck on an agent before the event_monitoring_config keys (7.43.1)'
     expect(await attachedPref(cluster)).toBe(10);
     const { m, p, text } = await netcheck(cluster);
     expect(p).toMatchObject({ verdict: 'action_required', suggestedPriority: 2 });
-    expect(text).toContain('classifier_priority: 10 _(default(7.43.1))_');
+    expect(text).toContain('classifier_priority: 10 _(default of agent 7.43.1)_');
     const r = await setPriority(m);
     expect(r).toMatchObject({ status: 'applied', after: { 'system-probe': { [RS]: '2' } } });
     expect(r.after['system-probe']).not.toHaveProperty(EM);
@@ -252,7 +253,7 @@ describe('netcheck on an agent before the event_monitoring_config keys (7.43.1)'
     const { p, text } = await netcheck(cluster);
     expect(p.verdict).toBe('action_required');
     expect(p.remediations).toContain('set_classifier_priority'); // env takes before 7.44
-    expect(text).toContain('classifier_priority: 5 _(env:system-probe)_');
+    expect(text).toContain('classifier_priority: 5 _(set in the system-probe environment)_');
   });
 
   it('event_monitoring_config in the file is not read either', async () => {
@@ -260,7 +261,7 @@ describe('netcheck on an agent before the event_monitoring_config keys (7.43.1)'
     expect(await attachedPref(cluster)).toBe(10);
     const { p, text } = await netcheck(cluster);
     expect(p.verdict).toBe('action_required');
-    expect(text).toContain('classifier_priority: 10 _(default(7.43.1))_');
+    expect(text).toContain('classifier_priority: 10 _(default of agent 7.43.1)_');
   });
 });
 
@@ -271,8 +272,8 @@ describe('netcheck and the newer network options', () => {
     const { p, text } = await netcheck(cluster);
     expect(p.verdict).toBe('broken');
     expect(p.findings.map((f) => f.code)).toContain('classifier_handles_refused');
-    expect(text).toContain('classifier_handle: 5 _(env:system-probe)_');
-    expect(text).toContain('raw_classifier_handle: 5 _(env:system-probe)_');
+    expect(text).toContain('classifier_handle: 5 _(set in the system-probe environment)_');
+    expect(text).toContain('raw_classifier_handle: 5 _(set in the system-probe environment)_');
   });
 
   it('distinct handles and direct send from system-probe: accepted, the handle names the tc filter, OK', async () => {
@@ -280,6 +281,6 @@ describe('netcheck and the newer network options', () => {
     expect(await tcOnNode1(cluster)).toMatch(/pref 2 bpf chain 0 handle 0x5 classifier_ingress_/);
     const { p, text } = await netcheck(cluster);
     expect(p.verdict).toBe('ok');
-    expect(text).toContain('direct_send_from_system_probe: true _(env:system-probe)_');
+    expect(text).toContain('direct_send_from_system_probe: true _(set in the system-probe environment)_');
   });
 });

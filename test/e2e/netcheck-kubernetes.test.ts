@@ -101,7 +101,7 @@ describe('/cws netcheck on simulated clusters', () => {
   it('classifier_priority already below the vendor’s (from the DaemonSet env): fine', async () => {
     const { m, p } = await netcheck('nc-prio3-fixed');
     expect(p.verdict).toBe('ok');
-    expect(JSON.stringify(m.blocks)).toMatch(/classifier_priority: 2 _\(env:system-probe/);
+    expect(JSON.stringify(m.blocks)).toMatch(/classifier_priority: 2 _\(set in the system-probe environment/);
   });
 
   it('network detections already disabled: says so and stops; notes the Helm manager', async () => {

@@ -134,6 +134,19 @@ describe('a netcheck report and its fix', () => {
     expect(h.emu.messages(C).filter((m) => m.metadata?.event_payload?.action === 'revert')).toHaveLength(1);
   }, 60_000);
 
+  it('the footer shows a short job ID, and /cws status takes it', async () => {
+    const jobId = String(report.metadata!.event_payload.jobId);
+    const short = jobId.slice(0, 11);
+    expect(textOf(report)).toContain(`job ${short} ·`);
+    expect(textOf(report)).not.toContain(`job ${jobId}`);
+    const res = await h.signer.command(`status ${short}`, { channelId: C, userId: 'UFIXER01' });
+    const json = res.json as { response_type?: string; text?: string };
+    expect(json.response_type).toBe('ephemeral');
+    expect(json.text).toContain(`Job ${jobId} (netcheck on live-nc)`);
+    const none = (await h.signer.command('status nc-00000000', { channelId: C, userId: 'UFIXER01' })).json as { text?: string };
+    expect(none.text).toMatch(/No job of the last 24 h starts with/);
+  });
+
   it('Re-check runs a new netcheck in the report’s thread', async () => {
     await click(h, report, 'Re-check', 'UFIXER01');
     const again = await h.emu.waitFor(

@@ -1,6 +1,6 @@
 import { parseFailure } from '../../contract/failures.ts';
 import type { JobFailure } from '../../contract/jobs.ts';
-import type { Command } from '../../core/grammar.ts';
+import { type Command, JOB_ID_RE } from '../../core/grammar.ts';
 import type { ChatMessage } from '../../core/slack/message.ts';
 import { isRunning } from '../../core/slack/blocks/jobs.ts';
 import { renderStatus } from '../../core/slack/blocks/status.ts';
@@ -47,7 +47,9 @@ const SILENT: Notifier = new Proxy({} as Notifier, {
  * Authorised like a command on the job's cluster.
  */
 export async function status(services: BotServices, inv: Invocation, cmd: Extract<Command, { name: 'status' }>): Promise<CommandReply> {
-  const record = await services.tracker.getRecord(cmd.jobId).catch(() => undefined);
+  const resolved = await resolveJobId(services, cmd.jobId);
+  if ('problem' in resolved) return { ack: resolved.problem };
+  const record = await services.tracker.getRecord(resolved.jobId).catch(() => undefined);
   if (!record) return { ack: renderProblem(`No job \`${cmd.jobId}\` here.`, 'Job records are kept for 7 days; `/cws jobs` lists the recent ones.') };
   const cluster = findCluster(services, record.cluster);
   if (!cluster) return { ack: renderProblem(`Job \`${cmd.jobId}\` ran on \`${record.cluster}\`, which is no longer configured.`) };
@@ -80,4 +82,29 @@ export async function status(services: BotServices, inv: Invocation, cmd: Extrac
     if (!shown) note = 'This job answered its requester privately; there is no result to show again.';
   }
   return { ack: renderStatus(row, shown, note) };
+}
+
+/** How many recent jobs of each cluster a short ID is looked for among. */
+const PREFIX_SEARCH = 500;
+
+/**
+ * The full job ID: as given, or the one recent job (last 24 h, any cluster) whose ID starts with
+ * the short ID a footer shows (`st-1b2c3d4e`). None or several: what to do instead.
+ */
+export async function resolveJobId(services: BotServices, id: string): Promise<{ jobId: string } | { problem: ChatMessage }> {
+  if (JOB_ID_RE.test(id)) return { jobId: id };
+  const found = new Set<string>();
+  for (const cluster of Object.keys(services.clusters.clusters)) {
+    const recent = await services.tracker.recentJobs(cluster, PREFIX_SEARCH).catch(() => []);
+    for (const j of recent) if (j.jobId.startsWith(id)) found.add(j.jobId);
+  }
+  if (found.size === 1) return { jobId: [...found][0]! };
+  if (found.size > 1)
+    return { problem: renderProblem(`${found.size} recent jobs start with \`${id}\`.`, 'Give more of the job ID (`/cws jobs` lists them in full).') };
+  return {
+    problem: renderProblem(
+      `No job of the last 24 h starts with \`${id}\`.`,
+      'An older job needs its full ID (in the metadata of its message); `/cws jobs` lists the recent ones.',
+    ),
+  };
 }

@@ -3,7 +3,7 @@ import type { JobFailure, NetcheckResult } from '../../results.ts';
 import type { Block, ChatMessage } from '../message.ts';
 import { ACTIONS } from '../actions.ts';
 import { LIVING } from './living.ts';
-import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
+import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS, shortJobId } from './text.ts';
 
 /** Which keys the agent version reads (src/core/netcheck/config.ts): shown under the settings' title. */
 const LAYOUT: Record<'event_monitoring' | 'legacy' | 'unknown' | 'none', string> = {
@@ -32,12 +32,12 @@ const header = (c: NetcheckContext): Block => ({ type: 'header', text: { type: '
 const footer = (c: NetcheckContext, extra: string[] = []): Block => ({
   type: 'context',
   block_id: LIVING.footer,
-  elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }],
+  elements: [{ type: 'mrkdwn', text: [`job ${shortJobId(c.jobId)}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }],
 });
 
 export function renderNetcheckQueued(c: NetcheckContext, attachedTo?: string): ChatMessage {
   const text = attachedTo
-    ? `A netcheck of \`${c.cluster}\` is already running (job ${attachedTo}); this message will show its result.`
+    ? `A netcheck of \`${c.cluster}\` is already running (job ${shortJobId(attachedTo)}); this message will show its result.`
     : `Checking CWS network detections against the CNI plugin of \`${c.cluster}\`…`;
   return {
     text: text.replace(/`/g, ''),
@@ -46,7 +46,26 @@ export function renderNetcheckQueued(c: NetcheckContext, attachedTo?: string): C
 }
 
 function setting(v: NetcheckResult['config']['cwsEnabled']): string {
-  return `${v.value === null ? 'unknown' : String(v.value)} _(${escapeMrkdwn(v.origin)})_`;
+  return `${v.value === null ? 'unknown' : String(v.value)} _(${escapeMrkdwn(originWords(v.origin))})_`;
+}
+
+/**
+ * Where a setting's value comes from, in plain words (the worker's provenance labels, e.g.
+ * `default(7.39.1)` or `env:system-probe`, stay in the message metadata).
+ */
+export function originWords(origin: string): string {
+  const m = /^(default|fixed)\((.*)\)$/.exec(origin);
+  if (m) {
+    const version = m[2] && m[2] !== 'any' ? m[2] : undefined;
+    if (m[1] === 'default') return version ? `default of agent ${version}` : 'default';
+    return version ? `always so in agent ${version}` : 'always so';
+  }
+  const env = /^env:(.+)$/.exec(origin);
+  if (env) return `set in the ${env[1]} environment`;
+  if (origin === 'configmap') return 'set in system-probe.yaml (ConfigMap)';
+  if (origin === 'file') return 'set in system-probe.yaml';
+  if (origin === 'unknown') return 'source unknown';
+  return origin;
 }
 
 /** Per-node priorities, compact when every node agrees. */
@@ -183,9 +202,7 @@ export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): Cha
   const findings = [...r.findings].sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
   if (findings.length) {
     blocks.push({ type: 'divider' });
-    const lines = findings
-      .slice(0, 15)
-      .map((f) => `${SEVERITY[f.severity]} ${f.node ? `*${escapeMrkdwn(f.node)}* ` : ''}${escapeMrkdwn(f.message)} \`${f.code}\``);
+    const lines = findings.slice(0, 15).map((f) => `${SEVERITY[f.severity]} ${f.node ? `*${escapeMrkdwn(f.node)}* ` : ''}${escapeMrkdwn(f.message)}`);
     if (findings.length > 15) lines.push(`…and ${findings.length - 15} more (all in the message metadata).`);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), LIMITS.sectionText) } });
   }

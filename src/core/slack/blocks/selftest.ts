@@ -4,7 +4,7 @@ import { type SelftestSummary, summarise } from '../../selftest/summary.ts';
 import { ACTIONS } from '../actions.ts';
 import type { Block, ChatMessage } from '../message.ts';
 import { LIVING } from './living.ts';
-import { clip, code, escapeClip, escapeMrkdwn, failureText, LIMITS } from './text.ts';
+import { clip, code, escapeClip, escapeMrkdwn, failureText, LIMITS, shortJobId } from './text.ts';
 
 /** Pure Block Kit builders for the self-test: result in, message out. */
 
@@ -43,12 +43,12 @@ const header = (c: SelftestContext): Block => ({
 const footer = (c: SelftestContext, extra: string[] = []): Block => ({
   type: 'context',
   block_id: LIVING.footer,
-  elements: [{ type: 'mrkdwn', text: [`job ${c.jobId}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }],
+  elements: [{ type: 'mrkdwn', text: [`job ${shortJobId(c.jobId)}`, `requested by <@${c.requestedBy}>`, ...extra].join(' · ') }],
 });
 
 export function renderQueued(c: SelftestContext, attachedTo?: string): ChatMessage {
   const text = attachedTo
-    ? `A self-test on ${scope(c)} is already running (job ${attachedTo}); this message will show its result.`
+    ? `A self-test on ${scope(c)} is already running (job ${shortJobId(attachedTo)}); this message will show its result.`
     : `Self-test on ${scope(c)} queued…`;
   return {
     text: text.replace(/`/g, ''),

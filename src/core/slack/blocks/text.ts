@@ -28,6 +28,14 @@ export function failureText(title: string, f: { message: string; hint?: string |
   return clip(f.hint ? `${what}\n*What to do:* ${escapeClip(f.hint, 1000)}` : what, 3000);
 }
 
+/**
+ * A job ID as people read it: its kind and the first 8 hex digits of its UUID (`st-1b2c3d4e`),
+ * which `/cws status` resolves while it is unique among the recent jobs. Anything else as it is.
+ */
+export function shortJobId(jobId: string): string {
+  return /^[a-z]{2}-[0-9a-f]{8}-/.test(jobId) ? jobId.slice(0, 11) : jobId;
+}
+
 export const LIMITS = {
   blocks: 50,
   sectionText: 3000,

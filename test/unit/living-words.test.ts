@@ -1,0 +1,64 @@
+/**
+ * Plain words for people (issue 17, point 4): settings' provenance in words instead of the
+ * worker's labels, no finding codes in the report, short job IDs in footers that `/cws status`
+ * accepts.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NetcheckResult } from '../../src/contract/jobs.ts';
+import { parseCommand } from '../../src/core/grammar.ts';
+import { originWords, renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
+import { renderQueued } from '../../src/core/slack/blocks/selftest.ts';
+import { shortJobId } from '../../src/core/slack/blocks/text.ts';
+
+const NC = 'nc-1b2c3d4e-0000-4000-8000-000000000002';
+
+describe('provenance in plain words', () => {
+  it.each([
+    ['default(7.39.1)', 'default of agent 7.39.1'],
+    ['default(any)', 'default'],
+    ['fixed(7.35.0)', 'always so in agent 7.35.0'],
+    ['env:system-probe', 'set in the system-probe environment'],
+    ['configmap', 'set in system-probe.yaml (ConfigMap)'],
+    ['file', 'set in system-probe.yaml'],
+    ['unknown', 'source unknown'],
+  ])('%s reads "%s"', (origin, words) => expect(originWords(origin)).toBe(words));
+
+  it('the netcheck report shows the words, not the labels nor the finding codes (both stay in the metadata)', () => {
+    const r = {
+      kind: 'netcheck',
+      cluster: 'prod',
+      verdict: 'broken',
+      agent: { version: '7.39.1', image: null, daemonSet: 'datadog-agent', managedBy: 'none' },
+      cni: { status: 'detected', vendor: 'cilium', version: '1.14.5', daemonSet: 'cilium', detail: '' },
+      config: {
+        cwsEnabled: { value: true, origin: 'env:system-probe' },
+        networkEnabled: { value: true, origin: 'default(7.39.1)' },
+        classifierPriority: { value: 1, origin: 'fixed(7.39.1)' },
+      },
+      nodes: [],
+      findings: [{ code: 'cilium_race', severity: 'critical', message: 'Cilium and CWS race for the tc classifier.' }],
+      remediations: [],
+      how: [],
+    } as unknown as NetcheckResult;
+    const m = renderNetcheckResult({ jobId: NC, cluster: 'prod', requestedBy: 'U1' }, r);
+    const shown = JSON.stringify(m.blocks);
+    expect(shown).toContain('network.enabled: true _(default of agent 7.39.1)_');
+    expect(shown).toContain('enabled: true _(set in the system-probe environment)_');
+    expect(shown).not.toContain('default(7.39.1)');
+    expect(shown).toContain('Cilium and CWS race for the tc classifier.');
+    expect(shown).not.toContain('cilium_race');
+    expect(JSON.stringify(m.metadata)).toContain('cilium_race');
+  });
+});
+
+describe('short job IDs', () => {
+  it('footers show the kind and the first 8 hex digits; status accepts that, a longer prefix and the full ID', () => {
+    expect(shortJobId(NC)).toBe('nc-1b2c3d4e');
+    expect(shortJobId('whatever')).toBe('whatever');
+    const footer = JSON.stringify(renderQueued({ jobId: NC, cluster: 'prod', requestedBy: 'U1' }).blocks!.at(-1));
+    expect(footer).toContain('job nc-1b2c3d4e ·');
+    expect(footer).not.toContain(NC);
+    for (const id of ['nc-1b2c3d4e', 'nc-1b2c3d4e-00', NC]) expect(parseCommand(`status ${id}`)).toMatchObject({ ok: true, command: { jobId: id } });
+    for (const id of ['nc-1b2', 'nc-1b2c3d4ex', `${NC}0`, '../../etc']) expect(parseCommand(`status ${id}`).ok).toBe(false);
+  });
+});
