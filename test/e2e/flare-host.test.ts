@@ -19,6 +19,7 @@ process.env.TMPDIR = archives;
 let h: Harness;
 const agents: HostAgent[] = [];
 const coreAgents: HostAgent[] = [];
+const named = new Map<string, HostAgent>();
 let n = 0;
 const ch = () => `CFLARE${String(++n).padStart(4, '0')}`;
 
@@ -39,11 +40,26 @@ beforeAll(async () => {
     coreAgents.push(a);
     return a.binary; // where security-agent would be: not installed on these hosts
   };
+  const both = async (running: boolean) => {
+    const a = await prepareHostAgent({ flare: 'ok', layout: 'both', securityAgentRunning: running });
+    agents.push(a);
+    named.set(running ? 'both' : 'sa-stopped', a);
+    return a.binary;
+  };
+  const mkStopped = async () => {
+    const a = await prepareHostAgent({ flare: 'ok', securityAgentRunning: false });
+    agents.push(a);
+    named.set('sa-stopped-alone', a);
+    return a.binary;
+  };
   const yaml = `
 clusters:
   fl-core: { kind: host, binary: ${await core('ok')} }
   fl-core-secret: { kind: host, binary: ${await core('secret')} }
   fl-none: { kind: host, binary: ${join(archives, 'no-agent-here', 'security-agent')} }
+  fl-sa-stopped: { kind: host, binary: ${await both(false)} }
+  fl-sa-stopped-alone: { kind: host, binary: ${await mkStopped()} }
+  fl-both: { kind: host, binary: ${await both(true)} }
   fl-ok: { kind: host, binary: ${await mk('ok')}, access: { remediate: [UREMEDY1] } }
   fl-secret: { kind: host, binary: ${await mk('secret')} }
   fl-forbidden: { kind: host, binary: ${await mk('forbidden')} }
@@ -83,7 +99,7 @@ describe('/cws flare on a host agent', () => {
     expect(text).toContain('`security-agent flare`');
     expect(JSON.stringify(sent.blocks)).toContain('built by `security-agent flare`');
     // What the agent uploaded is byte for byte the archive reviewed (size and SHA-256 of the review).
-    const up = fakeUploads(agents.find((a) => !a.coreAgent)!.dir).at(-1)!;
+    const up = fakeUploads(agents.find((a) => !a.coreAgent && a !== named.get('sa-stopped-alone'))!.dir).at(-1)!;
     expect(up).toMatchObject({ outcome: 'ok', caseId: '1234567', sha256: p.sha256 });
     expect(up.bytes.length).toBe(p.archive!.bytes);
   });
@@ -96,12 +112,12 @@ describe('/cws flare on a host agent', () => {
     const path = join(archives, p.archive!.name);
     const reviewed = readFileSync(path);
     writeFileSync(path, Buffer.concat([reviewed, Buffer.from('appended after the review')]));
-    const before = fakeUploads(agents.find((a) => !a.coreAgent)!.dir).length;
+    const before = fakeUploads(agents.find((a) => !a.coreAgent && a !== named.get('sa-stopped-alone'))!.dir).length;
     await h.signer.action({ actionId: 'flare.send', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
     const failed = await h.emu.waitFor(stage(c, 'failed'), { timeoutMs: 20_000 });
     expect(failed.metadata!.event_payload).toMatchObject({ reason: 'archive_changed' });
     expect(JSON.stringify(failed.blocks)).toContain('the archive changed after review, so nothing was sent');
-    expect(fakeUploads(agents.find((a) => !a.coreAgent)!.dir)).toHaveLength(before);
+    expect(fakeUploads(agents.find((a) => !a.coreAgent && a !== named.get('sa-stopped-alone'))!.dir)).toHaveLength(before);
     expect(existsSync(path)).toBe(true); // not the reviewed file: left alone
     rmSync(path);
   });
@@ -313,6 +329,43 @@ describe('/cws flare on a host agent', () => {
     const text = JSON.stringify(failed.blocks);
     expect(text).toContain('no-agent-here/security-agent not found');
     expect(text).toContain('no core agent either (/opt/datadog-agent/bin/agent/agent not found');
+  });
+
+  it('security-agent installed but not running, the core agent there: its partial local flare is declined and removed, the core agent’s is reviewed and sent', async () => {
+    const c = ch();
+    const a = named.get('sa-stopped')!;
+    const before = new Set(readdirSync(archives));
+    await h.signer.command('flare fl-sa-stopped 4242 --email ops@example.com', { channelId: c, userId: 'UASKER01' });
+    const r = await review(c);
+    const p = r.metadata!.event_payload as Payload;
+    const text = JSON.stringify(r.blocks);
+    expect(text).toContain('*Built by*\\n`agent flare`');
+    expect(text).not.toContain('security-agent-status.log');
+    // Only the core agent's archive is left on the host: the security-agent's local one was removed.
+    expect(readdirSync(archives).filter((f) => !before.has(f))).toEqual([p.archive!.name]);
+    await h.signer.action({ actionId: 'flare.send', value: String(p.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+    await h.emu.waitFor(stage(c, 'sent'), { timeoutMs: 20_000 });
+    const ups = fakeUploads(a.dir);
+    expect(ups).toHaveLength(1);
+    expect(ups[0]).toMatchObject({ outcome: 'ok', caseId: '4242', sha256: p.sha256 });
+    rmSync(join(archives, p.archive!.name), { force: true });
+  });
+
+  it('security-agent not running and no core agent: its local flare is the one reviewed; running: security-agent flare as before', async () => {
+    for (const [cluster, name, files] of [
+      ['fl-sa-stopped-alone', 'sa-stopped-alone', 'security-agent-status.log'],
+      ['fl-both', 'both', 'security-agent-status.log'],
+    ] as const) {
+      const c = ch();
+      await h.signer.command(`flare ${cluster} 77 --email ops@example.com`, { channelId: c, userId: 'UASKER01' });
+      const r = await review(c);
+      const text = JSON.stringify(r.blocks);
+      expect(text).toContain('*Built by*\\n`security-agent flare`');
+      expect(text).toContain(files);
+      await h.signer.action({ actionId: 'flare.cancel', value: String(r.metadata!.event_payload.jobId), userId: 'UASKER01', channelId: c, messageTs: r.ts });
+      await h.emu.waitFor(stage(c, 'cancelled'), { timeoutMs: 20_000 });
+      expect(fakeUploads(named.get(name)!.dir)).toHaveLength(0);
+    }
   });
 
   it('invalid input is refused with a usage message', async () => {

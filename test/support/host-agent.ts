@@ -17,7 +17,9 @@ export interface HostAgentModes {
    * (issue 19): the script is only the core agent, `agent` next to where security-agent would be, and
    * `binary` (what the cluster config names) does not exist.
    */
-  layout?: 'security-agent' | 'core-only';
+  layout?: 'security-agent' | 'core-only' | 'both';
+  /** false: the security-agent process is not running (its flare builds a partial archive locally). */
+  securityAgentRunning?: boolean;
 }
 
 export interface HostAgent {
@@ -25,7 +27,7 @@ export interface HostAgent {
   dir: string;
   /** Path of the executable `security-agent` script (absent in the `core-only` layout). */
   binary: string;
-  /** Path of the core agent (`agent`), in the `core-only` layout. */
+  /** Path of the core agent (`agent`), in the `core-only` and `both` layouts. */
   coreAgent?: string;
   /** Where `flare` writes its archives when run with `env` (Go's os.TempDir honours $TMPDIR). */
   tmpDir: string;
@@ -42,11 +44,15 @@ export async function prepareHostAgent(modes: HostAgentModes = {}): Promise<Host
   const binary = path.join(dir, 'security-agent');
   const tmpDir = path.join(dir, 'tmp');
   const coreOnly = modes.layout === 'core-only';
-  const executable = coreOnly ? path.join(dir, 'agent') : binary;
-  await copyFile(FAKE_AGENT_SCRIPT, executable);
-  chmodSync(executable, 0o755);
+  const withCore = coreOnly || modes.layout === 'both';
+  const coreAgent = path.join(dir, 'agent');
+  for (const file of [...(coreOnly ? [] : [binary]), ...(withCore ? [coreAgent] : [])]) {
+    await copyFile(FAKE_AGENT_SCRIPT, file);
+    chmodSync(file, 0o755);
+  }
+  if (modes.securityAgentRunning === false) await writeFile(path.join(dir, 'security-agent-stopped'), '');
   await mkdir(tmpDir);
-  await writeFlareFixtures(path.join(dir, 'fixtures'), { core: coreOnly });
+  await writeFlareFixtures(path.join(dir, 'fixtures'), { core: withCore });
   if (modes.selftest !== undefined) await writeFile(path.join(dir, 'selftest-mode'), `${modes.selftest}\n`);
   if (modes.flare !== undefined) await writeFile(path.join(dir, 'flare-mode'), `${modes.flare}\n`);
 
@@ -65,7 +71,7 @@ export async function prepareHostAgent(modes: HostAgentModes = {}): Promise<Host
   return {
     dir,
     binary,
-    ...(coreOnly ? { coreAgent: executable } : {}),
+    ...(withCore ? { coreAgent } : {}),
     tmpDir,
     env: { ...process.env, TMPDIR: tmpDir, PATH: `${dir}${path.delimiter}${process.env.PATH ?? ''}` },
     setModes,

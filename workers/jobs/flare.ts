@@ -51,6 +51,8 @@ export interface FlareDeps {
 const ARCHIVE_LINE = /^(\/\S+\.zip) is going to be uploaded to Datadog/m;
 const CONFIRM_PROMPT = /Are you sure you want to upload a flare\? \[y\/N\]/;
 const UPLOADED = /Your logs were successfully uploaded\. For future reference, your internal case id is (\d+)/;
+/** `security-agent flare` when the security-agent process does not answer (FLARE-SOURCES.md §1 step 4, §9): it builds locally. */
+const SECURITY_AGENT_NOT_RUNNING = /The agent was unable to make a full flare: .*\n(?:.*\n)*?Initiating flare locally, some logs will be missing\./;
 const MAX_ARCHIVE = 512 * 1024 * 1024;
 /** `sha256sum FILE` (GNU coreutils, busybox): "<64 hex>  FILE", a leading "\" when the name is escaped. */
 const SHA256SUM_LINE = /^\\?([0-9a-f]{64}) [ *]/;
@@ -147,7 +149,14 @@ export async function processFlare(job: Job, d: FlareDeps): Promise<FlareResult>
 
 type Base = Pick<FlareResult, 'kind' | 'cluster' | 'node' | 'pod' | 'caseId' | 'command'>;
 
-/** Opens the flare and waits for its path line; a host without security-agent gets the core agent's flare. */
+class SecurityAgentNotRunning extends Error {
+  override message = 'security-agent is not running (its flare fell back to a partial local build)';
+}
+
+/**
+ * Opens the flare and waits for its path line. A host without security-agent (not installed, or
+ * installed and not running while the core agent is there) gets the core agent's flare.
+ */
 async function startFlare(
   job: Job,
   d: FlareDeps,
@@ -167,10 +176,29 @@ async function startFlare(
       throw err;
     }
   };
+  const coreAgentInstalled = () => (d.target as { hasProgram?: (p: string) => boolean }).hasProgram?.('agent') === true;
   try {
-    return { f, base, ...(await open(f)) };
+    const first = await open(f);
+    // A host whose security-agent is installed but not running (the newer direct-send layouts): its flare
+    // falls back to a partial local build; the core agent's flare is the one that holds the logs. That
+    // archive was never reviewed: the agent is told no and the file removed before the core agent builds.
+    const out = first.session.output();
+    if (!(
+      d.target.kind === 'host' &&
+      f.binary === 'security-agent' &&
+      first.built &&
+      SECURITY_AGENT_NOT_RUNNING.test(`${out.stdout}\n${out.stderr}`) &&
+      coreAgentInstalled()
+    ))
+      return { f, base, ...first };
+    await first.session.waitForOutput(CONFIRM_PROMPT, 30_000).catch(() => null);
+    await answer(first.session, 'n');
+    first.session.close();
+    await d.target.exec(agent, ['rm', '-f', first.built[1]!], { timeoutMs: 30_000, container: f.container }).catch(() => undefined);
+    throw new SecurityAgentNotRunning();
   } catch (err) {
-    if (!(err instanceof AgentNotFoundError && d.target.kind === 'host' && f.binary === 'security-agent')) throw err;
+    if (!(err instanceof SecurityAgentNotRunning) && !(err instanceof AgentNotFoundError && d.target.kind === 'host' && f.binary === 'security-agent'))
+      throw err;
     f = { binary: 'agent', container: 'agent' };
     const next = { ...base, command: 'agent flare' };
     await job.updateProgress({ stage: 'building', node: agent.node, pod: agent.pod, command: next.command } satisfies FlareProgress);

@@ -72,6 +72,16 @@ export class HostTarget implements AgentTarget {
     return existsSync(beside) ? beside : CORE_AGENT_PATH;
   }
 
+  /** Whether an agent program (`security-agent`, `system-probe`, `agent`) is installed where this target would run it. */
+  hasProgram(program: string): boolean {
+    try {
+      const { file, args } = this.resolve([program]);
+      return existsSync(file === 'sudo' ? args[2]! : file);
+    } catch {
+      return false;
+    }
+  }
+
   exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
     const { file, args } = this.resolve(argv);
     return new Promise((resolve, reject) => {
