@@ -80,6 +80,8 @@ export const keys = {
   schedule: (id: string) => `cws:schedule:{${id}}:spec`,
   /** A schedule's last run: its outcome fingerprint and summary, the message that shows it, the denial notice (bot). */
   scheduleLast: (id: string) => `cws:schedule:{${id}}:last`,
+  /** The message of a schedule's last posted result, `{jobId, message}`: edited with a "last checked" line by unchanged runs (bot). */
+  scheduleShown: (id: string) => `cws:schedule:{${id}}:shown`,
   /** The run of a schedule still going: `tick:<id>` while it is being started, then its job ID (bot). One at a time. */
   scheduleRunning: (id: string) => `cws:schedule:{${id}}:running`,
   /** A scheduled job's decision to post or stay silent, taken once across replicas (bot). */

@@ -52,7 +52,7 @@ export const ScheduleLast = z.object({
   fingerprint: z.string().optional(),
   summary: OutcomeSummarySchema.optional(),
   /** The message of the last posted result (the first run's, or the last change's). */
-  message: z.object({ channel: z.string(), ts: z.string(), at: z.string() }).optional(),
+  message: z.object({ channel: z.string(), ts: z.string(), at: z.string(), jobId: z.string().optional() }).optional(),
   /** The creator was refused at a tick and the channel was told: not told again until a run is allowed. */
   deniedNotified: z.boolean().optional(),
 });

@@ -180,6 +180,12 @@ describe.skipIf(!kubectlPath)('/cws schedule netcheck', () => {
     await until(async () => (await runsOf(scheduleId)).length >= 3, 'three finished runs');
     expect(results(CH)).toHaveLength(1);
     expect(emu.messages(CH)).toHaveLength(1);
+    // …whose "last checked" line the unchanged runs edit in, under the same result.
+    const touched = await emu.waitFor(() => results(CH).find((m) => textOf(m).includes('Last checked')));
+    expect(touched.ts).toBe(first.ts);
+    expect(textOf(touched)).toContain('no change since this result');
+    expect(textOf(touched)).toContain('first run');
+    expect(touched.metadata!.event_payload).toMatchObject({ verdict: 'action_required' });
     const runs = await runsOf(scheduleId);
     expect(runs.every((e) => e.user === OWNER && e.cluster === 'sc-net' && e.jobId)).toBe(true);
     const queued = (await audit()).filter((e) => e.command === `schedule netcheck sc-net (scheduled ${scheduleId})` && e.outcome === 'queued');

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand, usageAll, USAGE } from '../../src/core/grammar.ts';
 import { describeCadence, isTimeZone, parseDuration, parseTimeOfDay, repeatOptions } from '../../src/core/schedule/cadence.ts';
 import { describeOutcome, diffOutcomes, fingerprint, summarise } from '../../src/core/schedule/outcome.ts';
-import { renderScheduleCreated, renderScheduleDenied, renderScheduleList, slackDate, withScheduleNotice } from '../../src/core/schedule/render.ts';
+import {
+  LAST_CHECKED_BLOCK,
+  renderScheduleCreated,
+  renderScheduleDenied,
+  renderScheduleList,
+  slackDate,
+  withLastChecked,
+  withScheduleNotice,
+} from '../../src/core/schedule/render.ts';
 import { assertSlackAccepts } from '../../src/sandbox/block-kit.ts';
 import { keys, queueName, SCHEDULE_QUEUE } from '../../src/contract/keys.ts';
 import { ScheduleSpec } from '../../src/contract/schedules.ts';
@@ -250,5 +258,18 @@ describe('Slack accepts every schedule message', () => {
       },
       'notice',
     );
+  });
+});
+
+describe('the "last checked" line of unchanged runs', () => {
+  it('is one context line at the end, replaced by the next; none when the message has no room', () => {
+    const m = { text: 'r', blocks: [{ type: 'divider' as const }] };
+    const once = withLastChecked(m, 1767225600000)!;
+    const twice = withLastChecked(once, 1767225660000)!;
+    expect(twice.blocks).toHaveLength(2);
+    expect(twice.blocks!.filter((b) => b.block_id === LAST_CHECKED_BLOCK)).toHaveLength(1);
+    expect(JSON.stringify(twice.blocks!.at(-1))).toContain('<!date^1767225660^');
+    assertSlackAccepts({ channel: 'C1', ...twice }, 'last checked');
+    expect(withLastChecked({ text: 'r', blocks: Array.from({ length: 50 }, () => ({ type: 'divider' as const })) }, 0)).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import { type ClusterConfig, type ClustersFile, clusterNamed } from '../../confi
 import { keys, SCHEDULE_QUEUE } from '../../contract/keys.ts';
 import { type Cadence, isTimeZone, repeatOptions } from '../../core/schedule/cadence.ts';
 import { diffOutcomes, fingerprint, summarise } from '../../core/schedule/outcome.ts';
-import { renderScheduleDenied, type ScheduleView, withScheduleNotice } from '../../core/schedule/render.ts';
+import { renderScheduleDenied, type ScheduleView, withLastChecked, withScheduleNotice } from '../../core/schedule/render.ts';
 import { ScheduleDecision, ScheduleLast, ScheduleSpec, ScheduleTick } from '../../contract/schedules.ts';
 import type { AuditLog } from '../state/audit.ts';
 import type { JobProducer } from '../state/producer.ts';
@@ -151,7 +151,7 @@ export class Schedules {
   /** Removes the job scheduler first (no new tick), then the schedule; a run still going finishes silently. */
   async delete(id: string): Promise<void> {
     await this.queue.removeJobScheduler(id);
-    await this.d.redis.del(keys.schedule(id), keys.scheduleLast(id));
+    await this.d.redis.del(keys.schedule(id), keys.scheduleLast(id), keys.scheduleShown(id));
     await this.d.redis.srem(keys.schedules, id);
   }
 
@@ -282,13 +282,27 @@ export class Schedules {
   async final(record: JobRecord, outcome: Outcome, message: ChatMessage): Promise<{ message: ChatMessage } | { silent: true }> {
     const decision = await this.decide(record, outcome);
     if (!decision.post || !decision.spec) return { silent: true };
-    return {
-      message: withScheduleNotice(message, view(decision.spec), {
-        ...(decision.changes ? { changes: decision.changes } : {}),
-        ...(decision.previous ? { previous: decision.previous } : {}),
-        ...(decision.previousAt ? { previousAt: decision.previousAt } : {}),
-      }),
-    };
+    const shown = withScheduleNotice(message, view(decision.spec), {
+      ...(decision.changes ? { changes: decision.changes } : {}),
+      ...(decision.previous ? { previous: decision.previous } : {}),
+      ...(decision.previousAt ? { previousAt: decision.previousAt } : {}),
+    });
+    // Kept so that unchanged runs can put their "last checked" line under it (it is what Slack shows).
+    await this.d.redis.set(keys.scheduleShown(decision.spec.id), JSON.stringify({ jobId: record.jobId, message: shown }), 'EX', 35 * 86_400);
+    return { message: shown };
+  }
+
+  /** An unchanged run: the last posted result gets (or updates) its "last checked" line. Best effort. */
+  private async touchLastPosted(id: string, last: ScheduleLast, at: number): Promise<void> {
+    if (!last.message?.jobId) return;
+    const raw = await this.d.redis.get(keys.scheduleShown(id));
+    const shown = raw ? (JSON.parse(raw) as { jobId?: string; message?: ChatMessage }) : undefined;
+    if (!shown?.message || shown.jobId !== last.message.jobId) return; // not the message Slack shows
+    const edited = withLastChecked(shown.message, at);
+    if (!edited) return;
+    await this.d.notifier
+      .update(last.message.channel, last.message.ts, edited, { amend: true })
+      .catch((err) => this.d.logger.info({ err, schedule: id }, 'could not put the last-checked line on the last result'));
   }
 
   private async decide(record: JobRecord, outcome: Outcome): Promise<ScheduleDecision & { spec?: ScheduleSpec }> {
@@ -339,8 +353,9 @@ export class Schedules {
           at: now,
           fingerprint: decision.data.fingerprint,
           summary: decision.data.summary,
-          ...(decision.data.post && main ? { message: { channel: main.channel, ts: main.ts, at: now } } : {}),
+          ...(decision.data.post && main ? { message: { channel: main.channel, ts: main.ts, at: now, jobId: record.jobId } } : {}),
         });
+        if (!decision.data.post) await this.touchLastPosted(id, last, Date.parse(now));
       }
     } finally {
       await this.swap(id, record.jobId, '');

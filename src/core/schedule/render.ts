@@ -93,6 +93,24 @@ export function withScheduleNotice(message: ChatMessage, v: ScheduleView, o: { c
   return { ...message, text: clip(`${plain(text.split('\n')[0]!)} ${message.text}`, 3000), blocks };
 }
 
+/** The block ID of the "last checked" line an unchanged run puts under the last posted result. */
+export const LAST_CHECKED_BLOCK = 'cws-schedule-last-checked';
+
+/**
+ * The last posted result with its "last checked" line (replacing an earlier one): what an unchanged
+ * run edits the message to. Undefined when there is no room for the line (50 blocks).
+ */
+export function withLastChecked(message: ChatMessage, ms: number): ChatMessage | undefined {
+  const blocks = (message.blocks ?? []).filter((b) => b.block_id !== LAST_CHECKED_BLOCK);
+  if (blocks.length >= LIMITS.blocks) return undefined;
+  const line: Block = {
+    type: 'context',
+    block_id: LAST_CHECKED_BLOCK,
+    elements: [{ type: 'mrkdwn', text: `:white_check_mark: Last checked ${slackDate(ms)}: no change since this result.` }],
+  };
+  return { ...message, blocks: [...blocks, line] };
+}
+
 /** Told once in the schedule's channel when a run is refused: the creator may no longer run commands on the cluster. */
 export function renderScheduleDenied(v: ScheduleView, reason: string): ChatMessage {
   const text =
