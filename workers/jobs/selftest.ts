@@ -1,5 +1,6 @@
 import type { AgentResult } from '../../src/contract/jobs.ts';
 import { combineWithStatus, parseSelftestStatus } from '../../src/core/selftest/status.ts';
+import { agentVersionFromImage, statusNeeded } from '../../src/core/selftest/version.ts';
 import { parseSelftestOutput, type SelftestVerdict } from '../../src/core/selftest/verdict.ts';
 import { AgentNotFoundError, ExecTimeoutError, TargetError, formatSeconds } from '../targets/errors.ts';
 import type { AgentContainer, AgentRef, AgentTarget } from '../targets/types.ts';
@@ -95,9 +96,12 @@ export async function runSelftestOnAgent(
     if (!verdict) throw missing ?? new Error('no self-test verdict');
     // Newer agents report per-test results only in `security-agent status` ("Self Tests"); system-probe has no
     // `status` (SOURCES.md §4.1), so it is read where a security-agent runs: its own self-test, or a configured system-probe beside it.
+    // One exec is enough where the version makes the verdict final (src/core/selftest/version.ts): an error,
+    // or an OK from a module-era agent. The job payload carries the image (AgentRef schema), the target may add the version.
+    const version = agent.version ?? agentVersionFromImage(agent.image);
     if (
       readStatus &&
-      verdict.status !== 'error' &&
+      statusNeeded(version, verdict) &&
       (used === 'security-agent' || (binary && agent.containers?.includes(names.securityAgent) !== false && target.kind !== 'host'))
     ) {
       const left = Math.max(1000, timeoutMs - (Date.now() - started));

@@ -1,6 +1,7 @@
 import { CoreV1Api, KubeConfig, type V1Pod, type V1Status } from '@kubernetes/client-node';
 import type WebSocket from 'ws';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
+import { agentVersionFromImage } from '../../src/core/selftest/version.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
 import { CappedSink } from './output.ts';
 import { DaemonSetPatcher, KubernetesInspector } from './kubernetes-inspect.ts';
@@ -126,6 +127,8 @@ export class KubernetesTarget implements AgentTarget {
       ...(spec?.image ? { image: spec.image } : {}),
       containers,
     };
+    const version = agentVersionFromImage(spec?.image);
+    if (version) ref.version = version;
     if (pod.metadata?.deletionTimestamp) ref.unavailable = `pod ${name} is terminating`;
     else if (!spec) ref.unavailable = `container ${container} not found in pod ${name}`;
     else if (phase !== 'Running') ref.unavailable = `pod ${name} is ${phase}, not running`;

@@ -1,3 +1,4 @@
+import type { AgentVersion } from '../../src/core/selftest/version.ts';
 import type { ClusterInspector, DaemonSetPatcher } from './kubernetes-inspect.ts';
 
 /**
@@ -50,6 +51,8 @@ export interface AgentRef {
   ready?: boolean;
   /** The agent image (e.g. gcr.io/datadoghq/agent:7.50.3). */
   image?: string;
+  /** The agent version its image tag names (Kubernetes; src/core/selftest/version.ts), absent when the tag does not say. */
+  version?: AgentVersion;
   /** The pod's container names (Kubernetes), from the listing: which commands the layout allows. */
   containers?: string[];
 }

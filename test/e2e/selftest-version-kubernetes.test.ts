@@ -1,0 +1,68 @@
+/**
+ * The agent version from the pod's image decides whether `security-agent status` follows the
+ * self-test (src/core/selftest/version.ts): the Kubernetes target reads it from the listing, and
+ * the simulator's request log shows which exec sessions were opened.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type KubernetesClusterConfig, parseClustersFile } from '../../src/config/clusters.ts';
+import { parseFleet } from '../../src/sim/fleet.ts';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { runSelftestOnAgent } from '../../workers/jobs/selftest.ts';
+import { KubernetesTarget } from '../../workers/targets/kubernetes.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cws-k8s-version-'));
+let sim: Simulator | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function fleetAt(image: string) {
+  const lines: string[] = [];
+  sim = await startSimulator({
+    fleet: parseFleet(
+      `name: v\nagent: { image: "${image}" }\nnodes:\n  count: 3\n  overrides:\n    node-2: { selftest: { failedTests: [datadog_agent_cws_self_test_rule_open] } }\n`,
+      'inline fleet',
+    ),
+    log: (l) => lines.push(l),
+  });
+  const kubeconfig = join(dir, `kubeconfig-${image.replace(/\W/g, '_')}`);
+  await sim.writeKubeconfig(kubeconfig);
+  const cfg = parseClustersFile(`clusters:\n  t: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: ${sim.contextName} }\n`).clusters
+    .t as KubernetesClusterConfig;
+  const target = new KubernetesTarget(cfg);
+  const agents = await target.listAgents();
+  const upgrades = (cmd: string) =>
+    lines.filter((l) => / 101 /.test(l) && new URL(l.split(' ')[1]!, 'https://x').searchParams.getAll('command').join(' ') === cmd).length;
+  return { target, agents, upgrades };
+}
+
+describe('one exec session per agent where the version makes the verdict final', () => {
+  it('a module-era agent (7.34.0): version from the image, OK taken as final, no status session', async () => {
+    const { target, agents, upgrades } = await fleetAt('gcr.io/datadoghq/agent:7.34.0');
+    expect(agents.map((a) => a.version)).toEqual([0, 1, 2].map(() => ({ major: 7, minor: 34, patch: 0 })));
+    const results = await Promise.all(agents.map((a) => runSelftestOnAgent(target, a, undefined, 10_000)));
+    expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(upgrades('security-agent runtime self-test')).toBe(3);
+    expect(upgrades('security-agent status')).toBe(0);
+  });
+
+  it('a later agent (7.50.3): status read after every OK, and the failing test it lists is named', async () => {
+    const { target, agents, upgrades } = await fleetAt('gcr.io/datadoghq/agent:7.50.3');
+    const results = await Promise.all(agents.map((a) => runSelftestOnAgent(target, a, undefined, 10_000)));
+    expect(results.find((r) => r.node === 'node-2')).toMatchObject({ status: 'failed', failedTests: ['datadog_agent_cws_self_test_rule_open'] });
+    expect(upgrades('security-agent runtime self-test')).toBe(3);
+    expect(upgrades('security-agent status')).toBe(3);
+  });
+
+  it('an image without a version (latest) is treated as the newest', async () => {
+    const { target, agents, upgrades } = await fleetAt('gcr.io/datadoghq/agent:latest');
+    expect(agents.every((a) => a.version === undefined)).toBe(true);
+    await Promise.all(agents.map((a) => runSelftestOnAgent(target, a, undefined, 10_000)));
+    expect(upgrades('security-agent status')).toBe(3);
+  });
+});
