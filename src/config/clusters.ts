@@ -90,6 +90,14 @@ const Common = {
     .string()
     .regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel ID such as C0123456789')
     .optional(),
+  /**
+   * Where the results of the cluster's self-tests and netchecks are posted, whichever channel
+   * the command came from (that channel gets a short pointer with a link). Absent: where asked.
+   */
+  resultsChannel: z
+    .string()
+    .regex(/^[CG][A-Z0-9]+$/, 'must be a Slack channel ID such as C0123456789')
+    .optional(),
   access: Access,
   selftest: SelftestSettings,
 };

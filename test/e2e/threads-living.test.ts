@@ -42,6 +42,9 @@ beforeAll(async () => {
     await sim.writeKubeconfig(kc);
     yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName}, selftest: { timeoutMs: 2000 }, access: { remediate: [UFIXER01, UFIXER02] } }\n`;
   }
+  // The same simulated cluster under another name, which posts its results to its own channel.
+  const kc = join(dir, 'live-nc.kubeconfig');
+  yaml += `  live-rc: { kind: kubernetes, kubeconfig: ${kc}, context: ${sims['live-nc']!.contextName}, resultsChannel: CRESULTS, access: { remediate: [UFIXER01] } }\n`;
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 200 });
 }, 60_000);
 
@@ -207,4 +210,23 @@ describe('a self-test, a restart from it, and its re-runs', () => {
     );
     expect(topLevel(C).map((m) => m.ts)).toEqual([result.ts]);
   }, 120_000);
+});
+
+describe('a cluster with its own resultsChannel', () => {
+  it('posts the result there, and the asking channel gets a short pointer with a link', async () => {
+    const res = await h.signer.command('netcheck live-rc', { channelId: 'CASKER', userId: 'UFIXER01' });
+    expect(res.status).toBe(200);
+    const result = await h.emu.waitFor((e) => e.messages('CRESULTS').find((m) => m.metadata?.event_type === 'cws_netcheck_result'), { timeoutMs: 30_000 });
+    expect(result.metadata!.event_payload).toMatchObject({ cluster: 'live-rc' });
+    const pointer = await answered(/The netcheck of `live-rc`: its result is in <#CRESULTS>, <https:\/\/[^|>]+\|here>/);
+    expect(pointer.args.response_type).toBe('ephemeral');
+    expect(h.emu.messages('CASKER').filter((m) => !m.ephemeral)).toHaveLength(0);
+    // Its follow-ups stay in the results channel, in the result's thread.
+    await click(h, result, 'Disable network detections', 'UFIXER01');
+    await h.emu.waitFor((e) => e.messages('CRESULTS').find((m) => m.thread_ts === result.ts && m.metadata?.event_type === 'cws_remediation_result'), {
+      timeoutMs: 30_000,
+    });
+    expect(topLevel('CRESULTS').map((m) => m.ts)).toEqual([result.ts]);
+    expect(h.emu.messages('CASKER').filter((m) => !m.ephemeral)).toHaveLength(0);
+  }, 60_000);
 });

@@ -30,6 +30,7 @@ import {
 } from '../../src/core/slack/blocks/selftest.ts';
 import { renderProblem, renderUsage } from '../../src/core/slack/blocks/usage.ts';
 import { type FollowUp, liveMessage } from '../../src/core/slack/blocks/living.ts';
+import { renderResultsPointer } from '../../src/core/slack/blocks/pointer.ts';
 import { help } from '../../src/bot/commands/help.ts';
 import { parseCommand } from '../../src/core/grammar.ts';
 import type { ChatMessage } from '../../src/bot/notifier.ts';
@@ -370,6 +371,8 @@ function catalogue(): [string, ChatMessage | ChatMessage[]][] {
         { kind: 'restart-agent', cluster: 'cluster-a', node: longNode(1), before: { pod: longPod(1) }, after: { pod: longPod(2) }, status: 'restarted' },
       ),
     ],
+    ['results pointer, with its link', renderResultsPointer('The self-test on `cluster-a`', 'C0RESULTS', 'https://example.slack.com/archives/C0RESULTS/p1')],
+    ['results pointer, hostile, no link yet', renderResultsPointer(`${HOSTILE}${ARG_4000}`, 'C0RESULTS', `https://evil.example|x> ${HOSTILE}`)],
     // Incident mirroring and two-person approval (issue 17).
     [
       'incident: a job running',

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { authorise, groupsIn, type Permission } from '../../core/access.ts';
+import { renderResultsPointer } from '../../core/slack/blocks/pointer.ts';
 import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import type { AuditLog } from '../state/audit.ts';
 import { type ClusterConfig, type ClustersFile, clusterNamed } from '../../config/clusters.ts';
@@ -129,10 +130,12 @@ export async function showJob(
   inv: Invocation,
   record: { jobId: string; cluster: string; kind: JobRecord['kind'] },
   message: ChatMessage,
-  o: { what: string; attached?: boolean; threadTs?: string },
+  o: { what: string; attached?: boolean; threadTs?: string; channel?: string },
 ): Promise<void> {
+  // The cluster's own results channel (resultsChannelFor), or where it was asked.
+  const channel = o.channel ?? inv.channelId;
   if (o.attached) {
-    const here = (await services.tracker.messages(record.jobId)).find((m) => m.channel === inv.channelId && !m.ts.startsWith('ephemeral:'));
+    const here = (await services.tracker.messages(record.jobId)).find((m) => m.channel === channel && !m.ts.startsWith('ephemeral:'));
     if (here) {
       const link = await services.slack.permalink(here.channel, here.ts).catch(() => undefined);
       await inv.respond(
@@ -145,16 +148,26 @@ export async function showJob(
     }
   }
   try {
-    const opened = await services.messages.open(record, inv.channelId, message, o.threadTs ? { threadTs: o.threadTs } : {});
+    const opened = await services.messages.open(record, channel, message, o.threadTs ? { threadTs: o.threadTs } : {});
     if (!opened.ok && opened.reason === 'channel') {
-      services.logger.warn({ jobId: record.jobId, channel: inv.channelId, error: opened.error }, 'cannot post the job message');
+      services.logger.warn({ jobId: record.jobId, channel, error: opened.error }, 'cannot post the job message');
       await inv.respond(
-        renderProblem(
-          `${capitalise(o.what)} is running (job ${record.jobId}), but I cannot post in this channel (${opened.error}).`,
-          'Invite me with `/invite @cws`, or run the command in a channel I am a member of.',
-        ),
+        channel === inv.channelId
+          ? renderProblem(
+              `${capitalise(o.what)} is running (job ${record.jobId}), but I cannot post in this channel (${opened.error}).`,
+              'Invite me with `/invite @cws`, or run the command in a channel I am a member of.',
+            )
+          : renderProblem(
+              `${capitalise(o.what)} is running (job ${record.jobId}), but I cannot post in <#${channel}>, where \`${record.cluster}\` posts its results (${opened.error}).`,
+              `Invite me there with \`/invite @cws\`, or change \`resultsChannel\` of \`${record.cluster}\` in the clusters file.`,
+            ),
       );
       return;
+    }
+    if (channel !== inv.channelId && opened.ok) {
+      // Routed to the cluster's results channel: the asking channel gets a pointer to it.
+      const link = await services.slack.permalink(opened.message.channel, opened.message.ts).catch(() => undefined);
+      await inv.respond(renderResultsPointer(capitalise(o.what), channel, link)).catch(() => {});
     }
     await mirrorStart(services, record.jobId);
   } catch (err) {
@@ -199,6 +212,15 @@ async function mirrorStart(services: BotServices, jobId: string): Promise<void> 
   } catch (err) {
     services.logger.warn({ err, jobId }, 'could not mirror the job to the incident channel');
   }
+}
+
+/**
+ * Where a command's job message goes: the cluster's `resultsChannel` when it has one (and the
+ * command came from elsewhere), else the asking channel. A follow-up in a thread stays there.
+ */
+export function resultsChannelFor(services: BotServices, cluster: string, inv: Invocation, threadTs?: string): string {
+  if (threadTs) return inv.channelId;
+  return findCluster(services, cluster)?.config.resultsChannel ?? inv.channelId;
 }
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

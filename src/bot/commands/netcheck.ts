@@ -1,6 +1,6 @@
 import { renderNetcheckQueued } from '../../core/slack/blocks/netcheck.ts';
 import { renderProblem } from '../../core/slack/blocks/usage.ts';
-import { type BotServices, clusterFor, type CommandReply, type Invocation, showJob } from './context.ts';
+import { type BotServices, clusterFor, type CommandReply, type Invocation, resultsChannelFor, showJob } from './context.ts';
 
 /** `/cws netcheck <cluster>`: enqueue the fact gathering, post the message that shows the verdict. */
 export async function netcheck(
@@ -25,6 +25,8 @@ export async function netcheck(
           : 'If a network plugin on that host conflicts with CWS network detections, add to `/etc/datadog-agent/system-probe.yaml`:\n```runtime_security_config:\n  network:\n    enabled: false```\n(or `classifier_priority: N` below the plugin’s tc priority), then restart the agent.',
       ),
     };
+  // The cluster's own results channel, if it has one (the asking channel then gets a pointer).
+  const target = resultsChannelFor(services, cluster.name, inv, o.threadTs);
   let enq: { jobId: string; attached: boolean };
   try {
     enq = await services.producer.enqueueNetcheck({ kind: 'netcheck', cluster: cluster.name, requestedBy: inv.userId, requestedAt: new Date().toISOString() });
@@ -33,7 +35,7 @@ export async function netcheck(
       kind: 'netcheck',
       cluster: cluster.name,
       requestedBy: inv.userId,
-      channel: inv.channelId,
+      channel: target,
       // A Re-check from a report or a fix: in that thread.
       ...(o.threadTs ? { threadTs: o.threadTs } : {}),
     });
@@ -59,6 +61,7 @@ export async function netcheck(
         {
           what: `the netcheck of \`${cluster.name}\``,
           attached: enq.attached,
+          channel: target,
           ...(o.threadTs ? { threadTs: o.threadTs } : {}),
         },
       );

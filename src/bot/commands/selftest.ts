@@ -1,8 +1,9 @@
 import { EnqueueError } from '../state/producer.ts';
+import { renderResultsPointer } from '../../core/slack/blocks/pointer.ts';
 import { renderQueued } from '../../core/slack/blocks/selftest.ts';
 import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import type { Command } from '../../core/grammar.ts';
-import { type BotServices, clusterFor, type CommandReply, type Invocation, showJob } from './context.ts';
+import { type BotServices, clusterFor, type CommandReply, type Invocation, resultsChannelFor, showJob } from './context.ts';
 
 export interface SelftestRequest {
   cluster: string;
@@ -32,6 +33,8 @@ export async function selftest(
   const found = await clusterFor(services, inv, cmd.cluster, audit);
   if ('reply' in found) return found.reply;
   const { cluster } = found;
+  // The cluster's own results channel, if it has one (the asking channel then gets a pointer).
+  const target = resultsChannelFor(services, cluster.name, inv, o.threadTs);
 
   let enqueued: { jobId: string; attached: boolean };
   try {
@@ -50,7 +53,7 @@ export async function selftest(
       ...(cmd.node ? { node: cmd.node } : {}),
       ...('nodes' in cmd && cmd.nodes ? { nodes: cmd.nodes } : {}),
       requestedBy: inv.userId,
-      channel: inv.channelId,
+      channel: target,
       // A re-run from a result's button: in that result's thread.
       ...(o.threadTs ? { threadTs: o.threadTs } : {}),
       // A single node that may have no agent: the channel hears of it only once it does.
@@ -79,7 +82,11 @@ export async function selftest(
   return {
     after: async () => {
       await audit(enqueued.attached ? 'attached' : 'queued', { jobId: enqueued.jobId });
-      if (record?.post === 'deferred' && !enqueued.attached) return; // posted by the job once its node has an agent
+      if (record?.post === 'deferred' && !enqueued.attached) {
+        // Posted by the job once its node has an agent; a routed result says where it will be.
+        if (target !== inv.channelId) await inv.respond(renderResultsPointer(`The self-test on \`${cluster.name}\``, target)).catch(() => {});
+        return;
+      }
       await showJob(
         services,
         inv,
@@ -88,6 +95,7 @@ export async function selftest(
         {
           what: `the self-test on \`${cluster.name}\``,
           attached: enqueued.attached,
+          channel: target,
           ...(o.threadTs ? { threadTs: o.threadTs } : {}),
         },
       );
