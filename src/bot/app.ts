@@ -82,9 +82,12 @@ export function createBot(o: BotOptions): Bot {
   });
   const messages = new JobMessages({ tracker, notifier, history: web as never, logger: o.logger.child({ component: 'messages' }) });
   const directory = new SlackDirectory(web);
+  // The schedule ticks' Worker: its own never-failing client (as BullMQ requires), duplicated once for its blocking reads.
+  const schedulesConn = redisConn.client('shared', 'cws:bot:schedules');
+  schedulesConn.on('error', (err) => o.logger.warn({ err: err.message }, 'redis (schedules) error'));
   const schedules = new Schedules({
     redis,
-    connection: redisConn.bullmq,
+    connection: schedulesConn,
     clusters: o.clusters,
     producer,
     tracker,
@@ -205,6 +208,7 @@ export function createBot(o: BotOptions): Bot {
       if (so.drainMs) await drainResults(updates, notifier, so.drainMs, o.logger.child({ component: 'shutdown' }));
       await updates.close();
       await schedules.close();
+      schedulesConn.disconnect();
       await producer.close();
       redis.disconnect();
       redisConn.close();

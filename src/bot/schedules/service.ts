@@ -19,7 +19,7 @@ import type { Outcome } from '../kinds/kind.ts';
 export interface SchedulesDeps {
   /** The bot's command client (fail-fast): schedules, their last runs, the Queue of ticks. */
   redis: Redis;
-  /** BullMQ's connection for the Worker that processes ticks (duplicated for its blocking reads). */
+  /** The Worker's client for the ticks (`maxRetriesPerRequest: null`), duplicated by BullMQ for its blocking reads; the caller closes it. */
   connection: Redis;
   clusters: ClustersFile;
   producer: JobProducer;
