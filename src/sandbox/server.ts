@@ -278,16 +278,20 @@ function isLoopback(host: string): boolean {
 
 // ------------------------------------------------------------------------------------ state and events
 
-function messageEvent(m: SlackMessage, users: ReadonlyMap<string, { name: string }>) {
-  return { channel: m.channel, ts: m.ts, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), html: renderMessage(withUserNames(m, users)) };
+function messageEvent(m: SlackMessage, emu: SlackEmulator) {
+  return { channel: m.channel, ts: m.ts, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), html: renderMessage(withUserNames(m, emu.users, emu.channels)) };
 }
 
 /**
- * Slack shows `<@U…>` as the user's name: the page shows it too for the users the workspace
- * knows (in mrkdwn text only; the stored message is left as the bot posted it).
+ * Slack shows `<@U…>` as the user's name and `<#C…>` as the channel's: the page shows them too for
+ * the users and channels the workspace knows (in mrkdwn text only; the stored message is left as
+ * the bot posted it).
  */
-function withUserNames(m: SlackMessage, users: ReadonlyMap<string, { name: string }>): SlackMessage {
-  const name = (text: string) => text.replace(/<@([UW][A-Z0-9]+)>/g, (all, id: string) => (users.has(id) ? `<@${id}|${users.get(id)!.name}>` : all));
+function withUserNames(m: SlackMessage, users: ReadonlyMap<string, { name: string }>, channels: ReadonlyMap<string, string> = new Map()): SlackMessage {
+  const name = (text: string) =>
+    text
+      .replace(/<@([UW][A-Z0-9]+)>/g, (all, id: string) => (users.has(id) ? `<@${id}|${users.get(id)!.name}>` : all))
+      .replace(/<#([CG][A-Z0-9]+)>/g, (all, id: string) => (channels.has(id) ? `<#${id}|${channels.get(id)!}>` : all));
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(walk);
     if (typeof v !== 'object' || v === null) return v;
@@ -305,7 +309,7 @@ function viewEvent(v: SlackView) {
 /** The user's Home tab, names shown for `<@U…>` as in messages. */
 function homeEvent(emu: SlackEmulator, v: SlackView | undefined) {
   if (!v) return { html: renderHomeTab(undefined) };
-  const named = withUserNames({ channel: '', ts: '', updates: 0, blocks: Array.isArray(v.view.blocks) ? v.view.blocks : [] }, emu.users);
+  const named = withUserNames({ channel: '', ts: '', updates: 0, blocks: Array.isArray(v.view.blocks) ? v.view.blocks : [] }, emu.users, emu.channels);
   return { html: renderHomeTab({ id: v.id, view: { ...v.view, blocks: named.blocks } }) };
 }
 
@@ -314,7 +318,7 @@ function snapshot(emu: SlackEmulator, client: SandboxClient, clients: SandboxCli
     channels: client.channels(),
     me: client.user,
     users: clients.map((c) => c.user),
-    messages: client.visibleMessages().map((m) => messageEvent(m, emu.users)),
+    messages: client.visibleMessages().map((m) => messageEvent(m, emu)),
     views: [...emu.views.values()].map(viewEvent),
     home: homeEvent(emu, client.home()),
   };
@@ -330,7 +334,7 @@ class EventStreams {
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(emu: SlackEmulator) {
-    const onMessage = (m: SlackMessage) => this.send('message', messageEvent(m, emu.users), (c) => c.isVisible(m));
+    const onMessage = (m: SlackMessage) => this.send('message', messageEvent(m, emu), (c) => c.isVisible(m));
     const onDeleted = (m: SlackMessage) => this.send('message_deleted', { channel: m.channel, ts: m.ts }, (c) => c.isVisible(m));
     const onView = (v: SlackView) => this.send('view', viewEvent(v));
     const onViewClosed = (v: SlackView) => this.send('view_closed', { id: v.id });

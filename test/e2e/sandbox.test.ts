@@ -9,11 +9,20 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_CLUSTER, type Sandbox, startSandbox } from '../../src/sandbox/start.ts';
+import {
+  DEMO_CLUSTER,
+  SANDBOX_APPROVER,
+  SANDBOX_CHANNEL,
+  SANDBOX_INCIDENT_CHANNEL,
+  SANDBOX_USER,
+  type Sandbox,
+  startSandbox,
+} from '../../src/sandbox/start.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 const NETWORK_ENV = 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED';
+const CWS_ENV = 'DD_RUNTIME_SECURITY_CONFIG_ENABLED';
 
 let sandbox: Sandbox;
 let browser: Browser;
@@ -86,6 +95,21 @@ async function expectPostsItsPosition(button: Locator, click: () => Promise<void
   return shown;
 }
 
+/** The page acts as `user` from now on (its user switcher), and says so. */
+async function actAs(user: { id: string; name: string }): Promise<void> {
+  await page.getByTestId('user-switch').selectOption(user.id);
+  await expect.poll(() => page.locator('#me').textContent()).toBe(`Signed in as ${user.name}`);
+}
+
+/** The App Home tab, once the bot published one holding `text` for the user the page acts as. */
+async function home(text: string | RegExp): Promise<Locator> {
+  await page.getByTestId('home-link').click();
+  await page.getByRole('heading', { name: 'Home', exact: true }).waitFor();
+  const view = page.getByTestId('home-view').filter({ hasText: text });
+  await view.waitFor({ state: 'visible' });
+  return view;
+}
+
 async function clickAndConfirm(button: Locator, confirmLabel: string): Promise<void> {
   await button.click();
   const dialog = page.getByTestId('confirm-dialog');
@@ -143,6 +167,81 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     expect(daemonSetEnv().some((e: { name: string }) => e.name === NETWORK_ENV)).toBe(false);
     expect(daemonSetEnv()).toContainEqual({ name: 'DD_RUNTIME_SECURITY_CONFIG_ENABLED', value: 'true' });
   }, 60_000);
+
+  it('two-person approval in the page: you ask for "Disable CWS"; the Homes list it; alex approves it; #cws-incident shows it all', async () => {
+    expect(daemonSetEnv()).toContainEqual({ name: CWS_ENV, value: 'true' });
+    // Both channels are in the sidebar: the sandbox's and the demo cluster's incident channel.
+    await page.getByTestId(`channel-${SANDBOX_INCIDENT_CHANNEL.id}`).waitFor();
+    const seen = new Set(await page.locator('article.msg').evaluateAll((els) => els.map((e) => e.getAttribute('data-ts'))));
+    await slash(`/cws netcheck ${DEMO_CLUSTER}`);
+    const disableCws = page.getByRole('button', { name: 'Disable CWS', exact: true });
+    // The new report (the earlier one may still offer its own buttons).
+    const report = page.locator('article.msg', { has: disableCws }).last();
+    await expect.poll(async () => seen.has(await report.getAttribute('data-ts')), { timeout: 30_000 }).toBe(false);
+    await clickAndConfirm(report.getByRole('button', { name: 'Disable CWS', exact: true }), 'Apply');
+
+    // `demo` has requireApproval: ['disable_cws']: a request with Approve and Reject, in the report's thread; nothing changed yet.
+    const request = await message(/@you asks to run Disable CWS \(demo\)/);
+    expect(await request.getAttribute('class')).toContain('msg-reply');
+    expect(daemonSetEnv()).toContainEqual({ name: CWS_ENV, value: 'true' });
+
+    // The requester cannot approve their own request: told privately, nothing runs.
+    await clickAndConfirm(request.getByRole('button', { name: 'Approve', exact: true }), 'Approve');
+    const refused = await message('You cannot approve your own request');
+    expect(await refused.textContent()).toContain('Only visible to you');
+    expect(daemonSetEnv()).toContainEqual({ name: CWS_ENV, value: 'true' });
+
+    // Your Home lists it among your requests waiting for someone else.
+    const mine = await home('Your requests, waiting for another approver');
+    expect(await mine.textContent()).toMatch(/Disable CWS \(demo\), until/);
+    expect(await mine.textContent()).not.toContain('Waiting for your approval');
+    expect(sandbox.emu.homeViews.get(SANDBOX_USER.id)).toBeDefined();
+
+    // As alex: the Home (published for alex, rendered for alex) lists it to approve, asked by you.
+    await actAs(SANDBOX_APPROVER);
+    const theirs = await home('Waiting for your approval');
+    expect(await theirs.textContent()).toMatch(/Disable CWS \(demo\) — asked by @you, until/);
+    expect(sandbox.emu.homeViews.get(SANDBOX_APPROVER.id)).toBeDefined();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-home-approver.png') });
+    // alex does not see your private messages.
+    await theirs.getByRole('link', { name: 'approve or reject' }).click();
+    await page.getByRole('heading', { name: `# ${SANDBOX_CHANNEL.name}` }).waitFor();
+    expect(await page.locator('article.msg', { hasText: 'You cannot approve your own request' }).count()).toBe(0);
+
+    // The link led to the request: alex approves it (the click is signed as alex), the change runs as you asked it.
+    const toApprove = await message(/@you asks to run Disable CWS \(demo\)/);
+    const approve = toApprove.getByRole('button', { name: 'Approve', exact: true });
+    const click = page.waitForRequest((r) => r.url().endsWith('/api/action') && r.method() === 'POST');
+    await clickAndConfirm(approve, 'Approve');
+    expect(JSON.parse((await click).postData() ?? '{}')).toMatchObject({ user: SANDBOX_APPROVER.id });
+    await message(/Disable CWS \(demo\), asked by @you, was approved by @alex/);
+    const applied = await message(/Disable CWS on demo by @you[\s\S]*Rollout complete/);
+    expect(await applied.textContent()).toContain(`${CWS_ENV}: true → false`);
+    expect(daemonSetEnv()).toContainEqual({ name: CWS_ENV, value: 'false' });
+
+    // alex's Home, opened again, no longer lists it.
+    const after = await home('No change waits for your approval');
+    expect(await after.textContent()).not.toContain('Disable CWS (demo)');
+
+    // The incident channel: the netcheck, the request and the change, each once, approved by alex.
+    await page.getByTestId(`channel-${SANDBOX_INCIDENT_CHANNEL.id}`).click();
+    await page.getByRole('heading', { name: `# ${SANDBOX_INCIDENT_CHANNEL.name}` }).waitFor();
+    const approvalMirror = await message(/Disable CWS \(demo\): approved by/);
+    expect(await approvalMirror.textContent()).toMatch(/by @you.*approved by @alex/s);
+    expect(await page.locator('article.msg', { hasText: /Disable CWS \(demo\): approved by/ }).count()).toBe(1);
+    // The change's one message, edited to its final state; channels are shown by name, as Slack does.
+    await message(/Change on demo by @you in #cws-sandbox, approved by @alex: Disable CWS: applied/);
+    const jobs = await page
+      .locator('article.msg')
+      .evaluateAll((els) => els.map((e) => /job\s*([a-z]{2}-[0-9a-f-]{36})/.exec(e.textContent ?? '')?.[1] ?? '').filter(Boolean));
+    expect(jobs.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(jobs).size).toBe(jobs.length);
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-incident.png') });
+
+    // Back as you, for whatever comes next.
+    await actAs(SANDBOX_USER);
+  }, 90_000);
 
   it('the page had no script errors; a screenshot of it is kept', async () => {
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -657,6 +657,20 @@ describe('acting as another person, and the App Home', () => {
     expect(received.at(-1)!.payload!.user).toMatchObject({ id: ME.id });
   });
 
+  it('channel mentions show the channel’s name, as Slack shows them', async () => {
+    const feed = await events(OTHER.id);
+    await api('chat.postMessage', {
+      channel: SECOND,
+      text: 'see <#C0SECOND> and <#C0NOTKNOWN>',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'see <#C0SECOND> and <#C0NOTKNOWN>' } }],
+    });
+    await feed.until(/see /);
+    feed.close();
+    const shown = (await state(OTHER.id)).messages.at(-1)!.html;
+    expect(shown).toContain('#cws-second');
+    expect(shown).toContain('#C0NOTKNOWN');
+  });
+
   it('a person the sandbox does not act as is refused before anything reaches the bot', async () => {
     expect(await post('/api/command', { channel: SECOND, text: 'help', user: 'U0STRANGER' })).toEqual({
       status: 400,

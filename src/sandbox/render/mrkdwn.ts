@@ -36,6 +36,12 @@ export const EMOJI: Readonly<Record<string, string>> = {
   information_source: 'ℹ️',
   construction: '🚧',
   arrows_counterclockwise: '🔄',
+  raised_hand: '✋',
+  large_yellow_circle: '🟡',
+  arrow_forward: '▶️',
+  arrow_right: '➡️',
+  link: '🔗',
+  speech_balloon: '💬',
 };
 
 export function replaceEmoji(s: string): string {
