@@ -180,9 +180,10 @@ describe('history: /cws audit, /cws jobs, /cws status', () => {
   it('/cws status of a running job: its state now, then its result once finished', async () => {
     const run = await command('selftest hist-slow');
     const queued = await h.emu.waitFor((e) =>
-      e.messages(run.ch).find((m) => m.metadata?.event_payload?.jobId ?? /st-[0-9a-f-]{36}/.test(JSON.stringify(m.blocks))),
+      e.messages(run.ch).find((m) => m.metadata?.event_payload?.jobId ?? /st-[0-9a-f]{8}/.test(JSON.stringify(m.blocks))),
     );
-    const jobId = JSON.stringify(queued.blocks).match(/st-[0-9a-f-]{36}/)![0];
+    // The short ID its footer shows (issue 17): `/cws status` resolves it.
+    const jobId = JSON.stringify(queued.blocks).match(/job (st-[0-9a-f]{8}) ·/)![1]!;
     const running = await command(`status ${jobId}`);
     expect(running.shown).toMatch(/running|waiting for a worker/);
     expect(running.shown).not.toContain(':white_check_mark: finished');
