@@ -1,7 +1,11 @@
 /**
  * `npm run bench`: every figure is measured in this run, with its baseline from the same run.
  * `npm run bench -- SECTION` runs one section (ack, tls-floor, selftest, selftest-no-status,
- * selftest-2-replicas, selftest-all-in-one, busy-workspace). busy-workspace: 12 fleet self-tests
+ * selftest-2-replicas, selftest-all-in-one, busy-workspace, fanout-goals). fanout-goals (issue 19): the
+ * 1000 × 2 s fan-out under `npm start` (peak RSS), the same fleet through a parallel `kubectl exec`
+ * loop (`xargs -P 50`, real kubectl on PATH) and a sequential one (a few pods, extrapolated), and the
+ * TLS floor, with the ratios and the goals; BENCH_CONCURRENCY overrides the cluster's concurrency for
+ * it (to measure the default). busy-workspace: 12 fleet self-tests
  * at once (12 clusters × 60 agents × 2 s, 12 users, 3 per channel in 4 channels) in one
  * workspace, against the Slack emulator with its rate limits on: calls answered 429, chat calls,
  * and the slowest job's final result against a lone job's. Knobs for investigating, not for the
@@ -12,7 +16,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { benchAck } from './ack.ts';
+import { loadavg } from 'node:os';
 import { benchBusyWorkspace } from './busy-workspace.ts';
+import { benchKubectlLoops, PARALLEL_LOOP } from './kubectl-loops.ts';
 import { type BenchLayout, benchSelftest } from './selftest.ts';
 import { benchTlsFloor } from './tls-floor.ts';
 
@@ -40,7 +46,8 @@ async function main() {
     });
   }
   if (!section) {
-    for (const s of ['ack', 'tls-floor', 'selftest', 'selftest-no-status', 'selftest-2-replicas', 'selftest-all-in-one', 'busy-workspace']) await runSection(s);
+    for (const s of ['ack', 'tls-floor', 'selftest', 'selftest-no-status', 'selftest-2-replicas', 'selftest-all-in-one', 'busy-workspace', 'fanout-goals'])
+      await runSection(s);
     return;
   }
   if (section === 'ack') {
@@ -94,6 +101,51 @@ async function main() {
     );
     console.log(`chat calls for the ${r.jobs} jobs: ${total} (${per}); progress states merged instead of sent: ${r.coalesced}`);
   }
+  if (section === 'fanout-goals') {
+    // Issue 19, point 4: the fan-out as `npm start` runs it, against what a power user has without the bot.
+    const agents = Number(process.env.BENCH_AGENTS ?? 1000);
+    const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 2000);
+    const load = () =>
+      loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ');
+    const load0 = load();
+    const fan = await benchSelftest(
+      agents,
+      latencyMs,
+      10,
+      true,
+      { kind: 'all-in-one' },
+      process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined,
+    );
+    const load1 = load();
+    const k = await benchKubectlLoops(agents, latencyMs, 50, Number(process.env.BENCH_KUBECTL_SEQUENTIAL ?? 5));
+    const load2 = load();
+    const tlsFloor = await benchTlsFloor(500);
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const seqMs = k.sequentialPerPodMs * agents;
+    const vsSeq = seqMs / fan.wallMs;
+    const vsPar = k.parallelMs / fan.wallMs;
+    const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+    console.log(
+      `\n== fan-out goals (issue 19): ${agents} agents x ${latencyMs / 1000} s, self-test then status (2 exec sessions per agent, agent 7.50.3), simulator in its own process; kubectl ${k.kubectlVersion} ==`,
+    );
+    console.log(`machine load average (1, 5, 15 min): before ${load0}; after the fan-out ${load1}; after the kubectl loops ${load2}`);
+    console.log(
+      `npm start (bot + worker, one process), concurrency ${fan.concurrency}: ${s(fan.wallMs)} (${fan.ok}/${agents} OK), peak RSS ${fan.peakRssMb.toFixed(0)} MB (idle ${fan.idleRssMb.toFixed(0)} MB)`,
+    );
+    console.log(`parallel kubectl loop \`${PARALLEL_LOOP(k.parallelism)}\`: ${s(k.parallelMs)} (${k.parallelOk}/${agents} OK)`);
+    console.log(
+      `sequential kubectl loop: ${s(k.sequentialPerPodMs)} per pod, measured on ${k.sequentialSample} pods -> ${s(seqMs)} for ${agents} (extrapolated)`,
+    );
+    console.log(
+      `TLS floor: ${tlsFloor.handshakes} concurrent handshakes in ${tlsFloor.wallMs.toFixed(0)} ms, client CPU ${tlsFloor.clientCpuMsEach.toFixed(2)} ms each (${agents} agents x 2 sessions = ${((2 * agents * tlsFloor.clientCpuMsEach) / 1000).toFixed(2)} s of handshake CPU in the worker)`,
+    );
+    console.log(`goal <= 5 s for ${agents} x ${latencyMs / 1000} s: ${s(fan.wallMs)} -> ${met(fan.wallMs <= 5000)}`);
+    console.log(`goal >= 400x the sequential loop: ${vsSeq.toFixed(0)}x -> ${met(vsSeq >= 400)}`);
+    console.log(`goal >= 10x the parallel kubectl loop: ${vsPar.toFixed(1)}x -> ${met(vsPar >= 10)}`);
+    console.log(`goal npm start <= 200 MB RSS: ${fan.peakRssMb.toFixed(0)} MB -> ${met(fan.peakRssMb <= 200)}`);
+  }
   if (section.startsWith('selftest')) {
     const agents = Number(process.env.BENCH_AGENTS ?? 1000);
     {
@@ -102,7 +154,14 @@ async function main() {
         section === 'selftest-all-in-one'
           ? { kind: 'all-in-one' }
           : { kind: 'workers', replicas: section === 'selftest-2-replicas' ? 2 : Number(process.env.BENCH_REPLICAS ?? 1) };
-      const r = await benchSelftest(agents, Number(process.env.BENCH_LATENCY_MS ?? 2000), 10, readStatus, layout);
+      const r = await benchSelftest(
+        agents,
+        Number(process.env.BENCH_LATENCY_MS ?? 2000),
+        10,
+        readStatus,
+        layout,
+        process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined,
+      );
       const who =
         r.layout.kind === 'all-in-one'
           ? 'bot + worker in one process (npm start)'
@@ -111,7 +170,7 @@ async function main() {
             : `${r.layout.replicas} worker replicas sharing it`;
       const seqTotal = r.sequentialPerPodMs * r.agents;
       console.log(
-        `\n== cluster self-test: ${r.agents} agents x ${r.latencyMs / 1000} s, concurrency ${r.concurrency} (default), readStatus ${r.readStatus} (${r.readStatus ? '2 execs' : '1 exec'} per agent), ${who}; simulator in its own process ==`,
+        `\n== cluster self-test: ${r.agents} agents x ${r.latencyMs / 1000} s, concurrency ${r.concurrency}${process.env.BENCH_CONCURRENCY ? '' : ' (default)'}, readStatus ${r.readStatus} (${r.readStatus ? '2 execs' : '1 exec'} per agent), ${who}; simulator in its own process ==`,
       );
       console.log(`wall time: ${(r.wallMs / 1000).toFixed(2)} s   (${r.ok}/${r.agents} OK)`);
       console.log(

@@ -159,6 +159,14 @@ async function allInOneStack(configPath: string): Promise<Stack> {
   };
 }
 
+/**
+ * The bench fleet: `agents` nodes whose self-test answers OK after `latencyMs`, with the simulator's
+ * default agent image (gcr.io/datadoghq/agent:7.50.3: a probe-era tester, so the worker reads
+ * `security-agent status` after each OK — two exec sessions per agent, src/core/selftest/version.ts).
+ */
+export const benchFleetYaml = (agents: number, latencyMs: number) =>
+  `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`;
+
 export const stopChild = (c: ChildProcess) => new Promise<unknown>((r) => (c.exitCode !== null ? r(c.exitCode) : (c.once('exit', r), c.kill('SIGTERM'))));
 
 export async function benchSelftest(
@@ -167,16 +175,15 @@ export async function benchSelftest(
   sequentialSample = 10,
   readStatus = true,
   layout: BenchLayout = { kind: 'workers', replicas: 1 },
+  /** The cluster's `concurrency`; absent: the default (src/config/clusters.ts). */
+  concurrency?: number,
 ): Promise<SelftestBench> {
   const dir = mkdtempSync(join(tmpdir(), 'cws-bench-'));
   const fleetPath = join(dir, 'fleet.yaml');
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    fleetPath,
-    `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`,
-  );
+  writeFileSync(fleetPath, benchFleetYaml(agents, latencyMs));
   const sim = await startSimProcess(fleetPath, kubeconfig);
-  const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k, selftest: { readStatus: ${readStatus} } }\n`;
+  const yaml = `clusters:\n  bench-k: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: bench-k, selftest: { readStatus: ${readStatus} }${concurrency ? `, concurrency: ${concurrency}` : ''} }\n`;
   const cfg = parseClustersFile(yaml).clusters['bench-k'] as KubernetesClusterConfig;
   const configPath = join(dir, 'clusters.yaml');
   writeFileSync(configPath, yaml);
