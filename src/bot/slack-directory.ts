@@ -24,6 +24,10 @@ export class SlackDirectory implements SlackExtras {
     return r.permalink;
   }
 
+  async publishHome(userId: string, view: Record<string, unknown>): Promise<void> {
+    await this.web.views.publish({ user_id: userId, view: view as never });
+  }
+
   async groupsOf(userId: string, groupIds: string[]): Promise<Set<string>> {
     const mine = new Set<string>();
     for (const id of groupIds) if ((await this.members(id)).has(userId)) mine.add(id);

@@ -174,13 +174,16 @@ function demoFleet(path: string) {
 export function withDemoCluster(configured: ClustersFile['clusters'], kubeconfig: string, context: string): ClustersFile {
   if (configured[DEMO_CLUSTER])
     throw new ConfigError(`CWS_CONFIG: cluster "${DEMO_CLUSTER}" is the sandbox's simulated cluster; rename yours (or run with SANDBOX=0)`);
-  // Jobs on `demo` are mirrored to #cws-incident; "Disable CWS" waits for a second person's approval.
+  // Jobs on `demo` are mirrored to #cws-incident; "Disable CWS" waits for a second person's
+  // approval: both sandbox people are approvers (never of their own request), named, so their
+  // App Homes are republished as a request opens and closes.
   const demo = KubernetesCluster.parse({
     kind: 'kubernetes',
     kubeconfig,
     context,
     incidentChannel: SANDBOX_INCIDENT_CHANNEL.id,
     requireApproval: ['disable_cws'],
+    access: { approve: [SANDBOX_USER.id, SANDBOX_APPROVER.id] },
   });
   return ClustersFile.parse({ clusters: { ...configured, [DEMO_CLUSTER]: demo } });
 }

@@ -184,6 +184,9 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     const request = await message(/@you asks to run Disable CWS \(demo\)/);
     expect(await request.getAttribute('class')).toContain('msg-reply');
     expect(daemonSetEnv()).toContainEqual({ name: CWS_ENV, value: 'true' });
+    // alex is named in demo's access.approve: their Home is republished with the request, before they open it.
+    const published = (user: string) => JSON.stringify(sandbox.emu.homeViews.get(user)?.view ?? {});
+    await expect.poll(() => published(SANDBOX_APPROVER.id)).toContain('Waiting for your approval');
 
     // The requester cannot approve their own request: told privately, nothing runs.
     await clickAndConfirm(request.getByRole('button', { name: 'Approve', exact: true }), 'Approve');
@@ -220,6 +223,9 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     expect(await applied.textContent()).toContain(`${CWS_ENV}: true → false`);
     expect(daemonSetEnv()).toContainEqual({ name: CWS_ENV, value: 'false' });
 
+    // Closed: both Homes were republished without it (yours without anyone opening it).
+    await expect.poll(() => published(SANDBOX_USER.id)).not.toContain('Your requests, waiting');
+    expect(published(SANDBOX_APPROVER.id)).not.toContain('Waiting for your approval');
     // alex's Home, opened again, no longer lists it.
     const after = await home('No change waits for your approval');
     expect(await after.textContent()).not.toContain('Disable CWS (demo)');

@@ -7,6 +7,8 @@ import { renderProblem } from '../../core/slack/blocks/usage.ts';
 import { CHANNEL_ERRORS, type ChatMessage, refusalOf } from '../notifier.ts';
 import { IncidentMirror } from '../kinds/incident-mirror.ts';
 import { allowed, type BotServices, findCluster, type Invocation } from './context.ts';
+// home.ts imports this module too; each uses the other only inside functions, so the cycle is harmless.
+import { publishHomes } from './home.ts';
 import { remediate } from './remediate.ts';
 import { restartAgent } from './restart-agent.ts';
 
@@ -94,6 +96,15 @@ const auditOf =
       })
       .catch((err) => services.logger.warn({ err }, 'audit append failed'));
 
+/**
+ * Whose App Home lists a request: its requester, and the approvers named one by one in
+ * `access.approve` (a user group, or no list, which means everyone, is not enumerated: those
+ * Homes show it the next time they are opened).
+ */
+function concerned(config: ClusterConfig, r: Pick<ApprovalRequest, 'requestedBy'>): string[] {
+  return [r.requestedBy, ...(config.access.approve ?? []).filter((id) => !id.startsWith('S'))];
+}
+
 /** Kept until a day past its expiry. */
 async function save(services: Pick<ApprovalDeps, 'tracker'>, r: ApprovalRequest): Promise<void> {
   const left = Math.max(0, Date.parse(r.expiresAt) - Date.now());
@@ -174,6 +185,7 @@ export async function requestApproval(
   await services.tracker.openApproval(r.approvalId, Date.parse(r.expiresAt)).catch((err) => services.logger.warn({ err }, 'could not note the open request'));
   await audit('queued', `approval requested, until ${r.expiresAt}`);
   await mirror(depsOf(services), r, 'pending', false);
+  await publishHomes(services, concerned(o.cluster.config, r));
   return undefined;
 }
 
@@ -193,6 +205,7 @@ export async function decideApproval(
   if (!cluster) return renderProblem(`Cluster \`${r.cluster}\` is no longer configured.`);
   if (r.state === 'expired' || (r.state === 'pending' && Date.now() >= Date.parse(r.expiresAt))) {
     await expire(depsOf(services), inv, r);
+    await publishHomes(services, concerned(cluster.config, r));
     return renderProblem(
       `This request expired at ${r.expiresAt} without an approval; nothing was changed.`,
       'Click the button on the report again to ask anew.',
@@ -223,6 +236,7 @@ export async function decideApproval(
       .catch((err) => services.logger.warn({ err, approvalId }, 'could not close the approval request message'));
   await audit('ok', closed.state);
   await mirror(depsOf(services), closed, closed.state, true);
+  await publishHomes(services, [...concerned(cluster.config, closed), inv.userId]);
   if (decision === 'reject') {
     await services.tracker.forget(r.claim);
     return undefined;

@@ -45,6 +45,8 @@ export interface SlackExtras {
   permalink(channel: string, ts: string): Promise<string | undefined>;
   /** Which of `groupIds` (S…) the user belongs to. */
   groupsOf(userId: string, groupIds: string[]): Promise<Set<string>>;
+  /** Publishes the user's App Home tab (views.publish). */
+  publishHome(userId: string, view: Record<string, unknown>): Promise<void>;
 }
 
 export interface Invocation {

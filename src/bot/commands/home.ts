@@ -57,3 +57,24 @@ async function homeApprovals(services: BotServices, userId: string): Promise<{ t
   const [toApprove, mine] = await Promise.all([withLink(open.toApprove), withLink(open.mine)]);
   return { toApprove, mine };
 }
+
+/** The most Homes one change republishes (views.publish is Slack's tier 4: 100+ a minute). */
+export const MAX_HOME_REFRESH = 25;
+
+/**
+ * Republishes the App Home of each of `users` (deduplicated, at most MAX_HOME_REFRESH), so what it
+ * lists follows a change without waiting for the next `app_home_opened`. Never throws: a Home
+ * that could not be published is logged and shows fresh the next time its user opens it.
+ */
+export async function publishHomes(services: BotServices, users: Iterable<string>): Promise<void> {
+  const ids = [...new Set(users)].filter((u) => /^[UW][A-Z0-9]{2,}$/.test(u)).slice(0, MAX_HOME_REFRESH);
+  await Promise.all(
+    ids.map(async (user) => {
+      try {
+        await services.slack.publishHome(user, (await homeView(services, user)) as unknown as Record<string, unknown>);
+      } catch (err) {
+        services.logger.warn({ err, user }, 'could not republish the App Home');
+      }
+    }),
+  );
+}
