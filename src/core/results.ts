@@ -203,6 +203,18 @@ export const NetcheckResult = z.object({
     /** Which key family the agent version reads: event_monitoring_config (7.44+), runtime_security_config only, unknown. */
     layout: z.enum(['event_monitoring', 'legacy', 'unknown']).optional(),
   }),
+  /**
+   * The env vars a remediation sets on system-probe for this agent (src/core/remediation/env-change.ts
+   * networkEnvNames: by version and what the pod already sets), and the file key family it reads
+   * (absent from older workers: DD_RUNTIME_SECURITY_CONFIG_NETWORK_*, runtime_security_config).
+   */
+  remediationEnv: z
+    .object({
+      classifierPriority: z.array(z.string()),
+      networkEnabled: z.array(z.string()),
+      fileKeys: z.enum(['event_monitoring_config', 'runtime_security_config']),
+    })
+    .optional(),
   /** Per node: the vendor's ingress classifier priorities seen on pod-facing interfaces, or why unknown. */
   nodes: z.array(z.object({ node: z.string(), priorities: z.array(z.number()), interfaces: z.number().int(), error: z.string().optional() })),
   /** How each fact was obtained (API object, exec, default…). */

@@ -191,6 +191,10 @@ describe('netcheck with the event_monitoring_config keys and the deprecated ones
     expect(p.remediations).toContain('set_classifier_priority');
     expect(text).toContain('classifier_priority: 5 _(set in the system-probe environment)_');
     expect(p.findings.map((f) => f.code)).toContain('config_shadowed'); // RS=2 is not what the agent applies
+    // The report names what the button sets, and the file key this agent version reads.
+    expect(text).toContain(`env \`${EM}=2\` on system-probe`);
+    expect(text).toContain('`event_monitoring_config.network.classifier_priority: 2` in system-probe.yaml');
+    expect(text).toContain(`sets ${EM}=2 on system-probe`);
     const r = await setPriority(m);
     expect(r).toMatchObject({ status: 'applied', before: { 'system-probe': { [EM]: '5' } }, after: { 'system-probe': { [EM]: '2' } } });
     expect(r.after['system-probe']).not.toHaveProperty(RS);
@@ -240,6 +244,8 @@ describe('netcheck on an agent before the event_monitoring_config keys (7.43.1)'
     const { m, p, text } = await netcheck(cluster);
     expect(p).toMatchObject({ verdict: 'action_required', suggestedPriority: 2 });
     expect(text).toContain('classifier_priority: 10 _(default of agent 7.43.1)_');
+    expect(text).toContain(`env \`${RS}=2\` on system-probe`);
+    expect(text).toContain('`runtime_security_config.network.classifier_priority: 2` in system-probe.yaml');
     const r = await setPriority(m);
     expect(r).toMatchObject({ status: 'applied', after: { 'system-probe': { [RS]: '2' } } });
     expect(r.after['system-probe']).not.toHaveProperty(EM);

@@ -7,6 +7,7 @@ import { decide, type NodeTcFact } from '../../src/core/netcheck/decide.ts';
 import { isDatadogClassifier, parseProcNetDev, parseTcFilterShow, pickPodFacingInterfaces } from '../../src/core/netcheck/tc.ts';
 import { formatVersion, parseAgentImage } from '../../src/core/netcheck/version.ts';
 import { NetcheckJobData, type NetcheckResult } from '../../src/contract/jobs.ts';
+import { networkEnvNames } from '../../src/core/remediation/env-change.ts';
 import type { ClusterInspector } from '../targets/kubernetes-inspect.ts';
 import type { AgentRef, AgentTarget } from '../targets/types.ts';
 
@@ -183,6 +184,14 @@ export async function processNetcheck(job: Job, d: NetcheckDeps): Promise<Netche
       directSend: configValue(config.directSend),
       layout: config.layout,
     },
+    remediationEnv: (() => {
+      const reads = { version: versionReading?.version, systemProbeEnv: spEnv?.map((e) => ({ name: e.name, value: e.value, valueFrom: e.valueFrom })) };
+      return {
+        classifierPriority: networkEnvNames('CLASSIFIER_PRIORITY', reads),
+        networkEnabled: networkEnvNames('ENABLED', reads),
+        fileKeys: config.layout === 'event_monitoring' ? ('event_monitoring_config' as const) : ('runtime_security_config' as const),
+      };
+    })(),
     nodes: (nodes ?? []).map((n) =>
       'error' in n
         ? { node: n.node, priorities: [], interfaces: 0, error: n.error }

@@ -91,6 +91,16 @@ function nodeSummary(nodes: NetcheckResult['nodes']): string {
     .join('\n');
 }
 
+/** The env vars a remediation sets for this agent (the worker's `remediationEnv`; older workers: the name every version reads). */
+const envSet = (r: NetcheckResult, option: 'classifierPriority' | 'networkEnabled', value: string, sep = ' and ') =>
+  (
+    r.remediationEnv?.[option] ?? [
+      option === 'classifierPriority' ? 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY' : 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED',
+    ]
+  )
+    .map((n) => `${n}=${value}`)
+    .join(sep);
+
 /** What each remediation means here, with the exact setting (DESIGN.md "Remediation"). */
 function remediationText(r: NetcheckResult): string[] {
   const helm = r.agent.managedBy === 'helm';
@@ -99,11 +109,11 @@ function remediationText(r: NetcheckResult): string[] {
   for (const code of r.remediations) {
     if (code === 'set_classifier_priority' && r.suggestedPriority !== undefined)
       out.push(
-        `• *Set classifier_priority to ${r.suggestedPriority}*: env \`DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=${r.suggestedPriority}\` on system-probe${helm ? ' (Helm: via `datadog.env`)' : ''}, or \`runtime_security_config.network.classifier_priority: ${r.suggestedPriority}\` in system-probe.yaml.`,
+        `• *Set classifier_priority to ${r.suggestedPriority}*: env \`${envSet(r, 'classifierPriority', String(r.suggestedPriority), '` and `')}\` on system-probe${helm ? ' (Helm: via `datadog.env`)' : ''}, or \`${r.remediationEnv?.fileKeys ?? 'runtime_security_config'}.network.classifier_priority: ${r.suggestedPriority}\` in system-probe.yaml.`,
       );
     if (code === 'disable_network_detections')
       out.push(
-        `• *Disable network detections*: ${op ? 'DatadogAgent `features.cws.network.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.network.enabled: false`' : 'env `DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false` on system-probe'}.`,
+        `• *Disable network detections*: ${op ? 'DatadogAgent `features.cws.network.enabled: false`' : helm ? 'Helm values `datadog.securityAgent.runtime.network.enabled: false`' : `env \`${envSet(r, 'networkEnabled', 'false', '` and `')}\` on system-probe`}.`,
       );
     if (code === 'upgrade_agent') out.push('• *Upgrade the agent* to 7.39.2 or later (the Cilium race is fixed there).');
     if (code === 'disable_cws')
@@ -143,9 +153,9 @@ function remediationButtons(c: NetcheckContext, r: NetcheckResult) {
           : 'Disable CWS';
     const what =
       action === 'set_classifier_priority'
-        ? `sets DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=${r.suggestedPriority} on system-probe`
+        ? `sets ${envSet(r, 'classifierPriority', String(r.suggestedPriority))} on system-probe`
         : action === 'disable_network_detections'
-          ? 'sets DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED=false on system-probe'
+          ? `sets ${envSet(r, 'networkEnabled', 'false')} on system-probe`
           : 'sets DD_RUNTIME_SECURITY_CONFIG_ENABLED=false on system-probe and security-agent';
     return {
       type: 'button' as const,
