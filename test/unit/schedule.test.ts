@@ -12,6 +12,7 @@ import {
   withScheduleNotice,
 } from '../../src/core/schedule/render.ts';
 import { assertSlackAccepts } from '../../src/sandbox/block-kit.ts';
+import { help } from '../../src/bot/commands/help.ts';
 import { keys, queueName, SCHEDULE_QUEUE } from '../../src/contract/keys.ts';
 import { ScheduleSpec } from '../../src/contract/schedules.ts';
 
@@ -271,5 +272,12 @@ describe('the "last checked" line of unchanged runs', () => {
     expect(JSON.stringify(twice.blocks!.at(-1))).toContain('<!date^1767225660^');
     assertSlackAccepts({ channel: 'C1', ...twice }, 'last checked');
     expect(withLastChecked({ text: 'r', blocks: Array.from({ length: 50 }, () => ({ type: 'divider' as const })) }, 0)).toBeUndefined();
+  });
+});
+
+describe('/cws help schedule', () => {
+  it('gives the usage, the durations, the time zone and who may delete', () => {
+    const t = JSON.stringify(help({ name: 'help', topic: 'schedule' }).ack);
+    for (const s of ['/cws schedule list', '`1m` (the shortest)', 'Slack time zone', 'approver of the cluster']) expect(t).toContain(s);
   });
 });

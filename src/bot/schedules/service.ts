@@ -152,6 +152,7 @@ export class Schedules {
   async delete(id: string): Promise<void> {
     await this.queue.removeJobScheduler(id);
     await this.d.redis.del(keys.schedule(id), keys.scheduleLast(id), keys.scheduleShown(id));
+    // The run slot is left to a run still going (it frees it when closed) or to its TTL.
     await this.d.redis.srem(keys.schedules, id);
   }
 
