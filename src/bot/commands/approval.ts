@@ -259,21 +259,22 @@ export interface OpenApprovals {
 const OPEN_SCAN = 200;
 
 /**
- * Pending, unexpired requests: the user's own, and the others' on clusters where the user is in
- * `access.approve` (resolved once per cluster, as a click would be). Unreadable ones are skipped.
+ * Pending, unexpired requests of configured clusters: the user's own, and the others' on clusters
+ * where the user is in `access.approve` (resolved once per cluster, as a click would be).
+ * Unreadable ones are skipped.
  */
 export async function openApprovalsFor(services: BotServices, userId: string, now = Date.now()): Promise<OpenApprovals> {
   const ids = await services.tracker.openApprovals(now, OPEN_SCAN);
   const read = await Promise.all(ids.map((id) => services.tracker.getApproval(id).catch(() => undefined)));
   const open = read
     .map((raw) => ApprovalRequest.safeParse(raw))
-    .flatMap((p) => (p.success && p.data.state === 'pending' && Date.parse(p.data.expiresAt) > now ? [p.data] : []));
+    // A request of a cluster no longer configured cannot run: not listed.
+    .flatMap((p) => (p.success && p.data.state === 'pending' && Date.parse(p.data.expiresAt) > now && findCluster(services, p.data.cluster) ? [p.data] : []));
   const mine = open.filter((r) => r.requestedBy === userId);
   const others = open.filter((r) => r.requestedBy !== userId);
   const may = new Map<string, boolean>();
   for (const name of new Set(others.map((r) => r.cluster))) {
-    const cluster = findCluster(services, name);
-    may.set(name, cluster ? (await allowed(services, cluster, userId, 'approve')).allowed : false);
+    may.set(name, (await allowed(services, findCluster(services, name)!, userId, 'approve')).allowed);
   }
   return { toApprove: others.filter((r) => may.get(r.cluster)), mine };
 }
