@@ -12,6 +12,7 @@ import { JOB_KINDS, type FinalRendering } from './kinds/index.ts';
 import { howToGet, type Outcome } from './kinds/kind.ts';
 import type { JobMessages } from './job-messages.ts';
 import { IncidentMirror } from './kinds/incident-mirror.ts';
+import { showDetails } from './living.ts';
 import { expireDueApprovals } from './commands/approval.ts';
 import { CHANNEL_ERRORS, CONTENT_ERRORS, type ChatMessage, type FallbackOptions, GONE_ERRORS, type Notifier, refusalOf } from './notifier.ts';
 
@@ -152,7 +153,7 @@ export class JobUpdates {
         });
         if (!opened.ok && opened.reason === 'busy') return false;
         if (!opened.ok) this.unshowable(jobId, { channel, ts: '' }, opened.error);
-        else if (!opened.existing && thread?.length) await this.postThread(jobId, opened.message, thread);
+        else if (!opened.existing && thread) await this.postThread(jobId, record, opened.message, thread);
       }
     }
     let allPosted = true;
@@ -160,7 +161,7 @@ export class JobUpdates {
       if (!(await this.d.tracker.claimFinal(jobId, m.ts))) continue;
       try {
         const shown = await this.deliverFinal(jobId, m, message);
-        if (thread?.length && shown && !shown.ts.startsWith('ephemeral:')) await this.postThread(jobId, shown, thread);
+        if (thread && shown && !shown.ts.startsWith('ephemeral:')) await this.postThread(jobId, record, shown, thread);
       } catch (err) {
         allPosted = false;
         await this.d.tracker.releaseFinal(jobId, m.ts);
@@ -277,16 +278,19 @@ export class JobUpdates {
       .catch((err) => this.d.logger.warn({ err, jobId: record.jobId }, 'could not mirror the result to the incident channel'));
   }
 
-  /** Replies in the result's thread (the full list a large result could not show), each posted once. */
-  private async postThread(jobId: string, m: { channel: string; ts: string }, thread: ChatMessage[]): Promise<void> {
-    for (const [i, reply] of thread.entries()) {
-      if (!(await this.d.tracker.claimFinal(jobId, `thread:${m.ts}:${i}`))) continue;
-      try {
-        await this.d.notifier.post(m.channel, reply, { thread_ts: m.ts }, { final: true, fallback: fallbackFor(jobId) });
-      } catch (err) {
-        await this.d.tracker.releaseFinal(jobId, `thread:${m.ts}:${i}`);
-        this.d.logger.warn({ err, jobId, channel: m.channel }, 'could not post the full list in the thread');
-      }
+  /**
+   * The one reply in the result's thread with the full list a large result could not show: once
+   * per message; in a thread already holding one (a re-run posted there), that reply is edited.
+   */
+  private async postThread(jobId: string, record: JobRecord, m: { channel: string; ts: string }, reply: ChatMessage): Promise<void> {
+    const claim = `thread:${m.ts}`;
+    if (!(await this.d.tracker.claimFinal(jobId, claim))) return;
+    const rootTs = record.threadTs && m.channel === record.channel ? record.threadTs : m.ts;
+    try {
+      await showDetails(this.d, { channel: m.channel, rootTs, jobId }, reply);
+    } catch (err) {
+      await this.d.tracker.releaseFinal(jobId, claim);
+      this.d.logger.warn({ err, jobId, channel: m.channel }, 'could not post the full list in the thread');
     }
   }
 

@@ -85,3 +85,19 @@ export async function refreshResult(d: LivingDeps, sourceJobId: string): Promise
       .catch((err) => d.logger.warn({ err, sourceJobId, channel: m.channel }, 'could not edit the result message to show its follow-up'));
   }
 }
+
+/**
+ * The one details reply of a thread (what a large result cannot show): posted once, and edited
+ * by a later result in the same thread (a re-run of the failed nodes) instead of adding another.
+ * Throws when Slack may take it later (the caller releases its claim and retries).
+ */
+export async function showDetails(d: LivingDeps, where: { channel: string; rootTs: string; jobId: string }, reply: ChatMessage): Promise<void> {
+  const fallback = { howToGet: `The full result is in the job record: \`/cws status ${where.jobId}\`.` };
+  const existing = await d.tracker.getThreadReply(where.channel, where.rootTs);
+  if (existing) {
+    await d.notifier.update(where.channel, existing, reply, { amend: true, fallback });
+    return;
+  }
+  const posted = await d.notifier.post(where.channel, reply, { thread_ts: where.rootTs }, { final: true, fallback });
+  await d.tracker.saveThreadReply(where.channel, where.rootTs, posted.ts);
+}

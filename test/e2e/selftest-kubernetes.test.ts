@@ -165,7 +165,8 @@ describe('/cws selftest on a Kubernetes fleet (simulator)', () => {
         .map((p) => p.metadata!.name),
     ).toEqual([after]);
     await h.emu.waitFor((e) => e.callsTo('response_url').find((c) => /already requested/.test(String(c.args.text))));
-    expect(h.emu.messages(c1).filter((m) => m.thread_ts === resultTs)).toHaveLength(1);
+    // One restart in the thread (the re-run of the failed nodes above is a reply there too: issue 17).
+    expect(h.emu.messages(c1).filter((m) => m.thread_ts === resultTs && m.metadata?.event_type === 'cws_remediation_result')).toHaveLength(1);
   });
 
   it('Flare from node starts the reviewed flare for that node: the email modal opens', async () => {

@@ -36,6 +36,21 @@ nodes:
 beforeAll(async () => {
   sims['live-st'] = await startSimulator({ fleet: loadFleet(join(import.meta.dirname, '../fixtures/fleets/sim-a.yaml')) });
   sims['live-nc'] = await startSimulator({ fleet: parseFleet(broken('live-nc'), 'live-nc') });
+  // 30 agents of which 29 fail the same way: more than the result lists, so its thread gets the details reply.
+  sims['live-big'] = await startSimulator({
+    fleet: parseFleet(
+      `name: live-big
+namespace: datadog
+agent: { daemonSet: datadog-agent, image: "gcr.io/datadoghq/agent:7.50.3" }
+nodes:
+  count: 30
+  selftest: { stdout: "Runtime self test: error: failed to receive expected event\\n" }
+  overrides:
+    node-1: { selftest: { stdout: "Runtime self test: OK\\n" } }
+`,
+      'live-big',
+    ),
+  });
   let yaml = 'clusters:\n';
   for (const [name, sim] of Object.entries(sims)) {
     const kc = join(dir, `${name}.kubeconfig`);
@@ -229,4 +244,30 @@ describe('a cluster with its own resultsChannel', () => {
     expect(topLevel('CRESULTS').map((m) => m.ts)).toEqual([result.ts]);
     expect(h.emu.messages('CASKER').filter((m) => !m.ephemeral)).toHaveLength(0);
   }, 60_000);
+});
+
+describe('a large fleet', () => {
+  it('gets one details reply in the thread, which a re-run of the failed nodes in that thread edits instead of adding another', async () => {
+    const C = 'CLIVEBIG';
+    await h.signer.command('selftest live-big', { channelId: C, userId: 'UFIXER01' });
+    const result = await h.emu.waitFor((e) => finalSelftest(e, C), { timeoutMs: 30_000 });
+    expect(result.metadata!.event_payload).toMatchObject({ total: 30, failed: 29 });
+    expect(textOf(result)).toContain('The agents not OK are listed in the thread of this message.');
+    const details = () => h.emu.messages(C).filter((m) => m.thread_ts === result.ts && /agents not OK/.test(m.text ?? ''));
+    const reply = await h.emu.waitFor(() => details()[0], { timeoutMs: 20_000 });
+    for (let i = 2; i <= 30; i++) expect(textOf(reply)).toContain(`node-${i} (`);
+    const first = String(result.metadata!.event_payload.jobId).slice(0, 11);
+    expect(textOf(reply)).toContain(`job ${first}`);
+
+    await click(h, result, 'Re-run failed (29)', 'UFIXER01');
+    const rerun = await h.emu.waitFor(
+      (e) => e.messages(C).find((m) => m.thread_ts === result.ts && m.metadata?.event_type === 'cws_selftest_result' && m.metadata.event_payload.total === 29),
+      { timeoutMs: 30_000 },
+    );
+    const second = String(rerun.metadata!.event_payload.jobId).slice(0, 11);
+    await h.emu.waitFor(() => (textOf(reply).includes(`job ${second}`) ? reply : undefined), { timeoutMs: 20_000 });
+    expect(details()).toHaveLength(1);
+    expect(reply.updates).toBeGreaterThan(0);
+    expect(topLevel(C).map((m) => m.ts)).toEqual([result.ts]);
+  }, 90_000);
 });

@@ -544,12 +544,21 @@ describe('every message the bot can produce is one Slack accepts', () => {
     const m = renderResult(longCtx, large);
     const text = JSON.stringify(m.blocks);
     expect(text).toMatch(/\d+ nodes\* — failed/);
-    expect(text).toContain('Every agent not OK is listed in the thread of this message.');
+    expect(text).toContain('The agents not OK are listed in the thread of this message.');
     expect(needsFailureDetails(large)).toBe(true);
-    const thread = renderFailureDetails(longCtx, large)
-      .map((t) => JSON.stringify(t.blocks))
-      .join('\n');
-    for (const r of large.results.filter((x) => x.status !== 'ok')) expect(thread).toContain(r.node);
+    // One reply: the agents it holds listed, the rest counted (every agent is in the result's metadata).
+    const reply = renderFailureDetails(longCtx, large);
+    const thread = JSON.stringify(reply.blocks);
+    const notOk = large.results.filter((x) => x.status !== 'ok');
+    const listed = notOk.filter((r) => thread.includes(r.node)).length;
+    expect(listed).toBeGreaterThan(10); // 50 ways of failing, each with a long message and 12 long test names
+    expect(thread).toContain(`…and ${notOk.length - listed} more agents not OK, beyond what one Slack message holds`);
+    expect((m.metadata!.event_payload.results as unknown[]).length).toBe(large.results.length);
+    // Names of a usual length: every one of 200 failing agents fits the one reply.
+    const usual = selftest(Array.from({ length: 400 }, (_, i) => agent(i, i % 2 ? 'failed' : 'ok', { message: `kind ${i % 40}` })));
+    const all = JSON.stringify(renderFailureDetails(ctx, usual).blocks);
+    for (const r of usual.results.filter((x) => x.status !== 'ok')) expect(all).toContain(`${r.node} (`);
+    expect(all).not.toContain('more agents not OK');
     // A small result lists every node itself.
     expect(needsFailureDetails(selftest([agent(1, 'failed'), agent(2, 'ok')]))).toBe(false);
   });

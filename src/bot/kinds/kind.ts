@@ -9,8 +9,11 @@ import type { JobTracker } from '../state/tracker.ts';
 export interface FinalRendering {
   message: ChatMessage;
   outcome: 'ok' | 'failed' | 'error';
-  /** Replies in the result's thread (what a large result cannot show). */
-  thread?: ChatMessage[];
+  /**
+   * The one reply in the result's thread with what a large result cannot show (per-node lists of
+   * large fleets); a later result in the same thread edits it instead of adding another.
+   */
+  thread?: ChatMessage;
   /** Told to the requester alone: nothing was posted in the channel. */
   privately?: boolean;
   /** The verdict in one line of plain text, for the incident channel (default: the message's text). */

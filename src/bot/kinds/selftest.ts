@@ -41,7 +41,7 @@ export const selftestKind: JobKind = {
     const failedNodes = [...new Set(s.sorted.filter((x) => x.status !== 'ok').map((x) => x.node))];
     await d.tracker.saveOutcome(r.jobId, { failedNodes, target: result.target });
     await d.tracker.saveVerdict(r.cluster, 'selftest', { jobId: r.jobId, verdict: s.notOk === 0 ? 'ok' : 'failed' }); // the App Home's "last self-test"
-    // The summary is computed once here, for the buttons' facts, the message, its metadata and the thread.
+    // The summary is computed once here, for the buttons' facts, the message, its metadata and the thread's reply.
     const thread = needsFailureDetails(result, s) ? renderFailureDetails(context(r), result, s) : undefined;
     const message = await rememberResult(d.tracker, r.jobId, renderResult(context(r), result, s));
     return { message, outcome: s.notOk === 0 ? 'ok' : 'failed', ...(thread ? { thread } : {}) };

@@ -234,6 +234,15 @@ export class JobTracker {
     return Object.values(await this.redis.hgetall(keys.jobFollowUps(jobId))).map((v) => JSON.parse(v) as unknown);
   }
 
+  /** The details reply of a thread (one per thread, edited by later results there). */
+  async saveThreadReply(channel: string, rootTs: string, ts: string): Promise<void> {
+    await this.redis.set(keys.threadReply(channel, rootTs), ts, 'EX', RECORD_TTL_S);
+  }
+
+  async getThreadReply(channel: string, rootTs: string): Promise<string | undefined> {
+    return (await this.redis.get(keys.threadReply(channel, rootTs))) ?? undefined;
+  }
+
   /** Records the digest of the progress shown for a job; false when it is the one already shown. */
   async markShown(jobId: string, digest: string): Promise<boolean> {
     const prev = await this.redis.getset(keys.jobShown(jobId), digest);

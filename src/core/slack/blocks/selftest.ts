@@ -141,7 +141,7 @@ function groupLine(g: FailureGroup): string {
 const FAILURE_TEXT_BUDGET = 7_000;
 const MAX_GROUPS_LISTED = 12;
 /** One thread reply stays far under msg_blocks_too_long too. */
-const DETAIL_TEXT_BUDGET = 9_000;
+const DETAIL_TEXT_BUDGET = 10_500;
 
 /** Whether the result message leaves agents out, so the thread must list them all. */
 export function needsFailureDetails(result: SelftestResult, s: SelftestSummary = summarise(result.results)): boolean {
@@ -171,48 +171,59 @@ function renderResultFailures(failures: AgentResult[]): { blocks: Block[]; incom
     const more = hiddenGroups.length
       ? `…and ${hiddenNodes} more agent${hiddenNodes === 1 ? '' : 's'} not OK, failing ${hiddenGroups.length} other way${hiddenGroups.length === 1 ? '' : 's'}. `
       : '';
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${more}Every agent not OK is listed in the thread of this message.` }] });
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${more}The agents not OK are listed in the thread of this message.` }] });
   }
   return { blocks, incomplete };
 }
 
 /**
- * The thread replies under a result that could not list every agent not OK: every one of them,
- * grouped by how it failed, in as many messages as Slack's limits need.
+ * The one thread reply under a result that could not list every agent not OK: all of them,
+ * grouped by how they failed, as far as one message holds (Slack's limits); what does not fit is
+ * counted (every agent is in the result's metadata). One reply per thread: a later run in the
+ * same thread (a re-run of the failed nodes) edits it rather than adding another.
  */
-export function renderFailureDetails(c: SelftestContext, result: SelftestResult, s: SelftestSummary = summarise(result.results)): ChatMessage[] {
+export function renderFailureDetails(c: SelftestContext, result: SelftestResult, s: SelftestSummary = summarise(result.results)): ChatMessage {
   const failures = s.sorted.filter((r) => r.status !== 'ok');
-  const sections: string[] = [];
+  const sections: { text: string; nodes: number }[] = [];
   for (const g of groupFailures(failures)) {
     const head = `${ICON[g.status]} *${g.nodes.length} node${g.nodes.length === 1 ? '' : 's'}* — ${LABEL[g.status]}${details(g.sample)}\n`;
     let text = clip(head, 1_500);
+    let nodes = 0;
     for (const r of g.members) {
       const name = r.pod && r.pod !== r.node ? `${escapeMrkdwn(r.node)} (${code(r.pod, 253)})` : escapeMrkdwn(r.node);
       const item = `${name}, `;
       if (text.length + item.length > LIMITS.sectionText - 10) {
-        sections.push(text.replace(/, $/, ''));
+        sections.push({ text: text.replace(/, $/, ''), nodes });
         text = `_(${LABEL[g.status]}, continued)_ `;
+        nodes = 0;
       }
       text += item;
+      nodes++;
     }
-    sections.push(text.replace(/, $/, ''));
+    sections.push({ text: text.replace(/, $/, ''), nodes });
   }
-  const messages: ChatMessage[] = [];
-  let blocks: Block[] = [];
-  let size = 0;
-  const flush = () => {
-    if (!blocks.length) return;
-    messages.push({ text: `Self-test ${c.cluster}: agents not OK (${messages.length + 1})`, blocks });
-    blocks = [];
-    size = 0;
-  };
-  for (const text of sections) {
-    if (size + text.length > DETAIL_TEXT_BUDGET || blocks.length >= 40) flush();
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text } });
-    size += text.length;
+  const head = `*Agents not OK in the self-test of \`${c.cluster}\`* (job ${shortJobId(c.jobId)}, requested by <@${c.requestedBy}>)`;
+  const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text: clip(head, LIMITS.sectionText) } }];
+  let size = head.length;
+  let listed = 0;
+  for (const x of sections) {
+    if (size + x.text.length > DETAIL_TEXT_BUDGET || blocks.length >= LIMITS.blocks - 2) break;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: x.text } });
+    size += x.text.length;
+    listed += x.nodes;
   }
-  flush();
-  return messages.map((m, i) => ({ ...m, text: `Self-test ${c.cluster}: ${failures.length} agents not OK, part ${i + 1} of ${messages.length}` }));
+  const left = failures.length - listed;
+  if (left > 0)
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `…and ${left} more agent${left === 1 ? '' : 's'} not OK, beyond what one Slack message holds; every agent is in the result message's metadata (\`cws_selftest_result\`).`,
+        },
+      ],
+    });
+  return { text: `Self-test ${c.cluster}: ${failures.length} agents not OK${left > 0 ? ` (${listed} listed here)` : ''}`, blocks };
 }
 
 const NEXT_STEP: Partial<Record<AgentStatus, string>> = {
