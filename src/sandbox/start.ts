@@ -253,7 +253,7 @@ function banner(s: Sandbox, host: string, externalRedis: boolean): string {
     'cws sandbox: no Slack credentials, so Slack is simulated on this machine.',
     '',
     `  Open ${s.url} and type /cws selftest ${DEMO_CLUSTER}  (or /cws netcheck ${DEMO_CLUSTER}, /cws help)`,
-    `  #${SANDBOX_INCIDENT_CHANNEL.name} mirrors every job on ${DEMO_CLUSTER}; "Disable CWS" there needs a second person: switch to ${SANDBOX_APPROVER.name} on the page to approve.`,
+    `  Every job on ${DEMO_CLUSTER} also shows in #${SANDBOX_INCIDENT_CHANNEL.name}; "Disable CWS" on ${DEMO_CLUSTER} needs a second person's approval: set "Act as" to ${SANDBOX_APPROVER.name} on the page, open Home.`,
     '',
     `  ${DEMO_CLUSTER}: SIMULATED Kubernetes cluster (${describeFleet(s.fleet)}) — nothing real is touched`,
     ...others.map(([name, c]) => `  ${name}: ${c.kind} (from CWS_CONFIG) — real: commands and buttons act on it`),
