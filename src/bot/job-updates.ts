@@ -135,6 +135,8 @@ export class JobUpdates {
         return true;
       }
       rendered = { ...rendered, message: scheduled.message };
+      // A living result (its buttons later replaced by their outcomes) is edited from what was shown, notice included.
+      if (await this.d.tracker.getLive(jobId)) await this.d.tracker.saveLive(jobId, scheduled.message);
     }
     const { message, outcome, thread } = rendered;
     if (rendered.privately && !(await this.d.tracker.messages(jobId)).length) {
