@@ -13,8 +13,9 @@ import type { BotServices } from '../../src/bot/commands/context.ts';
 import { homeView, MAX_HOME_REFRESH, publishHomes } from '../../src/bot/commands/home.ts';
 import { validateHomeView } from '../../src/sandbox/slack-api.ts';
 
-const NOW = Date.parse('2026-12-02T06:00:00.000Z');
-const LATER = new Date(NOW + 10 * 60_000).toISOString();
+// homeView reads at the wall clock's now: the requests expire an hour from when the test runs.
+const NOW = Date.now();
+const LATER = new Date(NOW + 3600_000).toISOString();
 
 let seq = 0;
 function request(o: Partial<ApprovalRequest> & Pick<ApprovalRequest, 'cluster' | 'requestedBy'>): ApprovalRequest {
