@@ -178,6 +178,8 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     // The new report (the earlier one may still offer its own buttons).
     const report = page.locator('article.msg', { has: disableCws }).last();
     await expect.poll(async () => seen.has(await report.getAttribute('data-ts')), { timeout: 30_000 }).toBe(false);
+    const before = sandbox.emu.calls.length;
+    const since = (method: string) => sandbox.emu.calls.slice(before).filter((c) => c.method === method);
     await clickAndConfirm(report.getByRole('button', { name: 'Disable CWS', exact: true }), 'Apply');
 
     // `demo` has requireApproval: ['disable_cws']: a request with Approve and Reject, in the report's thread; nothing changed yet.
@@ -187,6 +189,10 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     // alex is named in demo's access.approve: their Home is republished with the request, before they open it.
     const published = (user: string) => JSON.stringify(sandbox.emu.homeViews.get(user)?.view ?? {});
     await expect.poll(() => published(SANDBOX_APPROVER.id)).toContain('Waiting for your approval');
+    // One views.publish per person concerned (the requester, the named approvers), not one per approver list entry.
+    await expect.poll(() => since('views.publish').length).toBe(2);
+    expect(new Set(since('views.publish').map((c) => c.args.user_id))).toEqual(new Set([SANDBOX_USER.id, SANDBOX_APPROVER.id]));
+    console.info(`[sandbox] opening a request: ${since('views.publish').length} views.publish, ${since('chat.getPermalink').length} chat.getPermalink`);
 
     // The requester cannot approve their own request: told privately, nothing runs.
     await clickAndConfirm(request.getByRole('button', { name: 'Approve', exact: true }), 'Approve');

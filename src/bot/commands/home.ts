@@ -58,8 +58,12 @@ async function homeApprovals(services: BotServices, userId: string): Promise<{ t
   return { toApprove, mine };
 }
 
-/** The most Homes one change republishes (views.publish is Slack's tier 4: 100+ a minute). */
-export const MAX_HOME_REFRESH = 25;
+/**
+ * The most Homes one change republishes: views.publish is Slack's tier 4 (100+ a minute), and each
+ * Home also asks for up to ~20 permalinks (its requests and latest jobs); the requester comes first,
+ * then the approvers in config order; the others see the change when they next open their Home.
+ */
+export const MAX_HOME_REFRESH = 10;
 
 /**
  * Republishes the App Home of each of `users` (deduplicated, at most MAX_HOME_REFRESH), so what it
