@@ -146,6 +146,14 @@ describe('a netcheck report and its fix', () => {
     expect(envOf('live-nc', 'system-probe').some((e) => e.name === 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED')).toBe(false);
     await h.emu.waitFor(() => (/Reverted by <@UFIXER02> at <!date\^/.test(textOf(fix)) ? fix : undefined), { timeoutMs: 20_000 });
     expect(labels(fix)).toEqual(['Re-check']);
+    // The report the fix came from says so too.
+    await h.emu.waitFor(
+      () => (/Reverted by <@UFIXER02> at <!date\^\d+\^[^>]+> \(disable network detections undone\)/.test(textOf(report)) ? report : undefined),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    expect(textOf(report)).toMatch(/changed since: network detections disabled by <@UFIXER01> at [^;]+; reverted by <@UFIXER02>/);
 
     await click(h, fixCopy, 'Revert', 'UFIXER01');
     await answered(/Nothing more was done: Reverted by <@UFIXER02>/);

@@ -56,6 +56,20 @@ async function showOnOrigin(r: JobRecord, d: KindDeps, state: 'done' | 'failed',
     state,
     ...(detail ? { detail } : {}),
   });
+  // A revert also shows on the report the change came from: its verdict is stale twice over.
+  if (r.action !== 'revert' || state !== 'done') return;
+  const fix = await d.tracker.getRecord(r.origin).catch(() => undefined);
+  if (!fix?.origin || !fix.action) return;
+  const now = Date.now();
+  await noteFollowUp(d, fix.origin, {
+    jobId: r.jobId,
+    action: 'revert',
+    by: r.requestedBy,
+    startedAt: now,
+    endedAt: now,
+    state,
+    detail: `${(ACTION_LABEL[fix.action] ?? fix.action).toLowerCase()} undone`,
+  });
 }
 
 export const remediateKind: JobKind = {
