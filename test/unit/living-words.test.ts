@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NetcheckResult } from '../../src/contract/jobs.ts';
 import { parseCommand } from '../../src/core/grammar.ts';
-import { originWords, renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
+import { originWords, plainOrigins, renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
 import { renderQueued } from '../../src/core/slack/blocks/selftest.ts';
 import { shortJobId } from '../../src/core/slack/blocks/text.ts';
 
@@ -22,6 +22,16 @@ describe('provenance in plain words', () => {
     ['file', 'set in system-probe.yaml'],
     ['unknown', 'source unknown'],
   ])('%s reads "%s"', (origin, words) => expect(originWords(origin)).toBe(words));
+
+  it('labels inside a finding’s message read as words too', () => {
+    expect(plainOrigins('runtime_security_config.network.classifier_priority: 10 (default(7.50.3)) takes precedence')).toBe(
+      'runtime_security_config.network.classifier_priority: 10 (default of agent 7.50.3) takes precedence',
+    );
+    expect(plainOrigins('(runtime_security_config.enabled: false, env:system-probe)')).toBe(
+      '(runtime_security_config.enabled: false, set in the system-probe environment)',
+    );
+    expect(plainOrigins('env vars and the default(any) value')).toBe('env vars and the default value');
+  });
 
   it('the netcheck report shows the words, not the labels nor the finding codes (both stay in the metadata)', () => {
     const r = {

@@ -49,6 +49,11 @@ function setting(v: NetcheckResult['config']['cwsEnabled']): string {
   return `${v.value === null ? 'unknown' : String(v.value)} _(${escapeMrkdwn(originWords(v.origin))})_`;
 }
 
+/** Provenance labels inside a finding's message (`… (default(7.39.1)) takes precedence`), in words too. */
+export function plainOrigins(text: string): string {
+  return text.replace(/\b(?:default|fixed)\([0-9a-z.+-]*\)|\benv:[a-z][a-z0-9-]*/g, (label) => originWords(label));
+}
+
 /**
  * Where a setting's value comes from, in plain words (the worker's provenance labels, e.g.
  * `default(7.39.1)` or `env:system-probe`, stay in the message metadata).
@@ -212,7 +217,9 @@ export function renderNetcheckResult(c: NetcheckContext, r: NetcheckResult): Cha
   const findings = [...r.findings].sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
   if (findings.length) {
     blocks.push({ type: 'divider' });
-    const lines = findings.slice(0, 15).map((f) => `${SEVERITY[f.severity]} ${f.node ? `*${escapeMrkdwn(f.node)}* ` : ''}${escapeMrkdwn(f.message)}`);
+    const lines = findings
+      .slice(0, 15)
+      .map((f) => `${SEVERITY[f.severity]} ${f.node ? `*${escapeMrkdwn(f.node)}* ` : ''}${escapeMrkdwn(plainOrigins(f.message))}`);
     if (findings.length > 15) lines.push(`…and ${findings.length - 15} more (all in the message metadata).`);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), LIMITS.sectionText) } });
   }
