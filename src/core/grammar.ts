@@ -256,6 +256,10 @@ function parseIncident(rest: string[]): ParseResult {
   if (bad) return fail('incident', bad);
   if (target.toLowerCase() === 'off') return { ok: true, command: { name: 'incident', cluster, off: true } };
   const m = CHANNEL_RE.exec(target);
-  if (!m) return fail('incident', `\`${clip(target)}\` is not a channel: mention it as #channel (or write \`off\`).`);
+  if (!m)
+    return fail(
+      'incident',
+      `\`${clip(target)}\` is not a channel mention: type # and pick the channel from Slack's list, so Slack sends it as a link (or write \`off\`).`,
+    );
   return { ok: true, command: { name: 'incident', cluster, channel: (m[1] ?? m[2])! } };
 }

@@ -14,6 +14,7 @@ import {
   findElement,
   type PageAction,
   type SandboxUser,
+  escapeCommandText,
   slashCommandFields,
   viewClosedPayload,
   viewSubmissionPayload,
@@ -91,7 +92,8 @@ export class SandboxClient {
       user: this.user,
       channel,
       command: this.command,
-      text,
+      // manifest.json asks Slack to escape channels, users and links (`should_escape: true`).
+      text: escapeCommandText(text, this.emu.channels, this.emu.users),
       responseUrl: this.emu.registerResponseUrl(context),
       triggerId: this.emu.issueTriggerId(),
     });

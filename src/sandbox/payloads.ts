@@ -28,6 +28,30 @@ const team = () => ({ id: TEAM_ID, domain: TEAM_NAME });
 const userObject = (u: SandboxUser) => ({ id: u.id, username: u.name, name: u.name, team_id: TEAM_ID });
 
 /** `application/x-www-form-urlencoded` fields of a slash command, as Slack posts them. */
+/**
+ * What Slack does to a slash command's text when the command has "Escape channels, users, and links
+ * sent to your app" on (manifest.json `should_escape: true`): a `#channel` or `@user` the workspace
+ * knows becomes `<#C…|name>` / `<@U…|name>`, an email address `<mailto:a@b.c|a@b.c>` and a URL `<url>`.
+ * A `#name` no channel has stays plain text, as in Slack.
+ */
+export function escapeCommandText(text: string, channels: ReadonlyMap<string, string>, users: ReadonlyMap<string, { name: string }>): string {
+  const channelId = new Map([...channels].map(([id, name]) => [name, id]));
+  const userId = new Map([...users].map(([id, u]) => [u.name, id]));
+  return text
+    .split(/(\s+)/)
+    .map((word) => {
+      if (/^\s*$/.test(word) || word.startsWith('<')) return word;
+      const ch = /^#([a-z0-9_-]{1,80})$/.exec(word);
+      if (ch && channelId.has(ch[1]!)) return `<#${channelId.get(ch[1]!)!}|${ch[1]!}>`;
+      const us = /^@([A-Za-z0-9._-]{1,80})$/.exec(word);
+      if (us && userId.has(us[1]!)) return `<@${userId.get(us[1]!)!}|${us[1]!}>`;
+      if (/^https?:\/\/\S+$/.test(word)) return `<${word}>`;
+      if (/^[^\s@<>|]+@[^\s@<>|]+\.[A-Za-z]{2,}$/.test(word)) return `<mailto:${word}|${word}>`;
+      return word;
+    })
+    .join('');
+}
+
 export function slashCommandFields(o: {
   user: SandboxUser;
   channel: ChannelRef;

@@ -3,8 +3,10 @@
  * the channel as Slack escapes a mention in command text (`<#C123|name>`, `<#C123>`, `<#C123|>`),
  * or its bare ID; `off` in any case; and every wrong input answered with the incident usage.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCommand, USAGE } from '../../src/core/grammar.ts';
+import { escapeCommandText } from '../../src/sandbox/payloads.ts';
 
 const USAGE_LINE = `Usage: \`${USAGE.incident}\``;
 
@@ -59,7 +61,7 @@ describe('/cws incident: refused with the incident usage', () => {
     // Arguments the wrong way round: the channel is not a cluster name.
     ['incident demo <#C0INCIDENT|x>', /`<#C0INCIDENT\|x>` is not a valid cluster name/],
     // Not channels: a user mention, a DM ID, a lowercase ID, a name, a URL, a broken escape.
-    ['incident <@U0APPROVER> demo', /`<@U0APPROVER>` is not a channel: mention it as #channel \(or write `off`\)/],
+    ['incident <@U0APPROVER> demo', /`<@U0APPROVER>` is not a channel mention: type # and pick the channel from Slack's list.*\(or write `off`\)/],
     ['incident D0DIRECT1 demo', /`D0DIRECT1` is not a channel/],
     ['incident c0incident demo', /`c0incident` is not a channel/],
     ['incident cws-incident demo', /`cws-incident` is not a channel/],
@@ -96,12 +98,38 @@ describe('/cws incident: refused with the incident usage', () => {
 });
 
 describe('/cws incident: what the manifest makes Slack send', () => {
-  // manifest.json has `should_escape: false`: Slack then sends a channel typed as "#cws-incident"
-  // as that plain text, not as `<#C…|cws-incident>`. The grammar takes IDs only, so such a mention
-  // is refused (reported to the owner of src/core/grammar.ts; pinned here so a change is noticed).
-  it('a plain `#name` is refused as not a channel', () => {
+  // manifest.json has `should_escape: true`: Slack sends a channel picked from its list as
+  // `<#C…|cws-incident>`. A `#name` Slack did not recognise arrives as plain text and is refused
+  // with what to do (pick the channel from the list).
+  it('a plain `#name` is refused as not a channel mention, saying how to mention it', () => {
     const r = parseCommand('incident #cws-incident demo');
     expect(r).toMatchObject({ ok: false, usage: USAGE_LINE });
-    expect(r.ok ? '' : r.error).toMatch(/`#cws-incident` is not a channel/);
+    expect(r.ok ? '' : r.error).toMatch(/`#cws-incident` is not a channel mention: type # and pick the channel/);
+  });
+
+  it('the manifest asks Slack to escape channels, users and links', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../manifest.json', import.meta.url), 'utf8')) as {
+      features: { slash_commands: { should_escape?: boolean }[] };
+    };
+    expect(manifest.features.slash_commands.every((c) => c.should_escape === true)).toBe(true);
+  });
+
+  it('what the sandbox sends for a typed #channel parses as that channel', () => {
+    const text = escapeCommandText('incident #cws-incident demo', new Map([['C0INCIDENT', 'cws-incident']]), new Map());
+    expect(text).toBe('incident <#C0INCIDENT|cws-incident> demo');
+    expect(parseCommand(text)).toMatchObject({ ok: true, command: { name: 'incident', channel: 'C0INCIDENT', cluster: 'demo' } });
+  });
+
+  it('escaped emails, users and links still parse as typed (a flare email, a stray mention left as it was)', () => {
+    const text = escapeCommandText(
+      'flare demo 12345 --email ops@example.com @alex #nowhere https://x.example',
+      new Map(),
+      new Map([['U0APPROVER', { name: 'alex' }]]),
+    );
+    expect(text).toBe('flare demo 12345 --email <mailto:ops@example.com|ops@example.com> <@U0APPROVER|alex> #nowhere <https://x.example>');
+    expect(parseCommand('flare demo 12345 --email <mailto:ops@example.com|ops@example.com>')).toMatchObject({
+      ok: true,
+      command: { email: 'ops@example.com' },
+    });
   });
 });
