@@ -182,3 +182,29 @@ describe('a remediation that was reverted', () => {
     assertSlackAccepts({ channel: 'C1', ...live });
   });
 });
+
+describe('a result near Slack’s limits', () => {
+  it('keeps its verdict, outcomes, buttons and footer within the limits: its longest detail sections give way', () => {
+    const results = Array.from({ length: 300 }, (_, i) => ({
+      ...agent(i, i % 3 ? 'ok' : 'failed'),
+      node: `node-${i}-${'n'.repeat(200)}`,
+      message: `failure kind ${i % 40} ${'x'.repeat(390)}`,
+    }));
+    const big = renderResult({ jobId: ST, cluster: 'prod', requestedBy: 'UASKER' }, { ...selftest, results });
+    const nodes = results
+      .filter((r) => r.status !== 'ok')
+      .slice(0, 10)
+      .map((r) => r.node);
+    const live = liveMessage(
+      big,
+      ST,
+      nodes.map((node, i) => fu({ jobId: `j${i}`, action: 'restart_agent', node, detail: `pod ${'p'.repeat(200)} → ${'q'.repeat(200)}` })),
+    );
+    assertSlackAccepts({ channel: 'C1', ...live });
+    expect(blockText(live, LIVING.verdict)).toContain('changed since: agent on');
+    expect(blockText(live, LIVING.outcomes)!.split('\n')).toHaveLength(10);
+    expect(live.blocks!.at(-1)!.block_id).toBe(LIVING.footer);
+    expect(JSON.stringify(live.blocks)).toContain('Some details were left out to make room for what happened since');
+    expect(labels(live)).toContain('Re-run failed (100)');
+  });
+});

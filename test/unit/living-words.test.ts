@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { NetcheckResult } from '../../src/contract/jobs.ts';
 import { parseCommand } from '../../src/core/grammar.ts';
 import { originWords, plainOrigins, renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
-import { renderQueued } from '../../src/core/slack/blocks/selftest.ts';
+import { renderQueued, renderResult, testName } from '../../src/core/slack/blocks/selftest.ts';
 import { shortJobId } from '../../src/core/slack/blocks/text.ts';
 
 const NC = 'nc-1b2c3d4e-0000-4000-8000-000000000002';
@@ -58,6 +58,30 @@ describe('provenance in plain words', () => {
     expect(shown).toContain('Cilium and CWS race for the tc classifier.');
     expect(shown).not.toContain('cilium_race');
     expect(JSON.stringify(m.metadata)).toContain('cilium_race');
+  });
+});
+
+describe('self-test rules', () => {
+  it('are named by what they test; the full rule name stays in the metadata', () => {
+    expect(testName('datadog_agent_cws_self_test_rule_chmod')).toBe('chmod');
+    expect(testName('datadog_agent_cws_self_test_rule_')).toBe('datadog_agent_cws_self_test_rule_');
+    expect(testName('custom_rule')).toBe('custom_rule');
+    const failed = {
+      node: 'node-1',
+      pod: 'p1',
+      status: 'failed' as const,
+      failedTests: ['datadog_agent_cws_self_test_rule_open'],
+      message: 'x',
+      durationMs: 1,
+    };
+    const ok = { ...failed, node: 'node-2', pod: 'p2', status: 'ok' as const, failedTests: [] };
+    const m = renderResult(
+      { jobId: NC, cluster: 'prod', requestedBy: 'U1' },
+      { kind: 'selftest', cluster: 'prod', target: 'kubernetes', startedAt: '2026-12-02T00:00:00Z', finishedAt: '2026-12-02T00:00:01Z', results: [failed, ok] },
+    );
+    expect(JSON.stringify(m.blocks)).toContain('failing tests: `open`');
+    expect(JSON.stringify(m.blocks)).not.toContain('self_test_rule');
+    expect(JSON.stringify(m.metadata)).toContain('datadog_agent_cws_self_test_rule_open');
   });
 });
 

@@ -162,5 +162,45 @@ export function liveMessage(original: ChatMessage, sourceJobId: string, followUp
   const at = blocks.findIndex((b) => b.block_id === LIVING.footer);
   if (at >= 0) blocks.splice(at, 0, ...added);
   else blocks.push(...added);
-  return { ...original, blocks: blocks.slice(0, LIMITS.blocks) };
+  return { ...original, blocks: fitted(blocks) };
+}
+
+/** Characters of text in blocks, as Slack counts them for `msg_blocks_too_long` (every `text` string). */
+function textLength(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + textLength(x), 0);
+  if (!v || typeof v !== 'object') return 0;
+  let n = 0;
+  for (const [k, x] of Object.entries(v)) n += k === 'text' && typeof x === 'string' ? x.length : textLength(x);
+  return n;
+}
+
+/** Room left under Slack's limit on a message's text (about 12k characters in all its blocks). */
+const TEXT_BUDGET = LIMITS.totalText - 500;
+
+/**
+ * A result that was near Slack's limits keeps its verdict, outcomes, buttons and footer: its
+ * longest detail sections go first (what they listed is in the thread and the metadata).
+ */
+function fitted(blocks: Block[]): Block[] {
+  let out = blocks.slice(0, LIMITS.blocks);
+  if (textLength(out) <= TEXT_BUDGET && out.length === blocks.length) return out;
+  const note: Block = {
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: 'Some details were left out to make room for what happened since; the thread and the metadata have them.' }],
+  };
+  const droppable = out
+    .map((b, i) => ({ b, i, n: textLength(b) }))
+    .filter(({ b }) => b.type === 'section' && b.block_id !== LIVING.verdict && !b.accessory)
+    .sort((a, b) => b.n - a.n);
+  const drop = new Set<number>();
+  let size = textLength(out) + textLength(note);
+  for (const d of droppable) {
+    if (size <= TEXT_BUDGET) break;
+    drop.add(d.i);
+    size -= d.n;
+  }
+  out = out.filter((_, i) => !drop.has(i));
+  const at = out.findIndex((b) => b.block_id === LIVING.outcomes);
+  out.splice(at >= 0 ? at : out.length, 0, note);
+  return out.slice(0, LIMITS.blocks);
 }

@@ -88,11 +88,14 @@ function agentLine(r: AgentResult): string {
   return `${ICON[r.status]} ${where} — ${LABEL[r.status]}${details(r)}`;
 }
 
+/** A self-test rule as people say it: `datadog_agent_cws_self_test_rule_chmod` is the `chmod` test (the full name stays in the metadata). */
+export const testName = (rule: string) => rule.replace(/^datadog_agent_cws_self_test_rule_(?=.)/, '');
+
 function details(r: AgentResult): string {
   const tests = r.failedTests.length
     ? `\nfailing tests: ${r.failedTests
         .slice(0, 10)
-        .map((t) => code(t, 80))
+        .map((t) => code(testName(t), 80))
         .join(', ')}${r.failedTests.length > 10 ? ` +${r.failedTests.length - 10}` : ''}`
     : '';
   const message = r.status === 'ok' || !r.message.trim() ? '' : `\n${escapeMrkdwn(clip(r.message.trim(), 400))}`;
