@@ -2,7 +2,7 @@ import { flareMetadata } from '../../metadata.ts';
 import type { FlareProgress, FlareResult, JobFailure } from '../../results.ts';
 import { ACTIONS } from '../actions.ts';
 import type { Block, ChatMessage } from '../message.ts';
-import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS } from './text.ts';
+import { clip, code, escapeMrkdwn, escapeClip, failureText, LIMITS, shortJobId } from './text.ts';
 
 export interface FlareContext {
   jobId: string;
@@ -21,7 +21,7 @@ const header = (c: FlareContext): Block => ({
 const who = (c: FlareContext) => (c.caseId ? `case ${c.caseId}` : `new case for ${escapeMrkdwn(c.email ?? '?')}`);
 const footer = (c: FlareContext): Block => ({
   type: 'context',
-  elements: [{ type: 'mrkdwn', text: `job ${c.jobId} · requested by <@${c.requestedBy}> · ${who(c)}` }],
+  elements: [{ type: 'mrkdwn', text: `job ${shortJobId(c.jobId)} · requested by <@${c.requestedBy}> · ${who(c)}` }],
 });
 
 export function renderFlareQueued(c: FlareContext): ChatMessage {
@@ -122,7 +122,7 @@ export function renderFlareReview(c: FlareContext, p: FlareProgress): ChatMessag
     elements: [
       {
         type: 'mrkdwn',
-        text: `Only <@${c.requestedBy}> or a remediator of \`${c.cluster}\` can send it.${expires ? ` This review expires <!date^${expires}^{time}|at ${p.expiresAt}>.` : ''} · job ${c.jobId}`,
+        text: `Only <@${c.requestedBy}> or a remediator of \`${c.cluster}\` can send it.${expires ? ` This review expires <!date^${expires}^{time}|at ${p.expiresAt}>.` : ''} · job ${shortJobId(c.jobId)}`,
       },
     ],
   });
