@@ -32,7 +32,7 @@ export const USAGE: Record<Command['name'], string> = {
 export const SUMMARY: Record<Command['name'], string> = {
   help: 'show this help',
   clusters: 'list the configured clusters and whether a worker serves them',
-  selftest: 'run `security-agent runtime self-test` on every agent of a cluster',
+  selftest: 'run `runtime self-test` on every agent of a cluster (with `security-agent` where the agent pod has that container, else `system-probe`)',
   flare: 'build a support flare on an agent, review it, then send it',
   netcheck: 'check CWS network detections against the cluster’s CNI plugin, and fix what it finds',
   audit: 'who ran what, when, and how it ended (newest first)',
@@ -51,10 +51,13 @@ const EMAIL_RE = /^[A-Za-z0-9_+][A-Za-z0-9_+-]*(\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9][
 
 const isSubcommand = (s: string): s is Command['name'] => Object.hasOwn(USAGE, s);
 
-/** Slack may escape parts of the text (`<mailto:a@b.c|a@b.c>`, `<#C123|name>`); unwrap them. */
 /** An email address the grammar (and so the agent's `flare -e`) accepts: at most 254 characters. */
 export const isEmailAddress = (s: string): boolean => s.length <= 254 && EMAIL_RE.test(s);
 
+/**
+ * Splits command text on whitespace. Slack may escape parts of the text (`<mailto:a@b.c|a@b.c>`,
+ * `<#C123|name>`): emails are unwrapped here; channel mentions are kept whole for `incident`.
+ */
 export function tokenize(text: string): string[] {
   return text
     .replace(/<mailto:([^|>]+)(\|[^>]*)?>/g, '$1')
@@ -101,6 +104,19 @@ const ALLOWED_OPTIONS: Record<Command['name'], readonly OptionName[]> = {
   schedule: [],
 };
 const isOption = (s: string): s is OptionName => (OPTIONS as readonly string[]).includes(s);
+const looksLikeOption = (token: string) => token.length > 1 && token.startsWith('-');
+const optionFlag = (token: string) => (token.includes('=') ? token.slice(0, token.indexOf('=')) : token);
+/** The option a `--name` or `--name=value` token names, when the grammar knows it. */
+function optionKey(token: string): OptionName | undefined {
+  const flag = optionFlag(token);
+  const key = flag.replace(/^--?/, '');
+  return flag.startsWith('--') && isOption(key) ? key : undefined;
+}
+/** Why an option token is refused by a subcommand: unknown anywhere, or known but not an option of this one. */
+function optionRefusal(known: Command['name'], token: string): string {
+  const key = optionKey(token);
+  return key === undefined ? `unknown option \`${clip(optionFlag(token))}\`.` : `\`--${key}\` is not an option of \`${known}\`.`;
+}
 
 /** What the positional arguments of each subcommand are, in order. */
 const POSITIONALS: Record<Command['name'], readonly ('topic' | 'cluster' | 'caseId' | 'jobId')[]> = {
@@ -148,12 +164,10 @@ export function parseCommand(text: string): ParseResult {
       optionsEnded = true;
       continue;
     }
-    if (!optionsEnded && token.length > 1 && token.startsWith('-')) {
+    if (!optionsEnded && looksLikeOption(token)) {
       const eq = token.indexOf('=');
-      const flag = eq < 0 ? token : token.slice(0, eq);
-      const key = flag.replace(/^--?/, '');
-      if (!flag.startsWith('--') || !isOption(key)) return fail(known, `unknown option \`${clip(flag)}\`.`);
-      if (!ALLOWED_OPTIONS[known].includes(key)) return fail(known, `\`--${key}\` is not an option of \`${known}\`.`);
+      const key = optionKey(token);
+      if (key === undefined || !ALLOWED_OPTIONS[known].includes(key)) return fail(known, optionRefusal(known, token));
       if (options[key] !== undefined) return fail(known, `\`--${key}\` given twice.`);
       const value = eq < 0 ? rest[++i] : token.slice(eq + 1);
       if (value === undefined || value === '') return fail(known, `option \`--${key}\` needs a value.`);
@@ -248,7 +262,15 @@ function checkOption(key: OptionName, value: string): string | undefined {
 const CHANNEL_RE = /^(?:<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>|#?([CG][A-Z0-9]{2,}))$/;
 
 /** `/cws incident <#channel> <cluster>` links the channel to the cluster; `/cws incident off <cluster>` ends it. */
-function parseIncident(rest: string[]): ParseResult {
+function parseIncident(tokens: string[]): ParseResult {
+  // Options and `--` as every subcommand reads them: incident has no option, so any is refused by name.
+  const rest: string[] = [];
+  let optionsEnded = false;
+  for (const token of tokens) {
+    if (!optionsEnded && token === '--') optionsEnded = true;
+    else if (!optionsEnded && looksLikeOption(token)) return fail('incident', optionRefusal('incident', token));
+    else rest.push(token);
+  }
   const [target, cluster, ...more] = rest;
   if (!target || !cluster) return fail('incident', 'a channel (or `off`) and a cluster name are required.');
   if (more.length) return fail('incident', `unexpected argument \`${clip(more[0]!)}\`.`);

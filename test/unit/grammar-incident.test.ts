@@ -34,6 +34,14 @@ describe('/cws incident: accepted', () => {
     expect(parseCommand(`incident ${off} demo`)).toEqual({ ok: true, command: { name: 'incident', cluster: 'demo', off: true } });
   });
 
+  it('`--` ends the options as for every subcommand (a cluster named like an option goes after it)', () => {
+    expect(parseCommand('incident -- <#C0INCIDENT|x> demo')).toEqual({ ok: true, command: { name: 'incident', cluster: 'demo', channel: 'C0INCIDENT' } });
+    expect(parseCommand('incident <#C0INCIDENT|x> -- demo')).toEqual({ ok: true, command: { name: 'incident', cluster: 'demo', channel: 'C0INCIDENT' } });
+    expect(parseCommand('incident off -- demo')).toEqual({ ok: true, command: { name: 'incident', cluster: 'demo', off: true } });
+    // After `--`, a second `--` is an argument like any other.
+    expect(parseCommand('incident -- <#C0INCIDENT|x> demo --')).toMatchObject({ ok: false, error: expect.stringMatching(/unexpected argument `--`/) });
+  });
+
   it('a cluster may be named like a channel ID or `off`: position decides', () => {
     expect(parseCommand('incident off off')).toEqual({ ok: true, command: { name: 'incident', cluster: 'off', off: true } });
     expect(parseCommand('incident <#C0INCIDENT|x> off')).toEqual({ ok: true, command: { name: 'incident', cluster: 'off', channel: 'C0INCIDENT' } });
@@ -72,6 +80,11 @@ describe('/cws incident: refused with the incident usage', () => {
     ['incident ##C0INCIDENT demo', /is not a channel/],
     ['incident <!channel> demo', /is not a channel/],
     ['incident offf demo', /`offf` is not a channel/],
+    // Options are refused as every subcommand refuses them, by the option's name, not its value.
+    ['incident <#C0INCIDENT|x> --node n demo', /^`--node` is not an option of `incident`\.$/],
+    ['incident <#C0INCIDENT|x> demo --limit=5', /^`--limit` is not an option of `incident`\.$/],
+    ['incident --bogus <#C0INCIDENT|x> demo', /^unknown option `--bogus`\.$/],
+    ['incident off demo -f', /^unknown option `-f`\.$/],
   ])('%j', (text, error) => {
     const r = parseCommand(text);
     expect(r).toMatchObject({ ok: false, usage: USAGE_LINE });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_COMMAND_TEXT, MAX_TOKEN, parseCommand, tokenize, USAGE } from '../../src/core/grammar.ts';
+import { MAX_COMMAND_TEXT, MAX_TOKEN, parseCommand, SUMMARY, tokenize, USAGE } from '../../src/core/grammar.ts';
 
 describe('parseCommand', () => {
   it.each([
@@ -62,6 +62,19 @@ describe('parseCommand', () => {
     const r = parseCommand(`selftest ${'X'.repeat(500)}`);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.length).toBeLessThan(150);
+  });
+
+  it('the selftest summary names both binaries the command is chosen from (per agent layout)', () => {
+    expect(SUMMARY.selftest).toMatch(/`security-agent`/);
+    expect(SUMMARY.selftest).toMatch(/`system-probe`/);
+    expect(SUMMARY.selftest).not.toMatch(/run `security-agent runtime self-test`/);
+  });
+
+  it('the doc comment about Slack escapes sits on tokenize, not on isEmailAddress', () => {
+    const source = readFileSync(new URL('../../src/core/grammar.ts', import.meta.url), 'utf8');
+    const before = (decl: string) => source.slice(0, source.indexOf(decl)).trimEnd().split('\n').slice(-4).join('\n');
+    expect(before('export const isEmailAddress')).not.toMatch(/Slack may escape/);
+    expect(before('export function tokenize')).toMatch(/Slack may escape/);
   });
 
   it('tokenize unwraps Slack escapes and splits on any whitespace', () => {
