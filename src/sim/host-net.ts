@@ -148,7 +148,7 @@ export function tcFilterJson(lines: readonly string[]): unknown[] {
 // ── the agent's own classifiers ──────────────────────────────────────────────────────────
 
 /** Go's strconv.ParseBool (what viper/cast accept); anything else reads as false, as cast.ToBool does. */
-function goBool(v: unknown): boolean | undefined {
+export function goBool(v: unknown): boolean | undefined {
   if (typeof v === 'boolean') return v;
   if (v === undefined || v === null) return undefined;
   const s = String(v);
@@ -187,7 +187,7 @@ export interface AgentNetworkConfig {
 const EVENT_MONITORING_SINCE: [number, number, number] = [7, 44, 0];
 
 /** Viper-style lookup in a parsed YAML document: nested maps, flat dotted keys, or a mix. */
-function yamlLookup(node: unknown, path: readonly string[]): unknown {
+export function yamlLookup(node: unknown, path: readonly string[]): unknown {
   if (path.length === 0) return node;
   if (!node || typeof node !== 'object' || Array.isArray(node)) return undefined;
   const obj = node as Record<string, unknown>;

@@ -27,7 +27,9 @@ import { ExecRegistry } from './exec-registry.ts';
 import { type FieldSelector, matchesFields } from './field-selector.ts';
 import { type FlareBehaviour, type Fleet, mergeDefined, type NodeSpec, nodeSpec, type SelftestBehaviour } from './fleet.ts';
 import type { ConfigMap, DaemonSet, KObject, Namespace, Node, Pod } from './k8s-types.ts';
+import { containerOf, envOf, systemProbeYamlOf } from './container-files.ts';
 import { hostInterfaces } from './host-net.ts';
+import { type CliAnswer, type RuntimeModuleState, runtimeModuleState, runtimeSelftestAnswer } from './selftest-config.ts';
 import { type LabelSelector, matchesLabels, parseLabelSelector } from './label-selector.ts';
 import { type Mint, systemMint, timestamp } from './meta.ts';
 import { applyPatch, PatchDecodeError, type PatchContentType, PatchError } from './patch.ts';
@@ -76,6 +78,8 @@ export class ClusterState {
   private readonly configMaps = new Map<string, ConfigMap>();
   private readonly selftestOverrides = new Map<string, Partial<SelftestBehaviour>>();
   private readonly selftestRuns = new Map<string, Date>();
+  /** Per node: the runtime module of its current agent pod (selftest-config.ts). */
+  private readonly runtimeModules = new Map<string, { state: RuntimeModuleState; answer: CliAnswer | undefined }>();
   private readonly flareOverrides = new Map<string, Partial<FlareBehaviour>>();
   private readonly tcOverrides = new Map<string, Record<string, string>>();
   private agentClassifiers = false;
@@ -308,8 +312,31 @@ export class ClusterState {
     return this.mint.now();
   }
 
+  /**
+   * What the node's `runtime self-test` does: the fleet spec's `selftest` (and `setSelftest`), unless
+   * the agent pod's system-probe started without the runtime module or its self-tester
+   * (selftest-config.ts): then the CLI's fixed answer, at once.
+   */
   selftestFor(node: string): SelftestBehaviour {
-    return this.nodeSpec(node).selftest;
+    const spec = this.nodeSpec(node).selftest;
+    const answer = this.runtimeModules.get(node)?.answer;
+    return answer ? { ...spec, ...answer, latencyMs: 0, hang: false, failedTests: [] } : spec;
+  }
+
+  /** The runtime module of the node's agent pod, as its system-probe read its configuration at start. */
+  runtimeModuleOf(node: string): RuntimeModuleState | undefined {
+    return this.runtimeModules.get(node)?.state;
+  }
+
+  /** system-probe reads its env and system-probe.yaml when it starts: a pod's module is fixed for its life. */
+  private startRuntimeModule(node: string, pod: Pod): void {
+    if (!containerOf(pod, 'system-probe')) {
+      this.runtimeModules.delete(node);
+      return;
+    }
+    const env = envOf(pod, 'system-probe');
+    const state = runtimeModuleState(env, systemProbeYamlOf(this, pod));
+    this.runtimeModules.set(node, { state, answer: runtimeSelftestAnswer(state, env.DD_RUNTIME_SECURITY_CONFIG_SOCKET) });
   }
 
   recordSelftestRun(node: string, at: Date = this.mint.now()): void {
@@ -337,10 +364,17 @@ export class ClusterState {
       if (pods.some((p) => p.spec.nodeName === node.metadata.name)) continue;
       const agent = ds.metadata.namespace === this.fleet.namespace && ds.metadata.name === this.fleet.agent.daemonSet;
       const podSpec = agent ? (spec: DaemonSet['spec']['template']['spec']) => nodePodSpec(spec, this.fleet, node.metadata.name) : undefined;
-      this.store(
-        this.pods,
-        buildPod({ ds, node, name: this.podName(ds), podIP: this.nextPodIP(node), runtime: this.runtime, mint: this.mint, ...(podSpec ? { podSpec } : {}) }),
-      );
+      const pod = buildPod({
+        ds,
+        node,
+        name: this.podName(ds),
+        podIP: this.nextPodIP(node),
+        runtime: this.runtime,
+        mint: this.mint,
+        ...(podSpec ? { podSpec } : {}),
+      });
+      this.store(this.pods, pod);
+      if (agent) this.startRuntimeModule(node.metadata.name, pod);
     }
     const status = daemonSetStatus(ds, this.podsOf(ds), [...this.nodes.values()]);
     const current = this.daemonSets.get(key(ds.metadata.namespace, ds.metadata.name)) ?? ds;
