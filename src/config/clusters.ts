@@ -114,6 +114,10 @@ export const KubernetesCluster = z
       .object({ securityAgent: z.string().default('security-agent'), systemProbe: z.string().default('system-probe') })
       .strict()
       .default({ securityAgent: 'security-agent', systemProbe: 'system-probe' }),
+    // Exec sessions in flight per worker. 500 from `BENCH_CONCURRENCY=<n> npm run bench -- selftest-all-in-one`
+    // (1000 agents x 2 s, self-test + status, npm start; README "Performance" has the table): 750 was no
+    // faster within the noise and peaked at 196-198 MB of the 200 MB budget, 1000 was erratic (10.9-28.4 s)
+    // and once over budget, 250 took two more waves (21.4 s).
     concurrency: z.number().int().min(1).max(5000).default(500),
     ...Common,
   })
