@@ -3,6 +3,7 @@ import { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { RedisAuditLog } from './state/audit.ts';
 import type { BotServices } from './commands/context.ts';
+import { republishApprovalHomes } from './commands/approval.ts';
 import { type ClustersFile, clusterNamed } from '../config/clusters.ts';
 import { RedisCommandLimiter } from './state/command-limiter.ts';
 import { JobProducer } from './state/producer.ts';
@@ -112,6 +113,8 @@ export function createBot(o: BotOptions): Bot {
     ...(o.reconcileIntervalMs ? { reconcileIntervalMs: o.reconcileIntervalMs } : {}),
     ...(o.metrics ? { onFinished: o.metrics.job } : {}),
     schedules,
+    // An expired approval request leaves the App Homes that listed it (services is set below, before any reconcile).
+    approvalHomes: (r) => republishApprovalHomes(services, r),
   });
   const services: BotServices = {
     clusters: o.clusters,

@@ -13,7 +13,7 @@ import { howToGet, type Outcome } from './kinds/kind.ts';
 import type { JobMessages } from './job-messages.ts';
 import { IncidentMirror } from './kinds/incident-mirror.ts';
 import { showDetails } from './living.ts';
-import { expireDueApprovals } from './commands/approval.ts';
+import { type ApprovalRequest, expireDueApprovals } from './commands/approval.ts';
 import { CHANNEL_ERRORS, CONTENT_ERRORS, type ChatMessage, type FallbackOptions, GONE_ERRORS, type Notifier, refusalOf } from './notifier.ts';
 
 export interface JobUpdatesDeps {
@@ -34,6 +34,8 @@ export interface JobUpdatesDeps {
   onFinished?: (kind: string, cluster: string, outcome: string, seconds?: number) => void;
   /** Scheduled checks (src/bot/schedules/): whether a scheduled run's result is posted, and its last run. */
   schedules?: ScheduleOutcomes;
+  /** Republishes the App Homes of the people an approval request concerns, once it expired (republishApprovalHomes). */
+  approvalHomes?: (r: ApprovalRequest) => Promise<void>;
 }
 
 /** What JobUpdates asks about a job that is a run of a schedule (its record has `schedule`). */
@@ -330,6 +332,7 @@ export class JobUpdates {
       logger: this.d.logger,
       incidentChannel: this.d.incidentChannel ?? (() => undefined),
       permalink: (channel, ts) => this.d.messages.permalink(channel, ts),
+      ...(this.d.approvalHomes ? { republishHomes: this.d.approvalHomes } : {}),
     }).catch((err) => this.d.logger.warn({ err }, 'could not close the expired approval requests'));
     for (const jobId of await this.d.tracker.openJobs()) {
       if (await this.finish(jobId)) continue;

@@ -38,7 +38,7 @@ beforeAll(async () => {
   let yaml = 'clusters:\n';
   for (const [name, extra] of [
     ['ap-a', 'requireApproval: true, incidentChannel: CAPINC01'],
-    ['ap-rej', 'requireApproval: [disable_network_detections, disable_cws]'],
+    ['ap-rej', 'requireApproval: [disable_network_detections, disable_cws], incidentChannel: CAPINC02'],
     ['ap-exp', 'requireApproval: true, approval: { ttlSeconds: 1 }'],
   ] as const) {
     sims[name] = await startSimulator({ fleet: parseFleet(raceFleet(name), name) });
@@ -79,6 +79,25 @@ const told = (re: RegExp) => h.emu.waitFor((e) => e.callsTo('response_url').find
 const resultIn = (m: SlackMessage) =>
   h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
 const settle = () => new Promise((r) => setTimeout(r, 700));
+/** Every text a message shows (its fallback `text`, every `text` of its blocks), mentions (`<@U…>`, `<#C…>`) and links taken out. */
+const shownText = (m: SlackMessage): string => {
+  const texts: string[] = [m.text ?? ''];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'text' && typeof x === 'string') texts.push(x);
+        else walk(x);
+      }
+  };
+  walk(m.blocks);
+  return texts
+    .join('\n')
+    .replace(/<[@#][A-Z0-9]+(\|[^>]*)?>/g, '')
+    .replace(/<https?:\/\/[^>]*>/g, '');
+};
+/** A Slack user or channel ID written out as text, which a reader sees raw. */
+const RAW_ID = /\b[UWCG][A-Z0-9]{7,}\b/;
 
 describe('two-person approval', () => {
   it('refuses self-approval (nothing changes), then another approver’s Approve applies the change, once', async () => {
@@ -130,6 +149,10 @@ describe('two-person approval', () => {
     );
     expect(JSON.stringify(change.blocks)).toContain('approved by <@UBOB0001>');
     expect(inc.filter((x) => x.metadata!.event_payload.jobId === p.approvalId)).toHaveLength(1);
+    // Who approved is a mention in the request's mirror, never a raw ID; nor in any mirror message.
+    const mirroredRequest = h.emu.messages('CAPINC01').find((x) => x.metadata?.event_payload.jobId === p.approvalId)!;
+    expect(JSON.stringify(mirroredRequest.blocks)).toContain('approved by <@UBOB0001>');
+    for (const x of h.emu.messages('CAPINC01')) expect(shownText(x)).not.toMatch(RAW_ID);
 
     // Audited: the request, the refusals, the approval, the change.
     const audit = await h.bot.services.audit.recent(100);
@@ -182,6 +205,14 @@ describe('two-person approval', () => {
     const req = await requestIn(m);
     await click(h, req, 'Reject', 'UBOB0001');
     await h.emu.waitFor(() => h.emu.message(req.channel, req.ts)?.metadata?.event_payload.state === 'rejected' || undefined);
+    // The incident channel says who rejected it as a mention, and shows no raw ID anywhere.
+    const approvalId = String(req.metadata!.event_payload.approvalId);
+    const mirrored = await h.emu.waitFor(
+      (e) => e.messages('CAPINC02').find((x) => x.metadata?.event_payload.jobId === approvalId && x.metadata.event_payload.state === 'rejected'),
+      { timeoutMs: 30_000 },
+    );
+    expect(JSON.stringify(mirrored.blocks)).toContain('rejected by <@UBOB0001>');
+    for (const x of h.emu.messages('CAPINC02')) expect(shownText(x)).not.toMatch(RAW_ID);
     await settle();
     expect(spEnv('ap-rej')).not.toContainEqual(NETWORK_OFF);
     await click(h, req, 'Approve', 'UBOB0001');
@@ -210,6 +241,16 @@ describe('two-person approval', () => {
     expect(JSON.stringify(closed.blocks)).not.toContain('approval.approve');
     expect(JSON.stringify(closed.blocks)).toContain('without an approval: nothing was changed');
     expect(spEnv('ap-exp')).not.toContainEqual(NETWORK_OFF);
+    // The App Homes that listed it (the requester's, each named approver's) are republished without it.
+    const expiredAt = h.emu.callsTo('chat.update').find((c) => c.args.ts === req.ts && JSON.stringify(c.args).includes('expired'))!.at;
+    for (const user of ['UCAROL01', 'UALICE01', 'UBOB0001'])
+      await h.emu.waitFor(
+        (e) =>
+          e
+            .callsTo('views.publish')
+            .find((c) => c.args.user_id === user && c.at >= expiredAt && !JSON.stringify(c.args.view).includes('Disable network detections (ap-exp)')),
+        { timeoutMs: 10_000 },
+      );
   });
 
   it('an expired request’s buttons do nothing and say so', async () => {

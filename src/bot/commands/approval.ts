@@ -66,6 +66,17 @@ export interface ApprovalDeps {
   logger: BotServices['logger'];
   incidentChannel: (cluster: string) => string | undefined;
   permalink?: (channel: string, ts: string) => Promise<string | undefined>;
+  /** Republishes the App Homes a closed request concerns (republishApprovalHomes); never throws. */
+  republishHomes?: (r: ApprovalRequest) => Promise<void>;
+}
+
+/**
+ * The App Homes a request concerns, republished so they follow it (its open, decision, or expiry);
+ * what the reconcile loop is given as `republishHomes`. Never throws.
+ */
+export async function republishApprovalHomes(services: BotServices, r: Pick<ApprovalRequest, 'cluster' | 'requestedBy'>): Promise<void> {
+  const cluster = findCluster(services, r.cluster);
+  await publishHomes(services, cluster ? concerned(cluster.config, r) : [r.requestedBy]);
 }
 
 const depsOf = (services: BotServices): ApprovalDeps => ({
@@ -118,7 +129,7 @@ async function mirror(d: ApprovalDeps, r: ApprovalRequest, state: 'pending' | 'a
       ? `${approvalWhat(view(r))} waits for approval`
       : state === 'expired'
         ? `${approvalWhat(view(r))}: expired without an approval, nothing changed`
-        : `${approvalWhat(view(r))}: ${state} by ${r.decidedBy ?? 'someone'}`;
+        : `${approvalWhat(view(r))}: ${state}`; // who decided is a mention in the message (approvedBy / rejectedBy), never a raw ID in this plain text
   await new IncidentMirror({ tracker: d.tracker, notifier: d.notifier, logger: d.logger, incidentChannel: d.incidentChannel })
     .show(
       {
@@ -128,6 +139,7 @@ async function mirror(d: ApprovalDeps, r: ApprovalRequest, state: 'pending' | 'a
         by: r.requestedBy,
         from: r.channel,
         ...(state === 'approved' && r.decidedBy ? { approvedBy: r.decidedBy } : {}),
+        ...(state === 'rejected' && r.decidedBy ? { rejectedBy: r.decidedBy } : {}),
       },
       state,
       { verdict, ...(link ? { link } : {}), final },
@@ -279,11 +291,14 @@ export async function openApprovalsFor(services: BotServices, userId: string, no
   return { toApprove: others.filter((r) => may.get(r.cluster)), mine };
 }
 
-/** Closes an expired request once: its buttons are replaced by "expired", its change may be asked for again. */
-async function expire(d: ApprovalDeps, who: Pick<Invocation, 'userId' | 'channelId'>, r: ApprovalRequest): Promise<void> {
+/**
+ * Closes an expired request once: its buttons are replaced by "expired", its change may be asked for
+ * again. True when this call closed it (not another replica, nor an earlier click).
+ */
+async function expire(d: ApprovalDeps, who: Pick<Invocation, 'userId' | 'channelId'>, r: ApprovalRequest): Promise<boolean> {
   const claim = await d.tracker.once(`approval:${r.approvalId}`, 'expired', KEEP_AFTER_S);
   await d.tracker.closeApproval(r.approvalId).catch(() => {});
-  if (!claim.first) return;
+  if (!claim.first) return false;
   const closed: ApprovalRequest = { ...r, state: 'expired', decidedAt: new Date().toISOString() };
   await save(d, closed);
   if (closed.messageTs)
@@ -293,11 +308,13 @@ async function expire(d: ApprovalDeps, who: Pick<Invocation, 'userId' | 'channel
   await auditOf(d, who, r, 'approve')('invalid', 'expired');
   await mirror(d, closed, 'expired', true);
   await d.tracker.forget(r.claim);
+  return true;
 }
 
 /**
  * Closes the requests whose expiry passed with nobody clicking (the reconcile loop of every bot
- * replica calls it; each request closes once): the message says "expired", the incident channel too.
+ * replica calls it; each request closes once): the message says "expired", the incident channel too,
+ * and the App Homes that listed it are republished (`republishHomes`).
  */
 export async function expireDueApprovals(d: ApprovalDeps, now = Date.now()): Promise<void> {
   for (const id of await d.tracker.dueApprovals(now)) {
@@ -306,6 +323,7 @@ export async function expireDueApprovals(d: ApprovalDeps, now = Date.now()): Pro
       await d.tracker.closeApproval(id);
       continue;
     }
-    await expire(d, { userId: parsed.data.requestedBy, channelId: parsed.data.channel }, parsed.data);
+    // The Homes that listed it stop listing it now, as when it is approved or rejected.
+    if (await expire(d, { userId: parsed.data.requestedBy, channelId: parsed.data.channel }, parsed.data)) await d.republishHomes?.(parsed.data);
   }
 }

@@ -22,6 +22,7 @@ export interface Mirrored {
   /** The channel it was run from; the mirror is not posted there again. */
   from: string;
   approvedBy?: string | undefined;
+  rejectedBy?: string | undefined;
 }
 
 /** How long a replica waits for another one posting the same mirror message before giving up this pass. */
@@ -64,6 +65,7 @@ export class IncidentMirror {
         by: item.by,
         from: item.from,
         ...(item.approvedBy ? { approvedBy: item.approvedBy } : {}),
+        ...(item.rejectedBy ? { rejectedBy: item.rejectedBy } : {}),
         ...(o.verdict ? { verdict: o.verdict } : {}),
         ...(o.link ? { link: o.link } : {}),
       });

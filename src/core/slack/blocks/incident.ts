@@ -8,6 +8,8 @@ export interface IncidentUpdate extends IncidentMetadataPayload {
   from: string;
   /** Two-person approval: who approved the change. */
   approvedBy?: string;
+  /** Two-person approval: who rejected the request. */
+  rejectedBy?: string;
 }
 
 const ICON: Record<IncidentMetadataPayload['state'], string> = {
@@ -30,11 +32,15 @@ const KIND_LABEL: Record<string, string> = {
   approval: 'Approval request',
 };
 
-/** `verdict` is plain text (escaped here); who ran it, from where and who approved are mentions. */
+/**
+ * `verdict` is plain text (escaped here, so it names nobody: a user ID in it would show raw); who
+ * ran it, from where, who approved or rejected it are mentions in the section, and the fallback
+ * `text` names no one.
+ */
 export function renderIncidentUpdate(u: IncidentUpdate): ChatMessage {
   const what = KIND_LABEL[u.kind] ?? escapeClip(u.kind, 40);
   const from = /^[CG][A-Z0-9]+$/.test(u.from) ? ` in <#${u.from}>` : '';
-  const approved = u.approvedBy ? `, approved by <@${u.approvedBy}>` : '';
+  const approved = u.approvedBy ? `, approved by <@${u.approvedBy}>` : u.rejectedBy ? `, rejected by <@${u.rejectedBy}>` : '';
   const verdict = u.verdict ? escapeClip(u.verdict, 1500) : u.state === 'running' ? 'running…' : u.state;
   const link = u.link && /^https?:\/\/[^\s|<>]+$/.test(u.link) ? ` <${u.link}|Full result>` : '';
   const blocks: Block[] = [
