@@ -46,7 +46,7 @@ interface Rule {
 const CALLS: Record<string, { rules: Omit<Rule, 'namespace'>[]; namespace: string; remediation: boolean }> = {
   // kubernetes.ts KubernetesTarget.listAgents (self-test fan-out, flare, netcheck, restart, list-agents)
   listNamespacedPod: { namespace: 'datadog', remediation: false, rules: [{ apiGroup: '', resource: 'pods', verb: 'list' }] },
-  // kubernetes.ts KubernetesTarget.exec / openSession: Exec.exec over WebSocket; the upgrade is a
+  // kubernetes.ts KubernetesTarget.exec / openSession (kubernetes-exec.ts, client-node's Exec URL) over WebSocket; the upgrade is a
   // GET (`get` today, `create` with AuthorizePodWebsocketUpgradeCreatePermission, KEP-4006)
   'Exec.exec': {
     namespace: 'datadog',
@@ -361,7 +361,8 @@ describe('what the worker code calls (the list the RBAC checks compare against)'
       for (const m of text.matchAll(call)) found.add(m[1]!);
       for (const m of text.matchAll(/makeApiClient\((\w+)\)/g))
         expect(['CoreV1Api', 'AppsV1Api'], `${where} makes a ${m[1]} client: add its calls here`).toContain(m[1]);
-      if (/\bnew Exec\(/.test(text)) found.add('Exec.exec');
+      // client-node's Exec, or our own exec client's upgrade URL (kubernetes-exec.ts): the same pods/exec call.
+      if (/\bnew Exec\(/.test(text) || /\/pods\/\$\{\w+\}\/exec\?/.test(text)) found.add('Exec.exec');
       for (const other of ['new Attach(', 'new PortForward(', 'new Log(', 'new Watch(', 'new Cp(', 'new Metrics(', 'new Informer(', 'makeInformer('])
         expect(text.includes(other), `${where} uses ${other}: add its rule`).toBe(false);
     }

@@ -10,7 +10,7 @@
  * - workers/jobs/netcheck.ts   NET_DEV, tcShow(IFACE)                                                         (processNetcheck)
  * - workers/targets/host.ts    resolve(argv) → execFile/spawn(file, args)
  * - workers/targets/docker.ts  container.exec({ Cmd: argv })
- * - workers/targets/kubernetes.ts  Exec.exec(…, argv, …) → `command=` query parameters of the exec URL
+ * - workers/targets/kubernetes-exec.ts  KubeExecClient.open(…, argv, …) → `command=` query parameters of the exec URL
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
