@@ -84,27 +84,57 @@ export async function status(services: BotServices, inv: Invocation, cmd: Extrac
   return { ack: renderStatus(row, shown, note) };
 }
 
-/** How many recent jobs of each cluster a short ID is looked for among. */
-const PREFIX_SEARCH = 500;
+/** How many recent jobs of each cluster a short ID is looked for among (the tracker keeps as many, for 24 h). */
+export const PREFIX_SEARCH = 500;
+/** How many of the jobs an ambiguous short ID matches the answer names. */
+const SHOW_MATCHES = 5;
 
 /**
- * The full job ID: as given, or the one recent job (last 24 h, any cluster) whose ID starts with
- * the short ID a footer shows (`st-1b2c3d4e`). None or several: what to do instead.
+ * The full job ID: as given, or the one recent job (last 24 h, the latest PREFIX_SEARCH of each
+ * cluster) whose ID starts with the short ID a footer shows (`st-1b2c3d4e`). Never a guess: none,
+ * several, or a lookup that failed is answered with what to do instead.
  */
-export async function resolveJobId(services: BotServices, id: string): Promise<{ jobId: string } | { problem: ChatMessage }> {
+export async function resolveJobId(
+  services: Pick<BotServices, 'clusters' | 'tracker' | 'logger'>,
+  id: string,
+): Promise<{ jobId: string } | { problem: ChatMessage }> {
   if (JOB_ID_RE.test(id)) return { jobId: id };
-  const found = new Set<string>();
+  const found = new Map<string, number>();
+  const unread: string[] = [];
   for (const cluster of Object.keys(services.clusters.clusters)) {
-    const recent = await services.tracker.recentJobs(cluster, PREFIX_SEARCH).catch(() => []);
-    for (const j of recent) if (j.jobId.startsWith(id)) found.add(j.jobId);
+    const recent = await services.tracker.recentJobs(cluster, PREFIX_SEARCH).catch((err: unknown) => {
+      services.logger.warn({ err, cluster }, '/cws status: could not read the recent jobs');
+      unread.push(cluster);
+      return [];
+    });
+    for (const j of recent) if (j.jobId.startsWith(id)) found.set(j.jobId, Math.max(j.at, found.get(j.jobId) ?? 0));
   }
-  if (found.size === 1) return { jobId: [...found][0]! };
-  if (found.size > 1)
-    return { problem: renderProblem(`${found.size} recent jobs start with \`${id}\`.`, 'Give more of the job ID (`/cws jobs` lists them in full).') };
+  if (found.size === 1 && !unread.length) return { jobId: [...found.keys()][0]! };
+  const fullId = 'Use the full job ID (in the metadata of the job’s message), or find it with `/cws jobs`.';
+  if (found.size > 1 || (found.size === 1 && unread.length)) {
+    // Newest first; a match is never picked when another may exist (several, or a cluster not read).
+    const ids = [...found].sort((a, b) => b[1] - a[1]).map(([jobId]) => `\`${jobId}\``);
+    const listed = ids.slice(0, SHOW_MATCHES).join(', ') + (ids.length > SHOW_MATCHES ? ` and ${ids.length - SHOW_MATCHES} more` : '');
+    return {
+      problem: renderProblem(
+        found.size > 1
+          ? `${found.size} recent jobs start with \`${id}\`: ${listed}. I did not pick one.`
+          : `\`${id}\` matches ${listed}, but the recent jobs of ${unread.map((c) => `\`${c}\``).join(', ')} could not be read (Redis did not answer), so it may not be the only one.`,
+        `Give more of the job ID, or the full one. ${fullId}`,
+      ),
+    };
+  }
+  if (unread.length)
+    return {
+      problem: renderProblem(
+        `Could not look up \`${id}\`: the recent jobs of ${unread.map((c) => `\`${c}\``).join(', ')} could not be read (the bot’s Redis did not answer).`,
+        `Try again in a minute, or give the full job ID. ${fullId}`,
+      ),
+    };
   return {
     problem: renderProblem(
-      `No job of the last 24 h starts with \`${id}\`.`,
-      'An older job needs its full ID (in the metadata of its message); `/cws jobs` lists the recent ones.',
+      `No job of the last 24 h starts with \`${id}\` (short IDs are looked up among the latest ${PREFIX_SEARCH} jobs of each cluster of the last 24 h).`,
+      'An older job needs its full ID: it is in the metadata of the job’s message (`/cws jobs` lists the recent ones in full).',
     ),
   };
 }
