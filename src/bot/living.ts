@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { type FollowUp, latestFollowUps, liveMessage, outcomeLine } from '../core/slack/blocks/living.ts';
+import { type FollowUp, latestFollowUps, livingMessage, type LivingState, outcomeLine } from '../core/slack/blocks/living.ts';
 import type { ChatMessage } from '../core/slack/message.ts';
 import type { Notifier } from './notifier.ts';
 import type { JobTracker } from './state/tracker.ts';
@@ -39,14 +39,19 @@ export async function followUpsOf(tracker: JobTracker, jobId: string): Promise<F
   });
 }
 
+/** What the result shows beyond its stored message: its follow-ups, and a schedule's last unchanged check. */
+export async function livingStateOf(tracker: JobTracker, jobId: string): Promise<LivingState> {
+  const [followUps, lastChecked] = await Promise.all([followUpsOf(tracker, jobId), tracker.getLastChecked(jobId).catch(() => undefined)]);
+  return { followUps, ...(lastChecked !== undefined ? { lastChecked } : {}) };
+}
+
 /**
  * A result message as its kind rendered it: stored (the later edits start from it), and shown
- * with the follow-ups already recorded (a result rendered again, e.g. by `/cws status`).
+ * with what was already recorded (a result rendered again, e.g. by `/cws status`).
  */
 export async function rememberResult(tracker: JobTracker, jobId: string, message: ChatMessage): Promise<ChatMessage> {
   await tracker.saveLive(jobId, message);
-  const followUps = await followUpsOf(tracker, jobId);
-  return followUps.length ? liveMessage(message, jobId, followUps) : message;
+  return livingMessage(message, jobId, await livingStateOf(tracker, jobId));
 }
 
 /** The follow-up of this action (and node) already started from the result, if any: a button that did its work is not run again. */
@@ -73,12 +78,25 @@ export async function noteFollowUp(d: LivingDeps, sourceJobId: string, f: Follow
   }
 }
 
-/** Edits every message of the result to show its follow-ups now. */
-export async function refreshResult(d: LivingDeps, sourceJobId: string): Promise<void> {
-  const stored = Stored.safeParse(await d.tracker.getLive(sourceJobId));
-  if (!stored.success) return; // a result from before living messages, or expired: left as it is
-  const message = liveMessage(stored.data as ChatMessage, sourceJobId, await followUpsOf(d.tracker, sourceJobId));
-  for (const m of await d.tracker.messages(sourceJobId)) {
+/**
+ * Edits every message of the result to show its whole state now (follow-ups and "last checked"),
+ * from the stored message: the one path every later edit takes (a follow-up here, a schedule's
+ * unchanged run in src/bot/schedules/service.ts), so whichever comes last shows both.
+ * `o.stored`: the message to start from when none is stored (a scheduled result whose stored
+ * copy expired); `o.also`: a message of the result the tracker may not list.
+ */
+export async function refreshResult(
+  d: LivingDeps,
+  sourceJobId: string,
+  o: { stored?: ChatMessage; also?: { channel: string; ts: string }[] } = {},
+): Promise<void> {
+  const live = Stored.safeParse(await d.tracker.getLive(sourceJobId));
+  const stored = live.success ? (live.data as ChatMessage) : o.stored;
+  if (!stored) return; // a result from before living messages, or expired: left as it is
+  const message = livingMessage(stored, sourceJobId, await livingStateOf(d.tracker, sourceJobId));
+  const targets = new Map<string, { channel: string; ts: string }>();
+  for (const m of [...(await d.tracker.messages(sourceJobId)), ...(o.also ?? [])]) targets.set(`${m.channel}:${m.ts}`, m);
+  for (const m of targets.values()) {
     if (m.ts.startsWith('ephemeral:')) continue;
     await d.notifier
       .update(m.channel, m.ts, message, { amend: true, fallback: { howToGet: `The full result is in the job record: \`/cws status ${sourceJobId}\`.` } })

@@ -41,6 +41,8 @@ export const keys = {
   jobLive: (jobId: string) => `cws:job:{${jobId}}:live`,
   /** Changes started from the job's buttons, a hash follow-up job ID -> JSON (bot). */
   jobFollowUps: (jobId: string) => `cws:job:{${jobId}}:followups`,
+  /** When a schedule last found the job's result unchanged, ms (bot): part of the living message's state, shown as its "Last checked" line. */
+  jobLastChecked: (jobId: string) => `cws:job:{${jobId}}:lastchecked`,
   /** The details reply in a thread, `{ts}` (bot): one per thread, edited by each later result posted there. */
   threadReply: (channel: string, rootTs: string) => `cws:thread:${channel}:${rootTs}:details`,
   /** Jobs whose result is not posted yet (bot's reconcile loop). */

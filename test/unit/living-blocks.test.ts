@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentResult, NetcheckResult, RemediateResult, SelftestResult } from '../../src/contract/jobs.ts';
 import { ACTIONS } from '../../src/core/slack/actions.ts';
-import { type FollowUp, LIVING, liveMessage, outcomeLine } from '../../src/core/slack/blocks/living.ts';
+import { type FollowUp, LIVING, liveMessage, livingMessage, outcomeLine } from '../../src/core/slack/blocks/living.ts';
+import { LAST_CHECKED_BLOCK, withLastChecked } from '../../src/core/schedule/render.ts';
 import { renderNetcheckResult } from '../../src/core/slack/blocks/netcheck.ts';
 import { renderRemediationResult } from '../../src/core/slack/blocks/remediation.ts';
 import { renderResult } from '../../src/core/slack/blocks/selftest.ts';
@@ -206,5 +207,35 @@ describe('a result near Slack’s limits', () => {
     expect(live.blocks!.at(-1)!.block_id).toBe(LIVING.footer);
     expect(JSON.stringify(live.blocks)).toContain('Some details were left out to make room for what happened since');
     expect(labels(live)).toContain('Re-run failed (100)');
+  });
+});
+
+describe('a scheduled result: its "Last checked" line is part of the living state', () => {
+  const report = renderNetcheckResult({ jobId: NC, cluster: 'prod', requestedBy: 'UASKER' }, netcheck);
+  const T1 = T0 + 3_600_000;
+  const lines = (m: ChatMessage) => (m.blocks ?? []).filter((b) => b.block_id === LAST_CHECKED_BLOCK);
+
+  it('one rendering shows both the outcomes and the line; the line last, the outcomes above the footer', () => {
+    const m = livingMessage(report, NC, { followUps: [fu({})], lastChecked: T1 });
+    expect(blockText(m, LIVING.outcomes)).toContain('Network detections disabled by <@UALICE>');
+    expect(blockText(m, LAST_CHECKED_BLOCK)).toContain(`Last checked <!date^${T1 / 1000}^`);
+    expect(lines(m)).toHaveLength(1);
+    expect(m.blocks!.at(-1)!.block_id).toBe(LAST_CHECKED_BLOCK);
+    const ids = m.blocks!.map((b) => b.block_id);
+    expect(ids.indexOf(LIVING.outcomes)).toBeLessThan(ids.indexOf(LIVING.footer));
+    expect(m.metadata).toEqual(report.metadata);
+    assertSlackAccepts({ channel: 'C1', ...m });
+  });
+
+  it('the same as liveMessage without a check, and as withLastChecked without follow-ups', () => {
+    expect(livingMessage(report, NC, { followUps: [fu({})] })).toEqual(liveMessage(report, NC, [fu({})]));
+    expect(livingMessage(report, NC, { followUps: [], lastChecked: T1 })).toEqual(withLastChecked(report, T1));
+    expect(livingMessage(report, NC, { followUps: [] })).toBe(report);
+  });
+
+  it('rendered again from a message that already shows an older line: one line, the newer date', () => {
+    const m = livingMessage(withLastChecked(report, T0)!, NC, { followUps: [fu({})], lastChecked: T1 });
+    expect(lines(m)).toHaveLength(1);
+    expect(blockText(m, LAST_CHECKED_BLOCK)).toContain(`<!date^${T1 / 1000}^`);
   });
 });

@@ -18,6 +18,7 @@ function world() {
   const live = new Map<string, unknown>();
   const followUps = new Map<string, Map<string, string>>();
   const replies = new Map<string, string>();
+  const checked = new Map<string, number>();
   const tracker = {
     saveLive: async (id: string, m: unknown) => void live.set(id, JSON.parse(JSON.stringify(m))),
     getLive: async (id: string) => live.get(id),
@@ -27,6 +28,8 @@ function world() {
       if (!o.ifAbsent || !h.has(f)) h.set(f, JSON.stringify(entry));
     },
     getFollowUps: async (id: string) => [...(followUps.get(id)?.values() ?? [])].map((v) => JSON.parse(v) as unknown),
+    saveLastChecked: async (id: string, ms: number) => void checked.set(id, ms),
+    getLastChecked: async (id: string) => checked.get(id),
     messages: async () => [
       { channel: 'C1', ts: '1.1' },
       { channel: 'C2', ts: 'ephemeral:U1' },

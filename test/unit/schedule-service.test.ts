@@ -2,13 +2,15 @@
  * The schedule service against a private Redis and the Slack emulator, ticks called directly (no
  * Worker, no BullMQ worker serving the cluster: the runs stay queued): the run slot (one run at a
  * time, a slot left by a closed job given back, a tick still starting one), access re-checked at
- * each tick (refused, audited, told once), a deleted schedule's tick, and the post-or-silent
- * decision taken once per job.
+ * each tick (refused, audited, told once), a deleted schedule's tick, the post-or-silent
+ * decision taken once per job, and a posted result's "last checked" line composed with the
+ * living outcomes of its buttons (src/bot/living.ts), whichever edit comes last.
  */
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noteFollowUp, rememberResult } from '../../src/bot/living.ts';
 import { Notifier } from '../../src/bot/notifier.ts';
 import { Schedules } from '../../src/bot/schedules/service.ts';
 import { RedisAuditLog } from '../../src/bot/state/audit.ts';
@@ -170,6 +172,71 @@ describe('post or stay silent', () => {
     await s.delete(spec.id);
     // A run of a schedule deleted meanwhile: silent.
     expect(await s.final(record('nc-4'), nc('broken', ['b']), result)).toEqual({ silent: true });
+    await s.close();
+  });
+});
+
+describe('a scheduled result is a living message', () => {
+  it('its "Last checked" line and the outcome of a fix started from it both stay, whichever edit comes last', async () => {
+    const s = schedulesFor('UCREATE4');
+    const spec = await s.create({ what: 'netcheck', cluster: 'c1', cadence: { every: 60 }, createdBy: 'UCREATE4', channel: 'CSVC0004' });
+    const record = (jobId: string) => ({ jobId, kind: 'netcheck' as const, cluster: 'c1', requestedBy: 'UCREATE4', channel: 'CSVC0004', schedule: spec.id });
+    const same = { value: { verdict: 'action_required', findings: [{ code: 'a', severity: 'warning', message: 'x' }] } };
+    const J1 = 'nc-00000000-0000-4000-8000-00000000a001';
+    const FIX = 'rm-00000000-0000-4000-8000-00000000a002';
+    const report = {
+      text: 'Netcheck c1: action_required',
+      blocks: [
+        { type: 'section' as const, block_id: 'verdict', text: { type: 'mrkdwn' as const, text: ':warning: *Action required*' } },
+        {
+          type: 'actions' as const,
+          elements: [
+            {
+              type: 'button' as const,
+              action_id: 'netcheck.remediate:0',
+              text: { type: 'plain_text' as const, text: 'Disable network detections' },
+              value: `${J1}|disable_network_detections`,
+            },
+          ],
+        },
+        { type: 'context' as const, block_id: 'footer', elements: [{ type: 'mrkdwn' as const, text: 'job nc-00000000' }] },
+      ],
+    };
+    // As JobUpdates.finish does: the kind stores its result, the schedule puts its notice above, what is posted is stored.
+    await rememberResult(tracker, J1, report);
+    const r1 = await s.final(record(J1), same, report);
+    if (!('message' in r1)) throw new Error('the first run posts');
+    await tracker.saveLive(J1, r1.message);
+    const posted = await notifier.post('CSVC0004', r1.message);
+    await tracker.addMessage(J1, { channel: 'CSVC0004', ts: posted.ts });
+    await s.closed(record(J1), [{ channel: 'CSVC0004', ts: posted.ts }]);
+    const shown = () => JSON.stringify(emu.message('CSVC0004', posted.ts)?.blocks ?? []);
+    const d = { tracker, notifier, logger };
+
+    // A fix started from its button: under way on the result.
+    const startedAt = Date.now();
+    await noteFollowUp(d, J1, { jobId: FIX, action: 'disable_network_detections', by: 'UFIXER04', startedAt, state: 'running' });
+    await emu.waitFor(() => shown().includes('Disabling network detections'), { timeoutMs: 5_000 });
+
+    // An unchanged run: the "Last checked" line joins, the fix under way stays.
+    expect(await s.final(record('nc-00000000-0000-4000-8000-00000000a003'), same, report)).toEqual({ silent: true });
+    await s.closed(record('nc-00000000-0000-4000-8000-00000000a003'), []);
+    await emu.waitFor(() => shown().includes('Last checked'), { timeoutMs: 5_000 });
+    expect(shown()).toContain('Disabling network detections: started by <@UFIXER04>');
+    expect(shown()).not.toContain('Disable network detections'); // its button stays replaced
+
+    // The fix ends: its outcome replaces the line under way; the "Last checked" line stays.
+    await noteFollowUp(d, J1, { jobId: FIX, action: 'disable_network_detections', by: 'UFIXER04', startedAt, endedAt: Date.now(), state: 'done' });
+    await emu.waitFor(() => shown().includes('Network detections disabled by <@UFIXER04>'), { timeoutMs: 5_000 });
+    expect(shown()).toContain('no change since this result');
+    expect(shown()).toContain('first run'); // the schedule's notice too
+    const blocks = emu.message('CSVC0004', posted.ts)!.blocks as { block_id?: string }[];
+    expect(blocks.filter((b) => b.block_id === 'cws-schedule-last-checked')).toHaveLength(1);
+    // The line is the message's last block, the outcomes above the footer.
+    expect(blocks.at(-1)!.block_id).toBe('cws-schedule-last-checked');
+    expect(blocks.findIndex((b) => b.block_id === 'followup_outcomes')).toBeLessThan(blocks.findIndex((b) => b.block_id === 'footer'));
+
+    await s.delete(spec.id);
     await s.close();
   });
 });

@@ -7,7 +7,7 @@ import { type ClusterConfig, type ClustersFile, clusterNamed } from '../../confi
 import { keys, SCHEDULE_QUEUE } from '../../contract/keys.ts';
 import { type Cadence, isTimeZone, repeatOptions } from '../../core/schedule/cadence.ts';
 import { diffOutcomes, fingerprint, summarise } from '../../core/schedule/outcome.ts';
-import { renderScheduleDenied, type ScheduleView, withLastChecked, withScheduleNotice } from '../../core/schedule/render.ts';
+import { renderScheduleDenied, type ScheduleView, withScheduleNotice } from '../../core/schedule/render.ts';
 import { ScheduleDecision, ScheduleLast, ScheduleSpec, ScheduleTick } from '../../contract/schedules.ts';
 import type { AuditLog } from '../state/audit.ts';
 import type { JobProducer } from '../state/producer.ts';
@@ -15,6 +15,7 @@ import type { JobRecord, TrackedMessage } from '../state/records.ts';
 import type { JobTracker } from '../state/tracker.ts';
 import type { ChatMessage, Notifier } from '../notifier.ts';
 import type { Outcome } from '../kinds/kind.ts';
+import { refreshResult } from '../living.ts';
 
 export interface SchedulesDeps {
   /** The bot's command client (fail-fast): schedules, their last runs, the Queue of ticks. */
@@ -299,11 +300,17 @@ export class Schedules {
     const raw = await this.d.redis.get(keys.scheduleShown(id));
     const shown = raw ? (JSON.parse(raw) as { jobId?: string; message?: ChatMessage }) : undefined;
     if (!shown?.message || shown.jobId !== last.message.jobId) return; // not the message Slack shows
-    const edited = withLastChecked(shown.message, at);
-    if (!edited) return;
-    await this.d.notifier
-      .update(last.message.channel, last.message.ts, edited, { amend: true })
-      .catch((err) => this.d.logger.info({ err, schedule: id }, 'could not put the last-checked line on the last result'));
+    // Part of the result's living state: the edit renders it with the follow-ups its buttons started
+    // (src/bot/living.ts), as their own edits render this line, so neither drops the other.
+    try {
+      await this.d.tracker.saveLastChecked(last.message.jobId, at);
+      await refreshResult({ tracker: this.d.tracker, notifier: this.d.notifier, logger: this.d.logger }, last.message.jobId, {
+        stored: shown.message,
+        also: [{ channel: last.message.channel, ts: last.message.ts }],
+      });
+    } catch (err) {
+      this.d.logger.info({ err, schedule: id }, 'could not put the last-checked line on the last result');
+    }
   }
 
   private async decide(record: JobRecord, outcome: Outcome): Promise<ScheduleDecision & { spec?: ScheduleSpec }> {

@@ -222,6 +222,20 @@ export class JobTracker {
     return raw ? JSON.parse(raw) : undefined;
   }
 
+  /** A schedule found the job's result unchanged at `ms` (its "Last checked" line); a later check only moves it forward. */
+  async saveLastChecked(jobId: string, ms: number): Promise<void> {
+    const k = keys.jobLastChecked(jobId);
+    const prev = Number(await this.redis.get(k));
+    if (Number.isFinite(prev) && prev > ms) return;
+    await this.redis.set(k, String(ms), 'EX', RECORD_TTL_S);
+  }
+
+  async getLastChecked(jobId: string): Promise<number | undefined> {
+    const raw = await this.redis.get(keys.jobLastChecked(jobId));
+    const ms = raw === null ? NaN : Number(raw);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
   /** A change started from the job's buttons (validated by the caller); `ifAbsent`: an earlier write (its end) wins. */
   async saveFollowUp(jobId: string, followUpJobId: string, entry: unknown, o: { ifAbsent?: boolean } = {}): Promise<void> {
     const k = keys.jobFollowUps(jobId);

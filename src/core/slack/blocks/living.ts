@@ -1,4 +1,5 @@
 import { ACTIONS } from '../actions.ts';
+import { withLastChecked } from '../../schedule/render.ts';
 import type { ActionsBlock, Block, Button, ChatMessage, ContextBlock, SectionBlock } from '../message.ts';
 import { slackDate, who } from './audit.ts';
 import { clip, escapeMrkdwn, LIMITS } from './text.ts';
@@ -163,6 +164,26 @@ export function liveMessage(original: ChatMessage, sourceJobId: string, followUp
   if (at >= 0) blocks.splice(at, 0, ...added);
   else blocks.push(...added);
   return { ...original, blocks: fitted(blocks) };
+}
+
+/** Everything a living result shows beyond its stored message. */
+export interface LivingState {
+  /** The changes started from its buttons. */
+  followUps: FollowUp[];
+  /** A scheduled result: when a later run last found nothing changed (ms), its "Last checked" line. */
+  lastChecked?: number | undefined;
+}
+
+/**
+ * The one rendering of a living result, whichever edit comes last (a follow-up's start or end, a
+ * schedule's unchanged run, `/cws status`): the stored message with its follow-ups' outcomes
+ * (liveMessage), then the schedule's "Last checked" line (withLastChecked; left out only when the
+ * message has no room for one more block). Each edit renders the whole state, so none drops
+ * what another showed.
+ */
+export function livingMessage(original: ChatMessage, sourceJobId: string, state: LivingState): ChatMessage {
+  const live = liveMessage(original, sourceJobId, state.followUps);
+  return state.lastChecked === undefined ? live : (withLastChecked(live, state.lastChecked) ?? live);
 }
 
 /** Characters of text in blocks, as Slack counts them for `msg_blocks_too_long` (every `text` string). */
