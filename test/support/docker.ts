@@ -18,7 +18,8 @@ import { FLARE_FIXTURE_IMAGE_DIR, writeFlareFixtures } from './fake-agent/flare-
 const execFileP = promisify(execFile);
 
 export const FAKE_AGENT_SCRIPT = fileURLToPath(new URL('./fake-agent/security-agent', import.meta.url));
-export const AGENT_PATH_ENV = 'PATH=/opt/datadog-agent/embedded/bin:/usr/bin:/bin';
+/** The `datadog/agent` image's PATH (its Dockerfile: `/opt/datadog-agent/bin/agent/:/opt/datadog-agent/embedded/bin/:$PATH`). */
+export const AGENT_PATH_ENV = 'PATH=/opt/datadog-agent/bin/agent:/opt/datadog-agent/embedded/bin:/usr/bin:/bin';
 export { FLARE_FIXTURE_IMAGE_DIR } from './fake-agent/flare-fixtures.ts';
 
 export interface PrivateDocker {
@@ -259,9 +260,15 @@ const BUSYBOX_APPLETS = [
 
 /**
  * Import a tiny busybox rootfs carrying the fake security-agent and its flare archives
- * (FLARE_FIXTURE_IMAGE_DIR); returns the image reference.
+ * (FLARE_FIXTURE_IMAGE_DIR); returns the image reference. `coreAgent` adds the fake core agent at
+ * /opt/datadog-agent/bin/agent/agent (where the `datadog/agent` image has it); `securityAgent: false`
+ * leaves the security-agent out (an image or container without it).
  */
-export async function buildFakeAgentImage(socketPath: string, tag = 'cws-fake-agent:test'): Promise<string> {
+export async function buildFakeAgentImage(
+  socketPath: string,
+  tag = 'cws-fake-agent:test',
+  opts: { securityAgent?: boolean; coreAgent?: boolean } = {},
+): Promise<string> {
   const busybox = await which('busybox');
   if (!busybox) throw new Error('busybox not found on PATH');
   const slash = tag.lastIndexOf('/');
@@ -279,10 +286,18 @@ export async function buildFakeAgentImage(socketPath: string, tag = 'cws-fake-ag
     await copyFile(busybox, path.join(root, 'bin/busybox'));
     await chmod(path.join(root, 'bin/busybox'), 0o755);
     for (const applet of BUSYBOX_APPLETS) await symlink('busybox', path.join(root, 'bin', applet));
-    await copyFile(FAKE_AGENT_SCRIPT, path.join(agentDir, 'security-agent'));
-    await chmod(path.join(agentDir, 'security-agent'), 0o755);
-    await symlink('/opt/datadog-agent/embedded/bin/security-agent', path.join(root, 'usr/bin/security-agent'));
-    await writeFlareFixtures(path.join(root, FLARE_FIXTURE_IMAGE_DIR));
+    if (opts.securityAgent !== false) {
+      await copyFile(FAKE_AGENT_SCRIPT, path.join(agentDir, 'security-agent'));
+      await chmod(path.join(agentDir, 'security-agent'), 0o755);
+      await symlink('/opt/datadog-agent/embedded/bin/security-agent', path.join(root, 'usr/bin/security-agent'));
+    }
+    if (opts.coreAgent) {
+      const coreDir = path.join(root, 'opt/datadog-agent/bin/agent');
+      await mkdir(coreDir, { recursive: true });
+      await copyFile(FAKE_AGENT_SCRIPT, path.join(coreDir, 'agent'));
+      await chmod(path.join(coreDir, 'agent'), 0o755);
+    }
+    await writeFlareFixtures(path.join(root, FLARE_FIXTURE_IMAGE_DIR), { core: opts.coreAgent === true });
 
     const tar = spawn('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', '-', '.'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -314,17 +329,38 @@ export async function buildFakeAgentImage(socketPath: string, tag = 'cws-fake-ag
  * Create and start a long-running container of the fake-agent image (no network).
  * `selftest` sets FAKE_SELFTEST and `flare` sets FAKE_FLARE (both default to "ok"); the files
  * /etc/fake-agent/selftest and /etc/fake-agent/flare override them in a running container.
+ * `securityAgentStopped` creates /etc/fake-agent/security-agent-stopped: the security-agent process
+ * is not running (its flare builds a partial archive locally), as when its s6 service exited.
+ * `uploads` sets FAKE_FLARE_UPLOADS (where the fake records what an upload sent).
  */
-export async function runAgentContainer(socketPath: string, opts: { name: string; image: string; selftest?: string; flare?: string }): Promise<void> {
+export async function runAgentContainer(
+  socketPath: string,
+  opts: { name: string; image: string; selftest?: string; flare?: string; securityAgentStopped?: boolean; uploads?: string },
+): Promise<void> {
   const docker = new Docker({ socketPath });
   const container = await docker.createContainer({
     name: opts.name,
     Image: opts.image,
     Cmd: ['/bin/sleep', '2147483647'],
-    Env: [AGENT_PATH_ENV, `FAKE_SELFTEST=${opts.selftest ?? 'ok'}`, `FAKE_FLARE=${opts.flare ?? 'ok'}`],
+    Env: [
+      AGENT_PATH_ENV,
+      `FAKE_SELFTEST=${opts.selftest ?? 'ok'}`,
+      `FAKE_FLARE=${opts.flare ?? 'ok'}`,
+      ...(opts.uploads ? [`FAKE_FLARE_UPLOADS=${opts.uploads}`] : []),
+    ],
     // sleep as PID 1 ignores SIGTERM; SIGKILL keeps `docker stop` and daemon shutdown instant.
     StopSignal: 'SIGKILL',
     HostConfig: { NetworkMode: 'none' },
   });
   await container.start();
+  if (opts.securityAgentStopped) {
+    const exec = await container.exec({ Cmd: ['touch', '/etc/fake-agent/security-agent-stopped'], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    await new Promise((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.resume();
+    });
+    if ((await exec.inspect()).ExitCode !== 0) throw new Error(`could not mark the security-agent stopped in ${opts.name}`);
+  }
 }

@@ -17,7 +17,8 @@ import type { AgentContainer, AgentRef, AgentTarget, ExecSession } from '../targ
  * upload lines, exit codes; its archive is in /tmp of the agent container, so it is read, hashed and
  * removed there). The review-before-upload steps are the same for both. On a host the layout is
  * known only when the command starts: a security-agent that is not installed there falls back to
- * the core agent's `agent flare` (runFlare; FLARE-SOURCES.md §9).
+ * the core agent's `agent flare` (runFlare; FLARE-SOURCES.md §9); so does a Docker container (one container
+ * running every agent process, as the `datadog/agent` image does: FLARE-SOURCES.md §10).
  */
 export interface FlareFlavour {
   binary: 'security-agent' | 'agent';
@@ -176,20 +177,16 @@ async function startFlare(
       throw err;
     }
   };
-  const coreAgentInstalled = () => (d.target as { hasProgram?: (p: string) => boolean }).hasProgram?.('agent') === true;
+  // Host and Docker targets see no pod layout: the fallback is decided from what the command did (FLARE-SOURCES.md §9, §10).
+  const fallsBack = (d.target.kind === 'host' || d.target.kind === 'docker') && f.binary === 'security-agent';
+  const coreAgentInstalled = async () => (await (d.target as { hasProgram?: (p: string) => boolean | Promise<boolean> }).hasProgram?.('agent')) === true;
   try {
     const first = await open(f);
     // A host whose security-agent is installed but not running (the newer direct-send layouts): its flare
     // falls back to a partial local build; the core agent's flare is the one that holds the logs. That
     // archive was never reviewed: the agent is told no and the file removed before the core agent builds.
     const out = first.session.output();
-    if (!(
-      d.target.kind === 'host' &&
-      f.binary === 'security-agent' &&
-      first.built &&
-      SECURITY_AGENT_NOT_RUNNING.test(`${out.stdout}\n${out.stderr}`) &&
-      coreAgentInstalled()
-    ))
+    if (!(fallsBack && first.built && SECURITY_AGENT_NOT_RUNNING.test(`${out.stdout}\n${out.stderr}`) && (await coreAgentInstalled())))
       return { f, base, ...first };
     await first.session.waitForOutput(CONFIRM_PROMPT, 30_000).catch(() => null);
     await answer(first.session, 'n');
@@ -197,8 +194,7 @@ async function startFlare(
     await d.target.exec(agent, ['rm', '-f', first.built[1]!], { timeoutMs: 30_000, container: f.container }).catch(() => undefined);
     throw new SecurityAgentNotRunning();
   } catch (err) {
-    if (!(err instanceof SecurityAgentNotRunning) && !(err instanceof AgentNotFoundError && d.target.kind === 'host' && f.binary === 'security-agent'))
-      throw err;
+    if (!(err instanceof SecurityAgentNotRunning) && !(err instanceof AgentNotFoundError && fallsBack)) throw err;
     f = { binary: 'agent', container: 'agent' };
     const next = { ...base, command: 'agent flare' };
     await job.updateProgress({ stage: 'building', node: agent.node, pod: agent.pod, command: next.command } satisfies FlareProgress);
@@ -206,7 +202,12 @@ async function startFlare(
       return { f, base: next, ...(await open(f)) };
     } catch (err2) {
       if (err2 instanceof AgentNotFoundError)
-        throw new AgentNotFoundError(`${err.message}, and no core agent either (${err2.message})`, "Check the cluster's `binary` setting.");
+        throw new AgentNotFoundError(
+          `${err.message}, and no core agent either (${err2.message})`,
+          d.target.kind === 'docker'
+            ? "Check the cluster's `container` setting: it must name the container of the agent image."
+            : "Check the cluster's `binary` setting.",
+        );
       throw err2;
     }
   }

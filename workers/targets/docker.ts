@@ -17,6 +17,13 @@ export function dockerConnection(cfg: Pick<DockerClusterConfig, 'socket' | 'host
 }
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
+/**
+ * What the engine's runtime says when the exec'd program is not in the container, with exit code
+ * 126/127 (`OCI runtime exec failed: exec failed: … exec: "security-agent": executable file not
+ * found in $PATH: unknown`): the command never ran.
+ */
+const NOT_IN_CONTAINER = /OCI runtime exec failed|executable file not found in \$PATH/;
+const notInContainer = (exitCode: number, output: string) => (exitCode === 126 || exitCode === 127) && NOT_IN_CONTAINER.test(output);
 
 export class DockerTarget implements AgentTarget {
   readonly kind = 'docker' as const;
@@ -108,6 +115,19 @@ export class DockerTarget implements AgentTarget {
     return { stdout: out.text(), stderr: err.text(), exitCode: inspected.ExitCode ?? -1, ...(opts.binary ? { stdoutBytes: out.bytes() } : {}) };
   }
 
+  /**
+   * Whether `program` runs in the agent's container (found on its PATH): `<program> version`, which
+   * every agent binary has and which changes nothing. The `datadog/agent` image runs every agent
+   * process in one container (s6 services) and puts `/opt/datadog-agent/bin/agent/` (the core
+   * agent) and `/opt/datadog-agent/embedded/bin/` (security-agent, system-probe) on PATH.
+   */
+  async hasProgram(program: string): Promise<boolean> {
+    const [agent] = await this.listAgents();
+    if (!agent || agent.unavailable) return false;
+    const r = await this.exec(agent, [program, 'version'], { timeoutMs: 10_000 }).catch(() => undefined);
+    return r !== undefined && !notInContainer(r.exitCode, `${r.stdout}\n${r.stderr}`);
+  }
+
   async openSession(agent: AgentRef, argv: string[]): Promise<ExecSession> {
     const exec = await this.createExec(agent, argv, true);
     const stream = await exec.start({ hijack: true, stdin: true });
@@ -133,7 +153,13 @@ export class DockerTarget implements AgentTarget {
       if (ended) return;
       ended = true;
       exec.inspect().then(
-        (i) => session.finish(i.ExitCode ?? -1),
+        (i) => {
+          const out = session.output();
+          // A program the container does not have never ran: not a result of it (flare.ts falls back on this).
+          if (notInContainer(i.ExitCode ?? -1, `${out.stdout}\n${out.stderr}`))
+            session.fail(new AgentNotFoundError(`${argv[0]} not found in container ${agent.pod} on ${this.description}`));
+          else session.finish(i.ExitCode ?? -1);
+        },
         (e: Error) => session.fail(new ExecFailedError(`docker exec inspect failed: ${e.message}`)),
       );
     };
