@@ -60,6 +60,26 @@ const finalMirror = (channel: string, jobId: string) =>
 const posts = (channel: string) => h.emu.callsTo('chat.postMessage').filter((c) => c.args.channel === channel && c.status === 200);
 const edits = (m: SlackMessage) => h.emu.callsTo('chat.update').filter((c) => c.args.channel === m.channel && c.args.ts === m.ts && c.status === 200);
 
+/** Every text a message shows (its fallback `text`, every `text` of its blocks), mentions and links taken out. */
+const shownText = (m: SlackMessage): string => {
+  const texts: string[] = [m.text ?? ''];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'text' && typeof x === 'string') texts.push(x);
+        else walk(x);
+      }
+  };
+  walk(m.blocks);
+  return texts
+    .join('\n')
+    .replace(/<[@#][A-Z0-9]+(\|[^>]*)?>/g, '')
+    .replace(/<https?:\/\/[^>]*>/g, '');
+};
+/** A Slack user or channel ID written out as text, which a reader sees raw (people and channels are mentions). */
+const RAW_ID = /\b[UWCG][A-Z0-9]{7,}\b/;
+
 async function netcheck(cluster: string, channel: string) {
   await h.signer.command(`netcheck ${cluster}`, { channelId: channel, userId: 'UINCFIX1' });
   return h.emu.waitFor((e) => e.messages(channel).find((x) => x.metadata?.event_type === 'cws_netcheck_result'), { timeoutMs: 30_000 });
@@ -98,6 +118,7 @@ describe('a cluster with an incident channel', () => {
     // Exactly one message per job in the incident channel, nothing else (no full result, no per-agent lines).
     expect(h.emu.messages(CONFIGURED)).toHaveLength(2);
     expect(edits(rm).length).toBeGreaterThan(0);
+    for (const x of h.emu.messages(CONFIGURED)) expect(shownText(x)).not.toMatch(RAW_ID);
   });
 });
 
@@ -112,6 +133,7 @@ describe('/cws incident', () => {
     const m = await finalMirror('CINCLINK', jobId);
     expect(m.metadata!.event_payload).toMatchObject({ kind: 'netcheck', state: 'failed', cluster: 'inc-b' });
     expect(mirrors('CINCLINK')).toHaveLength(1);
+    for (const x of h.emu.messages('CINCLINK')) expect(shownText(x)).not.toMatch(RAW_ID);
 
     const off = await h.signer.command('incident off inc-b', { channelId: 'CINCWRK2', userId: 'UINCFIX1' });
     expect(off.body).toMatch(/no longer mirrors `inc-b`/);
