@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import querystring from 'node:querystring';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { KubeConfig, V1Status } from '@kubernetes/client-node';
 import WebSocket from 'ws';
@@ -36,11 +37,35 @@ export const DEFAULT_MAX_OPENING = 32;
 const HEADERS_TTL_MS = 1000;
 
 /**
+ * An https.Agent that resumes TLS sessions (one server: the API server), handing the session to
+ * the socket once. `tls.connect({ session })`, which https.Agent uses, decodes the session twice
+ * (in the TLSSocket constructor and again in `connect`); with OpenSSL 3.0 a decode is a good part of
+ * a resumed handshake's cost, so setting it after `tls.connect` (before the handshake starts, as
+ * `connect` itself does) saves one per session. A session that ended in an error is not reused.
+ */
+class ResumingAgent extends https.Agent {
+  private session: Buffer | undefined;
+
+  override createConnection(options: tls.ConnectionOptions): Duplex {
+    const { session: _fromAgent, ...rest } = options;
+    // TLSSocket#setSession is what tls.connect calls itself (not in the typings); where it is missing, the option does it.
+    const late = this.session && typeof (tls.TLSSocket.prototype as { setSession?: unknown }).setSession === 'function';
+    const socket = tls.connect(late || !this.session ? rest : { ...rest, session: this.session });
+    if (late) (socket as tls.TLSSocket & { setSession(s: Buffer): void }).setSession(this.session!);
+    socket.on('session', (s: Buffer) => (this.session = s));
+    socket.once('close', (hadError: boolean) => {
+      if (hadError) this.session = undefined;
+    });
+    return socket;
+  }
+}
+
+/**
  * Exec over WebSocket as client-node's `Exec` does it (the same URL, subprotocols and channels),
  * without what costs per session at a thousand sessions at once: client-node builds a new
  * `https.Agent` (new TLS context, no session reuse) and re-reads the kubeconfig's credentials for
  * every exec, and routes each frame through streams. Here one agent with one secure context is
- * shared — same CA, client certificate and verification, plus TLS session resumption — the headers
+ * shared — same CA, client certificate and verification, plus TLS session resumption (ResumingAgent) — the headers
  * are looked up at most once a second (client-node's authenticators do their own refreshing: exec
  * plugins, token files), and frames go straight to the caller. A kubeconfig with a proxy keeps
  * client-node's per-request proxy agent.
@@ -86,11 +111,10 @@ export class KubeExecClient {
     if (this.kc.getCurrentCluster()?.proxyUrl) return opts.agent as http.Agent;
     if (!this.shared) {
       this.shared = secure
-        ? new https.Agent({
+        ? new ResumingAgent({
             secureContext: tls.createSecureContext({ ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase }),
             ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
             ...(opts.servername ? { servername: opts.servername } : {}),
-            maxCachedSessions: 1000,
           })
         : new http.Agent();
     }
