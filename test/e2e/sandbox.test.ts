@@ -239,9 +239,11 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     // The incident channel: the netcheck, the request and the change, each once, approved by alex.
     await page.getByTestId(`channel-${SANDBOX_INCIDENT_CHANNEL.id}`).click();
     await page.getByRole('heading', { name: `# ${SANDBOX_INCIDENT_CHANNEL.name}` }).waitFor();
-    const approvalMirror = await message(/Disable CWS \(demo\): approved by/);
-    expect(await approvalMirror.textContent()).toMatch(/by @you.*approved by @alex/s);
-    expect(await page.locator('article.msg', { hasText: /Disable CWS \(demo\): approved by/ }).count()).toBe(1);
+    // Who approved is a mention (shown as @alex), never a raw user ID.
+    const approvalMirror = await message(/Disable CWS \(demo\): approved/);
+    expect(await approvalMirror.textContent()).toMatch(/by @you.*approved by @alex: Disable CWS \(demo\): approved/s);
+    expect(await approvalMirror.textContent()).not.toMatch(/\bU[A-Z0-9]{7,}\b/);
+    expect(await page.locator('article.msg', { hasText: /Disable CWS \(demo\): approved/ }).count()).toBe(1);
     // The change's one message, edited to its final state; channels are shown by name, as Slack does.
     await message(/Change on demo by @you in #cws-sandbox, approved by @alex: Disable CWS: applied/);
     const jobs = await page
