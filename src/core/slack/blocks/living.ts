@@ -2,7 +2,7 @@ import { ACTIONS } from '../actions.ts';
 import { withLastChecked } from '../../schedule/render.ts';
 import type { ActionsBlock, Block, Button, ChatMessage, ContextBlock, SectionBlock } from '../message.ts';
 import { slackDate, who } from './audit.ts';
-import { clip, escapeMrkdwn, LIMITS } from './text.ts';
+import { clip, escapeMrkdwn, LIMITS, textLength } from './text.ts';
 
 /**
  * Living result messages (issue 17, point 4): a result whose buttons started a change keeps
@@ -184,15 +184,6 @@ export interface LivingState {
 export function livingMessage(original: ChatMessage, sourceJobId: string, state: LivingState): ChatMessage {
   const live = liveMessage(original, sourceJobId, state.followUps);
   return state.lastChecked === undefined ? live : (withLastChecked(live, state.lastChecked) ?? live);
-}
-
-/** Characters of text in blocks, as Slack counts them for `msg_blocks_too_long` (every `text` string). */
-function textLength(v: unknown): number {
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + textLength(x), 0);
-  if (!v || typeof v !== 'object') return 0;
-  let n = 0;
-  for (const [k, x] of Object.entries(v)) n += k === 'text' && typeof x === 'string' ? x.length : textLength(x);
-  return n;
 }
 
 /** Room left under Slack's limit on a message's text (about 12k characters in all its blocks). */

@@ -1,16 +1,7 @@
 import type { Block, ChatMessage } from '../message.ts';
 import { BLOCKS_TEXT_BUDGET } from './audit.ts';
 import { jobLine, type JobRow, stateLabel } from './jobs.ts';
-import { escapeClip, LIMITS } from './text.ts';
-
-/** Characters of text in a tree of blocks, as Slack counts them for `msg_blocks_too_long` (every `text` string). */
-function textLength(v: unknown): number {
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + textLength(x), 0);
-  if (!v || typeof v !== 'object') return 0;
-  let n = 0;
-  for (const [k, x] of Object.entries(v)) n += k === 'text' && typeof x === 'string' ? x.length : textLength(x);
-  return n;
-}
+import { escapeClip, LIMITS, textLength } from './text.ts';
 
 /**
  * `/cws status JOB_ID` (ephemeral): one line about the job, then what its message shows now —

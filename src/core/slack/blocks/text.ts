@@ -45,3 +45,12 @@ export const LIMITS = {
   contextElements: 10,
   totalText: 12_000,
 } as const;
+
+/** Characters of text in a tree of blocks, as Slack counts them for `msg_blocks_too_long` (every `text` string). */
+export function textLength(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + textLength(x), 0);
+  if (!v || typeof v !== 'object') return 0;
+  let n = 0;
+  for (const [k, x] of Object.entries(v)) n += k === 'text' && typeof x === 'string' ? x.length : textLength(x);
+  return n;
+}
