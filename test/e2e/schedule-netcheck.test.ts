@@ -6,38 +6,17 @@
  * survives a restart of bot and worker, re-checks its creator's access at each run, and runs one
  * at a time with two bot replicas and two workers.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { Redis } from 'ioredis';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bot, createBot } from '../../src/bot/app.ts';
-import { type AuditEntry, RedisAuditLog } from '../../src/bot/state/audit.ts';
-import { parseClustersFile } from '../../src/config/clusters.ts';
-import { blockingOptions } from '../../src/config/redis.ts';
-import { SCHEDULE_QUEUE } from '../../src/contract/keys.ts';
-import { SlackSigner } from '../../src/sandbox/signer.ts';
-import { type SlackMessage, SlackEmulator } from '../../src/sandbox/slack-api.ts';
-import { parseFleet } from '../../src/sim/fleet.ts';
-import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
-import { type PrivateRedis, startRedis } from '../support/redis.ts';
 import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEDULE_QUEUE } from '../../src/contract/keys.ts';
+import type { SlackSigner } from '../../src/sandbox/signer.ts';
+import { ackText, createSchedule, kubectlPath, runsReached, type ScheduleRig, setAgentEnv, startScheduleRig, textOf, until } from '../support/schedules.ts';
 
-const SECRET = 'test-signing-secret-0123456789';
-const TOKEN = 'xoxb-test-token';
 const OWNER = 'USCHOWN1';
 const OTHER = 'USCHOTH1';
 const APPROVER = 'USCHAPP1';
 const CH = 'CSCHED01';
 const CH_DENY = 'CSCHED02';
-
-const kubectlPath = (process.env.PATH ?? '')
-  .split(delimiter)
-  .map((d) => join(d, 'kubectl'))
-  .find((p) => existsSync(p));
 
 // A Cilium at tc priority 3 and the agent's default classifier_priority 10: `action_required`;
 // `DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=2` on system-probe makes it `ok`.
@@ -54,105 +33,27 @@ nodes:
     lxc9fc12c71903b: "filter protocol all pref 3 bpf chain 0 \\nfilter protocol all pref 3 bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'cws-schedule-'));
-const kubeconfig = join(dir, 'kubeconfig');
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-let redis: PrivateRedis;
-let sim: Simulator;
-let emu: SlackEmulator;
-let reader: Redis;
-let auditLog: RedisAuditLog;
-const bots: Bot[] = [];
-const workers: WorkerProcess[] = [];
+let rig: ScheduleRig;
 let signer: SlackSigner;
 let scheduleId = '';
 
 /** The clusters file: `sc-deny`'s run list is what a restart changes (access re-checked at each run). */
 const clustersYaml = (denyRun: string) =>
   `clusters:\n` +
-  `  sc-net: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: ${sim.contextName}, access: { run: [${OWNER}, ${OTHER}], approve: [${APPROVER}] } }\n` +
-  `  sc-deny: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: ${sim.contextName}, access: { run: [${denyRun}] } }\n`;
+  `  sc-net: { kind: kubernetes, kubeconfig: ${rig.kubeconfig}, context: ${rig.sim.contextName}, access: { run: [${OWNER}, ${OTHER}], approve: [${APPROVER}] } }\n` +
+  `  sc-deny: { kind: kubernetes, kubeconfig: ${rig.kubeconfig}, context: ${rig.sim.contextName}, access: { run: [${denyRun}] } }\n`;
 
-async function startBot(yaml: string): Promise<{ bot: Bot; signer: SlackSigner }> {
-  const bot = createBot({
-    botToken: TOKEN,
-    signingSecret: SECRET,
-    slackApiUrl: emu.url,
-    redisUrl: redis.url,
-    clusters: parseClustersFile(yaml, 'test config'),
-    logger,
-    jobPolicy: { attempts: 1, backoffMs: 100 },
-    notifier: { minIntervalMs: 100, baseBackoffMs: 50 },
-    reconcileIntervalMs: 1_000,
-    schedules: { minuteMs: 1_000 },
-  });
-  const port = (await bot.start(0))!;
-  bots.push(bot);
-  return {
-    bot,
-    signer: new SlackSigner({ secret: SECRET, url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('').replace(/\/$/, '') }),
-  };
-}
-
-async function startWorker(yaml: string): Promise<WorkerProcess> {
-  const w = await startWorkers({ clusters: parseClustersFile(yaml, 'test config'), connection: blockingOptions(redis.url), logger });
-  workers.push(w);
-  return w;
-}
-
-async function stopAll(): Promise<void> {
-  for (const w of workers.splice(0)) await w.close();
-  for (const b of bots.splice(0)) await b.stop();
-}
-
-function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      kubectlPath!,
-      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout', '10s', ...args],
-      { timeout: 20_000, env: { ...process.env, KUBECONFIG: kubeconfig } },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-/** Oldest first. */
-const audit = async (): Promise<AuditEntry[]> => (await auditLog.recent(5_000)).reverse();
-/** The audit entries of finished runs of a schedule (written once per job, when its result is closed). */
-const runsOf = async (id: string) => (await audit()).filter((e) => e.command.endsWith(`(scheduled ${id})`) && !e.command.startsWith('schedule '));
-/** Resolves with `fn`'s value once it is truthy (an event in Redis the emulator cannot see). */
-async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-const results = (channel: string) => emu.messages(channel).filter((m) => m.metadata?.event_type === 'cws_netcheck_result');
-const textOf = (m: SlackMessage) => JSON.stringify(m.blocks ?? []);
-const ackText = (r: { json?: unknown; body?: string }) => JSON.stringify(r.json ?? r.body ?? '');
+const results = (channel: string) => rig.emu.messages(channel).filter((m) => m.metadata?.event_type === 'cws_netcheck_result');
 
 beforeAll(async () => {
-  redis = await startRedis();
-  sim = await startSimulator({ fleet: parseFleet(FLEET, 'sched') });
-  await sim.writeKubeconfig(kubeconfig);
-  emu = await SlackEmulator.start({ token: TOKEN });
-  reader = new Redis(redis.url, { maxRetriesPerRequest: 2 });
-  auditLog = new RedisAuditLog(reader);
+  rig = await startScheduleRig({ fleet: FLEET, fleetName: 'sched' });
   const yaml = clustersYaml(OWNER);
-  ({ signer } = await startBot(yaml));
-  await startWorker(yaml);
+  ({ signer } = await rig.startBot(yaml));
+  await rig.startWorker(yaml);
 }, 60_000);
 
 afterAll(async () => {
-  await stopAll();
-  reader?.disconnect();
-  await emu?.close();
-  await sim?.close();
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await rig?.close();
 });
 
 describe.skipIf(!kubectlPath)('/cws schedule netcheck', () => {
@@ -161,107 +62,89 @@ describe.skipIf(!kubectlPath)('/cws schedule netcheck', () => {
     expect(ackText(fast)).toContain('at most once a minute');
     const denied = await signer.command('schedule netcheck sc-deny every 1m', { userId: OTHER, channelId: CH });
     expect(ackText(denied)).toContain('Not allowed');
-    expect(await reader.scard('cws:schedules')).toBe(0);
+    expect(await rig.reader.scard('cws:schedules')).toBe(0);
   });
 
   it('posts its first result, then nothing while the outcome stays the same', async () => {
-    const ack = await signer.command('schedule netcheck sc-net every 1m', { userId: OWNER, channelId: CH });
-    const text = ackText(ack);
-    scheduleId = /sc-[0-9a-f]{8}/.exec(text)?.[0] ?? '';
+    const created = await createSchedule(signer, 'schedule netcheck sc-net every 1m', OWNER, CH);
+    const text = created.text;
+    scheduleId = created.id;
     expect(scheduleId, text).not.toBe('');
     expect(text).toContain('every minute');
 
-    const first = await emu.waitFor(() => results(CH)[0], { timeoutMs: 30_000 });
+    const first = await rig.emu.waitFor(() => results(CH)[0], { timeoutMs: 30_000 });
     expect(first.metadata!.event_payload).toMatchObject({ verdict: 'action_required' });
     expect(textOf(first)).toContain(`Scheduled netcheck \`${scheduleId}\``);
     expect(textOf(first)).toContain('first run');
 
     // Two more runs finish (their results closed and audited): still one message in the channel.
-    await until(async () => (await runsOf(scheduleId)).length >= 3, 'three finished runs');
+    await runsReached(rig, scheduleId, 3, 'three finished runs');
     expect(results(CH)).toHaveLength(1);
-    expect(emu.messages(CH)).toHaveLength(1);
+    expect(rig.emu.messages(CH)).toHaveLength(1);
     // …whose "last checked" line the unchanged runs edit in, under the same result.
-    const touched = await emu.waitFor(() => results(CH).find((m) => textOf(m).includes('Last checked')));
+    const touched = await rig.emu.waitFor(() => results(CH).find((m) => textOf(m).includes('Last checked')));
     expect(touched.ts).toBe(first.ts);
     expect(textOf(touched)).toContain('no change since this result');
     expect(textOf(touched)).toContain('first run');
     expect(touched.metadata!.event_payload).toMatchObject({ verdict: 'action_required' });
-    const runs = await runsOf(scheduleId);
+    const runs = await rig.runsOf(scheduleId);
     expect(runs.every((e) => e.user === OWNER && e.cluster === 'sc-net' && e.jobId)).toBe(true);
-    const queued = (await audit()).filter((e) => e.command === `schedule netcheck sc-net (scheduled ${scheduleId})` && e.outcome === 'queued');
+    const queued = (await rig.audit()).filter((e) => e.command === `schedule netcheck sc-net (scheduled ${scheduleId})` && e.outcome === 'queued');
     expect(queued.length).toBeGreaterThanOrEqual(3);
     expect(queued.every((e) => e.user === OWNER)).toBe(true);
   }, 60_000);
 
   it('posts what changed after `kubectl set env` on the DaemonSet, linking the last result', async () => {
-    const patched = await kubectl([
-      '-n',
-      'datadog',
-      'set',
-      'env',
-      'daemonset/datadog-agent',
-      '-c',
-      'system-probe',
-      'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=2',
-    ]);
+    const patched = await setAgentEnv(rig, 'system-probe', 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=2');
     expect(patched.code, patched.stderr).toBe(0);
-    const change = await emu.waitFor(() => results(CH)[1], { timeoutMs: 30_000 });
+    const change = await rig.emu.waitFor(() => results(CH)[1], { timeoutMs: 30_000 });
     expect(change.metadata!.event_payload).toMatchObject({ verdict: 'ok' });
     const t = textOf(change);
     expect(t).toContain('*changed* since');
     expect(t).toContain('verdict: action_required → ok');
     const first = results(CH)[0]!;
     expect(t).toContain(`/archives/${CH}/p${first.ts.replace('.', '')}`);
-    expect(emu.messages(CH)).toHaveLength(2);
+    expect(rig.emu.messages(CH)).toHaveLength(2);
   }, 60_000);
 
   it('lists the schedule; a user who is neither its creator nor an approver may not delete it', async () => {
     // The change's run is closed (its result became the schedule's last) a moment after its message is posted.
-    await until(async () => (await reader.get(`cws:schedule:{${scheduleId}}:last`))?.includes(results(CH)[1]!.ts), 'the change to be the last run');
+    await until(async () => (await rig.reader.get(`cws:schedule:{${scheduleId}}:last`))?.includes(results(CH)[1]!.ts), 'the change to be the last run');
     const list = ackText(await signer.command('schedule list', { userId: OTHER, channelId: CH }));
     for (const s of [scheduleId, 'netcheck of `sc-net`', 'every minute', `<@${OWNER}>`, '<!date^', 'Last outcome: ok']) expect(list).toContain(s);
     const refused = ackText(await signer.command(`schedule delete ${scheduleId}`, { userId: OTHER, channelId: CH }));
     expect(refused).toContain('Not allowed');
-    expect(await reader.sismember('cws:schedules', scheduleId)).toBe(1);
+    expect(await rig.reader.sismember('cws:schedules', scheduleId)).toBe(1);
   });
 
   it('survives a restart of bot and worker, and re-checks the creator’s access at each run', async () => {
     // A second schedule, by OWNER on sc-deny, which the restarted bot's config no longer lets OWNER run.
-    const ack = ackText(await signer.command('schedule netcheck sc-deny every 1m', { userId: OWNER, channelId: CH_DENY }));
-    const denyId = /sc-[0-9a-f]{8}/.exec(ack)![0];
-    await emu.waitFor(() => results(CH_DENY)[0], { timeoutMs: 30_000 });
+    const { id: denyId, text: ack } = await createSchedule(signer, 'schedule netcheck sc-deny every 1m', OWNER, CH_DENY);
+    expect(denyId, ack).not.toBe('');
+    await rig.emu.waitFor(() => results(CH_DENY)[0], { timeoutMs: 30_000 });
 
-    await stopAll();
-    const before = (await runsOf(scheduleId)).length;
+    await rig.stopAll();
+    const before = (await rig.runsOf(scheduleId)).length;
     const yaml = clustersYaml(OTHER);
-    ({ signer } = await startBot(yaml));
-    await startWorker(yaml);
+    ({ signer } = await rig.startBot(yaml));
+    await rig.startWorker(yaml);
 
     // sc-net runs again after the restart, unchanged: silent.
-    await until(async () => (await runsOf(scheduleId)).length >= before + 2, 'two runs after the restart');
+    await runsReached(rig, scheduleId, before + 2, 'two runs after the restart');
     expect(results(CH)).toHaveLength(2);
     // Then a change (the env var removed again) is posted, compared with the run before the restart.
-    const unpatched = await kubectl([
-      '-n',
-      'datadog',
-      'set',
-      'env',
-      'daemonset/datadog-agent',
-      '-c',
-      'system-probe',
-      'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY-',
-    ]);
+    const unpatched = await setAgentEnv(rig, 'system-probe', 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY-');
     expect(unpatched.code, unpatched.stderr).toBe(0);
-    const back = await emu.waitFor(() => results(CH)[2], { timeoutMs: 30_000 });
+    const back = await rig.emu.waitFor(() => results(CH)[2], { timeoutMs: 30_000 });
     expect(textOf(back)).toContain('verdict: ok → action_required');
     expect(textOf(back)).toContain(`/archives/${CH}/p${results(CH)[1]!.ts.replace('.', '')}`);
 
     // sc-deny: refused at every tick (audited), the channel told once.
     await until(
-      async () => (await audit()).filter((e) => e.command.includes(`(scheduled ${denyId})`) && e.outcome === 'denied').length >= 3,
+      async () => (await rig.audit()).filter((e) => e.command.includes(`(scheduled ${denyId})`) && e.outcome === 'denied').length >= 3,
       'three refused ticks',
     );
-    const notices = emu.messages(CH_DENY).filter((m) => textOf(m).includes('did not run'));
+    const notices = rig.emu.messages(CH_DENY).filter((m) => textOf(m).includes('did not run'));
     expect(notices).toHaveLength(1);
     expect(textOf(notices[0]!)).toContain(`<@${OWNER}>`);
     expect(results(CH_DENY)).toHaveLength(1);
@@ -271,12 +154,12 @@ describe.skipIf(!kubectlPath)('/cws schedule netcheck', () => {
 
   it('runs one at a time, once per tick, with two bot replicas and two workers', async () => {
     const yaml = clustersYaml(OTHER);
-    await startBot(yaml); // a second replica beside the restarted one
-    await startWorker(yaml);
+    await rig.startBot(yaml); // a second replica beside the restarted one
+    await rig.startWorker(yaml);
     const from = Date.now();
-    await until(async () => (await runsOf(scheduleId)).filter((e) => Date.parse(e.at) >= from).length >= 5, 'five runs with two replicas', 60_000);
+    await until(async () => (await rig.runsOf(scheduleId)).filter((e) => Date.parse(e.at) >= from).length >= 5, 'five runs with two replicas', 60_000);
 
-    const entries = (await audit()).filter((e) => e.command.includes(`(scheduled ${scheduleId})`));
+    const entries = (await rig.audit()).filter((e) => e.command.includes(`(scheduled ${scheduleId})`));
     // Every tick was handled by one replica only: no tick ID in two entries.
     const ticks = entries.filter((e) => e.command.startsWith('schedule ')).map((e) => /tick (\S+?):?(\s|$)/.exec(e.detail ?? '')?.[1]);
     expect(ticks.every(Boolean)).toBe(true);
@@ -296,7 +179,7 @@ describe.skipIf(!kubectlPath)('/cws schedule netcheck', () => {
       }
     }
     // The job runs themselves never overlapped either (BullMQ's own timestamps).
-    const q = new Queue('{cws.sc-net}', { connection: reader });
+    const q = new Queue('{cws.sc-net}', { connection: rig.reader });
     const jobs = (await Promise.all(finished.map((id) => q.getJob(id!)))).filter((j) => j?.processedOn && j.finishedOn);
     jobs.sort((a, b) => a!.processedOn! - b!.processedOn!);
     for (let i = 1; i < jobs.length; i++) expect(jobs[i]!.processedOn!).toBeGreaterThanOrEqual(jobs[i - 1]!.finishedOn!);
@@ -307,7 +190,7 @@ describe.skipIf(!kubectlPath)('/cws schedule netcheck', () => {
 
   it('an approver of the cluster may delete it: its job scheduler is gone, no tick comes any more', async () => {
     expect(ackText(await signer.command(`schedule delete ${scheduleId}`, { userId: APPROVER, channelId: CH }))).toContain('Deleted');
-    const ticks = new Queue(SCHEDULE_QUEUE, { connection: reader });
+    const ticks = new Queue(SCHEDULE_QUEUE, { connection: rig.reader });
     expect(await ticks.getJobScheduler(scheduleId)).toBeUndefined();
     expect(await ticks.getJobSchedulersCount()).toBe(0);
     await ticks.close();
