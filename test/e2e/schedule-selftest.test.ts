@@ -4,26 +4,10 @@
  * first result is posted with the failing node named, later runs are silent, the ticks that come
  * while a run is still going are skipped (audited), and no two runs ever overlap.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bot, createBot } from '../../src/bot/app.ts';
-import { type AuditEntry, RedisAuditLog } from '../../src/bot/state/audit.ts';
-import { parseClustersFile } from '../../src/config/clusters.ts';
-import { blockingOptions } from '../../src/config/redis.ts';
-import { SlackSigner } from '../../src/sandbox/signer.ts';
-import { type SlackMessage, SlackEmulator } from '../../src/sandbox/slack-api.ts';
-import { parseFleet } from '../../src/sim/fleet.ts';
-import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
-import { type PrivateRedis, startRedis } from '../support/redis.ts';
-import { Queue } from 'bullmq';
+import type { SlackSigner } from '../../src/sandbox/signer.ts';
+import { ackText, createSchedule, runsReached, type ScheduleRig, startScheduleRig, textOf } from '../support/schedules.ts';
 
-const SECRET = 'test-signing-secret-0123456789';
-const TOKEN = 'xoxb-test-token';
 const OWNER = 'USCHOWN1';
 const CH = 'CSCHED01';
 
@@ -38,101 +22,33 @@ nodes:
       selftest: { failedTests: [datadog_agent_cws_self_test_rule_chmod] }
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'cws-schedule-st-'));
-const kubeconfig = join(dir, 'kubeconfig');
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-let redis: PrivateRedis;
-let sim: Simulator;
-let emu: SlackEmulator;
-let reader: Redis;
-let auditLog: RedisAuditLog;
-const bots: Bot[] = [];
-const workers: WorkerProcess[] = [];
+let rig: ScheduleRig;
 let signer: SlackSigner;
 
 const clustersYaml = () =>
-  `clusters:\n  sc-st: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: ${sim.contextName}, selftest: { timeoutMs: 10000 }, access: { run: [${OWNER}] } }\n`;
+  `clusters:\n  sc-st: { kind: kubernetes, kubeconfig: ${rig.kubeconfig}, context: ${rig.sim.contextName}, selftest: { timeoutMs: 10000 }, access: { run: [${OWNER}] } }\n`;
 
-async function startBot(yaml: string): Promise<{ bot: Bot; signer: SlackSigner }> {
-  const bot = createBot({
-    botToken: TOKEN,
-    signingSecret: SECRET,
-    slackApiUrl: emu.url,
-    redisUrl: redis.url,
-    clusters: parseClustersFile(yaml, 'test config'),
-    logger,
-    jobPolicy: { attempts: 1, backoffMs: 100 },
-    notifier: { minIntervalMs: 100, baseBackoffMs: 50 },
-    reconcileIntervalMs: 1_000,
-    schedules: { minuteMs: 1_000 },
-  });
-  const port = (await bot.start(0))!;
-  bots.push(bot);
-  return {
-    bot,
-    signer: new SlackSigner({ secret: SECRET, url: `http://127.0.0.1:${port}/slack/events`, responseUrlBase: emu.responseUrl('').replace(/\/$/, '') }),
-  };
-}
-
-async function startWorker(yaml: string): Promise<WorkerProcess> {
-  const w = await startWorkers({ clusters: parseClustersFile(yaml, 'test config'), connection: blockingOptions(redis.url), logger });
-  workers.push(w);
-  return w;
-}
-
-async function stopAll(): Promise<void> {
-  for (const w of workers.splice(0)) await w.close();
-  for (const b of bots.splice(0)) await b.stop();
-}
-
-/** Oldest first. */
-const audit = async (): Promise<AuditEntry[]> => (await auditLog.recent(5_000)).reverse();
-/** The audit entries of finished runs of a schedule (written once per job, when its result is closed). */
-const runsOf = async (id: string) => (await audit()).filter((e) => e.command.endsWith(`(scheduled ${id})`) && !e.command.startsWith('schedule '));
-/** Resolves with `fn`'s value once it is truthy (an event in Redis the emulator cannot see). */
-async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-const results = (channel: string) => emu.messages(channel).filter((m) => m.metadata?.event_type === 'cws_selftest_result');
-const textOf = (m: SlackMessage) => JSON.stringify(m.blocks ?? []);
-const ackText = (r: { json?: unknown; body?: string }) => JSON.stringify(r.json ?? r.body ?? '');
+const results = (channel: string) => rig.emu.messages(channel).filter((m) => m.metadata?.event_type === 'cws_selftest_result');
 
 beforeAll(async () => {
-  redis = await startRedis();
-  sim = await startSimulator({ fleet: parseFleet(FLEET, 'sched-st') });
-  await sim.writeKubeconfig(kubeconfig);
-  emu = await SlackEmulator.start({ token: TOKEN });
-  reader = new Redis(redis.url, { maxRetriesPerRequest: 2 });
-  auditLog = new RedisAuditLog(reader);
+  rig = await startScheduleRig({ fleet: FLEET, fleetName: 'sched-st' });
   const yaml = clustersYaml();
-  ({ signer } = await startBot(yaml));
-  await startBot(yaml);
-  await startWorker(yaml);
-  await startWorker(yaml);
+  ({ signer } = await rig.startBot(yaml));
+  await rig.startBot(yaml);
+  await rig.startWorker(yaml);
+  await rig.startWorker(yaml);
 }, 60_000);
 
 afterAll(async () => {
-  await stopAll();
-  reader?.disconnect();
-  await emu?.close();
-  await sim?.close();
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await rig?.close();
 });
 
 describe('/cws schedule selftest with two replicas', () => {
   it('posts the first result naming the failing node, then stays silent; skips the ticks of a run still going; never overlaps', async () => {
-    const ack = ackText(await signer.command('schedule selftest sc-st every 1m', { userId: OWNER, channelId: CH }));
-    const id = /sc-[0-9a-f]{8}/.exec(ack)?.[0] ?? '';
+    const { id, text: ack } = await createSchedule(signer, 'schedule selftest sc-st every 1m', OWNER, CH);
     expect(id, ack).not.toBe('');
 
-    const first = await emu.waitFor(() => results(CH)[0], { timeoutMs: 30_000 });
+    const first = await rig.emu.waitFor(() => results(CH)[0], { timeoutMs: 30_000 });
     const t = textOf(first);
     expect(t).toContain(`Scheduled self-test \`${id}\``);
     expect(t).toContain('first run');
@@ -141,11 +57,11 @@ describe('/cws schedule selftest with two replicas', () => {
     expect(rows.find((r) => r.node === 'node-2')?.status).toBe('failed');
     expect(rows.filter((r) => r.status === 'ok')).toHaveLength(2);
 
-    await until(async () => (await runsOf(id)).length >= 4, 'four finished runs', 60_000);
+    await runsReached(rig, id, 4, 'four finished runs', 60_000);
     expect(results(CH)).toHaveLength(1);
-    expect(emu.messages(CH)).toHaveLength(1);
+    expect(rig.emu.messages(CH)).toHaveLength(1);
 
-    const entries = (await audit()).filter((e) => e.command.includes(`(scheduled ${id})`));
+    const entries = (await rig.audit()).filter((e) => e.command.includes(`(scheduled ${id})`));
     const tickEntries = entries.filter((e) => e.command.startsWith('schedule '));
     const ticks = tickEntries.map((e) => /^tick (\S+?):?(\s|$)/.exec(e.detail ?? '')?.[1]);
     expect(ticks.every(Boolean)).toBe(true);

@@ -105,7 +105,7 @@ export function buttonIn(m: SlackMessage, text: string | RegExp): { blockId: str
  * Clicks a button of a message as Slack does: the payload carries that element's block_id,
  * action_id and value, and the message it is in.
  */
-export function click(h: Harness, m: SlackMessage, text: string | RegExp, userId: string) {
+export function click(h: Pick<Harness, 'signer' | 'emu'>, m: SlackMessage, text: string | RegExp, userId: string) {
   const b = buttonIn(m, text);
   return h.signer.action({ ...b, userId, channelId: m.channel, messageTs: m.ts, message: h.emu.wireMessage(m) });
 }
