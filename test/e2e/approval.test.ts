@@ -12,24 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { click, finalSelftest, type Harness, startHarness } from '../support/harness.ts';
+import { ciliumFleet, click, finalSelftest, RAW_ID, shownText, type Harness, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-approval-'));
 const sims: Record<string, Simulator> = {};
 let h: Harness;
 
-const raceFleet = (name: string) => `name: ${name}
-agent:
-  image: "gcr.io/datadoghq/agent:7.39.1"
-  containers:
-    security-agent: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-    system-probe: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.9.5", labels: { k8s-app: cilium } }
-nodes:
-  count: 3
-  tc:
-    lxc9fc12c71903b: "filter protocol all pref 1 bpf chain 0 \\nfilter protocol all pref 1 bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"
-`;
+const raceFleet = (name: string) => ciliumFleet(name, { agent: '7.39.1', cilium: '1.9.5', count: 3, pref: 1 });
 
 // UALICE01 may change and approve, UBOB0001 may approve, UCAROL01 may only change.
 const ACCESS = 'access: { remediate: [UALICE01, UCAROL01], approve: [UALICE01, UBOB0001] }';
@@ -79,25 +68,6 @@ const told = (re: RegExp) => h.emu.waitFor((e) => e.callsTo('response_url').find
 const resultIn = (m: SlackMessage) =>
   h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
 const settle = () => new Promise((r) => setTimeout(r, 700));
-/** Every text a message shows (its fallback `text`, every `text` of its blocks), mentions (`<@U…>`, `<#C…>`) and links taken out. */
-const shownText = (m: SlackMessage): string => {
-  const texts: string[] = [m.text ?? ''];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object')
-      for (const [k, x] of Object.entries(v)) {
-        if (k === 'text' && typeof x === 'string') texts.push(x);
-        else walk(x);
-      }
-  };
-  walk(m.blocks);
-  return texts
-    .join('\n')
-    .replace(/<[@#][A-Z0-9]+(\|[^>]*)?>/g, '')
-    .replace(/<https?:\/\/[^>]*>/g, '');
-};
-/** A Slack user or channel ID written out as text, which a reader sees raw. */
-const RAW_ID = /\b[UWCG][A-Z0-9]{7,}\b/;
 
 describe('two-person approval', () => {
   it('refuses self-approval (nothing changes), then another approver’s Approve applies the change, once', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { buttonIn, click, finalSelftest, type Harness, startHarness } from '../support/harness.ts';
+import { buttonIn, ciliumFleet, ciliumTc, click, finalSelftest, type Harness, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-clicks-'));
 const sims: Record<string, Simulator> = {};
@@ -18,22 +18,7 @@ let h: Harness;
 
 // Cilium's classifier at priority 1 on node-1 (broken: disable network detections, or CWS) and at
 // priority 3 on node-2 (set classifier_priority to 2): the report offers all three fixes.
-const TC = (pref: number) =>
-  `"filter protocol all pref ${pref} bpf chain 0 \\nfilter protocol all pref ${pref} bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"`;
-const threeFixes = (name: string) => `name: ${name}
-agent:
-  image: "gcr.io/datadoghq/agent:7.50.3"
-  containers:
-    security-agent: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-    system-probe: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.14.5", labels: { k8s-app: cilium } }
-nodes:
-  count: 2
-  tc:
-    lxc9fc12c71903b: ${TC(1)}
-  overrides:
-    node-2: { tc: { lxc9fc12c71903b: ${TC(3)} } }
-`;
+const threeFixes = (name: string) => ciliumFleet(name, { count: 2, pref: 1, more: `  overrides:\n    node-2: { tc: { lxc9fc12c71903b: ${ciliumTc(3)} } }\n` });
 
 beforeAll(async () => {
   sims['sim-a'] = await startSimulator({ fleet: loadFleet(join(import.meta.dirname, '../fixtures/fleets/sim-a.yaml')) });

@@ -12,25 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { click, type Harness, startHarness } from '../support/harness.ts';
+import { ciliumFleet, click, RAW_ID, shownText, type Harness, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-incident-'));
 const sims: Record<string, Simulator> = {};
 let h: Harness;
 
 // Agent 7.39.1 with Cilium 1.9 (the known race): the report offers "Disable network detections".
-const raceFleet = (name: string) => `name: ${name}
-agent:
-  image: "gcr.io/datadoghq/agent:7.39.1"
-  containers:
-    security-agent: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-    system-probe: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.9.5", labels: { k8s-app: cilium } }
-nodes:
-  count: 3
-  tc:
-    lxc9fc12c71903b: "filter protocol all pref 1 bpf chain 0 \\nfilter protocol all pref 1 bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"
-`;
+const raceFleet = (name: string) => ciliumFleet(name, { agent: '7.39.1', cilium: '1.9.5', count: 3, pref: 1 });
 
 const CONFIGURED = 'CINCCONF';
 
@@ -59,26 +48,6 @@ const finalMirror = (channel: string, jobId: string) =>
 /** chat.postMessage calls that reached a channel (200), and the chat.update calls of one message. */
 const posts = (channel: string) => h.emu.callsTo('chat.postMessage').filter((c) => c.args.channel === channel && c.status === 200);
 const edits = (m: SlackMessage) => h.emu.callsTo('chat.update').filter((c) => c.args.channel === m.channel && c.args.ts === m.ts && c.status === 200);
-
-/** Every text a message shows (its fallback `text`, every `text` of its blocks), mentions and links taken out. */
-const shownText = (m: SlackMessage): string => {
-  const texts: string[] = [m.text ?? ''];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object')
-      for (const [k, x] of Object.entries(v)) {
-        if (k === 'text' && typeof x === 'string') texts.push(x);
-        else walk(x);
-      }
-  };
-  walk(m.blocks);
-  return texts
-    .join('\n')
-    .replace(/<[@#][A-Z0-9]+(\|[^>]*)?>/g, '')
-    .replace(/<https?:\/\/[^>]*>/g, '');
-};
-/** A Slack user or channel ID written out as text, which a reader sees raw (people and channels are mentions). */
-const RAW_ID = /\b[UWCG][A-Z0-9]{7,}\b/;
 
 async function netcheck(cluster: string, channel: string) {
   await h.signer.command(`netcheck ${cluster}`, { channelId: channel, userId: 'UINCFIX1' });

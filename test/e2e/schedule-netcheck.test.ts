@@ -10,6 +10,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULE_QUEUE } from '../../src/contract/keys.ts';
 import type { SlackSigner } from '../../src/sandbox/signer.ts';
+import { ciliumFleet } from '../support/harness.ts';
 import { ackText, createSchedule, kubectlPath, runsReached, type ScheduleRig, setAgentEnv, startScheduleRig, textOf, until } from '../support/schedules.ts';
 
 const OWNER = 'USCHOWN1';
@@ -20,18 +21,7 @@ const CH_DENY = 'CSCHED02';
 
 // A Cilium at tc priority 3 and the agent's default classifier_priority 10: `action_required`;
 // `DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=2` on system-probe makes it `ok`.
-const FLEET = `name: sched
-agent:
-  image: "gcr.io/datadoghq/agent:7.50.3"
-  containers:
-    security-agent: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-    system-probe: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.14.5", labels: { k8s-app: cilium } }
-nodes:
-  count: 3
-  tc:
-    lxc9fc12c71903b: "filter protocol all pref 3 bpf chain 0 \\nfilter protocol all pref 3 bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"
-`;
+const FLEET = ciliumFleet('sched', { count: 3, pref: 3 });
 
 let rig: ScheduleRig;
 let signer: SlackSigner;

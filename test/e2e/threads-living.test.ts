@@ -12,26 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { buttonIn, click, finalSelftest, type Harness, startHarness } from '../support/harness.ts';
+import { buttonIn, ciliumFleet, click, finalSelftest, type Harness, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-living-'));
 const sims: Record<string, Simulator> = {};
 let h: Harness;
 
-const TC = (pref: number) =>
-  `"filter protocol all pref ${pref} bpf chain 0 \\nfilter protocol all pref ${pref} bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"`;
-const broken = (name: string) => `name: ${name}
-agent:
-  image: "gcr.io/datadoghq/agent:7.50.3"
-  containers:
-    security-agent: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-    system-probe: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
-cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v1.14.5", labels: { k8s-app: cilium } }
-nodes:
-  count: 2
-  tc:
-    lxc9fc12c71903b: ${TC(1)}
-`;
+const broken = (name: string) => ciliumFleet(name, { count: 2, pref: 1 });
 
 beforeAll(async () => {
   sims['live-st'] = await startSimulator({ fleet: loadFleet(join(import.meta.dirname, '../fixtures/fleets/sim-a.yaml')) });

@@ -109,3 +109,53 @@ export function click(h: Pick<Harness, 'signer' | 'emu'>, m: SlackMessage, text:
   const b = buttonIn(m, text);
   return h.signer.action({ ...b, userId, channelId: m.channel, messageTs: m.ts, message: h.emu.wireMessage(m) });
 }
+
+/** Cilium's classifier on `lxc9fc12c71903b` at tc priority `pref`, as `tc filter show` prints it (a YAML string). */
+export const ciliumTc = (pref: number) =>
+  `"filter protocol all pref ${pref} bpf chain 0 \\nfilter protocol all pref ${pref} bpf chain 0 handle 0x1 cil_from_container-lxc9fc12c71903b direct-action not_in_hw id 4931 tag 4cfba610f154c365 jited \\n"`;
+
+export interface CiliumFleetOptions {
+  /** The agent's version (default 7.50.3) and Cilium's (default 1.14.5). */
+  agent?: string;
+  cilium?: string;
+  count: number;
+  /** The tc priority of Cilium's classifier on every node. */
+  pref: number;
+  /** YAML lines under `nodes:` after the tc, e.g. `  overrides:\n    node-2: { … }\n`. */
+  more?: string;
+}
+
+/** The simulator's fleet file of a cluster running CWS (security-agent and system-probe) beside Cilium. */
+export const ciliumFleet = (name: string, o: CiliumFleetOptions) => `name: ${name}
+agent:
+  image: "gcr.io/datadoghq/agent:${o.agent ?? '7.50.3'}"
+  containers:
+    security-agent: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
+    system-probe: { env: { DD_RUNTIME_SECURITY_CONFIG_ENABLED: "true" } }
+cni: { daemonSet: cilium, namespace: kube-system, image: "quay.io/cilium/cilium:v${o.cilium ?? '1.14.5'}", labels: { k8s-app: cilium } }
+nodes:
+  count: ${o.count}
+  tc:
+    lxc9fc12c71903b: ${ciliumTc(o.pref)}
+${o.more ?? ''}`;
+
+/** Every text a message shows (its fallback `text`, every `text` of its blocks), mentions (`<@U…>`, `<#C…>`) and links taken out. */
+export const shownText = (m: SlackMessage): string => {
+  const texts: string[] = [m.text ?? ''];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'text' && typeof x === 'string') texts.push(x);
+        else walk(x);
+      }
+  };
+  walk(m.blocks);
+  return texts
+    .join('\n')
+    .replace(/<[@#][A-Z0-9]+(\|[^>]*)?>/g, '')
+    .replace(/<https?:\/\/[^>]*>/g, '');
+};
+
+/** A Slack user or channel ID written out as text, which a reader sees raw (people and channels are mentions). */
+export const RAW_ID = /\b[UWCG][A-Z0-9]{7,}\b/;
