@@ -22,7 +22,7 @@ export interface ClusterWorkerOptions {
   connection: ConnectionOptions & object;
   logger: Logger;
   /**
-   * Jobs doing work at once on this worker; each agent of a fanned-out self-test is one job.
+   * Jobs doing work at once on this worker; each agent of a fanned-out self-test counts as one (its batch does not).
    * Flares do not count: they wait on people, and have their own limit (`flare.maxOpen`).
    */
   concurrency?: number;
@@ -54,7 +54,23 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
   const shutdown = new AbortController();
   const target = o.metrics ? countingExecs(o.target, (outcome) => o.metrics!.agentExec(o.name, outcome)) : o.target;
   o.metrics?.watchQueue(o.name, queue);
-  const context: WorkerContext = { cluster: o.name, config: o.config, target, queue, redis, progress, shutdown: shutdown.signal };
+  // Work and flares have separate limits: BullMQ takes up to both at once, work waits for a work
+  // slot, and a flare past its limit is refused (the bot refuses it first, per cluster and user).
+  // A batch of a self-test's agents takes no slot itself: each of its agents takes one.
+  const workSlots = o.concurrency ?? (o.config.kind === 'kubernetes' ? o.config.concurrency : 8);
+  const flareSlots = o.config.flare.maxOpen;
+  const work = pLimit(workSlots);
+  const context: WorkerContext = {
+    cluster: o.name,
+    config: o.config,
+    target,
+    queue,
+    redis,
+    progress,
+    shutdown: shutdown.signal,
+    slots: (fn) => work(fn),
+    workSlots,
+  };
 
   const processor = async (job: Job, token?: string): Promise<unknown> => {
     const log = o.logger.child({ jobId: job.id, job: job.name, cluster: o.name, attempt: job.attemptsMade + 1 });
@@ -85,13 +101,9 @@ export function createClusterWorker(o: ClusterWorkerOptions): ClusterWorker {
     }
   };
 
-  // Work and flares have separate limits: BullMQ takes up to both at once, work waits for a work
-  // slot, and a flare past its limit is refused (the bot refuses it first, per cluster and user).
-  const workSlots = o.concurrency ?? (o.config.kind === 'kubernetes' ? o.config.concurrency : 8);
-  const flareSlots = o.config.flare.maxOpen;
-  const work = pLimit(workSlots);
   let openFlares = 0;
   const scheduled = async (job: Job, token?: string): Promise<unknown> => {
+    if (job.name === 'selftest-batch') return processor(job, token);
     if (job.name !== 'flare') return work(() => processor(job, token));
     if (openFlares >= flareSlots)
       throw new UnrecoverableError(

@@ -14,14 +14,14 @@ export const SelftestJobData = z.object({
   nodes: z.array(z.string()).max(5000).optional(),
   requestedBy: z.string(),
   requestedAt: z.string(),
-  /** Set by the worker: the parent lists agents, fans out one child per agent, then collects. */
+  /** Set by the worker: the parent lists agents, fans out one child per batch of agents, then collects. */
   step: z.enum(['list', 'wait']).optional(),
   total: z.number().int().nonnegative().optional(),
   startedAt: z.string().optional(),
 });
 export type SelftestJobData = z.infer<typeof SelftestJobData>;
 
-/** One unit of a fanned-out self-test: one agent. Runs on any replica serving the cluster. */
+/** One agent of a fanned-out self-test, as the previous version fanned out (one job per agent); still run for its parents. */
 export const SelftestAgentJobData = z.object({
   kind: z.literal('selftest-agent'),
   cluster: ClusterName,
@@ -30,6 +30,21 @@ export const SelftestAgentJobData = z.object({
   agent: AgentRefSchema,
 });
 export type SelftestAgentJobData = z.infer<typeof SelftestAgentJobData>;
+
+/**
+ * One unit of a fanned-out self-test: a batch of agents (the `index`-th of the parent's stably sorted
+ * list; workers/jobs/selftest-fanout.ts). Runs on any replica serving the cluster; its value is one
+ * AgentResult per agent.
+ */
+export const SelftestBatchJobData = z.object({
+  kind: z.literal('selftest-batch'),
+  cluster: ClusterName,
+  parentId: z.string(),
+  total: z.number().int().nonnegative(),
+  index: z.number().int().nonnegative(),
+  agents: z.array(AgentRefSchema).min(1).max(1000),
+});
+export type SelftestBatchJobData = z.infer<typeof SelftestBatchJobData>;
 
 /** "Restart agent on <node>": delete that agent pod; the DaemonSet brings a new one up. */
 export const RestartAgentJobData = z.object({

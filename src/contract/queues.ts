@@ -36,8 +36,10 @@ export function selftestDedupeId(cluster: string, node?: string, nodes?: string[
   return `selftest:${cluster}:*`;
 }
 
-/** Deterministic child IDs make re-adding children after a parent crash a no-op. */
+/** One agent of a fan-out: its member in the progress sets (so a re-run agent counts once), and the child job ID of the previous version's per-agent children. */
 export const agentJobId = (parentId: string, node: string, pod: string) => `${parentId}.${node}.${pod}`;
+/** Deterministic child IDs make re-adding children after a parent crash a no-op: the `index`-th batch of agents of a fanned-out self-test (workers/jobs/selftest-fanout.ts `batchAgents`). */
+export const batchJobId = (parentId: string, index: number) => `${parentId}.b${index}`;
 
 /** The Slack decision on a flare review ('send' | 'cancel'), read by the worker holding the session. */
 export const flareDecisionKey = keys.flareDecision;

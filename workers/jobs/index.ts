@@ -9,7 +9,7 @@ import { processNetcheck } from './netcheck.ts';
 import type { FanoutProgress } from './progress.ts';
 import { processRemediate } from './remediate.ts';
 import { processRestartAgent } from './restart-agent.ts';
-import { type FanoutDeps, processSelftestAgent, processSelftestParent } from './selftest-fanout.ts';
+import { type ExecSlots, type FanoutDeps, processSelftestAgent, processSelftestBatch, processSelftestParent, selftestBatchSize } from './selftest-fanout.ts';
 
 /** A job failure the bot can show: JSON with what failed, where and what to do. */
 export function failureMessage(f: JobFailure): string {
@@ -27,6 +27,10 @@ export interface WorkerContext {
   progress: FanoutProgress;
   /** Aborted when the worker shuts down. */
   shutdown: AbortSignal;
+  /** The worker's work slots (its `concurrency`): a batch of agents runs each agent in one (workers/worker.ts). */
+  slots: ExecSlots;
+  /** How many work slots there are. */
+  workSlots: number;
 }
 
 export type Processor = (job: Job, token: string | undefined, c: WorkerContext) => Promise<unknown>;
@@ -40,6 +44,8 @@ const fanout = (c: WorkerContext): FanoutDeps => ({
   binary: c.config.selftest.binary,
   readStatus: c.config.selftest.readStatus,
   timeoutMs: c.config.selftest.timeoutMs,
+  batchSize: selftestBatchSize(c.workSlots),
+  slots: c.slots,
 });
 
 /**
@@ -48,6 +54,7 @@ const fanout = (c: WorkerContext): FanoutDeps => ({
  */
 export const PROCESSORS: Record<string, Processor> = {
   selftest: (job, token, c) => processSelftestParent(job, token, fanout(c)),
+  'selftest-batch': (job, _token, c) => processSelftestBatch(job, fanout(c)),
   'selftest-agent': (job, _token, c) => processSelftestAgent(job, fanout(c)),
   'restart-agent': (job, _token, c) => processRestartAgent(job, c.target),
   netcheck: (job, _token, c) => {

@@ -1,9 +1,45 @@
 import { type Job, type Queue, WaitingChildrenError } from 'bullmq';
-import { agentJobId } from '../../src/contract/queues.ts';
-import { type AgentResult, AgentResult as AgentResultSchema, SelftestAgentJobData, SelftestJobData, type SelftestResult } from '../../src/contract/jobs.ts';
-import type { AgentTarget } from '../targets/types.ts';
+import { agentJobId, batchJobId } from '../../src/contract/queues.ts';
+import {
+  type AgentResult,
+  AgentResult as AgentResultSchema,
+  SelftestAgentJobData,
+  SelftestBatchJobData,
+  SelftestJobData,
+  type SelftestResult,
+} from '../../src/contract/jobs.ts';
+import { TargetError } from '../targets/errors.ts';
+import type { AgentRef, AgentTarget } from '../targets/types.ts';
 import type { FanoutProgress } from './progress.ts';
 import { runSelftestOnAgent } from './selftest.ts';
+
+/**
+ * Agents per child job of a fanned-out self-test: the Redis/BullMQ work (add, fetch, lock, move to
+ * finished, the parent's bookkeeping) is per child, so per agent it drops by this factor. Measured with
+ * `BENCH_AGENTS=1000 npm run bench -- selftest-all-in-one` (1000 × 2 s, self-test + status, `npm start`,
+ * concurrency 500, 2-core machine shared with other test runs; median of 2 runs, load average at the start):
+ *
+ * BATCH_TABLE
+ *
+ * A batch is also at most half the cluster's `concurrency` (selftestBatchSize), so one replica's exec limit
+ * spans at least two batches and the batches of a small fleet still spread over the replicas.
+ */
+export const SELFTEST_BATCH_SIZE = 25;
+
+/** Agents per batch for a worker whose exec limit is `concurrency`. */
+export const selftestBatchSize = (concurrency: number, max = SELFTEST_BATCH_SIZE) => Math.max(1, Math.min(max, Math.floor(concurrency / 2)));
+
+/** Where `total` agents are split into batches of `size`: stably sorted by node then pod, so a parent re-run makes the same batches. */
+export function batchAgents<A extends AgentRef>(agents: readonly A[], size: number): A[][] {
+  const sorted = [...agents].sort((a, b) => cmp(a.node, b.node) || cmp(a.pod, b.pod));
+  const out: A[][] = [];
+  for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size));
+  return out;
+}
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Runs `fn` when one of the worker's exec slots is free (the cluster's `concurrency`, shared by every batch on this worker). */
+export type ExecSlots = <T>(fn: () => Promise<T>) => Promise<T>;
 
 export interface FanoutDeps {
   cluster: string;
@@ -18,12 +54,19 @@ export interface FanoutDeps {
   timeoutMs: number;
   /** Attempts of one agent's unit; only transient errors (API server unreachable) are retried. */
   agentAttempts?: number;
+  /** First retry delay of an agent (exponential: 1 s, 2 s, …), as BullMQ's backoff of the per-agent jobs was. */
+  agentBackoffMs?: number;
+  /** Agents per child job (selftestBatchSize). */
+  batchSize?: number;
+  /** The worker's exec limit, across batches; absent: no limit (tests). */
+  slots?: ExecSlots;
 }
 
 /**
- * The parent of a cluster self-test. Step `list`: list the agents and add one child job per
- * agent (deterministic IDs, so a parent re-run after a crash adds nothing twice). Step `wait`:
- * park until every child has finished, then collect their verdicts into one result.
+ * The parent of a cluster self-test. Step `list`: list the agents and add one child job per batch of
+ * agents (deterministic IDs: parent ID and batch index over the stably sorted list, so a parent re-run
+ * after a crash adds nothing twice). Step `wait`: park until every child has finished, then collect
+ * their verdicts into one result, one per agent.
  */
 export async function processSelftestParent(job: Job, token: string | undefined, d: FanoutDeps): Promise<SelftestResult> {
   let data = SelftestJobData.parse(job.data);
@@ -36,13 +79,14 @@ export async function processSelftestParent(job: Job, token: string | undefined,
     }
     const total = agents.length;
     await d.queue.addBulk(
-      agents.map((agent) => ({
-        name: 'selftest-agent',
-        data: { kind: 'selftest-agent', cluster: d.cluster, parentId: job.id!, total, agent } satisfies SelftestAgentJobData,
+      batchAgents(agents, d.batchSize ?? SELFTEST_BATCH_SIZE).map((batch, index) => ({
+        name: 'selftest-batch',
+        data: { kind: 'selftest-batch', cluster: d.cluster, parentId: job.id!, total, index, agents: batch } satisfies SelftestBatchJobData,
         opts: {
-          jobId: agentJobId(job.id!, agent.node, agent.pod),
+          jobId: batchJobId(job.id!, index),
           parent: { id: job.id!, queue: job.queueQualifiedName },
-          attempts: d.agentAttempts ?? 3,
+          // Agents' transient errors are retried inside the batch; these attempts cover the batch itself failing (Redis).
+          attempts: 3,
           backoff: { type: 'exponential', delay: 1000 },
           removeOnComplete: true,
           removeOnFail: { age: 24 * 3600 },
@@ -57,26 +101,30 @@ export async function processSelftestParent(job: Job, token: string | undefined,
 
   if (token && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
 
-  const values = await job.getChildrenValues<AgentResult>();
-  const results: AgentResult[] = [];
+  // One result per agent: a batch re-run after a crash returns each of its agents once, and a parent of the
+  // previous version may still have per-agent children (one result each).
+  const byAgent = new Map<string, AgentResult>();
+  const keep = (r: AgentResult) => {
+    const k = `${r.node}\0${r.pod}`;
+    if (!byAgent.has(k)) byAgent.set(k, r);
+  };
+  const values = await job.getChildrenValues<unknown>();
   for (const v of Object.values(values)) {
-    const parsed = AgentResultSchema.safeParse(v);
-    if (parsed.success) results.push(parsed.data);
+    for (const item of Array.isArray(v) ? v : [v]) {
+      const parsed = AgentResultSchema.safeParse(item);
+      if (parsed.success) keep(parsed.data);
+    }
   }
-  // Children that failed for good (transient errors on every attempt, or stalled too often).
+  // Children that failed for good (the batch failed on every attempt, or stalled too often): each of their agents is an error.
   const failures = await job.getIgnoredChildrenFailures();
   for (const [key, reason] of Object.entries(failures)) {
     const childId = key.slice(key.lastIndexOf(':') + 1);
     const child = await d.queue.getJob(childId);
-    const cd = SelftestAgentJobData.safeParse(child?.data);
-    results.push({
-      node: cd.success ? cd.data.agent.node : childId,
-      pod: cd.success ? cd.data.agent.pod : childId,
-      status: 'error',
-      failedTests: [],
-      message: `could not run the self-test: ${reason}`,
-      durationMs: 0,
-    });
+    const message = `could not run the self-test: ${reason}`;
+    const batch = SelftestBatchJobData.safeParse(child?.data);
+    const single = SelftestAgentJobData.safeParse(child?.data);
+    const agents = batch.success ? batch.data.agents : single.success ? [single.data.agent] : [{ node: childId, pod: childId }];
+    for (const a of agents) keep({ node: a.node, pod: a.pod, status: 'error', failedTests: [], message, durationMs: 0 });
   }
   await d.progress.clear(job.id!);
   return {
@@ -85,11 +133,46 @@ export async function processSelftestParent(job: Job, token: string | undefined,
     target: d.target.kind,
     startedAt: data.startedAt ?? new Date(job.processedOn ?? Date.now()).toISOString(),
     finishedAt: new Date().toISOString(),
-    results,
+    results: [...byAgent.values()],
   };
 }
 
-/** One agent's self-test, on whichever replica took the child job. */
+/**
+ * One batch of agents, on whichever replica took the child job: every agent runs in one of the worker's
+ * exec slots, at once as far as the slots go. An agent's transient error (API server unreachable) is retried
+ * for that agent alone, `agentAttempts` times with exponential backoff, out of its slot; on its last attempt
+ * it is that agent's error result. Any other failure is that agent's result too. Progress is counted per agent.
+ */
+export async function processSelftestBatch(job: Job, d: FanoutDeps): Promise<AgentResult[]> {
+  const data = SelftestBatchJobData.parse(job.data);
+  const attempts = d.agentAttempts ?? 3;
+  const backoff = d.agentBackoffMs ?? 1000;
+  const slots: ExecSlots = d.slots ?? ((fn) => fn());
+  const one = async (agent: AgentRef): Promise<AgentResult> => {
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= attempts;
+      try {
+        return await slots(() => runSelftestOnAgent(d.target, agent, d.binary, d.timeoutMs, d.readStatus, !last));
+      } catch (err) {
+        // A transient TargetError (the last attempt makes it a result), or a fault of the worker's own, retried as the per-agent job was.
+        if (last) {
+          const message = err instanceof TargetError ? err.message : `the worker failed: ${(err as Error).message}`;
+          return { node: agent.node, pod: agent.pod, status: 'error', failedTests: [], message: `could not run the self-test: ${message}`, durationMs: 0 };
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoff * 2 ** (attempt - 1)));
+      }
+    }
+  };
+  return Promise.all(
+    data.agents.map(async (agent) => {
+      const result = await one(agent);
+      await d.progress.record(data.parentId, agentJobId(data.parentId, agent.node, agent.pod), result.status !== 'ok', data.total);
+      return result;
+    }),
+  );
+}
+
+/** One agent's self-test: a child of a parent from the previous version (one job per agent), still run to completion. It holds a work slot (workers/worker.ts). */
 export async function processSelftestAgent(job: Job, d: FanoutDeps): Promise<AgentResult> {
   const data = SelftestAgentJobData.parse(job.data);
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
