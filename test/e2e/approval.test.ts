@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { ciliumFleet, click, finalSelftest, RAW_ID, shownText, type Harness, startHarness } from '../support/harness.ts';
+import { ciliumFleet, click, finalSelftest, RAW_ID, shownText, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-approval-'));
 const sims: Record<string, Simulator> = {};
@@ -24,21 +24,19 @@ const raceFleet = (name: string) => ciliumFleet(name, { agent: '7.39.1', cilium:
 const ACCESS = 'access: { remediate: [UALICE01, UCAROL01], approve: [UALICE01, UBOB0001] }';
 
 beforeAll(async () => {
-  let yaml = 'clusters:\n';
-  for (const [name, extra] of [
-    ['ap-a', 'requireApproval: true, incidentChannel: CAPINC01'],
-    ['ap-rej', 'requireApproval: [disable_network_detections, disable_cws], incidentChannel: CAPINC02'],
-    ['ap-exp', 'requireApproval: true, approval: { ttlSeconds: 1 }'],
-  ] as const) {
-    sims[name] = await startSimulator({ fleet: parseFleet(raceFleet(name), name) });
-    const kc = join(dir, `${name}.kubeconfig`);
-    await sims[name].writeKubeconfig(kc);
-    yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sims[name].contextName}, ${ACCESS}, ${extra} }\n`;
-  }
+  const extras: Record<string, string> = {
+    'ap-a': 'requireApproval: true, incidentChannel: CAPINC01',
+    'ap-rej': 'requireApproval: [disable_network_detections, disable_cws], incidentChannel: CAPINC02',
+    'ap-exp': 'requireApproval: true, approval: { ttlSeconds: 1 }',
+  };
+  for (const name of Object.keys(extras)) sims[name] = await startSimulator({ fleet: parseFleet(raceFleet(name), name) });
   // A self-test with failing nodes, whose "Restart agent" needs an approval.
   sims['ap-st'] = await startSimulator({ fleet: loadFleet(join(import.meta.dirname, '../fixtures/fleets/sim-a.yaml')) });
-  await sims['ap-st'].writeKubeconfig(join(dir, 'ap-st.kubeconfig'));
-  yaml += `  ap-st: { kind: kubernetes, kubeconfig: ${join(dir, 'ap-st.kubeconfig')}, context: ${sims['ap-st'].contextName}, selftest: { timeoutMs: 2000 }, ${ACCESS}, requireApproval: [restart_agent] }\n`;
+  const yaml =
+    'clusters:\n' +
+    (await simulatedClusters(dir, sims, (name) =>
+      name === 'ap-st' ? `selftest: { timeoutMs: 2000 }, ${ACCESS}, requireApproval: [restart_agent]` : `${ACCESS}, ${extras[name]}`,
+    ));
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 100 });
 }, 60_000);
 

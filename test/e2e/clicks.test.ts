@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { buttonIn, ciliumFleet, ciliumTc, click, finalSelftest, type Harness, startHarness } from '../support/harness.ts';
+import { buttonIn, ciliumFleet, ciliumTc, click, finalSelftest, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-clicks-'));
 const sims: Record<string, Simulator> = {};
@@ -23,12 +23,7 @@ const threeFixes = (name: string) => ciliumFleet(name, { count: 2, pref: 1, more
 beforeAll(async () => {
   sims['sim-a'] = await startSimulator({ fleet: loadFleet(join(import.meta.dirname, '../fixtures/fleets/sim-a.yaml')) });
   for (const name of ['fix-2', 'fix-3']) sims[name] = await startSimulator({ fleet: parseFleet(threeFixes(name), name) });
-  let yaml = 'clusters:\n';
-  for (const [name, sim] of Object.entries(sims)) {
-    const kc = join(dir, `${name}.kubeconfig`);
-    await sim.writeKubeconfig(kc);
-    yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName}, selftest: { timeoutMs: 2000 }, access: { remediate: [UFIXER01] } }\n`;
-  }
+  const yaml = 'clusters:\n' + (await simulatedClusters(dir, sims, () => 'selftest: { timeoutMs: 2000 }, access: { remediate: [UFIXER01] }'));
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 200 });
 }, 60_000);
 

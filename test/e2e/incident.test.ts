@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { ciliumFleet, click, RAW_ID, shownText, type Harness, startHarness } from '../support/harness.ts';
+import { ciliumFleet, click, RAW_ID, shownText, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-incident-'));
 const sims: Record<string, Simulator> = {};
@@ -24,14 +24,10 @@ const raceFleet = (name: string) => ciliumFleet(name, { agent: '7.39.1', cilium:
 const CONFIGURED = 'CINCCONF';
 
 beforeAll(async () => {
-  let yaml = 'clusters:\n';
-  for (const name of ['inc-a', 'inc-b']) {
-    sims[name] = await startSimulator({ fleet: parseFleet(raceFleet(name), name) });
-    const kc = join(dir, `${name}.kubeconfig`);
-    await sims[name].writeKubeconfig(kc);
-    const incident = name === 'inc-a' ? `, incidentChannel: ${CONFIGURED}` : '';
-    yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sims[name].contextName}, access: { remediate: [UINCFIX1] }${incident} }\n`;
-  }
+  for (const name of ['inc-a', 'inc-b']) sims[name] = await startSimulator({ fleet: parseFleet(raceFleet(name), name) });
+  const yaml =
+    'clusters:\n' +
+    (await simulatedClusters(dir, sims, (name) => `access: { remediate: [UINCFIX1] }${name === 'inc-a' ? `, incidentChannel: ${CONFIGURED}` : ''}`));
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 100 });
 }, 60_000);
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { buttonIn, ciliumFleet, click, finalSelftest, type Harness, startHarness } from '../support/harness.ts';
+import { buttonIn, ciliumFleet, click, finalSelftest, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-living-'));
 const sims: Record<string, Simulator> = {};
@@ -38,12 +38,7 @@ nodes:
       'live-big',
     ),
   });
-  let yaml = 'clusters:\n';
-  for (const [name, sim] of Object.entries(sims)) {
-    const kc = join(dir, `${name}.kubeconfig`);
-    await sim.writeKubeconfig(kc);
-    yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName}, selftest: { timeoutMs: 2000 }, access: { remediate: [UFIXER01, UFIXER02] } }\n`;
-  }
+  let yaml = 'clusters:\n' + (await simulatedClusters(dir, sims, () => 'selftest: { timeoutMs: 2000 }, access: { remediate: [UFIXER01, UFIXER02] }'));
   // The same simulated cluster under another name, which posts its results to its own channel.
   const kc = join(dir, 'live-nc.kubeconfig');
   yaml += `  live-rc: { kind: kubernetes, kubeconfig: ${kc}, context: ${sims['live-nc']!.contextName}, resultsChannel: CRESULTS, access: { remediate: [UFIXER01] } }\n`;

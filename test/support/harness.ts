@@ -2,6 +2,7 @@
  * The whole product in one test process: a private Redis, the Slack emulator, the real bot
  * (Bolt over HTTP, signed requests) and the real worker (BullMQ), wired as in production.
  */
+import { join } from 'node:path';
 import pino from 'pino';
 import { parseClustersFile } from '../../src/config/clusters.ts';
 import type { JobPolicy } from '../../src/contract/queues.ts';
@@ -11,6 +12,7 @@ import { startWorkers, type WorkerProcess } from '../../workers/main.ts';
 import { type PrivateRedis, startRedis } from './redis.ts';
 import { type SlackMessage, SlackEmulator } from '../../src/sandbox/slack-api.ts';
 import { SlackSigner } from '../../src/sandbox/signer.ts';
+import type { Simulator } from '../../src/sim/index.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 export const BOT_TOKEN = 'xoxb-test-token';
@@ -159,3 +161,17 @@ export const shownText = (m: SlackMessage): string => {
 
 /** A Slack user or channel ID written out as text, which a reader sees raw (people and channels are mentions). */
 export const RAW_ID = /\b[UWCG][A-Z0-9]{7,}\b/;
+
+/**
+ * Writes each simulator's kubeconfig to `dir` (as `<name>.kubeconfig`) and returns the clusters
+ * file's entries for them, in order: `<name>: { kind: kubernetes, kubeconfig, context, <rest(name)> }`.
+ */
+export async function simulatedClusters(dir: string, sims: Record<string, Simulator>, rest: (name: string) => string): Promise<string> {
+  let yaml = '';
+  for (const [name, sim] of Object.entries(sims)) {
+    const kc = join(dir, `${name}.kubeconfig`);
+    await sim.writeKubeconfig(kc);
+    yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName}, ${rest(name)} }\n`;
+  }
+  return yaml;
+}
