@@ -5,14 +5,14 @@
  * another approver's Approve runs the change, whose result carries `approvedBy`; Reject and expiry
  * close it. Each step is mirrored to the incident channel. Emulator rules (Block Kit, rate limits) on.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { ciliumFleet, click, finalSelftest, RAW_ID, shownText, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
+import { ciliumFleet, click, closeSimulated, finalSelftest, type Harness, RAW_ID, shownText, simulatedClusters, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-approval-'));
 const sims: Record<string, Simulator> = {};
@@ -40,11 +40,7 @@ beforeAll(async () => {
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 100 });
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  for (const s of Object.values(sims)) await s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeSimulated(h, sims, dir));
 
 const spEnv = (cluster: string) =>
   sims[cluster]!.state.getDaemonSet('datadog', 'datadog-agent')!.spec!.template.spec!.containers.find((c: { name: string }) => c.name === 'system-probe')!

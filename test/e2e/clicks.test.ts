@@ -4,13 +4,13 @@
  * and clicking the second or third button acts on exactly its node or fix, checked at the
  * Kubernetes simulator.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { buttonIn, ciliumFleet, ciliumTc, click, finalSelftest, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
+import { buttonIn, ciliumFleet, ciliumTc, click, closeSimulated, finalSelftest, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-clicks-'));
 const sims: Record<string, Simulator> = {};
@@ -27,11 +27,7 @@ beforeAll(async () => {
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 200 });
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  for (const s of Object.values(sims)) await s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeSimulated(h, sims, dir));
 
 const podsOn = (node: string) =>
   sims['sim-a']!.state.listPods('datadog')

@@ -5,14 +5,14 @@
  * the linker is told when the bot is not in that channel. The emulator's Block Kit and rate-limit
  * rules are on.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { ciliumFleet, click, RAW_ID, shownText, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
+import { ciliumFleet, click, closeSimulated, type Harness, RAW_ID, shownText, simulatedClusters, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-incident-'));
 const sims: Record<string, Simulator> = {};
@@ -31,11 +31,7 @@ beforeAll(async () => {
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 100 });
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  for (const s of Object.values(sims)) await s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeSimulated(h, sims, dir));
 
 const mirrors = (channel: string, jobId?: string) =>
   h.emu.messages(channel).filter((m) => m.metadata?.event_type === 'cws_incident_update' && (jobId === undefined || m.metadata.event_payload.jobId === jobId));

@@ -5,14 +5,14 @@
  * stale; the next step is offered (Re-check, "Re-run self-test on node-8"); and a click on a stale
  * copy of the message is refused at click time, ephemerally, saying what happened.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { buttonIn, ciliumFleet, click, finalSelftest, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
+import { buttonIn, ciliumFleet, click, closeSimulated, finalSelftest, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-living-'));
 const sims: Record<string, Simulator> = {};
@@ -45,11 +45,7 @@ nodes:
   h = await startHarness({ clustersYaml: yaml, minIntervalMs: 200 });
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  for (const s of Object.values(sims)) await s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeSimulated(h, sims, dir));
 
 /** Every text of a message (its blocks' too), for matching. */
 const textOf = (m: SlackMessage) => `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;

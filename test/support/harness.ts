@@ -2,6 +2,7 @@
  * The whole product in one test process: a private Redis, the Slack emulator, the real bot
  * (Bolt over HTTP, signed requests) and the real worker (BullMQ), wired as in production.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { parseClustersFile } from '../../src/config/clusters.ts';
@@ -174,4 +175,11 @@ export async function simulatedClusters(dir: string, sims: Record<string, Simula
     yaml += `  ${name}: { kind: kubernetes, kubeconfig: ${kc}, context: ${sim.contextName}, ${rest(name)} }\n`;
   }
   return yaml;
+}
+
+/** Closes the harness (if started), then every simulator, and removes `dir` (their kubeconfigs). */
+export async function closeSimulated(h: Harness | undefined, sims: Record<string, Simulator>, dir: string): Promise<void> {
+  await h?.close();
+  for (const s of Object.values(sims)) await s.close();
+  rmSync(dir, { recursive: true, force: true });
 }
