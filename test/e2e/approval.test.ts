@@ -12,7 +12,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { ciliumFleet, click, closeSimulated, finalSelftest, type Harness, RAW_ID, shownText, simulatedClusters, startHarness } from '../support/harness.ts';
+import {
+  ciliumFleet,
+  click,
+  closeSimulated,
+  finalSelftest,
+  type Harness,
+  RAW_ID,
+  remediationResultIn,
+  shownText,
+  simulatedClusters,
+  startHarness,
+} from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-approval-'));
 const sims: Record<string, Simulator> = {};
@@ -59,8 +70,7 @@ const requestIn = async (m: SlackMessage) =>
     }),
   );
 const told = (re: RegExp) => h.emu.waitFor((e) => e.callsTo('response_url').find((c) => re.test(String(c.args.text))), { timeoutMs: 30_000 });
-const resultIn = (m: SlackMessage) =>
-  h.emu.waitFor((e) => e.messages(m.channel).find((x) => x.thread_ts === m.ts && x.metadata?.event_type === 'cws_remediation_result'), { timeoutMs: 30_000 });
+const resultIn = (m: SlackMessage) => remediationResultIn(h, m);
 const settle = () => new Promise((r) => setTimeout(r, 700));
 
 describe('two-person approval', () => {

@@ -34,9 +34,7 @@ beforeAll(async () => {
   await rig.startWorker(yaml);
 }, 60_000);
 
-afterAll(async () => {
-  await rig?.close();
-});
+afterAll(() => rig?.close());
 
 const results = () => rig.emu.messages(CH).filter((m) => m.metadata?.event_type === 'cws_selftest_result' && !m.thread_ts);
 const lastChecked = (t: string) => /Last checked <!date\^(\d+)/.exec(t)?.[1];

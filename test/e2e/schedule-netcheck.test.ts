@@ -42,9 +42,7 @@ beforeAll(async () => {
   await rig.startWorker(yaml);
 }, 60_000);
 
-afterAll(async () => {
-  await rig?.close();
-});
+afterAll(() => rig?.close());
 
 describe.skipIf(!kubectlPath)('/cws schedule netcheck', () => {
   it('refuses a cadence under a minute, and a user without access.run', async () => {

@@ -60,9 +60,7 @@ beforeAll(async () => {
   await rig.startWorker(yaml);
 }, 60_000);
 
-afterAll(async () => {
-  await rig?.close();
-});
+afterAll(() => rig?.close());
 
 describe.skipIf(!kubectlPath)('/cws schedule selftest: a change in the agent’s configuration', () => {
   it('posts the first result, then nothing while every node answers the same', async () => {

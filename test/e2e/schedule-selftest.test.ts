@@ -39,9 +39,7 @@ beforeAll(async () => {
   await rig.startWorker(yaml);
 }, 60_000);
 
-afterAll(async () => {
-  await rig?.close();
-});
+afterAll(() => rig?.close());
 
 describe('/cws schedule selftest with two replicas', () => {
   it('posts the first result naming the failing node, then stays silent; skips the ticks of a run still going; never overlaps', async () => {

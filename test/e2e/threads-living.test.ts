@@ -12,7 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import type { SlackMessage } from '../../src/sandbox/slack-api.ts';
-import { buttonIn, ciliumFleet, click, closeSimulated, finalSelftest, type Harness, simulatedClusters, startHarness } from '../support/harness.ts';
+import {
+  buttonIn,
+  ciliumFleet,
+  click,
+  closeSimulated,
+  finalSelftest,
+  type Harness,
+  remediationResultIn,
+  simulatedClusters,
+  startHarness,
+} from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-living-'));
 const sims: Record<string, Simulator> = {};
@@ -76,13 +86,7 @@ describe('a netcheck report and its fix', () => {
     expect(labels(report)).toContain('Disable network detections');
 
     await click(h, report, 'Disable network detections', 'UFIXER01');
-    fix = await h.emu.waitFor(
-      (e) =>
-        e
-          .messages(C)
-          .find((m) => m.thread_ts === report.ts && m.metadata?.event_type === 'cws_remediation_result' && m.metadata.event_payload.status === 'applied'),
-      { timeoutMs: 30_000 },
-    );
+    fix = await remediationResultIn(h, report, (p) => p.status === 'applied');
     expect(fix.metadata!.event_payload).toMatchObject({ action: 'disable_network_detections', status: 'applied' });
     // The report, edited in place: the button is gone, its outcome says who and when, the verdict is stale.
     const live = await h.emu.waitFor(() => (/Network detections disabled by <@UFIXER01> at <!date\^\d+\^/.test(textOf(report)) ? report : undefined), {
@@ -113,13 +117,7 @@ describe('a netcheck report and its fix', () => {
     const fixCopy = snapshot(fix);
     expect(labels(fix)).toEqual(['Revert', 'Re-check']);
     await click(h, fix, 'Revert', 'UFIXER02');
-    const reverted = await h.emu.waitFor(
-      (e) =>
-        e
-          .messages(C)
-          .find((m) => m.thread_ts === report.ts && m.metadata?.event_type === 'cws_remediation_result' && m.metadata.event_payload.action === 'revert'),
-      { timeoutMs: 30_000 },
-    );
+    const reverted = await remediationResultIn(h, report, (p) => p.action === 'revert');
     expect(reverted.metadata!.event_payload).toMatchObject({ status: 'applied' });
     expect(envOf('live-nc', 'system-probe').some((e) => e.name === 'DD_RUNTIME_SECURITY_CONFIG_NETWORK_ENABLED')).toBe(false);
     await h.emu.waitFor(() => (/Reverted by <@UFIXER02> at <!date\^/.test(textOf(fix)) ? fix : undefined), { timeoutMs: 20_000 });
@@ -175,13 +173,7 @@ describe('a self-test, a restart from it, and its re-runs', () => {
     const copy = snapshot(result);
     const before = podsOn('node-8');
     await click(h, result, 'Restart agent on node-8', 'UFIXER01');
-    const restarted = await h.emu.waitFor(
-      (e) =>
-        e
-          .messages(C)
-          .find((m) => m.thread_ts === result.ts && m.metadata?.event_type === 'cws_remediation_result' && m.metadata.event_payload.node === 'node-8'),
-      { timeoutMs: 30_000 },
-    );
+    const restarted = await remediationResultIn(h, result, (p) => p.node === 'node-8');
     expect(restarted.metadata!.event_payload).toMatchObject({ status: 'restarted', before: { pod: before[0] } });
     await h.emu.waitFor(() => (/Agent on \*node-8\* restarted by <@UFIXER01> at <!date\^/.test(textOf(result)) ? result : undefined), { timeoutMs: 20_000 });
     expect(labels(result)).not.toContain('Restart agent on node-8');
@@ -224,9 +216,7 @@ describe('a cluster with its own resultsChannel', () => {
     expect(h.emu.messages('CASKER').filter((m) => !m.ephemeral)).toHaveLength(0);
     // Its follow-ups stay in the results channel, in the result's thread.
     await click(h, result, 'Disable network detections', 'UFIXER01');
-    await h.emu.waitFor((e) => e.messages('CRESULTS').find((m) => m.thread_ts === result.ts && m.metadata?.event_type === 'cws_remediation_result'), {
-      timeoutMs: 30_000,
-    });
+    await remediationResultIn(h, result);
     expect(topLevel('CRESULTS').map((m) => m.ts)).toEqual([result.ts]);
     expect(h.emu.messages('CASKER').filter((m) => !m.ephemeral)).toHaveLength(0);
   }, 60_000);

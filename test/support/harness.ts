@@ -183,3 +183,13 @@ export async function closeSimulated(h: Harness | undefined, sims: Record<string
   for (const s of Object.values(sims)) await s.close();
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Waits for the remediation result (`cws_remediation_result`) in `parent`'s thread whose payload matches `match` (the first one, without). */
+export const remediationResultIn = (h: Pick<Harness, 'emu'>, parent: SlackMessage, match: (payload: Record<string, unknown>) => boolean = () => true) =>
+  h.emu.waitFor(
+    (e) =>
+      e
+        .messages(parent.channel)
+        .find((m) => m.thread_ts === parent.ts && m.metadata?.event_type === 'cws_remediation_result' && match(m.metadata.event_payload)),
+    { timeoutMs: 30_000 },
+  );
