@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import type { SelftestBatchJobData } from '../../src/contract/jobs.ts';
 import { agentJobId } from '../../src/contract/queues.ts';
 import type { FanoutProgress } from '../../workers/jobs/progress.ts';
-import { batchAgents, type FanoutDeps, processSelftestBatch, processSelftestParent, selftestBatchSize } from '../../workers/jobs/selftest-fanout.ts';
+import {
+  SELFTEST_BATCH_SIZE,
+  batchAgents,
+  type FanoutDeps,
+  processSelftestBatch,
+  processSelftestParent,
+  selftestBatchSize,
+} from '../../workers/jobs/selftest-fanout.ts';
 import { AgentUnreachableError } from '../../workers/targets/errors.ts';
 import type { AgentRef, AgentTarget, ExecResult } from '../../workers/targets/types.ts';
 
@@ -59,6 +66,7 @@ describe('batchAgents', () => {
 
   it('batch size: at most half the exec limit, at least 1, at most the maximum', () => {
     expect(selftestBatchSize(500, 25)).toBe(25);
+    expect(selftestBatchSize(500)).toBe(SELFTEST_BATCH_SIZE);
     expect(selftestBatchSize(4, 25)).toBe(2);
     expect(selftestBatchSize(1, 25)).toBe(1);
   });

@@ -17,14 +17,22 @@ import { runSelftestOnAgent } from './selftest.ts';
  * Agents per child job of a fanned-out self-test: the Redis/BullMQ work (add, fetch, lock, move to
  * finished, the parent's bookkeeping) is per child, so per agent it drops by this factor. Measured with
  * `BENCH_AGENTS=1000 npm run bench -- selftest-all-in-one` (1000 × 2 s, self-test + status, `npm start`,
- * concurrency 500, 2-core machine shared with other test runs; median of 2 runs, load average at the start):
+ * concurrency 500) on the shared 2-core machine, 3 runs each, load average (1 min) at each run's start:
  *
- * BATCH_TABLE
+ * | agents per child | wall times (load)                       | median |
+ * |------------------|-----------------------------------------|--------|
+ * | 1 (one per agent)| 8.41 s (2.0), 9.22 s (1.3), 9.67 s (1.1) | 9.22 s |
+ * | 10               | 10.62 s (6.4), 8.23 s (6.6), 7.93 s (0.6)| 8.23 s |
+ * | 25               | 9.45 s (5.4), 11.44 s (4.9), 8.23 s (0.3)| 9.45 s |
+ * | 50               | 8.06 s (4.0), 8.41 s (2.7), 7.51 s (0.6) | 8.06 s |
+ * | 100              | 7.16 s (1.4), 7.76 s (1.4), 7.66 s (1.4) | 7.66 s |
  *
- * A batch is also at most half the cluster's `concurrency` (selftestBatchSize), so one replica's exec limit
- * spans at least two batches and the batches of a small fleet still spread over the replicas.
+ * (The per-agent jobs before batching: 15.72 s (3.0), 11.62 s (4.5).) 50 and 100 are level within the
+ * noise; 50 re-runs fewer agents when a worker dies mid-batch. The TLS client, not BullMQ, is most of the
+ * rest (README "Performance"). A batch is also at most half the cluster's `concurrency` (selftestBatchSize),
+ * so one replica's exec limit spans at least two batches and a small fleet's batches still spread over the replicas.
  */
-export const SELFTEST_BATCH_SIZE = 25;
+export const SELFTEST_BATCH_SIZE = 50;
 
 /** Agents per batch for a worker whose exec limit is `concurrency`. */
 export const selftestBatchSize = (concurrency: number, max = SELFTEST_BATCH_SIZE) => Math.max(1, Math.min(max, Math.floor(concurrency / 2)));

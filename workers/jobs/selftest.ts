@@ -59,7 +59,7 @@ export async function runSelftestOnAgent(
   binary: SelftestBinary | undefined,
   timeoutMs: number,
   readStatus = true,
-  /** Let transient errors (API server unreachable) escape so the job is retried. */
+  /** Let transient errors (API server unreachable) escape so the agent is retried (inside its batch: workers/jobs/selftest-fanout.ts). */
   rethrowTransient = false,
 ): Promise<AgentResult> {
   const started = Date.now();
