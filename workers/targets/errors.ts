@@ -2,7 +2,7 @@ import type { FailureCode } from '../../src/core/results.ts';
 
 /** Named errors that callers can tell apart (see STYLE.md), each with its failure code. Messages say what failed and where. */
 export class TargetError extends Error {
-  /** Transient errors are worth another attempt (BullMQ retries the job); others are final. */
+  /** Transient errors are worth another attempt (BullMQ retries the job; a self-test batch retries that agent alone); others are final. */
   readonly transient: boolean = false;
   readonly code: FailureCode = 'exec_failed';
   constructor(
