@@ -136,7 +136,8 @@ export class JobUpdates {
         if (await this.d.tracker.close(jobId)) await this.closed(record, job, rendered.outcome);
         return true;
       }
-      rendered = { ...rendered, message: scheduled.message };
+      // The incident channel's one-line verdict stays the kind's own (not the schedule's notice, which names its creator).
+      rendered = { ...rendered, verdict: rendered.verdict ?? rendered.message.text, message: scheduled.message };
       // A living result (its buttons later replaced by their outcomes) is edited from what was shown, notice included.
       if (await this.d.tracker.getLive(jobId)) await this.d.tracker.saveLive(jobId, scheduled.message);
     }

@@ -18,6 +18,7 @@ const OTHER = 'USCHOTH1';
 const APPROVER = 'USCHAPP1';
 const CH = 'CSCHED01';
 const CH_DENY = 'CSCHED02';
+const INCIDENT = 'CSCHINC1';
 
 // A Cilium at tc priority 3 and the agent's default classifier_priority 10: `action_required`;
 // `DD_RUNTIME_SECURITY_CONFIG_NETWORK_CLASSIFIER_PRIORITY=2` on system-probe makes it `ok`.
@@ -30,7 +31,7 @@ let scheduleId = '';
 /** The clusters file: `sc-deny`'s run list is what a restart changes (access re-checked at each run). */
 const clustersYaml = (denyRun: string) =>
   `clusters:\n` +
-  `  sc-net: { kind: kubernetes, kubeconfig: ${rig.kubeconfig}, context: ${rig.sim.contextName}, access: { run: [${OWNER}, ${OTHER}], approve: [${APPROVER}] } }\n` +
+  `  sc-net: { kind: kubernetes, kubeconfig: ${rig.kubeconfig}, context: ${rig.sim.contextName}, access: { run: [${OWNER}, ${OTHER}], approve: [${APPROVER}] }, incidentChannel: ${INCIDENT} }\n` +
   `  sc-deny: { kind: kubernetes, kubeconfig: ${rig.kubeconfig}, context: ${rig.sim.contextName}, access: { run: [${denyRun}] } }\n`;
 
 const results = (channel: string) => rig.emu.messages(channel).filter((m) => m.metadata?.event_type === 'cws_netcheck_result');
@@ -75,6 +76,14 @@ describe.skipIf(!kubectlPath)('/cws schedule netcheck', () => {
     expect(textOf(touched)).toContain('no change since this result');
     expect(textOf(touched)).toContain('first run');
     expect(touched.metadata!.event_payload).toMatchObject({ verdict: 'action_required' });
+    // The incident channel has the first run only (unchanged runs post nothing), with the netcheck's own
+    // one-line verdict (not the schedule's notice, which would show its creator as a raw ID there) and a short job ID.
+    const mirrored = rig.emu.messages(INCIDENT).filter((m) => m.metadata?.event_type === 'cws_incident_update');
+    expect(mirrored).toHaveLength(1);
+    const line = JSON.stringify(mirrored[0]!.blocks);
+    expect(line).not.toContain('Scheduled');
+    expect(line).not.toContain('&lt;@');
+    expect(line).toMatch(/job `nc-[0-9a-f]{8}`/);
     const runs = await rig.runsOf(scheduleId);
     expect(runs.every((e) => e.user === OWNER && e.cluster === 'sc-net' && e.jobId)).toBe(true);
     const queued = (await rig.audit()).filter((e) => e.command === `schedule netcheck sc-net (scheduled ${scheduleId})` && e.outcome === 'queued');

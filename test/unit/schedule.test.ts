@@ -197,6 +197,8 @@ describe('rendering and contract', () => {
     expect(first).toContain('<!date^1767225600^');
     expect(first).toContain('verdict: action_required → ok');
     expect(m.text).toContain('Netcheck: ok');
+    // The notification text drops mrkdwn markers but keeps emoji names whole (`_` is part of them).
+    expect(m.text).toMatch(/^:alarm_clock: Scheduled netcheck sc-0a1b2c3d of prod /);
     expect(JSON.stringify(withScheduleNotice(result, v, {}).blocks![0])).toContain('first run');
   });
 

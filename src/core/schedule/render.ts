@@ -18,7 +18,8 @@ export interface ScheduleView {
 }
 
 const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: clip(text, LIMITS.sectionText) } });
-const plain = (s: string) => s.replace(/[`*_]/g, '');
+/** mrkdwn markers out of a notification text (not `_`: it is in emoji names such as `:alarm_clock:`). */
+const plain = (s: string) => s.replace(/[`*]/g, '');
 /** The most schedules one list shows: each takes a section of about 300 characters, and a message holds 12 000 in all. */
 const MAX_LISTED = 25;
 

@@ -17,6 +17,7 @@ export function escapeHtml(s: string): string {
 /** The shortcodes the bot uses; anything else stays as `:name:` text. */
 export const EMOJI: Readonly<Record<string, string>> = {
   white_check_mark: '✅',
+  alarm_clock: '⏰',
   heavy_check_mark: '✔️',
   x: '❌',
   warning: '⚠️',

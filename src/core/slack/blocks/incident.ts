@@ -1,6 +1,6 @@
 import { incidentMetadata, type IncidentMetadataPayload } from '../../metadata.ts';
 import type { Block, ChatMessage } from '../message.ts';
-import { clip, escapeClip } from './text.ts';
+import { clip, escapeClip, shortJobId } from './text.ts';
 
 /** A job (or an approval request) of a cluster, as its one message in an incident channel shows it. */
 export interface IncidentUpdate extends IncidentMetadataPayload {
@@ -48,7 +48,7 @@ export function renderIncidentUpdate(u: IncidentUpdate): ChatMessage {
       type: 'section',
       text: { type: 'mrkdwn', text: clip(`${ICON[u.state]} *${what}* on \`${u.cluster}\` by <@${u.by}>${from}${approved}: ${verdict}${link}`, 3000) },
     },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `job \`${escapeClip(u.jobId, 60)}\`` }] },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `job \`${escapeClip(shortJobId(u.jobId), 60)}\`` }] },
   ];
   const payload: IncidentMetadataPayload = {
     jobId: u.jobId,
