@@ -246,9 +246,10 @@ describe.runIf(runBrowser)('sandbox page (chromium)', () => {
     expect(await page.locator('article.msg', { hasText: /Disable CWS \(demo\): approved/ }).count()).toBe(1);
     // The change's one message, edited to its final state; channels are shown by name, as Slack does.
     await message(/Change on demo by @you in #cws-sandbox, approved by @alex: Disable CWS: applied/);
+    // Each message names its job (short IDs, as footers show them), one message per job.
     const jobs = await page
       .locator('article.msg')
-      .evaluateAll((els) => els.map((e) => /job\s*([a-z]{2}-[0-9a-f-]{36})/.exec(e.textContent ?? '')?.[1] ?? '').filter(Boolean));
+      .evaluateAll((els) => els.map((e) => /job\s*([a-z]{2}-[0-9a-f]{8}[0-9a-f-]*)/.exec(e.textContent ?? '')?.[1] ?? '').filter(Boolean));
     expect(jobs.length).toBeGreaterThanOrEqual(4);
     expect(new Set(jobs).size).toBe(jobs.length);
     await page.screenshot({ path: join(ARTIFACTS, 'sandbox-incident.png') });
