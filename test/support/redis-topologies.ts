@@ -107,6 +107,12 @@ export interface SentinelGroup {
   master(): Promise<PrivateRedis>;
   /** Resolves once every Sentinel names a master other than `fromPort`, and it takes writes; its port. */
   switched(fromPort: number, ms?: number): Promise<number>;
+  /**
+   * Resolves once the master's writes so far are on its replica (`WAIT 1`): replication is
+   * asynchronous, so a replica promoted while it lags (e.g. still resyncing after an earlier
+   * failover made it one) comes up without the latest writes, whatever the AOF of the old master.
+   */
+  replicated(ms?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,6 +166,13 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
             if (ports.some((p) => p === fromPort) || new Set(ports).size !== 1) return undefined;
             return /role:master/.test(await on<string>(ports[0]!, 'INFO', 'replication')) ? ports[0] : undefined;
           },
+          ms,
+        );
+      },
+      async replicated(ms = 30_000) {
+        await until(
+          'the replica has every write of the master',
+          async () => (Number(await on<number>(await masterPort(), 'WAIT', 1, 500)) >= 1 ? true : undefined),
           ms,
         );
       },
