@@ -115,7 +115,12 @@ export async function clusterFor(
 }
 
 /** `authorise`, with the user's membership of the user groups named in the lists resolved first. */
-export async function allowed(services: BotServices, cluster: { name: string; config: ClusterConfig }, userId: string, permission: Permission) {
+export async function allowed(
+  services: { slack: Pick<SlackExtras, 'groupsOf'> },
+  cluster: { name: string; config: ClusterConfig },
+  userId: string,
+  permission: Permission,
+) {
   const groups = groupsIn(cluster.config);
   const mine = groups.length ? await services.slack.groupsOf(userId, groups).catch(() => new Set<string>()) : new Set<string>();
   return authorise(cluster, userId, permission, mine);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { authorise, groupsIn, type Permission } from '../../core/access.ts';
+import type { Permission } from '../../core/access.ts';
+import { allowed } from '../commands/context.ts';
 import { type ClusterConfig, type ClustersFile, clusterNamed } from '../../config/clusters.ts';
 import { keys, SCHEDULE_QUEUE } from '../../contract/keys.ts';
 import { type Cadence, isTimeZone, repeatOptions } from '../../core/schedule/cadence.ts';
@@ -157,11 +158,9 @@ export class Schedules {
     await this.d.redis.srem(keys.schedules, id);
   }
 
-  /** `authorise` with the user's groups resolved, as commands do. */
-  async allowed(cluster: { name: string; config: ClusterConfig }, userId: string, permission: Permission) {
-    const groups = groupsIn(cluster.config);
-    const mine = groups.length ? await this.d.groupsOf(userId, groups).catch(() => new Set<string>()) : new Set<string>();
-    return authorise(cluster, userId, permission, mine);
+  /** `authorise` with the user's groups resolved: the commands' own check (commands/context.ts). */
+  allowed(cluster: { name: string; config: ClusterConfig }, userId: string, permission: Permission) {
+    return allowed({ slack: { groupsOf: (user, groups) => this.d.groupsOf(user, groups) } }, cluster, userId, permission);
   }
 
   /** The creator's IANA time zone from Slack, when Slack gives one this runtime knows. */
