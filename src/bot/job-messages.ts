@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { JobRecord, TrackedMessage } from './state/records.ts';
 import type { JobTracker } from './state/tracker.ts';
+import { howToGet } from './kinds/kind.ts';
 import { CHANNEL_ERRORS, type ChatMessage, type Notifier, refusalOf } from './notifier.ts';
 
 /** The slice of `WebClient` that finds a message again by the job ID in its metadata. */
@@ -70,7 +71,7 @@ export class JobMessages {
       let posted: { channel: string; ts: string };
       try {
         posted = await this.d.notifier.post(channel, tagged, o.threadTs ? { thread_ts: o.threadTs } : {}, {
-          ...(o.final ? { final: true, fallback: { howToGet: `The full result is in the job record: \`/cws status ${jobId}\`.` } } : {}),
+          ...(o.final ? { final: true, fallback: { howToGet: howToGet(jobId) } } : {}),
           findPosted: () => this.find(jobId, channel, o.threadTs),
         });
       } catch (err) {

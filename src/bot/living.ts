@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type FollowUp, latestFollowUps, livingMessage, type LivingState, outcomeLine } from '../core/slack/blocks/living.ts';
 import type { ChatMessage } from '../core/slack/message.ts';
+import { howToGet } from './kinds/kind.ts';
 import type { Notifier } from './notifier.ts';
 import type { JobTracker } from './state/tracker.ts';
 
@@ -99,7 +100,7 @@ export async function refreshResult(
   for (const m of targets.values()) {
     if (m.ts.startsWith('ephemeral:')) continue;
     await d.notifier
-      .update(m.channel, m.ts, message, { amend: true, fallback: { howToGet: `The full result is in the job record: \`/cws status ${sourceJobId}\`.` } })
+      .update(m.channel, m.ts, message, { amend: true, fallback: { howToGet: howToGet(sourceJobId) } })
       .catch((err) => d.logger.warn({ err, sourceJobId, channel: m.channel }, 'could not edit the result message to show its follow-up'));
   }
 }
@@ -110,7 +111,7 @@ export async function refreshResult(
  * Throws when Slack may take it later (the caller releases its claim and retries).
  */
 export async function showDetails(d: LivingDeps, where: { channel: string; rootTs: string; jobId: string }, reply: ChatMessage): Promise<void> {
-  const fallback = { howToGet: `The full result is in the job record: \`/cws status ${where.jobId}\`.` };
+  const fallback = { howToGet: howToGet(where.jobId) };
   const existing = await d.tracker.getThreadReply(where.channel, where.rootTs);
   if (existing) {
     await d.notifier.update(where.channel, existing, reply, { amend: true, fallback });
