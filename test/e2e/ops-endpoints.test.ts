@@ -219,7 +219,8 @@ describe('ops endpoints on OPS_PORT (the built bundle)', () => {
     }
 
     for (const p of [all, worker]) {
-      expect(await stop(p)).toBe(0);
+      // On failure, the process's log says which shutdown step it was still waiting for.
+      expect(await stop(p), p.log().split('\n').slice(-15).join('\n')).toBe(0);
       expect(p.log()).toMatch(/"msg":"shut down"/);
     }
   }, 120_000);

@@ -100,9 +100,24 @@ export class Schedules {
     await this.worker.waitUntilReady();
   }
 
-  async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+  /**
+   * Stops taking ticks, within `withinMs`: BullMQ's close can wait on a connection that is still
+   * reconnecting (after a Redis restart) for longer than a shutdown allows, as the workers' queues
+   * can (workers/main.ts). A tick cut short is a few Redis calls; its lock lapses and it runs again.
+   */
+  async close(withinMs = 3000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), withinMs)));
+    const closing = (async () => {
+      await this.worker?.close();
+      await this.queue.close();
+    })().then(
+      () => 'closed' as const,
+      (err: unknown) => (this.d.logger.warn({ err }, "the schedule ticks' queue did not close cleanly"), 'closed' as const),
+    );
+    const first = await Promise.race([closing, late]);
+    clearTimeout(timer);
+    if (first === 'late') this.d.logger.warn(`the schedule ticks' queue did not close within ${withinMs} ms (is Redis answering?); not waiting longer`);
   }
 
   // ── the schedules ──────────────────────────────────────────────────────────
