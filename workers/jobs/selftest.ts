@@ -1,9 +1,9 @@
 import type { AgentResult } from '../../src/contract/jobs.ts';
-import { combineWithStatus, parseSelftestStatus } from '../../src/core/selftest/status.ts';
-import { agentVersionFromImage, statusNeeded } from '../../src/core/selftest/version.ts';
+import { combineWithStatus, parseSelftestStatus, type SelftestStatus } from '../../src/core/selftest/status.ts';
+import { agentVersionFromImage, okIsFinal, statusNeeded } from '../../src/core/selftest/version.ts';
 import { parseSelftestOutput, type SelftestVerdict } from '../../src/core/selftest/verdict.ts';
 import { AgentNotFoundError, ExecTimeoutError, TargetError, formatSeconds } from '../targets/errors.ts';
-import type { AgentContainer, AgentRef, AgentTarget } from '../targets/types.ts';
+import type { AgentContainer, AgentRef, AgentTarget, ExecResult } from '../targets/types.ts';
 
 export type SelftestBinary = 'security-agent' | 'system-probe';
 
@@ -70,10 +70,33 @@ export async function runSelftestOnAgent(
   try {
     const run = async (b: SelftestBinary, ms: number) =>
       parseSelftestOutput(await target.exec(agent, [b, 'runtime', 'self-test'], { timeoutMs: ms, container: containerOf(b) }));
+    const version = agent.version ?? agentVersionFromImage(agent.image);
+    // Where an OK may hide failures (version.ts), self-test and status share one exec session (chain.ts) when the target can.
+    const chainable = readStatus && used === 'security-agent' && !okIsFinal(version) && target.execChain !== undefined;
+    let chained: { status: ExecResult | undefined } | undefined;
+    const first = async (): Promise<SelftestVerdict> => {
+      if (chainable) {
+        const c = await target.execChain!(
+          agent,
+          [
+            [used, 'runtime', 'self-test'],
+            ['security-agent', 'status'],
+          ],
+          { timeoutMs, container: 'securityAgent' },
+        );
+        if (c?.results[0]) {
+          chained = { status: c.results[1] };
+          return parseSelftestOutput(c.results[0]);
+        }
+        if (c?.timedOut) throw c.timedOut;
+        // No shell in the image (undefined), or it ended before the self-test did: the plain exec says why.
+      }
+      return run(used, timeoutMs);
+    };
     let verdict: SelftestVerdict | undefined;
     let missing: AgentNotFoundError | undefined;
     try {
-      verdict = await run(used, timeoutMs);
+      verdict = await first();
     } catch (err) {
       // A missing container or binary (Kubernetes 400, host ENOENT): system-probe may be there.
       if (!binary && used === 'security-agent' && err instanceof AgentNotFoundError && fallsBackToSystemProbe(target, agent, 'binary_missing', names))
@@ -98,17 +121,22 @@ export async function runSelftestOnAgent(
     // `status` (SOURCES.md §4.1), so it is read where a security-agent runs: its own self-test, or a configured system-probe beside it.
     // One exec is enough where the version makes the verdict final (src/core/selftest/version.ts): an error,
     // or an OK from a module-era agent. The job payload carries the image (AgentRef schema), the target may add the version.
-    const version = agent.version ?? agentVersionFromImage(agent.image);
     if (
       readStatus &&
       statusNeeded(version, verdict) &&
       (used === 'security-agent' || (binary && agent.containers?.includes(names.securityAgent) !== false && target.kind !== 'host'))
     ) {
-      const left = Math.max(1000, timeoutMs - (Date.now() - started));
-      const status = await target
-        .exec(agent, ['security-agent', 'status'], { timeoutMs: left, container: 'securityAgent' })
-        .then((s) => parseSelftestStatus(s.stdout))
-        .catch(() => undefined);
+      let status: SelftestStatus | undefined;
+      if (chained && used === 'security-agent') {
+        // Read in the same session; absent when it did not finish in time (the verdict stands without it).
+        status = chained.status ? parseSelftestStatus(chained.status.stdout) : undefined;
+      } else {
+        const left = Math.max(1000, timeoutMs - (Date.now() - started));
+        status = await target
+          .exec(agent, ['security-agent', 'status'], { timeoutMs: left, container: 'securityAgent' })
+          .then((s) => parseSelftestStatus(s.stdout))
+          .catch(() => undefined);
+      }
       verdict = combineWithStatus(verdict, status);
     }
     return { ...base, ...verdict, durationMs: Date.now() - started, command: selftestCommand(used) };

@@ -30,6 +30,8 @@ export class ExecTimeoutError extends TargetError {
   constructor(
     readonly timeoutMs: number,
     where: string,
+    /** What the command had printed when it was given up (where the driver keeps it). */
+    readonly partial?: { stdout: string; stderr: string },
   ) {
     super(`exec timed out after ${formatSeconds(timeoutMs)} on ${where}`);
   }

@@ -3,11 +3,12 @@ import type WebSocket from 'ws';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { agentVersionFromImage } from '../../src/core/selftest/version.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
+import { chainScript, splitChainOutput } from './chain.ts';
 import { CappedSink } from './output.ts';
 import { DaemonSetPatcher, KubernetesInspector } from './kubernetes-inspect.ts';
 import { endStdin, KubeExecClient, stdinFrame } from './kubernetes-exec.ts';
 import { SessionCore } from './session.ts';
-import type { AgentContainer, AgentRef, AgentTarget, ExecOptions, ExecResult, ExecSession } from './types.ts';
+import type { AgentContainer, AgentRef, AgentTarget, ChainResult, ExecOptions, ExecResult, ExecSession } from './types.ts';
 
 /** The core agent's container in the agent pod (Datadog Operator and Helm chart): where `agent flare` runs. */
 export const CORE_AGENT_CONTAINER = 'agent';
@@ -162,7 +163,7 @@ export class KubernetesTarget implements AgentTarget {
     try {
       return await new Promise<ExecResult>((resolve, reject) => {
         timer = setTimeout(() => {
-          const e = new ExecTimeoutError(opts.timeoutMs, where);
+          const e = new ExecTimeoutError(opts.timeoutMs, where, { stdout: out.text(), stderr: err.text() });
           deadline.abort(e);
           socket?.terminate();
           reject(e);
@@ -195,6 +196,33 @@ export class KubernetesTarget implements AgentTarget {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Images seen without a /bin/sh (a custom image): their chains run command by command. */
+  private readonly noShell = new Set<string>();
+
+  async execChain(agent: AgentRef, commands: string[][], opts: ExecOptions): Promise<ChainResult | undefined> {
+    const image = agent.image ?? '';
+    if (this.noShell.has(image)) return undefined;
+    let r: ExecResult;
+    try {
+      r = await this.exec(agent, ['/bin/sh', '-c', chainScript(commands)], opts);
+    } catch (e) {
+      if (e instanceof ExecTimeoutError) return { results: splitChainOutput(e.partial ?? { stdout: '', stderr: '' }, commands.length).results, timedOut: e };
+      // The runtime's start error for a missing binary (exec-status: "executable file not found"): no shell in this image.
+      if (e instanceof ExecFailedError && /executable file not found|no such file or directory/i.test(e.message) && /\/bin\/sh/.test(e.message)) {
+        this.noShell.add(image);
+        return undefined;
+      }
+      throw e;
+    }
+    const split = splitChainOutput(r, commands.length);
+    // cri-dockerd prints the runtime's start error and exits 126 instead (exec-status.ts startFailure).
+    if (split.results.length === 0 && r.exitCode === 126 && /OCI runtime exec failed.*\/bin\/sh/.test(r.stdout)) {
+      this.noShell.add(image);
+      return undefined;
+    }
+    return { results: split.results };
   }
 
   private execError(e: Error & { code?: string }, container: string, agent: AgentRef): Error {

@@ -1,4 +1,5 @@
 import type { AgentVersion } from '../../src/core/selftest/version.ts';
+import type { ExecTimeoutError } from './errors.ts';
 import type { ClusterInspector, DaemonSetPatcher } from './kubernetes-inspect.ts';
 
 /**
@@ -11,6 +12,11 @@ export interface ExecResult {
   exitCode: number;
   /** stdout as bytes, when asked for with `binary` (e.g. `cat` of an archive). */
   stdoutBytes?: Buffer;
+}
+
+export interface ChainResult {
+  results: ExecResult[];
+  timedOut?: ExecTimeoutError;
 }
 
 /** The agent pod's containers by role: `agent` is the core agent (its `agent flare`). */
@@ -63,6 +69,13 @@ export interface AgentTarget {
   readonly description: string;
   listAgents(filter?: { node?: string }): Promise<AgentRef[]>;
   exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult>;
+  /**
+   * Runs `commands` one after another in one session, each only after the previous one exited 0
+   * (chain.ts: the container's /bin/sh with a fixed script). Resolves with the results of the commands
+   * that finished; on a timeout, those and `timedOut`. Undefined when the container has no shell: run
+   * them one by one.
+   */
+  execChain?(agent: AgentRef, commands: string[][], opts: ExecOptions): Promise<ChainResult | undefined>;
   /** Starts a command with stdin open (flare). */
   openSession?(agent: AgentRef, argv: string[], opts: { container?: AgentContainer }): Promise<ExecSession>;
   /** Restart the agent on a node (Kubernetes: delete the pod). Absent where the bot cannot do it. */
