@@ -10,6 +10,9 @@ export type SelftestBinary = 'security-agent' | 'system-probe';
 /** The command line each binary's self-test is, as the result names it. */
 export const selftestCommand = (binary: SelftestBinary) => `${binary} runtime self-test`;
 
+const selftestArgv = (binary: SelftestBinary) => [binary, 'runtime', 'self-test'];
+const STATUS_ARGV = ['security-agent', 'status'];
+
 const containerOf = (binary: SelftestBinary): AgentContainer => (binary === 'system-probe' ? 'systemProbe' : 'securityAgent');
 
 /** Whether the pod's listing says it has a container of that name (unknown listing: assume the default pair). */
@@ -69,21 +72,14 @@ export async function runSelftestOnAgent(
   let used = firstSelftestBinary(agent, binary, names);
   try {
     const run = async (b: SelftestBinary, ms: number) =>
-      parseSelftestOutput(await target.exec(agent, [b, 'runtime', 'self-test'], { timeoutMs: ms, container: containerOf(b) }));
+      parseSelftestOutput(await target.exec(agent, selftestArgv(b), { timeoutMs: ms, container: containerOf(b) }));
     const version = agent.version ?? agentVersionFromImage(agent.image);
     // Where an OK may hide failures (version.ts), self-test and status share one exec session (chain.ts) when the target can.
     const chainable = readStatus && used === 'security-agent' && !okIsFinal(version) && target.execChain !== undefined;
     let chained: { status: ExecResult | undefined } | undefined;
     const first = async (): Promise<SelftestVerdict> => {
       if (chainable) {
-        const c = await target.execChain!(
-          agent,
-          [
-            [used, 'runtime', 'self-test'],
-            ['security-agent', 'status'],
-          ],
-          { timeoutMs, container: 'securityAgent' },
-        );
+        const c = await target.execChain!(agent, [selftestArgv(used), STATUS_ARGV], { timeoutMs, container: 'securityAgent' });
         if (c?.results[0]) {
           chained = { status: c.results[1] };
           return parseSelftestOutput(c.results[0]);
@@ -133,7 +129,7 @@ export async function runSelftestOnAgent(
       } else {
         const left = Math.max(1000, timeoutMs - (Date.now() - started));
         status = await target
-          .exec(agent, ['security-agent', 'status'], { timeoutMs: left, container: 'securityAgent' })
+          .exec(agent, STATUS_ARGV, { timeoutMs: left, container: 'securityAgent' })
           .then((s) => parseSelftestStatus(s.stdout))
           .catch(() => undefined);
       }
