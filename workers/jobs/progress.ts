@@ -21,43 +21,12 @@ export class FanoutProgress {
     private readonly intervalMs = 250,
   ) {}
 
-  /** Finished children not yet written, per parent: written together once the event loop's current turn is over. */
-  private readonly pending = new Map<string, { done: string[]; failing: string[]; total: number; waiters: { resolve(): void; reject(e: Error): void }[] }>();
-
-  /**
-   * Counts a finished child. Children that finish in the same turn of the event loop (a batch's agents
-   * answering together) go to Redis in one transaction: a thousand agents are far fewer round trips.
-   */
-  record(parentId: string, childId: string, failing: boolean, total: number): Promise<void> {
-    let p = this.pending.get(parentId);
-    if (!p) {
-      p = { done: [], failing: [], total, waiters: [] };
-      this.pending.set(parentId, p);
-      setImmediate(() => void this.flush(parentId));
-    }
-    p.done.push(childId);
-    if (failing) p.failing.push(childId);
-    return new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
-  }
-
-  private async flush(parentId: string): Promise<void> {
-    const p = this.pending.get(parentId);
-    if (!p) return;
-    this.pending.delete(parentId);
+  async record(parentId: string, childId: string, failing: boolean, total: number): Promise<void> {
     const k = counters(parentId);
-    const m = this.redis
-      .multi()
-      .sadd(k.done, ...p.done)
-      .expire(k.done, TTL_S);
-    if (p.failing.length > 0) m.sadd(k.failing, ...p.failing).expire(k.failing, TTL_S);
-    try {
-      await m.exec();
-    } catch (err) {
-      for (const w of p.waiters) w.reject(err as Error);
-      return;
-    }
-    for (const w of p.waiters) w.resolve();
-    this.schedule(parentId, p.total);
+    const m = this.redis.multi().sadd(k.done, childId).expire(k.done, TTL_S);
+    if (failing) m.sadd(k.failing, childId).expire(k.failing, TTL_S);
+    await m.exec();
+    this.schedule(parentId, total);
   }
 
   private schedule(parentId: string, total: number): void {
