@@ -1,3 +1,4 @@
+import { closeWithin } from './close-within.ts';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
@@ -209,10 +210,10 @@ export function createBot(o: BotOptions): Bot {
       await app.stop().catch(() => {});
       slackAuth.stop();
       if (so.drainMs) await drainResults(updates, notifier, so.drainMs, o.logger.child({ component: 'shutdown' }));
-      await updates.close();
+      await closeWithin("the job queues' event streams", 3000, () => updates.close(), o.logger);
       await schedules.close();
       schedulesConn.disconnect();
-      await producer.close();
+      await closeWithin('the job queues', 3000, () => producer.close(), o.logger);
       redis.disconnect();
       redisConn.close();
     },

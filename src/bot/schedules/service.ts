@@ -1,3 +1,4 @@
+import { closeWithin } from '../close-within.ts';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -106,18 +107,15 @@ export class Schedules {
    * can (workers/main.ts). A tick cut short is a few Redis calls; its lock lapses and it runs again.
    */
   async close(withinMs = 3000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), withinMs)));
-    const closing = (async () => {
-      await this.worker?.close();
-      await this.queue.close();
-    })().then(
-      () => 'closed' as const,
-      (err: unknown) => (this.d.logger.warn({ err }, "the schedule ticks' queue did not close cleanly"), 'closed' as const),
+    await closeWithin(
+      "the schedule ticks' queue",
+      withinMs,
+      async () => {
+        await this.worker?.close();
+        await this.queue.close();
+      },
+      this.d.logger,
     );
-    const first = await Promise.race([closing, late]);
-    clearTimeout(timer);
-    if (first === 'late') this.d.logger.warn(`the schedule ticks' queue did not close within ${withinMs} ms (is Redis answering?); not waiting longer`);
   }
 
   // ── the schedules ──────────────────────────────────────────────────────────
