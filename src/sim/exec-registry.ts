@@ -51,6 +51,8 @@ export interface ExecCommand {
   readonly argv: readonly string[];
   /** Absolute paths that name the same binary (argv[0] may be one of them). */
   readonly paths?: readonly string[];
+  /** Whether the binary is in this pod's container after all (its image may lack it); absent = always. */
+  readonly present?: (pod: Pod, container: string) => boolean;
   readonly handler: ExecHandler;
 }
 
@@ -67,10 +69,11 @@ export class ExecRegistry {
     };
   }
 
-  resolve(container: string, argv: readonly string[]): ExecHandler | undefined {
+  resolve(container: string, argv: readonly string[], pod: Pod): ExecHandler | undefined {
     let best: ExecCommand | undefined;
     for (const c of this.commands) {
       if (c.containers !== '*' && !c.containers.includes(container)) continue;
+      if (c.present && !c.present(pod, container)) continue;
       if (argv[0] !== c.argv[0] && !(argv[0] !== undefined && c.paths?.includes(argv[0]))) continue;
       if (!c.argv.slice(1).every((a, i) => argv[i + 1] === a)) continue;
       if (!best || c.argv.length >= best.argv.length) best = c;

@@ -9,6 +9,8 @@
  *   agent flare | status | version     (container agent: the core agent; flare.ts, FLARE-SOURCES.md §8)
  *   cat, rm, ls, sha256sum             (containers security-agent and agent, over the container's files;
  *                                       coreutils.ts, flare-tools.ts)
+ *   sh -c SCRIPT                       (agent, security-agent and system-probe: the image's dash, shell.ts;
+ *                                       absent where the fleet says `agent.shell: false`)
  *   cat, tc, nsenter                   (agent, security-agent and system-probe: the image's Ubuntu tools;
  *                                       what they show depends on the container's mounts, capabilities
  *                                       and network namespace — container-files.ts, net-tools.ts)
@@ -23,8 +25,11 @@ import { SYSPROBE_SOCKET_VOLUME } from './build-cluster.ts';
 import { containerOf, envOf } from './container-files.ts';
 import { runCat, runLs, runRm } from './coreutils.ts';
 import type { ExecContext, ExecRegistry } from './exec-registry.ts';
+import type { Fleet } from './fleet.ts';
+import type { Pod } from './k8s-types.ts';
 import { registerFlareCommand } from './flare.ts';
 import { runNsenter, runTc } from './net-tools.ts';
+import { runShell } from './shell.ts';
 
 const BIN_DIR = '/opt/datadog-agent/embedded/bin';
 /** Containers running the agent image, whose OS tools (cat, tc, nsenter) are the same in each. */
@@ -158,7 +163,7 @@ function unknownCommand(binary: string, known: Record<string, string[]>) {
   };
 }
 
-export function registerAgentCommands(registry: ExecRegistry): void {
+export function registerAgentCommands(registry: ExecRegistry, agent: Pick<Fleet['agent'], 'image' | 'shell'>): void {
   const securityAgent = { containers: ['security-agent'], paths: [`${BIN_DIR}/security-agent`] };
   const systemProbe = { containers: ['system-probe'], paths: [`${BIN_DIR}/system-probe`] };
   // The image's /opt/datadog-agent/bin/agent/agent, on $PATH as `agent`.
@@ -177,6 +182,9 @@ export function registerAgentCommands(registry: ExecRegistry): void {
   registry.register({ ...coreAgent, argv: ['agent', 'status'], handler: (ctx) => (ctx.stdout.write(coreAgentStatusText(ctx, new Date())), 0) });
   registry.register({ ...coreAgent, argv: ['agent', 'version'], handler: runCoreVersion });
   registerFlareCommand(registry, coreAgent, { statusText: coreAgentStatusText, delay, untilAborted }, 'agent');
+  // The fleet's `agent.shell: false` models a custom image without one (distroless): only its own image lacks it.
+  const shellIn = (pod: Pod, container: string) => agent.shell || containerOf(pod, container)?.image !== agent.image;
+  registry.register({ containers: AGENT_IMAGE_CONTAINERS, paths: ['/bin/sh', '/usr/bin/sh', '/bin/dash'], argv: ['sh'], present: shellIn, handler: runShell });
   registry.register({ containers: AGENT_IMAGE_CONTAINERS, paths: ['/bin/cat', '/usr/bin/cat'], argv: ['cat'], handler: runCat });
   registry.register({ containers: AGENT_IMAGE_CONTAINERS, paths: ['/sbin/tc', '/usr/sbin/tc'], argv: ['tc'], handler: runTc });
   registry.register({ containers: AGENT_IMAGE_CONTAINERS, paths: ['/usr/bin/nsenter', '/bin/nsenter'], argv: ['nsenter'], handler: runNsenter });

@@ -82,6 +82,8 @@ const agentSpec = z.strictObject({
   systemProbeYaml: z.string().optional(),
   /** CWS sends its events from system-probe (the Operator's directSendFromSystemProbe); see the file comment. */
   directSend: z.boolean().default(false),
+  /** The image has `/bin/sh` (the agent image is FROM ubuntu: dash). false: a custom image without one (distroless). */
+  shell: z.boolean().default(true),
 });
 
 /** A node's pod layout: changes to the fleet's `agent.containers` (null removes) and `directSend`. */

@@ -54,7 +54,7 @@ export interface Simulator {
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const host = opts.host ?? '127.0.0.1';
   const state = new ClusterState(opts.fleet, { ...(opts.runtime ? { runtime: opts.runtime } : {}) });
-  registerAgentCommands(state.exec);
+  registerAgentCommands(state.exec, state.fleet.agent);
   const hosts = [...new Set([host, '127.0.0.1', 'localhost', '::1'])];
   const tls = await generateServingTls(hosts);
   const token = randomBytes(32).toString('base64url');

@@ -368,7 +368,7 @@ export async function runNsenter(ctx: ExecContext): Promise<number> {
   const inner = program.length > 0 ? program : ['/bin/sh'];
   const namespaces: ExecNamespaces = { ...ctx.namespaces, ...entered };
   const base = inner[0]!.split('/').pop()!;
-  const handler = namespaces.mnt === 'host' && !HOST_BINARIES.has(base) ? undefined : ctx.state.exec.resolve(ctx.container, inner);
+  const handler = namespaces.mnt === 'host' && !HOST_BINARIES.has(base) ? undefined : ctx.state.exec.resolve(ctx.container, inner, ctx.pod);
   if (!handler) {
     ctx.stderr.write(`nsenter: failed to execute ${inner[0]}: No such file or directory\n`);
     return 127;

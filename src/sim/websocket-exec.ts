@@ -92,7 +92,7 @@ export function runExecSession(ws: WebSocket, protocol: ChannelProtocol, target:
       const url = kubeletExecURL(target.nodeIP, target.namespace, target.pod, target.container, target.argv, target);
       return finish(kubeletUnreachable(target.nodeIP, url).frame);
     }
-    const handler = state.exec.resolve(target.container, target.argv);
+    const handler = state.exec.resolve(target.container, target.argv, target.podObject);
     if (!handler) {
       const execId = randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', '');
       const failure = startFailure(target.argv, execId, protocol, state.runtime);

@@ -113,10 +113,11 @@ describe('agent commands in the exec registry', () => {
       't',
     ),
   );
-  registerAgentCommands(state.exec);
+  registerAgentCommands(state.exec, state.fleet.agent);
+  const pod1 = state.agentPod('node-1')!;
 
   async function run(node: string, container: string, argv: string[], signal = new AbortController().signal) {
-    const handler = state.exec.resolve(container, argv);
+    const handler = state.exec.resolve(container, argv, state.agentPod(node)!);
     if (!handler) return undefined;
     let stdout = '';
     let stderr = '';
@@ -137,19 +138,19 @@ describe('agent commands in the exec registry', () => {
   }
 
   it('runs each binary only in its own container', () => {
-    expect(state.exec.resolve('security-agent', ARGV)).toBeDefined();
-    expect(state.exec.resolve('security-agent', ['/opt/datadog-agent/embedded/bin/security-agent', 'runtime', 'self-test'])).toBeDefined();
-    expect(state.exec.resolve('system-probe', ['system-probe', 'runtime', 'self-test'])).toBeDefined();
-    expect(state.exec.resolve('system-probe', ARGV)).toBeUndefined();
-    expect(state.exec.resolve('security-agent', ['tcpdump'])).toBeUndefined();
-    expect(state.exec.resolve('security-agent', ['security-agent', 'flare', '-e', 'a@b.co'])).toBeDefined();
-    expect(state.exec.resolve('system-probe', ['security-agent', 'flare'])).toBeUndefined();
-    expect(state.exec.resolve('system-probe', ['ls', '/tmp'])).toBeUndefined();
+    expect(state.exec.resolve('security-agent', ARGV, pod1)).toBeDefined();
+    expect(state.exec.resolve('security-agent', ['/opt/datadog-agent/embedded/bin/security-agent', 'runtime', 'self-test'], pod1)).toBeDefined();
+    expect(state.exec.resolve('system-probe', ['system-probe', 'runtime', 'self-test'], pod1)).toBeDefined();
+    expect(state.exec.resolve('system-probe', ARGV, pod1)).toBeUndefined();
+    expect(state.exec.resolve('security-agent', ['tcpdump'], pod1)).toBeUndefined();
+    expect(state.exec.resolve('security-agent', ['security-agent', 'flare', '-e', 'a@b.co'], pod1)).toBeDefined();
+    expect(state.exec.resolve('system-probe', ['security-agent', 'flare'], pod1)).toBeUndefined();
+    expect(state.exec.resolve('system-probe', ['ls', '/tmp'], pod1)).toBeUndefined();
     // the image's OS tools are in both containers (what they can see differs: netfacts.test.ts)
     for (const c of ['security-agent', 'system-probe']) {
-      expect(state.exec.resolve(c, ['cat', '/tmp/x'])).toBeDefined();
-      expect(state.exec.resolve(c, ['tc', 'filter', 'show'])).toBeDefined();
-      expect(state.exec.resolve(c, ['/usr/bin/nsenter', '--net=/host/proc/1/ns/net', 'tc'])).toBeDefined();
+      expect(state.exec.resolve(c, ['cat', '/tmp/x'], pod1)).toBeDefined();
+      expect(state.exec.resolve(c, ['tc', 'filter', 'show'], pod1)).toBeDefined();
+      expect(state.exec.resolve(c, ['/usr/bin/nsenter', '--net=/host/proc/1/ns/net', 'tc'], pod1)).toBeDefined();
     }
   });
 

@@ -27,6 +27,7 @@ describe('fleet spec', () => {
         managedBy: 'none',
         containers: { 'security-agent': { env: {} }, 'system-probe': { env: {} } },
         directSend: false,
+        shell: true,
       },
       nodes: {
         count: 3,
