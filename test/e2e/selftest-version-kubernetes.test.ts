@@ -11,6 +11,7 @@ import { type KubernetesClusterConfig, parseClustersFile } from '../../src/confi
 import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { runSelftestOnAgent } from '../../workers/jobs/selftest.ts';
+import { chainScript } from '../../workers/targets/chain.ts';
 import { KubernetesTarget } from '../../workers/targets/kubernetes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-k8s-version-'));
@@ -21,11 +22,17 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function fleetAt(image: string) {
+const CHAIN = `/bin/sh -c ${chainScript([
+  ['security-agent', 'runtime', 'self-test'],
+  ['security-agent', 'status'],
+])}`;
+
+async function fleetAt(image: string, shell = true, runtime: 'containerd' | 'cri-dockerd' = 'containerd') {
   const lines: string[] = [];
   sim = await startSimulator({
+    runtime,
     fleet: parseFleet(
-      `name: v\nagent: { image: "${image}" }\nnodes:\n  count: 3\n  overrides:\n    node-2: { selftest: { failedTests: [datadog_agent_cws_self_test_rule_open] } }\n`,
+      `name: v\nagent: { image: "${image}", shell: ${shell} }\nnodes:\n  count: 3\n  overrides:\n    node-2: { selftest: { failedTests: [datadog_agent_cws_self_test_rule_open] } }\n`,
       'inline fleet',
     ),
     log: (l) => lines.push(l),
@@ -51,18 +58,44 @@ describe('one exec session per agent where the version makes the verdict final',
     expect(upgrades('security-agent status')).toBe(0);
   });
 
-  it('a later agent (7.50.3): status read after every OK, and the failing test it lists is named', async () => {
+  it('a later agent (7.50.3): status read after every OK, in the same session through the image’s sh, and the failing test it lists is named', async () => {
     const { target, agents, upgrades } = await fleetAt('gcr.io/datadoghq/agent:7.50.3');
     const results = await Promise.all(agents.map((a) => runSelftestOnAgent(target, a, undefined, 10_000)));
     expect(results.find((r) => r.node === 'node-2')).toMatchObject({ status: 'failed', failedTests: ['datadog_agent_cws_self_test_rule_open'] });
+    expect(results.filter((r) => r.status === 'ok')).toHaveLength(2);
+    expect(upgrades(CHAIN)).toBe(3);
+    expect(upgrades('security-agent runtime self-test')).toBe(0);
+    expect(upgrades('security-agent status')).toBe(0);
+  });
+
+  it('without reading status (readStatus false) one plain session each', async () => {
+    const { target, agents, upgrades } = await fleetAt('gcr.io/datadoghq/agent:7.50.3');
+    const results = await Promise.all(agents.map((a) => runSelftestOnAgent(target, a, undefined, 10_000, false)));
+    expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
     expect(upgrades('security-agent runtime self-test')).toBe(3);
-    expect(upgrades('security-agent status')).toBe(3);
+    expect(upgrades(CHAIN)).toBe(0);
   });
 
   it('an image without a version (latest) is treated as the newest', async () => {
     const { target, agents, upgrades } = await fleetAt('gcr.io/datadoghq/agent:latest');
     expect(agents.every((a) => a.version === undefined)).toBe(true);
     await Promise.all(agents.map((a) => runSelftestOnAgent(target, a, undefined, 10_000)));
-    expect(upgrades('security-agent status')).toBe(3);
+    expect(upgrades(CHAIN)).toBe(3);
   });
+
+  it.each(['containerd', 'cri-dockerd'] as const)(
+    'an image without a shell (%s): one session finds out, every agent falls back to two plain sessions, and the verdicts are the same',
+    async (runtime) => {
+      const { target, agents, upgrades } = await fleetAt('registry.example/agent-distroless:7.50.3', false, runtime);
+      const results = await Promise.all(agents.map((a) => runSelftestOnAgent(target, a, undefined, 10_000)));
+      expect(results.find((r) => r.node === 'node-2')).toMatchObject({ status: 'failed', failedTests: ['datadog_agent_cws_self_test_rule_open'] });
+      expect(results.filter((r) => r.status === 'ok')).toHaveLength(2);
+      expect(upgrades(CHAIN)).toBe(1);
+      expect(upgrades('security-agent runtime self-test')).toBe(3);
+      expect(upgrades('security-agent status')).toBe(3);
+      // and the next fan-out does not ask again
+      await Promise.all(agents.map((a) => runSelftestOnAgent(target, a, undefined, 10_000)));
+      expect(upgrades(CHAIN)).toBe(1);
+    },
+  );
 });

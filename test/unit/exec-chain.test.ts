@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHAIN_MARKER, chainScript, splitChainOutput } from '../../workers/targets/chain.ts';
+import { CHAIN_MARKER, CHAIN_START, chainScript, splitChainOutput } from '../../workers/targets/chain.ts';
 
 const SELFTEST = ['security-agent', 'runtime', 'self-test'];
 const STATUS = ['security-agent', 'status'];
@@ -7,7 +7,7 @@ const STATUS = ['security-agent', 'status'];
 describe('two agent commands in one exec session (workers/targets/chain.ts)', () => {
   it('builds a fixed script: a marker with the exit code on both streams, the next command only after exit 0, the last one exec-ed', () => {
     expect(chainScript([SELFTEST, STATUS])).toBe(
-      `security-agent runtime self-test; rc=$?; echo "${CHAIN_MARKER} $rc"; echo "${CHAIN_MARKER} $rc" >&2; [ "$rc" -eq 0 ] || exit "$rc"; exec security-agent status`,
+      `echo ${CHAIN_START}; security-agent runtime self-test; rc=$?; echo "${CHAIN_MARKER} $rc"; echo "${CHAIN_MARKER} $rc" >&2; [ "$rc" -eq 0 ] || exit "$rc"; exec security-agent status`,
     );
   });
 
@@ -20,7 +20,7 @@ describe('two agent commands in one exec session (workers/targets/chain.ts)', ()
 
   it('splits the streams per command at the markers', () => {
     const out = {
-      stdout: `Runtime self test: OK\n${CHAIN_MARKER} 0\nSelf Tests\n==========\n`,
+      stdout: `${CHAIN_START}\nRuntime self test: OK\n${CHAIN_MARKER} 0\nSelf Tests\n==========\n`,
       stderr: `a log line\n${CHAIN_MARKER} 0\nstatus warning\n`,
       exitCode: 3,
     };
@@ -34,7 +34,11 @@ describe('two agent commands in one exec session (workers/targets/chain.ts)', ()
   });
 
   it('a first command that exits non-zero ends the chain with its own result', () => {
-    const out = { stdout: `${CHAIN_MARKER} 255\n`, stderr: `Error: unable to create a runtime security client instance\n${CHAIN_MARKER} 255\n`, exitCode: 255 };
+    const out = {
+      stdout: `${CHAIN_START}\n${CHAIN_MARKER} 255\n`,
+      stderr: `Error: unable to create a runtime security client instance\n${CHAIN_MARKER} 255\n`,
+      exitCode: 255,
+    };
     expect(splitChainOutput(out, 2)).toEqual({
       complete: true,
       results: [{ stdout: '', stderr: 'Error: unable to create a runtime security client instance\n', exitCode: 255 }],
@@ -42,15 +46,20 @@ describe('two agent commands in one exec session (workers/targets/chain.ts)', ()
   });
 
   it('a session given up after the first marker keeps the first result; before it, nothing', () => {
-    expect(splitChainOutput({ stdout: `Runtime self test: OK\n${CHAIN_MARKER} 0\npartial sta`, stderr: `${CHAIN_MARKER} 0\n` }, 2)).toEqual({
+    expect(splitChainOutput({ stdout: `${CHAIN_START}\nRuntime self test: OK\n${CHAIN_MARKER} 0\npartial sta`, stderr: `${CHAIN_MARKER} 0\n` }, 2)).toEqual({
       complete: false,
       results: [{ stdout: 'Runtime self test: OK\n', stderr: '', exitCode: 0 }],
     });
-    expect(splitChainOutput({ stdout: 'Runtime self te', stderr: '' }, 2)).toEqual({ complete: false, results: [] });
+    expect(splitChainOutput({ stdout: `${CHAIN_START}\nRuntime self te`, stderr: '' }, 2)).toEqual({ complete: false, results: [] });
+    // no start line: the shell never ran (cri-dockerd prints the runtime's start error on stdout, exit 126)
+    expect(splitChainOutput({ stdout: 'OCI runtime exec failed: exec failed: unable to start container process', stderr: '', exitCode: 126 }, 2)).toEqual({
+      complete: false,
+      results: [],
+    });
   });
 
   it('the first marker splits: a later one in the status output belongs to the status', () => {
-    const r = splitChainOutput({ stdout: `OK\n${CHAIN_MARKER} 0\nx ${CHAIN_MARKER} 9\n`, stderr: `${CHAIN_MARKER} 0\n`, exitCode: 0 }, 2);
+    const r = splitChainOutput({ stdout: `${CHAIN_START}\nOK\n${CHAIN_MARKER} 0\nx ${CHAIN_MARKER} 9\n`, stderr: `${CHAIN_MARKER} 0\n`, exitCode: 0 }, 2);
     expect(r.results[1]!.stdout).toBe(`x ${CHAIN_MARKER} 9\n`);
   });
 });

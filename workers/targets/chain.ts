@@ -10,8 +10,11 @@ import type { ExecResult } from './types.ts';
  * (`SAFE_WORD`), so nothing in it needs quoting. After each command but the last, a marker line with
  * its exit code goes to stdout and stderr, which splits the two streams per command; a command that
  * exits non-zero ends the chain with its code (the next command is not run), the last one is `exec`ed.
+ * A first line, `CHAIN_START`, says the shell is running: a target learns that its image has one as soon
+ * as the session starts, not when the first command ends.
  */
 export const CHAIN_MARKER = '@@cws-chatops-exit';
+export const CHAIN_START = '@@cws-chatops-shell';
 const SAFE_WORD = /^[A-Za-z0-9_./=:-]+$/;
 
 export function chainScript(commands: readonly (readonly string[])[]): string {
@@ -24,17 +27,19 @@ export function chainScript(commands: readonly (readonly string[])[]): string {
   const head = commands
     .slice(0, -1)
     .map((argv) => `${argv.join(' ')}; rc=$?; echo "${CHAIN_MARKER} $rc"; echo "${CHAIN_MARKER} $rc" >&2; [ "$rc" -eq 0 ] || exit "$rc"`);
-  return [...head, `exec ${commands.at(-1)!.join(' ')}`].join('; ');
+  return [`echo ${CHAIN_START}`, ...head, `exec ${commands.at(-1)!.join(' ')}`].join('; ');
 }
 
 /**
  * Splits the chain's output into each command's result: the commands that finished, in order (fewer
- * than asked when one exited non-zero, or the session ended early: `complete` false). `exitCode` is the
+ * than asked when one exited non-zero, or the session ended early: `complete` false; none when the
+ * shell never started). `exitCode` is the
  * session's, the last command's when it ran.
  */
 export function splitChainOutput(out: { stdout: string; stderr: string; exitCode?: number }, commands: number): { results: ExecResult[]; complete: boolean } {
   const results: ExecResult[] = [];
-  let stdout = out.stdout;
+  if (!out.stdout.startsWith(`${CHAIN_START}\n`)) return { results, complete: false };
+  let stdout = out.stdout.slice(CHAIN_START.length + 1);
   let stderr = out.stderr;
   for (let i = 0; i < commands - 1; i++) {
     const o = cut(stdout);

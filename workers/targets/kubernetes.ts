@@ -3,7 +3,7 @@ import type WebSocket from 'ws';
 import type { KubernetesClusterConfig } from '../../src/config/clusters.ts';
 import { agentVersionFromImage } from '../../src/core/selftest/version.ts';
 import { AgentNotFoundError, AgentUnreachableError, ExecFailedError, ExecTimeoutError } from './errors.ts';
-import { chainScript, splitChainOutput } from './chain.ts';
+import { CHAIN_START, chainScript, splitChainOutput } from './chain.ts';
 import { CappedSink } from './output.ts';
 import { DaemonSetPatcher, KubernetesInspector } from './kubernetes-inspect.ts';
 import { endStdin, KubeExecClient, stdinFrame } from './kubernetes-exec.ts';
@@ -150,7 +150,8 @@ export class KubernetesTarget implements AgentTarget {
     return this.cfg.containers.securityAgent;
   }
 
-  async exec(agent: AgentRef, argv: string[], opts: ExecOptions): Promise<ExecResult> {
+  /** `onStdout` sees each stdout chunk as it comes (execChain's start line). */
+  async exec(agent: AgentRef, argv: string[], opts: ExecOptions, onStdout?: (chunk: Buffer) => void): Promise<ExecResult> {
     const container = this.containerName(opts.container);
     const out = new CappedSink(opts.maxBytes);
     const err = new CappedSink();
@@ -176,7 +177,12 @@ export class KubernetesTarget implements AgentTarget {
             argv,
             false,
             {
-              stdout: (c) => void out.write(c),
+              stdout: onStdout
+                ? (c) => {
+                    out.write(c);
+                    onStdout(c);
+                  }
+                : (c) => void out.write(c),
               stderr: (c) => void err.write(c),
               status: (s) => (status = s),
             },
@@ -198,30 +204,61 @@ export class KubernetesTarget implements AgentTarget {
     }
   }
 
-  /** Images seen without a /bin/sh (a custom image): their chains run command by command. */
-  private readonly noShell = new Set<string>();
+  /**
+   * Per image: whether it has a `/bin/sh` (false: a custom image without one, whose chains run command by
+   * command), or the first chain into it, still finding out. Only that one session probes: a fan-out's
+   * other agents of the image wait until its shell starts or fails to (a few milliseconds), instead of
+   * each opening a session that fails.
+   */
+  private readonly shellOf = new Map<string, boolean | Promise<void>>();
 
   async execChain(agent: AgentRef, commands: string[][], opts: ExecOptions): Promise<ChainResult | undefined> {
     const image = agent.image ?? '';
-    if (this.noShell.has(image)) return undefined;
+    for (let known = this.shellOf.get(image); known !== undefined && known !== true; known = this.shellOf.get(image)) {
+      if (known === false) return undefined;
+      await known;
+    }
+    let learnt: (has: boolean | undefined) => void = () => {};
+    if (!this.shellOf.has(image)) {
+      let settled = false;
+      const probe = new Promise<void>((resolve) => {
+        learnt = (has) => {
+          if (settled) return;
+          settled = true;
+          // Not learnt (the session failed otherwise): the next chain into the image probes again.
+          if (has === undefined) this.shellOf.delete(image);
+          else this.shellOf.set(image, has);
+          resolve();
+        };
+      });
+      this.shellOf.set(image, probe);
+    }
+    let head = '';
+    const onStdout = (chunk: Buffer) => {
+      if (head.length > CHAIN_START.length) return;
+      head += chunk.toString('latin1');
+      if (head.startsWith(`${CHAIN_START}\n`)) learnt(true);
+    };
     let r: ExecResult;
     try {
-      r = await this.exec(agent, ['/bin/sh', '-c', chainScript(commands)], opts);
+      r = await this.exec(agent, ['/bin/sh', '-c', chainScript(commands)], opts, onStdout);
     } catch (e) {
-      if (e instanceof ExecTimeoutError) return { results: splitChainOutput(e.partial ?? { stdout: '', stderr: '' }, commands.length).results, timedOut: e };
       // The runtime's start error for a missing binary (exec-status: "executable file not found"): no shell in this image.
       if (e instanceof ExecFailedError && /executable file not found|no such file or directory/i.test(e.message) && /\/bin\/sh/.test(e.message)) {
-        this.noShell.add(image);
+        learnt(false);
         return undefined;
       }
+      learnt(undefined);
+      if (e instanceof ExecTimeoutError) return { results: splitChainOutput(e.partial ?? { stdout: '', stderr: '' }, commands.length).results, timedOut: e };
       throw e;
     }
     const split = splitChainOutput(r, commands.length);
     // cri-dockerd prints the runtime's start error and exits 126 instead (exec-status.ts startFailure).
     if (split.results.length === 0 && r.exitCode === 126 && /OCI runtime exec failed.*\/bin\/sh/.test(r.stdout)) {
-      this.noShell.add(image);
+      learnt(false);
       return undefined;
     }
+    learnt(r.stdout.startsWith(`${CHAIN_START}\n`) ? true : undefined);
     return { results: split.results };
   }
 
