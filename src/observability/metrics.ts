@@ -144,10 +144,17 @@ export function execOutcome(result: { exitCode: number } | undefined, err?: unkn
 }
 
 /**
- * The same target with its `exec` counted (`count(outcome)` after each call); every other member
- * is the target's own, called on the target itself.
+ * The same target with its `exec` counted (`count(outcome)` after each call), and its `execChain`
+ * (several commands in one session: each command that ran counts, a session given up counts as a
+ * timeout, a chain the image cannot run counts nothing — its commands are then exec'd and counted one by
+ * one); every other member is the target's own, called on the target itself.
  */
-export function countingExecs<T extends { exec(...args: never[]): Promise<{ exitCode: number }> }>(target: T, count: (outcome: string) => void): T {
+export function countingExecs<
+  T extends {
+    exec(...args: never[]): Promise<{ exitCode: number }>;
+    execChain?(...args: never[]): Promise<{ results: { exitCode: number }[]; timedOut?: unknown } | undefined>;
+  },
+>(target: T, count: (outcome: string) => void): T {
   const exec = async (...args: Parameters<T['exec']>) => {
     try {
       const result = await target.exec(...args);
@@ -158,9 +165,21 @@ export function countingExecs<T extends { exec(...args: never[]): Promise<{ exit
       throw err;
     }
   };
+  const execChain = async (...args: Parameters<NonNullable<T['execChain']>>) => {
+    try {
+      const chained = await target.execChain!(...args);
+      for (const r of chained?.results ?? []) count(execOutcome(r));
+      if (chained?.timedOut) count(execOutcome(undefined, chained.timedOut));
+      return chained;
+    } catch (err) {
+      count(execOutcome(undefined, err));
+      throw err;
+    }
+  };
   return new Proxy(target, {
     get(t, prop) {
       if (prop === 'exec') return exec;
+      if (prop === 'execChain' && typeof t.execChain === 'function') return execChain;
       const value = Reflect.get(t, prop, t) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
     },

@@ -2,12 +2,16 @@
  * The simulator's HTTPS API server: bearer-token auth, discovery, REST, and exec over
  * WebSocket. Answers are Kubernetes JSON; failures are `Status` objects as a cluster writes
  * them. `/healthz`, `/livez`, `/readyz` and `/version` are open, as with anonymous auth.
+ * `/metrics` (authenticated, as the API server's is) counts the exec requests as kube-apiserver's
+ * `apiserver_request_total` does (verb CONNECT, resource pods, subresource exec, by code: 101 for a
+ * session opened), so a client can read how many sessions it opened (`kubectl get --raw /metrics`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Counter, Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { ApiError, badRequest, pathNotFound, serverError, unauthorized } from './errors.ts';
 import { kubeletExecURL, kubeletUnreachable } from './exec-status.ts';
@@ -45,6 +49,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const expected = Buffer.from(token);
   const sessions = new Set<ExecSession>();
   let serverAddress = '';
+  const metrics = new Registry();
+  const execRequests = new Counter({
+    name: 'apiserver_request_total',
+    help: 'Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.',
+    labelNames: ['code', 'component', 'dry_run', 'group', 'resource', 'scope', 'subresource', 'verb', 'version'] as const,
+    registers: [metrics],
+  });
+  const countExec = (code: number) =>
+    execRequests.inc({
+      code: String(code),
+      component: 'apiserver',
+      dry_run: '',
+      group: '',
+      resource: 'pods',
+      scope: 'resource',
+      subresource: 'exec',
+      verb: 'CONNECT',
+      version: 'v1',
+    });
 
   const authorized = (req: IncomingMessage): boolean => {
     const header = req.headers.authorization;
@@ -76,6 +99,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       sendJson(res, 200, body);
     };
     if (path === '/version') return get(versionInfo());
+    if (path === '/metrics') {
+      if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      res.writeHead(200, { 'Content-Type': metrics.contentType }).end(await metrics.metrics());
+      return;
+    }
     if (path === '/api') return get(coreVersions(serverAddress));
     if (path === '/apis') return get(groupList());
     let segs: string[];
@@ -133,6 +161,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const url = new URL(req.url ?? '/', 'https://simulator');
     const fail = (err: ApiError) => {
       log?.(`${req.method} ${req.url} upgrade ${err.code}`);
+      if (/\/pods\/[^/]+\/exec$/.test(url.pathname)) countExec(err.code);
       writeRawStatus(socket, err);
     };
     try {
@@ -168,6 +197,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         log?.(`${req.method} ${req.url} 101 ${protocol}`);
+        countExec(101);
         const session = runExecSession(ws, protocol, target, state);
         sessions.add(session);
         void session.done.finally(() => sessions.delete(session));

@@ -99,6 +99,28 @@ describe.skipIf(!newest)('kubectl (newest found) against the simulator', () => {
     expect(status.stdout).toContain('    Failed:\n      - datadog_agent_cws_self_test_rule_chmod\n');
   });
 
+  it('exec sh -c: the image’s shell runs the agent’s binaries; get --raw /metrics counts the exec sessions as the API server does', async () => {
+    const count = async () => {
+      const m = await kubectl(k, ['get', '--raw', '/metrics']);
+      expect(m.code).toBe(0);
+      const line = m.stdout.split('\n').find((l) => l.startsWith('apiserver_request_total{') && l.includes('subresource="exec"') && l.includes('code="101"'));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const before = await count();
+    const r = await kubectl(k, [
+      'exec',
+      podOn('node-1'),
+      '-c',
+      'security-agent',
+      '--',
+      'sh',
+      '-c',
+      'security-agent runtime self-test; echo "rc=$?" >&2; exit 3',
+    ]);
+    expect(r).toEqual({ code: 3, stdout: 'Runtime self test: OK\n', stderr: 'rc=0\ncommand terminated with exit code 3\n' });
+    expect(await count()).toBe(before + 1);
+  });
+
   it('exec errors: unknown binary, unknown container, missing pod', async () => {
     const ls = await kubectl(k, ['exec', podOn('node-1'), '-c', 'security-agent', '--', 'tcpdump']);
     expect(ls.code).toBe(1);
