@@ -7,7 +7,7 @@
  * sequential one-pod-at-a-time loop over the same simulator (measured on a sample of pods,
  * extrapolated to N — running it on all N would take N × latency).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,8 @@ export interface SelftestBench {
   readStatus: boolean;
   layout: BenchLayout;
   ok: number;
+  /** Exec sessions the fan-out opened (the simulator's apiserver_request_total for pods/exec, code 101, read with kubectl). */
+  execSessions: number;
 }
 
 const ROOT = join(import.meta.dirname, '..');
@@ -162,10 +164,22 @@ async function allInOneStack(configPath: string): Promise<Stack> {
 /**
  * The bench fleet: `agents` nodes whose self-test answers OK after `latencyMs`, with the simulator's
  * default agent image (gcr.io/datadoghq/agent:7.50.3: a probe-era tester, so the worker reads
- * `security-agent status` after each OK — two exec sessions per agent, src/core/selftest/version.ts).
+ * `security-agent status` after each OK, src/core/selftest/version.ts — in the same exec session, through
+ * the image's sh: workers/targets/chain.ts).
  */
 export const benchFleetYaml = (agents: number, latencyMs: number) =>
   `name: bench-k\nnodes:\n  count: ${agents}\n  selftest: { stdout: "Runtime self test: OK\\n", exitCode: 0, latencyMs: ${latencyMs} }\n`;
+
+/** Exec sessions the simulator has opened so far, as its /metrics counts them (`kubectl get --raw /metrics`). */
+export function execSessionsOpened(kubeconfig: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    execFile('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { timeout: 30_000 }, (err, stdout) => {
+      if (err) return reject(err);
+      const line = stdout.split('\n').find((l) => l.startsWith('apiserver_request_total{') && l.includes('subresource="exec"') && l.includes('code="101"'));
+      resolve(line ? Number(line.split(' ').at(-1)) : 0);
+    }),
+  );
+}
 
 export const stopChild = (c: ChildProcess) => new Promise<unknown>((r) => (c.exitCode !== null ? r(c.exitCode) : (c.once('exit', r), c.kill('SIGTERM'))));
 
@@ -192,11 +206,13 @@ export async function benchSelftest(
     const idleRss = Math.max(...stack.measured.map((w) => procStatusKb(w.pid!, 'VmRSS'))) * 1024;
     let benchPeak = process.memoryUsage().rss;
     const sampler = setInterval(() => (benchPeak = Math.max(benchPeak, process.memoryUsage().rss)), 50);
+    const sessions0 = await execSessionsOpened(kubeconfig);
     const t0 = performance.now();
     await stack.signer.command('selftest bench-k', { channelId: 'CBENCHK' });
     const final = await stack.emu.waitFor((e) => finalSelftest(e, 'CBENCHK'), { timeoutMs: 600_000, pollMs: 20 });
     const wallMs = performance.now() - t0;
     clearInterval(sampler);
+    const execSessions = (await execSessionsOpened(kubeconfig)) - sessions0;
     const peak = Math.max(...stack.measured.map((w) => procStatusKb(w.pid!, 'VmHWM'))) * 1024;
     const slackChatCalls = stack.emu.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === 'CBENCHK').length;
 
@@ -222,6 +238,7 @@ export async function benchSelftest(
       readStatus,
       layout,
       ok: Number(final.metadata!.event_payload.ok),
+      execSessions,
     };
   } finally {
     await stack.close();

@@ -29,9 +29,14 @@ const SelftestSettings = z
       .default(60_000),
     /** After the self-test, read the "Self Tests" block of `security-agent status` to name failing tests. */
     readStatus: z.boolean().default(true),
+    /**
+     * Run self-test and status in one exec session through the agent image's `/bin/sh` (a fixed script:
+     * workers/targets/chain.ts). false: two sessions per agent, for clusters whose policy forbids a shell there.
+     */
+    shell: z.boolean().default(true),
   })
   .strict()
-  .default({ timeoutMs: 60_000, readStatus: true });
+  .default({ timeoutMs: 60_000, readStatus: true, shell: true });
 
 const FlareSettings = z
   .object({
@@ -114,11 +119,11 @@ export const KubernetesCluster = z
       .object({ securityAgent: z.string().default('security-agent'), systemProbe: z.string().default('system-probe') })
       .strict()
       .default({ securityAgent: 'security-agent', systemProbe: 'system-probe' }),
-    // Exec sessions in flight per worker. 500 from `BENCH_CONCURRENCY=<n> npm run bench -- selftest-all-in-one`
-    // (1000 agents x 2 s, self-test + status, npm start; README "Performance" has the table): 750 was no
-    // faster within the noise and peaked at 196-198 MB of the 200 MB budget, 1000 was erratic (10.9-28.4 s)
-    // and once over budget, 250 took two more waves (21.4 s).
-    concurrency: z.number().int().min(1).max(5000).default(500),
+    // Exec sessions in flight per worker. 1000 from `BENCH_CONCURRENCY=<n> npm run bench -- selftest-all-in-one`
+    // (1000 agents x 2 s, self-test + status in one session each, npm start, idle machine; README "Performance"
+    // has the table): 1000 took 3.9-4.0 s at 178-185 MB peak RSS, 1500 no faster (3.9-4.0 s, up to 190 MB),
+    // 750 and 500 a second wave more (5.0 s, 5.3-5.6 s). The RSS grows with the sessions open, ~50 KB each.
+    concurrency: z.number().int().min(1).max(5000).default(1000),
     ...Common,
   })
   .strict();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHAIN_MARKER, CHAIN_START, chainScript, splitChainOutput } from '../../workers/targets/chain.ts';
+import { CHAIN_MARKER, CHAIN_START, chainScript, splitChainOutput, withoutChains } from '../../workers/targets/chain.ts';
 
 const SELFTEST = ['security-agent', 'runtime', 'self-test'];
 const STATUS = ['security-agent', 'status'];
@@ -61,5 +61,25 @@ describe('two agent commands in one exec session (workers/targets/chain.ts)', ()
   it('the first marker splits: a later one in the status output belongs to the status', () => {
     const r = splitChainOutput({ stdout: `${CHAIN_START}\nOK\n${CHAIN_MARKER} 0\nx ${CHAIN_MARKER} 9\n`, stderr: `${CHAIN_MARKER} 0\n`, exitCode: 0 }, 2);
     expect(r.results[1]!.stdout).toBe(`x ${CHAIN_MARKER} 9\n`);
+  });
+});
+
+describe('selftest.shell: false (withoutChains)', () => {
+  it('hides execChain and keeps every other member, bound to the target', async () => {
+    const target = {
+      calls: 0,
+      async exec() {
+        this.calls++;
+        return { stdout: '', stderr: '', exitCode: 0 };
+      },
+      async execChain() {
+        return { results: [] };
+      },
+    };
+    const t = withoutChains(target);
+    expect(t.execChain).toBeUndefined();
+    await t.exec();
+    expect(target.calls).toBe(1);
+    expect(withoutChains<{ exec: unknown; execChain?: unknown }>({ exec: target.exec }).execChain).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../../src/config/clusters.ts';
 import { ListAgentsJobData } from '../../src/contract/jobs.ts';
 import type { FailureCode, JobFailure } from '../../src/core/results.ts';
+import { withoutChains } from '../targets/chain.ts';
 import type { AgentTarget } from '../targets/types.ts';
 import { processFlare } from './flare.ts';
 import { processNetcheck } from './netcheck.ts';
@@ -38,7 +39,7 @@ export type Processor = (job: Job, token: string | undefined, c: WorkerContext) 
 const unsupported = (message: string, hint: string) => new UnrecoverableError(failureMessage({ code: 'unsupported', message, hint }));
 const fanout = (c: WorkerContext): FanoutDeps => ({
   cluster: c.cluster,
-  target: c.target,
+  target: c.config.selftest.shell ? c.target : withoutChains(c.target),
   queue: c.queue,
   progress: c.progress,
   binary: c.config.selftest.binary,

@@ -62,3 +62,14 @@ function cut(s: string): { before: string; code: number; after: string } | undef
   if (!m) return undefined;
   return { before: s.slice(0, m.index), code: Number(m[1]), after: s.slice(m.index + m[0].length) };
 }
+
+/** The same target without chains (a cluster's `selftest.shell: false`): its commands run one session each. */
+export function withoutChains<T extends { execChain?: unknown }>(target: T): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      if (prop === 'execChain') return undefined;
+      const value = Reflect.get(t, prop, t) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+    },
+  });
+}
