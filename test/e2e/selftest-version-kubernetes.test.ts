@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type KubernetesClusterConfig, parseClustersFile } from '../../src/config/clusters.ts';
 import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { finalSelftest, startHarness } from '../support/harness.ts';
 import { runSelftestOnAgent } from '../../workers/jobs/selftest.ts';
 import { chainScript } from '../../workers/targets/chain.ts';
 import { KubernetesTarget } from '../../workers/targets/kubernetes.ts';
@@ -45,7 +46,7 @@ async function fleetAt(image: string, shell = true, runtime: 'containerd' | 'cri
   const agents = await target.listAgents();
   const upgrades = (cmd: string) =>
     lines.filter((l) => / 101 /.test(l) && new URL(l.split(' ')[1]!, 'https://x').searchParams.getAll('command').join(' ') === cmd).length;
-  return { target, agents, upgrades };
+  return { target, agents, upgrades, kubeconfig };
 }
 
 describe('one exec session per agent where the version makes the verdict final', () => {
@@ -98,4 +99,32 @@ describe('one exec session per agent where the version makes the verdict final',
       expect(upgrades(CHAIN)).toBe(1);
     },
   );
+});
+
+describe('a cluster’s selftest.shell, end to end from the slash command', () => {
+  it('true (default): one session per agent; false: self-test and status in two plain sessions, same verdicts', async () => {
+    const { upgrades, kubeconfig } = await fleetAt('gcr.io/datadoghq/agent:7.50.3');
+    const cluster = (name: string, shell?: boolean) =>
+      `  ${name}: { kind: kubernetes, kubeconfig: ${kubeconfig}, context: ${sim!.contextName}${shell === undefined ? '' : `, selftest: { shell: ${shell} }`} }\n`;
+    const h = await startHarness({ clustersYaml: `clusters:\n${cluster('chained')}${cluster('plain', false)}`, minIntervalMs: 200 });
+    try {
+      const verdicts = async (name: string, channelId: string) => {
+        await h.signer.command(`selftest ${name}`, { channelId });
+        const final = await h.emu.waitFor((e) => finalSelftest(e, channelId), { timeoutMs: 30_000 });
+        const rows = final.metadata!.event_payload.results as { node: string; status: string; failedTests: string[] }[];
+        return rows.map((r) => [r.node, r.status, r.failedTests]).sort();
+      };
+      const chained = await verdicts('chained', 'CSHELL01');
+      expect(upgrades(CHAIN)).toBe(3);
+      expect(upgrades('security-agent status')).toBe(0);
+      const plain = await verdicts('plain', 'CSHELL02');
+      expect(upgrades(CHAIN)).toBe(3);
+      expect(upgrades('security-agent runtime self-test')).toBe(3);
+      expect(upgrades('security-agent status')).toBe(3);
+      expect(plain).toEqual(chained);
+      expect(chained).toContainEqual(['node-2', 'failed', ['datadog_agent_cws_self_test_rule_open']]);
+    } finally {
+      await h.close();
+    }
+  });
 });
