@@ -125,15 +125,17 @@ export class JobUpdates {
     if (!record) return false;
     // State first, then the job: a job read before its state turned 'completed' has no return value yet.
     const state = await this.d.producer.queue(record.cluster).getJobState(jobId);
-    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+    const lost = state === 'waiting-children' ? await this.lostChildren(record, jobId) : undefined;
+    if (!lost && state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
     const job = state === 'unknown' ? undefined : await this.d.producer.getJob(record.cluster, jobId);
-    let rendered = await this.renderFinal(record, state, job);
+    const jobOutcome: Outcome = lost ? { failure: lost } : this.outcomeOf(state, job);
+    let rendered = await this.renderFinal(record, jobOutcome);
     if (!rendered) return true;
     // Scheduled checks: the first run posts, a later one only when its outcome changed.
     if (record.schedule && this.d.schedules) {
-      const scheduled = await this.d.schedules.final(record, this.outcomeOf(state, job), rendered.message);
+      const scheduled = await this.d.schedules.final(record, jobOutcome, rendered.message);
       if ('silent' in scheduled) {
-        if (await this.d.tracker.close(jobId)) await this.closed(record, job, rendered.outcome);
+        if (await this.d.tracker.close(jobId)) await this.closed(record, job, rendered.outcome, lost !== undefined);
         return true;
       }
       // The incident channel's one-line verdict stays the kind's own (not the schedule's notice, which names its creator).
@@ -174,13 +176,38 @@ export class JobUpdates {
       }
     }
     if (allPosted && !rendered.privately) await this.mirrorFinal(record, rendered);
-    if (allPosted && (await this.d.tracker.close(jobId))) await this.closed(record, job, outcome);
+    if (allPosted && (await this.d.tracker.close(jobId))) await this.closed(record, job, outcome, lost !== undefined);
     return true;
   }
 
-  /** Once per job (after `tracker.close`): the metric, the audit entry, and a scheduled run's bookkeeping. */
-  private async closed(record: JobRecord, job: Job | undefined, outcome: FinalRendering['outcome']): Promise<void> {
+  /**
+   * A parent job (a cluster self-test) waiting for children of which some no longer exist: they vanished
+   * from Redis (a failover promoted a replica that had not got them, or Redis restarted without
+   * persistence), so the parent would wait forever. A child that finishes removes itself from the parent's
+   * unprocessed set in the same Lua script that deletes it, so a listed child without its key is lost.
+   */
+  private async lostChildren(record: JobRecord, jobId: string): Promise<JobFailure | undefined> {
+    const job = await this.d.producer.getJob(record.cluster, jobId);
+    if (!job) return undefined;
+    const { unprocessed = [], processed = {} } = await job.getDependencies();
+    const client = await this.d.producer.queue(record.cluster).backend.client;
+    // A job's hash always has its `timestamp`; one key at a time (under Redis Cluster a multi-key command needs one slot).
+    const exists = await Promise.all(unprocessed.map((key) => client.hexists(key, 'timestamp')));
+    const missing = exists.filter((n: number) => n === 0).length;
+    if (missing === 0) return undefined;
+    const total = unprocessed.length + Object.keys(processed).length;
+    return {
+      code: 'lost',
+      message: `${missing} of its ${total} parts vanished from Redis while it ran (a failover to a replica that had not received them, or a restart without persistence), so it could not finish`,
+      hint: 'Run it again. If this follows a Redis failover, check that the replicas keep up (`INFO replication`) or enable `appendonly`.',
+    };
+  }
+
+  /** Once per job (after `tracker.close`): the metric, the audit entry, and a scheduled run's bookkeeping; a lost job's remains are removed. */
+  private async closed(record: JobRecord, job: Job | undefined, outcome: FinalRendering['outcome'], lost = false): Promise<void> {
     const jobId = record.jobId;
+    if (lost && job)
+      await job.remove({ removeChildren: true }).catch((err) => this.d.logger.warn({ err, jobId }, 'could not remove the remains of a lost job'));
     this.d.onFinished?.(record.kind, record.cluster, outcome, job?.finishedOn ? (job.finishedOn - job.timestamp) / 1000 : undefined);
     const command = record.schedule ? `${record.kind} (scheduled ${record.schedule})` : record.kind;
     await this.d.audit.append({ user: record.requestedBy, channel: record.channel, command, cluster: record.cluster, jobId, outcome });
@@ -300,14 +327,14 @@ export class JobUpdates {
   }
 
   /** The final message of a finished job, by its kind; undefined when it was answered another way. */
-  private async renderFinal(record: JobRecord, state: string, job: Job | undefined): Promise<FinalRendering | undefined> {
+  private async renderFinal(record: JobRecord, outcome: Outcome): Promise<FinalRendering | undefined> {
     const deps = {
       tracker: this.d.tracker,
       notifier: this.d.notifier,
       logger: this.d.logger,
       ...(this.d.incidentChannel ? { incidentChannel: this.d.incidentChannel } : {}),
     };
-    return JOB_KINDS[record.kind].final(record, this.outcomeOf(state, job), deps);
+    return JOB_KINDS[record.kind].final(record, outcome, deps);
   }
 
   /** The failure of a finished job, or its return value. */

@@ -89,6 +89,8 @@ export const FAILURE_CODES = [
   'bad_result',
   /** The job is no longer in the queue. */
   'expired',
+  /** Part of the job vanished from Redis (a failover to a replica that had not got it, a restart without persistence). */
+  'lost',
   /** A bug in the worker. */
   'internal',
   /** A failure without a code (plain text from BullMQ, an older worker). */
