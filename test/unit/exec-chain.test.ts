@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type KubernetesClusterConfig, parseClustersFile } from '../../src/config/clusters.ts';
+import { ExecFailedError } from '../../workers/targets/errors.ts';
+import { KubernetesTarget } from '../../workers/targets/kubernetes.ts';
+import type { AgentRef, ExecOptions, ExecResult } from '../../workers/targets/types.ts';
 import { CHAIN_MARKER, CHAIN_START, chainScript, splitChainOutput, withoutChains } from '../../workers/targets/chain.ts';
 
 const SELFTEST = ['security-agent', 'runtime', 'self-test'];
@@ -81,5 +86,72 @@ describe('selftest.shell: false (withoutChains)', () => {
     await t.exec();
     expect(target.calls).toBe(1);
     expect(withoutChains<{ exec: unknown; execChain?: unknown }>({ exec: target.exec }).execChain).toBeUndefined();
+  });
+});
+
+describe('the first chain into an image probes for its shell (KubernetesTarget.execChain)', () => {
+  const cfg = parseClustersFile('clusters:\n  t: { kind: kubernetes }\n').clusters.t as KubernetesClusterConfig;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const agent = (pod: string): AgentRef => ({ node: pod, pod, phase: 'Running', ready: true, image: 'example/agent:7.50.3' });
+  const ok = (): ExecResult => ({ stdout: `${CHAIN_START}\nRuntime self test: OK\n${CHAIN_MARKER} 0\nstatus\n`, stderr: `${CHAIN_MARKER} 0\n`, exitCode: 0 });
+
+  /** exec answered by `answer` per pod: a result (after its start line), or a promise the test settles. */
+  class Scripted extends KubernetesTarget {
+    calls: string[] = [];
+    constructor(private readonly answer: (pod: string, onStdout?: (c: Buffer) => void) => Promise<ExecResult>) {
+      super(cfg, kc);
+    }
+    override exec(a: AgentRef, _argv: string[], _o: ExecOptions, onStdout?: (c: Buffer) => void): Promise<ExecResult> {
+      this.calls.push(a.pod);
+      return this.answer(a.pod, onStdout);
+    }
+  }
+
+  afterEach(() => vi.useRealTimers());
+
+  it('the others wait for the probe’s shell to start, then run at once', async () => {
+    let release!: () => void;
+    const t = new Scripted((pod, onStdout) => {
+      if (pod !== 'p0') return Promise.resolve(ok());
+      onStdout?.(Buffer.from(`${CHAIN_START}\n`));
+      return new Promise((r) => (release = () => r(ok())));
+    });
+    const first = t.execChain(agent('p0'), [SELFTEST, STATUS], { timeoutMs: 60_000 });
+    const second = await t.execChain(agent('p1'), [SELFTEST, STATUS], { timeoutMs: 60_000 });
+    expect(second?.results).toHaveLength(2);
+    release();
+    expect((await first)?.results).toHaveLength(2);
+  });
+
+  it('a probe whose session is slow to open holds the others up for 2 s at most', async () => {
+    vi.useFakeTimers();
+    let release!: () => void;
+    const t = new Scripted((pod) => (pod === 'p0' ? new Promise((r) => (release = () => r(ok()))) : Promise.resolve(ok())));
+    const first = t.execChain(agent('p0'), [SELFTEST, STATUS], { timeoutMs: 60_000 });
+    let done = false;
+    const second = t.execChain(agent('p1'), [SELFTEST, STATUS], { timeoutMs: 60_000 }).then((r) => ((done = true), r));
+    await vi.advanceTimersByTimeAsync(1900);
+    expect(done).toBe(false);
+    expect(t.calls).toEqual(['p0']);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(done).toBe(true);
+    expect((await second)?.results).toHaveLength(2);
+    release();
+    await first;
+  });
+
+  it('an image without a shell: found out once, the others fall back without a session of their own', async () => {
+    const t = new Scripted(() =>
+      Promise.reject(new ExecFailedError('exec in security-agent of pod p0 on p0 failed: exec: "/bin/sh": stat /bin/sh: no such file or directory')),
+    );
+    const all = await Promise.all(['p0', 'p1', 'p2'].map((p) => t.execChain(agent(p), [SELFTEST, STATUS], { timeoutMs: 60_000 })));
+    expect(all).toEqual([undefined, undefined, undefined]);
+    expect(t.calls).toEqual(['p0']);
   });
 });

@@ -208,7 +208,7 @@ export class KubernetesTarget implements AgentTarget {
    * Per image: whether it has a `/bin/sh` (false: a custom image without one, whose chains run command by
    * command), or the first chain into it, still finding out. Only that one session probes: a fan-out's
    * other agents of the image wait until its shell starts or fails to (a few milliseconds), instead of
-   * each opening a session that fails.
+   * each opening a session that fails; for 2 s at most (`PROBE_WAIT_MS`), then they try for themselves.
    */
   private readonly shellOf = new Map<string, boolean | Promise<void>>();
 
@@ -216,7 +216,8 @@ export class KubernetesTarget implements AgentTarget {
     const image = agent.image ?? '';
     for (let known = this.shellOf.get(image); known !== undefined && known !== true; known = this.shellOf.get(image)) {
       if (known === false) return undefined;
-      await known;
+      // A probe whose session is slow to open (its node's kubelet unreachable) holds nobody up for long.
+      if (!(await settlesWithin(known, PROBE_WAIT_MS))) break;
     }
     let learnt: (has: boolean | undefined) => void = () => {};
     if (!this.shellOf.has(image)) {
@@ -318,5 +319,19 @@ export class KubernetesTarget implements AgentTarget {
       throw this.apiError(err, `deleting pod ${pod}`);
     }
     return { deleted: pod };
+  }
+}
+
+/** How long a chain waits for another agent's session to tell whether the image has a shell. */
+const PROBE_WAIT_MS = 2000;
+
+/** Whether `p` settles within `ms` (the timer is cleared either way). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
