@@ -60,6 +60,8 @@ export interface ActionOptions {
   blockId?: string;
   selectedOption?: { value: string };
   message?: unknown;
+  /** An element of a view (a modal, the App Home: `{ id, type, blocks, … }`): container `view`, no channel, message or response_url, as Slack sends it. */
+  view?: { id: string } & Record<string, unknown>;
 }
 
 export interface ViewSubmissionOptions {
@@ -167,22 +169,27 @@ export class SlackSigner {
       team: this.teamId,
       blocks: [],
     };
-    const payload = {
+    const common = {
       type: 'block_actions',
       user: { id: userId, username: userId.toLowerCase(), name: userId.toLowerCase(), team_id: this.teamId },
       api_app_id: this.appId,
       token: VERIFICATION_TOKEN,
-      container: { type: 'message', message_ts: messageTs, channel_id: channelId, is_ephemeral: false },
       trigger_id: triggerId,
       team: { id: this.teamId, domain: this.teamDomain },
       enterprise: null,
       is_enterprise_install: false,
-      channel: { id: channelId, name: channelId.toLowerCase() },
-      message,
-      state: { values: {} },
-      response_url: responseUrl,
       actions: [action],
     };
+    const payload = opts.view
+      ? { ...common, container: { type: 'view', view_id: opts.view.id }, view: { ...opts.view, state: { values: {} } } }
+      : {
+          ...common,
+          container: { type: 'message', message_ts: messageTs, channel_id: channelId, is_ephemeral: false },
+          channel: { id: channelId, name: channelId.toLowerCase() },
+          message,
+          state: { values: {} },
+          response_url: responseUrl,
+        };
     const res = await this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
     return { ...res, responseUrl, triggerId };
   }

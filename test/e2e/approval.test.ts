@@ -39,6 +39,7 @@ beforeAll(async () => {
     'ap-a': 'requireApproval: true, incidentChannel: CAPINC01',
     'ap-rej': 'requireApproval: [disable_network_detections, disable_cws], incidentChannel: CAPINC02',
     'ap-exp': 'requireApproval: true, approval: { ttlSeconds: 1 }',
+    'ap-home': 'requireApproval: true',
   };
   for (const name of Object.keys(extras)) sims[name] = await startSimulator({ fleet: parseFleet(raceFleet(name), name) });
   // A self-test with failing nodes, whose "Restart agent" needs an approval.
@@ -237,5 +238,48 @@ describe('two-person approval', () => {
     await h.emu.waitFor(() => h.emu.message(req.channel, req.ts)?.metadata?.event_payload.state === 'expired' || undefined);
     await settle();
     expect(spEnv('ap-exp')).not.toContainEqual(NETWORK_OFF);
+  });
+});
+
+describe('two-person approval from the App Home', () => {
+  type Button = { action_id: string; block_id: string; value: string; text: { text: string } };
+  const homeOf = (user: string) => h.emu.homeViews.get(user);
+  const homeText = (user: string) => JSON.stringify(homeOf(user)?.view ?? {});
+  const homeButton = (view: Record<string, unknown>, text: RegExp): Button => {
+    for (const b of (view.blocks ?? []) as { type: string; block_id: string; elements?: Omit<Button, 'block_id'>[] }[])
+      for (const e of b.type === 'actions' ? (b.elements ?? []) : []) if (text.test(e.text.text)) return { ...e, block_id: b.block_id };
+    throw new Error(`no button ${text} on the Home`);
+  };
+  const clickHome = (user: string, home: { id: string; view: Record<string, unknown> }, button: Button) =>
+    h.signer.action({ actionId: button.action_id, value: button.value, blockId: button.block_id, userId: user, view: { id: home.id, ...home.view } });
+
+  it('an approver’s Approve on their Home runs the change as on the message, and the Home answers; a stale Home’s second click does nothing more', async () => {
+    const m = await report('ap-home', 'CAPWORK6', 'UALICE01');
+    await click(h, m, 'Disable network detections', 'UALICE01');
+    const req = await requestIn(m);
+    const approvalId = String(req.metadata!.event_payload.approvalId);
+    // The approver's Home was republished with the request and its buttons (the requester's has none for it).
+    const home = await h.emu.waitFor(() => (homeText('UBOB0001').includes(approvalId) ? structuredClone(homeOf('UBOB0001')) : undefined), {
+      timeoutMs: 10_000,
+    });
+    expect(() => homeButton(homeOf('UALICE01')!.view, /^Approve: Disable network detections \(ap-home\)/)).toThrow(/no button/);
+    const approve = homeButton(home!.view, /^Approve: Disable network detections \(ap-home\)/);
+    expect(approve.value).toBe(approvalId);
+
+    expect((await clickHome('UBOB0001', home!, approve)).status).toBe(200);
+    const done = await resultIn(m);
+    expect(done.metadata!.event_payload).toMatchObject({ action: 'disable_network_detections', status: 'applied', by: 'UALICE01', approvedBy: 'UBOB0001' });
+    expect(spEnv('ap-home')).toContainEqual(NETWORK_OFF);
+    expect(h.emu.message(req.channel, req.ts)!.metadata!.event_payload).toMatchObject({ state: 'approved', decidedBy: 'UBOB0001' });
+    await h.emu.waitFor(() => (homeText('UBOB0001').includes('Approved: the change runs now') && !homeText('UBOB0001').includes(approvalId)) || undefined, {
+      timeoutMs: 10_000,
+    });
+    const audit = await h.bot.services.audit.recent(50);
+    expect(audit.find((a) => a.user === 'UBOB0001' && a.detail?.includes(approvalId))).toMatchObject({ outcome: 'ok', channel: req.channel });
+
+    // The Home as it was before (a second tab): told on the Home, nothing runs again.
+    await clickHome('UBOB0001', home!, approve);
+    await h.emu.waitFor(() => homeText('UBOB0001').includes('already approved by') || undefined, { timeoutMs: 10_000 });
+    expect(h.emu.messages('CAPWORK6').filter((x) => x.metadata?.event_type === 'cws_remediation_result')).toHaveLength(1);
   });
 });

@@ -111,3 +111,51 @@ describe('App Home: approval requests', () => {
     expect(t).not.toContain('more');
   });
 });
+
+describe('App Home: Approve and Reject on the requests to approve', () => {
+  type Button = { type: string; action_id: string; value?: string; text: { text: string }; confirm?: unknown };
+  const buttons = (view: ReturnType<typeof renderHome>) =>
+    view.blocks.flatMap((b) => (b.type === 'actions' ? ((b as { elements: Button[] }).elements ?? []) : []));
+
+  it('one Approve (with a confirm) and one Reject per request to approve, values only the approval ID; none on the user’s own', () => {
+    const view = renderHome({
+      userId: 'U0APPROVER',
+      clusters: [],
+      jobs: [],
+      approvals: { toApprove: [request(1), request(2, { action: 'restart_agent', node: 'node-7' })], mine: [request(3, { requestedBy: 'U0APPROVER' })] },
+    });
+    expect(validateHomeView(view)).toBeUndefined();
+    const b = buttons(view);
+    expect(b.map((x) => [x.action_id, x.value, x.text.text])).toEqual([
+      ['approval.approve:0', request(1).approvalId, 'Approve: Disable CWS (demo)'],
+      ['approval.reject:0', request(1).approvalId, 'Reject'],
+      ['approval.approve:1', request(2).approvalId, 'Approve: Restart agent on node-7 (demo)'],
+      ['approval.reject:1', request(2).approvalId, 'Reject'],
+    ]);
+    expect(b.filter((x) => x.action_id.startsWith('approval.approve')).every((x) => x.confirm)).toBe(true);
+    expect(b.some((x) => x.value === request(3).approvalId)).toBe(false);
+  });
+
+  it('buttons for at most HOME_MAX_APPROVALS requests, long names clipped to a button’s 75 characters, still within 100 blocks', () => {
+    const many = Array.from({ length: 250 }, (_, i) => request(i, { node: `node-${'n'.repeat(200)}-${i}` }));
+    const view = renderHome({
+      userId: 'U1',
+      clusters: Array.from({ length: 1000 }, (_, i) => ({ name: `c${i}`, kind: 'host' as const, workers: 1 })),
+      jobs: [],
+      approvals: { toApprove: many, mine: many },
+      notice: ':warning: This request was already approved by <@U9>; nothing more was done.',
+    });
+    expect(validateHomeView(view)).toBeUndefined();
+    expect(view.blocks.length).toBeLessThanOrEqual(HOME_MAX_BLOCKS);
+    expect(buttons(view)).toHaveLength(2 * HOME_MAX_APPROVALS);
+    for (const x of buttons(view)) expect(x.text.text.length).toBeLessThanOrEqual(75);
+    // the jobs section is still there (nothing cut by the 100-block limit)
+    expect(texts(view.blocks)).toContain('Your latest jobs');
+  });
+
+  it('a notice answers the last click, at the top', () => {
+    const view = renderHome({ userId: 'U1', clusters: [], jobs: [], notice: ':white_check_mark: Approved' });
+    expect(sectionTexts(view)[0]).toBe(':white_check_mark: Approved');
+    expect(texts(renderHome({ userId: 'U1', clusters: [], jobs: [] }).blocks)).not.toContain('Approved');
+  });
+});

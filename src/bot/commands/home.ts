@@ -12,7 +12,7 @@ const HOME_SCAN = 100;
  * the clusters they may run commands on (kind, workers online, last self-test and netcheck
  * verdict) and their latest jobs. Redis not answering shows as unknown, or as nothing open.
  */
-export async function homeView(services: BotServices, userId: string): Promise<HomeView> {
+export async function homeView(services: BotServices, userId: string, notice?: string): Promise<HomeView> {
   const names = await runnableClusters(services, userId);
   const [clusters, jobs, approvals] = await Promise.all([
     Promise.all(
@@ -32,7 +32,7 @@ export async function homeView(services: BotServices, userId: string): Promise<H
       return { toApprove: [], mine: [] };
     }),
   ]);
-  return renderHome({ userId, clusters, jobs, approvals });
+  return renderHome({ userId, clusters, jobs, approvals, ...(notice ? { notice } : {}) });
 }
 
 /** The open requests the home lists, each with a link to its message (where Approve and Reject are). */
@@ -81,4 +81,13 @@ export async function publishHomes(services: BotServices, users: Iterable<string
       }
     }),
   );
+}
+
+/** Answers a click on a user's Home (which has no response_url): the Home, republished with `notice` at its top. */
+export async function publishHomeNotice(services: BotServices, userId: string, notice: string): Promise<void> {
+  try {
+    await services.slack.publishHome(userId, (await homeView(services, userId, notice)) as unknown as Record<string, unknown>);
+  } catch (err) {
+    services.logger.warn({ err, user: userId }, 'could not answer on the App Home');
+  }
 }

@@ -1,4 +1,5 @@
 import type { Block } from '../message.ts';
+import { ACTIONS } from '../actions.ts';
 import { approvalWhat } from './approval.ts';
 import { slackDate, who } from './audit.ts';
 import { jobLine, type JobRow } from './jobs.ts';
@@ -99,28 +100,59 @@ function approvalSection(title: string, list: HomeApproval[], mine: boolean): Bl
   return { type: 'section', text: { type: 'mrkdwn', text: [title, ...lines, ...tail].join('\n') } };
 }
 
+function approvalButtons(a: HomeApproval, i: number): Block {
+  const what = approvalWhat(a);
+  return {
+    type: 'actions',
+    block_id: `approval-${i}`,
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTIONS.approvalApprove.id(i),
+        text: { type: 'plain_text', text: clip(`Approve: ${what}`, 75) },
+        style: 'primary',
+        value: a.approvalId,
+        confirm: {
+          title: { type: 'plain_text', text: 'Approve this change?' },
+          text: { type: 'plain_text', text: clip(`${what}, asked by the requester, runs now on their behalf.`, 300) },
+          confirm: { type: 'plain_text', text: 'Approve' },
+          deny: { type: 'plain_text', text: 'Cancel' },
+        },
+      },
+      { type: 'button', action_id: ACTIONS.approvalReject.id(i), text: { type: 'plain_text', text: 'Reject' }, style: 'danger', value: a.approvalId },
+    ],
+  };
+}
+
 function approvalBlocks(a: HomeApprovals): Block[] {
   const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: 'Approval requests', emoji: true } }];
   if (!a.toApprove.length && !a.mine.length) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'No change waits for your approval, and none of your requests is open.' } });
     return blocks;
   }
-  if (a.toApprove.length) blocks.push(approvalSection(':raised_hand: *Waiting for your approval*', a.toApprove, false));
+  if (a.toApprove.length) {
+    blocks.push(approvalSection(':raised_hand: *Waiting for your approval*', a.toApprove, false));
+    // Approve and Reject here too; the click is decided as one on the request message (its value is only the ID).
+    a.toApprove.slice(0, HOME_MAX_APPROVALS).forEach((r, i) => blocks.push(approvalButtons(r, i)));
+  }
   if (a.mine.length) blocks.push(approvalSection(':hourglass_flowing_sand: *Your requests, waiting for another approver*', a.mine, true));
   return blocks;
 }
 
 /**
- * The App Home: the user's open approval requests, the clusters the user may act on (kind,
- * workers, last self-test and netcheck) and their latest jobs, within a home view's 100 blocks.
+ * The App Home: the user's open approval requests (those to approve with Approve and Reject), the
+ * clusters the user may act on (kind, workers, last self-test and netcheck) and their latest jobs,
+ * within a home view's 100 blocks; `notice` answers the user's last click on it.
  */
-export function renderHome(o: { userId: string; clusters: HomeCluster[]; jobs: JobRow[]; approvals?: HomeApprovals }): HomeView {
+export function renderHome(o: { userId: string; clusters: HomeCluster[]; jobs: JobRow[]; approvals?: HomeApprovals; notice?: string }): HomeView {
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: 'CWS ChatOps', emoji: true } },
     {
       type: 'context',
       elements: [{ type: 'mrkdwn', text: 'Datadog Cloud Workload Security on your clusters. Type `/cws help` in any channel the bot is in.' }],
     },
+    // The answer to a click on this Home (a Home click has no response_url to answer through).
+    ...(o.notice ? [{ type: 'section', text: { type: 'mrkdwn', text: clip(o.notice, LIMITS.sectionText) } } satisfies Block] : []),
     ...approvalBlocks(o.approvals ?? { toApprove: [], mine: [] }),
     { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: 'Your clusters', emoji: true } },
