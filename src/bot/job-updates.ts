@@ -125,9 +125,11 @@ export class JobUpdates {
     if (!record) return false;
     // State first, then the job: a job read before its state turned 'completed' has no return value yet.
     const state = await this.d.producer.queue(record.cluster).getJobState(jobId);
-    const lost = state === 'waiting-children' ? await this.lostChildren(record, jobId) : undefined;
-    if (!lost && state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+    const ended = state === 'completed' || state === 'failed' || state === 'unknown';
+    if (!ended && state !== 'waiting-children') return false;
     const job = state === 'unknown' ? undefined : await this.d.producer.getJob(record.cluster, jobId);
+    const lost = state === 'waiting-children' && job ? await this.lostChildren(record, job) : undefined;
+    if (!ended && !lost) return false;
     const jobOutcome: Outcome = lost ? { failure: lost } : this.outcomeOf(state, job);
     let rendered = await this.renderFinal(record, jobOutcome);
     if (!rendered) return true;
@@ -186,16 +188,23 @@ export class JobUpdates {
    * persistence), so the parent would wait forever. A child that finishes removes itself from the parent's
    * unprocessed set in the same Lua script that deletes it, so a listed child without its key is lost.
    */
-  private async lostChildren(record: JobRecord, jobId: string): Promise<JobFailure | undefined> {
-    const job = await this.d.producer.getJob(record.cluster, jobId);
-    if (!job) return undefined;
-    const { unprocessed = [], processed = {} } = await job.getDependencies();
+  private async lostChildren(record: JobRecord, job: Job): Promise<JobFailure | undefined> {
+    // Counts first (SCARD, HLEN): the processed children's results are not read.
+    const counts = await job.getDependenciesCount({ processed: true, unprocessed: true });
+    if (!counts.unprocessed) return undefined;
+    const unprocessed = new Set<string>();
+    let cursor = 0;
+    do {
+      const page = await job.getDependencies({ unprocessed: { cursor, count: 100 } });
+      for (const key of page.unprocessed ?? []) unprocessed.add(key); // SSCAN may repeat a member
+      cursor = page.nextUnprocessedCursor ?? 0;
+    } while (cursor);
     const client = await this.d.producer.queue(record.cluster).backend.client;
     // A job's hash always has its `timestamp`; one key at a time (under Redis Cluster a multi-key command needs one slot).
-    const exists = await Promise.all(unprocessed.map((key) => client.hexists(key, 'timestamp')));
+    const exists = await Promise.all([...unprocessed].map((key) => client.hexists(key, 'timestamp')));
     const missing = exists.filter((n: number) => n === 0).length;
     if (missing === 0) return undefined;
-    const total = unprocessed.length + Object.keys(processed).length;
+    const total = counts.unprocessed + (counts.processed ?? 0);
     return {
       code: 'lost',
       message: `${missing} of its ${total} parts vanished from Redis while it ran (a failover to a replica that had not received them, or a restart without persistence), so it could not finish`,
