@@ -201,10 +201,13 @@ export async function requestApproval(
   return undefined;
 }
 
-/** Approve or Reject: the request is re-read from Redis, the clicking user re-authorised, each decision made once. */
+/**
+ * Approve or Reject: the request is re-read from Redis, the clicking user re-authorised, each decision made once.
+ * A click without a channel (the App Home: `inv.channelId` empty) is audited in the request's channel.
+ */
 export async function decideApproval(
   services: BotServices,
-  inv: Invocation,
+  clicked: Invocation,
   approvalId: string,
   decision: 'approve' | 'reject',
 ): Promise<ChatMessage | undefined> {
@@ -212,6 +215,7 @@ export async function decideApproval(
   const parsed = ApprovalRequest.safeParse(raw);
   if (!parsed.success) return renderProblem('This approval request is no longer known (they are kept a day after they expire).', 'Nothing was changed.');
   const r = parsed.data;
+  const inv: Invocation = clicked.channelId ? clicked : { ...clicked, channelId: r.channel };
   const audit = auditOf(services, inv, r, decision);
   const cluster = findCluster(services, r.cluster);
   if (!cluster) return renderProblem(`Cluster \`${r.cluster}\` is no longer configured.`);

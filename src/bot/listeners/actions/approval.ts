@@ -1,7 +1,6 @@
-import { APPROVAL_ID_RE, ApprovalRequest, decideApproval } from '../../commands/approval.ts';
+import { decideApproval } from '../../commands/approval.ts';
 import { publishHomeNotice } from '../../commands/home.ts';
 import type { ChatMessage } from '../../notifier.ts';
-import { renderProblem } from '../../../core/slack/blocks/usage.ts';
 import { type ActionHandler, buttonValue, ephemeral } from './respond.ts';
 
 /**
@@ -25,12 +24,8 @@ const decision =
           return publishHomeNotice(services, userId, m.text);
         }
       : ephemeral(respond);
-    let channelId = body.channel?.id ?? '';
-    if (onHome && APPROVAL_ID_RE.test(id)) {
-      const stored = ApprovalRequest.safeParse(await services.tracker.getApproval(id).catch(() => undefined));
-      channelId = stored.success ? stored.data.channel : '';
-    }
-    const problem = await decideApproval(services, { userId, channelId, text: '', respond: say }, id, what);
+    // From the Home, no channel: decideApproval audits the click in the request's channel.
+    const problem = await decideApproval(services, { userId, channelId: body.channel?.id ?? '', text: '', respond: say }, id, what);
     if (problem) await say(problem);
     else if (onHome && !told)
       await publishHomeNotice(
