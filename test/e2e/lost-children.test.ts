@@ -8,12 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
+import { type Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_PREFIX, queueName } from '../../src/contract/keys.ts';
 import { parseFleet } from '../../src/sim/fleet.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { until } from '../sim/support.ts';
 import { finalSelftest, type Harness, startHarness } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cws-lost-'));
@@ -43,32 +44,28 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Redis state has no event to wait for: polled, bounded. */
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('the queue never reached the expected state');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('a self-test whose child job vanished from Redis', () => {
   it('is ended by the reconcile with what happened and what to do, not left running forever', async () => {
     await h.signer.command('selftest lost-a', { channelId: 'CLOST001' });
     // The parent waits for its one batch (3 agents), which a worker is running.
-    const parent = await until(async () => {
-      const [p] = await queue.getWaitingChildren();
-      if (!p) return undefined;
-      const { unprocessed = [] } = await p.getDependencies();
-      return unprocessed.length === 1 && (await queue.getActiveCount()) === 1 ? p : undefined;
-    });
+    // Redis state has no event to wait for: polled, bounded.
+    let parent: Job | undefined;
+    await until(
+      async () => {
+        const [p] = await queue.getWaitingChildren();
+        if (!p) return false;
+        const { unprocessed = [] } = await p.getDependencies();
+        parent = p;
+        return unprocessed.length === 1 && (await queue.getActiveCount()) === 1;
+      },
+      30_000,
+      'the parent waiting for its one running batch',
+    );
     await h.bot.reconcile();
     expect(finalSelftest(h.emu, 'CLOST001')).toBeUndefined(); // all there: still running
 
     // The failover: the batch's key and its place in the active list are gone.
-    const [childKey] = (await parent.getDependencies()).unprocessed!;
+    const [childKey] = (await parent!.getDependencies()).unprocessed!;
     const childId = childKey!.slice(`${QUEUE_PREFIX}:${queueName('lost-a')}:`.length);
     await redis.del(childKey!, `${childKey}:lock`);
     await redis.lrem(`${QUEUE_PREFIX}:${queueName('lost-a')}:active`, 0, childId);
@@ -78,8 +75,8 @@ describe('a self-test whose child job vanished from Redis', () => {
     expect(final.text).toMatch(/could not run: 1 of its 1 parts vanished from Redis while it ran/);
     expect(JSON.stringify(final.blocks)).toContain('Run it again');
     expect(JSON.stringify(final.blocks)).toContain('Re-run');
-    expect(await queue.getJobState(parent.id!)).toBe('unknown'); // its remains removed
+    expect(await queue.getJobState(parent!.id!)).toBe('unknown'); // its remains removed
     const audit = await h.bot.services.audit.recent(10);
-    expect(audit.find((a) => a.jobId === parent.id)).toMatchObject({ outcome: 'error' });
+    expect(audit.find((a) => a.jobId === parent!.id)).toMatchObject({ outcome: 'error' });
   });
 });

@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
+import { directExec } from './support.ts';
 import { describe, expect, it } from 'vitest';
 import { agentVersionOf, rfc822, selfTestsBlock } from '../../src/sim/agent-status-text.ts';
-import type { ExecContext } from '../../src/sim/exec-registry.ts';
 import { ExecRegistry } from '../../src/sim/exec-registry.ts';
 import { exitStatus, kubeletExecURL, kubeletUnreachable, startFailure } from '../../src/sim/exec-status.ts';
 import { registerAgentCommands } from '../../src/sim/exec.ts';
@@ -119,22 +118,9 @@ describe('agent commands in the exec registry', () => {
   async function run(node: string, container: string, argv: string[], signal = new AbortController().signal) {
     const handler = state.exec.resolve(container, argv, state.agentPod(node)!);
     if (!handler) return undefined;
-    let stdout = '';
-    let stderr = '';
-    const stdin = new PassThrough();
-    stdin.end();
-    const ctx: ExecContext = {
-      pod: state.agentPod(node)!,
-      node,
-      container,
-      argv,
-      stdin,
-      stdout: { write: (c) => (stdout += String(c)) },
-      stderr: { write: (c) => (stderr += String(c)) },
-      signal,
-      state,
-    };
-    return { code: await handler(ctx), stdout, stderr };
+    const { ctx, output } = directExec(state, node, container, argv, signal);
+    const code = await handler(ctx);
+    return { code, ...output() };
   }
 
   it('runs each binary only in its own container', () => {

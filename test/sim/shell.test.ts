@@ -5,14 +5,13 @@
  * the agent's binaries through it, and what it refuses.
  */
 import { spawn } from 'node:child_process';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { ExecContext } from '../../src/sim/exec-registry.ts';
 import { registerAgentCommands } from '../../src/sim/exec.ts';
 import { parseFleet } from '../../src/sim/fleet.ts';
 import { runShell } from '../../src/sim/shell.ts';
 import { ClusterState } from '../../src/sim/state.ts';
 import { chainScript, splitChainOutput } from '../../workers/targets/chain.ts';
+import { directExec } from './support.ts';
 
 const DASH = '/usr/bin/dash';
 
@@ -39,22 +38,9 @@ function fleetState(yaml = '') {
 const state = fleetState();
 
 async function sim(argv: string[], node = 'node-1', container = 'security-agent', s = state, signal = new AbortController().signal) {
-  let stdout = '';
-  let stderr = '';
-  const stdin = new PassThrough();
-  stdin.end();
-  const ctx: ExecContext = {
-    pod: s.agentPod(node)!,
-    node,
-    container,
-    argv,
-    stdin,
-    stdout: { write: (c) => (stdout += String(c)) },
-    stderr: { write: (c) => (stderr += String(c)) },
-    signal,
-    state: s,
-  };
-  return { code: await runShell(ctx), stdout, stderr };
+  const { ctx, output } = directExec(s, node, container, argv, signal);
+  const code = await runShell(ctx);
+  return { code, ...output() };
 }
 
 const SCRIPTS: [string, string[]?][] = [

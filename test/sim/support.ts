@@ -1,8 +1,10 @@
-/** Helpers for the simulator's integration tests: bounded waits and an exec that collects its output. */
+/** Helpers for the simulator's integration tests: bounded waits, an exec that collects its output, and a handler's context. */
 import { request } from 'node:https';
-import { Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import type { ExecContext } from '../../src/sim/exec-registry.ts';
+import type { ClusterState } from '../../src/sim/state.ts';
 
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -83,4 +85,24 @@ export function rawGet(sim: { url: string; kubeconfig: string }, path: string, t
     5_000,
     `GET ${path}`,
   );
+}
+
+/** The context of an exec handler called directly (no WebSocket) in a node's agent pod, stdin closed; `output()` is what it wrote. */
+export function directExec(state: ClusterState, node: string, container: string, argv: string[], signal = new AbortController().signal) {
+  let stdout = '';
+  let stderr = '';
+  const stdin = new PassThrough();
+  stdin.end();
+  const ctx: ExecContext = {
+    pod: state.agentPod(node)!,
+    node,
+    container,
+    argv,
+    stdin,
+    stdout: { write: (c) => (stdout += String(c)) },
+    stderr: { write: (c) => (stderr += String(c)) },
+    signal,
+    state,
+  };
+  return { ctx, output: () => ({ stdout, stderr }) };
 }

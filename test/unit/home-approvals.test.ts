@@ -26,6 +26,18 @@ const sectionTexts = (view: ReturnType<typeof renderHome>) =>
     b.type === 'section' && typeof (b as { text?: { text?: unknown } }).text?.text === 'string' ? [(b as { text: { text: string } }).text.text] : [],
   );
 
+/** 250 requests with long node names in both lists, 1000 clusters: everything over its limit at once. */
+const worstCaseHome = (notice?: string) => {
+  const many = Array.from({ length: 250 }, (_, i) => request(i, { node: `node-${'n'.repeat(200)}-${i}` }));
+  return renderHome({
+    userId: 'U1',
+    clusters: Array.from({ length: 1000 }, (_, i) => ({ name: `c${i}`, kind: 'host' as const, workers: 1 })),
+    jobs: [],
+    approvals: { toApprove: many, mine: many },
+    ...(notice ? { notice } : {}),
+  });
+};
+
 describe('App Home: approval requests', () => {
   it('lists the requests to approve (who asked, until when, a link) apart from the user’s own', () => {
     const view = renderHome({
@@ -83,13 +95,7 @@ describe('App Home: approval requests', () => {
   });
 
   it(`shows at most ${HOME_MAX_APPROVALS} a list and says how many more, within 100 blocks and 3000 characters a section`, () => {
-    const many = Array.from({ length: 250 }, (_, i) => request(i, { node: `node-${'n'.repeat(200)}-${i}` }));
-    const view = renderHome({
-      userId: 'U1',
-      clusters: Array.from({ length: 1000 }, (_, i) => ({ name: `c${i}`, kind: 'host' as const, workers: 1 })),
-      jobs: [],
-      approvals: { toApprove: many, mine: many },
-    });
+    const view = worstCaseHome();
     expect(view.blocks.length).toBeLessThanOrEqual(HOME_MAX_BLOCKS);
     expect(validateHomeView(view)).toBeUndefined();
     const [toApprove, mine] = sectionTexts(view).filter((t) => t.includes('Waiting for your approval') || t.includes('Your requests'));
@@ -137,14 +143,7 @@ describe('App Home: Approve and Reject on the requests to approve', () => {
   });
 
   it('buttons for at most HOME_MAX_APPROVALS requests, long names clipped to a button’s 75 characters, still within 100 blocks', () => {
-    const many = Array.from({ length: 250 }, (_, i) => request(i, { node: `node-${'n'.repeat(200)}-${i}` }));
-    const view = renderHome({
-      userId: 'U1',
-      clusters: Array.from({ length: 1000 }, (_, i) => ({ name: `c${i}`, kind: 'host' as const, workers: 1 })),
-      jobs: [],
-      approvals: { toApprove: many, mine: many },
-      notice: ':warning: This request was already approved by <@U9>; nothing more was done.',
-    });
+    const view = worstCaseHome(':warning: This request was already approved by <@U9>; nothing more was done.');
     expect(validateHomeView(view)).toBeUndefined();
     expect(view.blocks.length).toBeLessThanOrEqual(HOME_MAX_BLOCKS);
     expect(buttons(view)).toHaveLength(2 * HOME_MAX_APPROVALS);
