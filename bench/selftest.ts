@@ -18,6 +18,7 @@ import { SlackEmulator } from '../src/sandbox/slack-api.ts';
 import { BOT_TOKEN, finalSelftest, SIGNING_SECRET, startHarness } from '../test/support/harness.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { startWorkerProcess } from '../test/support/worker-process.ts';
+import { execSessionsIn } from '../src/sim/server.ts';
 import { KubernetesTarget } from '../workers/targets/kubernetes.ts';
 
 export interface SelftestBench {
@@ -175,8 +176,7 @@ export function execSessionsOpened(kubeconfig: string): Promise<number> {
   return new Promise((resolve, reject) =>
     execFile('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { timeout: 30_000 }, (err, stdout) => {
       if (err) return reject(err);
-      const line = stdout.split('\n').find((l) => l.startsWith('apiserver_request_total{') && l.includes('subresource="exec"') && l.includes('code="101"'));
-      resolve(line ? Number(line.split(' ').at(-1)) : 0);
+      resolve(execSessionsIn(stdout));
     }),
   );
 }

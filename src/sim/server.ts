@@ -44,6 +44,12 @@ export interface ApiServer {
 const OPEN_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 const BEARER_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
 
+/** The exec sessions opened, read from the text `/metrics` serves (apiserver_request_total, pods/exec, code 101). */
+export function execSessionsIn(metricsText: string): number {
+  const line = metricsText.split('\n').find((l) => l.startsWith('apiserver_request_total{') && l.includes('subresource="exec"') && l.includes('code="101"'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { state, token, log } = opts;
   const expected = Buffer.from(token);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet, type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { execSessionsIn } from '../../src/sim/server.ts';
 
 interface Kubectl {
   path: string;
@@ -103,8 +104,7 @@ describe.skipIf(!newest)('kubectl (newest found) against the simulator', () => {
     const count = async () => {
       const m = await kubectl(k, ['get', '--raw', '/metrics']);
       expect(m.code).toBe(0);
-      const line = m.stdout.split('\n').find((l) => l.startsWith('apiserver_request_total{') && l.includes('subresource="exec"') && l.includes('code="101"'));
-      return line ? Number(line.split(' ').at(-1)) : 0;
+      return execSessionsIn(m.stdout);
     };
     const before = await count();
     const r = await kubectl(k, [
