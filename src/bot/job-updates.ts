@@ -192,17 +192,15 @@ export class JobUpdates {
     // Counts first (SCARD, HLEN): the processed children's results are not read.
     const counts = await job.getDependenciesCount({ processed: true, unprocessed: true });
     if (!counts.unprocessed) return undefined;
-    const unprocessed = new Set<string>();
-    let cursor = 0;
-    do {
-      const page = await job.getDependencies({ unprocessed: { cursor, count: 100 } });
-      for (const key of page.unprocessed ?? []) unprocessed.add(key); // SSCAN may repeat a member
-      cursor = page.nextUnprocessedCursor ?? 0;
-    } while (cursor);
     const client = await this.d.producer.queue(record.cluster).backend.client;
     // A job's hash always has its `timestamp`; one key at a time (under Redis Cluster a multi-key command needs one slot).
-    const exists = await Promise.all([...unprocessed].map((key) => client.hexists(key, 'timestamp')));
-    const missing = exists.filter((n: number) => n === 0).length;
+    const listed = await unprocessedKeys(job);
+    const exists = await Promise.all(listed.map((key) => client.hexists(key, 'timestamp')));
+    const gone = listed.filter((_, i) => exists[i] === 0);
+    if (gone.length === 0) return undefined;
+    // A child that finished between the two reads is gone too, but no longer listed: only those still listed are lost.
+    const still = new Set(await unprocessedKeys(job));
+    const missing = gone.filter((key) => still.has(key)).length;
     if (missing === 0) return undefined;
     const total = counts.unprocessed + (counts.processed ?? 0);
     return {
@@ -389,4 +387,16 @@ export class JobUpdates {
       if (job?.progress && typeof job.progress === 'object') await this.onProgress(jobId, job.progress);
     }
   }
+}
+
+/** A parent job's unprocessed children's keys, paged (SSCAN may repeat a member). */
+async function unprocessedKeys(job: Job): Promise<string[]> {
+  const keys = new Set<string>();
+  let cursor = 0;
+  do {
+    const page = await job.getDependencies({ unprocessed: { cursor, count: 100 } });
+    for (const key of page.unprocessed ?? []) keys.add(key);
+    cursor = page.nextUnprocessedCursor ?? 0;
+  } while (cursor);
+  return [...keys];
 }

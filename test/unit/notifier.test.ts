@@ -533,3 +533,60 @@ describe('JobUpdates: the final result is never lost silently', () => {
     expect(slack.updates().length).toBe(3); // 1 + 1 retry, then the later pass
   });
 });
+
+describe('JobUpdates: a parent whose child vanished from Redis (lostChildren)', () => {
+  const record = { jobId: 'st-1', kind: 'selftest' as const, cluster: 'prod', requestedBy: 'U1', channel: 'C1' };
+  const CHILD = 'bull:{cws.prod}:st-1.b0';
+
+  /** A waiting-children parent with one child, whose key is gone; `listedAgain` is the second SSCAN's answer. */
+  function updatesWith(listedAgain: string[]) {
+    const scans = [[CHILD], listedAgain];
+    const job = {
+      id: 'st-1',
+      getDependenciesCount: async () => ({ unprocessed: 1, processed: 0 }),
+      getDependencies: async () => ({ unprocessed: scans.shift() ?? [], nextUnprocessedCursor: 0 }),
+      remove: async () => {},
+    };
+    const producer = {
+      queue: () => ({ getJobState: async () => 'waiting-children', backend: { client: Promise.resolve({ hexists: async () => 0 }) } }),
+      getJob: async () => job,
+    } as unknown as JobProducer;
+    const tracker = {
+      getRecord: async () => record,
+      messages: async () => [{ channel: 'C1', ts: '1.1' }],
+      wanted: async () => ['C1'],
+      claimFinal: async () => true,
+      isFinal: async () => false,
+      getLive: async () => undefined,
+      close: async () => true,
+    } as unknown as JobTracker;
+    const { logger } = captureLogger();
+    const slack = scriptedApi();
+    const notifier = new Notifier(slack.api, { minIntervalMs: 0, baseBackoffMs: 1, maxRetries: 1, logger });
+    const history = { conversations: { history: async () => ({ messages: [] }), replies: async () => ({ messages: [] }) } };
+    const audit = { append: async () => {} } as unknown as AuditLog;
+    const updates = new JobUpdates({
+      connection: {},
+      clusters: ['prod'],
+      producer,
+      tracker,
+      notifier,
+      audit,
+      logger,
+      messages: new JobMessages({ tracker, notifier, history, logger }),
+    });
+    return { updates, slack };
+  }
+
+  it('a child that finished between the listing and the key check (gone, no longer listed) is not lost: the parent still waits', async () => {
+    const { updates, slack } = updatesWith([]);
+    expect(await updates.finish('st-1')).toBe(false);
+    expect(slack.calls).toHaveLength(0);
+  });
+
+  it('a child gone and still listed is lost: the self-test ends saying so', async () => {
+    const { updates, slack } = updatesWith([CHILD]);
+    expect(await updates.finish('st-1')).toBe(true);
+    expect(String(slack.updates()[0]?.args.text)).toMatch(/1 of its 1 parts vanished from Redis/);
+  });
+});
